@@ -33,6 +33,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod cipher;
 mod error;
 pub mod kdf;
 pub mod prf;
