@@ -15,12 +15,48 @@ fn aead(c: &mut Criterion) {
     let mut g = c.benchmark_group("aead_seal_open_1400");
     g.throughput(Throughput::Bytes(MSG as u64));
     let algs = [
-        ("aes128-gcm16", EncrAlg::AesGcm { key_bits: 128, icv_len: 16 }),
-        ("aes256-gcm16", EncrAlg::AesGcm { key_bits: 256, icv_len: 16 }),
-        ("aes128-gcm8", EncrAlg::AesGcm { key_bits: 128, icv_len: 8 }),
-        ("aes256-gcm12", EncrAlg::AesGcm { key_bits: 256, icv_len: 12 }),
-        ("aes128-ccm16", EncrAlg::AesCcm { key_bits: 128, icv_len: 16 }),
-        ("aes256-ccm8", EncrAlg::AesCcm { key_bits: 256, icv_len: 8 }),
+        (
+            "aes128-gcm16",
+            EncrAlg::AesGcm {
+                key_bits: 128,
+                icv_len: 16,
+            },
+        ),
+        (
+            "aes256-gcm16",
+            EncrAlg::AesGcm {
+                key_bits: 256,
+                icv_len: 16,
+            },
+        ),
+        (
+            "aes128-gcm8",
+            EncrAlg::AesGcm {
+                key_bits: 128,
+                icv_len: 8,
+            },
+        ),
+        (
+            "aes256-gcm12",
+            EncrAlg::AesGcm {
+                key_bits: 256,
+                icv_len: 12,
+            },
+        ),
+        (
+            "aes128-ccm16",
+            EncrAlg::AesCcm {
+                key_bits: 128,
+                icv_len: 16,
+            },
+        ),
+        (
+            "aes256-ccm8",
+            EncrAlg::AesCcm {
+                key_bits: 256,
+                icv_len: 8,
+            },
+        ),
         ("chacha20-poly1305", EncrAlg::ChaCha20Poly1305),
     ];
     let aad = [0x2eu8; AAD];
@@ -46,10 +82,26 @@ fn cbc_plus_integrity(c: &mut Criterion) {
     let mut g = c.benchmark_group("encrypt_then_mac_1400");
     g.throughput(Throughput::Bytes(MSG as u64));
     let cases = [
-        ("aes128-cbc+hmac-sha256-128", EncrAlg::AesCbc { key_bits: 128 }, IntegAlg::HmacSha256_128),
-        ("aes256-cbc+hmac-sha256-128", EncrAlg::AesCbc { key_bits: 256 }, IntegAlg::HmacSha256_128),
-        ("aes128-ctr+hmac-sha256-128", EncrAlg::AesCtr { key_bits: 128 }, IntegAlg::HmacSha256_128),
-        ("3des-cbc+hmac-sha1-96", EncrAlg::TripleDesCbc, IntegAlg::HmacSha1_96),
+        (
+            "aes128-cbc+hmac-sha256-128",
+            EncrAlg::AesCbc { key_bits: 128 },
+            IntegAlg::HmacSha256_128,
+        ),
+        (
+            "aes256-cbc+hmac-sha256-128",
+            EncrAlg::AesCbc { key_bits: 256 },
+            IntegAlg::HmacSha256_128,
+        ),
+        (
+            "aes128-ctr+hmac-sha256-128",
+            EncrAlg::AesCtr { key_bits: 128 },
+            IntegAlg::HmacSha256_128,
+        ),
+        (
+            "3des-cbc+hmac-sha1-96",
+            EncrAlg::TripleDesCbc,
+            IntegAlg::HmacSha1_96,
+        ),
     ];
     // 1400 is not a multiple of 16; the caller pads, so the message is 1408 bytes.
     let len = MSG.div_ceil(16) * 16;

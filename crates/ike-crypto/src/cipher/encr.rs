@@ -441,12 +441,13 @@ impl Cipher {
                 len: key_material.len(),
             });
         }
-        let (key, salt) = key_material
-            .split_at_checked(alg.key_len())
-            .ok_or(CryptoError::InvalidLength {
-                what: "key material",
-                len: key_material.len(),
-            })?;
+        let (key, salt) =
+            key_material
+                .split_at_checked(alg.key_len())
+                .ok_or(CryptoError::InvalidLength {
+                    what: "key material",
+                    len: key_material.len(),
+                })?;
         let backend = match alg {
             EncrAlg::AesCbc { .. } => {
                 let algorithm = aes_cipher_alg(key.len())?;
@@ -607,7 +608,12 @@ impl Cipher {
     }
 
     /// Like [`Cipher::seal`], but encrypts `buf` in place and appends the ICV to it.
-    pub fn seal_in_place(&self, iv: &[u8], aad: &[u8], buf: &mut Vec<u8>) -> Result<(), CryptoError> {
+    pub fn seal_in_place(
+        &self,
+        iv: &[u8],
+        aad: &[u8],
+        buf: &mut Vec<u8>,
+    ) -> Result<(), CryptoError> {
         self.check_iv(iv)?;
         let tag = match &self.backend {
             Backend::AwsAead { key, salt } => {
@@ -894,13 +900,30 @@ mod tests {
         };
         assert_eq!((ccm.key_material_len(), ccm.icv_len()), (19, 8));
         let ctr = EncrAlg::AesCtr { key_bits: 192 };
-        assert_eq!((ctr.key_material_len(), ctr.iv_len(), ctr.is_aead()), (28, 8, false));
+        assert_eq!(
+            (ctr.key_material_len(), ctr.iv_len(), ctr.is_aead()),
+            (28, 8, false)
+        );
         let cbc = EncrAlg::AesCbc { key_bits: 128 };
-        assert_eq!((cbc.key_material_len(), cbc.iv_len(), cbc.block_len()), (16, 16, 16));
+        assert_eq!(
+            (cbc.key_material_len(), cbc.iv_len(), cbc.block_len()),
+            (16, 16, 16)
+        );
         let des = EncrAlg::TripleDesCbc;
-        assert_eq!((des.key_material_len(), des.iv_len(), des.block_len()), (24, 8, 8));
+        assert_eq!(
+            (des.key_material_len(), des.iv_len(), des.block_len()),
+            (24, 8, 8)
+        );
         let cp = EncrAlg::ChaCha20Poly1305;
-        assert_eq!((cp.key_material_len(), cp.iv_len(), cp.icv_len(), cp.is_aead()), (36, 8, 16, true));
+        assert_eq!(
+            (
+                cp.key_material_len(),
+                cp.iv_len(),
+                cp.icv_len(),
+                cp.is_aead()
+            ),
+            (36, 8, 16, true)
+        );
     }
 
     #[test]
@@ -929,6 +952,9 @@ mod tests {
     fn debug_shows_no_key() {
         let c = Cipher::new(EncrAlg::AesCbc { key_bits: 128 }, &[0xab; 16]).unwrap();
         let s = format!("{c:?}");
-        assert!(s.contains("AesCbc") && !s.contains("ab") && !s.contains("171"), "{s}");
+        assert!(
+            s.contains("AesCbc") && !s.contains("ab") && !s.contains("171"),
+            "{s}"
+        );
     }
 }

@@ -69,8 +69,9 @@ impl IntegAlg {
 
 /// The keyed MAC behind an [`Integrity`], computing the untruncated output.
 enum MacKey {
-    /// HMAC-SHA1/SHA2 through aws-lc-rs: the key is processed once.
-    Hmac(lc_hmac::Key),
+    /// HMAC-SHA1/SHA2 through aws-lc-rs: the key is processed once (boxed: the prepared
+    /// contexts are large).
+    Hmac(Box<lc_hmac::Key>),
     /// HMAC-MD5 through RustCrypto, keyed per call from the kept key bytes: the crate does not
     /// zeroize its keyed state, so none is kept.
     HmacMd5(Zeroizing<Vec<u8>>),
@@ -97,14 +98,13 @@ impl MacKey {
             k.copy_from_slice(key);
             Ok(k)
         };
+        let hmac = |alg| Self::Hmac(Box::new(lc_hmac::Key::new(alg, key)));
         Ok(match alg {
             IntegAlg::HmacMd5_96 => Self::HmacMd5(Zeroizing::new(key.to_vec())),
-            IntegAlg::HmacSha1_96 => {
-                Self::Hmac(lc_hmac::Key::new(lc_hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, key))
-            }
-            IntegAlg::HmacSha256_128 => Self::Hmac(lc_hmac::Key::new(lc_hmac::HMAC_SHA256, key)),
-            IntegAlg::HmacSha384_192 => Self::Hmac(lc_hmac::Key::new(lc_hmac::HMAC_SHA384, key)),
-            IntegAlg::HmacSha512_256 => Self::Hmac(lc_hmac::Key::new(lc_hmac::HMAC_SHA512, key)),
+            IntegAlg::HmacSha1_96 => hmac(lc_hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY),
+            IntegAlg::HmacSha256_128 => hmac(lc_hmac::HMAC_SHA256),
+            IntegAlg::HmacSha384_192 => hmac(lc_hmac::HMAC_SHA384),
+            IntegAlg::HmacSha512_256 => hmac(lc_hmac::HMAC_SHA512),
             IntegAlg::AesXcbc96 => Self::Xcbc(aes_key()?),
             IntegAlg::AesCmac96 => Self::Cmac(aes_key()?),
         })
@@ -205,10 +205,7 @@ mod tests {
     use super::*;
 
     fn data(name: &str) -> serde_json::Value {
-        let path = format!(
-            "{}/tests/data/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
+        let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
         serde_json::from_str(&text).unwrap()
     }
@@ -263,8 +260,16 @@ mod tests {
         let files = [
             ("hmac_sha1_test.json", IntegAlg::HmacSha1_96, 160),
             ("hmac_sha256_test.json", IntegAlg::HmacSha256_128, 256),
-            ("cipher/wycheproof_hmac_sha384_test.json", IntegAlg::HmacSha384_192, 384),
-            ("cipher/wycheproof_hmac_sha512_test.json", IntegAlg::HmacSha512_256, 512),
+            (
+                "cipher/wycheproof_hmac_sha384_test.json",
+                IntegAlg::HmacSha384_192,
+                384,
+            ),
+            (
+                "cipher/wycheproof_hmac_sha512_test.json",
+                IntegAlg::HmacSha512_256,
+                512,
+            ),
         ];
         for (file, alg, bits) in files {
             let d = data(file);
