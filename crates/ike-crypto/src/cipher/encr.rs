@@ -10,7 +10,8 @@ use ccm::consts::{U11, U12, U16, U8};
 use ccm::{AeadInPlace, Ccm, KeyInit};
 use ike_wire::v1::OakleyEncr;
 use ike_wire::v2::EncrId;
-use openssl::symm::{self, Crypter, Mode};
+use openssl::cipher::{Cipher as OsslCipher, CipherRef};
+use openssl::cipher_ctx::CipherCtx;
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::CryptoError;
@@ -342,10 +343,11 @@ enum Backend {
         key: LessSafeKey,
         salt: Zeroizing<[u8; 4]>,
     },
-    /// AES-GCM with 8- or 12-byte tags through OpenSSL; EVP contexts are set up per message.
+    /// AES-GCM with 8- or 12-byte tags through OpenSSL: keyed EVP contexts, copied for each
+    /// message (the copy keeps the key schedule and GHASH table).
     OpensslGcm {
-        cipher: symm::Cipher,
-        key: Zeroizing<Vec<u8>>,
+        enc: KeyedCtx,
+        dec: KeyedCtx,
         salt: Zeroizing<[u8; GCM_SALT]>,
         icv_len: usize,
     },
@@ -354,8 +356,8 @@ enum Backend {
         key: CcmKey,
         salt: Zeroizing<[u8; CCM_SALT]>,
     },
-    /// 3DES-CBC through OpenSSL; EVP contexts are set up per message.
-    TripleDes { key: Zeroizing<[u8; 24]> },
+    /// 3DES-CBC through OpenSSL, padding off; keyed EVP contexts copied for each message.
+    TripleDes { enc: KeyedCtx, dec: KeyedCtx },
 }
 
 /// An encryption transform with its key, prepared once per SA and direction.
@@ -475,16 +477,19 @@ impl Cipher {
                 ),
                 salt: fixed(salt, "salt")?,
             },
-            EncrAlg::AesGcm { icv_len, .. } => Backend::OpensslGcm {
-                cipher: match key.len() {
-                    16 => symm::Cipher::aes_128_gcm(),
-                    24 => symm::Cipher::aes_192_gcm(),
-                    _ => symm::Cipher::aes_256_gcm(),
-                },
-                key: Zeroizing::new(key.to_vec()),
-                salt: fixed(salt, "salt")?,
-                icv_len,
-            },
+            EncrAlg::AesGcm { icv_len, .. } => {
+                let cipher = match key.len() {
+                    16 => OsslCipher::aes_128_gcm(),
+                    24 => OsslCipher::aes_192_gcm(),
+                    _ => OsslCipher::aes_256_gcm(),
+                };
+                Backend::OpensslGcm {
+                    enc: KeyedCtx::new(cipher, key, true)?,
+                    dec: KeyedCtx::new(cipher, key, false)?,
+                    salt: fixed(salt, "salt")?,
+                    icv_len,
+                }
+            }
             EncrAlg::AesCcm { icv_len, .. } => Backend::Ccm {
                 key: CcmKey::new(key, icv_len)?,
                 salt: fixed(salt, "salt")?,
@@ -497,7 +502,8 @@ impl Cipher {
                 salt: fixed(salt, "salt")?,
             },
             EncrAlg::TripleDesCbc => Backend::TripleDes {
-                key: fixed(key, "3DES key")?,
+                enc: KeyedCtx::new(OsslCipher::des_ede3_cbc(), key, true)?,
+                dec: KeyedCtx::new(OsslCipher::des_ede3_cbc(), key, false)?,
             },
         };
         Ok(Self { alg, backend })
@@ -523,17 +529,17 @@ impl Cipher {
     /// ([`EncrAlg::iv_len`] bytes). For CBC, `data` must be a multiple of
     /// [`EncrAlg::block_len`] (the caller pads); for CTR any length is fine.
     pub fn encrypt(&self, iv: &[u8], data: &mut [u8]) -> Result<(), CryptoError> {
-        self.crypt(iv, data, Mode::Encrypt)
+        self.crypt(iv, data, true)
     }
 
     /// Decrypts `data` in place with a non-AEAD transform; the counterpart of
     /// [`Cipher::encrypt`]. Without an integrity check this cannot fail on bad data: the caller
     /// must have verified the ICV first (RFC 7296 §3.14).
     pub fn decrypt(&self, iv: &[u8], data: &mut [u8]) -> Result<(), CryptoError> {
-        self.crypt(iv, data, Mode::Decrypt)
+        self.crypt(iv, data, false)
     }
 
-    fn crypt(&self, iv: &[u8], data: &mut [u8], mode: Mode) -> Result<(), CryptoError> {
+    fn crypt(&self, iv: &[u8], data: &mut [u8], encrypt: bool) -> Result<(), CryptoError> {
         self.check_iv(iv)?;
         let block = self.alg.block_len();
         if data.len() % block != 0 {
@@ -549,15 +555,14 @@ impl Cipher {
                     len: iv.len(),
                 })?;
                 let iv = FixedLength::from(&iv16);
-                match mode {
-                    Mode::Encrypt => enc
-                        .less_safe_encrypt(data, EncryptionContext::Iv128(iv))
+                if encrypt {
+                    enc.less_safe_encrypt(data, EncryptionContext::Iv128(iv))
                         .map(|_| ())
-                        .map_err(backend_err("AES-CBC encryption")),
-                    Mode::Decrypt => dec
-                        .decrypt(data, DecryptionContext::Iv128(iv))
+                        .map_err(backend_err("AES-CBC encryption"))
+                } else {
+                    dec.decrypt(data, DecryptionContext::Iv128(iv))
                         .map(|_| ())
-                        .map_err(backend_err("AES-CBC decryption")),
+                        .map_err(backend_err("AES-CBC decryption"))
                 }
             }
             Backend::AesCtr { key, nonce } => {
@@ -573,17 +578,16 @@ impl Cipher {
                     .map(|_| ())
                     .map_err(backend_err("AES-CTR"))
             }
-            Backend::TripleDes { key } => {
-                let mut c = Crypter::new(symm::Cipher::des_ede3_cbc(), mode, &key[..], Some(iv))
-                    .map_err(|_| CryptoError::Backend("3DES-CBC setup"))?;
-                c.pad(false);
+            Backend::TripleDes { enc, dec } => {
+                let err = |_| CryptoError::Backend("3DES-CBC");
+                let mut c = if encrypt { enc } else { dec }.start(iv)?;
+                // In-place operation would need a spare block after the data, so the output
+                // goes to a scratch buffer.
                 let mut out = Zeroizing::new(vec![0u8; data.len() + block]);
-                let n = c
-                    .update(data, &mut out)
-                    .map_err(|_| CryptoError::Backend("3DES-CBC"))?;
+                let n = c.cipher_update(data, Some(&mut out)).map_err(err)?;
                 let m = c
-                    .finalize(out.get_mut(n..).unwrap_or_default())
-                    .map_err(|_| CryptoError::Backend("3DES-CBC"))?;
+                    .cipher_final(out.get_mut(n..).unwrap_or_default())
+                    .map_err(err)?;
                 let result = out
                     .get(..n + m)
                     .filter(|r| r.len() == data.len())
@@ -627,13 +631,10 @@ impl Cipher {
                 .map_err(backend_err("AEAD seal"))?
             }
             Backend::OpensslGcm {
-                cipher,
-                key,
-                salt,
-                icv_len,
+                enc, salt, icv_len, ..
             } => {
                 let nonce = nonce12(salt, iv)?;
-                openssl_gcm_seal(*cipher, key, &nonce, aad, buf, *icv_len)?
+                openssl_gcm_seal(enc, &nonce, aad, buf, *icv_len)?
             }
             Backend::Ccm { key, salt } => {
                 let nonce = nonce11(salt, iv)?;
@@ -718,11 +719,9 @@ impl Cipher {
                 .map(|_| ())
                 .map_err(|_| CryptoError::IntegrityFailure)
             }
-            Backend::OpensslGcm {
-                cipher, key, salt, ..
-            } => {
+            Backend::OpensslGcm { dec, salt, .. } => {
                 let nonce = nonce12(salt, iv)?;
-                openssl_gcm_open(*cipher, key, &nonce, aad, ct, tag)
+                openssl_gcm_open(dec, &nonce, aad, ct, tag)
             }
             Backend::Ccm { key, salt } => {
                 let nonce = nonce11(salt, iv)?;
@@ -753,58 +752,99 @@ fn nonce11(salt: &[u8; 3], iv: &[u8]) -> Result<[u8; 11], CryptoError> {
     Ok(n)
 }
 
+/// An OpenSSL cipher context with its key set, in one direction. Each message works on a copy
+/// (`EVP_CIPHER_CTX_copy`), so the key schedule is computed once and `Cipher` stays `&self`.
+/// OpenSSL cleanses the contexts' key material when they are freed.
+struct KeyedCtx {
+    ctx: CipherCtx,
+    encrypt: bool,
+}
+
+impl KeyedCtx {
+    fn new(cipher: &CipherRef, key: &[u8], encrypt: bool) -> Result<Self, CryptoError> {
+        let err = |_| CryptoError::Backend("OpenSSL cipher setup");
+        if key.len() != cipher.key_length() {
+            return Err(CryptoError::InvalidLength {
+                what: "key",
+                len: key.len(),
+            });
+        }
+        let mut ctx = CipherCtx::new().map_err(err)?;
+        if encrypt {
+            ctx.encrypt_init(Some(cipher), Some(key), None)
+        } else {
+            ctx.decrypt_init(Some(cipher), Some(key), None)
+        }
+        .map_err(err)?;
+        ctx.set_padding(false);
+        Ok(Self { ctx, encrypt })
+    }
+
+    /// A fresh copy of the keyed context, started with `iv` (whose length the caller checked
+    /// against the cipher's).
+    fn start(&self, iv: &[u8]) -> Result<CipherCtx, CryptoError> {
+        let err = |_| CryptoError::Backend("OpenSSL cipher context");
+        if iv.len() != self.ctx.iv_length() {
+            return Err(CryptoError::InvalidLength {
+                what: "IV",
+                len: iv.len(),
+            });
+        }
+        let mut ctx = CipherCtx::new().map_err(err)?;
+        ctx.copy(&self.ctx).map_err(err)?;
+        // Cipher and key stay as they were; only the IV is set (in the same direction).
+        if self.encrypt {
+            ctx.encrypt_init(None, None, Some(iv))
+        } else {
+            ctx.decrypt_init(None, None, Some(iv))
+        }
+        .map_err(err)?;
+        Ok(ctx)
+    }
+}
+
 fn openssl_gcm_seal(
-    cipher: symm::Cipher,
-    key: &[u8],
+    enc: &KeyedCtx,
     nonce: &[u8; 12],
     aad: &[u8],
     buf: &mut [u8],
     icv_len: usize,
 ) -> Result<Vec<u8>, CryptoError> {
     let err = |_| CryptoError::Backend("AES-GCM (OpenSSL) seal");
-    let mut c = Crypter::new(cipher, Mode::Encrypt, key, Some(nonce)).map_err(err)?;
-    c.aad_update(aad).map_err(err)?;
-    let mut out = Zeroizing::new(vec![0u8; buf.len() + 16]);
-    let n = c.update(buf, &mut out).map_err(err)?;
-    let m = c
-        .finalize(out.get_mut(n..).unwrap_or_default())
-        .map_err(err)?;
-    let ct = out
-        .get(..n + m)
-        .filter(|ct| ct.len() == buf.len())
-        .ok_or(CryptoError::Backend("AES-GCM (OpenSSL) output length"))?;
-    buf.copy_from_slice(ct);
+    let mut c = enc.start(nonce)?;
+    c.cipher_update(aad, None).map_err(err)?;
+    let n = c.cipher_update_inplace(buf, buf.len()).map_err(err)?;
+    let m = c.cipher_final(&mut []).map_err(err)?;
+    if n + m != buf.len() {
+        return Err(CryptoError::Backend("AES-GCM (OpenSSL) output length"));
+    }
     // NIST SP 800-38D §5.2.1.2: a t-byte tag is the leftmost t bytes of the full tag; OpenSSL
     // returns exactly that when asked for fewer bytes.
     let mut tag = vec![0u8; icv_len];
-    c.get_tag(&mut tag).map_err(err)?;
+    c.tag(&mut tag).map_err(err)?;
     Ok(tag)
 }
 
+/// Decrypts `ct` in place and checks `tag`. GCM releases plaintext before the tag is checked:
+/// on failure the caller zeroes `ct`.
 fn openssl_gcm_open(
-    cipher: symm::Cipher,
-    key: &[u8],
+    dec: &KeyedCtx,
     nonce: &[u8; 12],
     aad: &[u8],
     ct: &mut [u8],
     tag: &[u8],
 ) -> Result<(), CryptoError> {
     let err = |_| CryptoError::Backend("AES-GCM (OpenSSL) open");
-    let mut c = Crypter::new(cipher, Mode::Decrypt, key, Some(nonce)).map_err(err)?;
-    c.aad_update(aad).map_err(err)?;
-    // GCM decryption releases plaintext before the tag is checked; it stays in this zeroized
-    // buffer until the check passes.
-    let mut out = Zeroizing::new(vec![0u8; ct.len() + 16]);
-    let n = c.update(ct, &mut out).map_err(err)?;
+    let mut c = dec.start(nonce)?;
+    c.cipher_update(aad, None).map_err(err)?;
+    let n = c.cipher_update_inplace(ct, ct.len()).map_err(err)?;
     c.set_tag(tag).map_err(err)?;
     let m = c
-        .finalize(out.get_mut(n..).unwrap_or_default())
+        .cipher_final(&mut [])
         .map_err(|_| CryptoError::IntegrityFailure)?;
-    let pt = out
-        .get(..n + m)
-        .filter(|pt| pt.len() == ct.len())
-        .ok_or(CryptoError::Backend("AES-GCM (OpenSSL) output length"))?;
-    ct.copy_from_slice(pt);
+    if n + m != ct.len() {
+        return Err(CryptoError::Backend("AES-GCM (OpenSSL) output length"));
+    }
     Ok(())
 }
 
