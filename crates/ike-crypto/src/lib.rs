@@ -35,9 +35,11 @@
 
 mod error;
 pub mod kdf;
+pub mod pke;
 pub mod prf;
 pub mod rng;
 mod secret;
+pub mod x509;
 
 pub use error::CryptoError;
 pub use secret::Secret;
