@@ -444,7 +444,13 @@ mod tests {
         assert!(out.len() <= d.k - 10);
         assert_eq!(
             trace::take().iter().map(|s| s.0).collect::<Vec<_>>(),
-            ["kdk", "synthetic", "rsa-skipped-public", "check-padding", "select"]
+            [
+                "kdk",
+                "synthetic",
+                "rsa-skipped-public",
+                "check-padding",
+                "select"
+            ]
         );
     }
 

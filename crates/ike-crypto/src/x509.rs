@@ -6,7 +6,7 @@
 //! OpenSSL parses every certificate (`X509::from_der`) and does the path validation
 //! (`X509_verify_cert`: signatures, validity periods, basicConstraints and pathLen, keyUsage of
 //! issuers, name constraints, unknown critical extensions), because that code has decades of
-//! hostile input behind it. A small DER reader of our own ([`der`]) locates the exact encodings
+//! hostile input behind it. A small DER reader of our own (`x509/der.rs`) locates the exact encodings
 //! that IKE carries and compares — the issuer and subject Names (ID_DER_ASN1_DN) and the
 //! SubjectPublicKeyInfo (CERTREQ) — and reads the three extensions our own checks need
 //! (basicConstraints, keyUsage, subjectAltName), so nothing is re-encoded on the way. A
@@ -216,7 +216,9 @@ impl Certificate {
         stack
             .iter()
             .map(|c| {
-                let der = c.to_der().map_err(|_| CryptoError::Parse("PEM certificate"))?;
+                let der = c
+                    .to_der()
+                    .map_err(|_| CryptoError::Parse("PEM certificate"))?;
                 Self::from_der(&der)
             })
             .collect()
@@ -268,7 +270,9 @@ impl Certificate {
         self.not_before
     }
 
-    /// End of the validity period (inclusive), in seconds since the Unix epoch.
+    /// End of the validity period, in seconds since the Unix epoch. RFC 5280 §4.1.2.5 makes it
+    /// inclusive; OpenSSL's check, which [`TrustStore`] uses, already counts this very second as
+    /// expired.
     pub fn not_after(&self) -> i64 {
         self.not_after
     }
@@ -481,7 +485,10 @@ mod tests {
         assert!(!ku.contains(KeyUsage::KEY_CERT_SIGN));
         // keyCertSign | cRLSign: 0x03 0x02 0x01 0x06
         let ku = parse_key_usage(&[0x03, 0x02, 0x01, 0x06]).unwrap();
-        assert_eq!(ku, KeyUsage(KeyUsage::KEY_CERT_SIGN.0 | KeyUsage::CRL_SIGN.0));
+        assert_eq!(
+            ku,
+            KeyUsage(KeyUsage::KEY_CERT_SIGN.0 | KeyUsage::CRL_SIGN.0)
+        );
         // decipherOnly is in the second octet.
         let ku = parse_key_usage(&[0x03, 0x03, 0x07, 0x00, 0x80]).unwrap();
         assert_eq!(ku, KeyUsage::DECIPHER_ONLY);
@@ -490,7 +497,10 @@ mod tests {
 
     #[test]
     fn basic_constraints_forms() {
-        assert_eq!(parse_basic_constraints(&[0x30, 0x00]).unwrap(), (false, None));
+        assert_eq!(
+            parse_basic_constraints(&[0x30, 0x00]).unwrap(),
+            (false, None)
+        );
         assert_eq!(
             parse_basic_constraints(&[0x30, 0x06, 0x01, 0x01, 0xff, 0x02, 0x01, 0x00]).unwrap(),
             (true, Some(0))

@@ -60,7 +60,11 @@ fn round_trips_for_1024_2048_3072_bit_keys() {
             let msg: Vec<u8> = (0..len).map(|i| (i * 7 + 3) as u8).collect();
             let ct = encrypt(&spki_of(&pem), &msg, &mut rng).unwrap();
             assert_eq!(ct.len(), k);
-            assert_eq!(d.decrypt(&ct, None).expose(), msg.as_slice(), "{bits} bits, {len}");
+            assert_eq!(
+                d.decrypt(&ct, None).expose(),
+                msg.as_slice(),
+                "{bits} bits, {len}"
+            );
             assert_eq!(d.decrypt(&ct, Some(len)).expose(), msg.as_slice());
         }
         let too_long = vec![1u8; k - 10];
@@ -98,7 +102,11 @@ fn pkcs1_and_pkcs8_der_keys_load() {
         Err(CryptoError::Unsupported(_))
     ));
     assert!(matches!(
-        encrypt(&ec.public_key_to_der().unwrap(), b"x", &mut SeededRng::new(0)),
+        encrypt(
+            &ec.public_key_to_der().unwrap(),
+            b"x",
+            &mut SeededRng::new(0)
+        ),
         Err(CryptoError::Unsupported(_))
     ));
 }
@@ -159,27 +167,50 @@ fn interop_with_openssl_pkeyutl_both_directions() {
         let ct = encrypt(&spki_of(&pem), &msg, &mut SeededRng::new(9)).unwrap();
         std::fs::write(&ct_path, &ct).unwrap();
         let out = Command::new(cli)
-            .args(["pkeyutl", "-decrypt", "-pkeyopt", "rsa_padding_mode:pkcs1", "-inkey"])
+            .args([
+                "pkeyutl",
+                "-decrypt",
+                "-pkeyopt",
+                "rsa_padding_mode:pkcs1",
+                "-inkey",
+            ])
             .arg(&key)
             .arg("-in")
             .arg(&ct_path)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        assert_eq!(out.stdout, msg, "openssl decrypts our {bits}-bit ciphertext");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            out.stdout, msg,
+            "openssl decrypts our {bits}-bit ciphertext"
+        );
 
         // openssl pkeyutl -encrypt -> ours.
         let msg_path = temp_path(&format!("{bits}-msg.bin"));
         std::fs::write(&msg_path, &msg).unwrap();
         let out = Command::new(cli)
-            .args(["pkeyutl", "-encrypt", "-pubin", "-pkeyopt", "rsa_padding_mode:pkcs1"])
+            .args([
+                "pkeyutl",
+                "-encrypt",
+                "-pubin",
+                "-pkeyopt",
+                "rsa_padding_mode:pkcs1",
+            ])
             .arg("-inkey")
             .arg(&pub_pem)
             .arg("-in")
             .arg(&msg_path)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert_eq!(d.decrypt(&out.stdout, None).expose(), msg.as_slice());
         for p in [pub_pem, ct_path, msg_path] {
             let _ = std::fs::remove_file(p);
@@ -210,14 +241,21 @@ fn broken_padding_yields_a_deterministic_synthetic_message() {
         assert!(a.len() < k - 10, "synthetic length is below k - 10");
         assert_ne!(a.expose(), b"hello");
         let hinted = d.decrypt(&ct, Some(5));
-        assert_eq!(hinted.len(), 5, "with a hint the synthetic message has the hinted length");
+        assert_eq!(
+            hinted.len(),
+            5,
+            "with a hint the synthetic message has the hinted length"
+        );
         assert_ne!(hinted.expose(), b"hello");
         assert_eq!(hinted, d.decrypt(&ct, Some(5)));
         outputs.push(a);
     }
     for (i, a) in outputs.iter().enumerate() {
         for b in outputs.iter().skip(i + 1) {
-            assert_ne!(a, b, "different ciphertexts give different synthetic messages");
+            assert_ne!(
+                a, b,
+                "different ciphertexts give different synthetic messages"
+            );
         }
     }
     // The same block with a valid header decrypts to the message.
@@ -225,7 +263,10 @@ fn broken_padding_yields_a_deterministic_synthetic_message() {
     block[..2].copy_from_slice(&[0x00, 0x02]);
     block[k - 6] = 0;
     block[k - 5..].copy_from_slice(b"hello");
-    assert_eq!(d.decrypt(&raw_encrypt(&pem, &block), None).expose(), b"hello");
+    assert_eq!(
+        d.decrypt(&raw_encrypt(&pem, &block), None).expose(),
+        b"hello"
+    );
 }
 
 fn hex(v: &Value) -> Vec<u8> {

@@ -239,18 +239,22 @@ impl TrustStore {
             })
             .map_err(backend)?;
 
-        let name_at = |d: usize| -> String {
-            chain
-                .get(d)
-                .and_then(|x| Certificate::from_x509(x).ok())
-                .map_or_else(|| end_entity.subject_text(), |c| c.subject_text())
-        };
         if !ok {
-            let reason = ChainFailure::from_openssl(code.as_raw());
             let d = usize::try_from(depth).unwrap_or(0);
+            let failed = chain.get(d).and_then(|x| Certificate::from_x509(x).ok());
+            let mut reason = ChainFailure::from_openssl(code.as_raw());
+            // OpenSSL reports a CA whose keyUsage lacks keyCertSign as "invalid CA"; name the
+            // real cause.
+            if reason == ChainFailure::NotCa
+                && failed
+                    .as_ref()
+                    .is_some_and(|c| c.is_ca() && !c.allows(KeyUsage::KEY_CERT_SIGN))
+            {
+                reason = ChainFailure::KeyUsage;
+            }
+            let name = failed.map_or_else(|| end_entity.subject_text(), |c| c.subject_text());
             return Err(reason.error(format_args!(
-                "\"{}\" ({}, depth {d})",
-                name_at(d),
+                "\"{name}\" ({}, depth {d})",
                 code.error_string()
             )));
         }

@@ -115,7 +115,9 @@ impl<'a> Reader<'a> {
             len
         };
         let value_start = self.pos;
-        let end = value_start.checked_add(len).ok_or(CryptoError::Parse(what))?;
+        let end = value_start
+            .checked_add(len)
+            .ok_or(CryptoError::Parse(what))?;
         let value = self
             .input
             .get(value_start..end)
@@ -141,7 +143,11 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads the next element if it has `tag`.
-    pub fn optional(&mut self, tag: u8, what: &'static str) -> Result<Option<Tlv<'a>>, CryptoError> {
+    pub fn optional(
+        &mut self,
+        tag: u8,
+        what: &'static str,
+    ) -> Result<Option<Tlv<'a>>, CryptoError> {
         if self.peek_tag() == Some(tag) {
             self.read(what).map(Some)
         } else {
@@ -184,7 +190,9 @@ pub(crate) fn small_uint(tlv: &Tlv<'_>, what: &'static str) -> Result<u32, Crypt
     if digits.len() > 4 {
         return Err(CryptoError::Parse(what));
     }
-    Ok(digits.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b)))
+    Ok(digits
+        .iter()
+        .fold(0u32, |acc, b| (acc << 8) | u32::from(*b)))
 }
 
 /// Dotted-decimal text of an OBJECT IDENTIFIER's contents, or `None` if malformed.

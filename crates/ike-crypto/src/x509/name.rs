@@ -73,10 +73,7 @@ const LABELS: &[(&[u8], &str)] = &[
     (&[0x55, 0x04, 0x2b], "I"),
     (&[0x55, 0x04, 0x2e], "dnQualifier"),
     (&[0x55, 0x04, 0x41], "pseudonym"),
-    (
-        &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x01],
-        "E",
-    ),
+    (&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x01], "E"),
     (
         &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x02],
         "unstructuredName",
@@ -264,7 +261,10 @@ mod tests {
         assert!(equal(&a, &b));
         assert!(!equal(&a, &reordered), "RDN order matters");
         assert!(!equal(&a, &other));
-        assert!(!equal(&name(&[]), &name(&[])), "empty names identify no one");
+        assert!(
+            !equal(&name(&[]), &name(&[])),
+            "empty names identify no one"
+        );
         assert!(!equal(&a, &a[..a.len() - 1]));
     }
 }
