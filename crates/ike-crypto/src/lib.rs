@@ -36,9 +36,11 @@
 pub mod cipher;
 mod error;
 pub mod kdf;
+pub mod pke;
 pub mod prf;
 pub mod rng;
 mod secret;
+pub mod x509;
 
 pub use error::CryptoError;
 pub use secret::Secret;
