@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Extracts the cipher/integrity known-answer vectors into JSON and re-checks every value.
+"""Extracts the known-answer vectors of tests/data/cipher/ into JSON and re-checks every value.
 
 Not run by the tests: it documents how the committed JSON was made. Inputs (paths given by
 environment variables):
@@ -20,7 +20,7 @@ import sys
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESCCM, AESGCM, ChaCha20Poly1305
 
-OUT = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "cipher")
 SWAN = os.environ["SWAN"]
 PYCA = os.environ["PYCA"]
 SWAN_DIR = "src/libstrongswan/plugins/test_vectors/test_vectors/"
