@@ -38,6 +38,7 @@ pub mod kdf;
 pub mod prf;
 pub mod rng;
 mod secret;
+pub mod sign;
 
 pub use error::CryptoError;
 pub use secret::Secret;
