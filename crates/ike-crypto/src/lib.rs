@@ -35,10 +35,12 @@
 
 mod error;
 pub mod kdf;
+pub mod pke;
 pub mod prf;
 pub mod rng;
 mod secret;
 pub mod sign;
+pub mod x509;
 
 pub use error::CryptoError;
 pub use secret::Secret;
