@@ -41,9 +41,9 @@ const ALL_HASHES: [Hash; 4] = [Hash::Sha1, Hash::Sha256, Hash::Sha384, Hash::Sha
 // ---------------------------------------------------------------------------------------------
 
 /// The AlgorithmIdentifier byte strings of RFC 7427 Appendix A (A.1 PKCS#1 1.5, A.3 ECDSA, A.4.1
-/// and A.4.3 RSASSA-PSS) and RFC 8420 §2 (Ed25519, Ed448), without the length byte. The SHA-384
-/// and SHA-512 RSASSA-PSS strings are A.4.3's with the hash OIDs and salt changed, as libreswan's
-/// `include/ietf_constants.h` also lists them.
+/// and A.4.3 RSASSA-PSS) and RFC 8420 §2 (Ed25519, Ed448), without the length byte, as libreswan
+/// transcribes them in `include/ietf_constants.h`, which also lists the SHA-384 and SHA-512
+/// RSASSA-PSS variants (A.4.3's with the hash OIDs and salt changed). See tests/data/README.md.
 const APPENDIX_A: &[(&str, &str, SignatureScheme)] = &[
     (
         "A.1.1 sha1WithRSAEncryption",
@@ -789,4 +789,25 @@ fn keys_are_shareable_across_threads() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<PrivateKey>();
     assert_send_sync::<PublicKey>();
+}
+
+#[test]
+fn certificate_public_keys_load() {
+    // The key of a strongSwan 5.9.8 end-entity certificate (see tests/data/README.md), through
+    // the x509 module's SubjectPublicKeyInfo accessor.
+    let der = std::fs::read(
+        [
+            env!("CARGO_MANIFEST_DIR"),
+            "tests",
+            "data",
+            "strongswan-a.ikecap.test.der",
+        ]
+        .iter()
+        .collect::<PathBuf>(),
+    )
+    .unwrap();
+    let cert = ike_crypto::x509::Certificate::from_der(&der).unwrap();
+    let public = PublicKey::from_spki_der(&cert.spki_der()).unwrap();
+    assert_eq!(public.kind(), KeyKind::Rsa { bits: 2048 });
+    assert_eq!(public.spki_der(), cert.spki_der());
 }

@@ -262,7 +262,7 @@ impl From<Hash> for SignatureHashAlgorithm {
 impl KeyKind {
     /// The SIGNATURE_HASH_ALGORITHMS values (RFC 7427 §4) with which this key can sign and
     /// verify RFC 7427 signatures, most preferred first: SHA2-256, SHA2-384, SHA2-512 for RSA and
-    /// ECDSA, Identity for EdDSA. SHA-1 is left out (RFC 8247 §3.2 says it MUST NOT be announced),
+    /// ECDSA, Identity for EdDSA. SHA-1 is left out (RFC 8247 §4.2: MUST NOT),
     /// although [`verify`] still accepts SHA-1 schemes when the caller's policy asks for them.
     /// DSA has none: this crate does not carry DSA in RFC 7427 AUTH payloads.
     pub fn signature_hash_algorithms(self) -> &'static [SignatureHashAlgorithm] {
