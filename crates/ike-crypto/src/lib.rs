@@ -40,6 +40,7 @@ pub mod pke;
 pub mod prf;
 pub mod rng;
 mod secret;
+pub mod sign;
 pub mod x509;
 
 pub use error::CryptoError;
