@@ -42,4 +42,13 @@ pub enum CryptoError {
     /// The backend library reported an error that has no better description.
     #[error("crypto backend error in {0}")]
     Backend(&'static str),
+    /// A key of one algorithm was given to a signature scheme of another (for example an ECDSA
+    /// key for an RSA scheme).
+    #[error("a {key} key cannot be used for a {scheme} signature")]
+    WrongKeyType {
+        /// The key algorithm the scheme needs ("RSA", "ECDSA", "Ed25519", "Ed448", "DSA").
+        scheme: &'static str,
+        /// The algorithm of the key given.
+        key: &'static str,
+    },
 }

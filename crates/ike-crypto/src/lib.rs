@@ -11,8 +11,8 @@
 //! - **OpenSSL** (the system library through the `openssl` crate) for what aws-lc-rs lacks:
 //!   finite-field Diffie-Hellman over arbitrary MODP groups (constant-time modular exponentiation),
 //!   brainpool and the 192/224-bit NIST curves, X448/Ed448, DSA, RSA PKCS#1 v1.5 signatures over a
-//!   bare hash (IKEv1), RSA-SHA1 signing, 3DES, raw RSA for PKCS#1 v1.5 decryption, and X.509
-//!   chain validation.
+//!   bare hash (IKEv1), RSA-SHA1 signing, 3DES, AES-GCM with 8- and 12-byte ICVs (aws-lc-rs only
+//!   has 16-byte tags), raw RSA for PKCS#1 v1.5 decryption, and X.509 chain validation.
 //! - **RustCrypto** crates for small legacy pieces: HMAC-MD5 (`hmac` + `md-5`), AES-CMAC
 //!   (`cmac`), AES-CCM (`ccm`), and the AES block function that AES-XCBC (RFC 3566) is built on.
 //! - **By hand**, because no crate offers them: the EC2N groups 3 and 4 of RFC 2409 §6.3-6.4 and
@@ -33,12 +33,16 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod cipher;
 pub mod dh;
 mod error;
 pub mod kdf;
+pub mod pke;
 pub mod prf;
 pub mod rng;
 mod secret;
+pub mod sign;
+pub mod x509;
 
 pub use error::CryptoError;
 pub use secret::Secret;
