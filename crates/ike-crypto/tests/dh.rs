@@ -10,6 +10,7 @@ use ike_crypto::dh::{self, KeyExchange};
 use ike_crypto::rng::{FixedRng, SeededRng};
 use ike_crypto::CryptoError;
 use ike_wire::group::DhGroup;
+use openssl::bn::{BigNum, BigNumContext};
 use serde_json::Value;
 
 fn data(name: &str) -> PathBuf {
@@ -608,9 +609,9 @@ fn modp_prime(group: DhGroup) -> Vec<u8> {
         DhGroup::Modp768 | DhGroup::Modp1024 => {
             // RFC 2409 §6.1-6.2 primes: OpenSSL ships them too.
             let p = if group == DhGroup::Modp768 {
-                openssl::bn::BigNum::get_rfc2409_prime_768()
+                BigNum::get_rfc2409_prime_768()
             } else {
-                openssl::bn::BigNum::get_rfc2409_prime_1024()
+                BigNum::get_rfc2409_prime_1024()
             };
             p.unwrap().to_vec()
         }
@@ -630,7 +631,6 @@ fn modp_prime(group: DhGroup) -> Vec<u8> {
 
 #[test]
 fn modp_primes_match_openssl_builtins() {
-    use openssl::bn::BigNum;
     let builtin = [
         (DhGroup::Modp768, BigNum::get_rfc2409_prime_768()),
         (DhGroup::Modp1024, BigNum::get_rfc2409_prime_1024()),
@@ -850,7 +850,7 @@ fn custom_modp_parameters_are_validated() {
     check(&p2048, &p2048, "generator out of range [2, p-2]");
     assert!(dh::modp_group_from_params(&p2048, &p_minus_2).is_ok());
     check(&p_minus_1, &[2], "prime is even");
-    check(&p_minus_2, &[2], "modulus is not prime");
+    check(&p_minus_2, &[2], "prime is not a safe prime");
     check(
         &p2048[..64],
         &[2],
@@ -874,6 +874,44 @@ fn custom_modp_parameters_are_validated() {
         &[2],
         "prime is not a safe prime",
     );
+    // The 8192-bit standard prime is recognised; another odd 8192-bit number is not tested.
+    let p8192 = modp_prime(DhGroup::Modp8192);
+    assert!(dh::modp_group_from_params(&p8192, &[5]).is_ok());
+    let mut p8192_minus_2 = p8192.clone();
+    *p8192_minus_2.last_mut().unwrap() -= 2;
+    check(
+        &p8192_minus_2,
+        &[2],
+        "prime above 4096 bits that is not a standard MODP prime",
+    );
+    // 2q + 1 with q prime but 2q + 1 composite (q = 1 mod 3, so 3 divides 2q + 1).
+    let mut ctx = BigNumContext::new().unwrap();
+    let composite = loop {
+        let mut q = BigNum::new().unwrap();
+        q.generate_prime(800, false, None, None).unwrap();
+        if q.mod_word(3).unwrap() == 1 {
+            let mut p = BigNum::new().unwrap();
+            p.lshift1(&q).unwrap();
+            p.add_word(1).unwrap();
+            assert!(!p.is_prime(20, &mut ctx).unwrap());
+            break p.to_vec();
+        }
+    };
+    check(&composite, &[2], "modulus is not prime");
+}
+
+#[test]
+fn custom_modp_group_with_a_fresh_safe_prime() {
+    // A safe prime that is in no table, as a peer might propose: accepted, and usable.
+    let mut p = BigNum::new().unwrap();
+    p.generate_prime(768, true, None, None).unwrap();
+    let group = dh::modp_group_from_params(&p.to_vec(), &[2]).unwrap();
+    assert_eq!(group.public_value_len(), 96);
+    let a = group.generate(&mut SeededRng::new(1)).unwrap();
+    let (ke, secret) = group
+        .respond(a.public_value(), &mut SeededRng::new(2))
+        .unwrap();
+    assert_eq!(a.shared_secret(&ke).unwrap(), secret);
 }
 
 #[test]

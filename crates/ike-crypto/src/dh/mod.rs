@@ -3,7 +3,7 @@
 //! | Groups (IANA) | What | RFC | Backend |
 //! | --- | --- | --- | --- |
 //! | 1, 2 | MODP 768, 1024 | RFC 2409 §6.1-6.2 | OpenSSL bignum |
-//! | 3, 4 | EC2N over GF(2^155), GF(2^185) | RFC 2409 §6.3-6.4 | by hand ([`ec2n`]) |
+//! | 3, 4 | EC2N over GF(2^155), GF(2^185) | RFC 2409 §6.3-6.4 | by hand (`dh/ec2n`) |
 //! | 5, 14-18 | MODP 1536 to 8192 | RFC 3526 | OpenSSL bignum |
 //! | 19, 20, 21 | ECP P-256, P-384, P-521 | RFC 5903 | aws-lc-rs |
 //! | 22, 23, 24 | MODP with prime order subgroup | RFC 5114 | OpenSSL bignum |
@@ -33,7 +33,8 @@
 //!   `0x04` prefix and the shared secret is `x`; X25519/X448 values are RFC 7748 u-coordinates;
 //!   EC2N KE data and shared secrets are the x-coordinate in `ceil(m/8)` octets.
 //! - Private values come from the injected [`Rng`], so that tests can fix them (ML-KEM is the
-//!   exception: see [`mlkem`]). They are zeroized when dropped, and `Debug` shows only the group
+//!   exception: aws-lc-rs draws its randomness itself, see
+//!   `dh/mlkem.rs`). They are zeroized when dropped, and `Debug` shows only the group
 //!   and the public value's length.
 
 mod ec2n;
@@ -241,11 +242,13 @@ impl CustomGroup {
 
 /// A MODP group from New Group Mode's "Group Prime" and "Group Generator One" attributes
 /// (big-endian, leading zeros allowed). Refused with [`CryptoError::InvalidGroupParameters`]
-/// unless the prime has 768 to 8192 bits and is a safe prime (`p` and `(p-1)/2` pass 64 rounds of
-/// Miller-Rabin in OpenSSL) and `2 <= g <= p-2`. Requiring a safe prime is stricter than RFC
-/// 2409, but every published MODP group for IKE without a stated subgroup order is one, and
-/// without it `1 < y < p-1` would not exclude small subgroups. Building an 8192-bit group takes
-/// on the order of seconds (the primality tests).
+/// unless `2 <= g <= p-2` and the prime is either one of the standard primes of groups 1, 2, 5
+/// and 14-18 (recognised by value) or a safe prime of 768 to 4096 bits (`(p-1)/2` passes 32
+/// Miller-Rabin rounds, then Pocklington's test proves `p`). Requiring a safe prime is stricter
+/// than RFC 2409, but every published MODP group for IKE without a stated subgroup order is one,
+/// and without it `1 < y < p-1` would not exclude small subgroups. Testing an unknown prime
+/// costs about 1.3 s at 4096 bits (0.09 s at 2048); larger unknown primes are refused rather
+/// than tested.
 pub fn modp_group_from_params(prime: &[u8], generator: &[u8]) -> Result<CustomGroup, CryptoError> {
     Ok(CustomGroup {
         id: DhGroup::None,

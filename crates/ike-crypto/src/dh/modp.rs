@@ -36,16 +36,31 @@ use super::KeyExchange;
 use crate::rng::Rng;
 use crate::{CryptoError, Secret};
 
-/// Smallest and largest prime accepted in New Group Mode, in bits.
-pub(crate) const MIN_PRIME_BITS: i32 = 768;
-/// See [`MIN_PRIME_BITS`].
-pub(crate) const MAX_PRIME_BITS: i32 = 8192;
-/// Miller-Rabin rounds for primes received in New Group Mode (OpenSSL's choice for
-/// adversarial input of these sizes, error below 2^-128).
-const PRIME_CHECKS: i32 = 64;
+/// Smallest prime accepted in New Group Mode, in bits.
+const MIN_PRIME_BITS: i32 = 768;
+/// Largest prime accepted in New Group Mode when it is one of the standard primes.
+const MAX_PRIME_BITS: i32 = 8192;
+/// Largest other prime: testing an unknown safe prime costs about 1.3 s at 4096 bits and about
+/// 10 s at 8192 bits (OpenSSL 3.0, this machine), too much to spend on a peer's proposal.
+const MAX_TESTED_PRIME_BITS: i32 = 4096;
+/// Miller-Rabin rounds (random bases) on `q = (p-1)/2`: error below 2^-64 even for a `q`
+/// chosen to fool the test.
+const PRIME_CHECKS: i32 = 32;
 
 fn backend(_: openssl::error::ErrorStack) -> CryptoError {
     CryptoError::Backend("OpenSSL bignum")
+}
+
+/// Whether `p` is the prime of group 1, 2, 5 or 14-18.
+fn is_standard_prime(p: &BigNum) -> Result<bool, CryptoError> {
+    for hex in [
+        MODP_768, MODP_1024, MODP_1536, MODP_2048, MODP_3072, MODP_4096, MODP_6144, MODP_8192,
+    ] {
+        if BigNum::from_hex_str(hex).map_err(backend)?.ucmp(p).is_eq() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// A private exponent: flagged for constant-time exponentiation and cleared on drop.
@@ -135,31 +150,49 @@ impl ModpGroup {
     }
 
     /// A group from New Group Mode parameters (RFC 2409 §5.6 and Appendix A), validated: the
-    /// prime has 768 to 8192 bits and is a safe prime (`p` and `(p-1)/2` pass 64 Miller-Rabin
-    /// rounds), and `2 <= g <= p-2`.
+    /// prime is odd, a safe prime, and has 768 to 4096 bits, or is one of the standard primes
+    /// of groups 1, 2, 5 and 14-18 (recognised by value, up to 8192 bits, without a primality
+    /// test); and `2 <= g <= p-2`. For another prime, `q = (p-1)/2` must pass 32 Miller-Rabin
+    /// rounds and `p` Pocklington's test (`3^(p-1) = 1 mod p`, which with `q` prime and
+    /// `q > sqrt(p)` proves `p` prime).
     pub(crate) fn from_params(prime: &[u8], generator: &[u8]) -> Result<ModpGroup, CryptoError> {
         let bad = CryptoError::InvalidGroupParameters;
         let p = BigNum::from_slice(prime).map_err(backend)?;
         let g = BigNum::from_slice(generator).map_err(backend)?;
-        if !(MIN_PRIME_BITS..=MAX_PRIME_BITS).contains(&p.num_bits()) {
+        let bits = p.num_bits();
+        if !(MIN_PRIME_BITS..=MAX_PRIME_BITS).contains(&bits) {
             return Err(bad("prime size out of range (768 to 8192 bits)"));
         }
         if !p.is_odd() {
             return Err(bad("prime is even"));
         }
+        let known = is_standard_prime(&p)?;
         let group = ModpGroup::new(p, g, None)?;
         let two = BigNum::from_u32(2).map_err(backend)?;
         if group.g.ucmp(&two).is_lt() || group.g.ucmp(&group.p_minus_1).is_ge() {
             return Err(bad("generator out of range [2, p-2]"));
         }
-        let mut ctx = BigNumContext::new().map_err(backend)?;
-        if !group.p.is_prime(PRIME_CHECKS, &mut ctx).map_err(backend)? {
-            return Err(bad("modulus is not prime"));
+        if known {
+            return Ok(group);
         }
-        let mut q = group.p_minus_1.to_owned().map_err(backend)?;
+        if bits > MAX_TESTED_PRIME_BITS {
+            return Err(bad(
+                "prime above 4096 bits that is not a standard MODP prime",
+            ));
+        }
+        let mut ctx = BigNumContext::new().map_err(backend)?;
+        let mut q = BigNum::new().map_err(backend)?;
         q.rshift1(&group.p_minus_1).map_err(backend)?;
         if !q.is_prime(PRIME_CHECKS, &mut ctx).map_err(backend)? {
             return Err(bad("prime is not a safe prime"));
+        }
+        let three = BigNum::from_u32(3).map_err(backend)?;
+        let mut t = BigNum::new().map_err(backend)?;
+        t.mod_exp(&three, &group.p_minus_1, &group.p, &mut ctx)
+            .map_err(backend)?;
+        let one = BigNum::from_u32(1).map_err(backend)?;
+        if t.ucmp(&one).is_ne() {
+            return Err(bad("modulus is not prime"));
         }
         Ok(group)
     }
