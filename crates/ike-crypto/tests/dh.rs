@@ -734,7 +734,7 @@ fn montgomery_low_order_points_are_refused() {
         }
         assert_eq!(
             kx.shared_secret(&[0u8; 31]).unwrap_err(),
-            invalid("ECP value has the wrong length")
+            invalid("X25519 value has the wrong length")
         );
         let x448 = dh::generate(DhGroup::Curve448, &mut SeededRng::new(seed)).unwrap();
         let mut one = vec![0u8; 56];

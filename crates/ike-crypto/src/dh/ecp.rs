@@ -173,9 +173,11 @@ impl KeyExchange for AwsKeyExchange {
 
     fn shared_secret(&self, peer: &[u8]) -> Result<Secret, CryptoError> {
         if peer.len() != self.curve.value_len {
-            return Err(CryptoError::InvalidPublicValue(
-                "ECP value has the wrong length",
-            ));
+            return Err(CryptoError::InvalidPublicValue(if self.curve.montgomery {
+                "X25519 value has the wrong length"
+            } else {
+                "ECP value has the wrong length"
+            }));
         }
         let encoded = if self.curve.montgomery {
             peer.to_vec()
