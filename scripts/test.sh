@@ -10,9 +10,10 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
 started=$SECONDS
 
-step "prerequisites: tshark (the codec's independent oracle)"
+step "prerequisites: tshark (the codec's independent oracle), openssl CLI"
 missing=()
 command -v tshark >/dev/null || missing+=(tshark)
+command -v openssl >/dev/null || missing+=(openssl)
 if ((${#missing[@]})); then
   if [ "$(id -u)" -ne 0 ]; then
     echo "missing ${missing[*]} and not root: cannot install" >&2
@@ -24,6 +25,12 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 tshark --version | head -n 1
+
+step "prerequisites: python3 with hmac/hashlib and the cryptography package (independent KDF and exchange checks)"
+if ! python3 -c "import cryptography" 2>/dev/null; then
+  python3 -m pip install --quiet cryptography
+fi
+python3 -c "import cryptography; print('python cryptography', cryptography.__version__)"
 
 step "format and lints: cargo fmt --check, cargo clippy -D warnings"
 cargo fmt --all -- --check

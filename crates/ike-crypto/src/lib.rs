@@ -46,3 +46,10 @@ pub mod x509;
 
 pub use error::CryptoError;
 pub use secret::Secret;
+
+/// Compares two byte strings in constant time (for their common length; different lengths are
+/// unequal, which leaks only the lengths).
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}

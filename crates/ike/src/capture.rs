@@ -1,16 +1,16 @@
 //! IKE datagrams in packet captures: reading pcap and pcapng files (Ethernet, Linux cooked v1/v2,
-//! raw IP and BSD loopback link types) and writing pcap files that Wireshark and tshark read.
+//! raw IP and BSD loopback link types).
 //!
 //! Only UDP datagrams from or to port 500 or 4500 are kept. On port 4500 the non-ESP marker is
 //! removed (RFC 3948 §2.2); ESP packets and NAT-keepalives are skipped.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use etherparse::{NetSlice, SlicedPacket, TransportSlice};
 use ike_wire::Port4500;
-use pcap_file::pcap::{PcapHeader, PcapPacket, PcapReader, PcapWriter};
+use pcap_file::pcap::PcapReader;
 use pcap_file::pcapng::{Block, PcapNgReader};
 use pcap_file::DataLink;
 
@@ -167,53 +167,6 @@ fn extract(
         non_esp_marker: marker,
         ike: ike.to_vec(),
     }))
-}
-
-/// Writes IKE datagrams as a pcap file with raw IP frames (link type 101), each wrapped in an
-/// IPv4 or IPv6 and UDP header, with the non-ESP marker when `non_esp_marker` is set.
-pub fn write_pcap<W: Write>(out: W, datagrams: &[Datagram]) -> Result<(), CaptureError> {
-    let header = PcapHeader {
-        datalink: DataLink::RAW,
-        ..PcapHeader::default()
-    };
-    let mut writer =
-        PcapWriter::with_header(out, header).map_err(|e| CaptureError::Format(e.to_string()))?;
-    for d in datagrams {
-        let frame = ip_udp_frame(d)?;
-        let len = u32::try_from(frame.len())
-            .map_err(|_| CaptureError::Format("frame too long".into()))?;
-        writer
-            .write_packet(&PcapPacket::new(d.timestamp, len, &frame))
-            .map_err(|e| CaptureError::Format(e.to_string()))?;
-    }
-    Ok(())
-}
-
-fn ip_udp_frame(d: &Datagram) -> Result<Vec<u8>, CaptureError> {
-    let builder = match (d.src.ip(), d.dst.ip()) {
-        (IpAddr::V4(s), IpAddr::V4(t)) => {
-            etherparse::PacketBuilder::ipv4(s.octets(), t.octets(), 64)
-        }
-        (IpAddr::V6(s), IpAddr::V6(t)) => {
-            etherparse::PacketBuilder::ipv6(s.octets(), t.octets(), 64)
-        }
-        _ => {
-            return Err(CaptureError::Format(
-                "source and destination of different families".into(),
-            ))
-        }
-    }
-    .udp(d.src.port(), d.dst.port());
-    let mut payload = Vec::with_capacity(d.ike.len() + 4);
-    if d.non_esp_marker {
-        payload.extend_from_slice(&ike_wire::NON_ESP_MARKER);
-    }
-    payload.extend_from_slice(&d.ike);
-    let mut frame = Vec::with_capacity(builder.size(payload.len()));
-    builder
-        .write(&mut frame, &payload)
-        .map_err(|e| CaptureError::Format(e.to_string()))?;
-    Ok(frame)
 }
 
 /// Reads a whole capture file from any reader.

@@ -12,7 +12,7 @@ mod oracle;
 
 use std::path::PathBuf;
 
-use ike::capture::{read_capture, write_pcap, Datagram};
+use ike::capture::read_capture;
 use oracle::{compare_frame, expected_fields, tshark_frames};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
@@ -36,28 +36,24 @@ fn data_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../ike-wire/tests/data")
 }
 
-fn datagram(frame: usize, ike: Vec<u8>, marker: bool) -> Datagram {
-    Datagram {
-        frame,
-        timestamp: std::time::Duration::from_secs(1_700_000_000 + frame as u64),
-        src: "10.77.0.1:500".parse().unwrap(),
-        dst: "10.77.0.2:500".parse().unwrap(),
-        non_esp_marker: marker,
-        ike,
-    }
-}
-
 /// Writes `messages` into a pcap, runs tshark over it, and compares every frame.
 fn check_against_tshark(name: &str, messages: &[Vec<u8>]) {
     let dir = std::env::temp_dir().join(format!("ike-oracle-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("{name}.pcap"));
-    let datagrams: Vec<Datagram> = messages
-        .iter()
-        .enumerate()
-        .map(|(i, m)| datagram(i + 1, m.clone(), false))
-        .collect();
-    write_pcap(std::fs::File::create(&path).unwrap(), &datagrams).unwrap();
+    let (src, dst) = (
+        "10.77.0.1:500".parse().unwrap(),
+        "10.77.0.2:500".parse().unwrap(),
+    );
+    let records = messages.iter().enumerate().map(|(i, m)| {
+        (
+            std::time::Duration::from_secs(1_700_000_000 + i as u64),
+            src,
+            dst,
+            m.as_slice(),
+        )
+    });
+    ike_testkit::pcap::write(&path, records).unwrap();
     let frames = tshark_frames(&path);
     assert_eq!(
         frames.len(),

@@ -4,6 +4,7 @@
 //! - `v2_decode`, `v1_decode`: the messages of that version, and each plaintext message's payload
 //!   chain in the targets' `decode_payloads` shape (the header's Next Payload byte followed by
 //!   everything after the 28-byte header).
+//! - `v2_engine`: every IKEv2 message, to the engine.
 //! - `any_datagram`: every message as it comes on port 500, and behind the non-ESP marker as on
 //!   port 4500, plus a NAT-keepalive.
 //!
@@ -70,7 +71,10 @@ fn run(captures: &Path, corpus: &Path) -> Result<(), String> {
 
             let target = match peek_version(msg) {
                 Ok(IkeVersion::V1) => "v1_decode",
-                Ok(IkeVersion::V2) => "v2_decode",
+                Ok(IkeVersion::V2) => {
+                    out.write("v2_engine", &name, msg)?;
+                    "v2_decode"
+                }
                 Err(_) => continue,
             };
             out.write(target, &name, msg)?;
@@ -97,7 +101,7 @@ struct Corpus<'a> {
 
 impl<'a> Corpus<'a> {
     fn new(root: &'a Path) -> Result<Self, String> {
-        let counts = vec![("v2_decode", 0), ("v1_decode", 0), ("any_datagram", 0)];
+        let counts = vec![("v2_decode", 0), ("v1_decode", 0), ("any_datagram", 0), ("v2_engine", 0)];
         for (target, _) in &counts {
             let dir = root.join(target);
             fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;

@@ -1,0 +1,546 @@
+//! Proposals in strongSwan's syntax (`aes128gcm16-prfsha256-x25519`, `aes256-sha256-modp2048`,
+//! `aes128-sha256-ecp256-esn`) and their IKEv2 wire form (RFC 7296 §3.3), with the responder's
+//! selection (§2.7).
+//!
+//! As in strongSwan, an IKE proposal without a PRF takes the PRF that matches its integrity
+//! algorithm; an AEAD IKE proposal must name its PRF. An ESP/AH proposal has no PRF, may name key
+//! exchange methods (PFS), and defaults to no extended sequence numbers.
+
+use ike_crypto::cipher::{EncrAlg, IntegAlg};
+use ike_crypto::prf::PrfAlg;
+use ike_wire::group::DhGroup;
+use ike_wire::v2::{self, EncrId, EsnId, IntegId, PrfId, ProtocolId, TransformType};
+
+/// Why a proposal string could not be parsed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProposalError {
+    /// A keyword no algorithm has.
+    #[error("unknown algorithm keyword `{0}`")]
+    UnknownKeyword(String),
+    /// The proposal lacks an encryption algorithm.
+    #[error("proposal `{0}` names no encryption algorithm")]
+    NoEncryption(String),
+    /// An IKE proposal lacks a PRF and has no integrity algorithm to derive it from.
+    #[error("proposal `{0}` needs a PRF (e.g. prfsha256)")]
+    NoPrf(String),
+    /// An IKE proposal lacks a key exchange method.
+    #[error("IKE proposal `{0}` names no key exchange method (e.g. x25519, modp2048)")]
+    NoKeyExchange(String),
+    /// A non-AEAD cipher without integrity algorithm.
+    #[error("proposal `{0}` has a non-AEAD cipher but no integrity algorithm")]
+    NoIntegrity(String),
+    /// AEAD and non-AEAD ciphers mixed in one proposal (RFC 7296 §3.3 forbids it).
+    #[error("proposal `{0}` mixes AEAD and non-AEAD ciphers")]
+    MixedAead(String),
+    /// A keyword that is not allowed in this kind of proposal.
+    #[error("`{keyword}` is not allowed in an {kind} proposal")]
+    NotAllowed {
+        /// The keyword.
+        keyword: String,
+        /// IKE or ESP.
+        kind: &'static str,
+    },
+}
+
+/// One proposal: the acceptable transforms of each type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Proposal {
+    /// IKE, ESP or AH.
+    pub protocol: ProtocolId,
+    /// Encryption algorithms with key length in bits (None for fixed-size ones).
+    pub encr: Vec<(EncrId, Option<u16>)>,
+    /// Integrity algorithms (empty for AEAD).
+    pub integ: Vec<IntegId>,
+    /// PRFs (IKE only).
+    pub prf: Vec<PrfId>,
+    /// Key exchange methods (IKE: at least one; ESP: for PFS, possibly none).
+    pub ke: Vec<DhGroup>,
+    /// Extended sequence numbers (ESP/AH only).
+    pub esn: Vec<EsnId>,
+}
+
+/// Splits `128gcm16` into the key size and the mode suffix.
+fn key_bits(rest: &str) -> Option<(u16, &str)> {
+    ["128", "192", "256"].iter().find_map(|b| {
+        rest.strip_prefix(b)
+            .and_then(|mode| b.parse().ok().map(|bits| (bits, mode)))
+    })
+}
+
+fn encr_keyword(word: &str) -> Option<(EncrId, Option<u16>)> {
+    let key = key_bits;
+    if let Some(rest) = word.strip_prefix("aes") {
+        let (bits, mode) = key(rest)?;
+        let id = match mode {
+            "" => EncrId::AesCbc,
+            "ctr" => EncrId::AesCtr,
+            "gcm8" => EncrId::AesGcm8,
+            "gcm12" => EncrId::AesGcm12,
+            "gcm16" | "gcm" => EncrId::AesGcm16,
+            "ccm8" => EncrId::AesCcm8,
+            "ccm12" => EncrId::AesCcm12,
+            "ccm16" | "ccm" => EncrId::AesCcm16,
+            _ => return None,
+        };
+        return Some((id, Some(bits)));
+    }
+    match word {
+        "chacha20poly1305" => Some((EncrId::ChaCha20Poly1305, None)),
+        "3des" => Some((EncrId::TripleDes, None)),
+        _ => None,
+    }
+}
+
+fn integ_keyword(word: &str) -> Option<IntegId> {
+    Some(match word {
+        "md5" => IntegId::HmacMd5_96,
+        "sha1" | "sha" => IntegId::HmacSha1_96,
+        "sha256" | "sha2_256" => IntegId::HmacSha256_128,
+        "sha384" | "sha2_384" => IntegId::HmacSha384_192,
+        "sha512" | "sha2_512" => IntegId::HmacSha512_256,
+        "aesxcbc" => IntegId::AesXcbc96,
+        "aescmac" => IntegId::AesCmac96,
+        _ => return None,
+    })
+}
+
+fn prf_keyword(word: &str) -> Option<PrfId> {
+    Some(match word {
+        "prfmd5" => PrfId::HmacMd5,
+        "prfsha1" => PrfId::HmacSha1,
+        "prfsha256" => PrfId::HmacSha256,
+        "prfsha384" => PrfId::HmacSha384,
+        "prfsha512" => PrfId::HmacSha512,
+        "prfaesxcbc" => PrfId::Aes128Xcbc,
+        "prfaescmac" => PrfId::Aes128Cmac,
+        _ => return None,
+    })
+}
+
+/// The key exchange method a strongSwan keyword names.
+pub fn ke_keyword(word: &str) -> Option<DhGroup> {
+    Some(match word {
+        "modp768" => DhGroup::Modp768,
+        "modp1024" => DhGroup::Modp1024,
+        "modp1536" => DhGroup::Modp1536,
+        "modp2048" => DhGroup::Modp2048,
+        "modp3072" => DhGroup::Modp3072,
+        "modp4096" => DhGroup::Modp4096,
+        "modp6144" => DhGroup::Modp6144,
+        "modp8192" => DhGroup::Modp8192,
+        "modp1024s160" => DhGroup::Modp1024S160,
+        "modp2048s224" => DhGroup::Modp2048S224,
+        "modp2048s256" => DhGroup::Modp2048S256,
+        "ecp192" => DhGroup::Ecp192,
+        "ecp224" => DhGroup::Ecp224,
+        "ecp256" => DhGroup::Ecp256,
+        "ecp384" => DhGroup::Ecp384,
+        "ecp521" => DhGroup::Ecp521,
+        "ecp224bp" => DhGroup::Brainpool224,
+        "ecp256bp" => DhGroup::Brainpool256,
+        "ecp384bp" => DhGroup::Brainpool384,
+        "ecp512bp" => DhGroup::Brainpool512,
+        "x25519" | "curve25519" => DhGroup::Curve25519,
+        "x448" | "curve448" => DhGroup::Curve448,
+        "ec2n155" => DhGroup::Ec2n155,
+        "ec2n185" => DhGroup::Ec2n185,
+        _ => return None,
+    })
+}
+
+fn is_aead(id: EncrId) -> bool {
+    matches!(
+        id,
+        EncrId::AesGcm8
+            | EncrId::AesGcm12
+            | EncrId::AesGcm16
+            | EncrId::AesCcm8
+            | EncrId::AesCcm12
+            | EncrId::AesCcm16
+            | EncrId::ChaCha20Poly1305
+    )
+}
+
+fn prf_for_integ(id: IntegId) -> Option<PrfId> {
+    Some(match id {
+        IntegId::HmacMd5_96 => PrfId::HmacMd5,
+        IntegId::HmacSha1_96 => PrfId::HmacSha1,
+        IntegId::HmacSha256_128 => PrfId::HmacSha256,
+        IntegId::HmacSha384_192 => PrfId::HmacSha384,
+        IntegId::HmacSha512_256 => PrfId::HmacSha512,
+        IntegId::AesXcbc96 => PrfId::Aes128Xcbc,
+        IntegId::AesCmac96 => PrfId::Aes128Cmac,
+        _ => return None,
+    })
+}
+
+fn push_unique<T: PartialEq>(v: &mut Vec<T>, x: T) {
+    if !v.contains(&x) {
+        v.push(x);
+    }
+}
+
+impl Proposal {
+    /// Parses an IKE proposal (`aes128gcm16-prfsha256-x25519`).
+    pub fn parse_ike(text: &str) -> Result<Self, ProposalError> {
+        Self::parse(text, ProtocolId::Ike)
+    }
+
+    /// Parses an ESP proposal (`aes128gcm16-x25519` for PFS, `aes256-sha256`).
+    pub fn parse_esp(text: &str) -> Result<Self, ProposalError> {
+        Self::parse(text, ProtocolId::Esp)
+    }
+
+    fn parse(text: &str, protocol: ProtocolId) -> Result<Self, ProposalError> {
+        let ike = protocol == ProtocolId::Ike;
+        let kind = if ike { "IKE" } else { "ESP" };
+        let mut p = Proposal {
+            protocol,
+            encr: Vec::new(),
+            integ: Vec::new(),
+            prf: Vec::new(),
+            ke: Vec::new(),
+            esn: Vec::new(),
+        };
+        for word in text.split('-').map(str::trim).filter(|w| !w.is_empty()) {
+            let word = word.to_ascii_lowercase();
+            if let Some(e) = encr_keyword(&word) {
+                push_unique(&mut p.encr, e);
+            } else if let Some(i) = integ_keyword(&word) {
+                push_unique(&mut p.integ, i);
+            } else if let Some(f) = prf_keyword(&word) {
+                if !ike {
+                    return Err(ProposalError::NotAllowed {
+                        keyword: word,
+                        kind,
+                    });
+                }
+                push_unique(&mut p.prf, f);
+            } else if let Some(g) = ke_keyword(&word) {
+                push_unique(&mut p.ke, g);
+            } else if word == "esn" || word == "noesn" {
+                if ike {
+                    return Err(ProposalError::NotAllowed {
+                        keyword: word,
+                        kind,
+                    });
+                }
+                push_unique(
+                    &mut p.esn,
+                    if word == "esn" {
+                        EsnId::Esn
+                    } else {
+                        EsnId::NoEsn
+                    },
+                );
+            } else {
+                return Err(ProposalError::UnknownKeyword(word));
+            }
+        }
+        if p.encr.is_empty() {
+            return Err(ProposalError::NoEncryption(text.to_owned()));
+        }
+        let aead = p.encr.iter().filter(|(id, _)| is_aead(*id)).count();
+        if aead != 0 && aead != p.encr.len() {
+            return Err(ProposalError::MixedAead(text.to_owned()));
+        }
+        if aead == 0 && p.integ.is_empty() {
+            return Err(ProposalError::NoIntegrity(text.to_owned()));
+        }
+        if aead != 0 {
+            // RFC 5282 §8: no integrity transform with an AEAD cipher.
+            p.integ.clear();
+        }
+        if ike {
+            if p.prf.is_empty() {
+                p.prf = p.integ.iter().filter_map(|i| prf_for_integ(*i)).collect();
+            }
+            if p.prf.is_empty() {
+                return Err(ProposalError::NoPrf(text.to_owned()));
+            }
+            if p.ke.is_empty() {
+                return Err(ProposalError::NoKeyExchange(text.to_owned()));
+            }
+        } else if p.esn.is_empty() {
+            p.esn.push(EsnId::NoEsn);
+        }
+        Ok(p)
+    }
+
+    /// The proposal on the wire, numbered `number`, with `spi`.
+    pub fn to_wire<'a>(&self, number: u8, spi: &'a [u8]) -> v2::Proposal<'a> {
+        let mut transforms = Vec::new();
+        for (id, bits) in &self.encr {
+            transforms.push(match bits {
+                Some(b) => v2::Transform::with_key_length(TransformType::Encr, id.value(), *b),
+                None => v2::Transform::new(TransformType::Encr, id.value()),
+            });
+        }
+        for id in &self.prf {
+            transforms.push(v2::Transform::new(TransformType::Prf, id.value()));
+        }
+        for id in &self.integ {
+            transforms.push(v2::Transform::new(TransformType::Integ, id.value()));
+        }
+        for g in &self.ke {
+            transforms.push(v2::Transform::new(TransformType::Ke, g.value()));
+        }
+        for e in &self.esn {
+            transforms.push(v2::Transform::new(TransformType::Esn, e.value()));
+        }
+        v2::Proposal {
+            number,
+            protocol: self.protocol,
+            spi,
+            transforms,
+        }
+    }
+}
+
+/// The transforms chosen from one proposal: one of each type present.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Chosen {
+    /// Encryption algorithm and key length.
+    pub encr: (EncrId, Option<u16>),
+    /// Integrity algorithm, if any (none with AEAD).
+    pub integ: Option<IntegId>,
+    /// PRF (IKE only).
+    pub prf: Option<PrfId>,
+    /// Key exchange method (always for IKE; for ESP only with PFS).
+    pub ke: Option<DhGroup>,
+    /// ESN (ESP/AH only).
+    pub esn: Option<EsnId>,
+    /// The peer's proposal number.
+    pub number: u8,
+}
+
+impl Chosen {
+    /// The single-proposal reply that names this choice (RFC 7296 §3.3.6).
+    pub fn to_wire<'a>(&self, protocol: ProtocolId, spi: &'a [u8]) -> v2::Proposal<'a> {
+        let p = Proposal {
+            protocol,
+            encr: vec![self.encr],
+            integ: self.integ.into_iter().collect(),
+            prf: self.prf.into_iter().collect(),
+            ke: self.ke.into_iter().collect(),
+            esn: self.esn.into_iter().collect(),
+        };
+        p.to_wire(self.number, spi)
+    }
+
+    /// The cipher, ready for ike-crypto.
+    pub fn encr_alg(&self) -> Result<EncrAlg, ike_crypto::CryptoError> {
+        EncrAlg::from_ikev2(self.encr.0, self.encr.1)
+    }
+
+    /// The integrity algorithm, if any.
+    pub fn integ_alg(&self) -> Result<Option<IntegAlg>, ike_crypto::CryptoError> {
+        self.integ.map(IntegAlg::from_ikev2).transpose()
+    }
+
+    /// The PRF.
+    pub fn prf_alg(&self) -> Result<PrfAlg, ike_crypto::CryptoError> {
+        match self.prf {
+            Some(p) => PrfAlg::from_ikev2(p),
+            None => Err(ike_crypto::CryptoError::Unsupported("proposal without PRF")),
+        }
+    }
+
+    /// strongSwan-style text of the choice (`aes128gcm16-prfsha256-x25519`).
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        let (id, bits) = self.encr;
+        let b = bits.map(|b| b.to_string()).unwrap_or_default();
+        parts.push(match id {
+            EncrId::AesCbc => format!("aes{b}"),
+            EncrId::AesCtr => format!("aes{b}ctr"),
+            EncrId::AesGcm8 => format!("aes{b}gcm8"),
+            EncrId::AesGcm12 => format!("aes{b}gcm12"),
+            EncrId::AesGcm16 => format!("aes{b}gcm16"),
+            EncrId::AesCcm8 => format!("aes{b}ccm8"),
+            EncrId::AesCcm12 => format!("aes{b}ccm12"),
+            EncrId::AesCcm16 => format!("aes{b}ccm16"),
+            EncrId::ChaCha20Poly1305 => "chacha20poly1305".to_owned(),
+            EncrId::TripleDes => "3des".to_owned(),
+            other => other.to_string(),
+        });
+        if let Some(i) = self.integ {
+            parts.push(
+                match i {
+                    IntegId::HmacMd5_96 => "md5",
+                    IntegId::HmacSha1_96 => "sha1",
+                    IntegId::HmacSha256_128 => "sha256",
+                    IntegId::HmacSha384_192 => "sha384",
+                    IntegId::HmacSha512_256 => "sha512",
+                    IntegId::AesXcbc96 => "aesxcbc",
+                    IntegId::AesCmac96 => "aescmac",
+                    _ => "integ?",
+                }
+                .to_owned(),
+            );
+        }
+        if let Some(p) = self.prf {
+            parts.push(
+                match p {
+                    PrfId::HmacMd5 => "prfmd5",
+                    PrfId::HmacSha1 => "prfsha1",
+                    PrfId::HmacSha256 => "prfsha256",
+                    PrfId::HmacSha384 => "prfsha384",
+                    PrfId::HmacSha512 => "prfsha512",
+                    PrfId::Aes128Xcbc => "prfaesxcbc",
+                    PrfId::Aes128Cmac => "prfaescmac",
+                    _ => "prf?",
+                }
+                .to_owned(),
+            );
+        }
+        if let Some(g) = self.ke {
+            parts.push(ke_name(g));
+        }
+        if self.esn == Some(EsnId::Esn) {
+            parts.push("esn".to_owned());
+        }
+        parts.join("-")
+    }
+}
+
+/// strongSwan's keyword for a key exchange method.
+pub fn ke_name(g: DhGroup) -> String {
+    match g {
+        DhGroup::Curve25519 => "x25519".to_owned(),
+        DhGroup::Curve448 => "x448".to_owned(),
+        DhGroup::Ecp256 => "ecp256".to_owned(),
+        DhGroup::Ecp384 => "ecp384".to_owned(),
+        DhGroup::Ecp521 => "ecp521".to_owned(),
+        DhGroup::Modp2048 => "modp2048".to_owned(),
+        DhGroup::Modp3072 => "modp3072".to_owned(),
+        DhGroup::Modp4096 => "modp4096".to_owned(),
+        DhGroup::Modp1024 => "modp1024".to_owned(),
+        DhGroup::Modp1536 => "modp1536".to_owned(),
+        other => other.to_string().to_ascii_lowercase(),
+    }
+}
+
+fn key_length(t: &v2::Transform<'_>) -> Option<u16> {
+    t.key_length()
+}
+
+/// The responder's selection (RFC 7296 §2.7): the first of `ours` (in our order of preference)
+/// that one of `theirs` matches, taking from each transform type the first of our algorithms the
+/// peer also offers. A peer proposal matches when, for every type our proposal has, it offers
+/// one we accept, and it has no transform type we lack (other than an ESN "none").
+pub fn select(ours: &[Proposal], theirs: &[v2::Proposal<'_>]) -> Option<Chosen> {
+    for mine in ours {
+        for peer in theirs.iter().filter(|p| p.protocol == mine.protocol) {
+            if let Some(c) = match_one(mine, peer) {
+                return Some(c);
+            }
+        }
+    }
+    None
+}
+
+fn match_one(mine: &Proposal, peer: &v2::Proposal<'_>) -> Option<Chosen> {
+    let offered = |t: TransformType| {
+        peer.transforms
+            .iter()
+            .filter(move |x| x.transform_type == t)
+    };
+    // A transform type we do not use at all must not be required by the peer's proposal.
+    for t in &peer.transforms {
+        let used = match t.transform_type {
+            TransformType::Encr => true,
+            TransformType::Integ => !mine.integ.is_empty(),
+            TransformType::Prf => !mine.prf.is_empty(),
+            TransformType::Ke => true,
+            TransformType::Esn => true,
+            _ => false,
+        };
+        if !used {
+            return None;
+        }
+    }
+    let encr = mine.encr.iter().copied().find(|(id, bits)| {
+        offered(TransformType::Encr).any(|t| t.id == id.value() && key_length(t) == *bits)
+    })?;
+    let integ = if mine.integ.is_empty() {
+        None
+    } else {
+        Some(
+            *mine
+                .integ
+                .iter()
+                .find(|i| offered(TransformType::Integ).any(|t| t.id == i.value()))?,
+        )
+    };
+    let prf = if mine.prf.is_empty() {
+        None
+    } else {
+        Some(
+            *mine
+                .prf
+                .iter()
+                .find(|p| offered(TransformType::Prf).any(|t| t.id == p.value()))?,
+        )
+    };
+    // Key exchange: for IKE required; for ESP, PFS if either side asks (none matches none).
+    let peer_ke: Vec<u16> = offered(TransformType::Ke).map(|t| t.id).collect();
+    let ke = if mine.ke.is_empty() {
+        if peer_ke.iter().any(|g| *g != 0) {
+            return None;
+        }
+        None
+    } else {
+        Some(*mine.ke.iter().find(|g| peer_ke.contains(&g.value()))?)
+    };
+    let esn = if mine.esn.is_empty() {
+        None
+    } else {
+        let peer_esn: Vec<u16> = offered(TransformType::Esn).map(|t| t.id).collect();
+        if peer_esn.is_empty() {
+            // RFC 7296 §3.3.2: an ESP proposal without ESN transform means no ESN.
+            mine.esn.contains(&EsnId::NoEsn).then_some(EsnId::NoEsn)
+        } else {
+            mine.esn
+                .iter()
+                .copied()
+                .find(|e| peer_esn.contains(&e.value()))
+        }
+    };
+    if !mine.esn.is_empty() && esn.is_none() {
+        return None;
+    }
+    Some(Chosen {
+        encr,
+        integ,
+        prf,
+        ke,
+        esn,
+        number: peer.number,
+    })
+}
+
+/// Whether a responder's single-proposal reply is one we offered (RFC 7296 §2.7: the initiator
+/// must check it).
+pub fn check_reply(ours: &[Proposal], reply: &v2::Proposal<'_>) -> Option<Chosen> {
+    let chosen = ours.iter().find_map(|p| match_one(p, reply))?;
+    // The reply must have exactly one transform of each type it uses.
+    let count = |t: TransformType| {
+        reply
+            .transforms
+            .iter()
+            .filter(|x| x.transform_type == t)
+            .count()
+    };
+    let single = [
+        TransformType::Encr,
+        TransformType::Integ,
+        TransformType::Prf,
+        TransformType::Ke,
+        TransformType::Esn,
+    ]
+    .iter()
+    .all(|t| count(*t) <= 1);
+    single.then_some(chosen)
+}

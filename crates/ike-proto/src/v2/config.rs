@@ -1,0 +1,366 @@
+//! What the IKEv2 engine needs to know about its peers: the daemon's configuration layer turns
+//! the TOML file into these.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use ike_crypto::Secret;
+use ike_wire::v2::{IdType, TrafficSelector};
+
+use crate::proposal::Proposal;
+
+/// An IKE identity (RFC 7296 §3.5).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Identity {
+    /// ID_IPV4_ADDR or ID_IPV6_ADDR.
+    Addr(IpAddr),
+    /// ID_FQDN.
+    Fqdn(String),
+    /// ID_RFC822_ADDR.
+    Email(String),
+    /// ID_DER_ASN1_DN (DER bytes).
+    Dn(Vec<u8>),
+    /// ID_KEY_ID.
+    KeyId(Vec<u8>),
+    /// Matches any identity (a responder's `%any`); never sent.
+    Any,
+}
+
+impl Identity {
+    /// Parses strongSwan-style text: an address, `user@domain`, `%any`, `@#hex` (key ID), or a
+    /// host name (`@name` forces FQDN).
+    pub fn parse(text: &str) -> Self {
+        if text == "%any" || text.is_empty() {
+            return Identity::Any;
+        }
+        if let Some(hex) = text.strip_prefix("@#") {
+            if let Some(bytes) = decode_hex(hex) {
+                return Identity::KeyId(bytes);
+            }
+        }
+        if let Some(name) = text.strip_prefix('@') {
+            return Identity::Fqdn(name.to_owned());
+        }
+        if let Ok(addr) = text.parse::<IpAddr>() {
+            return Identity::Addr(addr);
+        }
+        if text.contains('@') {
+            return Identity::Email(text.to_owned());
+        }
+        Identity::Fqdn(text.to_owned())
+    }
+
+    /// The ID payload type and data.
+    pub fn to_wire(&self) -> (IdType, Vec<u8>) {
+        match self {
+            Identity::Addr(IpAddr::V4(a)) => (IdType::Ipv4Addr, a.octets().to_vec()),
+            Identity::Addr(IpAddr::V6(a)) => (IdType::Ipv6Addr, a.octets().to_vec()),
+            Identity::Fqdn(s) => (IdType::Fqdn, s.as_bytes().to_vec()),
+            Identity::Email(s) => (IdType::Rfc822Addr, s.as_bytes().to_vec()),
+            Identity::Dn(d) => (IdType::DerAsn1Dn, d.clone()),
+            Identity::KeyId(k) => (IdType::KeyId, k.clone()),
+            Identity::Any => (IdType::Null, Vec::new()),
+        }
+    }
+
+    /// The identity an ID payload carries.
+    pub fn from_wire(id_type: IdType, data: &[u8]) -> Option<Self> {
+        Some(match id_type {
+            IdType::Ipv4Addr => Identity::Addr(IpAddr::from(<[u8; 4]>::try_from(data).ok()?)),
+            IdType::Ipv6Addr => Identity::Addr(IpAddr::from(<[u8; 16]>::try_from(data).ok()?)),
+            IdType::Fqdn => Identity::Fqdn(String::from_utf8(data.to_vec()).ok()?),
+            IdType::Rfc822Addr => Identity::Email(String::from_utf8(data.to_vec()).ok()?),
+            IdType::DerAsn1Dn => Identity::Dn(data.to_vec()),
+            IdType::KeyId => Identity::KeyId(data.to_vec()),
+            _ => return None,
+        })
+    }
+
+    /// Whether a configured identity accepts `peer`: `%any` accepts all, FQDNs compare without
+    /// case, others exactly.
+    pub fn accepts(&self, peer: &Identity) -> bool {
+        match (self, peer) {
+            (Identity::Any, _) => true,
+            (Identity::Fqdn(a), Identity::Fqdn(b)) => a.eq_ignore_ascii_case(b),
+            (Identity::Email(a), Identity::Email(b)) => a.eq_ignore_ascii_case(b),
+            (a, b) => a == b,
+        }
+    }
+}
+
+impl std::fmt::Display for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Identity::Addr(a) => write!(f, "{a}"),
+            Identity::Fqdn(s) | Identity::Email(s) => f.write_str(s),
+            Identity::Dn(d) => write!(f, "DN:{}", encode_hex(d)),
+            Identity::KeyId(k) => write!(f, "@#{}", encode_hex(k)),
+            Identity::Any => f.write_str("%any"),
+        }
+    }
+}
+
+fn decode_hex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| s.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()))
+        .collect()
+}
+
+fn encode_hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// A traffic selector owned by the configuration: a protocol, a port range and an address range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Ts {
+    /// IP protocol, 0 for any.
+    pub protocol: u8,
+    /// First port.
+    pub start_port: u16,
+    /// Last port.
+    pub end_port: u16,
+    /// First address.
+    pub start: IpAddr,
+    /// Last address (same family).
+    pub end: IpAddr,
+}
+
+impl Ts {
+    /// A subnet in CIDR notation (`10.88.1.0/24`, `fd00::/64`, or a single address), any
+    /// protocol and port.
+    pub fn cidr(text: &str) -> Option<Self> {
+        let (addr, len) = match text.split_once('/') {
+            Some((a, l)) => (a.parse::<IpAddr>().ok()?, Some(l.parse::<u8>().ok()?)),
+            None => (text.parse::<IpAddr>().ok()?, None),
+        };
+        let (start, end) = match addr {
+            IpAddr::V4(a) => {
+                let len = len.unwrap_or(32);
+                if len > 32 {
+                    return None;
+                }
+                let mask = if len == 0 {
+                    0
+                } else {
+                    u32::MAX << (32 - u32::from(len))
+                };
+                let base = u32::from(a) & mask;
+                (
+                    IpAddr::from(base.to_be_bytes()),
+                    IpAddr::from((base | !mask).to_be_bytes()),
+                )
+            }
+            IpAddr::V6(a) => {
+                let len = len.unwrap_or(128);
+                if len > 128 {
+                    return None;
+                }
+                let mask = if len == 0 {
+                    0
+                } else {
+                    u128::MAX << (128 - u32::from(len))
+                };
+                let base = u128::from(a) & mask;
+                (
+                    IpAddr::from(base.to_be_bytes()),
+                    IpAddr::from((base | !mask).to_be_bytes()),
+                )
+            }
+        };
+        Some(Self {
+            protocol: 0,
+            start_port: 0,
+            end_port: u16::MAX,
+            start,
+            end,
+        })
+    }
+
+    /// The wire selector.
+    pub fn to_wire(&self) -> TrafficSelector<'static> {
+        TrafficSelector::Range {
+            ip_protocol: self.protocol,
+            start_port: self.start_port,
+            end_port: self.end_port,
+            start: self.start,
+            end: self.end,
+        }
+    }
+
+    /// A selector received on the wire (address ranges only).
+    pub fn from_wire(ts: &TrafficSelector<'_>) -> Option<Self> {
+        match ts {
+            TrafficSelector::Range {
+                ip_protocol,
+                start_port,
+                end_port,
+                start,
+                end,
+            } => Some(Self {
+                protocol: *ip_protocol,
+                start_port: *start_port,
+                end_port: *end_port,
+                start: *start,
+                end: *end,
+            }),
+            TrafficSelector::Other { .. } => None,
+        }
+    }
+
+    /// The intersection of two selectors (RFC 7296 §2.9 narrowing), if not empty.
+    pub fn intersect(&self, other: &Ts) -> Option<Ts> {
+        let protocol = match (self.protocol, other.protocol) {
+            (0, p) | (p, 0) => p,
+            (a, b) if a == b => a,
+            _ => return None,
+        };
+        let start_port = self.start_port.max(other.start_port);
+        let end_port = self.end_port.min(other.end_port);
+        if start_port > end_port {
+            return None;
+        }
+        let (start, end) = match (self.start, self.end, other.start, other.end) {
+            (IpAddr::V4(a), IpAddr::V4(b), IpAddr::V4(c), IpAddr::V4(d)) => {
+                let (s, e) = (
+                    u32::from(a).max(u32::from(c)),
+                    u32::from(b).min(u32::from(d)),
+                );
+                if s > e {
+                    return None;
+                }
+                (IpAddr::from(s.to_be_bytes()), IpAddr::from(e.to_be_bytes()))
+            }
+            (IpAddr::V6(a), IpAddr::V6(b), IpAddr::V6(c), IpAddr::V6(d)) => {
+                let (s, e) = (
+                    u128::from(a).max(u128::from(c)),
+                    u128::from(b).min(u128::from(d)),
+                );
+                if s > e {
+                    return None;
+                }
+                (IpAddr::from(s.to_be_bytes()), IpAddr::from(e.to_be_bytes()))
+            }
+            _ => return None,
+        };
+        Some(Ts {
+            protocol,
+            start_port,
+            end_port,
+            start,
+            end,
+        })
+    }
+
+    /// Whether `self` lies entirely within `outer`.
+    pub fn within(&self, outer: &Ts) -> bool {
+        outer.intersect(self).as_ref() == Some(self)
+    }
+}
+
+impl std::fmt::Display for Ts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}-{}", self.start, self.end)?;
+        if self.protocol != 0 || self.start_port != 0 || self.end_port != u16::MAX {
+            write!(
+                f,
+                "[{}/{}-{}]",
+                self.protocol, self.start_port, self.end_port
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Tunnel or transport mode (RFC 7296 §1.3.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// Tunnel mode.
+    Tunnel,
+    /// Transport mode (USE_TRANSPORT_MODE).
+    Transport,
+}
+
+/// A Child SA the connection negotiates.
+#[derive(Clone, Debug)]
+pub struct ChildConfig {
+    /// Its name.
+    pub name: String,
+    /// Our side's selectors.
+    pub local_ts: Vec<Ts>,
+    /// The peer's side's selectors.
+    pub remote_ts: Vec<Ts>,
+    /// ESP proposals, in order of preference; a key exchange method in one means PFS.
+    pub esp_proposals: Vec<Proposal>,
+    /// Tunnel or transport.
+    pub mode: Mode,
+}
+
+/// How one side authenticates.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum AuthMethod {
+    /// A pre-shared key (RFC 7296 §2.15).
+    Psk(Secret),
+}
+
+/// A connection: one peer (or a class of peers for a responder) and what to negotiate with it.
+#[derive(Clone, Debug)]
+pub struct PeerConfig {
+    /// Its name.
+    pub name: String,
+    /// Addresses the peer may use; empty means any (a responder for road warriors).
+    pub remote_addrs: Vec<IpAddr>,
+    /// Our identity.
+    pub local_id: Identity,
+    /// The identity we require of the peer (`Identity::Any` to accept any).
+    pub remote_id: Identity,
+    /// How we authenticate.
+    pub local_auth: AuthMethod,
+    /// How the peer must authenticate.
+    pub remote_auth: AuthMethod,
+    /// IKE proposals, in order of preference.
+    pub ike_proposals: Vec<Proposal>,
+    /// Child SAs; the first is created with IKE_AUTH when we initiate.
+    pub children: Vec<ChildConfig>,
+}
+
+/// Endpoint-wide settings: timers and the admission policy.
+#[derive(Clone, Debug)]
+pub struct EndpointConfig {
+    /// First retransmission timeout.
+    pub retransmit_timeout: Duration,
+    /// Factor by which each retransmission timeout grows.
+    pub retransmit_base: f64,
+    /// Retransmissions before giving up.
+    pub retransmit_tries: u32,
+    /// Half-open IKE SAs at which the responder starts demanding cookies (RFC 7296 §2.6).
+    pub cookie_threshold: usize,
+    /// Hard cap on half-open IKE SAs; further IKE_SA_INIT requests are dropped.
+    pub max_half_open: usize,
+    /// Hard cap on half-open IKE SAs per peer address.
+    pub max_half_open_per_peer: usize,
+    /// How long a responder keeps a half-open SA waiting for IKE_AUTH.
+    pub half_open_timeout: Duration,
+    /// How often the cookie secret changes (cookies stay valid across one change).
+    pub cookie_secret_lifetime: Duration,
+}
+
+impl Default for EndpointConfig {
+    fn default() -> Self {
+        Self {
+            retransmit_timeout: Duration::from_secs(2),
+            retransmit_base: 1.8,
+            retransmit_tries: 5,
+            cookie_threshold: 10,
+            max_half_open: 1000,
+            max_half_open_per_peer: 20,
+            half_open_timeout: Duration::from_secs(30),
+            cookie_secret_lifetime: Duration::from_secs(120),
+        }
+    }
+}

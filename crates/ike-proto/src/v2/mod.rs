@@ -1,0 +1,629 @@
+//! The IKEv2 engine (RFC 7296).
+//!
+//! [`Endpoint`] owns every IKE SA of one set of local addresses. It routes datagrams to SAs by
+//! SPI, and decides admission before any state or exponentiation exists: a responder answers an
+//! IKE_SA_INIT request with a COOKIE notify (§2.6) when half-open SAs pass a threshold, drops it
+//! past a hard cap (in total and per peer address), and expires half-open SAs.
+//!
+//! This first slice implements IKE_SA_INIT (proposal selection in the responder's order,
+//! INVALID_KE_PAYLOAD and the retry, NO_PROPOSAL_CHOSEN, COOKIE), IKE_AUTH with pre-shared keys
+//! and the first Child SA (ESP proposal selection, traffic selector narrowing, tunnel and
+//! transport mode), INFORMATIONAL deletes and liveness checks, message IDs with a window of one,
+//! retransmission with exponential back-off and a give-up point, and a response cache for
+//! retransmitted requests. Certificates, CREATE_CHILD_SA, rekeying, fragmentation and NAT-T
+//! port floating are later steps; a peer that asks for them gets a typed refusal.
+
+mod config;
+mod payloads;
+mod protect;
+mod sa;
+
+pub use config::{AuthMethod, ChildConfig, EndpointConfig, Identity, Mode, PeerConfig, Ts};
+pub use payloads::{check_payloads, ProtocolError};
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
+
+use ike_crypto::rng::Rng;
+use ike_crypto::Secret;
+use ike_wire::v2::{self, ExchangeType, NotifyType, Payload};
+
+use sa::IkeSa;
+
+/// Identifies an IKE SA within its endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SaHandle(pub u64);
+
+/// A datagram to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transmit {
+    /// Our address.
+    pub local: SocketAddr,
+    /// The peer's address.
+    pub remote: SocketAddr,
+    /// The IKE message.
+    pub payload: Vec<u8>,
+}
+
+/// Why an IKE SA ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CloseReason {
+    /// We deleted it.
+    Deleted,
+    /// The peer deleted it.
+    DeletedByPeer,
+    /// The peer stopped answering (retransmissions exhausted).
+    Timeout,
+    /// A half-open SA never completed.
+    HalfOpenExpired,
+    /// The peer refused us with an error notify.
+    PeerError(NotifyType),
+    /// We refused the peer (authentication, proposals, identities).
+    LocalError(ProtocolError),
+}
+
+/// Keys and parameters of a Child SA, for the kernel.
+#[derive(Debug)]
+pub struct ChildSaInstall {
+    /// The IKE SA it belongs to.
+    pub sa: SaHandle,
+    /// The connection's name.
+    pub connection: String,
+    /// The child's name.
+    pub child: String,
+    /// Our inbound SPI (the peer sends with it).
+    pub spi_in: u32,
+    /// Our outbound SPI.
+    pub spi_out: u32,
+    /// The negotiated ESP transforms (`aes128gcm16`, `aes256-sha256-modp2048`).
+    pub proposal: String,
+    /// Encryption algorithm.
+    pub encr: ike_crypto::cipher::EncrAlg,
+    /// Integrity algorithm (none with AEAD).
+    pub integ: Option<ike_crypto::cipher::IntegAlg>,
+    /// Inbound encryption key (with salt) then integrity key.
+    pub keys_in: (Secret, Secret),
+    /// Outbound encryption key (with salt) then integrity key.
+    pub keys_out: (Secret, Secret),
+    /// Our selectors (narrowed).
+    pub local_ts: Vec<Ts>,
+    /// The peer's selectors (narrowed).
+    pub remote_ts: Vec<Ts>,
+    /// Tunnel or transport.
+    pub mode: Mode,
+    /// Our address.
+    pub local: SocketAddr,
+    /// The peer's address.
+    pub remote: SocketAddr,
+}
+
+/// What the engine tells its driver.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Event {
+    /// An IKE SA is established.
+    IkeSaEstablished {
+        /// The SA.
+        sa: SaHandle,
+        /// Its connection.
+        connection: String,
+        /// Whether we initiated it.
+        initiator: bool,
+        /// SPIs.
+        spi_i: [u8; 8],
+        /// SPIs.
+        spi_r: [u8; 8],
+        /// Our identity.
+        local_id: Identity,
+        /// The peer's authenticated identity.
+        remote_id: Identity,
+        /// Negotiated IKE transforms.
+        proposal: String,
+    },
+    /// A Child SA is ready to install.
+    ChildSaInstall(Box<ChildSaInstall>),
+    /// A Child SA could not be created (the IKE SA may still be up).
+    ChildSaFailed {
+        /// The IKE SA.
+        sa: SaHandle,
+        /// The child's name.
+        child: String,
+        /// Why.
+        reason: ProtocolError,
+    },
+    /// A Child SA is gone: remove it from the kernel.
+    ChildSaDelete {
+        /// The IKE SA.
+        sa: SaHandle,
+        /// The child's name.
+        child: String,
+        /// Inbound SPI.
+        spi_in: u32,
+        /// Outbound SPI.
+        spi_out: u32,
+    },
+    /// An IKE SA ended; its Child SAs were deleted first.
+    IkeSaClosed {
+        /// The SA.
+        sa: SaHandle,
+        /// Its connection.
+        connection: String,
+        /// Why.
+        reason: CloseReason,
+    },
+}
+
+/// A command the engine refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// No connection of that name.
+    #[error("no connection named {0}")]
+    UnknownConnection(String),
+    /// No IKE SA with that handle.
+    #[error("no such IKE SA")]
+    UnknownSa,
+    /// The connection has no remote address to initiate to.
+    #[error("connection {0} has no remote address")]
+    NoRemoteAddress(String),
+    /// The RNG or a crypto backend failed.
+    #[error("crypto failure: {0}")]
+    Crypto(#[from] ike_crypto::CryptoError),
+}
+
+/// Statistics of the admission step, for status and tests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AdmissionStats {
+    /// COOKIE notifies sent.
+    pub cookies_sent: u64,
+    /// IKE_SA_INIT requests dropped at the half-open caps.
+    pub dropped_half_open_cap: u64,
+    /// Datagrams that failed to parse or matched no SA.
+    pub dropped_invalid: u64,
+}
+
+/// The IKEv2 endpoint: every IKE SA of one set of local addresses.
+pub struct Endpoint {
+    config: EndpointConfig,
+    peers: Vec<PeerConfig>,
+    rng: Box<dyn Rng + Send>,
+    sas: BTreeMap<SaHandle, IkeSa>,
+    /// Our SPI -> SA (responder SPI for SAs we answered, initiator SPI for ours).
+    by_spi: HashMap<[u8; 8], SaHandle>,
+    /// (peer address, initiator SPI) -> SA, to find retransmitted IKE_SA_INIT requests.
+    by_init: HashMap<(SocketAddr, [u8; 8]), SaHandle>,
+    next_handle: u64,
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<Event>,
+    cookie_secret: [u8; 32],
+    previous_cookie_secret: Option<[u8; 32]>,
+    cookie_version: u8,
+    cookie_secret_born: Option<Instant>,
+    stats: AdmissionStats,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("sas", &self.sas.len())
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Endpoint {
+    /// A new endpoint with its connections and RNG.
+    pub fn new(
+        config: EndpointConfig,
+        peers: Vec<PeerConfig>,
+        mut rng: Box<dyn Rng + Send>,
+    ) -> Result<Self, EngineError> {
+        let mut cookie_secret = [0u8; 32];
+        rng.fill(&mut cookie_secret)?;
+        Ok(Self {
+            config,
+            peers,
+            rng,
+            sas: BTreeMap::new(),
+            by_spi: HashMap::new(),
+            by_init: HashMap::new(),
+            next_handle: 1,
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            cookie_secret,
+            previous_cookie_secret: None,
+            cookie_version: 0,
+            cookie_secret_born: None,
+            stats: AdmissionStats::default(),
+        })
+    }
+
+    /// Starts an IKE SA (and its first Child SA) for the connection `name`, from `local` to the
+    /// connection's first remote address on port 500.
+    pub fn initiate(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        name: &str,
+    ) -> Result<SaHandle, EngineError> {
+        let idx = self
+            .peers
+            .iter()
+            .position(|p| p.name == name)
+            .ok_or_else(|| EngineError::UnknownConnection(name.to_owned()))?;
+        let peer = self.peers.get(idx).cloned().ok_or(EngineError::UnknownSa)?;
+        let remote_ip = *peer
+            .remote_addrs
+            .first()
+            .ok_or_else(|| EngineError::NoRemoteAddress(name.to_owned()))?;
+        let remote = SocketAddr::new(remote_ip, 500);
+        let handle = self.alloc_handle();
+        let mut spi = [0u8; 8];
+        loop {
+            self.rng.fill(&mut spi)?;
+            if spi != [0; 8] && !self.by_spi.contains_key(&spi) {
+                break;
+            }
+        }
+        let (sa, out) = IkeSa::initiate(
+            handle,
+            idx,
+            &peer,
+            &self.config,
+            local,
+            remote,
+            spi,
+            now,
+            self.rng.as_mut(),
+        )?;
+        self.by_spi.insert(spi, handle);
+        self.sas.insert(handle, sa);
+        self.push_transmits(out);
+        Ok(handle)
+    }
+
+    /// Deletes an IKE SA and its Child SAs, telling the peer (RFC 7296 §1.4.1).
+    pub fn delete(&mut self, now: Instant, sa: SaHandle) -> Result<(), EngineError> {
+        let s = self.sas.get_mut(&sa).ok_or(EngineError::UnknownSa)?;
+        let out = s.start_delete(now, &self.config, self.rng.as_mut());
+        self.collect(sa, out);
+        Ok(())
+    }
+
+    /// Sends a liveness check (an empty INFORMATIONAL request, §1.4).
+    pub fn check_liveness(&mut self, now: Instant, sa: SaHandle) -> Result<(), EngineError> {
+        let s = self.sas.get_mut(&sa).ok_or(EngineError::UnknownSa)?;
+        let out = s.start_liveness(now, &self.config, self.rng.as_mut());
+        self.collect(sa, out);
+        Ok(())
+    }
+
+    /// Handles one received datagram (the IKE message, without the non-ESP marker).
+    pub fn handle_datagram(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        data: &[u8],
+    ) {
+        self.rotate_cookie_secret(now);
+        let msg = match v2::Message::decode(data) {
+            Ok(m) => m,
+            Err(_) => {
+                // Includes UNSUPPORTED_CRITICAL_PAYLOAD and bad versions: before an SA is
+                // authenticated there is nothing safe to answer with, so drop.
+                self.stats.dropped_invalid += 1;
+                return;
+            }
+        };
+        let h = msg.header;
+        let from_initiator = h.flags.initiator();
+        // The SPI we chose is the responder SPI in messages from the initiator, and the
+        // initiator SPI in messages from the responder.
+        let ours = if from_initiator { h.spi_r } else { h.spi_i };
+        if from_initiator && h.spi_r == [0; 8] {
+            if h.exchange == ExchangeType::IkeSaInit && !h.flags.response() {
+                self.handle_init_request(now, local, remote, data, &msg);
+            } else {
+                self.stats.dropped_invalid += 1;
+            }
+            return;
+        }
+        let Some(&handle) = self.by_spi.get(&ours) else {
+            self.stats.dropped_invalid += 1;
+            return;
+        };
+        let Some(sa) = self.sas.get_mut(&handle) else {
+            return;
+        };
+        if sa.is_initiator() == from_initiator {
+            self.stats.dropped_invalid += 1;
+            return;
+        }
+        let peer = self.peers.get(sa.peer_index()).cloned();
+        let out = sa.handle_message(
+            now,
+            local,
+            remote,
+            data,
+            &msg,
+            peer.as_ref(),
+            &self.peers,
+            &self.config,
+            self.rng.as_mut(),
+        );
+        self.collect(handle, out);
+    }
+
+    /// Lets timers run: retransmissions, give-ups and half-open expiry.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.rotate_cookie_secret(now);
+        let handles: Vec<SaHandle> = self.sas.keys().copied().collect();
+        for h in handles {
+            if let Some(sa) = self.sas.get_mut(&h) {
+                let out = sa.handle_timeout(now, &self.config);
+                self.collect(h, out);
+            }
+        }
+    }
+
+    /// The next datagram to send.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// When [`Self::handle_timeout`] should next be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.sas.values().filter_map(IkeSa::next_timeout).min()
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Number of IKE SAs (in any state).
+    pub fn sa_count(&self) -> usize {
+        self.sas.len()
+    }
+
+    /// Number of half-open IKE SAs we answered.
+    pub fn half_open_count(&self) -> usize {
+        self.sas
+            .values()
+            .filter(|s| s.is_half_open_responder())
+            .count()
+    }
+
+    /// Admission statistics.
+    pub fn stats(&self) -> AdmissionStats {
+        self.stats
+    }
+
+    /// Whether the SA is established.
+    pub fn is_established(&self, sa: SaHandle) -> bool {
+        self.sas.get(&sa).is_some_and(IkeSa::is_established)
+    }
+
+    /// Handles of the established IKE SAs.
+    pub fn established(&self) -> Vec<SaHandle> {
+        self.sas
+            .iter()
+            .filter(|(_, s)| s.is_established())
+            .map(|(h, _)| *h)
+            .collect()
+    }
+
+    fn alloc_handle(&mut self) -> SaHandle {
+        let h = SaHandle(self.next_handle);
+        self.next_handle += 1;
+        h
+    }
+
+    fn push_transmits(&mut self, out: sa::Output) {
+        self.transmits.extend(out.transmits);
+        self.events.extend(out.events);
+    }
+
+    /// Applies an SA's output, and removes the SA if it closed.
+    fn collect(&mut self, handle: SaHandle, out: sa::Output) {
+        let closed = out.closed;
+        self.push_transmits(out);
+        if closed {
+            if let Some(sa) = self.sas.remove(&handle) {
+                self.by_spi.remove(&sa.our_spi());
+                if let Some(key) = sa.init_key() {
+                    self.by_init.remove(&key);
+                }
+            }
+        }
+    }
+
+    fn rotate_cookie_secret(&mut self, now: Instant) {
+        match self.cookie_secret_born {
+            None => self.cookie_secret_born = Some(now),
+            Some(born)
+                if now.saturating_duration_since(born) >= self.config.cookie_secret_lifetime =>
+            {
+                let mut fresh = [0u8; 32];
+                if self.rng.fill(&mut fresh).is_ok() {
+                    self.previous_cookie_secret = Some(self.cookie_secret);
+                    self.cookie_secret = fresh;
+                    self.cookie_version = self.cookie_version.wrapping_add(1);
+                    self.cookie_secret_born = Some(now);
+                }
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// `Cookie = <secret version> | HMAC-SHA256(secret, Ni | IPi | SPIi)` truncated (§2.6).
+    fn cookie(
+        &self,
+        secret: &[u8; 32],
+        version: u8,
+        ni: &[u8],
+        ip: IpAddr,
+        spi_i: &[u8; 8],
+    ) -> Vec<u8> {
+        let ip_bytes = match ip {
+            IpAddr::V4(a) => a.octets().to_vec(),
+            IpAddr::V6(a) => a.octets().to_vec(),
+        };
+        let mac = ike_crypto::prf::PrfAlg::HmacSha256.compute(secret, &[ni, &ip_bytes, spi_i]);
+        let mut c = vec![version];
+        c.extend_from_slice(mac.expose().get(..16).unwrap_or_default());
+        c
+    }
+
+    fn cookie_valid(&self, cookie: &[u8], ni: &[u8], ip: IpAddr, spi_i: &[u8; 8]) -> bool {
+        let Some(&version) = cookie.first() else {
+            return false;
+        };
+        let secret = if version == self.cookie_version {
+            Some(self.cookie_secret)
+        } else if version == self.cookie_version.wrapping_sub(1) {
+            self.previous_cookie_secret
+        } else {
+            None
+        };
+        secret.is_some_and(|s| {
+            let expected = self.cookie(&s, version, ni, ip, spi_i);
+            ike_crypto::ct_eq(&expected, cookie)
+        })
+    }
+
+    /// The admission step for a new IKE_SA_INIT request: retransmission, caps, cookies,
+    /// proposal and KE checks, all before any state or exponentiation.
+    fn handle_init_request(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        data: &[u8],
+        msg: &v2::Message<'_>,
+    ) {
+        let h = msg.header;
+        if let Some(&handle) = self.by_init.get(&(remote, h.spi_i)) {
+            // A retransmitted request: the SA answers from its response cache.
+            if let Some(sa) = self.sas.get_mut(&handle) {
+                let out = sa.retransmit_init_response(data);
+                self.collect(handle, out);
+            }
+            return;
+        }
+        if check_payloads(h.exchange, false, &msg.payloads).is_err() {
+            self.stats.dropped_invalid += 1;
+            return;
+        }
+        let half_open = self.half_open_count();
+        let per_peer = self
+            .sas
+            .values()
+            .filter(|s| s.is_half_open_responder() && s.remote().ip() == remote.ip())
+            .count();
+        if half_open >= self.config.max_half_open || per_peer >= self.config.max_half_open_per_peer
+        {
+            self.stats.dropped_half_open_cap += 1;
+            return;
+        }
+        let nonce = msg.payloads.iter().find_map(|p| match p {
+            Payload::Nonce(n) => Some(*n),
+            _ => None,
+        });
+        let Some(ni) = nonce else { return };
+        if half_open >= self.config.cookie_threshold {
+            let offered = msg.payloads.iter().find_map(|p| match p {
+                Payload::Notify(n) if n.notify_type == NotifyType::Cookie => Some(n.data),
+                _ => None,
+            });
+            let ok = offered.is_some_and(|c| self.cookie_valid(c, ni, remote.ip(), &h.spi_i));
+            if !ok {
+                let cookie = self.cookie(
+                    &self.cookie_secret,
+                    self.cookie_version,
+                    ni,
+                    remote.ip(),
+                    &h.spi_i,
+                );
+                let reply = sa::notify_reply(&h, NotifyType::Cookie, &cookie);
+                self.stats.cookies_sent += 1;
+                if let Some(payload) = reply {
+                    self.transmits.push_back(Transmit {
+                        local,
+                        remote,
+                        payload,
+                    });
+                }
+                return;
+            }
+        }
+        // Which connection: the first whose remote addresses admit this peer.
+        let candidates: Vec<usize> = self
+            .peers
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.remote_addrs.is_empty() || p.remote_addrs.contains(&remote.ip()))
+            .map(|(i, _)| i)
+            .collect();
+        let Some(&idx) = candidates.first() else {
+            if let Some(payload) = sa::notify_reply(&h, NotifyType::NoProposalChosen, &[]) {
+                self.transmits.push_back(Transmit {
+                    local,
+                    remote,
+                    payload,
+                });
+            }
+            return;
+        };
+        let Some(peer) = self.peers.get(idx).cloned() else {
+            return;
+        };
+        match sa::screen_init_request(&peer, msg) {
+            Err((notify, data)) => {
+                if let Some(payload) = sa::notify_reply(&h, notify, &data) {
+                    self.transmits.push_back(Transmit {
+                        local,
+                        remote,
+                        payload,
+                    });
+                }
+            }
+            Ok(chosen) => {
+                let handle = self.alloc_handle();
+                let mut spi = [0u8; 8];
+                loop {
+                    if self.rng.fill(&mut spi).is_err() {
+                        return;
+                    }
+                    if spi != [0; 8] && !self.by_spi.contains_key(&spi) {
+                        break;
+                    }
+                }
+                match IkeSa::respond(
+                    handle,
+                    idx,
+                    &peer,
+                    chosen,
+                    local,
+                    remote,
+                    spi,
+                    data,
+                    msg,
+                    now,
+                    self.rng.as_mut(),
+                ) {
+                    Ok((sa, out)) => {
+                        self.by_spi.insert(spi, handle);
+                        self.by_init.insert((remote, h.spi_i), handle);
+                        self.sas.insert(handle, sa);
+                        self.push_transmits(out);
+                    }
+                    Err(_) => self.stats.dropped_invalid += 1,
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! The Encrypted payload (RFC 7296 §3.14; RFC 5282 for AEAD): sealing the inner payloads of a
+//! message and opening a received one.
+
+use ike_crypto::cipher::{Cipher, EncrAlg, IntegAlg, Integrity};
+use ike_crypto::rng::Rng;
+use ike_crypto::CryptoError;
+use ike_wire::v2::{self, ExchangeType, Flags, PayloadType};
+
+/// The keys protecting one direction of an IKE SA.
+pub(crate) struct Protect {
+    alg: EncrAlg,
+    cipher: Cipher,
+    integ: Option<Integrity>,
+}
+
+impl std::fmt::Debug for Protect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Protect")
+            .field("alg", &self.alg)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Protect {
+    pub(crate) fn new(
+        alg: EncrAlg,
+        encr_key: &[u8],
+        integ: Option<(IntegAlg, &[u8])>,
+    ) -> Result<Self, CryptoError> {
+        Ok(Self {
+            alg,
+            cipher: Cipher::new(alg, encr_key)?,
+            integ: match integ {
+                Some((a, k)) => Some(Integrity::new(a, k)?),
+                None => None,
+            },
+        })
+    }
+
+    /// Builds a whole message: header, then an SK payload holding `inner`.
+    pub(crate) fn seal(
+        &self,
+        header: &v2::Header,
+        inner: &[v2::Payload<'_>],
+        rng: &mut dyn Rng,
+    ) -> Result<Vec<u8>, CryptoError> {
+        let mut plain = Vec::new();
+        let first = v2::encode_payloads(inner, &mut plain)
+            .map_err(|_| CryptoError::Backend("encoding inner payloads"))?;
+        // Padding: to the block size for CBC; RFC 5282 allows none for AEAD. The Pad Length
+        // octet always follows.
+        let block = self.alg.block_len().max(1);
+        let pad = (block - (plain.len() + 1) % block) % block;
+        plain.extend(std::iter::repeat_n(0u8, pad));
+        plain.push(u8::try_from(pad).map_err(|_| CryptoError::Backend("padding"))?);
+        let iv_len = self.alg.iv_len();
+        let icv_len = if self.alg.is_aead() {
+            self.alg.icv_len()
+        } else {
+            self.integ.as_ref().map_or(0, |i| i.alg().output_len())
+        };
+        let sk_len = 4 + iv_len + plain.len() + icv_len;
+        let total = 28 + sk_len;
+        let mut out = Vec::with_capacity(total);
+        out.extend_from_slice(&header.spi_i);
+        out.extend_from_slice(&header.spi_r);
+        out.push(PayloadType::Sk.value());
+        out.push(header.version);
+        out.push(header.exchange.value());
+        out.push(header.flags.0);
+        out.extend_from_slice(&header.message_id.to_be_bytes());
+        out.extend_from_slice(
+            &u32::try_from(total)
+                .map_err(|_| CryptoError::Backend("message too long"))?
+                .to_be_bytes(),
+        );
+        out.push(first.value());
+        out.push(0);
+        out.extend_from_slice(
+            &u16::try_from(sk_len)
+                .map_err(|_| CryptoError::Backend("message too long"))?
+                .to_be_bytes(),
+        );
+        let mut iv = vec![0u8; iv_len];
+        rng.fill(&mut iv)?;
+        if self.alg.is_aead() {
+            // RFC 5282 §5.1: the associated data is the IKE header and the SK payload header.
+            let sealed = self.cipher.seal(&iv, &out, &plain)?;
+            out.extend_from_slice(&iv);
+            out.extend_from_slice(&sealed);
+        } else {
+            self.cipher.encrypt(&iv, &mut plain)?;
+            out.extend_from_slice(&iv);
+            out.extend_from_slice(&plain);
+            let icv = self
+                .integ
+                .as_ref()
+                .map(|i| i.compute(&out))
+                .unwrap_or_default();
+            out.extend_from_slice(&icv);
+        }
+        Ok(out)
+    }
+
+    /// Checks and decrypts the SK payload of a received message: returns the plaintext inner
+    /// payloads' bytes and the type of the first one.
+    pub(crate) fn open(
+        &self,
+        datagram: &[u8],
+        sk: &v2::Encrypted<'_>,
+    ) -> Result<(Vec<u8>, PayloadType), CryptoError> {
+        let body_offset = datagram
+            .len()
+            .checked_sub(sk.body.len())
+            .ok_or(CryptoError::IntegrityFailure)?;
+        let icv_len = if self.alg.is_aead() {
+            self.alg.icv_len()
+        } else {
+            self.integ.as_ref().map_or(0, |i| i.alg().output_len())
+        };
+        let parts = sk
+            .split(self.alg.iv_len(), icv_len, body_offset)
+            .map_err(|_| CryptoError::IntegrityFailure)?;
+        let mut plain = if self.alg.is_aead() {
+            let aad = datagram
+                .get(..body_offset)
+                .ok_or(CryptoError::IntegrityFailure)?;
+            let ct_and_tag = sk
+                .body
+                .get(self.alg.iv_len()..)
+                .ok_or(CryptoError::IntegrityFailure)?;
+            self.cipher.open(parts.iv, aad, ct_and_tag)?
+        } else {
+            let covered = datagram
+                .get(..datagram.len() - icv_len)
+                .ok_or(CryptoError::IntegrityFailure)?;
+            match &self.integ {
+                Some(i) => i.verify(covered, parts.icv)?,
+                None => return Err(CryptoError::IntegrityFailure),
+            }
+            let block = self.alg.block_len().max(1);
+            if parts.ciphertext.is_empty() || parts.ciphertext.len() % block != 0 {
+                return Err(CryptoError::IntegrityFailure);
+            }
+            let mut data = parts.ciphertext.to_vec();
+            self.cipher.decrypt(parts.iv, &mut data)?;
+            data
+        };
+        let pad = usize::from(*plain.last().ok_or(CryptoError::IntegrityFailure)?);
+        let keep = plain
+            .len()
+            .checked_sub(pad + 1)
+            .ok_or(CryptoError::IntegrityFailure)?;
+        plain.truncate(keep);
+        Ok((plain, sk.first_inner))
+    }
+}
+
+/// The header of a message we send.
+pub(crate) fn header(
+    spi_i: [u8; 8],
+    spi_r: [u8; 8],
+    exchange: ExchangeType,
+    initiator: bool,
+    response: bool,
+    message_id: u32,
+) -> v2::Header {
+    let mut flags = 0;
+    if initiator {
+        flags |= Flags::INITIATOR;
+    }
+    if response {
+        flags |= Flags::RESPONSE;
+    }
+    v2::Header {
+        spi_i,
+        spi_r,
+        version: 0x20,
+        exchange,
+        flags: Flags(flags),
+        message_id,
+    }
+}

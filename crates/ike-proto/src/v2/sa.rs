@@ -1,0 +1,1577 @@
+//! One IKE SA: its state, keys, message IDs and the exchanges it runs (RFC 7296 §1.2-§1.4,
+//! §2.1-§2.3, §2.13-§2.17).
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use ike_crypto::dh::{self, KeyExchange};
+use ike_crypto::kdf::v2 as kdf;
+use ike_crypto::prf::PrfAlg;
+use ike_crypto::rng::Rng;
+use ike_crypto::Secret;
+use ike_wire::group::DhGroup;
+use ike_wire::v2::{
+    self, AuthMethod as WireAuth, ExchangeType, Identification, KeyExchange as KePayload, Notify,
+    NotifyType, Payload, ProtocolId,
+};
+
+use super::config::{AuthMethod, EndpointConfig, Identity, Mode, PeerConfig, Ts};
+use super::payloads::{check_payloads, ProtocolError};
+use super::protect::{header, Protect};
+use super::{ChildSaInstall, CloseReason, EngineError, Event, SaHandle, Transmit};
+use crate::proposal::{check_reply, select, Chosen, Proposal};
+
+/// What an SA asks its endpoint to do.
+#[derive(Default)]
+pub(crate) struct Output {
+    pub(crate) transmits: Vec<Transmit>,
+    pub(crate) events: Vec<Event>,
+    pub(crate) closed: bool,
+}
+
+const NONCE_LEN: usize = 32;
+const MAX_COOKIE_RETRIES: u32 = 3;
+
+enum State {
+    /// Initiator: IKE_SA_INIT sent.
+    InitSent {
+        dh: Box<dyn KeyExchange>,
+        cookie: Option<Vec<u8>>,
+        cookie_retries: u32,
+        tried: Vec<DhGroup>,
+    },
+    /// Responder: IKE_SA_INIT answered, waiting for IKE_AUTH.
+    InitDone,
+    /// Initiator: IKE_AUTH sent.
+    AuthSent,
+    /// Both: established.
+    Established,
+    /// Our Delete is outstanding.
+    Deleting,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RequestKind {
+    Init,
+    Auth,
+    Delete,
+    Liveness,
+}
+
+struct Outstanding {
+    mid: u32,
+    bytes: Vec<u8>,
+    tries: u32,
+    next_at: Instant,
+    kind: RequestKind,
+}
+
+struct Child {
+    name: String,
+    spi_in: u32,
+    spi_out: u32,
+}
+
+struct PendingChild {
+    cfg: usize,
+    spi_in: u32,
+    ts_i: Vec<Ts>,
+    ts_r: Vec<Ts>,
+    transport: bool,
+}
+
+struct Keys {
+    prf: PrfAlg,
+    sk_d: Secret,
+    sk_pi: Secret,
+    sk_pr: Secret,
+    out: Protect,
+    inn: Protect,
+}
+
+pub(crate) struct IkeSa {
+    handle: SaHandle,
+    peer_idx: usize,
+    connection: String,
+    initiator: bool,
+    state: State,
+    local: SocketAddr,
+    remote: SocketAddr,
+    spi_i: [u8; 8],
+    spi_r: [u8; 8],
+    ni: Vec<u8>,
+    nr: Vec<u8>,
+    chosen: Option<Chosen>,
+    keys: Option<Keys>,
+    /// RealMessage1 and RealMessage2 of §2.15: the IKE_SA_INIT request and response.
+    init_request: Vec<u8>,
+    init_response: Vec<u8>,
+    next_mid: u32,
+    peer_next_mid: u32,
+    outstanding: Option<Outstanding>,
+    last_response: Option<(u32, Vec<u8>)>,
+    children: Vec<Child>,
+    pending_child: Option<PendingChild>,
+    created: Instant,
+    half_open_timeout: Duration,
+    remote_id: Option<Identity>,
+}
+
+fn nat_hash(spi_i: &[u8; 8], spi_r: &[u8; 8], addr: SocketAddr) -> Vec<u8> {
+    let ip = match addr.ip() {
+        IpAddr::V4(a) => a.octets().to_vec(),
+        IpAddr::V6(a) => a.octets().to_vec(),
+    };
+    PrfAlg::HmacSha1
+        .hash(&[spi_i, spi_r, &ip, &addr.port().to_be_bytes()])
+        .unwrap_or_default()
+}
+
+fn id_body(id_type: v2::IdType, data: &[u8]) -> Vec<u8> {
+    let mut b = vec![id_type.value(), 0, 0, 0];
+    b.extend_from_slice(data);
+    b
+}
+
+fn random_spi32(rng: &mut dyn Rng) -> Result<u32, EngineError> {
+    loop {
+        let mut b = [0u8; 4];
+        rng.fill(&mut b)?;
+        let v = u32::from_be_bytes(b);
+        // SPIs 1-255 are reserved by IANA; 0 is invalid.
+        if v > 255 {
+            return Ok(v);
+        }
+    }
+}
+
+fn find_notify<'p>(payloads: &'p [Payload<'_>], t: NotifyType) -> Option<&'p Notify<'p>> {
+    payloads.iter().find_map(|p| match p {
+        Payload::Notify(n) if n.notify_type == t => Some(n),
+        _ => None,
+    })
+}
+
+fn first_error_notify(payloads: &[Payload<'_>]) -> Option<NotifyType> {
+    payloads.iter().find_map(|p| match p {
+        Payload::Notify(n) if n.notify_type.is_error() => Some(n.notify_type),
+        _ => None,
+    })
+}
+
+/// An unencrypted IKE_SA_INIT response carrying one notify (errors and COOKIE, §2.6, §1.2).
+pub(crate) fn notify_reply(h: &v2::Header, t: NotifyType, data: &[u8]) -> Option<Vec<u8>> {
+    let m = v2::Message {
+        header: header(
+            h.spi_i,
+            [0; 8],
+            ExchangeType::IkeSaInit,
+            false,
+            true,
+            h.message_id,
+        ),
+        payloads: vec![Payload::Notify(Notify::new(t, data))],
+    };
+    m.to_vec().ok()
+}
+
+/// The responder's checks of an IKE_SA_INIT request that need no state: proposal selection in
+/// our order, and the KE group and length. Errors come with the notify data to send.
+pub(crate) fn screen_init_request(
+    peer: &PeerConfig,
+    msg: &v2::Message<'_>,
+) -> Result<Chosen, (NotifyType, Vec<u8>)> {
+    let sa = msg.payloads.iter().find_map(|p| match p {
+        Payload::Sa(sa) => Some(sa),
+        _ => None,
+    });
+    let ke = msg.payloads.iter().find_map(|p| match p {
+        Payload::Ke(k) => Some(k),
+        _ => None,
+    });
+    let nonce = msg.payloads.iter().find_map(|p| match p {
+        Payload::Nonce(n) => Some(*n),
+        _ => None,
+    });
+    let (Some(sa), Some(ke), Some(nonce)) = (sa, ke, nonce) else {
+        return Err((NotifyType::InvalidSyntax, Vec::new()));
+    };
+    // §2.10: nonces are at least 16 octets and at most 256.
+    if !(16..=256).contains(&nonce.len()) {
+        return Err((NotifyType::InvalidSyntax, Vec::new()));
+    }
+    let supported: Vec<Proposal> = peer
+        .ike_proposals
+        .iter()
+        .map(|p| Proposal {
+            ke: p
+                .ke
+                .iter()
+                .copied()
+                .filter(|g| dh::is_supported(*g))
+                .collect(),
+            ..p.clone()
+        })
+        .collect();
+    let chosen =
+        select(&supported, &sa.proposals).ok_or((NotifyType::NoProposalChosen, Vec::new()))?;
+    let group = chosen
+        .ke
+        .ok_or((NotifyType::NoProposalChosen, Vec::new()))?;
+    if ke.group != group {
+        return Err((
+            NotifyType::InvalidKePayload,
+            group.value().to_be_bytes().to_vec(),
+        ));
+    }
+    if dh::public_value_len(group).is_some_and(|n| n != ke.data.len()) {
+        return Err((NotifyType::InvalidSyntax, Vec::new()));
+    }
+    Ok(chosen)
+}
+
+impl IkeSa {
+    pub(crate) fn is_initiator(&self) -> bool {
+        self.initiator
+    }
+
+    pub(crate) fn peer_index(&self) -> usize {
+        self.peer_idx
+    }
+
+    pub(crate) fn remote(&self) -> SocketAddr {
+        self.remote
+    }
+
+    pub(crate) fn our_spi(&self) -> [u8; 8] {
+        if self.initiator {
+            self.spi_i
+        } else {
+            self.spi_r
+        }
+    }
+
+    pub(crate) fn init_key(&self) -> Option<(SocketAddr, [u8; 8])> {
+        (!self.initiator).then_some((self.remote, self.spi_i))
+    }
+
+    pub(crate) fn is_established(&self) -> bool {
+        matches!(self.state, State::Established)
+    }
+
+    pub(crate) fn is_half_open_responder(&self) -> bool {
+        !self.initiator && matches!(self.state, State::InitDone)
+    }
+
+    pub(crate) fn next_timeout(&self) -> Option<Instant> {
+        let retransmit = self.outstanding.as_ref().map(|o| o.next_at);
+        let half_open = self
+            .is_half_open_responder()
+            .then(|| self.created + self.half_open_timeout);
+        [retransmit, half_open].into_iter().flatten().min()
+    }
+
+    fn transmit(&self, out: &mut Output, payload: Vec<u8>) {
+        out.transmits.push(Transmit {
+            local: self.local,
+            remote: self.remote,
+            payload,
+        });
+    }
+
+    fn close(&mut self, out: &mut Output, reason: CloseReason) {
+        for c in self.children.drain(..) {
+            out.events.push(Event::ChildSaDelete {
+                sa: self.handle,
+                child: c.name,
+                spi_in: c.spi_in,
+                spi_out: c.spi_out,
+            });
+        }
+        out.events.push(Event::IkeSaClosed {
+            sa: self.handle,
+            connection: self.connection.clone(),
+            reason,
+        });
+        out.closed = true;
+    }
+
+    fn send_request(
+        &mut self,
+        out: &mut Output,
+        now: Instant,
+        config: &EndpointConfig,
+        bytes: Vec<u8>,
+        kind: RequestKind,
+        mid: u32,
+    ) {
+        self.transmit(out, bytes.clone());
+        self.outstanding = Some(Outstanding {
+            mid,
+            bytes,
+            tries: 0,
+            next_at: now + config.retransmit_timeout,
+            kind,
+        });
+    }
+
+    // ---- initiator: IKE_SA_INIT ----
+
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn initiate(
+        handle: SaHandle,
+        peer_idx: usize,
+        peer: &PeerConfig,
+        config: &EndpointConfig,
+        local: SocketAddr,
+        remote: SocketAddr,
+        spi_i: [u8; 8],
+        now: Instant,
+        rng: &mut dyn Rng,
+    ) -> Result<(Self, Output), EngineError> {
+        let group = peer
+            .ike_proposals
+            .iter()
+            .flat_map(|p| p.ke.iter().copied())
+            .find(|g| dh::is_supported(*g))
+            .ok_or(EngineError::Crypto(ike_crypto::CryptoError::Unsupported(
+                "no supported key exchange in the IKE proposals",
+            )))?;
+        let dh = dh::generate(group, rng)?;
+        let mut ni = vec![0u8; NONCE_LEN];
+        rng.fill(&mut ni)?;
+        let mut sa = IkeSa {
+            handle,
+            peer_idx,
+            connection: peer.name.clone(),
+            initiator: true,
+            state: State::InitSent {
+                dh,
+                cookie: None,
+                cookie_retries: 0,
+                tried: vec![group],
+            },
+            local,
+            remote,
+            spi_i,
+            spi_r: [0; 8],
+            ni,
+            nr: Vec::new(),
+            chosen: None,
+            keys: None,
+            init_request: Vec::new(),
+            init_response: Vec::new(),
+            next_mid: 0,
+            peer_next_mid: 0,
+            outstanding: None,
+            last_response: None,
+            children: Vec::new(),
+            pending_child: None,
+            created: now,
+            half_open_timeout: config.half_open_timeout,
+            remote_id: None,
+        };
+        let mut out = Output::default();
+        let bytes = sa
+            .init_request_bytes(peer)
+            .map_err(|_| EngineError::UnknownSa)?;
+        sa.init_request = bytes.clone();
+        sa.send_request(&mut out, now, config, bytes, RequestKind::Init, 0);
+        sa.next_mid = 1;
+        Ok((sa, out))
+    }
+
+    fn init_request_bytes(&self, peer: &PeerConfig) -> Result<Vec<u8>, ike_wire::EncodeError> {
+        let State::InitSent { dh, cookie, .. } = &self.state else {
+            return Err(ike_wire::EncodeError::Inconsistent { what: "state" });
+        };
+        let proposals: Vec<v2::Proposal<'_>> = peer
+            .ike_proposals
+            .iter()
+            .enumerate()
+            .map(|(i, p)| p.to_wire(u8::try_from(i + 1).unwrap_or(u8::MAX), &[]))
+            .collect();
+        let nat_src = nat_hash(&self.spi_i, &[0; 8], self.local);
+        let nat_dst = nat_hash(&self.spi_i, &[0; 8], self.remote);
+        let mut payloads = Vec::new();
+        if let Some(c) = cookie {
+            // §2.6: the COOKIE notify comes first.
+            payloads.push(Payload::Notify(Notify::new(NotifyType::Cookie, c)));
+        }
+        payloads.push(Payload::Sa(v2::Sa { proposals }));
+        payloads.push(Payload::Ke(KePayload {
+            group: dh.group(),
+            data: dh.public_value(),
+        }));
+        payloads.push(Payload::Nonce(&self.ni));
+        payloads.push(Payload::Notify(Notify::new(
+            NotifyType::NatDetectionSourceIp,
+            &nat_src,
+        )));
+        payloads.push(Payload::Notify(Notify::new(
+            NotifyType::NatDetectionDestinationIp,
+            &nat_dst,
+        )));
+        v2::Message {
+            header: header(self.spi_i, [0; 8], ExchangeType::IkeSaInit, true, false, 0),
+            payloads,
+        }
+        .to_vec()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn handle_init_response(
+        &mut self,
+        now: Instant,
+        data: &[u8],
+        msg: &v2::Message<'_>,
+        peer: &PeerConfig,
+        config: &EndpointConfig,
+        rng: &mut dyn Rng,
+        out: &mut Output,
+    ) {
+        if msg.header.message_id != 0 || !msg.header.flags.response() {
+            return;
+        }
+        if check_payloads(ExchangeType::IkeSaInit, true, &msg.payloads).is_err() {
+            return;
+        }
+        if let Some(c) = find_notify(&msg.payloads, NotifyType::Cookie) {
+            let cookie = c.data.to_vec();
+            if let State::InitSent {
+                cookie: slot,
+                cookie_retries,
+                ..
+            } = &mut self.state
+            {
+                if *cookie_retries >= MAX_COOKIE_RETRIES {
+                    return;
+                }
+                *cookie_retries += 1;
+                *slot = Some(cookie);
+            }
+            self.resend_init(now, peer, config, out);
+            return;
+        }
+        if let Some(n) = find_notify(&msg.payloads, NotifyType::InvalidKePayload) {
+            let Ok(raw) = <[u8; 2]>::try_from(n.data) else {
+                return;
+            };
+            let wanted = DhGroup::from(u16::from_be_bytes(raw));
+            let offered = peer.ike_proposals.iter().any(|p| p.ke.contains(&wanted));
+            let State::InitSent {
+                tried, dh: slot, ..
+            } = &mut self.state
+            else {
+                return;
+            };
+            if !offered || tried.contains(&wanted) || !dh::is_supported(wanted) {
+                self.close(out, CloseReason::PeerError(NotifyType::InvalidKePayload));
+                return;
+            }
+            match dh::generate(wanted, rng) {
+                Ok(new) => {
+                    tried.push(wanted);
+                    *slot = new;
+                }
+                Err(_) => return,
+            }
+            self.resend_init(now, peer, config, out);
+            return;
+        }
+        if let Some(err) = first_error_notify(&msg.payloads) {
+            self.close(out, CloseReason::PeerError(err));
+            return;
+        }
+        let result = self.complete_init(data, msg, peer);
+        match result {
+            Ok(()) => {
+                self.outstanding = None;
+                self.send_auth(now, peer, config, rng, out);
+            }
+            Err(e) => self.close(out, CloseReason::LocalError(e)),
+        }
+    }
+
+    fn resend_init(
+        &mut self,
+        now: Instant,
+        peer: &PeerConfig,
+        config: &EndpointConfig,
+        out: &mut Output,
+    ) {
+        if let Ok(bytes) = self.init_request_bytes(peer) {
+            self.init_request = bytes.clone();
+            self.send_request(out, now, config, bytes, RequestKind::Init, 0);
+        }
+    }
+
+    fn complete_init(
+        &mut self,
+        data: &[u8],
+        msg: &v2::Message<'_>,
+        peer: &PeerConfig,
+    ) -> Result<(), ProtocolError> {
+        let State::InitSent { dh, .. } = &self.state else {
+            return Err(ProtocolError::InvalidResponse("state"));
+        };
+        let (mut sa, mut ke, mut nonce) = (None, None, None);
+        for p in &msg.payloads {
+            match p {
+                Payload::Sa(s) => sa = Some(s),
+                Payload::Ke(k) => ke = Some(k),
+                Payload::Nonce(n) => nonce = Some(*n),
+                _ => {}
+            }
+        }
+        let (Some(sa), Some(ke), Some(nonce)) = (sa, ke, nonce) else {
+            return Err(ProtocolError::InvalidResponse(
+                "IKE_SA_INIT response without SA, KE and Nonce",
+            ));
+        };
+        if msg.header.spi_r == [0; 8] {
+            return Err(ProtocolError::InvalidResponse("zero responder SPI"));
+        }
+        if !(16..=256).contains(&nonce.len()) {
+            return Err(ProtocolError::InvalidSyntax("nonce length"));
+        }
+        let [reply] = sa.proposals.as_slice() else {
+            return Err(ProtocolError::InvalidResponse(
+                "SA reply with other than one proposal",
+            ));
+        };
+        let chosen = check_reply(&peer.ike_proposals, reply)
+            .ok_or(ProtocolError::InvalidResponse("proposal we did not offer"))?;
+        if chosen.ke != Some(dh.group()) || ke.group != dh.group() {
+            return Err(ProtocolError::InvalidResponse("KE group differs from ours"));
+        }
+        let shared = dh
+            .shared_secret(ke.data)
+            .map_err(|_| ProtocolError::InvalidSyntax("peer key exchange value"))?;
+        self.spi_r = msg.header.spi_r;
+        self.nr = nonce.to_vec();
+        self.init_response = data.to_vec();
+        self.derive_keys(chosen, shared.expose())?;
+        self.chosen = Some(chosen);
+        Ok(())
+    }
+
+    fn derive_keys(&mut self, chosen: Chosen, shared: &[u8]) -> Result<(), ProtocolError> {
+        let bad = |_| ProtocolError::Unsupported("negotiated algorithm");
+        let prf = chosen.prf_alg().map_err(bad)?;
+        let encr = chosen.encr_alg().map_err(bad)?;
+        let integ = chosen.integ_alg().map_err(bad)?;
+        let skeyseed = kdf::skeyseed(prf, &self.ni, &self.nr, shared);
+        let k = kdf::ike_sa_keys(
+            prf,
+            skeyseed.expose(),
+            &self.ni,
+            &self.nr,
+            &self.spi_i,
+            &self.spi_r,
+            integ.map_or(0, |i| i.key_len()),
+            encr.key_material_len(),
+        )
+        .map_err(bad)?;
+        let i_side = Protect::new(encr, k.sk_ei.expose(), integ.map(|a| (a, k.sk_ai.expose())))
+            .map_err(bad)?;
+        let r_side = Protect::new(encr, k.sk_er.expose(), integ.map(|a| (a, k.sk_ar.expose())))
+            .map_err(bad)?;
+        let (out, inn) = if self.initiator {
+            (i_side, r_side)
+        } else {
+            (r_side, i_side)
+        };
+        self.keys = Some(Keys {
+            prf,
+            sk_d: k.sk_d,
+            sk_pi: k.sk_pi,
+            sk_pr: k.sk_pr,
+            out,
+            inn,
+        });
+        Ok(())
+    }
+
+    // ---- responder: IKE_SA_INIT ----
+
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn respond(
+        handle: SaHandle,
+        peer_idx: usize,
+        peer: &PeerConfig,
+        chosen: Chosen,
+        local: SocketAddr,
+        remote: SocketAddr,
+        spi_r: [u8; 8],
+        data: &[u8],
+        msg: &v2::Message<'_>,
+        now: Instant,
+        rng: &mut dyn Rng,
+    ) -> Result<(Self, Output), EngineError> {
+        let ke = msg
+            .payloads
+            .iter()
+            .find_map(|p| match p {
+                Payload::Ke(k) => Some(k),
+                _ => None,
+            })
+            .ok_or(EngineError::UnknownSa)?;
+        let ni = msg
+            .payloads
+            .iter()
+            .find_map(|p| match p {
+                Payload::Nonce(n) => Some(n.to_vec()),
+                _ => None,
+            })
+            .ok_or(EngineError::UnknownSa)?;
+        let (our_ke, shared) = dh::respond(ke.group, ke.data, rng)?;
+        let mut nr = vec![0u8; NONCE_LEN];
+        rng.fill(&mut nr)?;
+        let mut sa = IkeSa {
+            handle,
+            peer_idx,
+            connection: peer.name.clone(),
+            initiator: false,
+            state: State::InitDone,
+            local,
+            remote,
+            spi_i: msg.header.spi_i,
+            spi_r,
+            ni,
+            nr,
+            chosen: Some(chosen),
+            keys: None,
+            init_request: data.to_vec(),
+            init_response: Vec::new(),
+            next_mid: 0,
+            peer_next_mid: 1,
+            outstanding: None,
+            last_response: None,
+            children: Vec::new(),
+            pending_child: None,
+            created: now,
+            half_open_timeout: Duration::from_secs(30),
+            remote_id: None,
+        };
+        sa.derive_keys(chosen, shared.expose())
+            .map_err(|_| EngineError::UnknownSa)?;
+        let nat_src = nat_hash(&sa.spi_i, &sa.spi_r, local);
+        let nat_dst = nat_hash(&sa.spi_i, &sa.spi_r, remote);
+        let reply = v2::Message {
+            header: header(sa.spi_i, sa.spi_r, ExchangeType::IkeSaInit, false, true, 0),
+            payloads: vec![
+                Payload::Sa(v2::Sa {
+                    proposals: vec![chosen.to_wire(ProtocolId::Ike, &[])],
+                }),
+                Payload::Ke(KePayload {
+                    group: ke.group,
+                    data: &our_ke,
+                }),
+                Payload::Nonce(&sa.nr),
+                Payload::Notify(Notify::new(NotifyType::NatDetectionSourceIp, &nat_src)),
+                Payload::Notify(Notify::new(NotifyType::NatDetectionDestinationIp, &nat_dst)),
+            ],
+        }
+        .to_vec()
+        .map_err(|_| EngineError::UnknownSa)?;
+        sa.init_response = reply.clone();
+        sa.last_response = Some((0, reply.clone()));
+        let mut out = Output::default();
+        sa.transmit(&mut out, reply);
+        Ok((sa, out))
+    }
+
+    pub(crate) fn retransmit_init_response(&mut self, request: &[u8]) -> Output {
+        let mut out = Output::default();
+        // Only an identical request is a retransmission (§2.1).
+        if request == self.init_request.as_slice() {
+            if let Some((0, bytes)) = &self.last_response {
+                self.transmit(&mut out, bytes.clone());
+            }
+        }
+        out
+    }
+
+    // ---- IKE_AUTH ----
+
+    fn auth_octets(&self, sender_is_initiator: bool, id_body: &[u8]) -> Option<Vec<u8>> {
+        let keys = self.keys.as_ref()?;
+        let (msg, nonce, sk_p) = if sender_is_initiator {
+            (&self.init_request, &self.nr, &keys.sk_pi)
+        } else {
+            (&self.init_response, &self.ni, &keys.sk_pr)
+        };
+        let maced = kdf::maced_id(keys.prf, sk_p.expose(), id_body);
+        Some(kdf::signed_octets(msg, nonce, maced.expose(), None))
+    }
+
+    fn psk_auth(&self, auth: &AuthMethod, octets: &[u8]) -> Option<Secret> {
+        let keys = self.keys.as_ref()?;
+        match auth {
+            AuthMethod::Psk(psk) => Some(kdf::psk_auth(keys.prf, psk.expose(), octets)),
+        }
+    }
+
+    fn seal(
+        &self,
+        exchange: ExchangeType,
+        response: bool,
+        mid: u32,
+        payloads: &[Payload<'_>],
+        rng: &mut dyn Rng,
+    ) -> Option<Vec<u8>> {
+        let keys = self.keys.as_ref()?;
+        let h = header(
+            self.spi_i,
+            self.spi_r,
+            exchange,
+            self.initiator,
+            response,
+            mid,
+        );
+        keys.out.seal(&h, payloads, rng).ok()
+    }
+
+    fn send_auth(
+        &mut self,
+        now: Instant,
+        peer: &PeerConfig,
+        config: &EndpointConfig,
+        rng: &mut dyn Rng,
+        out: &mut Output,
+    ) {
+        let (id_type, id_data) = peer.local_id.to_wire();
+        let body = id_body(id_type, &id_data);
+        let Some(octets) = self.auth_octets(true, &body) else {
+            return;
+        };
+        let Some(auth) = self.psk_auth(&peer.local_auth, &octets) else {
+            return;
+        };
+        let (r_type, r_data) = peer.remote_id.to_wire();
+        let mut payloads = vec![Payload::IdI(Identification {
+            id_type,
+            data: &id_data,
+        })];
+        if peer.remote_id != Identity::Any {
+            payloads.push(Payload::IdR(Identification {
+                id_type: r_type,
+                data: &r_data,
+            }));
+        }
+        payloads.push(Payload::Auth(v2::Auth {
+            method: WireAuth::SharedKey,
+            data: auth.expose(),
+        }));
+        // The first Child SA (§1.2). No KE transforms in IKE_AUTH: the child uses the IKE SA's
+        // key exchange.
+        let child = peer.children.first();
+        let spi_in = match child {
+            Some(_) => match random_spi32(rng) {
+                Ok(s) => Some(s),
+                Err(_) => return,
+            },
+            None => None,
+        };
+        let spi_bytes = spi_in.map(u32::to_be_bytes).unwrap_or_default();
+        let child_props: Vec<Proposal> = child
+            .map(|c| {
+                c.esp_proposals
+                    .iter()
+                    .map(|p| Proposal {
+                        ke: Vec::new(),
+                        ..p.clone()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let wire_props: Vec<v2::Proposal<'_>> = child_props
+            .iter()
+            .enumerate()
+            .map(|(i, p)| p.to_wire(u8::try_from(i + 1).unwrap_or(u8::MAX), &spi_bytes))
+            .collect();
+        let ts_i: Vec<v2::TrafficSelector<'static>> = child
+            .map(|c| c.local_ts.iter().map(Ts::to_wire).collect())
+            .unwrap_or_default();
+        let ts_r: Vec<v2::TrafficSelector<'static>> = child
+            .map(|c| c.remote_ts.iter().map(Ts::to_wire).collect())
+            .unwrap_or_default();
+        let transport = child.is_some_and(|c| c.mode == Mode::Transport);
+        if child.is_some() {
+            if transport {
+                payloads.push(Payload::Notify(Notify::new(
+                    NotifyType::UseTransportMode,
+                    &[],
+                )));
+            }
+            payloads.push(Payload::Sa(v2::Sa {
+                proposals: wire_props,
+            }));
+            payloads.push(Payload::TsI(ts_i));
+            payloads.push(Payload::TsR(ts_r));
+        }
+        let Some(bytes) = self.seal(ExchangeType::IkeAuth, false, 1, &payloads, rng) else {
+            return;
+        };
+        if let (Some(c), Some(spi)) = (child, spi_in) {
+            self.pending_child = Some(PendingChild {
+                cfg: 0,
+                spi_in: spi,
+                ts_i: c.local_ts.clone(),
+                ts_r: c.remote_ts.clone(),
+                transport,
+            });
+        }
+        self.state = State::AuthSent;
+        self.send_request(out, now, config, bytes, RequestKind::Auth, 1);
+        self.next_mid = 2;
+    }
+
+    fn open(&self, data: &[u8], msg: &v2::Message<'_>) -> Option<(Vec<u8>, v2::PayloadType)> {
+        let keys = self.keys.as_ref()?;
+        let sk = msg.payloads.iter().find_map(|p| match p {
+            Payload::Encrypted(e) => Some(e),
+            _ => None,
+        })?;
+        keys.inn.open(data, sk).ok()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn handle_auth_request(
+        &mut self,
+        now: Instant,
+        inner: &[Payload<'_>],
+        peers: &[PeerConfig],
+        rng: &mut dyn Rng,
+        out: &mut Output,
+    ) {
+        let _ = now;
+        let result = self.authenticate_initiator(inner, peers);
+        let (peer_idx, peer) = match result {
+            Ok(found) => found,
+            Err(e) => {
+                let notify = e.notify().unwrap_or(NotifyType::AuthenticationFailed);
+                let payloads = [Payload::Notify(Notify::new(notify, &[]))];
+                if let Some(bytes) = self.seal(ExchangeType::IkeAuth, true, 1, &payloads, rng) {
+                    self.transmit(out, bytes);
+                }
+                self.close(out, CloseReason::LocalError(e));
+                return;
+            }
+        };
+        self.peer_idx = peer_idx;
+        self.connection = peer.name.clone();
+        let (id_type, id_data) = peer.local_id.to_wire();
+        let body = id_body(id_type, &id_data);
+        let Some(octets) = self.auth_octets(false, &body) else {
+            return;
+        };
+        let Some(auth) = self.psk_auth(&peer.local_auth, &octets) else {
+            return;
+        };
+        let mut payloads = vec![
+            Payload::IdR(Identification {
+                id_type,
+                data: &id_data,
+            }),
+            Payload::Auth(v2::Auth {
+                method: WireAuth::SharedKey,
+                data: auth.expose(),
+            }),
+        ];
+        // The first Child SA.
+        let child = self.negotiate_child_responder(inner, peer, rng);
+        let mut install = None;
+        let mut failed = None;
+        let spi_bytes;
+        let ts_i: Vec<v2::TrafficSelector<'static>>;
+        let ts_r: Vec<v2::TrafficSelector<'static>>;
+        match child {
+            Some(Ok(c)) => {
+                spi_bytes = c.spi_in.to_be_bytes();
+                ts_i = c.ts_i.iter().map(Ts::to_wire).collect();
+                ts_r = c.ts_r.iter().map(Ts::to_wire).collect();
+                if c.transport {
+                    payloads.push(Payload::Notify(Notify::new(
+                        NotifyType::UseTransportMode,
+                        &[],
+                    )));
+                }
+                payloads.push(Payload::Sa(v2::Sa {
+                    proposals: vec![c.chosen.to_wire(ProtocolId::Esp, &spi_bytes)],
+                }));
+                payloads.push(Payload::TsI(ts_i));
+                payloads.push(Payload::TsR(ts_r));
+                install = Some(c);
+            }
+            Some(Err((name, e))) => {
+                if let Some(n) = e.notify() {
+                    payloads.push(Payload::Notify(Notify::new(n, &[])));
+                }
+                failed = Some((name, e));
+            }
+            None => {}
+        }
+        let Some(bytes) = self.seal(ExchangeType::IkeAuth, true, 1, &payloads, rng) else {
+            return;
+        };
+        self.last_response = Some((1, bytes.clone()));
+        self.peer_next_mid = 2;
+        self.transmit(out, bytes);
+        self.state = State::Established;
+        self.established_events(peer, out);
+        if let Some(c) = install {
+            self.install_child(peer, c, out);
+        }
+        if let Some((child, reason)) = failed {
+            out.events.push(Event::ChildSaFailed {
+                sa: self.handle,
+                child,
+                reason,
+            });
+        }
+    }
+
+    fn authenticate_initiator<'p>(
+        &self,
+        inner: &[Payload<'_>],
+        peers: &'p [PeerConfig],
+    ) -> Result<(usize, &'p PeerConfig), ProtocolError> {
+        check_payloads(ExchangeType::IkeAuth, false, inner)?;
+        let (mut idi, mut idr, mut auth) = (None, None, None);
+        for p in inner {
+            match p {
+                Payload::IdI(i) => idi = Some(i),
+                Payload::IdR(i) => idr = Some(i),
+                Payload::Auth(a) => auth = Some(a),
+                _ => {}
+            }
+        }
+        let idi = idi.ok_or(ProtocolError::AuthenticationFailed("no IDi"))?;
+        let Some(auth) = auth else {
+            return Err(ProtocolError::Unsupported("EAP authentication"));
+        };
+        let peer_id = Identity::from_wire(idi.id_type, idi.data)
+            .ok_or(ProtocolError::AuthenticationFailed("unusable IDi"))?;
+        let wanted_local = idr.and_then(|i| Identity::from_wire(i.id_type, i.data));
+        let octets = self
+            .auth_octets(true, &id_body(idi.id_type, idi.data))
+            .ok_or(ProtocolError::AuthenticationFailed("no keys"))?;
+        for (idx, peer) in peers.iter().enumerate() {
+            if !(peer.remote_addrs.is_empty() || peer.remote_addrs.contains(&self.remote.ip())) {
+                continue;
+            }
+            if !peer.remote_id.accepts(&peer_id) {
+                continue;
+            }
+            if wanted_local
+                .as_ref()
+                .is_some_and(|w| !peer.local_id.accepts(w) && *w != peer.local_id)
+            {
+                continue;
+            }
+            if auth.method != WireAuth::SharedKey {
+                return Err(ProtocolError::Unsupported(
+                    "authentication method other than PSK",
+                ));
+            }
+            let expected = self
+                .psk_auth(&peer.remote_auth, &octets)
+                .ok_or(ProtocolError::AuthenticationFailed("no keys"))?;
+            if ike_crypto::ct_eq(expected.expose(), auth.data) {
+                return Ok((idx, peer));
+            }
+            return Err(ProtocolError::AuthenticationFailed(
+                "AUTH payload does not verify",
+            ));
+        }
+        Err(ProtocolError::AuthenticationFailed(
+            "no connection matches the peer's identity",
+        ))
+    }
+
+    fn established_events(&mut self, peer: &PeerConfig, out: &mut Output) {
+        out.events.push(Event::IkeSaEstablished {
+            sa: self.handle,
+            connection: peer.name.clone(),
+            initiator: self.initiator,
+            spi_i: self.spi_i,
+            spi_r: self.spi_r,
+            local_id: peer.local_id.clone(),
+            remote_id: self
+                .remote_id
+                .clone()
+                .unwrap_or_else(|| peer.remote_id.clone()),
+            proposal: self.chosen.map(|c| c.describe()).unwrap_or_default(),
+        });
+    }
+
+    fn negotiate_child_responder(
+        &self,
+        inner: &[Payload<'_>],
+        peer: &PeerConfig,
+        rng: &mut dyn Rng,
+    ) -> Option<Result<NegotiatedChild, (String, ProtocolError)>> {
+        let (mut sa, mut tsi, mut tsr) = (None, None, None);
+        for p in inner {
+            match p {
+                Payload::Sa(s) => sa = Some(s),
+                Payload::TsI(t) => tsi = Some(t),
+                Payload::TsR(t) => tsr = Some(t),
+                _ => {}
+            }
+        }
+        let sa = sa?;
+        let name = peer
+            .children
+            .first()
+            .map(|c| c.name.clone())
+            .unwrap_or_default();
+        let (Some(tsi), Some(tsr)) = (tsi, tsr) else {
+            return Some(Err((
+                name,
+                ProtocolError::InvalidSyntax("SA without TSi and TSr"),
+            )));
+        };
+        let tsi: Vec<Ts> = tsi.iter().filter_map(Ts::from_wire).collect();
+        let tsr: Vec<Ts> = tsr.iter().filter_map(Ts::from_wire).collect();
+        let wants_transport = find_notify(inner, NotifyType::UseTransportMode).is_some();
+        let mut last_err = ProtocolError::TsUnacceptable;
+        for (cfg, child) in peer.children.iter().enumerate() {
+            // §2.9: narrow to what both sides allow. TSi are the initiator's (our remote) side.
+            let narrowed_i: Vec<Ts> = tsi
+                .iter()
+                .flat_map(|a| child.remote_ts.iter().filter_map(move |b| a.intersect(b)))
+                .collect();
+            let narrowed_r: Vec<Ts> = tsr
+                .iter()
+                .flat_map(|a| child.local_ts.iter().filter_map(move |b| a.intersect(b)))
+                .collect();
+            if narrowed_i.is_empty() || narrowed_r.is_empty() {
+                continue;
+            }
+            let props: Vec<Proposal> = child
+                .esp_proposals
+                .iter()
+                .map(|p| Proposal {
+                    ke: Vec::new(),
+                    ..p.clone()
+                })
+                .collect();
+            let Some(chosen) = select(&props, &sa.proposals) else {
+                last_err = ProtocolError::NoProposalChosen;
+                continue;
+            };
+            let Some(peer_prop) = sa
+                .proposals
+                .iter()
+                .find(|p| p.number == chosen.number && p.protocol == ProtocolId::Esp)
+            else {
+                continue;
+            };
+            let Ok(spi_raw) = <[u8; 4]>::try_from(peer_prop.spi) else {
+                return Some(Err((
+                    child.name.clone(),
+                    ProtocolError::InvalidSyntax("ESP SPI size"),
+                )));
+            };
+            let Ok(spi_in) = random_spi32(rng) else {
+                return None;
+            };
+            return Some(Ok(NegotiatedChild {
+                cfg,
+                chosen,
+                spi_in,
+                spi_out: u32::from_be_bytes(spi_raw),
+                ts_i: narrowed_i,
+                ts_r: narrowed_r,
+                transport: wants_transport && child.mode == Mode::Transport,
+            }));
+        }
+        Some(Err((name, last_err)))
+    }
+
+    /// Child SA keys (§2.17): KEYMAT = prf+(SK_d, Ni | Nr); initiator-to-responder keys first,
+    /// encryption before integrity.
+    fn install_child(&mut self, peer: &PeerConfig, c: NegotiatedChild, out: &mut Output) {
+        let Some(keys) = self.keys.as_ref() else {
+            return;
+        };
+        let (Ok(encr), Ok(integ)) = (c.chosen.encr_alg(), c.chosen.integ_alg()) else {
+            out.events.push(Event::ChildSaFailed {
+                sa: self.handle,
+                child: peer
+                    .children
+                    .get(c.cfg)
+                    .map(|x| x.name.clone())
+                    .unwrap_or_default(),
+                reason: ProtocolError::Unsupported("negotiated ESP algorithm"),
+            });
+            return;
+        };
+        let (ek, ik) = (encr.key_material_len(), integ.map_or(0, |i| i.key_len()));
+        let Ok(mut km) = kdf::child_keymat(
+            keys.prf,
+            keys.sk_d.expose(),
+            None,
+            &[],
+            &self.ni,
+            &self.nr,
+            2 * (ek + ik),
+        ) else {
+            return;
+        };
+        let mut take = |n| km.take_prefix(n).unwrap_or_default();
+        let i_to_r = (take(ek), take(ik));
+        let r_to_i = (take(ek), take(ik));
+        let (keys_out, keys_in) = if self.initiator {
+            (i_to_r, r_to_i)
+        } else {
+            (r_to_i, i_to_r)
+        };
+        let (local_ts, remote_ts) = if self.initiator {
+            (c.ts_i.clone(), c.ts_r.clone())
+        } else {
+            (c.ts_r.clone(), c.ts_i.clone())
+        };
+        let name = peer
+            .children
+            .get(c.cfg)
+            .map(|x| x.name.clone())
+            .unwrap_or_default();
+        self.children.push(Child {
+            name: name.clone(),
+            spi_in: c.spi_in,
+            spi_out: c.spi_out,
+        });
+        out.events
+            .push(Event::ChildSaInstall(Box::new(ChildSaInstall {
+                sa: self.handle,
+                connection: peer.name.clone(),
+                child: name,
+                spi_in: c.spi_in,
+                spi_out: c.spi_out,
+                proposal: c.chosen.describe(),
+                encr,
+                integ,
+                keys_in,
+                keys_out,
+                local_ts,
+                remote_ts,
+                mode: if c.transport {
+                    Mode::Transport
+                } else {
+                    Mode::Tunnel
+                },
+                local: self.local,
+                remote: self.remote,
+            })));
+    }
+
+    fn handle_auth_response(&mut self, inner: &[Payload<'_>], peer: &PeerConfig, out: &mut Output) {
+        if let Some(n) = find_notify(inner, NotifyType::AuthenticationFailed) {
+            self.close(out, CloseReason::PeerError(n.notify_type));
+            return;
+        }
+        let has_auth = inner.iter().any(|p| matches!(p, Payload::Auth(_)));
+        if !has_auth {
+            let err = first_error_notify(inner).unwrap_or(NotifyType::InvalidSyntax);
+            self.close(out, CloseReason::PeerError(err));
+            return;
+        }
+        match self.verify_responder(inner, peer) {
+            Ok(()) => {}
+            Err(e) => {
+                self.close(out, CloseReason::LocalError(e));
+                return;
+            }
+        }
+        self.outstanding = None;
+        self.state = State::Established;
+        self.established_events(peer, out);
+        let Some(pending) = self.pending_child.take() else {
+            return;
+        };
+        let name = peer
+            .children
+            .get(pending.cfg)
+            .map(|c| c.name.clone())
+            .unwrap_or_default();
+        match self.check_child_reply(inner, peer, &pending) {
+            Ok(c) => self.install_child(peer, c, out),
+            Err(reason) => out.events.push(Event::ChildSaFailed {
+                sa: self.handle,
+                child: name,
+                reason,
+            }),
+        }
+    }
+
+    fn verify_responder(
+        &mut self,
+        inner: &[Payload<'_>],
+        peer: &PeerConfig,
+    ) -> Result<(), ProtocolError> {
+        check_payloads(ExchangeType::IkeAuth, true, inner)?;
+        let (mut idr, mut auth) = (None, None);
+        for p in inner {
+            match p {
+                Payload::IdR(i) => idr = Some(i),
+                Payload::Auth(a) => auth = Some(a),
+                _ => {}
+            }
+        }
+        let idr = idr.ok_or(ProtocolError::MissingPayload {
+            exchange: ExchangeType::IkeAuth,
+            kind: "response",
+            payload: v2::PayloadType::IdR,
+        })?;
+        let auth = auth.ok_or(ProtocolError::AuthenticationFailed("no AUTH"))?;
+        let id = Identity::from_wire(idr.id_type, idr.data)
+            .ok_or(ProtocolError::AuthenticationFailed("unusable IDr"))?;
+        if !peer.remote_id.accepts(&id) {
+            return Err(ProtocolError::AuthenticationFailed(
+                "responder identity is not the configured one",
+            ));
+        }
+        if auth.method != WireAuth::SharedKey {
+            return Err(ProtocolError::Unsupported(
+                "authentication method other than PSK",
+            ));
+        }
+        let octets = self
+            .auth_octets(false, &id_body(idr.id_type, idr.data))
+            .ok_or(ProtocolError::AuthenticationFailed("no keys"))?;
+        let expected = self
+            .psk_auth(&peer.remote_auth, &octets)
+            .ok_or(ProtocolError::AuthenticationFailed("no keys"))?;
+        if !ike_crypto::ct_eq(expected.expose(), auth.data) {
+            return Err(ProtocolError::AuthenticationFailed(
+                "AUTH payload does not verify",
+            ));
+        }
+        self.remote_id = Some(id);
+        Ok(())
+    }
+
+    fn check_child_reply(
+        &self,
+        inner: &[Payload<'_>],
+        peer: &PeerConfig,
+        pending: &PendingChild,
+    ) -> Result<NegotiatedChild, ProtocolError> {
+        if let Some(err) = first_error_notify(inner) {
+            return Err(match err {
+                NotifyType::NoProposalChosen => ProtocolError::NoProposalChosen,
+                NotifyType::TsUnacceptable => ProtocolError::TsUnacceptable,
+                _ => ProtocolError::InvalidResponse("child refused"),
+            });
+        }
+        let (mut sa, mut tsi, mut tsr) = (None, None, None);
+        for p in inner {
+            match p {
+                Payload::Sa(s) => sa = Some(s),
+                Payload::TsI(t) => tsi = Some(t),
+                Payload::TsR(t) => tsr = Some(t),
+                _ => {}
+            }
+        }
+        let (Some(sa), Some(tsi), Some(tsr)) = (sa, tsi, tsr) else {
+            return Err(ProtocolError::InvalidResponse(
+                "no SA, TSi and TSr for the child",
+            ));
+        };
+        let [reply] = sa.proposals.as_slice() else {
+            return Err(ProtocolError::InvalidResponse(
+                "child SA reply with other than one proposal",
+            ));
+        };
+        let child = peer
+            .children
+            .get(pending.cfg)
+            .ok_or(ProtocolError::InvalidResponse("child"))?;
+        let props: Vec<Proposal> = child
+            .esp_proposals
+            .iter()
+            .map(|p| Proposal {
+                ke: Vec::new(),
+                ..p.clone()
+            })
+            .collect();
+        let chosen = check_reply(&props, reply).ok_or(ProtocolError::InvalidResponse(
+            "ESP proposal we did not offer",
+        ))?;
+        let spi_out = <[u8; 4]>::try_from(reply.spi)
+            .map(u32::from_be_bytes)
+            .map_err(|_| ProtocolError::InvalidSyntax("ESP SPI size"))?;
+        let ts_i: Vec<Ts> = tsi.iter().filter_map(Ts::from_wire).collect();
+        let ts_r: Vec<Ts> = tsr.iter().filter_map(Ts::from_wire).collect();
+        // §2.9: the responder may only narrow.
+        let inside = |got: &[Ts], asked: &[Ts]| {
+            !got.is_empty() && got.iter().all(|g| asked.iter().any(|a| g.within(a)))
+        };
+        if !inside(&ts_i, &pending.ts_i) || !inside(&ts_r, &pending.ts_r) {
+            return Err(ProtocolError::InvalidResponse(
+                "traffic selectors wider than proposed",
+            ));
+        }
+        let transport =
+            pending.transport && find_notify(inner, NotifyType::UseTransportMode).is_some();
+        Ok(NegotiatedChild {
+            cfg: pending.cfg,
+            chosen,
+            spi_in: pending.spi_in,
+            spi_out,
+            ts_i,
+            ts_r,
+            transport,
+        })
+    }
+
+    // ---- INFORMATIONAL ----
+
+    pub(crate) fn start_delete(
+        &mut self,
+        now: Instant,
+        config: &EndpointConfig,
+        rng: &mut dyn Rng,
+    ) -> Output {
+        let mut out = Output::default();
+        if !matches!(self.state, State::Established) || self.outstanding.is_some() {
+            // Not yet established (or busy): close locally without telling the peer.
+            self.close(&mut out, CloseReason::Deleted);
+            return out;
+        }
+        let payloads = [Payload::Delete(v2::Delete {
+            protocol: ProtocolId::Ike,
+            spi_size: 0,
+            spis: Vec::new(),
+        })];
+        let mid = self.next_mid;
+        let Some(bytes) = self.seal(ExchangeType::Informational, false, mid, &payloads, rng) else {
+            self.close(&mut out, CloseReason::Deleted);
+            return out;
+        };
+        self.next_mid = mid.wrapping_add(1);
+        self.state = State::Deleting;
+        self.send_request(&mut out, now, config, bytes, RequestKind::Delete, mid);
+        out
+    }
+
+    pub(crate) fn start_liveness(
+        &mut self,
+        now: Instant,
+        config: &EndpointConfig,
+        rng: &mut dyn Rng,
+    ) -> Output {
+        let mut out = Output::default();
+        if !matches!(self.state, State::Established) || self.outstanding.is_some() {
+            return out;
+        }
+        let mid = self.next_mid;
+        let Some(bytes) = self.seal(ExchangeType::Informational, false, mid, &[], rng) else {
+            return out;
+        };
+        self.next_mid = mid.wrapping_add(1);
+        self.send_request(&mut out, now, config, bytes, RequestKind::Liveness, mid);
+        out
+    }
+
+    fn handle_informational_request(
+        &mut self,
+        inner: &[Payload<'_>],
+        mid: u32,
+        rng: &mut dyn Rng,
+        out: &mut Output,
+    ) {
+        if check_payloads(ExchangeType::Informational, false, inner).is_err() {
+            return;
+        }
+        let mut reply: Vec<Payload<'_>> = Vec::new();
+        let mut close = false;
+        let mut deleted_spis: Vec<[u8; 4]> = Vec::new();
+        for p in inner {
+            if let Payload::Delete(d) = p {
+                match d.protocol {
+                    ProtocolId::Ike => close = true,
+                    ProtocolId::Esp | ProtocolId::Ah => {
+                        for spi in &d.spis {
+                            let Ok(raw) = <[u8; 4]>::try_from(*spi) else {
+                                continue;
+                            };
+                            let v = u32::from_be_bytes(raw);
+                            if let Some(pos) = self.children.iter().position(|c| c.spi_out == v) {
+                                let c = self.children.remove(pos);
+                                deleted_spis.push(c.spi_in.to_be_bytes());
+                                out.events.push(Event::ChildSaDelete {
+                                    sa: self.handle,
+                                    child: c.name,
+                                    spi_in: c.spi_in,
+                                    spi_out: c.spi_out,
+                                });
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if !deleted_spis.is_empty() && !close {
+            // §1.4.1: answer with the inbound SPIs of the paired SAs we deleted.
+            reply.push(Payload::Delete(v2::Delete {
+                protocol: ProtocolId::Esp,
+                spi_size: 4,
+                spis: deleted_spis.iter().map(|s| &s[..]).collect(),
+            }));
+        }
+        if let Some(bytes) = self.seal(ExchangeType::Informational, true, mid, &reply, rng) {
+            self.last_response = Some((mid, bytes.clone()));
+            self.transmit(out, bytes);
+        }
+        self.peer_next_mid = mid.wrapping_add(1);
+        if close {
+            self.close(out, CloseReason::DeletedByPeer);
+        }
+    }
+
+    // ---- dispatch ----
+
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn handle_message(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        data: &[u8],
+        msg: &v2::Message<'_>,
+        peer: Option<&PeerConfig>,
+        peers: &[PeerConfig],
+        config: &EndpointConfig,
+        rng: &mut dyn Rng,
+    ) -> Output {
+        let mut out = Output::default();
+        let _ = local;
+        if remote != self.remote {
+            // Address changes (MOBIKE, NAT rebinding) are not handled yet.
+            return out;
+        }
+        let h = msg.header;
+        let Some(peer) = peer else { return out };
+        if h.flags.response() {
+            let Some(outstanding) = self.outstanding.as_ref() else {
+                return out;
+            };
+            if h.message_id != outstanding.mid {
+                return out;
+            }
+            let kind = outstanding.kind;
+            if kind == RequestKind::Init {
+                self.handle_init_response(now, data, msg, peer, config, rng, &mut out);
+                return out;
+            }
+            let Some((plain, first)) = self.open(data, msg) else {
+                return out;
+            };
+            let Ok(inner) = v2::decode_payloads(first, &plain, 0) else {
+                return out;
+            };
+            match (kind, h.exchange) {
+                (RequestKind::Auth, ExchangeType::IkeAuth) => {
+                    self.handle_auth_response(&inner, peer, &mut out)
+                }
+                (RequestKind::Delete, ExchangeType::Informational) => {
+                    self.outstanding = None;
+                    self.close(&mut out, CloseReason::Deleted);
+                }
+                (RequestKind::Liveness, ExchangeType::Informational) => self.outstanding = None,
+                _ => {}
+            }
+            return out;
+        }
+        // A request from the peer.
+        if let Some((mid, bytes)) = &self.last_response {
+            if h.message_id == *mid && h.exchange != ExchangeType::IkeSaInit {
+                // §2.1: a retransmitted request gets the identical response.
+                let bytes = bytes.clone();
+                self.transmit(&mut out, bytes);
+                return out;
+            }
+        }
+        if h.message_id != self.peer_next_mid {
+            return out;
+        }
+        let Some((plain, first)) = self.open(data, msg) else {
+            return out;
+        };
+        let Ok(inner) = v2::decode_payloads(first, &plain, 0) else {
+            return out;
+        };
+        match (&self.state, h.exchange) {
+            (State::InitDone, ExchangeType::IkeAuth) => {
+                self.handle_auth_request(now, &inner, peers, rng, &mut out)
+            }
+            (State::Established | State::Deleting, ExchangeType::Informational) => {
+                self.handle_informational_request(&inner, h.message_id, rng, &mut out)
+            }
+            (State::Established, ExchangeType::CreateChildSa) => {
+                // Not implemented in this slice: refuse with a notify the peer understands.
+                let payloads = [Payload::Notify(Notify::new(
+                    NotifyType::NoAdditionalSas,
+                    &[],
+                ))];
+                if let Some(bytes) = self.seal(
+                    ExchangeType::CreateChildSa,
+                    true,
+                    h.message_id,
+                    &payloads,
+                    rng,
+                ) {
+                    self.last_response = Some((h.message_id, bytes.clone()));
+                    self.transmit(&mut out, bytes);
+                }
+                self.peer_next_mid = h.message_id.wrapping_add(1);
+            }
+            // An exchange in the wrong state never changes the SA.
+            _ => {}
+        }
+        out
+    }
+
+    pub(crate) fn handle_timeout(&mut self, now: Instant, config: &EndpointConfig) -> Output {
+        let mut out = Output::default();
+        if self.is_half_open_responder() && now >= self.created + self.half_open_timeout {
+            self.close(&mut out, CloseReason::HalfOpenExpired);
+            return out;
+        }
+        let Some(o) = self.outstanding.as_mut() else {
+            return out;
+        };
+        if now < o.next_at {
+            return out;
+        }
+        if o.tries >= config.retransmit_tries {
+            self.outstanding = None;
+            self.close(&mut out, CloseReason::Timeout);
+            return out;
+        }
+        o.tries += 1;
+        let factor = config
+            .retransmit_base
+            .powi(i32::try_from(o.tries).unwrap_or(i32::MAX));
+        o.next_at = now + config.retransmit_timeout.mul_f64(factor);
+        let bytes = o.bytes.clone();
+        self.transmit(&mut out, bytes);
+        out
+    }
+}
+
+struct NegotiatedChild {
+    cfg: usize,
+    chosen: Chosen,
+    spi_in: u32,
+    spi_out: u32,
+    ts_i: Vec<Ts>,
+    ts_r: Vec<Ts>,
+    transport: bool,
+}

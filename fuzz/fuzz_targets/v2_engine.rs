@@ -1,0 +1,70 @@
+//! Arbitrary datagrams into the IKEv2 engine (issue 4): to a fresh responder endpoint, where they
+//! meet the admission step, and to the responder of an established IKE SA (with the SA's SPIs
+//! patched into the header, so that they reach its message handling). Nothing may panic, and an
+//! established SA must survive garbage: it stays established.
+#![no_main]
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use ike_crypto::rng::SeededRng;
+use ike_crypto::Secret;
+use ike_proto::proposal::Proposal;
+use ike_proto::v2::{AuthMethod, ChildConfig, Endpoint, EndpointConfig, Identity, Mode, PeerConfig, Ts};
+use libfuzzer_sys::fuzz_target;
+
+fn peer(name: &str, remote: &str, local_id: &str, remote_id: &str) -> PeerConfig {
+    PeerConfig {
+        name: name.into(),
+        remote_addrs: vec![remote.parse().unwrap()],
+        local_id: Identity::parse(local_id),
+        remote_id: Identity::parse(remote_id),
+        local_auth: AuthMethod::Psk(Secret::from_slice(b"fuzz")),
+        remote_auth: AuthMethod::Psk(Secret::from_slice(b"fuzz")),
+        ike_proposals: vec![Proposal::parse_ike("aes128gcm16-prfsha256-x25519").unwrap()],
+        children: vec![ChildConfig {
+            name: "net".into(),
+            local_ts: vec![Ts::cidr("10.0.0.0/8").unwrap()],
+            remote_ts: vec![Ts::cidr("10.0.0.0/8").unwrap()],
+            esp_proposals: vec![Proposal::parse_esp("aes128gcm16").unwrap()],
+            mode: Mode::Tunnel,
+        }],
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let a_addr: SocketAddr = "10.77.0.1:500".parse().unwrap();
+    let b_addr: SocketAddr = "10.77.0.2:500".parse().unwrap();
+    let now = Instant::now();
+    let mut a = Endpoint::new(EndpointConfig::default(), vec![peer("b", "10.77.0.2", "a", "b")], Box::new(SeededRng::new(1))).unwrap();
+    let mut b = Endpoint::new(EndpointConfig::default(), vec![peer("a", "10.77.0.1", "b", "a")], Box::new(SeededRng::new(2))).unwrap();
+
+    // A fresh responder sees the datagram first.
+    b.handle_datagram(now, b_addr, a_addr, data);
+    while b.poll_transmit().is_some() {}
+
+    // Establish an IKE SA (four messages), then deliver the datagram with its SPIs.
+    let mut b = Endpoint::new(EndpointConfig::default(), vec![peer("a", "10.77.0.1", "b", "a")], Box::new(SeededRng::new(2))).unwrap();
+    a.initiate(now, a_addr, "b").unwrap();
+    let mut spis = None;
+    for _ in 0..4 {
+        while let Some(t) = a.poll_transmit() {
+            b.handle_datagram(now, b_addr, a_addr, &t.payload);
+        }
+        while let Some(t) = b.poll_transmit() {
+            spis = t.payload.get(..16).map(<[u8]>::to_vec);
+            a.handle_datagram(now, a_addr, b_addr, &t.payload);
+        }
+    }
+    let sa = b.established();
+    assert_eq!(sa.len(), 1, "the fuzz harness could not establish an SA");
+    let mut datagram = data.to_vec();
+    if let (Some(head), Some(spis)) = (datagram.get_mut(..16), spis) {
+        head.copy_from_slice(&spis);
+    }
+    b.handle_datagram(now, b_addr, a_addr, &datagram);
+    while b.poll_transmit().is_some() {}
+    a.handle_datagram(now, a_addr, b_addr, &datagram);
+    while a.poll_transmit().is_some() {}
+    assert!(b.is_established(sa[0]), "garbage tore down an established SA");
+});
