@@ -29,6 +29,8 @@ pub(crate) struct Output {
     pub(crate) closed: bool,
     /// An IKE SA that replaces this one (RFC 7296 §2.18); the endpoint gives it a handle.
     pub(crate) new_sa: Option<Box<IkeSa>>,
+    /// Initiate the connection again once this SA is gone (dead peer action `restart`).
+    pub(crate) restart: Option<dpd::Restart>,
 }
 
 const NONCE_LEN: usize = 32;
@@ -137,10 +139,17 @@ pub(crate) struct IkeSa {
     ike_rekey_at: Option<Instant>,
     /// Set once a rekeyed IKE SA has replaced this one; its deletion then closes it as rekeyed.
     rekeyed: bool,
+    /// NAT detection and the addresses in use (§2.23).
+    nat: nat::Nat,
+    /// When the peer last sent an authenticated message (§2.4).
+    liveness: dpd::Liveness,
 }
 
 mod create_child;
+mod dpd;
+mod nat;
 pub(crate) use create_child::Command;
+pub use nat::SaPath;
 
 fn nat_hash(spi_i: &[u8; 8], spi_r: &[u8; 8], addr: SocketAddr) -> Vec<u8> {
     let ip = match addr.ip() {
@@ -277,7 +286,7 @@ impl IkeSa {
     }
 
     pub(crate) fn init_key(&self) -> Option<(SocketAddr, [u8; 8])> {
-        (!self.initiator).then_some((self.remote, self.spi_i))
+        (!self.initiator).then_some((self.nat.origin_remote(), self.spi_i))
     }
 
     pub(crate) fn is_established(&self) -> bool {
@@ -288,23 +297,32 @@ impl IkeSa {
         !self.initiator && matches!(self.state, State::InitDone)
     }
 
-    pub(crate) fn next_timeout(&self) -> Option<Instant> {
+    pub(crate) fn next_timeout(
+        &self,
+        config: &EndpointConfig,
+        peer: Option<&PeerConfig>,
+    ) -> Option<Instant> {
         let retransmit = self.outstanding.as_ref().map(|o| o.next_at);
         let half_open = self
             .is_half_open_responder()
             .then(|| self.created + self.half_open_timeout);
-        [retransmit, half_open, self.next_rekey_timer()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            retransmit,
+            half_open,
+            self.next_rekey_timer(),
+            self.keepalive_at(config),
+            self.dpd_at(peer),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
-    fn transmit(&self, out: &mut Output, payload: Vec<u8>) {
-        out.transmits.push(Transmit {
-            local: self.local,
-            remote: self.remote,
-            payload,
-        });
+    /// Sends an IKE message: a response to where its request came from, anything else to the
+    /// SA's addresses (`nat.rs`).
+    fn transmit(&mut self, out: &mut Output, payload: Vec<u8>) {
+        let t = self.addressed(payload);
+        out.transmits.push(t);
     }
 
     fn close(&mut self, out: &mut Output, reason: CloseReason) {
@@ -403,6 +421,8 @@ impl IkeSa {
             creating: None,
             ike_rekey_at: None,
             rekeyed: false,
+            nat: nat::Nat::new(local, remote, now, true, peer.encap),
+            liveness: dpd::Liveness::new(now),
         };
         let mut out = Output::default();
         let bytes = sa
@@ -424,7 +444,7 @@ impl IkeSa {
             .enumerate()
             .map(|(i, p)| p.to_wire(u8::try_from(i + 1).unwrap_or(u8::MAX), &[]))
             .collect();
-        let nat_src = nat_hash(&self.spi_i, &[0; 8], self.local);
+        let nat_src = self.nat_source_hash();
         let nat_dst = nat_hash(&self.spi_i, &[0; 8], self.remote);
         let mut payloads = Vec::new();
         if let Some(c) = cookie {
@@ -520,6 +540,7 @@ impl IkeSa {
         match result {
             Ok(()) => {
                 self.outstanding = None;
+                self.detect_nat(msg, self.local, self.remote);
                 self.send_auth(now, peer, config, rng, out);
             }
             Err(e) => self.close(out, CloseReason::LocalError(e)),
@@ -691,10 +712,13 @@ impl IkeSa {
             creating: None,
             ike_rekey_at: None,
             rekeyed: false,
+            nat: nat::Nat::new(local, remote, now, false, peer.encap),
+            liveness: dpd::Liveness::new(now),
         };
         sa.derive_keys(chosen, shared.expose())
             .map_err(|_| EngineError::UnknownSa)?;
-        let nat_src = nat_hash(&sa.spi_i, &sa.spi_r, local);
+        sa.detect_nat(msg, local, remote);
+        let nat_src = sa.nat_source_hash();
         let nat_dst = nat_hash(&sa.spi_i, &sa.spi_r, remote);
         let reply = v2::Message {
             header: header(sa.spi_i, sa.spi_r, ExchangeType::IkeSaInit, false, true, 0),
@@ -724,8 +748,9 @@ impl IkeSa {
         let mut out = Output::default();
         // Only an identical request is a retransmission (§2.1).
         if request == self.init_request.as_slice() {
-            if let Some((0, bytes)) = &self.last_response {
-                self.transmit(&mut out, bytes.clone());
+            if let Some((0, bytes)) = self.last_response.clone() {
+                self.answer_origin();
+                self.transmit(&mut out, bytes);
             }
         }
         out
@@ -1230,6 +1255,7 @@ impl IkeSa {
                 },
                 local: self.local,
                 remote: self.remote,
+                encap: self.esp_encap(),
             })));
     }
 
@@ -1435,6 +1461,7 @@ impl IkeSa {
         rng: &mut dyn Rng,
     ) -> Output {
         let mut out = Output::default();
+        self.clock = now;
         if !matches!(self.state, State::Established) || self.outstanding.is_some() {
             return out;
         }
@@ -1525,13 +1552,12 @@ impl IkeSa {
         rng: &mut dyn Rng,
     ) -> Output {
         let mut out = Output::default();
-        let _ = local;
         self.clock = now;
-        if remote != self.remote {
-            // Address changes (MOBIKE, NAT rebinding) are not handled yet.
+        let h = msg.header;
+        // Addresses are checked by `nat.rs`, and change only after an integrity check (§2.23).
+        if !self.accept_from(&h, local, remote) {
             return out;
         }
-        let h = msg.header;
         let Some(peer) = peer else { return out };
         if h.flags.response() {
             let Some(outstanding) = self.outstanding.as_ref() else {
@@ -1548,6 +1574,7 @@ impl IkeSa {
             let Some((plain, first)) = self.open(data, msg) else {
                 return out;
             };
+            self.authenticated(local, remote, &mut out);
             let Ok(inner) = v2::decode_payloads(first, &plain, 0) else {
                 return out;
             };
@@ -1595,6 +1622,7 @@ impl IkeSa {
         let Some((plain, first)) = self.open(data, msg) else {
             return out;
         };
+        self.authenticated(local, remote, &mut out);
         let Ok(inner) = v2::decode_payloads(first, &plain, 0) else {
             return out;
         };
@@ -1629,6 +1657,8 @@ impl IkeSa {
         if out.closed {
             return out;
         }
+        self.run_dpd(now, peer, config, rng, &mut out);
+        self.run_keepalive(now, config, &mut out);
         if self.is_half_open_responder() && now >= self.created + self.half_open_timeout {
             self.close(&mut out, CloseReason::HalfOpenExpired);
             return out;
@@ -1640,8 +1670,9 @@ impl IkeSa {
             return out;
         }
         if o.tries >= config.retransmit_tries {
+            let kind = o.kind;
             self.outstanding = None;
-            self.close(&mut out, CloseReason::Timeout);
+            self.give_up(kind, peer, &mut out);
             return out;
         }
         o.tries += 1;

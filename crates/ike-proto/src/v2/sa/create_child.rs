@@ -835,6 +835,8 @@ impl IkeSa {
             creating: None,
             ike_rekey_at: peer.rekey_time.map(|t| self.clock + jittered(t, &spi_i)),
             rekeyed: false,
+            nat: self.nat.clone(),
+            liveness: super::dpd::Liveness::new(self.clock),
         })
     }
 
