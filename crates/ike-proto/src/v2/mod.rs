@@ -7,18 +7,25 @@
 //!
 //! This first slice implements IKE_SA_INIT (proposal selection in the responder's order,
 //! INVALID_KE_PAYLOAD and the retry, NO_PROPOSAL_CHOSEN, COOKIE), IKE_AUTH with pre-shared keys
-//! and the first Child SA (ESP proposal selection, traffic selector narrowing, tunnel and
-//! transport mode), INFORMATIONAL deletes and liveness checks, message IDs with a window of one,
-//! retransmission with exponential back-off and a give-up point, and a response cache for
-//! retransmitted requests. Certificates, CREATE_CHILD_SA, rekeying, fragmentation and NAT-T
-//! port floating are later steps; a peer that asks for them gets a typed refusal.
+//! or certificates (RFC 7427 and the classic signature methods, CERT and CERTREQ, chain
+//! validation at the time given by [`Endpoint::set_unix_time`]; see `auth.rs`), each side with
+//! its own method, and the first Child SA (ESP proposal selection, traffic selector narrowing,
+//! tunnel and transport mode), INFORMATIONAL deletes and liveness checks, message IDs with a
+//! window of one, retransmission with exponential back-off and a give-up point, and a response
+//! cache for retransmitted requests. CREATE_CHILD_SA, rekeying, fragmentation and NAT-T port
+//! floating are later steps; a peer that asks for them gets a typed refusal.
 
+mod auth;
 mod config;
 mod payloads;
 mod protect;
 mod sa;
 
-pub use config::{AuthMethod, ChildConfig, EndpointConfig, Identity, Mode, PeerConfig, Ts};
+pub use auth::PeerAuth;
+pub use config::{
+    AuthMethod, ChildConfig, ConfigError, Credential, EndpointConfig, Identity, Mode,
+    PeerCertPolicy, PeerConfig, Ts, DEFAULT_SIGNATURE_HASHES,
+};
 pub use payloads::{check_payloads, ProtocolError};
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -121,6 +128,8 @@ pub enum Event {
         remote_id: Identity,
         /// Negotiated IKE transforms.
         proposal: String,
+        /// How the peer authenticated (method, signature scheme, certificate chain).
+        remote_auth: Option<PeerAuth>,
     },
     /// A Child SA is ready to install.
     ChildSaInstall(Box<ChildSaInstall>),
@@ -171,6 +180,9 @@ pub enum EngineError {
     /// The RNG or a crypto backend failed.
     #[error("crypto failure: {0}")]
     Crypto(#[from] ike_crypto::CryptoError),
+    /// A connection's configuration is unusable.
+    #[error("connection {0}: {1}")]
+    InvalidConfig(String, ConfigError),
 }
 
 /// Statistics of the admission step, for status and tests.
@@ -202,6 +214,9 @@ pub struct Endpoint {
     cookie_version: u8,
     cookie_secret_born: Option<Instant>,
     stats: AdmissionStats,
+    /// Wall-clock time for certificate validity, seconds since the Unix epoch; set by the
+    /// driver ([`Endpoint::set_unix_time`]), never read from a clock here.
+    unix_now: Option<i64>,
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -220,6 +235,20 @@ impl Endpoint {
         peers: Vec<PeerConfig>,
         mut rng: Box<dyn Rng + Send>,
     ) -> Result<Self, EngineError> {
+        for p in &peers {
+            if matches!(p.local_auth, AuthMethod::PeerCert(_)) {
+                return Err(EngineError::InvalidConfig(
+                    p.name.clone(),
+                    ConfigError("a peer certificate policy cannot authenticate us"),
+                ));
+            }
+            if matches!(p.remote_auth, AuthMethod::PubKey(_)) {
+                return Err(EngineError::InvalidConfig(
+                    p.name.clone(),
+                    ConfigError("our own credential cannot authenticate the peer"),
+                ));
+            }
+        }
         let mut cookie_secret = [0u8; 32];
         rng.fill(&mut cookie_secret)?;
         Ok(Self {
@@ -237,7 +266,16 @@ impl Endpoint {
             cookie_version: 0,
             cookie_secret_born: None,
             stats: AdmissionStats::default(),
+            unix_now: None,
         })
+    }
+
+    /// Tells the endpoint the wall-clock time, in seconds since the Unix epoch, against which
+    /// certificate validity periods are checked. The engine reads no clock: the driver calls
+    /// this before handing it datagrams (every few seconds is enough; validity is checked to
+    /// the second). Until it is called, certificate authentication of peers fails.
+    pub fn set_unix_time(&mut self, unix_now: i64) {
+        self.unix_now = Some(unix_now);
     }
 
     /// Starts an IKE SA (and its first Child SA) for the connection `name`, from `local` to the
@@ -343,6 +381,7 @@ impl Endpoint {
             return;
         }
         let peer = self.peers.get(sa.peer_index()).cloned();
+        sa.set_unix_time(self.unix_now);
         let out = sa.handle_message(
             now,
             local,
