@@ -82,6 +82,11 @@ struct Child {
     expire_at: Option<Instant>,
     /// A rekey or delete of this child is under way.
     busy: bool,
+    /// Our delete of this child is under way.
+    deleting: bool,
+    /// The peer rekeyed this child while we were rekeying it too (§2.8.1): the nonces of its
+    /// exchange and the Child SA it created, for the nonce rule.
+    collision: Option<create_child::Collision>,
 }
 
 struct PendingChild {
@@ -137,6 +142,8 @@ pub(crate) struct IkeSa {
     ike_rekey_at: Option<Instant>,
     /// Set once a rekeyed IKE SA has replaced this one; its deletion then closes it as rekeyed.
     rekeyed: bool,
+    /// The responder nonce of our last completed CREATE_CHILD_SA, for the collision rule.
+    last_exchange_nr: Vec<u8>,
 }
 
 mod create_child;
@@ -403,6 +410,7 @@ impl IkeSa {
             creating: None,
             ike_rekey_at: None,
             rekeyed: false,
+            last_exchange_nr: Vec::new(),
         };
         let mut out = Output::default();
         let bytes = sa
@@ -691,6 +699,7 @@ impl IkeSa {
             creating: None,
             ike_rekey_at: None,
             rekeyed: false,
+            last_exchange_nr: Vec::new(),
         };
         sa.derive_keys(chosen, shared.expose())
             .map_err(|_| EngineError::UnknownSa)?;
@@ -1208,6 +1217,8 @@ impl IkeSa {
             rekey_at,
             expire_at,
             busy: false,
+            deleting: false,
+            collision: None,
         });
         out.events
             .push(Event::ChildSaInstall(Box::new(ChildSaInstall {
