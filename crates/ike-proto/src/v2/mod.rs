@@ -14,6 +14,8 @@
 //! port floating are later steps; a peer that asks for them gets a typed refusal.
 
 mod config;
+#[cfg(test)]
+mod negative_tests;
 mod payloads;
 mod protect;
 mod sa;
@@ -486,6 +488,16 @@ impl Endpoint {
             .filter(|(_, s)| s.is_established())
             .map(|(h, _)| *h)
             .collect()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn sa_mut(&mut self, h: SaHandle) -> Option<&mut IkeSa> {
+        self.sas.get_mut(&h)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn handles(&self) -> Vec<SaHandle> {
+        self.sas.keys().copied().collect()
     }
 
     fn alloc_handle(&mut self) -> SaHandle {

@@ -147,6 +147,8 @@ pub(crate) struct IkeSa {
 }
 
 mod create_child;
+#[cfg(test)]
+mod test_support;
 pub(crate) use create_child::Command;
 
 fn nat_hash(spi_i: &[u8; 8], spi_r: &[u8; 8], addr: SocketAddr) -> Vec<u8> {
