@@ -83,7 +83,7 @@ impl Two {
             .collect()
     }
 
-    fn to_a(&mut self, msgs: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    fn deliver_to_a(&mut self, msgs: &[Vec<u8>]) -> Vec<Vec<u8>> {
         for m in msgs {
             self.a
                 .handle_datagram(self.now, self.a_addr, self.b_addr, m);
@@ -93,7 +93,7 @@ impl Two {
             .collect()
     }
 
-    fn to_b(&mut self, m: &[u8]) -> Vec<Vec<u8>> {
+    fn deliver_to_b(&mut self, m: &[u8]) -> Vec<Vec<u8>> {
         self.b
             .handle_datagram(self.now, self.b_addr, self.a_addr, m);
         std::iter::from_fn(|| self.b.poll_transmit())
@@ -108,7 +108,7 @@ impl Two {
         let ha = self.a.initiate(now, a_addr, "b").unwrap();
         let init_resp = self.a_to_b();
         assert_eq!(init_resp.len(), 1);
-        let auth = self.to_a(&init_resp);
+        let auth = self.deliver_to_a(&init_resp);
         assert_eq!(auth.len(), 1, "a sends IKE_AUTH");
         assert_eq!(self.b.half_open_count(), 1);
         (ha, auth.into_iter().next().unwrap())
@@ -166,7 +166,10 @@ fn ike_sa_init_without_nonce_or_ke_is_dropped_before_state() {
                 .collect(),
         };
         let before = t.b.stats().dropped_invalid;
-        assert!(t.to_b(&stripped.to_vec().unwrap()).is_empty(), "{drop:?}");
+        assert!(
+            t.deliver_to_b(&stripped.to_vec().unwrap()).is_empty(),
+            "{drop:?}"
+        );
         assert_eq!(t.b.stats().dropped_invalid, before + 1);
         assert_eq!(t.b.sa_count(), 0);
     }
@@ -198,7 +201,7 @@ fn bad_ke_length_is_invalid_syntax_without_state() {
     }
     .to_vec()
     .unwrap();
-    let out = t.to_b(&bad);
+    let out = t.deliver_to_b(&bad);
     assert_eq!(out.len(), 1);
     assert_eq!(notify_in_plain(&out[0]), Some(NotifyType::InvalidSyntax));
     assert_eq!(t.b.sa_count(), 0);
@@ -212,11 +215,11 @@ fn tampered_ike_auth_is_dropped_and_the_real_one_still_works() {
     let last = bad.len() - 1;
     bad[last] ^= 1;
     assert!(
-        t.to_b(&bad).is_empty(),
+        t.deliver_to_b(&bad).is_empty(),
         "an integrity failure is silently dropped"
     );
     assert!(t.b_half_open());
-    let resp = t.to_b(&auth);
+    let resp = t.deliver_to_b(&auth);
     assert_eq!(resp.len(), 1);
     assert_eq!(t.b.established().len(), 1);
 }
@@ -231,13 +234,13 @@ fn wrong_message_id_and_unknown_spi_are_dropped() {
         data: b"a",
     })];
     let wrong_mid = t.seal_from_a(ha, ExchangeType::IkeAuth, 5, &id);
-    assert!(t.to_b(&wrong_mid).is_empty());
+    assert!(t.deliver_to_b(&wrong_mid).is_empty());
     assert!(t.b_half_open());
     // An unknown responder SPI.
     let mut unknown = auth.clone();
     unknown[8..16].copy_from_slice(&[9; 8]);
     let before = t.b.stats().dropped_invalid;
-    assert!(t.to_b(&unknown).is_empty());
+    assert!(t.deliver_to_b(&unknown).is_empty());
     assert_eq!(t.b.stats().dropped_invalid, before + 1);
     assert!(t.b_half_open());
 }
@@ -255,7 +258,7 @@ fn exchanges_in_the_wrong_state_never_change_the_sa() {
         1,
         &[Payload::Nonce(&nonce)],
     );
-    assert!(t.to_b(&ccsa).is_empty());
+    assert!(t.deliver_to_b(&ccsa).is_empty());
     assert!(t.b_half_open());
     let del = [Payload::Delete(v2::Delete {
         protocol: ProtocolId::Ike,
@@ -263,14 +266,14 @@ fn exchanges_in_the_wrong_state_never_change_the_sa() {
         spis: Vec::new(),
     })];
     let info = t.seal_from_a(ha, ExchangeType::Informational, 1, &del);
-    assert!(t.to_b(&info).is_empty());
+    assert!(t.deliver_to_b(&info).is_empty());
     assert!(t.b_half_open());
     // An IKE_SA_INIT "request" on the established-SA path (a message ID other than 0).
     let init = t.seal_from_a(ha, ExchangeType::IkeSaInit, 1, &[Payload::Nonce(&nonce)]);
-    assert!(t.to_b(&init).is_empty());
+    assert!(t.deliver_to_b(&init).is_empty());
     assert!(t.b_half_open());
     // The real IKE_AUTH still establishes.
-    assert_eq!(t.to_b(&auth).len(), 1);
+    assert_eq!(t.deliver_to_b(&auth).len(), 1);
     assert_eq!(t.b.established().len(), 1);
 }
 
@@ -288,7 +291,7 @@ fn ike_auth_without_idi_is_invalid_syntax_and_closes() {
             data: &auth_data,
         })],
     );
-    let out = t.to_b(&no_id);
+    let out = t.deliver_to_b(&no_id);
     assert_eq!(out.len(), 1, "an encrypted INVALID_SYNTAX answer");
     assert_eq!(t.b.sa_count(), 0);
     let Some(Event::IkeSaClosed { reason, .. }) =
@@ -328,7 +331,7 @@ fn ike_auth_with_a_wrong_auth_value_is_authentication_failed() {
             }),
         ],
     );
-    assert_eq!(t.to_b(&msg).len(), 1);
+    assert_eq!(t.deliver_to_b(&msg).len(), 1);
     assert_eq!(t.b.sa_count(), 0);
     let reason = std::iter::from_fn(|| t.b.poll_event()).find_map(|e| match e {
         Event::IkeSaClosed { reason, .. } => Some(reason),
@@ -349,31 +352,31 @@ fn ike_auth_with_a_wrong_auth_value_is_authentication_failed() {
 fn replays_get_the_cached_response_and_old_requests_are_dropped() {
     let mut t = Two::new();
     let (ha, auth) = t.half_open();
-    let first = t.to_b(&auth);
-    let again = t.to_b(&auth);
+    let first = t.deliver_to_b(&auth);
+    let again = t.deliver_to_b(&auth);
     assert_eq!(
         first, again,
         "§2.1: the identical response to a retransmitted request"
     );
-    assert!(t.to_a(&first).is_empty());
+    assert!(t.deliver_to_a(&first).is_empty());
     // Two liveness checks; then the first one replayed after the second: dropped (too old).
     let now = t.now + Duration::from_secs(1);
     t.now = now;
     t.a.check_liveness(now, ha).unwrap();
     let r1 = t.a_to_b();
-    t.to_a(&r1);
+    t.deliver_to_a(&r1);
     t.a.check_liveness(now, ha).unwrap();
     let req2: Vec<_> = std::iter::from_fn(|| t.a.poll_transmit()).collect();
-    let r2 = t.to_b(&req2[0].payload);
+    let r2 = t.deliver_to_b(&req2[0].payload);
     assert_eq!(r2.len(), 1);
     let stale = t.seal_from_a(ha, ExchangeType::Informational, 2, &[]);
     assert!(
-        t.to_b(&stale).is_empty(),
+        t.deliver_to_b(&stale).is_empty(),
         "a request older than the last one is dropped"
     );
     // A request beyond the window (the next expected ID is 4).
     let ahead = t.seal_from_a(ha, ExchangeType::Informational, 9, &[]);
-    assert!(t.to_b(&ahead).is_empty());
+    assert!(t.deliver_to_b(&ahead).is_empty());
     assert_eq!(t.b.established().len(), 1);
 }
 
