@@ -390,12 +390,13 @@ fn payload_table_rules_name_the_offending_payload() {
         group: DhGroup::Curve25519,
         data: &[],
     });
-    let cases: Vec<(
+    type Case<'a> = (
         ExchangeType,
         bool,
-        Vec<Payload<'_>>,
+        Vec<Payload<'a>>,
         Result<(), ProtocolError>,
-    )> = vec![
+    );
+    let cases: Vec<Case<'_>> = vec![
         (
             ExchangeType::IkeSaInit,
             false,
