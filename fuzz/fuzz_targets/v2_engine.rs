@@ -28,7 +28,10 @@ fn peer(name: &str, remote: &str, local_id: &str, remote_id: &str) -> PeerConfig
             remote_ts: vec![Ts::cidr("10.0.0.0/8").unwrap()],
             esp_proposals: vec![Proposal::parse_esp("aes128gcm16").unwrap()],
             mode: Mode::Tunnel,
+            rekey_time: None,
+            life_time: None,
         }],
+        rekey_time: None,
     }
 }
 

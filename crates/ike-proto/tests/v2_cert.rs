@@ -260,7 +260,10 @@ fn peer(name: &str, remote: &str, s: Side, local_ts: &str, remote_ts: &str) -> P
             remote_ts: vec![Ts::cidr(remote_ts).unwrap()],
             esp_proposals: vec![Proposal::parse_esp("aes128gcm16").unwrap()],
             mode: Mode::Tunnel,
+            rekey_time: None,
+            life_time: None,
         }],
+        rekey_time: None,
     }
 }
 
@@ -915,6 +918,30 @@ fn configuration_mistakes_are_refused_up_front() {
         );
         assert!(matches!(r, Err(EngineError::InvalidConfig(..))));
     }
+}
+
+#[test]
+fn a_certificate_authenticated_ike_sa_rekeys() {
+    let mut p = pair(rsa_side_a(), rsa_side_b());
+    run(&mut p);
+    assert!(established_both(&p));
+    let (now, old) = (p.now(), p.a.established()[0]);
+    p.a.rekey_ike(now, old).unwrap();
+    assert!(
+        p.run_until(Duration::from_secs(10), |p| closed(&p.events_a).is_some()
+            && closed(&p.events_b).is_some())
+    );
+    assert_eq!(closed(&p.events_a), Some(&CloseReason::Rekeyed));
+    let new = p.a.established();
+    assert_eq!(new.len(), 1);
+    assert_ne!(new[0], old);
+    // The new SA works: a liveness check is answered.
+    let before = p.log.len();
+    let now = p.now();
+    p.a.check_liveness(now, new[0]).unwrap();
+    p.run_for(Duration::from_secs(5));
+    assert_eq!(p.log.len(), before + 2);
+    assert!(p.a.is_established(new[0]));
 }
 
 // ---- lossy network ----

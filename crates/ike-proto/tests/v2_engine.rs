@@ -3,129 +3,15 @@
 //! INVALID_KE_PAYLOAD and COOKIE round trips, admission caps, deletes, retransmission, and a
 //! property over many seeds with loss, duplication and reordering.
 
-use std::net::SocketAddr;
+mod common;
+
 use std::time::Duration;
 
-use ike_crypto::rng::SeededRng;
-use ike_crypto::Secret;
-use ike_proto::proposal::Proposal;
-use ike_proto::v2::{
-    AuthMethod, ChildConfig, CloseReason, Endpoint, EndpointConfig, Event, Identity, Mode,
-    PeerConfig, ProtocolError, Ts,
-};
-use ike_testkit::sim::{Faults, Pair};
+use common::*;
+
+use ike_proto::v2::{CloseReason, EndpointConfig, Event, Identity, Mode, ProtocolError, Ts};
+use ike_testkit::sim::Faults;
 use ike_wire::v2::NotifyType;
-
-const A: &str = "10.77.0.1:500";
-const B: &str = "10.77.0.2:500";
-
-struct Side<'a> {
-    ike: &'a [&'a str],
-    esp: &'a [&'a str],
-    local_ts: &'a [&'a str],
-    remote_ts: &'a [&'a str],
-    psk: &'a str,
-    peer_psk: &'a str,
-    mode: Mode,
-}
-
-impl Side<'_> {
-    /// The default responder: the mirror image of the default initiator.
-    fn responder() -> Self {
-        Self {
-            local_ts: &["10.88.2.0/24"],
-            remote_ts: &["10.88.1.0/24"],
-            ..Self::default()
-        }
-    }
-}
-
-impl Default for Side<'_> {
-    fn default() -> Self {
-        Self {
-            ike: &["aes128gcm16-prfsha256-x25519"],
-            esp: &["aes128gcm16"],
-            local_ts: &["10.88.1.0/24"],
-            remote_ts: &["10.88.2.0/24"],
-            psk: "a long random string",
-            peer_psk: "a long random string",
-            mode: Mode::Tunnel,
-        }
-    }
-}
-
-fn peer(name: &str, remote: &str, local_id: &str, remote_id: &str, s: &Side<'_>) -> PeerConfig {
-    PeerConfig {
-        name: name.to_owned(),
-        remote_addrs: vec![remote.parse::<SocketAddr>().unwrap().ip()],
-        local_id: Identity::parse(local_id),
-        remote_id: Identity::parse(remote_id),
-        local_auth: AuthMethod::Psk(Secret::from_slice(s.psk.as_bytes())),
-        remote_auth: AuthMethod::Psk(Secret::from_slice(s.peer_psk.as_bytes())),
-        ike_proposals: s
-            .ike
-            .iter()
-            .map(|p| Proposal::parse_ike(p).unwrap())
-            .collect(),
-        children: vec![ChildConfig {
-            name: "net".to_owned(),
-            local_ts: s.local_ts.iter().map(|t| Ts::cidr(t).unwrap()).collect(),
-            remote_ts: s.remote_ts.iter().map(|t| Ts::cidr(t).unwrap()).collect(),
-            esp_proposals: s
-                .esp
-                .iter()
-                .map(|p| Proposal::parse_esp(p).unwrap())
-                .collect(),
-            mode: s.mode,
-        }],
-    }
-}
-
-fn pair_with(a: Side<'_>, b: Side<'_>, cfg_b: EndpointConfig, faults: Faults, seed: u64) -> Pair {
-    let pa = peer("site-b", B, "a.example.org", "b.example.org", &a);
-    let pb = peer("site-a", A, "b.example.org", "a.example.org", &b);
-    let ea = Endpoint::new(
-        EndpointConfig::default(),
-        vec![pa],
-        Box::new(SeededRng::new(seed * 2 + 1)),
-    )
-    .unwrap();
-    let eb = Endpoint::new(cfg_b, vec![pb], Box::new(SeededRng::new(seed * 2 + 2))).unwrap();
-    Pair::new(ea, eb, A.parse().unwrap(), B.parse().unwrap(), faults, seed)
-}
-
-fn pair(a: Side<'_>, b: Side<'_>) -> Pair {
-    pair_with(a, b, EndpointConfig::default(), Faults::none(), 7)
-}
-
-fn initiate(p: &mut Pair) -> ike_proto::v2::SaHandle {
-    let now = p.now();
-    let addr = p.addr_a;
-    p.a.initiate(now, addr, "site-b").unwrap()
-}
-
-fn installs(events: &[Event]) -> Vec<&ike_proto::v2::ChildSaInstall> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            Event::ChildSaInstall(c) => Some(c.as_ref()),
-            _ => None,
-        })
-        .collect()
-}
-
-fn closed(events: &[Event]) -> Option<&CloseReason> {
-    events.iter().find_map(|e| match e {
-        Event::IkeSaClosed { reason, .. } => Some(reason),
-        _ => None,
-    })
-}
-
-fn established(events: &[Event]) -> bool {
-    events
-        .iter()
-        .any(|e| matches!(e, Event::IkeSaEstablished { .. }))
-}
 
 #[test]
 fn psk_establishes_ike_sa_and_first_child_with_matching_keys() {

@@ -35,7 +35,10 @@ fn peer(
             remote_ts: vec![Ts::cidr(remote_ts).unwrap()],
             esp_proposals: vec![Proposal::parse_esp("aes128gcm16").unwrap()],
             mode: Mode::Tunnel,
+            rekey_time: None,
+            life_time: None,
         }],
+        rekey_time: None,
     }
 }
 

@@ -48,7 +48,7 @@ pub struct PeerAuth {
 }
 
 /// The authentication state of one IKE SA.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct AuthState {
     /// Wall-clock time (seconds since the Unix epoch) for certificate validity, as the endpoint
     /// was last told; `None` until it is told.

@@ -300,6 +300,10 @@ pub struct ChildConfig {
     pub esp_proposals: Vec<Proposal>,
     /// Tunnel or transport.
     pub mode: Mode,
+    /// When to rekey (less up to 10% jitter); `None` never.
+    pub rekey_time: Option<Duration>,
+    /// When the Child SA expires if not rekeyed; `None` never.
+    pub life_time: Option<Duration>,
 }
 
 /// How one side authenticates. Each side of a connection has its own method, so the two may
@@ -473,6 +477,8 @@ pub struct PeerConfig {
     pub ike_proposals: Vec<Proposal>,
     /// Child SAs; the first is created with IKE_AUTH when we initiate.
     pub children: Vec<ChildConfig>,
+    /// When to rekey the IKE SA (less up to 10% jitter); `None` never.
+    pub rekey_time: Option<Duration>,
 }
 
 /// Endpoint-wide settings: timers and the admission policy.

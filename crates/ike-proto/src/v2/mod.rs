@@ -12,11 +12,14 @@
 //! its own method, and the first Child SA (ESP proposal selection, traffic selector narrowing,
 //! tunnel and transport mode), INFORMATIONAL deletes and liveness checks, message IDs with a
 //! window of one, retransmission with exponential back-off and a give-up point, and a response
-//! cache for retransmitted requests. CREATE_CHILD_SA, rekeying, fragmentation and NAT-T port
-//! floating are later steps; a peer that asks for them gets a typed refusal.
+//! cache for retransmitted requests; CREATE_CHILD_SA (new Child SAs, rekeying of Child and IKE
+//! SAs, collisions) lives in `sa/create_child.rs`. Fragmentation and NAT-T port floating are
+//! later steps; a peer that asks for them gets a typed refusal.
 
 mod auth;
 mod config;
+#[cfg(test)]
+mod negative_tests;
 mod payloads;
 mod protect;
 mod sa;
@@ -69,6 +72,8 @@ pub enum CloseReason {
     PeerError(NotifyType),
     /// We refused the peer (authentication, proposals, identities).
     LocalError(ProtocolError),
+    /// A new IKE SA replaced it (RFC 7296 §2.18); its Child SAs moved there.
+    Rekeyed,
 }
 
 /// Keys and parameters of a Child SA, for the kernel.
@@ -153,6 +158,17 @@ pub enum Event {
         /// Outbound SPI.
         spi_out: u32,
     },
+    /// An IKE SA was rekeyed: `new` replaces `old`, with the same Child SAs.
+    IkeSaRekeyed {
+        /// The old SA (about to close with [`CloseReason::Rekeyed`]).
+        old: SaHandle,
+        /// The new SA.
+        new: SaHandle,
+        /// Its SPIs.
+        spi_i: [u8; 8],
+        /// Its SPIs.
+        spi_r: [u8; 8],
+    },
     /// An IKE SA ended; its Child SAs were deleted first.
     IkeSaClosed {
         /// The SA.
@@ -177,6 +193,12 @@ pub enum EngineError {
     /// The connection has no remote address to initiate to.
     #[error("connection {0} has no remote address")]
     NoRemoteAddress(String),
+    /// The IKE SA is not established (yet, or any more).
+    #[error("the IKE SA is not established")]
+    NotEstablished,
+    /// No Child SA (or child configuration) of that name or SPI.
+    #[error("no child {0}")]
+    UnknownChild(String),
     /// The RNG or a crypto backend failed.
     #[error("crypto failure: {0}")]
     Crypto(#[from] ike_crypto::CryptoError),
@@ -330,6 +352,58 @@ impl Endpoint {
         Ok(())
     }
 
+    /// Creates another Child SA of the connection's child `child` on an IKE SA (§1.3.1).
+    pub fn create_child(
+        &mut self,
+        now: Instant,
+        sa: SaHandle,
+        child: &str,
+    ) -> Result<(), EngineError> {
+        self.command(now, sa, sa::Command::CreateChild(child.to_owned()))
+    }
+
+    /// Rekeys the Child SA whose inbound SPI is `spi_in` (§1.3.3), make-before-break.
+    pub fn rekey_child(
+        &mut self,
+        now: Instant,
+        sa: SaHandle,
+        spi_in: u32,
+    ) -> Result<(), EngineError> {
+        self.command(now, sa, sa::Command::RekeyChild(spi_in))
+    }
+
+    /// Deletes one Child SA (§1.4.1).
+    pub fn delete_child(
+        &mut self,
+        now: Instant,
+        sa: SaHandle,
+        spi_in: u32,
+    ) -> Result<(), EngineError> {
+        self.command(now, sa, sa::Command::DeleteChild(spi_in))
+    }
+
+    /// Rekeys the IKE SA (§1.3.2, §2.18).
+    pub fn rekey_ike(&mut self, now: Instant, sa: SaHandle) -> Result<(), EngineError> {
+        self.command(now, sa, sa::Command::RekeyIke)
+    }
+
+    fn command(&mut self, now: Instant, sa: SaHandle, cmd: sa::Command) -> Result<(), EngineError> {
+        let s = self.sas.get_mut(&sa).ok_or(EngineError::UnknownSa)?;
+        let peer = self
+            .peers
+            .get(s.peer_index())
+            .cloned()
+            .ok_or(EngineError::UnknownSa)?;
+        let out = s.command(now, cmd, &peer, &self.config, self.rng.as_mut())?;
+        self.collect(sa, out);
+        Ok(())
+    }
+
+    /// The Child SAs of an IKE SA: (name, inbound SPI, outbound SPI).
+    pub fn child_sas(&self, sa: SaHandle) -> Vec<(String, u32, u32)> {
+        self.sas.get(&sa).map(IkeSa::child_list).unwrap_or_default()
+    }
+
     /// Sends a liveness check (an empty INFORMATIONAL request, §1.4).
     pub fn check_liveness(&mut self, now: Instant, sa: SaHandle) -> Result<(), EngineError> {
         let s = self.sas.get_mut(&sa).ok_or(EngineError::UnknownSa)?;
@@ -402,7 +476,8 @@ impl Endpoint {
         let handles: Vec<SaHandle> = self.sas.keys().copied().collect();
         for h in handles {
             if let Some(sa) = self.sas.get_mut(&h) {
-                let out = sa.handle_timeout(now, &self.config);
+                let peer = self.peers.get(sa.peer_index());
+                let out = sa.handle_timeout(now, &self.config, peer, self.rng.as_mut());
                 self.collect(h, out);
             }
         }
@@ -455,6 +530,16 @@ impl Endpoint {
             .collect()
     }
 
+    #[cfg(test)]
+    pub(crate) fn sa_mut(&mut self, h: SaHandle) -> Option<&mut IkeSa> {
+        self.sas.get_mut(&h)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn handles(&self) -> Vec<SaHandle> {
+        self.sas.keys().copied().collect()
+    }
+
     fn alloc_handle(&mut self) -> SaHandle {
         let h = SaHandle(self.next_handle);
         self.next_handle += 1;
@@ -467,8 +552,21 @@ impl Endpoint {
     }
 
     /// Applies an SA's output, and removes the SA if it closed.
-    fn collect(&mut self, handle: SaHandle, out: sa::Output) {
+    fn collect(&mut self, handle: SaHandle, mut out: sa::Output) {
         let closed = out.closed;
+        if let Some(mut new) = out.new_sa.take() {
+            let h = self.alloc_handle();
+            new.set_handle(h);
+            let (spi_i, spi_r) = new.spis();
+            self.by_spi.insert(new.our_spi(), h);
+            self.sas.insert(h, *new);
+            out.events.push(Event::IkeSaRekeyed {
+                old: handle,
+                new: h,
+                spi_i,
+                spi_r,
+            });
+        }
         self.push_transmits(out);
         if closed {
             if let Some(sa) = self.sas.remove(&handle) {

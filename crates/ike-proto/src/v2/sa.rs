@@ -28,6 +28,8 @@ pub(crate) struct Output {
     pub(crate) transmits: Vec<Transmit>,
     pub(crate) events: Vec<Event>,
     pub(crate) closed: bool,
+    /// An IKE SA that replaces this one (RFC 7296 §2.18); the endpoint gives it a handle.
+    pub(crate) new_sa: Option<Box<IkeSa>>,
 }
 
 const NONCE_LEN: usize = 32;
@@ -57,6 +59,8 @@ enum RequestKind {
     Auth,
     Delete,
     Liveness,
+    CreateChild,
+    DeleteChild,
 }
 
 struct Outstanding {
@@ -69,8 +73,21 @@ struct Outstanding {
 
 struct Child {
     name: String,
+    cfg: usize,
     spi_in: u32,
     spi_out: u32,
+    local_ts: Vec<Ts>,
+    remote_ts: Vec<Ts>,
+    transport: bool,
+    rekey_at: Option<Instant>,
+    expire_at: Option<Instant>,
+    /// A rekey or delete of this child is under way.
+    busy: bool,
+    /// Our delete of this child is under way.
+    deleting: bool,
+    /// The peer rekeyed this child while we were rekeying it too (§2.8.1): the nonces of its
+    /// exchange and the Child SA it created, for the nonce rule.
+    collision: Option<create_child::Collision>,
 }
 
 struct PendingChild {
@@ -118,7 +135,24 @@ pub(crate) struct IkeSa {
     remote_id: Option<Identity>,
     /// Peer's signature hash algorithms, Unix time, how the peer authenticated.
     auth: AuthState,
+    /// The time of the call being handled (the engine has no clock of its own).
+    clock: Instant,
+    /// Local requests waiting for the window (RFC 7296 §2.3: one outstanding request).
+    queue: std::collections::VecDeque<create_child::Op>,
+    /// Our CREATE_CHILD_SA exchange under way.
+    creating: Option<create_child::Creating>,
+    /// When to rekey this IKE SA.
+    ike_rekey_at: Option<Instant>,
+    /// Set once a rekeyed IKE SA has replaced this one; its deletion then closes it as rekeyed.
+    rekeyed: bool,
+    /// The responder nonce of our last completed CREATE_CHILD_SA, for the collision rule.
+    last_exchange_nr: Vec<u8>,
 }
+
+mod create_child;
+#[cfg(test)]
+mod test_support;
+pub(crate) use create_child::Command;
 
 fn nat_hash(spi_i: &[u8; 8], spi_r: &[u8; 8], addr: SocketAddr) -> Vec<u8> {
     let ip = match addr.ip() {
@@ -275,7 +309,10 @@ impl IkeSa {
         let half_open = self
             .is_half_open_responder()
             .then(|| self.created + self.half_open_timeout);
-        [retransmit, half_open].into_iter().flatten().min()
+        [retransmit, half_open, self.next_rekey_timer()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     fn transmit(&self, out: &mut Output, payload: Vec<u8>) {
@@ -378,6 +415,12 @@ impl IkeSa {
             half_open_timeout: config.half_open_timeout,
             remote_id: None,
             auth: AuthState::default(),
+            clock: now,
+            queue: Default::default(),
+            creating: None,
+            ike_rekey_at: None,
+            rekeyed: false,
+            last_exchange_nr: Vec::new(),
         };
         let mut out = Output::default();
         let bytes = sa
@@ -671,6 +714,12 @@ impl IkeSa {
             half_open_timeout: Duration::from_secs(30),
             remote_id: None,
             auth: AuthState::default(),
+            clock: now,
+            queue: Default::default(),
+            creating: None,
+            ike_rekey_at: None,
+            rekeyed: false,
+            last_exchange_nr: Vec::new(),
         };
         sa.derive_keys(chosen, shared.expose())
             .map_err(|_| EngineError::UnknownSa)?;
@@ -1067,6 +1116,9 @@ impl IkeSa {
     }
 
     fn established_events(&mut self, peer: &PeerConfig, out: &mut Output) {
+        self.ike_rekey_at = peer
+            .rekey_time
+            .map(|t| self.clock + create_child::jittered(t, &self.spi_i));
         out.events.push(Event::IkeSaEstablished {
             sa: self.handle,
             connection: peer.name.clone(),
@@ -1171,6 +1223,21 @@ impl IkeSa {
     /// Child SA keys (§2.17): KEYMAT = prf+(SK_d, Ni | Nr); initiator-to-responder keys first,
     /// encryption before integrity.
     fn install_child(&mut self, peer: &PeerConfig, c: NegotiatedChild, out: &mut Output) {
+        let (ni, nr) = (self.ni.clone(), self.nr.clone());
+        self.install_child_with(peer, c, None, &ni, &nr, out);
+    }
+
+    /// Installs a Child SA whose KEYMAT comes from `prf+(SK_d, [g^ir (new)] | Ni | Nr)` with the
+    /// nonces of the exchange that created it (§2.17).
+    fn install_child_with(
+        &mut self,
+        peer: &PeerConfig,
+        c: NegotiatedChild,
+        gir: Option<&[u8]>,
+        ni: &[u8],
+        nr: &[u8],
+        out: &mut Output,
+    ) {
         let Some(keys) = self.keys.as_ref() else {
             return;
         };
@@ -1190,10 +1257,10 @@ impl IkeSa {
         let Ok(mut km) = kdf::child_keymat(
             keys.prf,
             keys.sk_d.expose(),
-            None,
+            gir,
             &[],
-            &self.ni,
-            &self.nr,
+            ni,
+            nr,
             2 * (ek + ik),
         ) else {
             return;
@@ -1216,10 +1283,20 @@ impl IkeSa {
             .get(c.cfg)
             .map(|x| x.name.clone())
             .unwrap_or_default();
+        let (rekey_at, expire_at) = self.child_timers(peer.children.get(c.cfg));
         self.children.push(Child {
             name: name.clone(),
+            cfg: c.cfg,
             spi_in: c.spi_in,
             spi_out: c.spi_out,
+            local_ts: local_ts.clone(),
+            remote_ts: remote_ts.clone(),
+            transport: c.transport,
+            rekey_at,
+            expire_at,
+            busy: false,
+            deleting: false,
+            collision: None,
         });
         out.events
             .push(Event::ChildSaInstall(Box::new(ChildSaInstall {
@@ -1399,9 +1476,14 @@ impl IkeSa {
         rng: &mut dyn Rng,
     ) -> Output {
         let mut out = Output::default();
-        if !matches!(self.state, State::Established) || self.outstanding.is_some() {
-            // Not yet established (or busy): close locally without telling the peer.
+        self.clock = now;
+        if !matches!(self.state, State::Established) {
+            // Not yet established: close locally without telling the peer.
             self.close(&mut out, CloseReason::Deleted);
+            return out;
+        }
+        if self.outstanding.is_some() {
+            self.queue.push_back(create_child::Op::DeleteIke);
             return out;
         }
         let payloads = [Payload::Delete(v2::Delete {
@@ -1492,7 +1574,12 @@ impl IkeSa {
         }
         self.peer_next_mid = mid.wrapping_add(1);
         if close {
-            self.close(out, CloseReason::DeletedByPeer);
+            let reason = if self.rekeyed {
+                CloseReason::Rekeyed
+            } else {
+                CloseReason::DeletedByPeer
+            };
+            self.close(out, reason);
         }
     }
 
@@ -1513,6 +1600,7 @@ impl IkeSa {
     ) -> Output {
         let mut out = Output::default();
         let _ = local;
+        self.clock = now;
         if remote != self.remote {
             // Address changes (MOBIKE, NAT rebinding) are not handled yet.
             return out;
@@ -1543,10 +1631,26 @@ impl IkeSa {
                 }
                 (RequestKind::Delete, ExchangeType::Informational) => {
                     self.outstanding = None;
-                    self.close(&mut out, CloseReason::Deleted);
+                    let reason = if self.rekeyed {
+                        CloseReason::Rekeyed
+                    } else {
+                        CloseReason::Deleted
+                    };
+                    self.close(&mut out, reason);
                 }
                 (RequestKind::Liveness, ExchangeType::Informational) => self.outstanding = None,
+                (RequestKind::DeleteChild, ExchangeType::Informational) => {
+                    self.outstanding = None;
+                    self.handle_delete_child_response(&inner, &mut out);
+                }
+                (RequestKind::CreateChild, ExchangeType::CreateChildSa) => {
+                    self.outstanding = None;
+                    self.handle_create_child_response(&inner, peer, config, rng, &mut out);
+                }
                 _ => {}
+            }
+            if !out.closed {
+                self.run_queue(peer, config, rng, &mut out);
             }
             return out;
         }
@@ -1576,22 +1680,7 @@ impl IkeSa {
                 self.handle_informational_request(&inner, h.message_id, rng, &mut out)
             }
             (State::Established, ExchangeType::CreateChildSa) => {
-                // Not implemented in this slice: refuse with a notify the peer understands.
-                let payloads = [Payload::Notify(Notify::new(
-                    NotifyType::NoAdditionalSas,
-                    &[],
-                ))];
-                if let Some(bytes) = self.seal(
-                    ExchangeType::CreateChildSa,
-                    true,
-                    h.message_id,
-                    &payloads,
-                    rng,
-                ) {
-                    self.last_response = Some((h.message_id, bytes.clone()));
-                    self.transmit(&mut out, bytes);
-                }
-                self.peer_next_mid = h.message_id.wrapping_add(1);
+                self.handle_create_child_request(&inner, h.message_id, peer, rng, &mut out);
             }
             // An exchange in the wrong state never changes the SA.
             _ => {}
@@ -1599,8 +1688,21 @@ impl IkeSa {
         out
     }
 
-    pub(crate) fn handle_timeout(&mut self, now: Instant, config: &EndpointConfig) -> Output {
+    pub(crate) fn handle_timeout(
+        &mut self,
+        now: Instant,
+        config: &EndpointConfig,
+        peer: Option<&PeerConfig>,
+        rng: &mut dyn Rng,
+    ) -> Output {
         let mut out = Output::default();
+        self.clock = now;
+        if let Some(peer) = peer {
+            self.run_timers(now, peer, config, rng, &mut out);
+        }
+        if out.closed {
+            return out;
+        }
         if self.is_half_open_responder() && now >= self.created + self.half_open_timeout {
             self.close(&mut out, CloseReason::HalfOpenExpired);
             return out;

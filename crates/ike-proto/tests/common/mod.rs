@@ -1,0 +1,140 @@
+//! Shared helpers of the engine tests: connection configs for two sites and the simulated pair.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use ike_crypto::rng::SeededRng;
+use ike_crypto::Secret;
+use ike_proto::proposal::Proposal;
+use ike_proto::v2::{
+    AuthMethod, ChildConfig, CloseReason, Endpoint, EndpointConfig, Event, Identity, Mode,
+    PeerConfig, Ts,
+};
+use ike_testkit::sim::{Faults, Pair};
+
+const A: &str = "10.77.0.1:500";
+pub const B: &str = "10.77.0.2:500";
+
+pub struct Side<'a> {
+    pub ike: &'a [&'a str],
+    pub esp: &'a [&'a str],
+    pub local_ts: &'a [&'a str],
+    pub remote_ts: &'a [&'a str],
+    pub psk: &'a str,
+    pub peer_psk: &'a str,
+    pub mode: Mode,
+    pub child_rekey: Option<Duration>,
+    pub child_life: Option<Duration>,
+    pub ike_rekey: Option<Duration>,
+}
+
+impl Side<'_> {
+    /// The default responder: the mirror image of the default initiator.
+    pub fn responder() -> Self {
+        Self {
+            local_ts: &["10.88.2.0/24"],
+            remote_ts: &["10.88.1.0/24"],
+            ..Self::default()
+        }
+    }
+}
+
+impl Default for Side<'_> {
+    fn default() -> Self {
+        Self {
+            ike: &["aes128gcm16-prfsha256-x25519"],
+            esp: &["aes128gcm16"],
+            local_ts: &["10.88.1.0/24"],
+            remote_ts: &["10.88.2.0/24"],
+            psk: "a long random string",
+            peer_psk: "a long random string",
+            mode: Mode::Tunnel,
+            child_rekey: None,
+            child_life: None,
+            ike_rekey: None,
+        }
+    }
+}
+
+pub fn peer(name: &str, remote: &str, local_id: &str, remote_id: &str, s: &Side<'_>) -> PeerConfig {
+    PeerConfig {
+        name: name.to_owned(),
+        remote_addrs: vec![remote.parse::<SocketAddr>().unwrap().ip()],
+        local_id: Identity::parse(local_id),
+        remote_id: Identity::parse(remote_id),
+        local_auth: AuthMethod::Psk(Secret::from_slice(s.psk.as_bytes())),
+        remote_auth: AuthMethod::Psk(Secret::from_slice(s.peer_psk.as_bytes())),
+        ike_proposals: s
+            .ike
+            .iter()
+            .map(|p| Proposal::parse_ike(p).unwrap())
+            .collect(),
+        children: vec![ChildConfig {
+            name: "net".to_owned(),
+            local_ts: s.local_ts.iter().map(|t| Ts::cidr(t).unwrap()).collect(),
+            remote_ts: s.remote_ts.iter().map(|t| Ts::cidr(t).unwrap()).collect(),
+            esp_proposals: s
+                .esp
+                .iter()
+                .map(|p| Proposal::parse_esp(p).unwrap())
+                .collect(),
+            mode: s.mode,
+            rekey_time: s.child_rekey,
+            life_time: s.child_life,
+        }],
+        rekey_time: s.ike_rekey,
+    }
+}
+
+pub fn pair_with(
+    a: Side<'_>,
+    b: Side<'_>,
+    cfg_b: EndpointConfig,
+    faults: Faults,
+    seed: u64,
+) -> Pair {
+    let pa = peer("site-b", B, "a.example.org", "b.example.org", &a);
+    let pb = peer("site-a", A, "b.example.org", "a.example.org", &b);
+    let ea = Endpoint::new(
+        EndpointConfig::default(),
+        vec![pa],
+        Box::new(SeededRng::new(seed * 2 + 1)),
+    )
+    .unwrap();
+    let eb = Endpoint::new(cfg_b, vec![pb], Box::new(SeededRng::new(seed * 2 + 2))).unwrap();
+    Pair::new(ea, eb, A.parse().unwrap(), B.parse().unwrap(), faults, seed)
+}
+
+pub fn pair(a: Side<'_>, b: Side<'_>) -> Pair {
+    pair_with(a, b, EndpointConfig::default(), Faults::none(), 7)
+}
+
+pub fn initiate(p: &mut Pair) -> ike_proto::v2::SaHandle {
+    let now = p.now();
+    let addr = p.addr_a;
+    p.a.initiate(now, addr, "site-b").unwrap()
+}
+
+pub fn installs(events: &[Event]) -> Vec<&ike_proto::v2::ChildSaInstall> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::ChildSaInstall(c) => Some(c.as_ref()),
+            _ => None,
+        })
+        .collect()
+}
+
+pub fn closed(events: &[Event]) -> Option<&CloseReason> {
+    events.iter().find_map(|e| match e {
+        Event::IkeSaClosed { reason, .. } => Some(reason),
+        _ => None,
+    })
+}
+
+pub fn established(events: &[Event]) -> bool {
+    events
+        .iter()
+        .any(|e| matches!(e, Event::IkeSaEstablished { .. }))
+}
