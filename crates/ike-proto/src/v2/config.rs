@@ -4,6 +4,8 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use ike_crypto::sign::{PrivateKey, PublicKey, SignatureHashAlgorithm};
+use ike_crypto::x509::{Certificate, TrustStore};
 use ike_crypto::Secret;
 use ike_wire::v2::{IdType, TrafficSelector};
 
@@ -304,13 +306,157 @@ pub struct ChildConfig {
     pub life_time: Option<Duration>,
 }
 
-/// How one side authenticates.
+/// How one side authenticates. Each side of a connection has its own method, so the two may
+/// differ (we sign, the peer uses a PSK, or the reverse).
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum AuthMethod {
-    /// A pre-shared key (RFC 7296 §2.15).
+    /// A pre-shared key (RFC 7296 §2.15), on either side.
     Psk(Secret),
+    /// Our side only: we sign the AUTH payload with a private key and send its certificates
+    /// (RFC 7296 §3.6, §3.8; RFC 7427).
+    PubKey(Credential),
+    /// The peer's side only: the peer signs, and its certificate must validate against a trust
+    /// store, or be the pinned one, and name the peer's identity.
+    PeerCert(PeerCertPolicy),
 }
+
+impl AuthMethod {
+    /// Whether the method uses public keys.
+    pub fn is_public_key(&self) -> bool {
+        matches!(self, AuthMethod::PubKey(_) | AuthMethod::PeerCert(_))
+    }
+}
+
+/// Our signing credential: a private key and the certificate chain that vouches for it, end
+/// entity first, then intermediates (the trust anchor need not be included).
+#[derive(Clone, Debug)]
+pub struct Credential {
+    key: PrivateKey,
+    chain: Vec<Certificate>,
+    rsa_pss: bool,
+}
+
+impl Credential {
+    /// A credential. The end-entity certificate (the first of `chain`) must carry the public
+    /// key of `key`. An empty chain is allowed: then no CERT payload is sent and the peer must
+    /// have our certificate pinned.
+    pub fn new(key: PrivateKey, chain: Vec<Certificate>) -> Result<Self, ConfigError> {
+        if let Some(ee) = chain.first() {
+            let cert_key = PublicKey::from_spki_der(&ee.spki_der())
+                .map_err(|_| ConfigError("end-entity certificate key is not usable"))?;
+            if cert_key != key.public_key() {
+                return Err(ConfigError(
+                    "private key does not match the end-entity certificate",
+                ));
+            }
+        }
+        Ok(Self {
+            key,
+            chain,
+            rsa_pss: false,
+        })
+    }
+
+    /// With an RSA key, sign RFC 7427 AUTH payloads with RSASSA-PSS instead of PKCS#1 v1.5.
+    pub fn with_rsa_pss(mut self, pss: bool) -> Self {
+        self.rsa_pss = pss;
+        self
+    }
+
+    /// The private key.
+    pub fn key(&self) -> &PrivateKey {
+        &self.key
+    }
+
+    /// The certificates sent in CERT payloads, end entity first.
+    pub fn chain(&self) -> &[Certificate] {
+        &self.chain
+    }
+
+    /// Whether RSA keys sign with RSASSA-PSS.
+    pub fn rsa_pss(&self) -> bool {
+        self.rsa_pss
+    }
+}
+
+/// How the peer's certificate is checked.
+///
+/// With a trust store, the peer's end-entity certificate (its first CERT payload) and the
+/// intermediates it sends must form a valid chain to one of the anchors at the endpoint's Unix
+/// time ([`crate::v2::Endpoint::set_unix_time`]). With a pinned certificate, the end entity must
+/// be exactly that certificate (a peer that sends no CERT is checked against it); without a
+/// trust store the pinned certificate is trusted directly, its validity period and keyUsage
+/// still checked.
+#[derive(Clone, Debug)]
+pub struct PeerCertPolicy {
+    trust: Option<TrustStore>,
+    pinned: Option<Certificate>,
+    hash_algorithms: Vec<SignatureHashAlgorithm>,
+}
+
+/// The hash algorithms announced in SIGNATURE_HASH_ALGORITHMS and accepted in RFC 7427 AUTH
+/// payloads unless configured otherwise: SHA-2 and Identity (EdDSA), not SHA-1 (RFC 8247 §3.2).
+pub const DEFAULT_SIGNATURE_HASHES: [SignatureHashAlgorithm; 4] = [
+    SignatureHashAlgorithm::Sha2_256,
+    SignatureHashAlgorithm::Sha2_384,
+    SignatureHashAlgorithm::Sha2_512,
+    SignatureHashAlgorithm::Identity,
+];
+
+impl PeerCertPolicy {
+    /// Certificates that chain to one of `trust`'s anchors.
+    pub fn trusting(trust: TrustStore) -> Self {
+        Self {
+            trust: Some(trust),
+            pinned: None,
+            hash_algorithms: DEFAULT_SIGNATURE_HASHES.to_vec(),
+        }
+    }
+
+    /// Exactly `cert`, trusted directly.
+    pub fn pinned(cert: Certificate) -> Self {
+        Self {
+            trust: None,
+            pinned: Some(cert),
+            hash_algorithms: DEFAULT_SIGNATURE_HASHES.to_vec(),
+        }
+    }
+
+    /// Additionally require the end entity to be `cert`.
+    pub fn with_pinned(mut self, cert: Certificate) -> Self {
+        self.pinned = Some(cert);
+        self
+    }
+
+    /// The hash algorithms we announce in SIGNATURE_HASH_ALGORITHMS (RFC 7427 §4) and accept in
+    /// the peer's RFC 7427 signatures. Empty turns RFC 7427 off for this peer: we announce
+    /// nothing, so the peer signs with the classic methods (1, 9-11), which are always accepted.
+    pub fn with_hash_algorithms(mut self, hashes: Vec<SignatureHashAlgorithm>) -> Self {
+        self.hash_algorithms = hashes;
+        self
+    }
+
+    /// The trust store, if any.
+    pub fn trust(&self) -> Option<&TrustStore> {
+        self.trust.as_ref()
+    }
+
+    /// The pinned certificate, if any.
+    pub fn pinned_cert(&self) -> Option<&Certificate> {
+        self.pinned.as_ref()
+    }
+
+    /// The hash algorithms announced and accepted.
+    pub fn hash_algorithms(&self) -> &[SignatureHashAlgorithm] {
+        &self.hash_algorithms
+    }
+}
+
+/// A configuration the engine cannot use, named.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(pub &'static str);
 
 /// A connection: one peer (or a class of peers for a responder) and what to negotiate with it.
 #[derive(Clone, Debug)]

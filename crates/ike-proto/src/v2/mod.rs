@@ -7,23 +7,31 @@
 //!
 //! This first slice implements IKE_SA_INIT (proposal selection in the responder's order,
 //! INVALID_KE_PAYLOAD and the retry, NO_PROPOSAL_CHOSEN, COOKIE), IKE_AUTH with pre-shared keys
-//! and the first Child SA (ESP proposal selection, traffic selector narrowing, tunnel and
-//! transport mode), INFORMATIONAL deletes and liveness checks, message IDs with a window of one,
-//! retransmission with exponential back-off and a give-up point, and a response cache for
-//! retransmitted requests. Certificates and fragmentation are later steps; a peer that asks
-//! for them gets a typed refusal.
+//! or certificates (RFC 7427 and the classic signature methods, CERT and CERTREQ, chain
+//! validation at the time given by [`Endpoint::set_unix_time`]; see `auth.rs`), each side with
+//! its own method, and the first Child SA (ESP proposal selection, traffic selector narrowing,
+//! tunnel and transport mode), INFORMATIONAL deletes and liveness checks, message IDs with a
+//! window of one, retransmission with exponential back-off and a give-up point, and a response
+//! cache for retransmitted requests; CREATE_CHILD_SA (new Child SAs, rekeying of Child and IKE
+//! SAs, collisions) lives in `sa/create_child.rs`. Fragmentation is a later step; a peer that
+//! asks for it gets a typed refusal.
 //!
 //! NAT traversal (§2.23, RFC 3948) and dead peer detection (§2.4) live in `sa::nat` and
 //! `sa::dpd`: NAT detection in IKE_SA_INIT, the float to UDP 4500, address updates from
 //! authenticated messages, keepalives, and the liveness checks with their dead peer action.
 
+mod auth;
 mod config;
+#[cfg(test)]
+mod negative_tests;
 mod payloads;
 mod protect;
 mod sa;
 
+pub use auth::PeerAuth;
 pub use config::{
-    AuthMethod, ChildConfig, DpdAction, EndpointConfig, Identity, Mode, PeerConfig, Ts,
+    AuthMethod, ChildConfig, ConfigError, Credential, DpdAction, EndpointConfig, Identity, Mode,
+    PeerCertPolicy, PeerConfig, Ts, DEFAULT_SIGNATURE_HASHES,
 };
 pub use payloads::{check_payloads, ProtocolError};
 pub use sa::SaPath;
@@ -172,6 +180,8 @@ pub enum Event {
         remote_id: Identity,
         /// Negotiated IKE transforms.
         proposal: String,
+        /// How the peer authenticated (method, signature scheme, certificate chain).
+        remote_auth: Option<PeerAuth>,
     },
     /// A Child SA is ready to install.
     ChildSaInstall(Box<ChildSaInstall>),
@@ -258,6 +268,9 @@ pub enum EngineError {
     /// The RNG or a crypto backend failed.
     #[error("crypto failure: {0}")]
     Crypto(#[from] ike_crypto::CryptoError),
+    /// A connection's configuration is unusable.
+    #[error("connection {0}: {1}")]
+    InvalidConfig(String, ConfigError),
 }
 
 /// Statistics of the admission step, for status and tests.
@@ -289,6 +302,9 @@ pub struct Endpoint {
     cookie_version: u8,
     cookie_secret_born: Option<Instant>,
     stats: AdmissionStats,
+    /// Wall-clock time for certificate validity, seconds since the Unix epoch; set by the
+    /// driver ([`Endpoint::set_unix_time`]), never read from a clock here.
+    unix_now: Option<i64>,
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -307,6 +323,20 @@ impl Endpoint {
         peers: Vec<PeerConfig>,
         mut rng: Box<dyn Rng + Send>,
     ) -> Result<Self, EngineError> {
+        for p in &peers {
+            if matches!(p.local_auth, AuthMethod::PeerCert(_)) {
+                return Err(EngineError::InvalidConfig(
+                    p.name.clone(),
+                    ConfigError("a peer certificate policy cannot authenticate us"),
+                ));
+            }
+            if matches!(p.remote_auth, AuthMethod::PubKey(_)) {
+                return Err(EngineError::InvalidConfig(
+                    p.name.clone(),
+                    ConfigError("our own credential cannot authenticate the peer"),
+                ));
+            }
+        }
         let mut cookie_secret = [0u8; 32];
         rng.fill(&mut cookie_secret)?;
         Ok(Self {
@@ -324,7 +354,16 @@ impl Endpoint {
             cookie_version: 0,
             cookie_secret_born: None,
             stats: AdmissionStats::default(),
+            unix_now: None,
         })
+    }
+
+    /// Tells the endpoint the wall-clock time, in seconds since the Unix epoch, against which
+    /// certificate validity periods are checked. The engine reads no clock: the driver calls
+    /// this before handing it datagrams (every few seconds is enough; validity is checked to
+    /// the second). Until it is called, certificate authentication of peers fails.
+    pub fn set_unix_time(&mut self, unix_now: i64) {
+        self.unix_now = Some(unix_now);
     }
 
     /// Starts an IKE SA (and its first Child SA) for the connection `name`, from `local` to the
@@ -490,6 +529,7 @@ impl Endpoint {
             return;
         }
         let peer = self.peers.get(sa.peer_index()).cloned();
+        sa.set_unix_time(self.unix_now);
         let out = sa.handle_message(
             now,
             local,
@@ -565,6 +605,16 @@ impl Endpoint {
             .filter(|(_, s)| s.is_established())
             .map(|(h, _)| *h)
             .collect()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn sa_mut(&mut self, h: SaHandle) -> Option<&mut IkeSa> {
+        self.sas.get_mut(&h)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn handles(&self) -> Vec<SaHandle> {
+        self.sas.keys().copied().collect()
     }
 
     fn alloc_handle(&mut self) -> SaHandle {

@@ -11,11 +11,12 @@ use ike_crypto::rng::Rng;
 use ike_crypto::Secret;
 use ike_wire::group::DhGroup;
 use ike_wire::v2::{
-    self, AuthMethod as WireAuth, ExchangeType, Identification, KeyExchange as KePayload, Notify,
-    NotifyType, Payload, ProtocolId,
+    self, ExchangeType, Identification, KeyExchange as KePayload, Notify, NotifyType, Payload,
+    ProtocolId,
 };
 
-use super::config::{AuthMethod, EndpointConfig, Identity, Mode, PeerConfig, Ts};
+use super::auth::{self, AuthState};
+use super::config::{EndpointConfig, Identity, Mode, PeerConfig, Ts};
 use super::payloads::{check_payloads, ProtocolError};
 use super::protect::{header, Protect};
 use super::{ChildSaInstall, CloseReason, EngineError, Event, SaHandle, Transmit};
@@ -84,6 +85,11 @@ struct Child {
     expire_at: Option<Instant>,
     /// A rekey or delete of this child is under way.
     busy: bool,
+    /// Our delete of this child is under way.
+    deleting: bool,
+    /// The peer rekeyed this child while we were rekeying it too (§2.8.1): the nonces of its
+    /// exchange and the Child SA it created, for the nonce rule.
+    collision: Option<create_child::Collision>,
 }
 
 struct PendingChild {
@@ -129,6 +135,8 @@ pub(crate) struct IkeSa {
     created: Instant,
     half_open_timeout: Duration,
     remote_id: Option<Identity>,
+    /// Peer's signature hash algorithms, Unix time, how the peer authenticated.
+    auth: AuthState,
     /// The time of the call being handled (the engine has no clock of its own).
     clock: Instant,
     /// Local requests waiting for the window (RFC 7296 §2.3: one outstanding request).
@@ -139,6 +147,8 @@ pub(crate) struct IkeSa {
     ike_rekey_at: Option<Instant>,
     /// Set once a rekeyed IKE SA has replaced this one; its deletion then closes it as rekeyed.
     rekeyed: bool,
+    /// The responder nonce of our last completed CREATE_CHILD_SA, for the collision rule.
+    last_exchange_nr: Vec<u8>,
     /// NAT detection and the addresses in use (§2.23).
     nat: nat::Nat,
     /// When the peer last sent an authenticated message (§2.4).
@@ -148,6 +158,8 @@ pub(crate) struct IkeSa {
 mod create_child;
 mod dpd;
 mod nat;
+#[cfg(test)]
+mod test_support;
 pub(crate) use create_child::Command;
 pub use nat::SaPath;
 
@@ -289,6 +301,10 @@ impl IkeSa {
         (!self.initiator).then_some((self.nat.origin_remote(), self.spi_i))
     }
 
+    pub(crate) fn set_unix_time(&mut self, unix_now: Option<i64>) {
+        self.auth.unix_now = unix_now;
+    }
+
     pub(crate) fn is_established(&self) -> bool {
         matches!(self.state, State::Established)
     }
@@ -416,11 +432,13 @@ impl IkeSa {
             created: now,
             half_open_timeout: config.half_open_timeout,
             remote_id: None,
+            auth: AuthState::default(),
             clock: now,
             queue: Default::default(),
             creating: None,
             ike_rekey_at: None,
             rekeyed: false,
+            last_exchange_nr: Vec::new(),
             nat: nat::Nat::new(local, remote, now, true, peer.encap),
             liveness: dpd::Liveness::new(now),
         };
@@ -446,6 +464,7 @@ impl IkeSa {
             .collect();
         let nat_src = self.nat_source_hash();
         let nat_dst = nat_hash(&self.spi_i, &[0; 8], self.remote);
+        let hashes = auth::hash_notify_data(peer);
         let mut payloads = Vec::new();
         if let Some(c) = cookie {
             // §2.6: the COOKIE notify comes first.
@@ -465,6 +484,13 @@ impl IkeSa {
             NotifyType::NatDetectionDestinationIp,
             &nat_dst,
         )));
+        if let Some(h) = &hashes {
+            // RFC 7427 §4.
+            payloads.push(Payload::Notify(Notify::new(
+                NotifyType::SignatureHashAlgorithms,
+                h,
+            )));
+        }
         v2::Message {
             header: header(self.spi_i, [0; 8], ExchangeType::IkeSaInit, true, false, 0),
             payloads,
@@ -607,6 +633,7 @@ impl IkeSa {
         self.init_response = data.to_vec();
         self.derive_keys(chosen, shared.expose())?;
         self.chosen = Some(chosen);
+        self.auth.peer_hashes = auth::peer_hashes(&msg.payloads);
         Ok(())
     }
 
@@ -707,33 +734,53 @@ impl IkeSa {
             created: now,
             half_open_timeout: Duration::from_secs(30),
             remote_id: None,
+            auth: AuthState::default(),
             clock: now,
             queue: Default::default(),
             creating: None,
             ike_rekey_at: None,
             rekeyed: false,
+            last_exchange_nr: Vec::new(),
             nat: nat::Nat::new(local, remote, now, false, peer.encap),
             liveness: dpd::Liveness::new(now),
         };
         sa.derive_keys(chosen, shared.expose())
             .map_err(|_| EngineError::UnknownSa)?;
+        sa.auth.peer_hashes = auth::peer_hashes(&msg.payloads);
         sa.detect_nat(msg, local, remote);
         let nat_src = sa.nat_source_hash();
         let nat_dst = nat_hash(&sa.spi_i, &sa.spi_r, remote);
+        let mut payloads = vec![
+            Payload::Sa(v2::Sa {
+                proposals: vec![chosen.to_wire(ProtocolId::Ike, &[])],
+            }),
+            Payload::Ke(KePayload {
+                group: ke.group,
+                data: &our_ke,
+            }),
+            Payload::Nonce(&sa.nr),
+            Payload::Notify(Notify::new(NotifyType::NatDetectionSourceIp, &nat_src)),
+            Payload::Notify(Notify::new(NotifyType::NatDetectionDestinationIp, &nat_dst)),
+        ];
+        // RFC 7427 §4 when this connection uses public keys; CERTREQ (§3.7) naming our trust
+        // anchors when we validate the initiator's certificate.
+        let hashes = auth::hash_notify_data(peer);
+        if let Some(h) = &hashes {
+            payloads.push(Payload::Notify(Notify::new(
+                NotifyType::SignatureHashAlgorithms,
+                h,
+            )));
+        }
+        let certreq = auth::certreq_data(&peer.remote_auth);
+        if let Some(c) = &certreq {
+            payloads.push(Payload::CertReq(v2::Cert {
+                encoding: v2::CertEncoding::X509Signature,
+                data: c,
+            }));
+        }
         let reply = v2::Message {
             header: header(sa.spi_i, sa.spi_r, ExchangeType::IkeSaInit, false, true, 0),
-            payloads: vec![
-                Payload::Sa(v2::Sa {
-                    proposals: vec![chosen.to_wire(ProtocolId::Ike, &[])],
-                }),
-                Payload::Ke(KePayload {
-                    group: ke.group,
-                    data: &our_ke,
-                }),
-                Payload::Nonce(&sa.nr),
-                Payload::Notify(Notify::new(NotifyType::NatDetectionSourceIp, &nat_src)),
-                Payload::Notify(Notify::new(NotifyType::NatDetectionDestinationIp, &nat_dst)),
-            ],
+            payloads,
         }
         .to_vec()
         .map_err(|_| EngineError::UnknownSa)?;
@@ -769,11 +816,49 @@ impl IkeSa {
         Some(kdf::signed_octets(msg, nonce, maced.expose(), None))
     }
 
-    fn psk_auth(&self, auth: &AuthMethod, octets: &[u8]) -> Option<Secret> {
-        let keys = self.keys.as_ref()?;
-        match auth {
-            AuthMethod::Psk(psk) => Some(kdf::psk_auth(keys.prf, psk.expose(), octets)),
-        }
+    /// Our AUTH payload (and CERT payloads) as the sender of `octets`.
+    fn own_auth(
+        &self,
+        peer: &PeerConfig,
+        octets: &[u8],
+        rng: &mut dyn Rng,
+    ) -> Result<auth::OwnAuth, ProtocolError> {
+        let keys = self
+            .keys
+            .as_ref()
+            .ok_or(ProtocolError::AuthenticationFailed("no keys"))?;
+        auth::own_auth(
+            &peer.local_auth,
+            keys.prf,
+            octets,
+            &self.auth.peer_hashes,
+            rng,
+        )
+    }
+
+    /// Checks the peer's AUTH (and CERT) payloads in `inner` over `octets`, and records how it
+    /// authenticated.
+    fn verify_peer_auth(
+        &mut self,
+        peer: &PeerConfig,
+        octets: &[u8],
+        peer_id: &Identity,
+        inner: &[Payload<'_>],
+    ) -> Result<(), ProtocolError> {
+        let keys = self
+            .keys
+            .as_ref()
+            .ok_or(ProtocolError::AuthenticationFailed("no keys"))?;
+        let how = auth::verify_peer(
+            &peer.remote_auth,
+            keys.prf,
+            octets,
+            peer_id,
+            inner,
+            self.auth.unix_now,
+        )?;
+        self.auth.remote = Some(how);
+        Ok(())
     }
 
     fn seal(
@@ -809,24 +894,34 @@ impl IkeSa {
         let Some(octets) = self.auth_octets(true, &body) else {
             return;
         };
-        let Some(auth) = self.psk_auth(&peer.local_auth, &octets) else {
-            return;
+        let own = match self.own_auth(peer, &octets, rng) {
+            Ok(a) => a,
+            Err(e) => {
+                self.close(out, CloseReason::LocalError(e));
+                return;
+            }
         };
+        let certreq = auth::certreq_data(&peer.remote_auth);
         let (r_type, r_data) = peer.remote_id.to_wire();
+        // §1.2: IDi, [CERT+], [CERTREQ], [IDr], AUTH, ...
         let mut payloads = vec![Payload::IdI(Identification {
             id_type,
             data: &id_data,
         })];
+        payloads.extend(own.cert_payloads());
+        if let Some(c) = &certreq {
+            payloads.push(Payload::CertReq(v2::Cert {
+                encoding: v2::CertEncoding::X509Signature,
+                data: c,
+            }));
+        }
         if peer.remote_id != Identity::Any {
             payloads.push(Payload::IdR(Identification {
                 id_type: r_type,
                 data: &r_data,
             }));
         }
-        payloads.push(Payload::Auth(v2::Auth {
-            method: WireAuth::SharedKey,
-            data: auth.expose(),
-        }));
+        payloads.push(own.auth_payload());
         // The first Child SA (§1.2). No KE transforms in IKE_AUTH: the child uses the IKE SA's
         // key exchange.
         let child = peer.children.first();
@@ -910,8 +1005,19 @@ impl IkeSa {
         out: &mut Output,
     ) {
         let _ = now;
-        let result = self.authenticate_initiator(inner, peers);
-        let (peer_idx, peer) = match result {
+        // Authenticate the initiator, then build our AUTH; a failure of either is answered
+        // with the notify (AUTHENTICATION_FAILED) and closes the SA.
+        let found = self
+            .authenticate_initiator(inner, peers)
+            .and_then(|(idx, peer)| {
+                let (id_type, id_data) = peer.local_id.to_wire();
+                let octets = self
+                    .auth_octets(false, &id_body(id_type, &id_data))
+                    .ok_or(ProtocolError::AuthenticationFailed("no keys"))?;
+                let own = self.own_auth(peer, &octets, rng)?;
+                Ok((idx, peer, id_type, id_data, own))
+            });
+        let (peer_idx, peer, id_type, id_data, own) = match found {
             Ok(found) => found,
             Err(e) => {
                 let notify = e.notify().unwrap_or(NotifyType::AuthenticationFailed);
@@ -925,24 +1031,13 @@ impl IkeSa {
         };
         self.peer_idx = peer_idx;
         self.connection = peer.name.clone();
-        let (id_type, id_data) = peer.local_id.to_wire();
-        let body = id_body(id_type, &id_data);
-        let Some(octets) = self.auth_octets(false, &body) else {
-            return;
-        };
-        let Some(auth) = self.psk_auth(&peer.local_auth, &octets) else {
-            return;
-        };
-        let mut payloads = vec![
-            Payload::IdR(Identification {
-                id_type,
-                data: &id_data,
-            }),
-            Payload::Auth(v2::Auth {
-                method: WireAuth::SharedKey,
-                data: auth.expose(),
-            }),
-        ];
+        // §1.2: IDr, [CERT+], AUTH, ...
+        let mut payloads = vec![Payload::IdR(Identification {
+            id_type,
+            data: &id_data,
+        })];
+        payloads.extend(own.cert_payloads());
+        payloads.push(own.auth_payload());
         // The first Child SA.
         let child = self.negotiate_child_responder(inner, peer, rng);
         let mut install = None;
@@ -997,7 +1092,7 @@ impl IkeSa {
     }
 
     fn authenticate_initiator<'p>(
-        &self,
+        &mut self,
         inner: &[Payload<'_>],
         peers: &'p [PeerConfig],
     ) -> Result<(usize, &'p PeerConfig), ProtocolError> {
@@ -1012,9 +1107,9 @@ impl IkeSa {
             }
         }
         let idi = idi.ok_or(ProtocolError::AuthenticationFailed("no IDi"))?;
-        let Some(auth) = auth else {
+        if auth.is_none() {
             return Err(ProtocolError::Unsupported("EAP authentication"));
-        };
+        }
         let peer_id = Identity::from_wire(idi.id_type, idi.data)
             .ok_or(ProtocolError::AuthenticationFailed("unusable IDi"))?;
         let wanted_local = idr.and_then(|i| Identity::from_wire(i.id_type, i.data));
@@ -1034,20 +1129,11 @@ impl IkeSa {
             {
                 continue;
             }
-            if auth.method != WireAuth::SharedKey {
-                return Err(ProtocolError::Unsupported(
-                    "authentication method other than PSK",
-                ));
-            }
-            let expected = self
-                .psk_auth(&peer.remote_auth, &octets)
-                .ok_or(ProtocolError::AuthenticationFailed("no keys"))?;
-            if ike_crypto::ct_eq(expected.expose(), auth.data) {
-                return Ok((idx, peer));
-            }
-            return Err(ProtocolError::AuthenticationFailed(
-                "AUTH payload does not verify",
-            ));
+            // The first connection that admits the peer decides; its method for the peer
+            // (PSK or certificate) is the only one tried.
+            self.verify_peer_auth(peer, &octets, &peer_id, inner)?;
+            self.remote_id = Some(peer_id);
+            return Ok((idx, peer));
         }
         Err(ProtocolError::AuthenticationFailed(
             "no connection matches the peer's identity",
@@ -1070,6 +1156,7 @@ impl IkeSa {
                 .clone()
                 .unwrap_or_else(|| peer.remote_id.clone()),
             proposal: self.chosen.map(|c| c.describe()).unwrap_or_default(),
+            remote_auth: self.auth.remote.clone(),
         });
     }
 
@@ -1233,6 +1320,8 @@ impl IkeSa {
             rekey_at,
             expire_at,
             busy: false,
+            deleting: false,
+            collision: None,
         });
         out.events
             .push(Event::ChildSaInstall(Box::new(ChildSaInstall {
@@ -1304,20 +1393,17 @@ impl IkeSa {
         peer: &PeerConfig,
     ) -> Result<(), ProtocolError> {
         check_payloads(ExchangeType::IkeAuth, true, inner)?;
-        let (mut idr, mut auth) = (None, None);
-        for p in inner {
-            match p {
-                Payload::IdR(i) => idr = Some(i),
-                Payload::Auth(a) => auth = Some(a),
-                _ => {}
-            }
-        }
-        let idr = idr.ok_or(ProtocolError::MissingPayload {
-            exchange: ExchangeType::IkeAuth,
-            kind: "response",
-            payload: v2::PayloadType::IdR,
-        })?;
-        let auth = auth.ok_or(ProtocolError::AuthenticationFailed("no AUTH"))?;
+        let idr = inner
+            .iter()
+            .find_map(|p| match p {
+                Payload::IdR(i) => Some(i),
+                _ => None,
+            })
+            .ok_or(ProtocolError::MissingPayload {
+                exchange: ExchangeType::IkeAuth,
+                kind: "response",
+                payload: v2::PayloadType::IdR,
+            })?;
         let id = Identity::from_wire(idr.id_type, idr.data)
             .ok_or(ProtocolError::AuthenticationFailed("unusable IDr"))?;
         if !peer.remote_id.accepts(&id) {
@@ -1325,22 +1411,10 @@ impl IkeSa {
                 "responder identity is not the configured one",
             ));
         }
-        if auth.method != WireAuth::SharedKey {
-            return Err(ProtocolError::Unsupported(
-                "authentication method other than PSK",
-            ));
-        }
         let octets = self
             .auth_octets(false, &id_body(idr.id_type, idr.data))
             .ok_or(ProtocolError::AuthenticationFailed("no keys"))?;
-        let expected = self
-            .psk_auth(&peer.remote_auth, &octets)
-            .ok_or(ProtocolError::AuthenticationFailed("no keys"))?;
-        if !ike_crypto::ct_eq(expected.expose(), auth.data) {
-            return Err(ProtocolError::AuthenticationFailed(
-                "AUTH payload does not verify",
-            ));
-        }
+        self.verify_peer_auth(peer, &octets, &id, inner)?;
         self.remote_id = Some(id);
         Ok(())
     }

@@ -41,6 +41,22 @@ pub(crate) enum Op {
     DeleteIke,
 }
 
+/// A peer's rekey of a Child SA we were rekeying ourselves (RFC 7296 §2.8.1).
+#[derive(Clone, Debug)]
+pub(crate) struct Collision {
+    /// The nonces of the peer's exchange (its Ni, our Nr).
+    nonces: [Vec<u8>; 2],
+}
+
+/// Whether our exchange created the redundant SA: the SA created with the lowest of the four
+/// nonces is closed by the endpoint that created it (§2.8.1, §2.8.2). Nonces compare octet by
+/// octet, and a nonce that is a prefix of another is the lower, which is Rust's slice order.
+pub(crate) fn ours_is_redundant(our_exchange: [&[u8]; 2], their_exchange: [&[u8]; 2]) -> bool {
+    let ours = our_exchange.iter().min();
+    let theirs = their_exchange.iter().min();
+    ours < theirs
+}
+
 /// Our CREATE_CHILD_SA (or child delete) exchange under way.
 pub(crate) struct Creating {
     op: Op,
@@ -228,6 +244,7 @@ impl IkeSa {
             return;
         };
         c.busy = true;
+        c.deleting = true;
         let spi = spi_in.to_be_bytes();
         let payloads = [Payload::Delete(v2::Delete {
             protocol: ProtocolId::Esp,
@@ -597,8 +614,31 @@ impl IkeSa {
         }
         match creating.op {
             Op::RekeyChild { spi_in } => {
-                // Make-before-break: the new SA is installed; now delete the old one.
-                self.queue.push_front(Op::DeleteChild { spi_in });
+                let new_spi = <[u8; 4]>::try_from(creating.spi.as_slice())
+                    .map(u32::from_be_bytes)
+                    .unwrap_or(0);
+                let nr = std::mem::take(&mut self.last_exchange_nr);
+                match self.children.iter_mut().find(|c| c.spi_in == spi_in) {
+                    // The peer deleted the old SA while we rekeyed it (§2.25.1): the new one
+                    // replaces nothing, so it goes too.
+                    None => self.queue.push_front(Op::DeleteChild { spi_in: new_spi }),
+                    Some(old) => match old.collision.take() {
+                        Some(col)
+                            if ours_is_redundant(
+                                [&creating.ni, &nr],
+                                [&col.nonces[0], &col.nonces[1]],
+                            ) =>
+                        {
+                            // Simultaneous rekey, and our new SA has the lowest nonce: we close
+                            // it; the peer, whose SA survives, deletes the old one.
+                            old.busy = false;
+                            self.queue.push_front(Op::DeleteChild { spi_in: new_spi });
+                        }
+                        // Make-before-break: the new SA is installed; now delete the old one.
+                        // In a collision we won, the peer closes its redundant SA itself.
+                        _ => self.queue.push_front(Op::DeleteChild { spi_in }),
+                    },
+                }
             }
             Op::RekeyIke => {
                 // §2.18: the initiator of the rekey deletes the old IKE SA.
@@ -701,6 +741,7 @@ impl IkeSa {
             nr,
             out,
         );
+        self.last_exchange_nr = nr.to_vec();
         Ok(())
     }
 
@@ -835,6 +876,9 @@ impl IkeSa {
             creating: None,
             ike_rekey_at: peer.rekey_time.map(|t| self.clock + jittered(t, &spi_i)),
             rekeyed: false,
+            last_exchange_nr: Vec::new(),
+            // The peer authenticated on the old SA; the new one inherits that (§2.18).
+            auth: self.auth.clone(),
             nat: self.nat.clone(),
             liveness: super::dpd::Liveness::new(self.clock),
         })
@@ -888,8 +932,10 @@ impl IkeSa {
             .map_err(|_| (NotifyType::TemporaryFailure, Vec::new()))?;
         let rekey_ike = sa.proposals.iter().any(|p| p.protocol == ProtocolId::Ike);
         if rekey_ike {
-            if self.creating.as_ref().is_some_and(|c| c.op == Op::RekeyIke) || self.rekeyed {
-                // A collision with our own IKE rekey: let the peer retry later (§2.25).
+            if self.creating.is_some() || self.rekeyed {
+                // Our own exchange on this IKE SA is under way (a rekey of it, or of one of its
+                // Child SAs, or a delete): moving the Child SAs now could leave the two ends
+                // with different sets, so the peer retries later (§2.25.2).
                 return Err((NotifyType::TemporaryFailure, Vec::new()));
             }
             let chosen = select(&peer.ike_proposals, &sa.proposals)
@@ -932,6 +978,17 @@ impl IkeSa {
                 rekey_of: None,
             });
         }
+        if matches!(
+            &self.creating,
+            Some(Creating {
+                op: Op::RekeyIke,
+                ..
+            })
+        ) || self.rekeyed
+        {
+            // We are moving to a new IKE SA: create Child SAs there, later (§2.25.2).
+            return Err((NotifyType::TemporaryFailure, Vec::new()));
+        }
         // A Child SA: new, or a rekey of the one REKEY_SA names (our outbound SPI, §1.3.3).
         let rekey = inner.iter().find_map(|p| match p {
             Payload::Notify(n) if n.notify_type == NotifyType::RekeySa => Some(n.spi),
@@ -947,8 +1004,8 @@ impl IkeSa {
                     .iter()
                     .find(|c| c.spi_out == spi)
                     .ok_or((NotifyType::ChildSaNotFound, Vec::new()))?;
-                if child.busy {
-                    // We are rekeying or deleting it ourselves (§2.25).
+                if child.deleting {
+                    // We are deleting it ourselves (§2.25.1).
                     return Err((NotifyType::TemporaryFailure, Vec::new()));
                 }
                 (vec![child.cfg], Some(child.spi_in))
@@ -1016,8 +1073,15 @@ impl IkeSa {
             );
             if let Some(old) = rekey_of {
                 // The initiator deletes the old SA once it has the new one; until then, keep it.
+                // If we are rekeying it too, remember the peer's nonces for the nonce rule.
+                let ours_under_way = matches!(&self.creating, Some(Creating { op: Op::RekeyChild { spi_in }, .. }) if *spi_in == old);
                 if let Some(c) = self.children.iter_mut().find(|c| c.spi_in == old) {
                     c.rekey_at = None;
+                    if ours_under_way {
+                        c.collision = Some(Collision {
+                            nonces: [ni.to_vec(), nr.clone()],
+                        });
+                    }
                 }
             }
             return Ok(Reply {

@@ -1,0 +1,26 @@
+//! Test-only access for the engine's negative tests: sealing arbitrary (well-formed but
+//! unexpected) messages with an SA's keys, as a misbehaving peer would.
+
+use ike_crypto::rng::Rng;
+use ike_wire::v2::{ExchangeType, Payload};
+
+use super::IkeSa;
+
+impl IkeSa {
+    /// Seals `payloads` as a message of `exchange` from this SA's side.
+    pub(crate) fn test_seal(
+        &self,
+        exchange: ExchangeType,
+        response: bool,
+        mid: u32,
+        payloads: &[Payload<'_>],
+        rng: &mut dyn Rng,
+    ) -> Option<Vec<u8>> {
+        self.seal(exchange, response, mid, payloads, rng)
+    }
+
+    /// Whether the responder is still waiting for IKE_AUTH.
+    pub(crate) fn test_is_half_open(&self) -> bool {
+        self.is_half_open_responder()
+    }
+}
