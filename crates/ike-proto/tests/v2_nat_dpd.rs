@@ -601,3 +601,39 @@ fn rekeyed_sas_behind_a_nat_stay_encapsulated() {
         .all(|s| s.non_esp_marker || s.is_keepalive()));
     assert_eq!(p.esp_received, 0);
 }
+
+/// Over many seeds, with 20% loss, duplicates and reordering through the NAT: every run ends
+/// established or timed out, and an established one is encapsulated on both sides with the
+/// NAT's port, every IKE message on 4500 carried its marker.
+#[test]
+fn lossy_networks_through_a_nat_establish_encapsulated_or_fail_with_a_reason() {
+    let mut up = 0;
+    for seed in 100..130u64 {
+        let mut p = natted(seed);
+        p.faults = Faults::lossy(0.2);
+        initiate(&mut p);
+        let settled = p.run_until(Duration::from_secs(300), |p| {
+            (installs(&p.events_a).len() == 1 && installs(&p.events_b).len() == 1)
+                || !closes(&p.events_a).is_empty()
+        });
+        assert!(settled, "seed {seed}");
+        if let Some((_, reason)) = closes(&p.events_a).first() {
+            assert_eq!(reason, &CloseReason::Timeout, "seed {seed}");
+            continue;
+        }
+        up += 1;
+        assert_eq!(
+            installs(&p.events_a)[0].encap,
+            Some((4500, 4500)),
+            "seed {seed}"
+        );
+        assert_eq!(
+            installs(&p.events_b)[0].encap,
+            Some((4500, 61001)),
+            "seed {seed}"
+        );
+        assert_eq!(installs(&p.events_b).len(), 1, "seed {seed}");
+        assert_eq!(p.esp_received, 0, "seed {seed}");
+    }
+    assert!(up >= 24, "only {up} of 30 established");
+}
