@@ -147,9 +147,16 @@ pub(crate) struct IkeSa {
     rekeyed: bool,
     /// The responder nonce of our last completed CREATE_CHILD_SA, for the collision rule.
     last_exchange_nr: Vec<u8>,
+    /// Both ends announced IKEV2_FRAGMENTATION_SUPPORTED (RFC 7383).
+    fragmentation: bool,
+    /// Largest message we send unfragmented (0: we do not fragment).
+    fragment_size: usize,
+    /// The peer's fragments of the message being reassembled.
+    reassembly: Option<fragment::Reassembly>,
 }
 
 mod create_child;
+mod fragment;
 #[cfg(test)]
 mod test_support;
 pub(crate) use create_child::Command;
@@ -316,11 +323,14 @@ impl IkeSa {
     }
 
     fn transmit(&self, out: &mut Output, payload: Vec<u8>) {
-        out.transmits.push(Transmit {
-            local: self.local,
-            remote: self.remote,
-            payload,
-        });
+        // A fragmented message is kept as its fragments back to back (see `fragment`).
+        for payload in fragment::split_datagrams(payload) {
+            out.transmits.push(Transmit {
+                local: self.local,
+                remote: self.remote,
+                payload,
+            });
+        }
     }
 
     fn close(&mut self, out: &mut Output, reason: CloseReason) {
@@ -421,6 +431,9 @@ impl IkeSa {
             ike_rekey_at: None,
             rekeyed: false,
             last_exchange_nr: Vec::new(),
+            fragmentation: false,
+            fragment_size: config.fragment_size,
+            reassembly: None,
         };
         let mut out = Output::default();
         let bytes = sa
@@ -469,6 +482,13 @@ impl IkeSa {
             payloads.push(Payload::Notify(Notify::new(
                 NotifyType::SignatureHashAlgorithms,
                 h,
+            )));
+        }
+        if self.fragment_size > 0 {
+            // RFC 7383 §2.3.
+            payloads.push(Payload::Notify(Notify::new(
+                NotifyType::FragmentationSupported,
+                &[],
             )));
         }
         v2::Message {
@@ -611,6 +631,8 @@ impl IkeSa {
         self.nr = nonce.to_vec();
         self.init_response = data.to_vec();
         self.derive_keys(chosen, shared.expose())?;
+        self.fragmentation = self.fragment_size > 0
+            && find_notify(&msg.payloads, NotifyType::FragmentationSupported).is_some();
         self.chosen = Some(chosen);
         self.auth.peer_hashes = auth::peer_hashes(&msg.payloads);
         Ok(())
@@ -667,6 +689,7 @@ impl IkeSa {
         data: &[u8],
         msg: &v2::Message<'_>,
         now: Instant,
+        fragment_size: usize,
         rng: &mut dyn Rng,
     ) -> Result<(Self, Output), EngineError> {
         let ke = msg
@@ -720,6 +743,9 @@ impl IkeSa {
             ike_rekey_at: None,
             rekeyed: false,
             last_exchange_nr: Vec::new(),
+            fragmentation: false,
+            fragment_size: fragment_size,
+            reassembly: None,
         };
         sa.derive_keys(chosen, shared.expose())
             .map_err(|_| EngineError::UnknownSa)?;
@@ -738,6 +764,16 @@ impl IkeSa {
             Payload::Notify(Notify::new(NotifyType::NatDetectionSourceIp, &nat_src)),
             Payload::Notify(Notify::new(NotifyType::NatDetectionDestinationIp, &nat_dst)),
         ];
+        // RFC 7383 §2.3: answer the initiator's announcement with ours.
+        if sa.fragment_size > 0
+            && find_notify(&msg.payloads, NotifyType::FragmentationSupported).is_some()
+        {
+            sa.fragmentation = true;
+            payloads.push(Payload::Notify(Notify::new(
+                NotifyType::FragmentationSupported,
+                &[],
+            )));
+        }
         // RFC 7427 §4 when this connection uses public keys; CERTREQ (§3.7) naming our trust
         // anchors when we validate the initiator's certificate.
         let hashes = auth::hash_notify_data(peer);
@@ -853,7 +889,15 @@ impl IkeSa {
             response,
             mid,
         );
-        keys.out.seal(&h, payloads, rng).ok()
+        let whole = keys.out.seal(&h, payloads, rng).ok()?;
+        if !self.wants_fragments(whole.len()) {
+            return Some(whole);
+        }
+        let pieces = keys
+            .out
+            .seal_fragments(&h, payloads, self.fragment_size, rng)
+            .ok()?;
+        Some(pieces.concat())
     }
 
     fn send_auth(
@@ -961,7 +1005,10 @@ impl IkeSa {
         self.next_mid = 2;
     }
 
-    fn open(&self, data: &[u8], msg: &v2::Message<'_>) -> Option<(Vec<u8>, v2::PayloadType)> {
+    fn open(&mut self, data: &[u8], msg: &v2::Message<'_>) -> Option<(Vec<u8>, v2::PayloadType)> {
+        if let Some(skf) = fragment::skf(msg) {
+            return self.take_fragment(data, msg.header.message_id, skf);
+        }
         let keys = self.keys.as_ref()?;
         let sk = msg.payloads.iter().find_map(|p| match p {
             Payload::Encrypted(e) => Some(e),
@@ -1656,7 +1703,8 @@ impl IkeSa {
         }
         // A request from the peer.
         if let Some((mid, bytes)) = &self.last_response {
-            if h.message_id == *mid && h.exchange != ExchangeType::IkeSaInit {
+            let later_fragment = fragment::skf(msg).is_some_and(|f| f.fragment_number != 1);
+            if h.message_id == *mid && h.exchange != ExchangeType::IkeSaInit && !later_fragment {
                 // §2.1: a retransmitted request gets the identical response.
                 let bytes = bytes.clone();
                 self.transmit(&mut out, bytes);
