@@ -744,7 +744,7 @@ impl IkeSa {
             rekeyed: false,
             last_exchange_nr: Vec::new(),
             fragmentation: false,
-            fragment_size: fragment_size,
+            fragment_size,
             reassembly: None,
         };
         sa.derive_keys(chosen, shared.expose())
