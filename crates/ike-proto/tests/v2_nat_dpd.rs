@@ -31,6 +31,15 @@ fn build(
     tune_a: impl FnOnce(&mut PeerConfig),
     tune_b: impl FnOnce(&mut PeerConfig),
 ) -> Pair {
+    build_with(seed, EndpointConfig::default(), tune_a, tune_b)
+}
+
+fn build_with(
+    seed: u64,
+    cfg: EndpointConfig,
+    tune_a: impl FnOnce(&mut PeerConfig),
+    tune_b: impl FnOnce(&mut PeerConfig),
+) -> Pair {
     let mut pa = peer(
         "site-b",
         B,
@@ -49,17 +58,12 @@ fn build(
     tune_a(&mut pa);
     tune_b(&mut pb);
     let ea = Endpoint::new(
-        EndpointConfig::default(),
+        cfg.clone(),
         vec![pa],
         Box::new(SeededRng::new(seed * 2 + 1)),
     )
     .unwrap();
-    let eb = Endpoint::new(
-        EndpointConfig::default(),
-        vec![pb],
-        Box::new(SeededRng::new(seed * 2 + 2)),
-    )
-    .unwrap();
+    let eb = Endpoint::new(cfg, vec![pb], Box::new(SeededRng::new(seed * 2 + 2))).unwrap();
     Pair::new(ea, eb, sa(A), sa(B), Faults::none(), seed)
 }
 
@@ -636,4 +640,26 @@ fn lossy_networks_through_a_nat_establish_encapsulated_or_fail_with_a_reason() {
         assert_eq!(p.esp_received, 0, "seed {seed}");
     }
     assert!(up >= 24, "only {up} of 30 established");
+}
+
+#[test]
+fn fragmented_ike_auth_floats_through_the_nat_with_a_marker_on_every_fragment() {
+    let cfg = EndpointConfig {
+        fragment_size: 200,
+        ..EndpointConfig::default()
+    };
+    let mut p = build_with(16, cfg, |_| {}, |_| {});
+    p.nat_in_front_of_a(PUBLIC.parse().unwrap(), 61000);
+    establish(&mut p);
+    assert!(p.log.len() > 4, "IKE_AUTH went in fragments");
+    for s in &p.log[2..] {
+        assert!(s.non_esp_marker);
+        assert!(s.payload.len() <= 200);
+        assert!(
+            (s.src, s.dst) == (sa("10.77.0.1:4500"), sa("10.77.0.2:4500"))
+                || (s.src, s.dst) == (sa("10.77.0.2:4500"), sa("192.0.2.1:61001"))
+        );
+    }
+    assert_eq!(p.esp_received, 0);
+    assert_eq!(installs(&p.events_b)[0].encap, Some((4500, 61001)));
 }

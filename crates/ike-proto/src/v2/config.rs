@@ -524,6 +524,9 @@ pub struct EndpointConfig {
     pub half_open_timeout: Duration,
     /// How often the cookie secret changes (cookies stay valid across one change).
     pub cookie_secret_lifetime: Duration,
+    /// Largest IKE message sent whole; longer encrypted messages go as RFC 7383 fragments when
+    /// the peer supports them. 0 turns fragmentation off (and its announcement).
+    pub fragment_size: usize,
     /// Behind a NAT, send a NAT keepalive (RFC 3948 §4) when nothing else was sent to the peer
     /// for this long; `None` never.
     pub keepalive_interval: Option<Duration>,
@@ -540,6 +543,8 @@ impl Default for EndpointConfig {
             max_half_open_per_peer: 20,
             half_open_timeout: Duration::from_secs(30),
             cookie_secret_lifetime: Duration::from_secs(120),
+            // 1280 bytes (the IPv6 minimum MTU) less IPv6, UDP and non-ESP marker headers.
+            fragment_size: 1228,
             keepalive_interval: Some(Duration::from_secs(20)),
         }
     }

@@ -822,6 +822,7 @@ impl Endpoint {
                     data,
                     msg,
                     now,
+                    self.config.fragment_size,
                     self.rng.as_mut(),
                 ) {
                     Ok((sa, out)) => {

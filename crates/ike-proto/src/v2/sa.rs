@@ -149,6 +149,12 @@ pub(crate) struct IkeSa {
     rekeyed: bool,
     /// The responder nonce of our last completed CREATE_CHILD_SA, for the collision rule.
     last_exchange_nr: Vec<u8>,
+    /// Both ends announced IKEV2_FRAGMENTATION_SUPPORTED (RFC 7383).
+    fragmentation: bool,
+    /// Largest message we send unfragmented (0: we do not fragment).
+    fragment_size: usize,
+    /// The peer's fragments of the message being reassembled.
+    reassembly: Option<fragment::Reassembly>,
     /// NAT detection and the addresses in use (§2.23).
     nat: nat::Nat,
     /// When the peer last sent an authenticated message (§2.4).
@@ -157,6 +163,7 @@ pub(crate) struct IkeSa {
 
 mod create_child;
 mod dpd;
+mod fragment;
 mod nat;
 #[cfg(test)]
 mod test_support;
@@ -337,8 +344,11 @@ impl IkeSa {
     /// Sends an IKE message: a response to where its request came from, anything else to the
     /// SA's addresses (`nat.rs`).
     fn transmit(&mut self, out: &mut Output, payload: Vec<u8>) {
-        let t = self.addressed(payload);
-        out.transmits.push(t);
+        // A fragmented message is kept as its fragments back to back (see `fragment`).
+        for payload in fragment::split_datagrams(payload) {
+            let t = self.addressed(payload);
+            out.transmits.push(t);
+        }
     }
 
     fn close(&mut self, out: &mut Output, reason: CloseReason) {
@@ -439,6 +449,9 @@ impl IkeSa {
             ike_rekey_at: None,
             rekeyed: false,
             last_exchange_nr: Vec::new(),
+            fragmentation: false,
+            fragment_size: config.fragment_size,
+            reassembly: None,
             nat: nat::Nat::new(local, remote, now, true, peer.encap),
             liveness: dpd::Liveness::new(now),
         };
@@ -489,6 +502,13 @@ impl IkeSa {
             payloads.push(Payload::Notify(Notify::new(
                 NotifyType::SignatureHashAlgorithms,
                 h,
+            )));
+        }
+        if self.fragment_size > 0 {
+            // RFC 7383 §2.3.
+            payloads.push(Payload::Notify(Notify::new(
+                NotifyType::FragmentationSupported,
+                &[],
             )));
         }
         v2::Message {
@@ -632,6 +652,8 @@ impl IkeSa {
         self.nr = nonce.to_vec();
         self.init_response = data.to_vec();
         self.derive_keys(chosen, shared.expose())?;
+        self.fragmentation = self.fragment_size > 0
+            && find_notify(&msg.payloads, NotifyType::FragmentationSupported).is_some();
         self.chosen = Some(chosen);
         self.auth.peer_hashes = auth::peer_hashes(&msg.payloads);
         Ok(())
@@ -688,6 +710,7 @@ impl IkeSa {
         data: &[u8],
         msg: &v2::Message<'_>,
         now: Instant,
+        fragment_size: usize,
         rng: &mut dyn Rng,
     ) -> Result<(Self, Output), EngineError> {
         let ke = msg
@@ -741,6 +764,9 @@ impl IkeSa {
             ike_rekey_at: None,
             rekeyed: false,
             last_exchange_nr: Vec::new(),
+            fragmentation: false,
+            fragment_size,
+            reassembly: None,
             nat: nat::Nat::new(local, remote, now, false, peer.encap),
             liveness: dpd::Liveness::new(now),
         };
@@ -762,6 +788,16 @@ impl IkeSa {
             Payload::Notify(Notify::new(NotifyType::NatDetectionSourceIp, &nat_src)),
             Payload::Notify(Notify::new(NotifyType::NatDetectionDestinationIp, &nat_dst)),
         ];
+        // RFC 7383 §2.3: answer the initiator's announcement with ours.
+        if sa.fragment_size > 0
+            && find_notify(&msg.payloads, NotifyType::FragmentationSupported).is_some()
+        {
+            sa.fragmentation = true;
+            payloads.push(Payload::Notify(Notify::new(
+                NotifyType::FragmentationSupported,
+                &[],
+            )));
+        }
         // RFC 7427 §4 when this connection uses public keys; CERTREQ (§3.7) naming our trust
         // anchors when we validate the initiator's certificate.
         let hashes = auth::hash_notify_data(peer);
@@ -878,7 +914,15 @@ impl IkeSa {
             response,
             mid,
         );
-        keys.out.seal(&h, payloads, rng).ok()
+        let whole = keys.out.seal(&h, payloads, rng).ok()?;
+        if !self.wants_fragments(whole.len()) {
+            return Some(whole);
+        }
+        let pieces = keys
+            .out
+            .seal_fragments(&h, payloads, self.fragment_size, rng)
+            .ok()?;
+        Some(pieces.concat())
     }
 
     fn send_auth(
@@ -986,7 +1030,10 @@ impl IkeSa {
         self.next_mid = 2;
     }
 
-    fn open(&self, data: &[u8], msg: &v2::Message<'_>) -> Option<(Vec<u8>, v2::PayloadType)> {
+    fn open(&mut self, data: &[u8], msg: &v2::Message<'_>) -> Option<(Vec<u8>, v2::PayloadType)> {
+        if let Some(skf) = fragment::skf(msg) {
+            return self.take_fragment(data, msg.header.message_id, skf);
+        }
         let keys = self.keys.as_ref()?;
         let sk = msg.payloads.iter().find_map(|p| match p {
             Payload::Encrypted(e) => Some(e),
@@ -1683,7 +1730,8 @@ impl IkeSa {
         }
         // A request from the peer.
         if let Some((mid, bytes)) = &self.last_response {
-            if h.message_id == *mid && h.exchange != ExchangeType::IkeSaInit {
+            let later_fragment = fragment::skf(msg).is_some_and(|f| f.fragment_number != 1);
+            if h.message_id == *mid && h.exchange != ExchangeType::IkeSaInit && !later_fragment {
                 // §2.1: a retransmitted request gets the identical response.
                 let bytes = bytes.clone();
                 self.transmit(&mut out, bytes);

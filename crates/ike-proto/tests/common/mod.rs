@@ -13,7 +13,7 @@ use ike_proto::v2::{
 };
 use ike_testkit::sim::{Faults, Pair};
 
-const A: &str = "10.77.0.1:500";
+pub const A: &str = "10.77.0.1:500";
 pub const B: &str = "10.77.0.2:500";
 
 pub struct Side<'a> {

@@ -879,6 +879,11 @@ impl IkeSa {
             last_exchange_nr: Vec::new(),
             // The peer authenticated on the old SA; the new one inherits that (§2.18).
             auth: self.auth.clone(),
+            // Fragmentation support was negotiated for the IKE SA and carries over (RFC 7383
+            // §2.3).
+            fragmentation: self.fragmentation,
+            fragment_size: self.fragment_size,
+            reassembly: None,
             nat: self.nat.clone(),
             liveness: super::dpd::Liveness::new(self.clock),
         })
