@@ -13,8 +13,8 @@
 //! tunnel and transport mode), INFORMATIONAL deletes and liveness checks, message IDs with a
 //! window of one, retransmission with exponential back-off and a give-up point, and a response
 //! cache for retransmitted requests; CREATE_CHILD_SA (new Child SAs, rekeying of Child and IKE
-//! SAs, collisions) lives in `sa/create_child.rs`. Fragmentation is a later step; a peer that
-//! asks for it gets a typed refusal.
+//! SAs, collisions) lives in `sa/create_child.rs`, IKE message fragmentation (RFC 7383) in
+//! `sa/fragment.rs`.
 //!
 //! NAT traversal (§2.23, RFC 3948) and dead peer detection (§2.4) live in `sa::nat` and
 //! `sa::dpd`: NAT detection in IKE_SA_INIT, the float to UDP 4500, address updates from
