@@ -515,6 +515,9 @@ fn dead_peer_with_restart_initiates_again_and_establishes_when_the_network_is_ba
         .count();
     assert_eq!(again, 1);
     assert_eq!(installs(&p.events_a)[1].sa, new[0]);
+    // INITIAL_CONTACT in the new IKE_AUTH makes b drop the SA it kept for the dead one.
+    assert_eq!(p.b.established().len(), 1);
+    assert_eq!(closes(&p.events_b).len(), 1);
 }
 
 #[test]

@@ -118,6 +118,8 @@ pub enum CloseReason {
     LocalError(ProtocolError),
     /// A new IKE SA replaced it (RFC 7296 §2.18); its Child SAs moved there.
     Rekeyed,
+    /// The peer set up a new IKE SA with INITIAL_CONTACT (§2.4): this one is stale.
+    Replaced,
 }
 
 /// Keys and parameters of a Child SA, for the kernel.
@@ -405,6 +407,10 @@ impl Endpoint {
             self.rng.as_mut(),
         )?;
         self.by_spi.insert(spi, handle);
+        // §2.4: INITIAL_CONTACT when we hold no other IKE SA of this connection.
+        let first = !self.sas.values().any(|s| s.connection_name() == name);
+        let mut sa = sa;
+        sa.set_initial_contact(first);
         self.sas.insert(handle, sa);
         self.push_transmits(out);
         Ok(handle)
@@ -632,6 +638,32 @@ impl Endpoint {
     fn collect(&mut self, handle: SaHandle, mut out: sa::Output) {
         let closed = out.closed;
         let restart = out.restart.take();
+        if let Some(id) = out.initial_contact.take() {
+            let connection = self
+                .sas
+                .get(&handle)
+                .map(|s| s.connection_name().to_owned());
+            let stale: Vec<SaHandle> = self
+                .sas
+                .iter()
+                .filter(|(h, s)| {
+                    **h != handle
+                        && Some(s.connection_name()) == connection.as_deref()
+                        && s.peer_identity() == Some(&id)
+                })
+                .map(|(h, _)| *h)
+                .collect();
+            for h in stale {
+                if let Some(mut old) = self.sas.remove(&h) {
+                    let o = old.close_silently(CloseReason::Replaced);
+                    self.events.extend(o.events);
+                    self.by_spi.remove(&old.our_spi());
+                    if let Some(key) = old.init_key() {
+                        self.by_init.remove(&key);
+                    }
+                }
+            }
+        }
         if let Some(mut new) = out.new_sa.take() {
             let h = self.alloc_handle();
             new.set_handle(h);

@@ -28,6 +28,8 @@ pub(crate) struct Output {
     pub(crate) transmits: Vec<Transmit>,
     pub(crate) events: Vec<Event>,
     pub(crate) closed: bool,
+    /// The peer sent INITIAL_CONTACT: the endpoint drops its other IKE SAs with this identity.
+    pub(crate) initial_contact: Option<Identity>,
     /// An IKE SA that replaces this one (RFC 7296 §2.18); the endpoint gives it a handle.
     pub(crate) new_sa: Option<Box<IkeSa>>,
     /// Initiate the connection again once this SA is gone (dead peer action `restart`).
@@ -155,6 +157,10 @@ pub(crate) struct IkeSa {
     fragment_size: usize,
     /// The peer's fragments of the message being reassembled.
     reassembly: Option<fragment::Reassembly>,
+    /// Send INITIAL_CONTACT in IKE_AUTH: we hold no other IKE SA with this peer (§2.4).
+    initial_contact: bool,
+    /// The peer announced CHILDLESS_IKEV2_SUPPORTED (RFC 6023).
+    peer_childless: bool,
     /// NAT detection and the addresses in use (§2.23).
     nat: nat::Nat,
     /// When the peer last sent an authenticated message (§2.4).
@@ -312,6 +318,25 @@ impl IkeSa {
         self.auth.unix_now = unix_now;
     }
 
+    pub(crate) fn set_initial_contact(&mut self, on: bool) {
+        self.initial_contact = on;
+    }
+
+    pub(crate) fn connection_name(&self) -> &str {
+        &self.connection
+    }
+
+    pub(crate) fn peer_identity(&self) -> Option<&Identity> {
+        self.remote_id.as_ref()
+    }
+
+    /// Drops the SA without telling the peer (INITIAL_CONTACT from a new SA with that peer).
+    pub(crate) fn close_silently(&mut self, reason: CloseReason) -> Output {
+        let mut out = Output::default();
+        self.close(&mut out, reason);
+        out
+    }
+
     pub(crate) fn is_established(&self) -> bool {
         matches!(self.state, State::Established)
     }
@@ -452,6 +477,8 @@ impl IkeSa {
             fragmentation: false,
             fragment_size: config.fragment_size,
             reassembly: None,
+            initial_contact: false,
+            peer_childless: false,
             nat: nat::Nat::new(local, remote, now, true, peer.encap),
             liveness: dpd::Liveness::new(now),
         };
@@ -511,6 +538,11 @@ impl IkeSa {
                 &[],
             )));
         }
+        // RFC 6023 §3.
+        payloads.push(Payload::Notify(Notify::new(
+            NotifyType::ChildlessIkev2Supported,
+            &[],
+        )));
         v2::Message {
             header: header(self.spi_i, [0; 8], ExchangeType::IkeSaInit, true, false, 0),
             payloads,
@@ -654,6 +686,8 @@ impl IkeSa {
         self.derive_keys(chosen, shared.expose())?;
         self.fragmentation = self.fragment_size > 0
             && find_notify(&msg.payloads, NotifyType::FragmentationSupported).is_some();
+        self.peer_childless =
+            find_notify(&msg.payloads, NotifyType::ChildlessIkev2Supported).is_some();
         self.chosen = Some(chosen);
         self.auth.peer_hashes = auth::peer_hashes(&msg.payloads);
         Ok(())
@@ -767,6 +801,8 @@ impl IkeSa {
             fragmentation: false,
             fragment_size,
             reassembly: None,
+            initial_contact: false,
+            peer_childless: false,
             nat: nat::Nat::new(local, remote, now, false, peer.encap),
             liveness: dpd::Liveness::new(now),
         };
@@ -788,6 +824,10 @@ impl IkeSa {
             Payload::Notify(Notify::new(NotifyType::NatDetectionSourceIp, &nat_src)),
             Payload::Notify(Notify::new(NotifyType::NatDetectionDestinationIp, &nat_dst)),
         ];
+        payloads.push(Payload::Notify(Notify::new(
+            NotifyType::ChildlessIkev2Supported,
+            &[],
+        )));
         // RFC 7383 §2.3: answer the initiator's announcement with ours.
         if sa.fragment_size > 0
             && find_notify(&msg.payloads, NotifyType::FragmentationSupported).is_some()
@@ -966,9 +1006,25 @@ impl IkeSa {
             }));
         }
         payloads.push(own.auth_payload());
+        if self.initial_contact {
+            payloads.push(Payload::Notify(Notify::new(
+                NotifyType::InitialContact,
+                &[],
+            )));
+        }
         // The first Child SA (§1.2). No KE transforms in IKE_AUTH: the child uses the IKE SA's
         // key exchange.
         let child = peer.children.first();
+        if child.is_none() && !self.peer_childless {
+            // RFC 6023 §3: an IKE SA without a Child SA only with a peer that announced it.
+            self.close(
+                out,
+                CloseReason::LocalError(ProtocolError::Unsupported(
+                    "the peer does not support IKE SAs without Child SAs (RFC 6023)",
+                )),
+            );
+            return;
+        }
         let spi_in = match child {
             Some(_) => match random_spi32(rng) {
                 Ok(s) => Some(s),
@@ -1125,6 +1181,13 @@ impl IkeSa {
         self.peer_next_mid = 2;
         self.transmit(out, bytes);
         self.state = State::Established;
+        if find_notify(inner, NotifyType::InitialContact).is_some() {
+            // §2.4: this is the only IKE SA the peer holds with us; older ones are stale.
+            out.initial_contact = self
+                .remote_id
+                .clone()
+                .or_else(|| Some(peer.remote_id.clone()));
+        }
         self.established_events(peer, out);
         if let Some(c) = install {
             self.install_child(peer, c, out);

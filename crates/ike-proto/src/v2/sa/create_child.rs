@@ -884,6 +884,8 @@ impl IkeSa {
             fragmentation: self.fragmentation,
             fragment_size: self.fragment_size,
             reassembly: None,
+            initial_contact: false,
+            peer_childless: self.peer_childless,
             nat: self.nat.clone(),
             liveness: super::dpd::Liveness::new(self.clock),
         })
