@@ -128,7 +128,15 @@ pub(crate) fn config(ctx: &mut Ctx<'_>, text: &str) -> Option<(DaemonConfig, Vec
     let mut connections = Vec::new();
     if let Some(n) = root.get("connections") {
         if let Some(t) = n.table(ctx, "a table of connections ([connections.NAME])") {
-            for (name, _, node) in t.entries() {
+            for (name, key_span, node) in t.entries() {
+                if name.trim().is_empty() || name.chars().any(char::is_control) {
+                    ctx.error(
+                        &key_span,
+                        &node.path,
+                        "invalid connection name (expected a name such as \"site-b\")",
+                    );
+                    continue;
+                }
                 if let Some(c) = connection(ctx, name, &node, &globals) {
                     connections.push(c);
                 }

@@ -46,7 +46,7 @@
 //! dpd_action = "clear"              # clear (default) | restart | trap
 //! rekey_time = "4h"                 # default 4h; "0": never
 //! over_time = "24m"                 # hard IKE SA lifetime past rekey_time (default 10% of it)
-//! life_time = "4h24m"               # or the hard lifetime itself (either, not both)
+//! # life_time = "4h24m"             # or the hard lifetime itself (either, not both)
 //! encap = false                     # force UDP encapsulation of ESP
 //!
 //! [connections.site-b.local]
