@@ -13,8 +13,10 @@
 //! tunnel and transport mode), INFORMATIONAL deletes and liveness checks, message IDs with a
 //! window of one, retransmission with exponential back-off and a give-up point, and a response
 //! cache for retransmitted requests; CREATE_CHILD_SA (new Child SAs, rekeying of Child and IKE
-//! SAs, collisions) lives in `sa/create_child.rs`. Fragmentation and NAT-T port floating are
-//! later steps; a peer that asks for them gets a typed refusal.
+//! SAs, collisions) lives in `sa/create_child.rs`, and multiple key exchanges (RFC 9370, e.g.
+//! ML-KEM after X25519) over IKE_INTERMEDIATE exchanges (RFC 9242) in `sa/intermediate.rs`.
+//! Fragmentation and NAT-T port floating are later steps; a peer that asks for them gets a typed
+//! refusal.
 
 mod auth;
 mod config;

@@ -43,6 +43,8 @@ enum State {
         cookie_retries: u32,
         tried: Vec<DhGroup>,
     },
+    /// Both: IKE_INTERMEDIATE exchanges of additional key exchanges under way (RFC 9370).
+    Intermediate(intermediate::Round),
     /// Responder: IKE_SA_INIT answered, waiting for IKE_AUTH.
     InitDone,
     /// Initiator: IKE_AUTH sent.
@@ -56,6 +58,7 @@ enum State {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum RequestKind {
     Init,
+    Intermediate,
     Auth,
     Delete,
     Liveness,
@@ -147,9 +150,12 @@ pub(crate) struct IkeSa {
     rekeyed: bool,
     /// The responder nonce of our last completed CREATE_CHILD_SA, for the collision rule.
     last_exchange_nr: Vec<u8>,
+    /// IntAuth of the IKE_INTERMEDIATE exchanges, for IKE_AUTH (RFC 9242 §3.3.2).
+    int_auth: Option<intermediate::IntAuth>,
 }
 
 mod create_child;
+mod intermediate;
 #[cfg(test)]
 mod test_support;
 pub(crate) use create_child::Command;
@@ -250,6 +256,7 @@ pub(crate) fn screen_init_request(
             ..p.clone()
         })
         .collect();
+    let supported = intermediate::usable_proposals(supported, &msg.payloads);
     let chosen =
         select(&supported, &sa.proposals).ok_or((NotifyType::NoProposalChosen, Vec::new()))?;
     let group = chosen
@@ -301,7 +308,7 @@ impl IkeSa {
     }
 
     pub(crate) fn is_half_open_responder(&self) -> bool {
-        !self.initiator && matches!(self.state, State::InitDone)
+        !self.initiator && matches!(self.state, State::InitDone | State::Intermediate(_))
     }
 
     pub(crate) fn next_timeout(&self) -> Option<Instant> {
@@ -421,6 +428,7 @@ impl IkeSa {
             ike_rekey_at: None,
             rekeyed: false,
             last_exchange_nr: Vec::new(),
+            int_auth: None,
         };
         let mut out = Output::default();
         let bytes = sa
@@ -469,6 +477,13 @@ impl IkeSa {
             payloads.push(Payload::Notify(Notify::new(
                 NotifyType::SignatureHashAlgorithms,
                 h,
+            )));
+        }
+        if intermediate::announce(peer) {
+            // RFC 9242 §3.1, RFC 9370 §2.2.1.
+            payloads.push(Payload::Notify(Notify::new(
+                NotifyType::IntermediateExchangeSupported,
+                &[],
             )));
         }
         v2::Message {
@@ -546,7 +561,7 @@ impl IkeSa {
         match result {
             Ok(()) => {
                 self.outstanding = None;
-                self.send_auth(now, peer, config, rng, out);
+                self.after_init(now, peer, config, rng, out);
             }
             Err(e) => self.close(out, CloseReason::LocalError(e)),
         }
@@ -601,6 +616,7 @@ impl IkeSa {
         };
         let chosen = check_reply(&peer.ike_proposals, reply)
             .ok_or(ProtocolError::InvalidResponse("proposal we did not offer"))?;
+        intermediate::check_init_reply(&chosen, &msg.payloads)?;
         if chosen.ke != Some(dh.group()) || ke.group != dh.group() {
             return Err(ProtocolError::InvalidResponse("KE group differs from ours"));
         }
@@ -617,14 +633,22 @@ impl IkeSa {
     }
 
     fn derive_keys(&mut self, chosen: Chosen, shared: &[u8]) -> Result<(), ProtocolError> {
+        let prf = chosen
+            .prf_alg()
+            .map_err(|_| ProtocolError::Unsupported("negotiated algorithm"))?;
+        let skeyseed = kdf::skeyseed(prf, &self.ni, &self.nr, shared);
+        self.keys_from_skeyseed(chosen, skeyseed.expose())
+    }
+
+    /// `{SK_d | SK_ai | ... | SK_pr} = prf+(SKEYSEED, Ni | Nr | SPIi | SPIr)` (§2.14), installed.
+    fn keys_from_skeyseed(&mut self, chosen: Chosen, skeyseed: &[u8]) -> Result<(), ProtocolError> {
         let bad = |_| ProtocolError::Unsupported("negotiated algorithm");
         let prf = chosen.prf_alg().map_err(bad)?;
         let encr = chosen.encr_alg().map_err(bad)?;
         let integ = chosen.integ_alg().map_err(bad)?;
-        let skeyseed = kdf::skeyseed(prf, &self.ni, &self.nr, shared);
         let k = kdf::ike_sa_keys(
             prf,
-            skeyseed.expose(),
+            skeyseed,
             &self.ni,
             &self.nr,
             &self.spi_i,
@@ -720,9 +744,11 @@ impl IkeSa {
             ike_rekey_at: None,
             rekeyed: false,
             last_exchange_nr: Vec::new(),
+            int_auth: None,
         };
         sa.derive_keys(chosen, shared.expose())
             .map_err(|_| EngineError::UnknownSa)?;
+        sa.expect_intermediate();
         sa.auth.peer_hashes = auth::peer_hashes(&msg.payloads);
         let nat_src = nat_hash(&sa.spi_i, &sa.spi_r, local);
         let nat_dst = nat_hash(&sa.spi_i, &sa.spi_r, remote);
@@ -753,6 +779,14 @@ impl IkeSa {
                 encoding: v2::CertEncoding::X509Signature,
                 data: c,
             }));
+        }
+        if chosen.additional().next().is_some() {
+            // RFC 9242 §3.1: only offered to an initiator that announced it (see
+            // `intermediate::usable_proposals`).
+            payloads.push(Payload::Notify(Notify::new(
+                NotifyType::IntermediateExchangeSupported,
+                &[],
+            )));
         }
         let reply = v2::Message {
             header: header(sa.spi_i, sa.spi_r, ExchangeType::IkeSaInit, false, true, 0),
@@ -788,7 +822,13 @@ impl IkeSa {
             (&self.init_response, &self.ni, &keys.sk_pr)
         };
         let maced = kdf::maced_id(keys.prf, sk_p.expose(), id_body);
-        Some(kdf::signed_octets(msg, nonce, maced.expose(), None))
+        let int_auth = self.int_auth_octets();
+        Some(kdf::signed_octets(
+            msg,
+            nonce,
+            maced.expose(),
+            int_auth.as_deref(),
+        ))
     }
 
     /// Our AUTH payload (and CERT payloads) as the sender of `octets`.
@@ -944,7 +984,9 @@ impl IkeSa {
             payloads.push(Payload::TsI(ts_i));
             payloads.push(Payload::TsR(ts_r));
         }
-        let Some(bytes) = self.seal(ExchangeType::IkeAuth, false, 1, &payloads, rng) else {
+        // Message ID 1, or the next after the IKE_INTERMEDIATE exchanges (RFC 9242 §3.2).
+        let mid = self.next_mid;
+        let Some(bytes) = self.seal(ExchangeType::IkeAuth, false, mid, &payloads, rng) else {
             return;
         };
         if let (Some(c), Some(spi)) = (child, spi_in) {
@@ -957,8 +999,8 @@ impl IkeSa {
             });
         }
         self.state = State::AuthSent;
-        self.send_request(out, now, config, bytes, RequestKind::Auth, 1);
-        self.next_mid = 2;
+        self.send_request(out, now, config, bytes, RequestKind::Auth, mid);
+        self.next_mid = mid.wrapping_add(1);
     }
 
     fn open(&self, data: &[u8], msg: &v2::Message<'_>) -> Option<(Vec<u8>, v2::PayloadType)> {
@@ -980,6 +1022,9 @@ impl IkeSa {
         out: &mut Output,
     ) {
         let _ = now;
+        // The dispatcher checked that the request has the expected message ID: 1, or the next
+        // after the IKE_INTERMEDIATE exchanges.
+        let mid = self.peer_next_mid;
         // Authenticate the initiator, then build our AUTH; a failure of either is answered
         // with the notify (AUTHENTICATION_FAILED) and closes the SA.
         let found = self
@@ -997,7 +1042,7 @@ impl IkeSa {
             Err(e) => {
                 let notify = e.notify().unwrap_or(NotifyType::AuthenticationFailed);
                 let payloads = [Payload::Notify(Notify::new(notify, &[]))];
-                if let Some(bytes) = self.seal(ExchangeType::IkeAuth, true, 1, &payloads, rng) {
+                if let Some(bytes) = self.seal(ExchangeType::IkeAuth, true, mid, &payloads, rng) {
                     self.transmit(out, bytes);
                 }
                 self.close(out, CloseReason::LocalError(e));
@@ -1046,11 +1091,11 @@ impl IkeSa {
             }
             None => {}
         }
-        let Some(bytes) = self.seal(ExchangeType::IkeAuth, true, 1, &payloads, rng) else {
+        let Some(bytes) = self.seal(ExchangeType::IkeAuth, true, mid, &payloads, rng) else {
             return;
         };
-        self.last_response = Some((1, bytes.clone()));
-        self.peer_next_mid = 2;
+        self.last_response = Some((mid, bytes.clone()));
+        self.peer_next_mid = mid.wrapping_add(1);
         self.transmit(out, bytes);
         self.state = State::Established;
         self.established_events(peer, out);
@@ -1626,6 +1671,10 @@ impl IkeSa {
                 return out;
             };
             match (kind, h.exchange) {
+                (RequestKind::Intermediate, ExchangeType::IkeIntermediate) => self
+                    .handle_intermediate_response(
+                        now, data, msg, &plain, &inner, peer, config, rng, &mut out,
+                    ),
                 (RequestKind::Auth, ExchangeType::IkeAuth) => {
                     self.handle_auth_response(&inner, peer, &mut out)
                 }
@@ -1673,6 +1722,9 @@ impl IkeSa {
             return out;
         };
         match (&self.state, h.exchange) {
+            (State::Intermediate(_), ExchangeType::IkeIntermediate) => {
+                self.handle_intermediate_request(data, msg, &plain, &inner, rng, &mut out)
+            }
             (State::InitDone, ExchangeType::IkeAuth) => {
                 self.handle_auth_request(now, &inner, peers, rng, &mut out)
             }

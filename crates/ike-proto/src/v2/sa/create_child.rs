@@ -408,7 +408,13 @@ impl IkeSa {
             let protocol;
             match &creating.op {
                 Op::RekeyIke => {
-                    props = peer.ike_proposals.clone();
+                    // No IKE_FOLLOWUP_KE (RFC 9370 §2.3) yet: rekey without additional
+                    // key exchanges.
+                    props = peer
+                        .ike_proposals
+                        .iter()
+                        .map(Proposal::without_addke)
+                        .collect();
                     protocol = ProtocolId::Ike;
                 }
                 _ => {
@@ -761,9 +767,14 @@ impl IkeSa {
                 "IKE SA reply with other than one proposal",
             ));
         };
-        let chosen = check_reply(&peer.ike_proposals, reply).ok_or(
-            ProtocolError::InvalidResponse("IKE proposal we did not offer"),
-        )?;
+        let offered: Vec<Proposal> = peer
+            .ike_proposals
+            .iter()
+            .map(Proposal::without_addke)
+            .collect();
+        let chosen = check_reply(&offered, reply).ok_or(ProtocolError::InvalidResponse(
+            "IKE proposal we did not offer",
+        ))?;
         let kex = creating
             .dh
             .as_ref()
@@ -877,6 +888,7 @@ impl IkeSa {
             ike_rekey_at: peer.rekey_time.map(|t| self.clock + jittered(t, &spi_i)),
             rekeyed: false,
             last_exchange_nr: Vec::new(),
+            int_auth: None,
             // The peer authenticated on the old SA; the new one inherits that (§2.18).
             auth: self.auth.clone(),
         })
@@ -936,8 +948,15 @@ impl IkeSa {
                 // with different sets, so the peer retries later (§2.25.2).
                 return Err((NotifyType::TemporaryFailure, Vec::new()));
             }
-            let chosen = select(&peer.ike_proposals, &sa.proposals)
-                .ok_or((NotifyType::NoProposalChosen, Vec::new()))?;
+            // A peer's additional key exchanges are selected only as NONE: IKE_FOLLOWUP_KE
+            // (RFC 9370 §2.3) is not implemented.
+            let ours: Vec<Proposal> = peer
+                .ike_proposals
+                .iter()
+                .map(Proposal::without_addke)
+                .collect();
+            let chosen =
+                select(&ours, &sa.proposals).ok_or((NotifyType::NoProposalChosen, Vec::new()))?;
             let group = chosen
                 .ke
                 .ok_or((NotifyType::NoProposalChosen, Vec::new()))?;
