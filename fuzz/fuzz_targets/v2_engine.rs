@@ -10,7 +10,7 @@ use std::time::Instant;
 use ike_crypto::rng::SeededRng;
 use ike_crypto::Secret;
 use ike_proto::proposal::Proposal;
-use ike_proto::v2::{AuthMethod, ChildConfig, Endpoint, EndpointConfig, Identity, Mode, PeerConfig, Ts};
+use ike_proto::v2::{AuthMethod, ChildConfig, DpdAction, Endpoint, EndpointConfig, Identity, Mode, PeerConfig, Ts};
 use libfuzzer_sys::fuzz_target;
 
 fn peer(name: &str, remote: &str, local_id: &str, remote_id: &str) -> PeerConfig {
@@ -32,6 +32,9 @@ fn peer(name: &str, remote: &str, local_id: &str, remote_id: &str) -> PeerConfig
             life_time: None,
         }],
         rekey_time: None,
+        dpd_delay: None,
+        dpd_action: DpdAction::Clear,
+        encap: false,
     }
 }
 

@@ -6,7 +6,10 @@ RFC 5282 and FIPS 203 with hashlib, hmac and the `cryptography` package. The ML-
 (key expansion) comes from ike-crypto's tests/data/mlkem_keygen.py; decapsulation, with its
 re-encryption check, is written here from FIPS 203 Algorithms 14, 15 and 18.
 
-Input (JSON on stdin): the messages in order as hex, the 32-byte random draws of each side (one of
+Messages sent in fragments (RFC 7383) are reassembled: each fragment is decrypted on its own and
+IntAuth is computed over the message as if it had not been fragmented (RFC 9242 section 3.3.2).
+
+Input (JSON on stdin): the datagrams in order as hex, the 32-byte random draws of each side (one of
 which is its X25519 private key), the initiator's ML-KEM decapsulation keys in exchange order, the
 PSK, the PRF ("sha256" or "sha384"), the AES-GCM key length, and the Child SA keys our engine
 installed. Output: a JSON report of every check."""
@@ -162,11 +165,25 @@ def main():
             i += 1
         return out[:n]
 
-    msgs = [bytes.fromhex(x) for x in c["messages"]]
+    # Group the datagrams into messages: a run of Encrypted Fragment payloads is one message.
+    msgs, frags = [], []
+    for d in (bytes.fromhex(x) for x in c["messages"]):
+        if d[16] != 53:
+            msgs.append([d])
+            continue
+        frags.append(d)
+        num, total = int.from_bytes(d[32:34], "big"), int.from_bytes(d[34:36], "big")
+        if num == total:
+            assert [int.from_bytes(f[32:34], "big") for f in frags] == list(range(1, total + 1))
+            msgs.append(frags)
+            frags = []
+    assert not frags
     report = {
-        "exchanges": [[m[18], int.from_bytes(m[20:24], "big"), bool(m[19] & 0x20)] for m in msgs],
+        "exchanges": [[m[0][18], int.from_bytes(m[0][20:24], "big"), bool(m[0][19] & 0x20)]
+                      for m in msgs],
+        "fragments": [len(m) for m in msgs],
     }
-    m1, m2 = msgs[0], msgs[1]
+    m1, m2 = msgs[0][0], msgs[1][0]
     spi_i, spi_r = m2[0:8], m2[8:16]
     p1, p2 = payloads(m1[16], m1[28:]), payloads(m2[16], m2[28:])
     d1, d2 = dict(p1), dict(p2)
@@ -187,14 +204,28 @@ def main():
             "pi": km[plen + 2 * ekl:2 * plen + 2 * ekl], "pr": km[2 * plen + 2 * ekl:],
         }
 
-    def open_sk(msg, sk_e):
-        """Decrypt the SK payload (the only one): (IntAuth_A | IntAuth_P, inner payloads)."""
-        first, length = msg[28], int.from_bytes(msg[30:32], "big")
-        body = msg[32:28 + length]
-        iv, ct = body[:8], body[8:]
-        plain = AESGCM(sk_e[:-4]).decrypt(sk_e[-4:] + iv, ct, msg[:32])
-        inner = plain[: len(plain) - 1 - plain[-1]]
-        a = bytearray(msg[:32])
+    def unpad(plain):
+        return plain[: len(plain) - 1 - plain[-1]]
+
+    def open_sk(datagrams, sk_e):
+        """Decrypt a message, the SK payload its only payload or sent in SKF fragments:
+        (IntAuth_A | IntAuth_P, inner payloads)."""
+        aead = AESGCM(sk_e[:-4])
+        msg = datagrams[0]
+        if len(datagrams) == 1 and msg[16] == 46:
+            first, length = msg[28], int.from_bytes(msg[30:32], "big")
+            body = msg[32:28 + length]
+            inner = unpad(aead.decrypt(sk_e[-4:] + body[:8], body[8:], msg[:32]))
+            a = bytearray(msg[:32])
+        else:
+            # RFC 7383 section 2.5: each fragment's AAD is its header and the SKF header.
+            first, inner = msg[28], b""
+            for f in datagrams:
+                body = f[36:]
+                inner += unpad(aead.decrypt(sk_e[-4:] + body[:8], body[8:], f[:36]))
+            # As if not fragmented: an SK payload follows the header.
+            a = bytearray(msg[:28] + bytes([first, 0, 0, 0]))
+            a[16] = 46
         a[24:28] = (32 + len(inner)).to_bytes(4, "big")
         a[30:32] = (4 + len(inner)).to_bytes(2, "big")
         return bytes(a) + inner, dict(payloads(first, inner))
@@ -222,7 +253,7 @@ def main():
     report["rounds"] = rounds
 
     m_ai, m_ar = msgs[2 + 2 * len(c["dks"])], msgs[3 + 2 * len(c["dks"])]
-    auth_mid = m_ai[20:24]
+    auth_mid = m_ai[0][20:24]
     int_auth = int_i + int_r + auth_mid
     try:
         _, a3 = open_sk(m_ai, k["ei"])

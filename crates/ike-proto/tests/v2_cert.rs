@@ -16,8 +16,8 @@ use ike_crypto::x509::{Certificate, TrustStore};
 use ike_crypto::Secret;
 use ike_proto::proposal::Proposal;
 use ike_proto::v2::{
-    AuthMethod, ChildConfig, CloseReason, Credential, Endpoint, EndpointConfig, EngineError, Event,
-    Identity, Mode, PeerAuth, PeerCertPolicy, PeerConfig, ProtocolError, Ts,
+    AuthMethod, ChildConfig, CloseReason, Credential, DpdAction, Endpoint, EndpointConfig,
+    EngineError, Event, Identity, Mode, PeerAuth, PeerCertPolicy, PeerConfig, ProtocolError, Ts,
 };
 use ike_testkit::sim::{Faults, Pair};
 use ike_wire::v2::{self as wire, AuthMethod as WireAuth, CertEncoding, NotifyType, Payload};
@@ -264,6 +264,9 @@ fn peer(name: &str, remote: &str, s: Side, local_ts: &str, remote_ts: &str) -> P
             life_time: None,
         }],
         rekey_time: None,
+        dpd_delay: None,
+        dpd_action: DpdAction::Clear,
+        encap: false,
     }
 }
 
@@ -415,8 +418,31 @@ fn rsa_certificates_on_both_sides_use_rfc7427_signatures() {
         );
         assert_eq!(how.chain, vec![subject(ee), subject(&k.root)]);
     }
-    // IKE_SA_INIT and IKE_AUTH, nothing retransmitted.
-    assert_eq!(p.log.len(), 4);
+    // IKE_SA_INIT and IKE_AUTH, nothing retransmitted. The certificate-bearing IKE_AUTH
+    // messages exceed 1228 bytes, so they travel as RFC 7383 fragments.
+    let mut messages = std::collections::BTreeSet::new();
+    let mut fragments = 0;
+    for s in &p.log {
+        let m = ike_wire::v2::Message::decode(&s.payload).unwrap();
+        let frag = m.payloads.iter().find_map(|p| match p {
+            ike_wire::v2::Payload::EncryptedFragment(f) => Some(f.fragment_number),
+            _ => None,
+        });
+        fragments += usize::from(frag.is_some());
+        assert!(
+            s.payload.len() <= 1228,
+            "a datagram of {} bytes",
+            s.payload.len()
+        );
+        assert!(
+            messages.insert((s.src, m.header.message_id, frag)),
+            "retransmitted"
+        );
+    }
+    let exchanges: std::collections::BTreeSet<_> =
+        messages.iter().map(|(src, mid, _)| (src, mid)).collect();
+    assert_eq!(exchanges.len(), 4);
+    assert!(fragments >= 4, "IKE_AUTH was not fragmented");
 }
 
 #[test]

@@ -430,3 +430,97 @@ fn lossy_networks_establish_or_fail_with_a_reason_and_leave_no_state() {
         "only {established_runs} of 40 runs established"
     );
 }
+
+/// §2.4: a restarted initiator's new IKE SA carries INITIAL_CONTACT, and the responder drops
+/// the stale IKE SA (and its Child SAs) it still held for that identity.
+#[test]
+fn initial_contact_replaces_the_stale_sa() {
+    let mut p = pair(Side::default(), Side::responder());
+    initiate(&mut p);
+    assert!(
+        p.run_until(Duration::from_secs(10), |p| installs(&p.events_b).len()
+            == 1)
+    );
+    let old_b = p.b.established()[0];
+    // The initiator "restarts": a fresh endpoint with the same configuration.
+    p.a = ike_proto::v2::Endpoint::new(
+        EndpointConfig::default(),
+        vec![peer(
+            "site-b",
+            B,
+            "a.example.org",
+            "b.example.org",
+            &Side::default(),
+        )],
+        Box::new(ike_crypto::rng::SeededRng::new(99)),
+    )
+    .unwrap();
+    initiate(&mut p);
+    assert!(
+        p.run_until(Duration::from_secs(10), |p| installs(&p.events_b).len()
+            == 2)
+    );
+    assert_eq!(p.b.sa_count(), 1);
+    assert!(!p.b.established().contains(&old_b));
+    assert_eq!(closed(&p.events_b), Some(&CloseReason::Replaced));
+    assert_eq!(
+        p.events_b
+            .iter()
+            .filter(|e| matches!(e, Event::ChildSaDelete { .. }))
+            .count(),
+        1
+    );
+}
+
+/// A second IKE SA of a connection that is already up carries no INITIAL_CONTACT, so both stay.
+#[test]
+fn second_sa_does_not_replace_the_first() {
+    let mut p = pair(Side::default(), Side::responder());
+    initiate(&mut p);
+    assert!(
+        p.run_until(Duration::from_secs(10), |p| installs(&p.events_b).len()
+            == 1)
+    );
+    initiate(&mut p);
+    assert!(
+        p.run_until(Duration::from_secs(10), |p| installs(&p.events_b).len()
+            == 2)
+    );
+    assert_eq!((p.a.sa_count(), p.b.sa_count()), (2, 2));
+    assert!(closed(&p.events_b).is_none());
+}
+
+/// RFC 6023: a connection without children establishes a childless IKE SA.
+#[test]
+fn childless_ike_sa() {
+    let mut p = pair(Side::default(), Side::responder());
+    let pa = {
+        let mut c = peer(
+            "site-b",
+            B,
+            "a.example.org",
+            "b.example.org",
+            &Side::default(),
+        );
+        c.children.clear();
+        c
+    };
+    p.a = ike_proto::v2::Endpoint::new(
+        EndpointConfig::default(),
+        vec![pa],
+        Box::new(ike_crypto::rng::SeededRng::new(5)),
+    )
+    .unwrap();
+    initiate(&mut p);
+    assert!(
+        p.run_until(Duration::from_secs(10), |p| p.a.established().len() == 1
+            && p.b.established().len() == 1)
+    );
+    assert!(installs(&p.events_a).is_empty() && installs(&p.events_b).is_empty());
+    // A child can follow with CREATE_CHILD_SA once the connection names one; here the IKE SA
+    // simply stays up and answers.
+    let (now, h) = (p.now(), p.a.established()[0]);
+    p.a.check_liveness(now, h).unwrap();
+    p.run_for(Duration::from_secs(5));
+    assert!(p.a.is_established(h));
+}

@@ -14,8 +14,8 @@ use ike_crypto::rng::SeededRng;
 use ike_crypto::Secret;
 use ike_proto::proposal::Proposal;
 use ike_proto::v2::{
-    AuthMethod, ChildConfig, CloseReason, Endpoint, EndpointConfig, Event, Identity, Mode,
-    PeerConfig, ProtocolError, Ts,
+    AuthMethod, ChildConfig, CloseReason, DpdAction, Endpoint, EndpointConfig, Event, Identity,
+    Mode, PeerConfig, ProtocolError, Ts,
 };
 use ike_testkit::sim::{Faults, Pair, RecordingRng};
 use ike_wire::group::DhGroup;
@@ -27,13 +27,36 @@ use ike_wire::v2::{
 const HYBRID: &str = "aes256gcm16-prfsha384-x25519-ke1_mlkem768";
 const TWO_ROUNDS: &str = "aes256gcm16-prfsha384-x25519-ke1_mlkem768-ke2_mlkem1024";
 
-/// (exchange, message ID, is a response) of every datagram on the wire.
+/// (exchange, message ID, is a response) of every message on the wire; a message sent in
+/// fragments (RFC 7383) counts once.
 fn wire(p: &Pair) -> Vec<(ExchangeType, u32, bool)> {
     p.log
         .iter()
+        .filter_map(|s| {
+            let m = Message::decode(&s.payload).unwrap();
+            let later_fragment = m
+                .payloads
+                .iter()
+                .any(|p| matches!(p, Payload::EncryptedFragment(f) if f.fragment_number != 1));
+            let h = m.header;
+            (!later_fragment).then_some((h.exchange, h.message_id, h.flags.response()))
+        })
+        .collect()
+}
+
+/// How many fragments each datagram says its message has (1 when not fragmented).
+fn fragments(p: &Pair) -> Vec<u16> {
+    p.log
+        .iter()
         .map(|s| {
-            let h = Message::decode(&s.payload).unwrap().header;
-            (h.exchange, h.message_id, h.flags.response())
+            let m = Message::decode(&s.payload).unwrap();
+            m.payloads
+                .iter()
+                .find_map(|p| match p {
+                    Payload::EncryptedFragment(f) => Some(f.total_fragments),
+                    _ => None,
+                })
+                .unwrap_or(1)
         })
         .collect()
 }
@@ -95,13 +118,19 @@ fn one_ml_kem_round_establishes_with_ike_intermediate_between_init_and_auth() {
     assert!(has_ies(&p.log[0].payload) && has_ies(&p.log[1].payload));
     assert_eq!(established_proposal(&p.events_a), HYBRID);
     assert_eq!(established_proposal(&p.events_b), HYBRID);
-    // The IKE_INTERMEDIATE request carries the ML-KEM-768 encapsulation key (1184 octets) and
-    // the response its ciphertext (1088), inside SK: nothing but the SK payload is in clear.
-    for (i, min) in [(2, 1184), (3, 1088)] {
-        let m = Message::decode(&p.log[i].payload).unwrap();
-        assert!(matches!(m.payloads.as_slice(), [Payload::Encrypted(_)]));
-        assert!(p.log[i].payload.len() > min);
+    // The IKE_INTERMEDIATE request carries the ML-KEM-768 encapsulation key (1184 octets), too
+    // long for the default fragment size (1228 octets of message), so it goes in two encrypted
+    // fragments (RFC 7383 applies to IKE_INTERMEDIATE, RFC 9242 §3.4); the response carries the
+    // ciphertext (1088) in one SK payload. Nothing but SK or SKF payloads is in clear.
+    assert_eq!(fragments(&p), [1, 1, 2, 2, 1, 1, 1]);
+    for s in &p.log[2..] {
+        let m = Message::decode(&s.payload).unwrap();
+        assert!(matches!(
+            m.payloads.as_slice(),
+            [Payload::Encrypted(_) | Payload::EncryptedFragment(_)]
+        ));
     }
+    assert!(p.log[4].payload.len() > 1088);
 }
 
 #[test]
@@ -161,7 +190,7 @@ fn ml_kem_as_the_only_key_exchange_of_ike_sa_init() {
     initiate(&mut p);
     assert!(p.run_until(Duration::from_secs(10), both_installed));
     assert_child_keys_agree(&p);
-    assert_eq!(p.log.len(), 4);
+    assert_eq!(wire(&p).len(), 4);
 }
 
 #[test]
@@ -222,7 +251,7 @@ fn optional_on_one_side_and_mandatory_on_the_other_runs_the_exchange() {
         assert!(p.run_until(Duration::from_secs(10), both_installed));
         assert_child_keys_agree(&p);
         assert_eq!(established_proposal(&p.events_b), HYBRID);
-        assert_eq!(p.log.len(), 6);
+        assert_eq!(wire(&p).len(), 6);
     }
 }
 
@@ -435,7 +464,7 @@ fn ike_rekey_of_a_hybrid_sa_offers_no_additional_exchanges() {
     );
     initiate(&mut p);
     assert!(p.run_until(Duration::from_secs(10), both_installed));
-    let before = p.log.len();
+    let before = wire(&p).len();
     let (now, h) = (p.now(), p.a.established()[0]);
     p.a.rekey_ike(now, h).unwrap();
     assert!(
@@ -453,6 +482,71 @@ fn ike_rekey_of_a_hybrid_sa_offers_no_additional_exchanges() {
     p.a.check_liveness(now, new_a).unwrap();
     p.run_for(Duration::from_secs(5));
     assert_eq!(p.log.len(), before + 2);
+}
+
+/// RFC 9242 §3.2: behind a NAT, the peers move to port 4500 with the first IKE_INTERMEDIATE
+/// exchange, not with IKE_AUTH.
+#[test]
+fn behind_a_nat_ike_intermediate_already_uses_port_4500() {
+    let mut p = pair_with(
+        Side {
+            ike: &[HYBRID],
+            ..Side::default()
+        },
+        Side {
+            ike: &[HYBRID],
+            ..Side::responder()
+        },
+        EndpointConfig::default(),
+        Faults::none(),
+        7,
+    );
+    p.b = {
+        // The responder accepts the initiator from any address (the NAT hides it).
+        let mut pb = peer(
+            "site-a",
+            "10.77.0.1:500",
+            "b.example.org",
+            "a.example.org",
+            &Side {
+                ike: &[HYBRID],
+                ..Side::responder()
+            },
+        );
+        pb.remote_addrs.clear();
+        Endpoint::new(
+            EndpointConfig::default(),
+            vec![pb],
+            Box::new(SeededRng::new(16)),
+        )
+        .unwrap()
+    };
+    p.nat_in_front_of_a("192.0.2.1".parse().unwrap(), 61000);
+    initiate(&mut p);
+    assert!(p.run_until(Duration::from_secs(10), both_installed));
+    assert_child_keys_agree(&p);
+    let ports: Vec<(u16, u16, bool, ExchangeType)> = p
+        .log
+        .iter()
+        .map(|s| {
+            let h = Message::decode(&s.payload).unwrap().header;
+            (s.src.port(), s.dst.port(), s.non_esp_marker, h.exchange)
+        })
+        .collect();
+    use ExchangeType::*;
+    assert_eq!(
+        ports,
+        [
+            (500, 500, false, IkeSaInit),
+            (500, 61000, false, IkeSaInit),
+            (4500, 4500, true, IkeIntermediate),
+            (4500, 4500, true, IkeIntermediate),
+            (4500, 61001, true, IkeIntermediate),
+            (4500, 4500, true, IkeAuth),
+            (4500, 61001, true, IkeAuth),
+        ]
+    );
+    assert_eq!(installs(&p.events_b)[0].encap, Some((4500, 61001)));
 }
 
 /// With 20% loss, duplication and reordering, every run ends established with agreeing keys,
@@ -530,6 +624,9 @@ fn kat_peer(
             life_time: None,
         }],
         rekey_time: None,
+        dpd_delay: None,
+        dpd_action: DpdAction::Clear,
+        encap: false,
     }
 }
 
@@ -625,7 +722,7 @@ fn two_rounds_match_an_independent_python_computation() {
     let (now, addr) = (p.now(), p.addr_a);
     p.a.initiate(now, addr, "b").unwrap();
     assert!(p.run_until(Duration::from_secs(5), both_installed));
-    assert_eq!(p.log.len(), 8);
+    assert_eq!(wire(&p).len(), 8);
     let child = installs(&p.events_a)[0];
     let draws32 = |d: &std::sync::Mutex<Vec<Vec<u8>>>| -> Vec<String> {
         d.lock()
@@ -664,6 +761,15 @@ fn two_rounds_match_an_independent_python_computation() {
             [35, 3, false],
             [35, 3, true]
         ])
+    );
+    // Some IKE_INTERMEDIATE messages went in fragments, which Python reassembled.
+    assert!(
+        report["fragments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_u64() > Some(1)),
+        "{report}"
     );
     assert_eq!(report["ies_i"], true, "{report}");
     assert_eq!(report["ies_r"], true, "{report}");

@@ -9,7 +9,8 @@ use std::time::Duration;
 use ike_crypto::Secret;
 use ike_proto::proposal::Proposal;
 use ike_proto::v2::{
-    AuthMethod, ChildConfig, Endpoint, EndpointConfig, Event, Identity, Mode, PeerConfig, Ts,
+    AuthMethod, ChildConfig, DpdAction, Endpoint, EndpointConfig, Event, Identity, Mode,
+    PeerConfig, Ts,
 };
 use ike_testkit::sim::{Faults, Pair, RecordingRng};
 
@@ -39,6 +40,9 @@ fn peer(
             life_time: None,
         }],
         rekey_time: None,
+        dpd_delay: None,
+        dpd_action: DpdAction::Clear,
+        encap: false,
     }
 }
 

@@ -479,6 +479,30 @@ pub struct PeerConfig {
     pub children: Vec<ChildConfig>,
     /// When to rekey the IKE SA (less up to 10% jitter); `None` never.
     pub rekey_time: Option<Duration>,
+    /// Send a liveness check when nothing came from the peer for this long (RFC 7296 §2.4);
+    /// `None` never.
+    pub dpd_delay: Option<Duration>,
+    /// What to do when the peer stops answering (any request's retransmissions give up).
+    pub dpd_action: DpdAction,
+    /// Force UDP encapsulation of ESP even without a NAT (strongSwan's `encap = yes`): we send a
+    /// NAT_DETECTION_SOURCE_IP that cannot match, so both sides believe we are behind a NAT.
+    pub encap: bool,
+}
+
+/// What happens to an established IKE SA whose peer stopped answering (strongSwan's
+/// `dpd_action`). In every case the SA closes with [`crate::v2::CloseReason::Timeout`] and its
+/// Child SAs are deleted first.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum DpdAction {
+    /// Nothing more.
+    #[default]
+    Clear,
+    /// Initiate the connection again at once, to its configured remote address (a new IKE SA
+    /// with a new handle). A connection without a remote address is cleared instead.
+    Restart,
+    /// Emit [`crate::v2::Event::TrapInstall`] so the driver installs trap policies, and traffic
+    /// brings the connection up again.
+    Trap,
 }
 
 /// Endpoint-wide settings: timers and the admission policy.
@@ -500,6 +524,12 @@ pub struct EndpointConfig {
     pub half_open_timeout: Duration,
     /// How often the cookie secret changes (cookies stay valid across one change).
     pub cookie_secret_lifetime: Duration,
+    /// Largest IKE message sent whole; longer encrypted messages go as RFC 7383 fragments when
+    /// the peer supports them. 0 turns fragmentation off (and its announcement).
+    pub fragment_size: usize,
+    /// Behind a NAT, send a NAT keepalive (RFC 3948 §4) when nothing else was sent to the peer
+    /// for this long; `None` never.
+    pub keepalive_interval: Option<Duration>,
 }
 
 impl Default for EndpointConfig {
@@ -513,6 +543,9 @@ impl Default for EndpointConfig {
             max_half_open_per_peer: 20,
             half_open_timeout: Duration::from_secs(30),
             cookie_secret_lifetime: Duration::from_secs(120),
+            // 1280 bytes (the IPv6 minimum MTU) less IPv6, UDP and non-ESP marker headers.
+            fragment_size: 1228,
+            keepalive_interval: Some(Duration::from_secs(20)),
         }
     }
 }

@@ -13,10 +13,13 @@
 //! tunnel and transport mode), INFORMATIONAL deletes and liveness checks, message IDs with a
 //! window of one, retransmission with exponential back-off and a give-up point, and a response
 //! cache for retransmitted requests; CREATE_CHILD_SA (new Child SAs, rekeying of Child and IKE
-//! SAs, collisions) lives in `sa/create_child.rs`, and multiple key exchanges (RFC 9370, e.g.
-//! ML-KEM after X25519) over IKE_INTERMEDIATE exchanges (RFC 9242) in `sa/intermediate.rs`.
-//! Fragmentation and NAT-T port floating are later steps; a peer that asks for them gets a typed
-//! refusal.
+//! SAs, collisions) lives in `sa/create_child.rs`, IKE message fragmentation (RFC 7383) in
+//! `sa/fragment.rs`, and multiple key exchanges (RFC 9370, e.g. ML-KEM after X25519) over
+//! IKE_INTERMEDIATE exchanges (RFC 9242) in `sa/intermediate.rs`.
+//!
+//! NAT traversal (§2.23, RFC 3948) and dead peer detection (§2.4) live in `sa::nat` and
+//! `sa::dpd`: NAT detection in IKE_SA_INIT, the float to UDP 4500, address updates from
+//! authenticated messages, keepalives, and the liveness checks with their dead peer action.
 
 mod auth;
 mod config;
@@ -28,10 +31,11 @@ mod sa;
 
 pub use auth::PeerAuth;
 pub use config::{
-    AuthMethod, ChildConfig, ConfigError, Credential, EndpointConfig, Identity, Mode,
+    AuthMethod, ChildConfig, ConfigError, Credential, DpdAction, EndpointConfig, Identity, Mode,
     PeerCertPolicy, PeerConfig, Ts, DEFAULT_SIGNATURE_HASHES,
 };
 pub use payloads::{check_payloads, ProtocolError};
+pub use sa::SaPath;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
@@ -48,14 +52,53 @@ use sa::IkeSa;
 pub struct SaHandle(pub u64);
 
 /// A datagram to send.
+///
+/// The driver sends it from `local` (it listens on UDP 500 and UDP 4500 of each local
+/// address) to `remote`. When `non_esp_marker` is set it first prepends the four zero octets of
+/// the non-ESP marker (RFC 3948 §2.2); [`Transmit::datagram`] builds exactly those bytes. The
+/// engine sets the flag on every IKE message sent from or to port 4500 and never on a NAT
+/// keepalive (the single octet 0xFF, RFC 3948 §2.3).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Transmit {
     /// Our address.
     pub local: SocketAddr,
     /// The peer's address.
     pub remote: SocketAddr,
-    /// The IKE message.
+    /// The IKE message, or the keepalive octet.
     pub payload: Vec<u8>,
+    /// Prepend the non-ESP marker before sending.
+    pub non_esp_marker: bool,
+}
+
+/// The UDP port of NAT traversal (RFC 3948, RFC 7296 §2.23).
+pub const NAT_T_PORT: u16 = 4500;
+
+/// The NAT keepalive datagram (RFC 3948 §2.3).
+pub const NAT_KEEPALIVE: [u8; 1] = [0xff];
+
+/// The non-ESP marker (RFC 3948 §2.2).
+pub const NON_ESP_MARKER: [u8; 4] = [0; 4];
+
+impl Transmit {
+    /// An IKE message; with the non-ESP marker if either port is [`NAT_T_PORT`].
+    pub fn ike(local: SocketAddr, remote: SocketAddr, payload: Vec<u8>) -> Self {
+        Self {
+            local,
+            remote,
+            payload,
+            non_esp_marker: local.port() == NAT_T_PORT || remote.port() == NAT_T_PORT,
+        }
+    }
+
+    /// The bytes to put in the UDP datagram: the marker (if set), then the payload.
+    pub fn datagram(&self) -> Vec<u8> {
+        let mut d = Vec::with_capacity(self.payload.len() + NON_ESP_MARKER.len());
+        if self.non_esp_marker {
+            d.extend_from_slice(&NON_ESP_MARKER);
+        }
+        d.extend_from_slice(&self.payload);
+        d
+    }
 }
 
 /// Why an IKE SA ended.
@@ -76,6 +119,8 @@ pub enum CloseReason {
     LocalError(ProtocolError),
     /// A new IKE SA replaced it (RFC 7296 §2.18); its Child SAs moved there.
     Rekeyed,
+    /// The peer set up a new IKE SA with INITIAL_CONTACT (§2.4): this one is stale.
+    Replaced,
 }
 
 /// Keys and parameters of a Child SA, for the kernel.
@@ -111,6 +156,9 @@ pub struct ChildSaInstall {
     pub local: SocketAddr,
     /// The peer's address.
     pub remote: SocketAddr,
+    /// ESP in UDP (RFC 3948) because a NAT was detected or faked: (our port, the peer's port),
+    /// the ports of [`Self::local`] and [`Self::remote`]. `None`: plain ESP.
+    pub encap: Option<(u16, u16)>,
 }
 
 /// What the engine tells its driver.
@@ -179,6 +227,25 @@ pub enum Event {
         connection: String,
         /// Why.
         reason: CloseReason,
+    },
+    /// The peer of an established IKE SA moved (a NAT changed its mapping, RFC 7296 §2.23): its
+    /// Child SAs now send ESP (UDP-encapsulated) to `remote`, so the driver updates them.
+    AddressChanged {
+        /// The SA.
+        sa: SaHandle,
+        /// Our address.
+        local: SocketAddr,
+        /// The peer's new address.
+        remote: SocketAddr,
+    },
+    /// The peer stopped answering and the connection's dead peer action is
+    /// [`DpdAction::Trap`]: the IKE SA is closed (an [`Event::IkeSaClosed`] came first); install
+    /// trap policies for the connection's children, so that traffic initiates it again.
+    TrapInstall {
+        /// The closed SA.
+        sa: SaHandle,
+        /// The connection.
+        connection: String,
     },
 }
 
@@ -341,6 +408,10 @@ impl Endpoint {
             self.rng.as_mut(),
         )?;
         self.by_spi.insert(spi, handle);
+        // §2.4: INITIAL_CONTACT when we hold no other IKE SA of this connection.
+        let first = !self.sas.values().any(|s| s.connection_name() == name);
+        let mut sa = sa;
+        sa.set_initial_contact(first);
         self.sas.insert(handle, sa);
         self.push_transmits(out);
         Ok(handle)
@@ -414,7 +485,12 @@ impl Endpoint {
         Ok(())
     }
 
-    /// Handles one received datagram (the IKE message, without the non-ESP marker).
+    /// Handles one received datagram: the IKE message as it arrived at `local` from `remote`.
+    ///
+    /// Port 4500 is as welcome as port 500. On port 4500 the driver demultiplexes first (RFC
+    /// 3948 §2.2): it strips the non-ESP marker and passes the rest here, leaves ESP (a non-zero
+    /// SPI where the marker would be) to the kernel, and may drop NAT keepalives; a keepalive
+    /// passed here is ignored.
     pub fn handle_datagram(
         &mut self,
         now: Instant,
@@ -423,6 +499,9 @@ impl Endpoint {
         data: &[u8],
     ) {
         self.rotate_cookie_secret(now);
+        if data == NAT_KEEPALIVE {
+            return;
+        }
         let msg = match v2::Message::decode(data) {
             Ok(m) => m,
             Err(_) => {
@@ -492,7 +571,10 @@ impl Endpoint {
 
     /// When [`Self::handle_timeout`] should next be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.sas.values().filter_map(IkeSa::next_timeout).min()
+        self.sas
+            .values()
+            .filter_map(|s| s.next_timeout(&self.config, self.peers.get(s.peer_index())))
+            .min()
     }
 
     /// The next event.
@@ -556,6 +638,33 @@ impl Endpoint {
     /// Applies an SA's output, and removes the SA if it closed.
     fn collect(&mut self, handle: SaHandle, mut out: sa::Output) {
         let closed = out.closed;
+        let restart = out.restart.take();
+        if let Some(id) = out.initial_contact.take() {
+            let connection = self
+                .sas
+                .get(&handle)
+                .map(|s| s.connection_name().to_owned());
+            let stale: Vec<SaHandle> = self
+                .sas
+                .iter()
+                .filter(|(h, s)| {
+                    **h != handle
+                        && Some(s.connection_name()) == connection.as_deref()
+                        && s.peer_identity() == Some(&id)
+                })
+                .map(|(h, _)| *h)
+                .collect();
+            for h in stale {
+                if let Some(mut old) = self.sas.remove(&h) {
+                    let o = old.close_silently(CloseReason::Replaced);
+                    self.events.extend(o.events);
+                    self.by_spi.remove(&old.our_spi());
+                    if let Some(key) = old.init_key() {
+                        self.by_init.remove(&key);
+                    }
+                }
+            }
+        }
         if let Some(mut new) = out.new_sa.take() {
             let h = self.alloc_handle();
             new.set_handle(h);
@@ -577,6 +686,9 @@ impl Endpoint {
                     self.by_init.remove(&key);
                 }
             }
+        }
+        if let Some(r) = restart {
+            self.reestablish(r);
         }
     }
 
@@ -690,11 +802,8 @@ impl Endpoint {
                 let reply = sa::notify_reply(&h, NotifyType::Cookie, &cookie);
                 self.stats.cookies_sent += 1;
                 if let Some(payload) = reply {
-                    self.transmits.push_back(Transmit {
-                        local,
-                        remote,
-                        payload,
-                    });
+                    self.transmits
+                        .push_back(Transmit::ike(local, remote, payload));
                 }
                 return;
             }
@@ -709,11 +818,8 @@ impl Endpoint {
             .collect();
         let Some(&idx) = candidates.first() else {
             if let Some(payload) = sa::notify_reply(&h, NotifyType::NoProposalChosen, &[]) {
-                self.transmits.push_back(Transmit {
-                    local,
-                    remote,
-                    payload,
-                });
+                self.transmits
+                    .push_back(Transmit::ike(local, remote, payload));
             }
             return;
         };
@@ -723,11 +829,8 @@ impl Endpoint {
         match sa::screen_init_request(&peer, msg) {
             Err((notify, data)) => {
                 if let Some(payload) = sa::notify_reply(&h, notify, &data) {
-                    self.transmits.push_back(Transmit {
-                        local,
-                        remote,
-                        payload,
-                    });
+                    self.transmits
+                        .push_back(Transmit::ike(local, remote, payload));
                 }
             }
             Ok(chosen) => {
@@ -752,6 +855,7 @@ impl Endpoint {
                     data,
                     msg,
                     now,
+                    self.config.fragment_size,
                     self.rng.as_mut(),
                 ) {
                     Ok((sa, out)) => {

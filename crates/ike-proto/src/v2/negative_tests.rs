@@ -35,6 +35,9 @@ fn peer(name: &str, remote: &str, local_id: &str, remote_id: &str) -> PeerConfig
             life_time: None,
         }],
         rekey_time: None,
+        dpd_delay: None,
+        dpd_action: DpdAction::Clear,
+        encap: false,
     }
 }
 

@@ -181,3 +181,105 @@ pub(crate) fn header(
         message_id,
     }
 }
+
+impl Protect {
+    /// Builds a message as Encrypted Fragment payloads (RFC 7383 §2.5), each a whole IKE
+    /// message of at most `max_len` bytes: the inner payloads' encoding is cut into pieces,
+    /// and each piece is padded and protected on its own; the associated data of fragment *n*
+    /// is its IKE header and SKF header (§2.5.3). The first fragment names the first inner
+    /// payload; the others carry zero.
+    pub(crate) fn seal_fragments(
+        &self,
+        header: &v2::Header,
+        inner: &[v2::Payload<'_>],
+        max_len: usize,
+        rng: &mut dyn Rng,
+    ) -> Result<Vec<Vec<u8>>, CryptoError> {
+        let mut plain = Vec::new();
+        let first = v2::encode_payloads(inner, &mut plain)
+            .map_err(|_| CryptoError::Backend("encoding inner payloads"))?;
+        let iv_len = self.alg.iv_len();
+        let block = self.alg.block_len().max(1);
+        let icv_len = if self.alg.is_aead() {
+            self.alg.icv_len()
+        } else {
+            self.integ.as_ref().map_or(0, |i| i.alg().output_len())
+        };
+        // Room for content: header, SKF header, IV, ICV, worst-case padding and its length octet.
+        let overhead = 28 + 8 + iv_len + icv_len + block;
+        let room = max_len.checked_sub(overhead).filter(|r| *r >= 16).ok_or(
+            CryptoError::InvalidLength {
+                what: "fragment size",
+                len: max_len,
+            },
+        )?;
+        let chunks: Vec<&[u8]> = plain.chunks(room).collect();
+        let total =
+            u16::try_from(chunks.len()).map_err(|_| CryptoError::Backend("too many fragments"))?;
+        let mut out = Vec::with_capacity(chunks.len());
+        for (i, chunk) in chunks.iter().enumerate() {
+            let number =
+                u16::try_from(i + 1).map_err(|_| CryptoError::Backend("too many fragments"))?;
+            let mut data = chunk.to_vec();
+            let pad = (block - (data.len() + 1) % block) % block;
+            data.extend(std::iter::repeat_n(0u8, pad));
+            data.push(u8::try_from(pad).map_err(|_| CryptoError::Backend("padding"))?);
+            let skf_len = 8 + iv_len + data.len() + icv_len;
+            let total_len = 28 + skf_len;
+            let mut msg = Vec::with_capacity(total_len);
+            msg.extend_from_slice(&header.spi_i);
+            msg.extend_from_slice(&header.spi_r);
+            msg.push(PayloadType::Skf.value());
+            msg.push(header.version);
+            msg.push(header.exchange.value());
+            msg.push(header.flags.0);
+            msg.extend_from_slice(&header.message_id.to_be_bytes());
+            msg.extend_from_slice(
+                &u32::try_from(total_len)
+                    .map_err(|_| CryptoError::Backend("fragment too long"))?
+                    .to_be_bytes(),
+            );
+            msg.push(if number == 1 { first.value() } else { 0 });
+            msg.push(0);
+            msg.extend_from_slice(
+                &u16::try_from(skf_len)
+                    .map_err(|_| CryptoError::Backend("fragment too long"))?
+                    .to_be_bytes(),
+            );
+            msg.extend_from_slice(&number.to_be_bytes());
+            msg.extend_from_slice(&total.to_be_bytes());
+            let mut iv = vec![0u8; iv_len];
+            rng.fill(&mut iv)?;
+            if self.alg.is_aead() {
+                let sealed = self.cipher.seal(&iv, &msg, &data)?;
+                msg.extend_from_slice(&iv);
+                msg.extend_from_slice(&sealed);
+            } else {
+                self.cipher.encrypt(&iv, &mut data)?;
+                msg.extend_from_slice(&iv);
+                msg.extend_from_slice(&data);
+                let icv = self
+                    .integ
+                    .as_ref()
+                    .map(|i| i.compute(&msg))
+                    .unwrap_or_default();
+                msg.extend_from_slice(&icv);
+            }
+            out.push(msg);
+        }
+        Ok(out)
+    }
+
+    /// Checks and decrypts one Encrypted Fragment payload: its content with the padding removed.
+    pub(crate) fn open_fragment(
+        &self,
+        datagram: &[u8],
+        skf: &v2::EncryptedFragment<'_>,
+    ) -> Result<Vec<u8>, CryptoError> {
+        let as_sk = v2::Encrypted {
+            first_inner: skf.first_inner,
+            body: skf.body,
+        };
+        self.open(datagram, &as_sk).map(|(plain, _)| plain)
+    }
+}

@@ -28,8 +28,12 @@ pub(crate) struct Output {
     pub(crate) transmits: Vec<Transmit>,
     pub(crate) events: Vec<Event>,
     pub(crate) closed: bool,
+    /// The peer sent INITIAL_CONTACT: the endpoint drops its other IKE SAs with this identity.
+    pub(crate) initial_contact: Option<Identity>,
     /// An IKE SA that replaces this one (RFC 7296 §2.18); the endpoint gives it a handle.
     pub(crate) new_sa: Option<Box<IkeSa>>,
+    /// Initiate the connection again once this SA is gone (dead peer action `restart`).
+    pub(crate) restart: Option<dpd::Restart>,
 }
 
 const NONCE_LEN: usize = 32;
@@ -150,15 +154,33 @@ pub(crate) struct IkeSa {
     rekeyed: bool,
     /// The responder nonce of our last completed CREATE_CHILD_SA, for the collision rule.
     last_exchange_nr: Vec<u8>,
+    /// Both ends announced IKEV2_FRAGMENTATION_SUPPORTED (RFC 7383).
+    fragmentation: bool,
+    /// Largest message we send unfragmented (0: we do not fragment).
+    fragment_size: usize,
+    /// The peer's fragments of the message being reassembled.
+    reassembly: Option<fragment::Reassembly>,
+    /// Send INITIAL_CONTACT in IKE_AUTH: we hold no other IKE SA with this peer (§2.4).
+    initial_contact: bool,
+    /// The peer announced CHILDLESS_IKEV2_SUPPORTED (RFC 6023).
+    peer_childless: bool,
+    /// NAT detection and the addresses in use (§2.23).
+    nat: nat::Nat,
+    /// When the peer last sent an authenticated message (§2.4).
+    liveness: dpd::Liveness,
     /// IntAuth of the IKE_INTERMEDIATE exchanges, for IKE_AUTH (RFC 9242 §3.3.2).
     int_auth: Option<intermediate::IntAuth>,
 }
 
 mod create_child;
+mod dpd;
+mod fragment;
 mod intermediate;
+mod nat;
 #[cfg(test)]
 mod test_support;
 pub(crate) use create_child::Command;
+pub use nat::SaPath;
 
 fn nat_hash(spi_i: &[u8; 8], spi_r: &[u8; 8], addr: SocketAddr) -> Vec<u8> {
     let ip = match addr.ip() {
@@ -296,11 +318,30 @@ impl IkeSa {
     }
 
     pub(crate) fn init_key(&self) -> Option<(SocketAddr, [u8; 8])> {
-        (!self.initiator).then_some((self.remote, self.spi_i))
+        (!self.initiator).then_some((self.nat.origin_remote(), self.spi_i))
     }
 
     pub(crate) fn set_unix_time(&mut self, unix_now: Option<i64>) {
         self.auth.unix_now = unix_now;
+    }
+
+    pub(crate) fn set_initial_contact(&mut self, on: bool) {
+        self.initial_contact = on;
+    }
+
+    pub(crate) fn connection_name(&self) -> &str {
+        &self.connection
+    }
+
+    pub(crate) fn peer_identity(&self) -> Option<&Identity> {
+        self.remote_id.as_ref()
+    }
+
+    /// Drops the SA without telling the peer (INITIAL_CONTACT from a new SA with that peer).
+    pub(crate) fn close_silently(&mut self, reason: CloseReason) -> Output {
+        let mut out = Output::default();
+        self.close(&mut out, reason);
+        out
     }
 
     pub(crate) fn is_established(&self) -> bool {
@@ -311,23 +352,35 @@ impl IkeSa {
         !self.initiator && matches!(self.state, State::InitDone | State::Intermediate(_))
     }
 
-    pub(crate) fn next_timeout(&self) -> Option<Instant> {
+    pub(crate) fn next_timeout(
+        &self,
+        config: &EndpointConfig,
+        peer: Option<&PeerConfig>,
+    ) -> Option<Instant> {
         let retransmit = self.outstanding.as_ref().map(|o| o.next_at);
         let half_open = self
             .is_half_open_responder()
             .then(|| self.created + self.half_open_timeout);
-        [retransmit, half_open, self.next_rekey_timer()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            retransmit,
+            half_open,
+            self.next_rekey_timer(),
+            self.keepalive_at(config),
+            self.dpd_at(peer),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
-    fn transmit(&self, out: &mut Output, payload: Vec<u8>) {
-        out.transmits.push(Transmit {
-            local: self.local,
-            remote: self.remote,
-            payload,
-        });
+    /// Sends an IKE message: a response to where its request came from, anything else to the
+    /// SA's addresses (`nat.rs`).
+    fn transmit(&mut self, out: &mut Output, payload: Vec<u8>) {
+        // A fragmented message is kept as its fragments back to back (see `fragment`).
+        for payload in fragment::split_datagrams(payload) {
+            let t = self.addressed(payload);
+            out.transmits.push(t);
+        }
     }
 
     fn close(&mut self, out: &mut Output, reason: CloseReason) {
@@ -428,6 +481,13 @@ impl IkeSa {
             ike_rekey_at: None,
             rekeyed: false,
             last_exchange_nr: Vec::new(),
+            fragmentation: false,
+            fragment_size: config.fragment_size,
+            reassembly: None,
+            initial_contact: false,
+            peer_childless: false,
+            nat: nat::Nat::new(local, remote, now, true, peer.encap),
+            liveness: dpd::Liveness::new(now),
             int_auth: None,
         };
         let mut out = Output::default();
@@ -450,7 +510,7 @@ impl IkeSa {
             .enumerate()
             .map(|(i, p)| p.to_wire(u8::try_from(i + 1).unwrap_or(u8::MAX), &[]))
             .collect();
-        let nat_src = nat_hash(&self.spi_i, &[0; 8], self.local);
+        let nat_src = self.nat_source_hash();
         let nat_dst = nat_hash(&self.spi_i, &[0; 8], self.remote);
         let hashes = auth::hash_notify_data(peer);
         let mut payloads = Vec::new();
@@ -486,6 +546,18 @@ impl IkeSa {
                 &[],
             )));
         }
+        if self.fragment_size > 0 {
+            // RFC 7383 §2.3.
+            payloads.push(Payload::Notify(Notify::new(
+                NotifyType::FragmentationSupported,
+                &[],
+            )));
+        }
+        // RFC 6023 §3.
+        payloads.push(Payload::Notify(Notify::new(
+            NotifyType::ChildlessIkev2Supported,
+            &[],
+        )));
         v2::Message {
             header: header(self.spi_i, [0; 8], ExchangeType::IkeSaInit, true, false, 0),
             payloads,
@@ -561,6 +633,7 @@ impl IkeSa {
         match result {
             Ok(()) => {
                 self.outstanding = None;
+                self.detect_nat(msg, self.local, self.remote);
                 self.after_init(now, peer, config, rng, out);
             }
             Err(e) => self.close(out, CloseReason::LocalError(e)),
@@ -627,6 +700,10 @@ impl IkeSa {
         self.nr = nonce.to_vec();
         self.init_response = data.to_vec();
         self.derive_keys(chosen, shared.expose())?;
+        self.fragmentation = self.fragment_size > 0
+            && find_notify(&msg.payloads, NotifyType::FragmentationSupported).is_some();
+        self.peer_childless =
+            find_notify(&msg.payloads, NotifyType::ChildlessIkev2Supported).is_some();
         self.chosen = Some(chosen);
         self.auth.peer_hashes = auth::peer_hashes(&msg.payloads);
         Ok(())
@@ -691,6 +768,7 @@ impl IkeSa {
         data: &[u8],
         msg: &v2::Message<'_>,
         now: Instant,
+        fragment_size: usize,
         rng: &mut dyn Rng,
     ) -> Result<(Self, Output), EngineError> {
         let ke = msg
@@ -744,13 +822,21 @@ impl IkeSa {
             ike_rekey_at: None,
             rekeyed: false,
             last_exchange_nr: Vec::new(),
+            fragmentation: false,
+            fragment_size,
+            reassembly: None,
+            initial_contact: false,
+            peer_childless: false,
+            nat: nat::Nat::new(local, remote, now, false, peer.encap),
+            liveness: dpd::Liveness::new(now),
             int_auth: None,
         };
         sa.derive_keys(chosen, shared.expose())
             .map_err(|_| EngineError::UnknownSa)?;
         sa.expect_intermediate();
         sa.auth.peer_hashes = auth::peer_hashes(&msg.payloads);
-        let nat_src = nat_hash(&sa.spi_i, &sa.spi_r, local);
+        sa.detect_nat(msg, local, remote);
+        let nat_src = sa.nat_source_hash();
         let nat_dst = nat_hash(&sa.spi_i, &sa.spi_r, remote);
         let mut payloads = vec![
             Payload::Sa(v2::Sa {
@@ -764,6 +850,20 @@ impl IkeSa {
             Payload::Notify(Notify::new(NotifyType::NatDetectionSourceIp, &nat_src)),
             Payload::Notify(Notify::new(NotifyType::NatDetectionDestinationIp, &nat_dst)),
         ];
+        payloads.push(Payload::Notify(Notify::new(
+            NotifyType::ChildlessIkev2Supported,
+            &[],
+        )));
+        // RFC 7383 §2.3: answer the initiator's announcement with ours.
+        if sa.fragment_size > 0
+            && find_notify(&msg.payloads, NotifyType::FragmentationSupported).is_some()
+        {
+            sa.fragmentation = true;
+            payloads.push(Payload::Notify(Notify::new(
+                NotifyType::FragmentationSupported,
+                &[],
+            )));
+        }
         // RFC 7427 §4 when this connection uses public keys; CERTREQ (§3.7) naming our trust
         // anchors when we validate the initiator's certificate.
         let hashes = auth::hash_notify_data(peer);
@@ -805,8 +905,9 @@ impl IkeSa {
         let mut out = Output::default();
         // Only an identical request is a retransmission (§2.1).
         if request == self.init_request.as_slice() {
-            if let Some((0, bytes)) = &self.last_response {
-                self.transmit(&mut out, bytes.clone());
+            if let Some((0, bytes)) = self.last_response.clone() {
+                self.answer_origin();
+                self.transmit(&mut out, bytes);
             }
         }
         out
@@ -893,7 +994,15 @@ impl IkeSa {
             response,
             mid,
         );
-        keys.out.seal(&h, payloads, rng).ok()
+        let whole = keys.out.seal(&h, payloads, rng).ok()?;
+        if !self.wants_fragments(whole.len()) {
+            return Some(whole);
+        }
+        let pieces = keys
+            .out
+            .seal_fragments(&h, payloads, self.fragment_size, rng)
+            .ok()?;
+        Some(pieces.concat())
     }
 
     fn send_auth(
@@ -937,9 +1046,25 @@ impl IkeSa {
             }));
         }
         payloads.push(own.auth_payload());
+        if self.initial_contact {
+            payloads.push(Payload::Notify(Notify::new(
+                NotifyType::InitialContact,
+                &[],
+            )));
+        }
         // The first Child SA (§1.2). No KE transforms in IKE_AUTH: the child uses the IKE SA's
         // key exchange.
         let child = peer.children.first();
+        if child.is_none() && !self.peer_childless {
+            // RFC 6023 §3: an IKE SA without a Child SA only with a peer that announced it.
+            self.close(
+                out,
+                CloseReason::LocalError(ProtocolError::Unsupported(
+                    "the peer does not support IKE SAs without Child SAs (RFC 6023)",
+                )),
+            );
+            return;
+        }
         let spi_in = match child {
             Some(_) => match random_spi32(rng) {
                 Ok(s) => Some(s),
@@ -1003,7 +1128,10 @@ impl IkeSa {
         self.next_mid = mid.wrapping_add(1);
     }
 
-    fn open(&self, data: &[u8], msg: &v2::Message<'_>) -> Option<(Vec<u8>, v2::PayloadType)> {
+    fn open(&mut self, data: &[u8], msg: &v2::Message<'_>) -> Option<(Vec<u8>, v2::PayloadType)> {
+        if let Some(skf) = fragment::skf(msg) {
+            return self.take_fragment(data, msg.header.message_id, skf);
+        }
         let keys = self.keys.as_ref()?;
         let sk = msg.payloads.iter().find_map(|p| match p {
             Payload::Encrypted(e) => Some(e),
@@ -1098,6 +1226,13 @@ impl IkeSa {
         self.peer_next_mid = mid.wrapping_add(1);
         self.transmit(out, bytes);
         self.state = State::Established;
+        if find_notify(inner, NotifyType::InitialContact).is_some() {
+            // §2.4: this is the only IKE SA the peer holds with us; older ones are stale.
+            out.initial_contact = self
+                .remote_id
+                .clone()
+                .or_else(|| Some(peer.remote_id.clone()));
+        }
         self.established_events(peer, out);
         if let Some(c) = install {
             self.install_child(peer, c, out);
@@ -1364,6 +1499,7 @@ impl IkeSa {
                 },
                 local: self.local,
                 remote: self.remote,
+                encap: self.esp_encap(),
             })));
     }
 
@@ -1554,6 +1690,7 @@ impl IkeSa {
         rng: &mut dyn Rng,
     ) -> Output {
         let mut out = Output::default();
+        self.clock = now;
         if !matches!(self.state, State::Established) || self.outstanding.is_some() {
             return out;
         }
@@ -1644,13 +1781,12 @@ impl IkeSa {
         rng: &mut dyn Rng,
     ) -> Output {
         let mut out = Output::default();
-        let _ = local;
         self.clock = now;
-        if remote != self.remote {
-            // Address changes (MOBIKE, NAT rebinding) are not handled yet.
+        let h = msg.header;
+        // Addresses are checked by `nat.rs`, and change only after an integrity check (§2.23).
+        if !self.accept_from(&h, local, remote) {
             return out;
         }
-        let h = msg.header;
         let Some(peer) = peer else { return out };
         if h.flags.response() {
             let Some(outstanding) = self.outstanding.as_ref() else {
@@ -1667,13 +1803,14 @@ impl IkeSa {
             let Some((plain, first)) = self.open(data, msg) else {
                 return out;
             };
+            self.authenticated(local, remote, &mut out);
             let Ok(inner) = v2::decode_payloads(first, &plain, 0) else {
                 return out;
             };
             match (kind, h.exchange) {
                 (RequestKind::Intermediate, ExchangeType::IkeIntermediate) => self
                     .handle_intermediate_response(
-                        now, data, msg, &plain, &inner, peer, config, rng, &mut out,
+                        now, msg, first, &plain, &inner, peer, config, rng, &mut out,
                     ),
                 (RequestKind::Auth, ExchangeType::IkeAuth) => {
                     self.handle_auth_response(&inner, peer, &mut out)
@@ -1705,7 +1842,8 @@ impl IkeSa {
         }
         // A request from the peer.
         if let Some((mid, bytes)) = &self.last_response {
-            if h.message_id == *mid && h.exchange != ExchangeType::IkeSaInit {
+            let later_fragment = fragment::skf(msg).is_some_and(|f| f.fragment_number != 1);
+            if h.message_id == *mid && h.exchange != ExchangeType::IkeSaInit && !later_fragment {
                 // §2.1: a retransmitted request gets the identical response.
                 let bytes = bytes.clone();
                 self.transmit(&mut out, bytes);
@@ -1718,12 +1856,13 @@ impl IkeSa {
         let Some((plain, first)) = self.open(data, msg) else {
             return out;
         };
+        self.authenticated(local, remote, &mut out);
         let Ok(inner) = v2::decode_payloads(first, &plain, 0) else {
             return out;
         };
         match (&self.state, h.exchange) {
             (State::Intermediate(_), ExchangeType::IkeIntermediate) => {
-                self.handle_intermediate_request(data, msg, &plain, &inner, rng, &mut out)
+                self.handle_intermediate_request(msg, first, &plain, &inner, rng, &mut out)
             }
             (State::InitDone, ExchangeType::IkeAuth) => {
                 self.handle_auth_request(now, &inner, peers, rng, &mut out)
@@ -1755,6 +1894,8 @@ impl IkeSa {
         if out.closed {
             return out;
         }
+        self.run_dpd(now, peer, config, rng, &mut out);
+        self.run_keepalive(now, config, &mut out);
         if self.is_half_open_responder() && now >= self.created + self.half_open_timeout {
             self.close(&mut out, CloseReason::HalfOpenExpired);
             return out;
@@ -1766,8 +1907,9 @@ impl IkeSa {
             return out;
         }
         if o.tries >= config.retransmit_tries {
+            let kind = o.kind;
             self.outstanding = None;
-            self.close(&mut out, CloseReason::Timeout);
+            self.give_up(kind, peer, &mut out);
             return out;
         }
         o.tries += 1;

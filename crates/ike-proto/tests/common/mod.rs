@@ -8,12 +8,12 @@ use ike_crypto::rng::SeededRng;
 use ike_crypto::Secret;
 use ike_proto::proposal::Proposal;
 use ike_proto::v2::{
-    AuthMethod, ChildConfig, CloseReason, Endpoint, EndpointConfig, Event, Identity, Mode,
-    PeerConfig, Ts,
+    AuthMethod, ChildConfig, CloseReason, DpdAction, Endpoint, EndpointConfig, Event, Identity,
+    Mode, PeerConfig, Ts,
 };
 use ike_testkit::sim::{Faults, Pair};
 
-const A: &str = "10.77.0.1:500";
+pub const A: &str = "10.77.0.1:500";
 pub const B: &str = "10.77.0.2:500";
 
 pub struct Side<'a> {
@@ -84,6 +84,9 @@ pub fn peer(name: &str, remote: &str, local_id: &str, remote_id: &str, s: &Side<
             life_time: s.child_life,
         }],
         rekey_time: s.ike_rekey,
+        dpd_delay: None,
+        dpd_action: DpdAction::Clear,
+        encap: false,
     }
 }
 

@@ -891,6 +891,15 @@ impl IkeSa {
             int_auth: None,
             // The peer authenticated on the old SA; the new one inherits that (§2.18).
             auth: self.auth.clone(),
+            // Fragmentation support was negotiated for the IKE SA and carries over (RFC 7383
+            // §2.3).
+            fragmentation: self.fragmentation,
+            fragment_size: self.fragment_size,
+            reassembly: None,
+            initial_contact: false,
+            peer_childless: self.peer_childless,
+            nat: self.nat.clone(),
+            liveness: super::dpd::Liveness::new(self.clock),
         })
     }
 

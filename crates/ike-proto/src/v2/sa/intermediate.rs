@@ -26,12 +26,15 @@ use ike_crypto::dh::{self, KeyExchange};
 use ike_crypto::kdf::v2 as kdf;
 use ike_crypto::rng::Rng;
 use ike_wire::group::DhGroup;
-use ike_wire::v2::{self, ExchangeType, KeyExchange as KePayload, Notify, NotifyType, Payload};
+use ike_wire::v2::{
+    self, ExchangeType, KeyExchange as KePayload, Notify, NotifyType, Payload, PayloadType,
+};
 
 use super::{find_notify, first_error_notify, IkeSa, Output, RequestKind, State};
 use crate::proposal::{Chosen, Proposal};
 use crate::v2::config::{EndpointConfig, PeerConfig};
 use crate::v2::payloads::{check_payloads, ProtocolError};
+use crate::v2::protect::header;
 use crate::v2::CloseReason;
 
 /// The IKE_INTERMEDIATE exchanges of one IKE SA under way.
@@ -64,29 +67,30 @@ impl IntAuth {
     }
 }
 
-/// `IntAuth_A | IntAuth_P` of one IKE_INTERMEDIATE message (RFC 9242 §3.3.2): the message from
-/// the IKE header to the end of the Encrypted payload's generic header, with the header's Length
-/// and the Encrypted payload's Payload Length adjusted to count only what is authenticated (no
-/// IV, padding, pad length or ICV; strongSwan 6 builds it the same way), followed by the inner
-/// payloads in plaintext. `sk_body_len` is the length of the Encrypted payload's body, which
-/// ends the message.
-fn int_auth_data(datagram: &[u8], sk_body_len: usize, plain: &[u8]) -> Option<Vec<u8>> {
-    let a_len = datagram.len().checked_sub(sk_body_len)?;
-    let mut out = datagram.get(..a_len)?.to_vec();
-    let length = u32::try_from(a_len + plain.len()).ok()?;
-    out.get_mut(24..28)?.copy_from_slice(&length.to_be_bytes());
+/// `IntAuth_A | IntAuth_P` of one IKE_INTERMEDIATE message (RFC 9242 §3.3.2 with erratum 8213):
+/// the IKE header and the Encrypted payload's generic header with their lengths *adjusted* to
+/// count only what is authenticated (no IV, padding, pad length or ICV), then the inner payloads
+/// in plaintext. Rebuilt from the header fields rather than cut from the datagram, so that a
+/// message sent or received in fragments (RFC 7383) gives the same octets as if it had not been
+/// fragmented; like strongSwan 6, which builds it the same way, it assumes no unencrypted
+/// payloads before the Encrypted payload (we send none).
+fn int_auth_data(h: &v2::Header, first_inner: PayloadType, plain: &[u8]) -> Option<Vec<u8>> {
+    let length = u32::try_from(28 + 4 + plain.len()).ok()?;
     let sk_length = u16::try_from(4 + plain.len()).ok()?;
-    out.get_mut(a_len.checked_sub(2)?..a_len)?
-        .copy_from_slice(&sk_length.to_be_bytes());
+    let mut out = Vec::with_capacity(32 + plain.len());
+    out.extend_from_slice(&h.spi_i);
+    out.extend_from_slice(&h.spi_r);
+    out.push(PayloadType::Sk.value());
+    out.push(h.version);
+    out.push(h.exchange.value());
+    out.push(h.flags.0);
+    out.extend_from_slice(&h.message_id.to_be_bytes());
+    out.extend_from_slice(&length.to_be_bytes());
+    out.push(first_inner.value());
+    out.push(0);
+    out.extend_from_slice(&sk_length.to_be_bytes());
     out.extend_from_slice(plain);
     Some(out)
-}
-
-fn sk_body_len(msg: &v2::Message<'_>) -> Option<usize> {
-    msg.payloads.iter().find_map(|p| match p {
-        Payload::Encrypted(e) => Some(e.body.len()),
-        _ => None,
-    })
 }
 
 /// Our proposals as the responder may select from them: unsupported methods dropped, and, if the
@@ -233,9 +237,16 @@ impl IkeSa {
     ) -> Option<(Vec<u8>, IntAuth)> {
         let bytes = self.seal(ExchangeType::IkeIntermediate, response, mid, payloads, rng)?;
         let mut plain = Vec::new();
-        v2::encode_payloads(payloads, &mut plain).ok()?;
-        let msg = v2::Message::decode(&bytes).ok()?;
-        let data = int_auth_data(&bytes, sk_body_len(&msg)?, &plain)?;
+        let first = v2::encode_payloads(payloads, &mut plain).ok()?;
+        let h = header(
+            self.spi_i,
+            self.spi_r,
+            ExchangeType::IkeIntermediate,
+            self.initiator,
+            response,
+            mid,
+        );
+        let data = int_auth_data(&h, first, &plain)?;
         let auth = self.fold_int_auth(self.initiator, mid, &data)?;
         Some((bytes, auth))
     }
@@ -269,13 +280,14 @@ impl IkeSa {
         self.keys_from_skeyseed(chosen, skeyseed.expose())
     }
 
-    /// Initiator: the response `SK {KEr(n)}`, already decrypted (`plain`, `inner`).
+    /// Initiator: the response `SK {KEr(n)}`, already decrypted (and reassembled): its inner
+    /// payloads `plain`, the first of type `first`, and decoded as `inner`.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn handle_intermediate_response(
         &mut self,
         now: Instant,
-        data: &[u8],
         msg: &v2::Message<'_>,
+        first: PayloadType,
         plain: &[u8],
         inner: &[Payload<'_>],
         peer: &PeerConfig,
@@ -315,8 +327,7 @@ impl IkeSa {
             let shared = kex
                 .shared_secret(ke.data)
                 .map_err(|_| ProtocolError::InvalidSyntax("peer key exchange value"))?;
-            let auth = sk_body_len(msg)
-                .and_then(|n| int_auth_data(data, n, plain))
+            let auth = int_auth_data(&msg.header, first, plain)
                 .and_then(|d| self.fold_int_auth(false, msg.header.message_id, &d))
                 .ok_or(ProtocolError::InvalidSyntax("IKE_INTERMEDIATE message"))?;
             self.int_auth = Some(auth);
@@ -338,8 +349,8 @@ impl IkeSa {
     /// the current keys, which are then updated.
     pub(super) fn handle_intermediate_request(
         &mut self,
-        data: &[u8],
         msg: &v2::Message<'_>,
+        first: PayloadType,
         plain: &[u8],
         inner: &[Payload<'_>],
         rng: &mut dyn Rng,
@@ -352,8 +363,7 @@ impl IkeSa {
         let Some(&group) = round.pending.front() else {
             return;
         };
-        let answer = sk_body_len(msg)
-            .and_then(|n| int_auth_data(data, n, plain))
+        let answer = int_auth_data(&msg.header, first, plain)
             .and_then(|d| self.fold_int_auth(true, mid, &d))
             .ok_or(ProtocolError::InvalidSyntax("IKE_INTERMEDIATE message"))
             .and_then(|auth| {
@@ -457,6 +467,9 @@ mod tests {
                 life_time: None,
             }],
             rekey_time: None,
+            dpd_delay: None,
+            dpd_action: crate::v2::DpdAction::Clear,
+            encap: false,
         }
     }
 
@@ -472,7 +485,12 @@ mod tests {
         /// a initiates; IKE_SA_INIT is done on both sides. Returns a's next request (an
         /// IKE_INTERMEDIATE or IKE_AUTH), not yet delivered.
         fn after_init(ike_a: &str, ike_b: &str) -> (Self, Vec<u8>) {
-            let cfg = EndpointConfig::default();
+            // Whole messages, so that one datagram is one message here; fragmented
+            // IKE_INTERMEDIATE messages are covered engine to engine (tests/v2_intermediate.rs).
+            let cfg = EndpointConfig {
+                fragment_size: 0,
+                ..EndpointConfig::default()
+            };
             let mut a = Endpoint::new(
                 cfg.clone(),
                 vec![peer(B, "a", "b", ike_a)],
@@ -643,19 +661,38 @@ mod tests {
     }
 
     #[test]
-    fn int_auth_data_adjusts_both_lengths_and_drops_iv_padding_and_icv() {
-        // Header (28) | SK header (4) | IV (8) | ciphertext (5) | ICV (16).
-        let mut msg = vec![0xaa; 28];
-        msg[24..28].copy_from_slice(&61u32.to_be_bytes());
-        msg.extend_from_slice(&[34, 0, 0, 33]);
-        msg.extend_from_slice(&[0xbb; 29]);
-        let plain = [1, 2, 3];
-        let d = int_auth_data(&msg, 29, &plain).unwrap();
-        assert_eq!(d.len(), 28 + 4 + 3);
-        assert_eq!(&d[24..28], &35u32.to_be_bytes());
-        assert_eq!(&d[28..32], &[34, 0, 0, 7]);
+    fn int_auth_data_is_the_header_and_sk_header_with_adjusted_lengths_then_the_plaintext() {
+        // A real message: its first 32 octets are the header and SK header; IV, padding and ICV
+        // follow the plaintext and are left out, and both lengths count only what is kept.
+        let h = header(
+            [1; 8],
+            [2; 8],
+            ExchangeType::IkeIntermediate,
+            true,
+            false,
+            1,
+        );
+        let keys = crate::v2::protect::Protect::new(
+            ike_crypto::cipher::EncrAlg::from_ikev2(v2::EncrId::AesGcm16, Some(128)).unwrap(),
+            &[7; 20],
+            None,
+        )
+        .unwrap();
+        let payloads = [Payload::Nonce(&[5; 16])];
+        let sealed = keys.seal(&h, &payloads, &mut SeededRng::new(1)).unwrap();
+        let mut plain = Vec::new();
+        let first = v2::encode_payloads(&payloads, &mut plain).unwrap();
+        let d = int_auth_data(&h, first, &plain).unwrap();
+        assert_eq!(d.len(), 32 + plain.len());
+        assert_eq!(&d[..24], &sealed[..24]);
+        assert_eq!(&d[24..28], &u32::try_from(d.len()).unwrap().to_be_bytes());
+        assert_eq!(&d[28..30], &sealed[28..30]);
+        assert_eq!(
+            &d[30..32],
+            &u16::try_from(4 + plain.len()).unwrap().to_be_bytes()
+        );
         assert_eq!(&d[32..], &plain);
-        assert!(int_auth_data(&msg, 100, &plain).is_none());
+        assert!(sealed.len() > d.len());
     }
 
     #[test]
