@@ -518,6 +518,26 @@ fn key_length(t: &v2::Transform<'_>) -> Option<u16> {
 /// peer also offers. A peer proposal matches when, for every type our proposal has, it offers
 /// one we accept, and it has no transform type we lack (other than an ESN "none").
 pub fn select(ours: &[Proposal], theirs: &[v2::Proposal<'_>]) -> Option<Chosen> {
+    select_with(ours, theirs, false)
+}
+
+/// [`select`], or with `initiator_order` the first of the peer's proposals (in its order) that
+/// one of ours matches: strongSwan's `prefer_configured_proposals = no`.
+pub fn select_with(
+    ours: &[Proposal],
+    theirs: &[v2::Proposal<'_>],
+    initiator_order: bool,
+) -> Option<Chosen> {
+    if initiator_order {
+        for peer in theirs {
+            for mine in ours.iter().filter(|m| m.protocol == peer.protocol) {
+                if let Some(c) = match_one(mine, peer) {
+                    return Some(c);
+                }
+            }
+        }
+        return None;
+    }
     for mine in ours {
         for peer in theirs.iter().filter(|p| p.protocol == mine.protocol) {
             if let Some(c) = match_one(mine, peer) {

@@ -412,6 +412,7 @@ impl Endpoint {
         let first = !self.sas.values().any(|s| s.connection_name() == name);
         let mut sa = sa;
         sa.set_initial_contact(first);
+        sa.set_prefer_initiator_proposals(self.config.prefer_initiator_proposals);
         self.sas.insert(handle, sa);
         self.push_transmits(out);
         Ok(handle)
@@ -826,7 +827,7 @@ impl Endpoint {
         let Some(peer) = self.peers.get(idx).cloned() else {
             return;
         };
-        match sa::screen_init_request(&peer, msg) {
+        match sa::screen_init_request(&peer, msg, self.config.prefer_initiator_proposals) {
             Err((notify, data)) => {
                 if let Some(payload) = sa::notify_reply(&h, notify, &data) {
                     self.transmits
@@ -858,7 +859,8 @@ impl Endpoint {
                     self.config.fragment_size,
                     self.rng.as_mut(),
                 ) {
-                    Ok((sa, out)) => {
+                    Ok((mut sa, out)) => {
+                        sa.set_prefer_initiator_proposals(self.config.prefer_initiator_proposals);
                         self.by_spi.insert(spi, handle);
                         self.by_init.insert((remote, h.spi_i), handle);
                         self.sas.insert(handle, sa);

@@ -20,7 +20,7 @@ use super::config::{EndpointConfig, Identity, Mode, PeerConfig, Ts};
 use super::payloads::{check_payloads, ProtocolError};
 use super::protect::{header, Protect};
 use super::{ChildSaInstall, CloseReason, EngineError, Event, SaHandle, Transmit};
-use crate::proposal::{check_reply, select, Chosen, Proposal};
+use crate::proposal::{check_reply, select_with, Chosen, Proposal};
 
 /// What an SA asks its endpoint to do.
 #[derive(Default)]
@@ -170,6 +170,8 @@ pub(crate) struct IkeSa {
     liveness: dpd::Liveness,
     /// IntAuth of the IKE_INTERMEDIATE exchanges, for IKE_AUTH (RFC 9242 §3.3.2).
     int_auth: Option<intermediate::IntAuth>,
+    /// Select proposals in the initiator's order (EndpointConfig).
+    prefer_initiator_proposals: bool,
 }
 
 mod create_child;
@@ -245,6 +247,7 @@ pub(crate) fn notify_reply(h: &v2::Header, t: NotifyType, data: &[u8]) -> Option
 pub(crate) fn screen_init_request(
     peer: &PeerConfig,
     msg: &v2::Message<'_>,
+    initiator_order: bool,
 ) -> Result<Chosen, (NotifyType, Vec<u8>)> {
     let sa = msg.payloads.iter().find_map(|p| match p {
         Payload::Sa(sa) => Some(sa),
@@ -279,8 +282,8 @@ pub(crate) fn screen_init_request(
         })
         .collect();
     let supported = intermediate::usable_proposals(supported, &msg.payloads);
-    let chosen =
-        select(&supported, &sa.proposals).ok_or((NotifyType::NoProposalChosen, Vec::new()))?;
+    let chosen = select_with(&supported, &sa.proposals, initiator_order)
+        .ok_or((NotifyType::NoProposalChosen, Vec::new()))?;
     let group = chosen
         .ke
         .ok_or((NotifyType::NoProposalChosen, Vec::new()))?;
@@ -327,6 +330,10 @@ impl IkeSa {
 
     pub(crate) fn set_initial_contact(&mut self, on: bool) {
         self.initial_contact = on;
+    }
+
+    pub(crate) fn set_prefer_initiator_proposals(&mut self, on: bool) {
+        self.prefer_initiator_proposals = on;
     }
 
     pub(crate) fn connection_name(&self) -> &str {
@@ -489,6 +496,7 @@ impl IkeSa {
             nat: nat::Nat::new(local, remote, now, true, peer.encap),
             liveness: dpd::Liveness::new(now),
             int_auth: None,
+            prefer_initiator_proposals: false,
         };
         let mut out = Output::default();
         let bytes = sa
@@ -830,6 +838,7 @@ impl IkeSa {
             nat: nat::Nat::new(local, remote, now, false, peer.encap),
             liveness: dpd::Liveness::new(now),
             int_auth: None,
+            prefer_initiator_proposals: false,
         };
         sa.derive_keys(chosen, shared.expose())
             .map_err(|_| EngineError::UnknownSa)?;
@@ -1367,7 +1376,8 @@ impl IkeSa {
                     ..p.clone()
                 })
                 .collect();
-            let Some(chosen) = select(&props, &sa.proposals) else {
+            let Some(chosen) = select_with(&props, &sa.proposals, self.prefer_initiator_proposals)
+            else {
                 last_err = ProtocolError::NoProposalChosen;
                 continue;
             };

@@ -16,7 +16,7 @@ use ike_wire::v2::{
 };
 
 use super::{random_spi32, IkeSa, Keys, NegotiatedChild, Output, RequestKind, State};
-use crate::proposal::{check_reply, select, Chosen, Proposal};
+use crate::proposal::{check_reply, select_with, Chosen, Proposal};
 use crate::v2::config::{EndpointConfig, Mode, PeerConfig, Ts};
 use crate::v2::payloads::{check_payloads, ProtocolError};
 use crate::v2::protect::Protect;
@@ -898,6 +898,7 @@ impl IkeSa {
             reassembly: None,
             initial_contact: false,
             peer_childless: self.peer_childless,
+            prefer_initiator_proposals: self.prefer_initiator_proposals,
             nat: self.nat.clone(),
             liveness: super::dpd::Liveness::new(self.clock),
         })
@@ -964,8 +965,8 @@ impl IkeSa {
                 .iter()
                 .map(Proposal::without_addke)
                 .collect();
-            let chosen =
-                select(&ours, &sa.proposals).ok_or((NotifyType::NoProposalChosen, Vec::new()))?;
+            let chosen = select_with(&ours, &sa.proposals, self.prefer_initiator_proposals)
+                .ok_or((NotifyType::NoProposalChosen, Vec::new()))?;
             let group = chosen
                 .ke
                 .ok_or((NotifyType::NoProposalChosen, Vec::new()))?;
@@ -1053,7 +1054,11 @@ impl IkeSa {
             if ni_ts.is_empty() || nr_ts.is_empty() {
                 continue;
             }
-            let Some(chosen) = select(&child.esp_proposals, &sa.proposals) else {
+            let Some(chosen) = select_with(
+                &child.esp_proposals,
+                &sa.proposals,
+                self.prefer_initiator_proposals,
+            ) else {
                 last = NotifyType::NoProposalChosen;
                 continue;
             };
