@@ -45,6 +45,7 @@ use ike_crypto::rng::Rng;
 use ike_crypto::Secret;
 use ike_wire::v2::{self, ExchangeType, NotifyType, Payload};
 
+pub use sa::ChildFlags;
 use sa::IkeSa;
 
 /// Identifies an IKE SA within its endpoint.
@@ -126,6 +127,8 @@ pub enum CloseReason {
 /// Keys and parameters of a Child SA, for the kernel.
 #[derive(Debug)]
 pub struct ChildSaInstall {
+    /// What the peer said about ESP processing (TFC padding, non-first fragments).
+    pub flags: ChildFlags,
     /// The IKE SA it belongs to.
     pub sa: SaHandle,
     /// The connection's name.

@@ -1405,6 +1405,7 @@ impl IkeSa {
                 ts_i: narrowed_i,
                 ts_r: narrowed_r,
                 transport: wants_transport && child.mode == Mode::Transport,
+                flags: ChildFlags::from_payloads(inner),
             }));
         }
         Some(Err((name, last_err)))
@@ -1490,6 +1491,7 @@ impl IkeSa {
         });
         out.events
             .push(Event::ChildSaInstall(Box::new(ChildSaInstall {
+                flags: c.flags,
                 sa: self.handle,
                 connection: peer.name.clone(),
                 child: name,
@@ -1655,6 +1657,7 @@ impl IkeSa {
             ts_i,
             ts_r,
             transport,
+            flags: ChildFlags::from_payloads(inner),
         })
     }
 
@@ -1941,4 +1944,24 @@ struct NegotiatedChild {
     ts_i: Vec<Ts>,
     ts_r: Vec<Ts>,
     transport: bool,
+    flags: ChildFlags,
+}
+
+/// What the peer said about the Child SA's ESP processing (RFC 7296 §3.10.1).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ChildFlags {
+    /// The peer sent ESP_TFC_PADDING_NOT_SUPPORTED: do not send it TFC padding.
+    pub peer_refuses_tfc_padding: bool,
+    /// The peer sent NON_FIRST_FRAGMENTS_ALSO: non-first fragments may use this SA.
+    pub non_first_fragments: bool,
+}
+
+impl ChildFlags {
+    pub(crate) fn from_payloads(inner: &[Payload<'_>]) -> Self {
+        Self {
+            peer_refuses_tfc_padding: find_notify(inner, NotifyType::EspTfcPaddingNotSupported)
+                .is_some(),
+            non_first_fragments: find_notify(inner, NotifyType::NonFirstFragmentsAlso).is_some(),
+        }
+    }
 }

@@ -738,6 +738,7 @@ impl IkeSa {
             ts_i,
             ts_r,
             transport,
+            flags: super::ChildFlags::from_payloads(inner),
         };
         self.install_child_with(
             peer,
@@ -1093,6 +1094,7 @@ impl IkeSa {
                 ts_i: ni_ts.clone(),
                 ts_r: nr_ts.clone(),
                 transport,
+                flags: super::ChildFlags::from_payloads(inner),
             };
             self.install_child_with(
                 peer,
