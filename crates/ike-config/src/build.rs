@@ -36,6 +36,7 @@ const DAEMON_KEYS: &[&str] = &[
     "half_open_timeout",
     "fragment_size",
     "keep_alive",
+    "prefer_configured_proposals",
 ];
 const CONNECTION_KEYS: &[&str] = &[
     "version",
@@ -329,6 +330,11 @@ fn daemon(ctx: &mut Ctx<'_>, t: &Table<'_, '_>) -> DaemonConfig {
     if let Some(n) = t.get("keep_alive") {
         if let Some(v) = duration(ctx, &n) {
             e.keepalive_interval = (!v.is_zero()).then_some(v);
+        }
+    }
+    if let Some(n) = t.get("prefer_configured_proposals") {
+        if let Some(v) = n.bool(ctx) {
+            e.prefer_initiator_proposals = !v;
         }
     }
     d.endpoint = e;

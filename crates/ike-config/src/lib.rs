@@ -35,12 +35,15 @@
 //! half_open_timeout = "30s"
 //! fragment_size = 1228              # largest unfragmented IKE message; 0: no fragmentation
 //! keep_alive = "20s"                # NAT keepalive interval; "0": none
+//! prefer_configured_proposals = true  # false: choose in the initiator's order
 //!
 //! [connections.site-b]
 //! version = 2                       # 2 (default); 1 is checked but not loaded yet
 //! local_addrs = ["10.77.0.1"]       # default %any
 //! remote_addrs = ["10.77.0.2"]      # "%any" (default) for a responder that accepts anyone
 //! proposals = ["aes128gcm16-prfsha256-x25519", "aes256-sha256-modp2048"]   # or "default"
+//! # hybrid post-quantum: "aes256gcm16-prfsha384-x25519-ke1_mlkem768" (RFC 9370 over
+//! # IKE_INTERMEDIATE; ke1_none makes it optional)
 //! aggressive = false                # IKEv1 only
 //! dpd_delay = "30s"                 # default: off
 //! dpd_action = "clear"              # clear (default) | restart | trap

@@ -241,6 +241,10 @@ pub(crate) fn proposal(text: &str, ike: bool) -> Result<Proposal, String> {
         ProposalError::NotAllowed { keyword, .. } if !ike && keyword.starts_with("prf") => format!(
             "\"{keyword}\" is not allowed in an ESP proposal: ESP has no PRF (expected e.g. {example} or aes256-sha256)"
         ),
+        ProposalError::NotAllowed { keyword, .. } if !ike && keyword.starts_with("ke") => format!(
+            "\"{keyword}\" is not allowed in an ESP proposal: additional key exchanges \
+             (RFC 9370) are negotiated for the IKE SA only (expected e.g. {example})"
+        ),
         ProposalError::NotAllowed { keyword, kind } => {
             format!("\"{keyword}\" is not allowed in an {kind} proposal (expected e.g. {example})")
         }

@@ -52,6 +52,11 @@ fn cases() -> Vec<(&'static str, String, Vec<String>)> {
             &[r#"bad.toml:22: connections.site-b.children.net.esp_proposals[0]: "prfsha256" is not allowed in an ESP proposal: ESP has no PRF (expected e.g. aes128gcm16-x25519 or aes256-sha256)"#],
         ),
         c(
+            "additional key exchange in an ESP proposal",
+            edit(22, r#"esp_proposals = ["aes128gcm16-x25519-ke1_mlkem768"]"#),
+            &[r#"bad.toml:22: connections.site-b.children.net.esp_proposals[0]: "ke1_mlkem768" is not allowed in an ESP proposal: additional key exchanges (RFC 9370) are negotiated for the IKE SA only (expected e.g. aes128gcm16-x25519)"#],
+        ),
+        c(
             "empty proposal list",
             edit(8, "proposals = []"),
             &[r#"bad.toml:8: connections.site-b.proposals: empty list (expected at least one proposal, e.g. "aes128gcm16-prfsha256-x25519", or "default")"#],

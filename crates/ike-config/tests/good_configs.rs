@@ -306,7 +306,8 @@ block_threshold = 2
 init_limit_half_open = 50
 half_open_timeout = "10s"
 fragment_size = 0
-keep_alive = "0""#,
+keep_alive = "0"
+prefer_configured_proposals = false"#,
     );
     let config = parse(&text).unwrap();
     let d = &config.daemon;
@@ -325,6 +326,19 @@ keep_alive = "0""#,
     assert_eq!(e.half_open_timeout, Duration::from_secs(10));
     assert_eq!(e.fragment_size, 0);
     assert_eq!(e.keepalive_interval, None);
+    assert!(e.prefer_initiator_proposals);
+}
+
+#[test]
+fn hybrid_post_quantum_proposals_are_accepted() {
+    let config = parse(&edit(
+        8,
+        r#"proposals = ["aes256gcm16-prfsha384-x25519-ke1_mlkem768-ke1_none"]"#,
+    ))
+    .unwrap();
+    let p = &config.connections[0].peer.ike_proposals[0];
+    assert!(p.has_addke());
+    assert_eq!(p.addke[0], vec![DhGroup::MlKem768, DhGroup::None]);
 }
 
 #[test]
