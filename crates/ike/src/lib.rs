@@ -1,8 +1,12 @@
-//! The `ike` tools' library half: reading and writing packet captures of IKE traffic, and the
-//! readable tree that `ike decode` prints. The daemon's driver will join it here.
+//! The `ike` tools' library half: reading and writing packet captures of IKE traffic, the
+//! readable tree that `ike decode` prints, the daemon's driver ([`daemon`]) and its control
+//! protocol ([`control`], [`client`]).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod capture;
+pub mod client;
+pub mod control;
+pub mod daemon;
 pub mod tree;
 mod tree_v1;

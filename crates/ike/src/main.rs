@@ -1,4 +1,5 @@
-//! `ike`: the IKE daemon and its tools. For now: `ike decode` and `ike check`.
+//! `ike`: the IKE daemon and its tools: `ike daemon`, the control clients `ike up`, `ike down`
+//! and `ike status`, and the offline tools `ike check` and `ike decode`.
 #![forbid(unsafe_code)]
 
 use std::fmt::Write as _;
@@ -9,6 +10,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use ike::capture::{read_capture, Datagram};
+use ike::control::Request;
 use ike::tree::{message_tree, Node};
 use serde::Serialize;
 
@@ -37,6 +39,86 @@ enum Command {
     /// problem as FILE:LINE: KEY: MESSAGE on standard error and exits 1. Warnings go to
     /// standard error and do not change the exit status.
     Check(CheckArgs),
+    /// Run the IKE daemon in the foreground.
+    ///
+    /// Listens on UDP `port` and `port_nat_t` (500 and 4500) of the configured `listen`
+    /// addresses, initiates the connections with a `start_action = "start"` child, and answers
+    /// `ike up`, `ike down` and `ike status` on the control socket (mode 0600). Logs go to
+    /// standard error. SIGTERM or SIGINT deletes every IKE SA (telling the peers) and exits;
+    /// SIGHUP reloads the configuration.
+    Daemon(DaemonArgs),
+    /// Initiate a connection and wait until it is established or has failed.
+    ///
+    /// Exits 0 when the IKE SA and its first Child SA are up, 1 when they failed or the wait
+    /// ran out (the daemon may keep trying), 2 when the daemon cannot be reached.
+    Up(UpArgs),
+    /// Delete a connection's IKE SAs (and their Child SAs), telling the peer.
+    ///
+    /// Waits until the peer answered or the daemon gave up; exits 1 if there was nothing to
+    /// delete.
+    Down(DownArgs),
+    /// Show the IKE and Child SAs.
+    ///
+    /// A compact table, or with --json one JSON object: {"ike_sas": [...]} with
+    /// strongSwan's state words and lowercase hex SPIs.
+    Status(StatusArgs),
+}
+
+#[derive(clap::Args)]
+struct DaemonArgs {
+    /// The configuration file (TOML).
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    config: PathBuf,
+    /// Log levels per subsystem, e.g. `info`, `ike=debug,kernel=info` (subsystems: ike,
+    /// kernel, net, control); overrides the configuration's `log`. Default: info.
+    #[arg(long, value_name = "SPEC")]
+    log: Option<String>,
+    /// The control socket, overriding the configuration's `control_socket`.
+    #[arg(short = 's', long = "socket", value_name = "PATH")]
+    socket: Option<PathBuf>,
+}
+
+/// How a client finds the daemon.
+#[derive(clap::Args)]
+struct SocketArgs {
+    /// The daemon's control socket. Default: the `control_socket` of the configuration given
+    /// with -c, else /run/ike/ike.sock.
+    #[arg(short = 's', long = "socket", value_name = "PATH")]
+    socket: Option<PathBuf>,
+    /// A configuration file to take the control socket's path from.
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct UpArgs {
+    /// The connection's name.
+    name: String,
+    #[command(flatten)]
+    socket: SocketArgs,
+    /// Seconds to wait for the outcome.
+    #[arg(short = 't', long, default_value_t = 30, value_name = "SECONDS")]
+    timeout: u64,
+}
+
+#[derive(clap::Args)]
+struct DownArgs {
+    /// The connection's name.
+    name: String,
+    #[command(flatten)]
+    socket: SocketArgs,
+    /// Seconds to wait for the peer's answer.
+    #[arg(short = 't', long, default_value_t = 30, value_name = "SECONDS")]
+    timeout: u64,
+}
+
+#[derive(clap::Args)]
+struct StatusArgs {
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    socket: SocketArgs,
 }
 
 #[derive(clap::Args)]
@@ -85,6 +167,20 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Decode(args) => decode(&args),
         Command::Check(args) => Ok(check(&args)),
+        Command::Daemon(args) => daemon(args),
+        Command::Up(args) => client(
+            &args.socket,
+            &Request::Up { name: args.name },
+            args.timeout,
+            false,
+        ),
+        Command::Down(args) => client(
+            &args.socket,
+            &Request::Down { name: args.name },
+            args.timeout,
+            false,
+        ),
+        Command::Status(args) => client(&args.socket, &Request::Status, 10, args.json),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
@@ -94,6 +190,73 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn daemon(args: DaemonArgs) -> anyhow::Result<bool> {
+    let config = match ike_config::load(&args.config) {
+        Ok(c) => c,
+        Err(errors) => {
+            eprintln!("{errors}");
+            bail!("{}: configuration not loaded", args.config.display());
+        }
+    };
+    let spec = args
+        .log
+        .clone()
+        .or_else(|| config.daemon.log.clone())
+        .unwrap_or_else(|| "info".to_owned());
+    let filter = tracing_subscriber::EnvFilter::try_new(&spec).with_context(|| {
+        format!("--log {spec}: not a valid filter (e.g. ike=debug,kernel=info)")
+    })?;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+    for w in &config.warnings {
+        tracing::warn!(target: "ike", "{w}");
+    }
+    ike::daemon::run(
+        ike::daemon::Options {
+            config: args.config,
+            socket: args.socket,
+        },
+        config,
+    )?;
+    Ok(true)
+}
+
+fn socket_path(args: &SocketArgs) -> anyhow::Result<PathBuf> {
+    if let Some(s) = &args.socket {
+        return Ok(s.clone());
+    }
+    if let Some(c) = &args.config {
+        return match ike_config::load(c) {
+            Ok(config) => Ok(config.daemon.control_socket),
+            Err(errors) => bail!("{}: cannot take the socket from it:\n{errors}", c.display()),
+        };
+    }
+    Ok(PathBuf::from(ike_config::DEFAULT_CONTROL_SOCKET))
+}
+
+fn client(args: &SocketArgs, req: &Request, timeout: u64, json: bool) -> anyhow::Result<bool> {
+    let path = socket_path(args)?;
+    let resp = ike::client::request(&path, req, std::time::Duration::from_secs(timeout.max(1)))?;
+    if let Some(status) = &resp.status {
+        if json {
+            println!("{}", serde_json::to_string_pretty(status)?);
+        } else {
+            print!("{}", status.render());
+        }
+    }
+    if let Some(m) = &resp.message {
+        if resp.ok {
+            println!("{m}");
+        } else {
+            eprintln!("ike: {m}");
+        }
+    }
+    Ok(resp.ok)
 }
 
 /// Returns whether the file loaded.

@@ -476,6 +476,41 @@ impl Endpoint {
         Ok(())
     }
 
+    /// Replaces the connections (a configuration reload). Each IKE SA follows its connection by
+    /// name to the new list; an IKE SA whose connection is gone is closed without telling the
+    /// peer ([`Event::IkeSaClosed`] with [`CloseReason::Deleted`], its Child SAs first), so a
+    /// driver that wants the peer told calls [`Self::delete`] on those SAs before this.
+    pub fn set_peers(&mut self, peers: Vec<PeerConfig>) {
+        self.peers = peers;
+        let handles: Vec<SaHandle> = self.sas.keys().copied().collect();
+        for h in handles {
+            let Some(sa) = self.sas.get_mut(&h) else {
+                continue;
+            };
+            let name = sa.connection_name().to_owned();
+            if let Some(idx) = self.peers.iter().position(|p| p.name == name) {
+                sa.set_peer_index(idx);
+            } else if let Some(mut old) = self.sas.remove(&h) {
+                let o = old.close_silently(CloseReason::Deleted);
+                self.events.extend(o.events);
+                self.by_spi.remove(&old.our_spi());
+                if let Some(key) = old.init_key() {
+                    self.by_init.remove(&key);
+                }
+            }
+        }
+    }
+
+    /// The connection of an IKE SA.
+    pub fn connection_of(&self, sa: SaHandle) -> Option<&str> {
+        self.sas.get(&sa).map(IkeSa::connection_name)
+    }
+
+    /// Handles of every IKE SA, in any state.
+    pub fn handles_all(&self) -> Vec<SaHandle> {
+        self.sas.keys().copied().collect()
+    }
+
     /// The Child SAs of an IKE SA: (name, inbound SPI, outbound SPI).
     pub fn child_sas(&self, sa: SaHandle) -> Vec<(String, u32, u32)> {
         self.sas.get(&sa).map(IkeSa::child_list).unwrap_or_default()

@@ -308,6 +308,10 @@ impl IkeSa {
         self.peer_idx
     }
 
+    pub(crate) fn set_peer_index(&mut self, idx: usize) {
+        self.peer_idx = idx;
+    }
+
     pub(crate) fn remote(&self) -> SocketAddr {
         self.remote
     }

@@ -1,0 +1,41 @@
+//! The control socket's client side: `ike up`, `ike down`, `ike status`.
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+
+use crate::control::{Request, Response, MAX_LINE};
+
+/// Sends `request` to the daemon at `socket` and waits at most `wait` for its answer.
+pub fn request(socket: &Path, request: &Request, wait: Duration) -> anyhow::Result<Response> {
+    let mut stream = UnixStream::connect(socket).with_context(|| {
+        format!(
+            "cannot reach the daemon on {} (is `ike daemon` running? -s sets the socket)",
+            socket.display()
+        )
+    })?;
+    stream.set_read_timeout(Some(wait))?;
+    stream.set_write_timeout(Some(Duration::from_secs(5)))?;
+    let mut line = serde_json::to_string(request)?;
+    line.push('\n');
+    stream.write_all(line.as_bytes())?;
+    let mut reader = BufReader::new(stream.take(MAX_LINE as u64));
+    let mut answer = String::new();
+    match reader.read_line(&mut answer) {
+        Ok(0) => bail!("the daemon closed the connection without an answer"),
+        Ok(_) => {}
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ) =>
+        {
+            bail!("no answer from the daemon within {}s", wait.as_secs())
+        }
+        Err(e) => return Err(e).context("reading the daemon's answer"),
+    }
+    serde_json::from_str(answer.trim()).context("the daemon's answer is not valid JSON")
+}

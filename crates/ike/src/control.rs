@@ -1,0 +1,221 @@
+//! The control protocol between `ike daemon` and its clients (`ike up`, `ike down`,
+//! `ike status`), over a Unix stream socket (mode 0600).
+//!
+//! One request per connection: the client writes a [`Request`] as one line of JSON, the daemon
+//! answers with one [`Response`] line and closes. `up` answers only when the connection is
+//! established or has failed; the client bounds its wait. Lines longer than
+//! [`MAX_LINE`] are refused.
+//!
+//! ```text
+//! > {"cmd":"up","name":"site-b"}
+//! < {"ok":true,"message":"site-b established: IKE SA 1a2b.../..., child net in c1234567 out c7654321"}
+//! > {"cmd":"status"}
+//! < {"ok":true,"status":{"ike_sas":[...]}}
+//! ```
+//!
+//! [`Status`] is the `ike status --json` document of DESIGN.md, field for field.
+
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+/// The longest request or response line accepted, in bytes.
+pub const MAX_LINE: usize = 1 << 20;
+
+/// A client's request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "cmd", rename_all = "lowercase")]
+pub enum Request {
+    /// Initiate the connection; answer when established or failed.
+    Up {
+        /// Connection name.
+        name: String,
+    },
+    /// Delete the connection's IKE SAs (telling the peer).
+    Down {
+        /// Connection name.
+        name: String,
+    },
+    /// The SAs.
+    Status,
+}
+
+/// The daemon's answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Response {
+    /// Whether the request succeeded.
+    pub ok: bool,
+    /// What happened, for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The SAs, for `status`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+}
+
+impl Response {
+    /// Success with a message.
+    pub fn ok(message: impl Into<String>) -> Self {
+        Self {
+            ok: true,
+            message: Some(message.into()),
+            status: None,
+        }
+    }
+
+    /// Failure with a message.
+    pub fn err(message: impl Into<String>) -> Self {
+        Self {
+            ok: false,
+            message: Some(message.into()),
+            status: None,
+        }
+    }
+}
+
+/// `ike status --json` (DESIGN.md).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {
+    /// Every IKE SA.
+    pub ike_sas: Vec<IkeSaStatus>,
+}
+
+/// One IKE SA.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IkeSaStatus {
+    /// Connection name.
+    pub name: String,
+    /// IKE version (2).
+    pub version: u8,
+    /// CONNECTING, ESTABLISHED, REKEYING or DELETING (strongSwan's words).
+    pub state: String,
+    /// Our address and port.
+    pub local_addr: String,
+    /// The peer's address and port.
+    pub remote_addr: String,
+    /// Our identity.
+    pub local_id: String,
+    /// The peer's identity (empty until authenticated).
+    pub remote_id: String,
+    /// Lowercase hex, 16 digits.
+    pub initiator_spi: String,
+    /// Lowercase hex, 16 digits (zeros until known).
+    pub responder_spi: String,
+    /// Negotiated transforms (empty until known).
+    pub proposal: String,
+    /// Seconds since establishment (0 before).
+    pub established_seconds: u64,
+    /// Seconds until the scheduled rekey (0: none scheduled).
+    pub rekey_seconds: u64,
+    /// The Child SAs.
+    pub child_sas: Vec<ChildSaStatus>,
+}
+
+/// One Child SA.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChildSaStatus {
+    /// Child name.
+    pub name: String,
+    /// INSTALLING, INSTALLED, REKEYING or DELETING.
+    pub state: String,
+    /// Our inbound SPI, lowercase hex, 8 digits.
+    pub spi_in: String,
+    /// Our outbound SPI.
+    pub spi_out: String,
+    /// Our traffic selectors.
+    pub local_ts: Vec<String>,
+    /// The peer's traffic selectors.
+    pub remote_ts: Vec<String>,
+    /// tunnel or transport.
+    pub mode: String,
+    /// Negotiated ESP transforms.
+    pub proposal: String,
+    /// Bytes received.
+    pub bytes_in: u64,
+    /// Bytes sent.
+    pub bytes_out: u64,
+}
+
+impl Status {
+    /// The compact human table of `ike status`.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if self.ike_sas.is_empty() {
+            out.push_str("no IKE SAs\n");
+            return out;
+        }
+        for sa in &self.ike_sas {
+            let _ = writeln!(
+                out,
+                "{}: IKEv{} {} {} ({}) === {} ({}) {}_i {}_r",
+                sa.name,
+                sa.version,
+                sa.state,
+                sa.local_addr,
+                sa.local_id,
+                sa.remote_addr,
+                if sa.remote_id.is_empty() {
+                    "?"
+                } else {
+                    &sa.remote_id
+                },
+                sa.initiator_spi,
+                sa.responder_spi,
+            );
+            if !sa.proposal.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "  {} established {}s ago, rekey in {}s",
+                    sa.proposal, sa.established_seconds, sa.rekey_seconds
+                );
+            }
+            for c in &sa.child_sas {
+                let _ = writeln!(
+                    out,
+                    "  {}: {} {} {} in {} out {} ({}/{} bytes) {} === {}",
+                    c.name,
+                    c.state,
+                    c.mode.to_uppercase(),
+                    c.proposal,
+                    c.spi_in,
+                    c.spi_out,
+                    c.bytes_in,
+                    c.bytes_out,
+                    c.local_ts.join(","),
+                    c.remote_ts.join(","),
+                );
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_round_trip() {
+        for r in [
+            Request::Up { name: "a".into() },
+            Request::Down { name: "b".into() },
+            Request::Status,
+        ] {
+            let line = serde_json::to_string(&r).unwrap();
+            assert_eq!(serde_json::from_str::<Request>(&line).unwrap(), r);
+        }
+        assert_eq!(
+            serde_json::to_string(&Request::Status).unwrap(),
+            r#"{"cmd":"status"}"#
+        );
+    }
+
+    #[test]
+    fn empty_status_renders() {
+        assert_eq!(Status::default().render(), "no IKE SAs\n");
+        assert_eq!(
+            serde_json::to_string(&Status::default()).unwrap(),
+            r#"{"ike_sas":[]}"#
+        );
+    }
+}

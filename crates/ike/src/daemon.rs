@@ -1,0 +1,1051 @@
+//! `ike daemon`: the driver of the sans-I/O IKEv2 engine.
+//!
+//! One task owns the [`Endpoint`], the kernel backend and the table of SAs that `ike status`
+//! shows; everything else talks to it through a channel:
+//!
+//! - one receive task per UDP socket (`port` and `port_nat_t` on each `listen` address, or on
+//!   `0.0.0.0` and `[::]` when `listen` is empty). On the NAT-T socket it demultiplexes as RFC
+//!   3948 §2.2 says: IKE messages start with the four zero octets of the non-ESP marker, which
+//!   are stripped; ESP (a non-zero SPI there) and NAT keepalives (0xFF) are dropped, since no
+//!   userspace ESP exists and the kernel backend has not taken the socket over;
+//! - the control server (see [`crate::control`]), one task per client;
+//! - signals: SIGTERM and SIGINT delete every IKE SA, wait (at most
+//!   [`SHUTDOWN_WAIT`]) for the peers' answers and remove the control socket; SIGHUP reloads the
+//!   configuration.
+//!
+//! The engine's timer is a `sleep_until` on [`Endpoint::poll_timeout`]; before every call into
+//! the engine the driver tells it the wall-clock time ([`Endpoint::set_unix_time`]).
+//!
+//! Logs go through `tracing` under the targets `ike` (IKE and Child SA events, with the
+//! connection name and SPIs), `kernel` (what the backend installs), `net` (sockets) and
+//! `control` (the control socket). Keys are never logged.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context};
+use ike_config::{Config, Connection, KernelKind, StartAction};
+use ike_kernel::{BackendKind, KernelError, SaBackend};
+use ike_proto::v2::{CloseReason, Endpoint, Event, Mode, SaHandle, Transmit};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UdpSocket, UnixListener, UnixStream};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, error, info, warn};
+
+use crate::control::{ChildSaStatus, IkeSaStatus, Request, Response, Status, MAX_LINE};
+
+/// How long shutdown waits for the peers to answer our deletes.
+pub const SHUTDOWN_WAIT: Duration = Duration::from_secs(3);
+
+/// How long the daemon keeps an `up` or `down` client waiting before it answers "timed out"
+/// (the engine may still succeed later; clients usually give up sooner).
+pub const REQUEST_WAIT: Duration = Duration::from_secs(120);
+
+/// How long a client may take to send its request line.
+const READ_REQUEST_WAIT: Duration = Duration::from_secs(10);
+
+/// What `ike daemon` was asked to do.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The configuration file.
+    pub config: PathBuf,
+    /// The control socket, overriding the configuration's.
+    pub socket: Option<PathBuf>,
+}
+
+/// Runs the daemon until SIGTERM or SIGINT. `config` is the already loaded `options.config`.
+pub fn run(options: Options, config: Config) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
+    rt.block_on(run_async(options, config))
+}
+
+/// One bound UDP socket.
+struct Sock {
+    bound: SocketAddr,
+    socket: Arc<UdpSocket>,
+    nat_t: bool,
+}
+
+enum Input {
+    Datagram {
+        sock: usize,
+        from: SocketAddr,
+        data: Vec<u8>,
+    },
+    Control(Request, oneshot::Sender<Response>),
+}
+
+/// What the daemon knows of an IKE SA, for status.
+struct SaInfo {
+    name: String,
+    state: &'static str,
+    local: SocketAddr,
+    remote: SocketAddr,
+    local_id: String,
+    remote_id: String,
+    spi_i: [u8; 8],
+    spi_r: [u8; 8],
+    proposal: String,
+    established: Option<Instant>,
+    rekey_time: Option<Duration>,
+    children: BTreeMap<u32, ChildInfo>,
+}
+
+struct ChildInfo {
+    name: String,
+    spi_out: u32,
+    local_ts: Vec<String>,
+    remote_ts: Vec<String>,
+    mode: Mode,
+    proposal: String,
+}
+
+/// A `down` waiting for its IKE SAs to close.
+struct DownWaiter {
+    name: String,
+    pending: HashSet<SaHandle>,
+    reply: oneshot::Sender<Response>,
+}
+
+struct Daemon {
+    config_path: PathBuf,
+    config: Config,
+    endpoint: Endpoint,
+    kernel: Box<dyn SaBackend>,
+    socks: Vec<Sock>,
+    sas: BTreeMap<SaHandle, SaInfo>,
+    up_waiters: HashMap<SaHandle, Vec<oneshot::Sender<Response>>>,
+    down_waiters: Vec<DownWaiter>,
+    /// Our source address towards a peer, for datagrams that arrived on a wildcard socket.
+    route_cache: HashMap<IpAddr, IpAddr>,
+}
+
+fn hex8(b: &[u8; 8]) -> String {
+    hex::encode(b)
+}
+
+fn mode_word(m: Mode) -> &'static str {
+    match m {
+        Mode::Tunnel => "tunnel",
+        Mode::Transport => "transport",
+    }
+}
+
+fn close_words(r: &CloseReason) -> String {
+    match r {
+        CloseReason::Deleted => "deleted".into(),
+        CloseReason::DeletedByPeer => "deleted by the peer".into(),
+        CloseReason::Timeout => "the peer stopped answering".into(),
+        CloseReason::HalfOpenExpired => "half-open SA expired".into(),
+        CloseReason::PeerError(n) => format!("the peer refused with {n:?}"),
+        CloseReason::LocalError(e) => format!("refused: {e}"),
+        CloseReason::Rekeyed => "rekeyed".into(),
+        CloseReason::Replaced => "replaced (INITIAL_CONTACT)".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+fn unspecified(v6: bool) -> IpAddr {
+    if v6 {
+        IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+    } else {
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+    }
+}
+
+/// Our source address towards `remote`, as the routing table picks it (a connected UDP socket
+/// sends nothing).
+fn route_source(remote: IpAddr) -> Option<IpAddr> {
+    let s = std::net::UdpSocket::bind(SocketAddr::new(unspecified(remote.is_ipv6()), 0)).ok()?;
+    s.connect(SocketAddr::new(remote, 9)).ok()?;
+    s.local_addr().ok().map(|a| a.ip())
+}
+
+fn bind_udp(addr: SocketAddr) -> std::io::Result<UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let s = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    if addr.is_ipv6() {
+        // Separate IPv4 and IPv6 sockets, so that `0.0.0.0` and `[::]` can both be bound.
+        s.set_only_v6(true)?;
+    }
+    s.set_nonblocking(true)?;
+    s.bind(&addr.into())?;
+    UdpSocket::from_std(s.into())
+}
+
+/// The control socket's path: `-s`, else the configuration's.
+pub fn control_path(options_socket: Option<&Path>, config: &Config) -> PathBuf {
+    options_socket
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| config.daemon.control_socket.clone())
+}
+
+fn bind_control(path: &Path) -> anyhow::Result<UnixListener> {
+    if path.exists() {
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            bail!(
+                "another daemon answers on the control socket {}",
+                path.display()
+            );
+        }
+        std::fs::remove_file(path)
+            .with_context(|| format!("removing the stale control socket {}", path.display()))?;
+    }
+    if let Some(dir) = path.parent() {
+        if !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("creating the directory {}", dir.display()))?;
+        }
+    }
+    let listener = UnixListener::bind(path)
+        .with_context(|| format!("binding the control socket {}", path.display()))?;
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .with_context(|| format!("setting mode 0600 on {}", path.display()))?;
+    Ok(listener)
+}
+
+async fn run_async(options: Options, config: Config) -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+
+    let kernel = ike_kernel::backend(match config.daemon.kernel {
+        KernelKind::None => BackendKind::None,
+        _ => BackendKind::Xfrm,
+    })
+    .map_err(|e: KernelError| {
+        anyhow::anyhow!("kernel backend: {e} (use kernel = \"none\" in [daemon])")
+    })?;
+    let endpoint = new_endpoint(&config)?;
+
+    // Sockets.
+    let listen: Vec<IpAddr> = if config.daemon.listen.is_empty() {
+        vec![unspecified(false), unspecified(true)]
+    } else {
+        config.daemon.listen.clone()
+    };
+    let mut socks = Vec::new();
+    for ip in &listen {
+        for (port, nat_t) in [
+            (config.daemon.port, false),
+            (config.daemon.port_nat_t, true),
+        ] {
+            let addr = SocketAddr::new(*ip, port);
+            match bind_udp(addr) {
+                Ok(s) => {
+                    info!(target: "net", "listening on {addr}/udp");
+                    socks.push(Sock {
+                        bound: addr,
+                        socket: Arc::new(s),
+                        nat_t,
+                    });
+                }
+                // A machine without IPv6 still serves IPv4 when `listen` is left to default.
+                Err(e) if config.daemon.listen.is_empty() && ip.is_ipv6() => {
+                    warn!(target: "net", "cannot bind {addr}/udp: {e}; IPv6 disabled");
+                }
+                Err(e) => return Err(e).with_context(|| format!("binding {addr}/udp")),
+            }
+        }
+    }
+
+    let socket_path = control_path(options.socket.as_deref(), &config);
+    let listener = bind_control(&socket_path)?;
+    info!(target: "control", "control socket {}", socket_path.display());
+
+    let (tx, mut rx) = mpsc::channel::<Input>(1024);
+    for (i, s) in socks.iter().enumerate() {
+        tokio::spawn(receive(i, s.socket.clone(), tx.clone()));
+    }
+    tokio::spawn(serve_control(listener, tx.clone()));
+
+    let mut sigterm = signal(SignalKind::terminate()).context("SIGTERM handler")?;
+    let mut sigint = signal(SignalKind::interrupt()).context("SIGINT handler")?;
+    let mut sighup = signal(SignalKind::hangup()).context("SIGHUP handler")?;
+
+    let mut d = Daemon {
+        config_path: options.config.clone(),
+        config,
+        endpoint,
+        kernel,
+        socks,
+        sas: BTreeMap::new(),
+        up_waiters: HashMap::new(),
+        down_waiters: Vec::new(),
+        route_cache: HashMap::new(),
+    };
+    info!(
+        target: "ike",
+        "ike daemon started with {} ({} connections, kernel backend {})",
+        d.config_path.display(),
+        d.config.connections.len(),
+        d.kernel.name()
+    );
+    let starts: Vec<String> = d
+        .config
+        .connections
+        .iter()
+        .filter(|c| starts_at_load(c))
+        .map(|c| c.name.clone())
+        .collect();
+    for name in starts {
+        d.up(&name, None);
+    }
+    d.flush().await;
+
+    loop {
+        let deadline = d.endpoint.poll_timeout();
+        tokio::select! {
+            input = rx.recv() => match input {
+                Some(input) => d.input(input),
+                None => break,
+            },
+            _ = sleep_until(deadline) => {
+                d.clock();
+                d.endpoint.handle_timeout(Instant::now());
+            }
+            _ = sigterm.recv() => { info!(target: "ike", "SIGTERM: shutting down"); break; }
+            _ = sigint.recv() => { info!(target: "ike", "SIGINT: shutting down"); break; }
+            _ = sighup.recv() => d.reload(),
+        }
+        d.flush().await;
+    }
+
+    d.shutdown(&mut rx).await;
+    if let Err(e) = std::fs::remove_file(&socket_path) {
+        warn!(target: "control", "removing {}: {e}", socket_path.display());
+    }
+    info!(target: "ike", "ike daemon stopped");
+    Ok(())
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
+        None => std::future::pending::<()>().await,
+    }
+}
+
+fn starts_at_load(c: &Connection) -> bool {
+    c.children
+        .iter()
+        .any(|ch| ch.start_action == StartAction::Start)
+}
+
+fn new_endpoint(config: &Config) -> anyhow::Result<Endpoint> {
+    let peers = config.connections.iter().map(|c| c.peer.clone()).collect();
+    Endpoint::new(
+        config.daemon.endpoint.clone(),
+        peers,
+        Box::new(ike_crypto::rng::SystemRng::new()),
+    )
+    .context("starting the IKEv2 engine")
+}
+
+async fn receive(index: usize, socket: Arc<UdpSocket>, tx: mpsc::Sender<Input>) {
+    let mut buf = vec![0u8; 65536];
+    loop {
+        match socket.recv_from(&mut buf).await {
+            Ok((n, from)) => {
+                let data = buf.get(..n).unwrap_or_default().to_vec();
+                if tx
+                    .send(Input::Datagram {
+                        sock: index,
+                        from,
+                        data,
+                    })
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+            // ICMP errors (port unreachable) surface here on Linux; they are no reason to stop.
+            Err(e) => debug!(target: "net", "receive: {e}"),
+        }
+    }
+}
+
+async fn serve_control(listener: UnixListener, tx: mpsc::Sender<Input>) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                tokio::spawn(client(stream, tx.clone()));
+            }
+            Err(e) => {
+                warn!(target: "control", "accept: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+async fn client(stream: UnixStream, tx: mpsc::Sender<Input>) {
+    let (r, mut w) = stream.into_split();
+    let mut reader = BufReader::new(r.take(MAX_LINE as u64));
+    let mut line = String::new();
+    let response = match tokio::time::timeout(READ_REQUEST_WAIT, reader.read_line(&mut line)).await
+    {
+        Err(_) => Response::err("no request received in time"),
+        Ok(Err(e)) => Response::err(format!("reading the request: {e}")),
+        Ok(Ok(_)) => match serde_json::from_str::<Request>(line.trim()) {
+            Err(e) => Response::err(format!("bad request: {e}")),
+            Ok(req) => {
+                debug!(target: "control", "request {req:?}");
+                let (otx, orx) = oneshot::channel();
+                if tx.send(Input::Control(req, otx)).await.is_err() {
+                    Response::err("the daemon is shutting down")
+                } else {
+                    match tokio::time::timeout(REQUEST_WAIT, orx).await {
+                        Ok(Ok(r)) => r,
+                        Ok(Err(_)) => Response::err("the daemon is shutting down"),
+                        Err(_) => Response::err("timed out"),
+                    }
+                }
+            }
+        },
+    };
+    let mut out = serde_json::to_string(&response)
+        .unwrap_or_else(|_| r#"{"ok":false,"message":"internal error"}"#.to_owned());
+    out.push('\n');
+    let _ = w.write_all(out.as_bytes()).await;
+    let _ = w.shutdown().await;
+}
+
+impl Daemon {
+    /// Tells the engine the wall-clock time; called before engine calls.
+    fn clock(&mut self) {
+        if let Ok(d) = SystemTime::now().duration_since(UNIX_EPOCH) {
+            self.endpoint
+                .set_unix_time(i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        }
+    }
+
+    fn input(&mut self, input: Input) {
+        match input {
+            Input::Datagram { sock, from, data } => self.datagram(sock, from, &data),
+            Input::Control(req, reply) => self.control(req, reply),
+        }
+    }
+
+    fn datagram(&mut self, sock: usize, from: SocketAddr, data: &[u8]) {
+        let Some(s) = self.socks.get(sock) else {
+            return;
+        };
+        let (bound, nat_t) = (s.bound, s.nat_t);
+        let ike = if nat_t {
+            // RFC 3948 §2.2: IKE after the non-ESP marker, ESP otherwise; §2.3 keepalives.
+            match data {
+                [0, 0, 0, 0, rest @ ..] => rest,
+                [0xff] => {
+                    debug!(target: "net", "NAT keepalive from {from}");
+                    return;
+                }
+                _ => {
+                    debug!(target: "net", "dropped {} bytes of ESP-in-UDP from {from} (no ESP here)", data.len());
+                    return;
+                }
+            }
+        } else {
+            data
+        };
+        let local = if bound.ip().is_unspecified() {
+            let ip = self.source_towards(from.ip()).unwrap_or(bound.ip());
+            SocketAddr::new(ip, bound.port())
+        } else {
+            bound
+        };
+        self.clock();
+        self.endpoint
+            .handle_datagram(Instant::now(), local, from, ike);
+    }
+
+    fn source_towards(&mut self, remote: IpAddr) -> Option<IpAddr> {
+        if let Some(ip) = self.route_cache.get(&remote) {
+            return Some(*ip);
+        }
+        let ip = route_source(remote)?;
+        if self.route_cache.len() > 4096 {
+            self.route_cache.clear();
+        }
+        self.route_cache.insert(remote, ip);
+        Some(ip)
+    }
+
+    fn control(&mut self, req: Request, reply: oneshot::Sender<Response>) {
+        match req {
+            Request::Status => {
+                let _ = reply.send(Response {
+                    ok: true,
+                    message: None,
+                    status: Some(self.status()),
+                });
+            }
+            Request::Up { name } => self.up(&name, Some(reply)),
+            Request::Down { name } => self.down(&name, reply),
+        }
+    }
+
+    /// Our address for initiating `conn`: its first local address of the peer's family, else
+    /// such a `listen` address, else the routing table's choice.
+    fn initiate_local(&mut self, conn: &Connection) -> Result<SocketAddr, String> {
+        let Some(remote) = conn.remote_addrs.first().copied() else {
+            return Err(format!(
+                "connection {} has no remote address (%any) and cannot initiate",
+                conn.name
+            ));
+        };
+        let v6 = remote.is_ipv6();
+        let ip = conn
+            .local_addrs
+            .iter()
+            .chain(self.config.daemon.listen.iter())
+            .find(|a| a.is_ipv6() == v6)
+            .copied()
+            .or_else(|| self.source_towards(remote))
+            .ok_or_else(|| format!("no local address to reach {remote}"))?;
+        Ok(SocketAddr::new(ip, self.config.daemon.port))
+    }
+
+    fn up(&mut self, name: &str, reply: Option<oneshot::Sender<Response>>) {
+        let respond = |reply: Option<oneshot::Sender<Response>>, r: Response| {
+            if let Some(tx) = reply {
+                let _ = tx.send(r);
+            }
+        };
+        let Some(conn) = self.config.connection(name).cloned() else {
+            warn!(target: "ike", "{name}: no such connection");
+            return respond(reply, Response::err(format!("no connection named {name}")));
+        };
+        if let Some(sa) = self
+            .sas
+            .values()
+            .find(|s| s.name == name && s.state == "ESTABLISHED")
+        {
+            let msg = format!(
+                "{name}: already established ({}_i {}_r)",
+                hex8(&sa.spi_i),
+                hex8(&sa.spi_r)
+            );
+            return respond(reply, Response::ok(msg));
+        }
+        let local = match self.initiate_local(&conn) {
+            Ok(l) => l,
+            Err(e) => {
+                warn!(target: "ike", "{name}: {e}");
+                return respond(reply, Response::err(e));
+            }
+        };
+        self.clock();
+        match self.endpoint.initiate(Instant::now(), local, name) {
+            Ok(h) => {
+                let remote = SocketAddr::new(
+                    conn.remote_addrs.first().copied().unwrap_or(local.ip()),
+                    500,
+                );
+                let path = self.endpoint.sa_path(h);
+                info!(target: "ike", "{name}: initiating IKE SA {local} -> {remote}");
+                self.sas.insert(
+                    h,
+                    SaInfo {
+                        name: name.to_owned(),
+                        state: "CONNECTING",
+                        local: path.as_ref().map_or(local, |p| p.local),
+                        remote: path.as_ref().map_or(remote, |p| p.remote),
+                        local_id: conn.peer.local_id.to_string(),
+                        remote_id: String::new(),
+                        spi_i: [0; 8],
+                        spi_r: [0; 8],
+                        proposal: String::new(),
+                        established: None,
+                        rekey_time: conn.peer.rekey_time,
+                        children: BTreeMap::new(),
+                    },
+                );
+                if let Some(tx) = reply {
+                    self.up_waiters.entry(h).or_default().push(tx);
+                }
+            }
+            Err(e) => {
+                warn!(target: "ike", "{name}: cannot initiate: {e}");
+                respond(reply, Response::err(format!("{name}: {e}")));
+            }
+        }
+    }
+
+    fn down(&mut self, name: &str, reply: oneshot::Sender<Response>) {
+        let handles: Vec<SaHandle> = self
+            .endpoint
+            .handles_all()
+            .into_iter()
+            .filter(|h| self.endpoint.connection_of(*h) == Some(name))
+            .collect();
+        if handles.is_empty() {
+            let _ = reply.send(Response::err(format!("{name}: no IKE SA to delete")));
+            return;
+        }
+        self.clock();
+        let now = Instant::now();
+        for h in &handles {
+            if let Some(info) = self.sas.get_mut(h) {
+                info.state = "DELETING";
+                info!(target: "ike", "{name}: deleting IKE SA {}_i {}_r", hex8(&info.spi_i), hex8(&info.spi_r));
+            }
+            if let Err(e) = self.endpoint.delete(now, *h) {
+                debug!(target: "ike", "{name}: delete: {e}");
+            }
+        }
+        self.down_waiters.push(DownWaiter {
+            name: name.to_owned(),
+            pending: handles.into_iter().collect(),
+            reply,
+        });
+    }
+
+    async fn flush(&mut self) {
+        loop {
+            let mut any = false;
+            while let Some(t) = self.endpoint.poll_transmit() {
+                any = true;
+                self.send(&t).await;
+            }
+            while let Some(ev) = self.endpoint.poll_event() {
+                any = true;
+                self.event(ev);
+            }
+            if !any {
+                break;
+            }
+        }
+        self.finish_down_waiters();
+    }
+
+    fn finish_down_waiters(&mut self) {
+        let live: HashSet<SaHandle> = self.endpoint.handles_all().into_iter().collect();
+        let mut keep = Vec::new();
+        for mut w in self.down_waiters.drain(..) {
+            w.pending.retain(|h| live.contains(h));
+            if w.pending.is_empty() {
+                let _ = w
+                    .reply
+                    .send(Response::ok(format!("{}: IKE SAs deleted", w.name)));
+            } else {
+                keep.push(w);
+            }
+        }
+        self.down_waiters = keep;
+    }
+
+    async fn send(&self, t: &Transmit) {
+        let sock = self.socks.iter().find(|s| s.bound == t.local).or_else(|| {
+            self.socks.iter().find(|s| {
+                s.bound.ip().is_unspecified()
+                    && s.bound.is_ipv6() == t.local.is_ipv6()
+                    && s.bound.port() == t.local.port()
+            })
+        });
+        let Some(sock) = sock else {
+            warn!(target: "net", "no socket for {} (to {}): datagram dropped", t.local, t.remote);
+            return;
+        };
+        if let Err(e) = sock.socket.send_to(&t.datagram(), t.remote).await {
+            warn!(target: "net", "send {} -> {}: {e}", t.local, t.remote);
+        }
+    }
+
+    fn resolve_up(&mut self, sa: SaHandle, r: Response) {
+        if let Some(ws) = self.up_waiters.remove(&sa) {
+            for w in ws {
+                let _ = w.send(r.clone());
+            }
+        }
+    }
+
+    fn event(&mut self, ev: Event) {
+        match ev {
+            Event::IkeSaEstablished {
+                sa,
+                connection,
+                initiator,
+                spi_i,
+                spi_r,
+                local_id,
+                remote_id,
+                proposal,
+                ..
+            } => {
+                let path = self.endpoint.sa_path(sa);
+                let rekey_time = self
+                    .config
+                    .connection(&connection)
+                    .and_then(|c| c.peer.rekey_time);
+                let unknown: SocketAddr = SocketAddr::new(unspecified(false), 0);
+                let info = self.sas.entry(sa).or_insert_with(|| SaInfo {
+                    name: connection.clone(),
+                    state: "CONNECTING",
+                    local: unknown,
+                    remote: unknown,
+                    local_id: String::new(),
+                    remote_id: String::new(),
+                    spi_i,
+                    spi_r,
+                    proposal: String::new(),
+                    established: None,
+                    rekey_time,
+                    children: BTreeMap::new(),
+                });
+                if let Some(p) = path {
+                    info.local = p.local;
+                    info.remote = p.remote;
+                }
+                info.state = "ESTABLISHED";
+                info.spi_i = spi_i;
+                info.spi_r = spi_r;
+                info.local_id = local_id.to_string();
+                info.remote_id = remote_id.to_string();
+                info.proposal = proposal.clone();
+                info.established = Some(Instant::now());
+                info!(
+                    target: "ike",
+                    "{connection}: IKE SA established {}_i {}_r {}[{}]...{}[{}] {proposal} ({})",
+                    hex8(&spi_i),
+                    hex8(&spi_r),
+                    info.local,
+                    info.local_id,
+                    info.remote,
+                    info.remote_id,
+                    if initiator { "initiator" } else { "responder" },
+                );
+                let childless = self
+                    .config
+                    .connection(&connection)
+                    .is_some_and(|c| c.children.is_empty());
+                if childless {
+                    let msg = format!(
+                        "{connection}: established {}_i {}_r",
+                        hex8(&spi_i),
+                        hex8(&spi_r)
+                    );
+                    self.resolve_up(sa, Response::ok(msg));
+                }
+            }
+            Event::ChildSaInstall(c) => {
+                if let Err(e) = self.kernel.install(&c) {
+                    error!(target: "kernel", "{}/{}: install in {:08x} out {:08x} failed: {e}", c.connection, c.child, c.spi_in, c.spi_out);
+                }
+                let ts = |v: &[ike_proto::v2::Ts]| v.iter().map(ToString::to_string).collect();
+                info!(
+                    target: "ike",
+                    "{}/{}: Child SA installed in {:08x} out {:08x} {} {} {:?} === {:?}",
+                    c.connection,
+                    c.child,
+                    c.spi_in,
+                    c.spi_out,
+                    mode_word(c.mode),
+                    c.proposal,
+                    ts(&c.local_ts) as Vec<String>,
+                    ts(&c.remote_ts) as Vec<String>,
+                );
+                if let Some(info) = self.sas.get_mut(&c.sa) {
+                    info.children.insert(
+                        c.spi_in,
+                        ChildInfo {
+                            name: c.child.clone(),
+                            spi_out: c.spi_out,
+                            local_ts: ts(&c.local_ts),
+                            remote_ts: ts(&c.remote_ts),
+                            mode: c.mode,
+                            proposal: c.proposal.clone(),
+                        },
+                    );
+                    let msg = format!(
+                        "{}: established {}_i {}_r, child {} in {:08x} out {:08x}",
+                        c.connection,
+                        hex8(&info.spi_i),
+                        hex8(&info.spi_r),
+                        c.child,
+                        c.spi_in,
+                        c.spi_out
+                    );
+                    self.resolve_up(c.sa, Response::ok(msg));
+                }
+            }
+            Event::ChildSaFailed { sa, child, reason } => {
+                let name = self
+                    .sas
+                    .get(&sa)
+                    .map(|s| s.name.clone())
+                    .unwrap_or_default();
+                warn!(target: "ike", "{name}/{child}: Child SA failed: {reason}");
+                self.resolve_up(
+                    sa,
+                    Response::err(format!(
+                        "{name}: IKE SA up but child {child} failed: {reason}"
+                    )),
+                );
+            }
+            Event::ChildSaDelete {
+                sa,
+                child,
+                spi_in,
+                spi_out,
+            } => {
+                let name = self
+                    .sas
+                    .get(&sa)
+                    .map(|s| s.name.clone())
+                    .unwrap_or_default();
+                info!(target: "ike", "{name}/{child}: Child SA deleted in {spi_in:08x} out {spi_out:08x}");
+                if let Err(e) = self.kernel.delete(spi_in) {
+                    debug!(target: "kernel", "{name}/{child}: {e}");
+                }
+                if let Some(info) = self.sas.get_mut(&sa) {
+                    info.children.remove(&spi_in);
+                }
+            }
+            Event::IkeSaRekeyed {
+                old,
+                new,
+                spi_i,
+                spi_r,
+            } => {
+                if let Some(mut info) = self.sas.remove(&old) {
+                    info!(
+                        target: "ike",
+                        "{}: IKE SA rekeyed {}_i {}_r -> {}_i {}_r",
+                        info.name,
+                        hex8(&info.spi_i),
+                        hex8(&info.spi_r),
+                        hex8(&spi_i),
+                        hex8(&spi_r)
+                    );
+                    info.spi_i = spi_i;
+                    info.spi_r = spi_r;
+                    info.established = Some(Instant::now());
+                    info.state = "ESTABLISHED";
+                    self.sas.insert(new, info);
+                }
+                if let Some(w) = self.up_waiters.remove(&old) {
+                    self.up_waiters.insert(new, w);
+                }
+            }
+            Event::IkeSaClosed {
+                sa,
+                connection,
+                reason,
+            } => {
+                let info = self.sas.remove(&sa);
+                let spis = info.as_ref().map_or_else(String::new, |i| {
+                    format!(" {}_i {}_r", hex8(&i.spi_i), hex8(&i.spi_r))
+                });
+                if reason == CloseReason::Rekeyed {
+                    debug!(target: "ike", "{connection}: old IKE SA{spis} closed after rekey");
+                } else {
+                    info!(target: "ike", "{connection}: IKE SA{spis} closed: {}", close_words(&reason));
+                    // The engine deletes Child SAs before closing; anything left is removed here.
+                    for spi in info.iter().flat_map(|i| i.children.keys()) {
+                        let _ = self.kernel.delete(*spi);
+                    }
+                }
+                self.resolve_up(
+                    sa,
+                    Response::err(format!("{connection}: failed: {}", close_words(&reason))),
+                );
+            }
+            Event::AddressChanged { sa, local, remote } => {
+                if let Some(info) = self.sas.get_mut(&sa) {
+                    info!(target: "ike", "{}: peer moved to {remote} (from {local})", info.name);
+                    info.local = local;
+                    info.remote = remote;
+                    let spis: Vec<u32> = info.children.keys().copied().collect();
+                    self.kernel.update_address(&spis, local, remote);
+                }
+            }
+            Event::TrapInstall { connection, .. } => {
+                warn!(target: "kernel", "{connection}: trap policies are not supported by the {} backend", self.kernel.name());
+            }
+            other => debug!(target: "ike", "event {other:?}"),
+        }
+    }
+
+    fn status(&self) -> Status {
+        let now = Instant::now();
+        let ike_sas = self
+            .sas
+            .iter()
+            .map(|(h, s)| {
+                let path = self.endpoint.sa_path(*h);
+                let elapsed = s
+                    .established
+                    .map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
+                IkeSaStatus {
+                    name: s.name.clone(),
+                    version: 2,
+                    state: s.state.to_owned(),
+                    local_addr: path.as_ref().map_or(s.local, |p| p.local).to_string(),
+                    remote_addr: path.as_ref().map_or(s.remote, |p| p.remote).to_string(),
+                    local_id: s.local_id.clone(),
+                    remote_id: s.remote_id.clone(),
+                    initiator_spi: hex8(&s.spi_i),
+                    responder_spi: hex8(&s.spi_r),
+                    proposal: s.proposal.clone(),
+                    established_seconds: s.established.map_or(0, |_| elapsed.as_secs()),
+                    rekey_seconds: match (s.established, s.rekey_time) {
+                        (Some(_), Some(r)) => r.saturating_sub(elapsed).as_secs(),
+                        _ => 0,
+                    },
+                    child_sas: s
+                        .children
+                        .iter()
+                        .map(|(spi_in, c)| {
+                            let k = self.kernel.get(*spi_in);
+                            ChildSaStatus {
+                                name: c.name.clone(),
+                                state: if s.state == "DELETING" {
+                                    "DELETING"
+                                } else {
+                                    "INSTALLED"
+                                }
+                                .to_owned(),
+                                spi_in: format!("{spi_in:08x}"),
+                                spi_out: format!("{:08x}", c.spi_out),
+                                local_ts: c.local_ts.clone(),
+                                remote_ts: c.remote_ts.clone(),
+                                mode: mode_word(c.mode).to_owned(),
+                                proposal: c.proposal.clone(),
+                                bytes_in: k.as_ref().map_or(0, |k| k.bytes_in),
+                                bytes_out: k.as_ref().map_or(0, |k| k.bytes_out),
+                            }
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        Status { ike_sas }
+    }
+
+    /// SIGHUP: reload the configuration. Connections that are new start (if `start_action =
+    /// "start"`); removed or changed ones lose their IKE SAs (the peer is told); unchanged ones
+    /// keep theirs. The `[daemon]` section is not re-applied (sockets, kernel backend).
+    fn reload(&mut self) {
+        info!(target: "ike", "SIGHUP: reloading {}", self.config_path.display());
+        let new = match ike_config::load(&self.config_path) {
+            Ok(c) => c,
+            Err(e) => {
+                error!(target: "ike", "reload failed, keeping the running configuration:\n{e}");
+                return;
+            }
+        };
+        for w in &new.warnings {
+            warn!(target: "ike", "{w}");
+        }
+        // Secrets print redacted in Debug, so a changed PSK alone is not seen as a change.
+        let fingerprint = |c: &Connection| format!("{c:?}");
+        let old_by_name: HashMap<&str, String> = self
+            .config
+            .connections
+            .iter()
+            .map(|c| (c.name.as_str(), fingerprint(c)))
+            .collect();
+        let mut gone = HashSet::new();
+        let mut start = Vec::new();
+        for c in &self.config.connections {
+            match new.connection(&c.name) {
+                None => {
+                    info!(target: "ike", "{}: removed from the configuration", c.name);
+                    gone.insert(c.name.clone());
+                }
+                Some(n) if fingerprint(n) != fingerprint(c) => {
+                    info!(target: "ike", "{}: changed in the configuration", c.name);
+                    gone.insert(c.name.clone());
+                    if starts_at_load(n) {
+                        start.push(n.name.clone());
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+        for c in &new.connections {
+            if !old_by_name.contains_key(c.name.as_str()) {
+                info!(target: "ike", "{}: added to the configuration", c.name);
+                if starts_at_load(c) {
+                    start.push(c.name.clone());
+                }
+            }
+        }
+        self.clock();
+        let now = Instant::now();
+        for h in self.endpoint.handles_all() {
+            if self
+                .endpoint
+                .connection_of(h)
+                .is_some_and(|n| gone.contains(n))
+            {
+                if let Some(info) = self.sas.get_mut(&h) {
+                    info.state = "DELETING";
+                }
+                let _ = self.endpoint.delete(now, h);
+            }
+        }
+        self.endpoint
+            .set_peers(new.connections.iter().map(|c| c.peer.clone()).collect());
+        let daemon = self.config.daemon.clone();
+        self.config = new;
+        // Sockets and the backend stay as they were started.
+        self.config.daemon = daemon;
+        for name in start {
+            self.up(&name, None);
+        }
+    }
+
+    async fn shutdown(&mut self, rx: &mut mpsc::Receiver<Input>) {
+        self.clock();
+        let now = Instant::now();
+        let handles = self.endpoint.handles_all();
+        for h in &handles {
+            if let Some(info) = self.sas.get_mut(h) {
+                info!(target: "ike", "{}: deleting IKE SA {}_i {}_r", info.name, hex8(&info.spi_i), hex8(&info.spi_r));
+                info.state = "DELETING";
+            }
+            let _ = self.endpoint.delete(now, *h);
+        }
+        self.flush().await;
+        let give_up = Instant::now() + SHUTDOWN_WAIT;
+        while self.endpoint.sa_count() > 0 && Instant::now() < give_up {
+            let deadline = self
+                .endpoint
+                .poll_timeout()
+                .map_or(give_up, |d| d.min(give_up));
+            tokio::select! {
+                input = rx.recv() => match input {
+                    Some(Input::Datagram { sock, from, data }) => self.datagram(sock, from, &data),
+                    Some(Input::Control(_, reply)) => {
+                        let _ = reply.send(Response::err("the daemon is shutting down"));
+                    }
+                    None => break,
+                },
+                _ = sleep_until(Some(deadline)) => {
+                    self.clock();
+                    self.endpoint.handle_timeout(Instant::now());
+                }
+            }
+            self.flush().await;
+        }
+        if self.endpoint.sa_count() > 0 {
+            warn!(target: "ike", "{} IKE SAs did not finish deleting in {:?}", self.endpoint.sa_count(), SHUTDOWN_WAIT);
+        }
+        for sa in self.kernel.list() {
+            let _ = self.kernel.delete(sa.spi_in);
+        }
+        for (_, ws) in self.up_waiters.drain() {
+            for w in ws {
+                let _ = w.send(Response::err("the daemon is shutting down"));
+            }
+        }
+    }
+}
