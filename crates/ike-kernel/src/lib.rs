@@ -22,7 +22,7 @@
 )]
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use ike_proto::v2::{ChildSaInstall, Mode, Ts};
 
@@ -115,6 +115,39 @@ fn ts_list(ts: &[Ts]) -> String {
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// A traffic selector as strongSwan prints it: `10.88.1.0/24` when the range is a prefix, else
+/// `start-end`, then `[protocol/ports]` when not all.
+pub fn ts_text(ts: &Ts) -> String {
+    fn bits(ip: IpAddr) -> (u128, u32) {
+        match ip {
+            IpAddr::V4(a) => (u128::from(u32::from(a)), 32),
+            IpAddr::V6(a) => (u128::from(a), 128),
+        }
+    }
+    let (s, width) = bits(ts.start);
+    let (e, width_e) = bits(ts.end);
+    let diff = s ^ e;
+    let host_bits = 128 - diff.leading_zeros();
+    let is_prefix = width == width_e
+        && diff.checked_add(1).is_none_or(u128::is_power_of_two)
+        && s & diff == 0
+        && e & diff == diff;
+    let mut out = if is_prefix {
+        format!("{}/{}", ts.start, width.saturating_sub(host_bits))
+    } else {
+        format!("{}-{}", ts.start, ts.end)
+    };
+    if ts.protocol != 0 || ts.start_port != 0 || ts.end_port != u16::MAX {
+        let ports = if ts.start_port == ts.end_port {
+            ts.start_port.to_string()
+        } else {
+            format!("{}-{}", ts.start_port, ts.end_port)
+        };
+        out.push_str(&format!("[{}/{}]", ts.protocol, ports));
+    }
+    out
 }
 
 fn mode_word(mode: Mode) -> &'static str {
@@ -227,5 +260,45 @@ mod tests {
         let mut b = NoneBackend::default();
         assert_eq!(b.delete(7), Err(KernelError::UnknownSa(7)));
         assert!(b.list().is_empty());
+    }
+
+    fn ts(a: &str, b: &str, protocol: u8, ports: (u16, u16)) -> Ts {
+        Ts {
+            protocol,
+            start_port: ports.0,
+            end_port: ports.1,
+            start: a.parse().unwrap(),
+            end: b.parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn selectors_print_like_strongswan() {
+        let all = (0, u16::MAX);
+        assert_eq!(
+            ts_text(&ts("10.88.1.0", "10.88.1.255", 0, all)),
+            "10.88.1.0/24"
+        );
+        assert_eq!(ts_text(&ts("10.0.0.1", "10.0.0.1", 0, all)), "10.0.0.1/32");
+        assert_eq!(
+            ts_text(&ts("0.0.0.0", "255.255.255.255", 0, all)),
+            "0.0.0.0/0"
+        );
+        assert_eq!(
+            ts_text(&ts("::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 0, all)),
+            "::/0"
+        );
+        assert_eq!(
+            ts_text(&ts("2001:db8::", "2001:db8::ffff", 0, all)),
+            "2001:db8::/112"
+        );
+        assert_eq!(
+            ts_text(&ts("10.0.0.1", "10.0.0.5", 0, all)),
+            "10.0.0.1-10.0.0.5"
+        );
+        assert_eq!(
+            ts_text(&ts("10.0.0.0", "10.0.0.255", 6, (443, 443))),
+            "10.0.0.0/24[6/443]"
+        );
     }
 }

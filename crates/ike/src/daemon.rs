@@ -151,39 +151,6 @@ fn close_words(r: &CloseReason) -> String {
     }
 }
 
-/// A traffic selector as strongSwan prints it: `10.88.1.0/24` when the range is a prefix, else
-/// `start-end`, then `[protocol/ports]` when not all.
-pub fn ts_text(ts: &ike_proto::v2::Ts) -> String {
-    fn bits(ip: IpAddr) -> (u128, u32) {
-        match ip {
-            IpAddr::V4(a) => (u128::from(u32::from(a)), 32),
-            IpAddr::V6(a) => (u128::from(a), 128),
-        }
-    }
-    let (s, width) = bits(ts.start);
-    let (e, width_e) = bits(ts.end);
-    let diff = s ^ e;
-    let host_bits = 128 - diff.leading_zeros();
-    let is_prefix = width == width_e
-        && diff.checked_add(1).is_none_or(u128::is_power_of_two)
-        && s & diff == 0
-        && e & diff == diff;
-    let mut out = if is_prefix {
-        format!("{}/{}", ts.start, width.saturating_sub(host_bits))
-    } else {
-        format!("{}-{}", ts.start, ts.end)
-    };
-    if ts.protocol != 0 || ts.start_port != 0 || ts.end_port != u16::MAX {
-        let ports = if ts.start_port == ts.end_port {
-            ts.start_port.to_string()
-        } else {
-            format!("{}-{}", ts.start_port, ts.end_port)
-        };
-        out.push_str(&format!("[{}/{}]", ts.protocol, ports));
-    }
-    out
-}
-
 fn unspecified(v6: bool) -> IpAddr {
     if v6 {
         IpAddr::V6(Ipv6Addr::UNSPECIFIED)
@@ -567,6 +534,17 @@ impl Daemon {
             );
             return respond(reply, Response::ok(msg));
         }
+        // An initiation under way: wait for that one rather than start a second IKE SA.
+        if let Some((h, _)) = self
+            .sas
+            .iter()
+            .find(|(_, s)| s.name == name && s.state == "CONNECTING")
+        {
+            if let Some(tx) = reply {
+                self.up_waiters.entry(*h).or_default().push(tx);
+            }
+            return;
+        }
         let local = match self.initiate_local(&conn) {
             Ok(l) => l,
             Err(e) => {
@@ -771,18 +749,18 @@ impl Daemon {
                 if let Err(e) = self.kernel.install(&c) {
                     error!(target: "kernel", "{}/{}: install in {:08x} out {:08x} failed: {e}", c.connection, c.child, c.spi_in, c.spi_out);
                 }
-                let ts = |v: &[ike_proto::v2::Ts]| v.iter().map(ts_text).collect();
+                let ts = |v: &[ike_proto::v2::Ts]| v.iter().map(ike_kernel::ts_text).collect();
                 info!(
                     target: "ike",
-                    "{}/{}: Child SA installed in {:08x} out {:08x} {} {} {:?} === {:?}",
+                    "{}/{}: Child SA installed in {:08x} out {:08x} {} {} {} === {}",
                     c.connection,
                     c.child,
                     c.spi_in,
                     c.spi_out,
                     mode_word(c.mode),
                     c.proposal,
-                    ts(&c.local_ts) as Vec<String>,
-                    ts(&c.remote_ts) as Vec<String>,
+                    (ts(&c.local_ts) as Vec<String>).join(","),
+                    (ts(&c.remote_ts) as Vec<String>).join(","),
                 );
                 if let Some(info) = self.sas.get_mut(&c.sa) {
                     info.children.insert(
@@ -1080,51 +1058,5 @@ impl Daemon {
                 let _ = w.send(Response::err("the daemon is shutting down"));
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use ike_proto::v2::Ts;
-
-    fn ts(a: &str, b: &str, protocol: u8, ports: (u16, u16)) -> Ts {
-        Ts {
-            protocol,
-            start_port: ports.0,
-            end_port: ports.1,
-            start: a.parse().unwrap(),
-            end: b.parse().unwrap(),
-        }
-    }
-
-    #[test]
-    fn selectors_print_like_strongswan() {
-        let all = (0, u16::MAX);
-        assert_eq!(
-            ts_text(&ts("10.88.1.0", "10.88.1.255", 0, all)),
-            "10.88.1.0/24"
-        );
-        assert_eq!(ts_text(&ts("10.0.0.1", "10.0.0.1", 0, all)), "10.0.0.1/32");
-        assert_eq!(
-            ts_text(&ts("0.0.0.0", "255.255.255.255", 0, all)),
-            "0.0.0.0/0"
-        );
-        assert_eq!(
-            ts_text(&ts("::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 0, all)),
-            "::/0"
-        );
-        assert_eq!(
-            ts_text(&ts("2001:db8::", "2001:db8::ffff", 0, all)),
-            "2001:db8::/112"
-        );
-        assert_eq!(
-            ts_text(&ts("10.0.0.1", "10.0.0.5", 0, all)),
-            "10.0.0.1-10.0.0.5"
-        );
-        assert_eq!(
-            ts_text(&ts("10.0.0.0", "10.0.0.255", 6, (443, 443))),
-            "10.0.0.0/24[6/443]"
-        );
     }
 }
