@@ -253,6 +253,43 @@ fn assert_established(a: &Daemon, b: &Daemon, a_addr: &str, b_addr: &str) -> (St
     )
 }
 
+/// Garbage on both UDP ports and on the control socket: the daemon answers or drops, and lives.
+fn hostile_input(d: &Daemon, addr: &str) {
+    use std::io::{Read as _, Write as _};
+    let udp = std::net::UdpSocket::bind((addr, 0)).unwrap();
+    let junk: [&[u8]; 7] = [
+        b"",
+        b"\xff",
+        &[0, 0, 0, 0],
+        &[0, 0, 0, 0, 1, 2, 3],
+        &[1, 2, 3, 4, 5, 6, 7, 8, 9],
+        &[0u8; 28],
+        &[0x41; 2000],
+    ];
+    for port in [500, 4500] {
+        for j in junk {
+            udp.send_to(j, (addr, port)).unwrap();
+        }
+    }
+    for req in [
+        &b"not json\n"[..],
+        b"{\"cmd\":\"reboot\"}\n",
+        b"{\"cmd\":\"up\"}\n",
+        b"\n",
+    ] {
+        let mut s = std::os::unix::net::UnixStream::connect(&d.socket).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(req).unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).unwrap();
+        let v: Value = serde_json::from_str(answer.trim()).unwrap();
+        assert_eq!(v["ok"], false, "{answer}");
+    }
+    // A client that connects and says nothing does not block the others.
+    let _silent = std::os::unix::net::UnixStream::connect(&d.socket).unwrap();
+    assert!(sas(&d.status()).is_empty());
+}
+
 #[test]
 fn up_status_down_between_two_daemons() {
     let (a_addr, b_addr) = ("127.0.31.1", "127.0.31.2");
@@ -270,6 +307,7 @@ fn up_status_down_between_two_daemons() {
     assert_eq!(mode & 0o777, 0o600);
 
     assert!(sas(&a.status()).is_empty());
+    hostile_input(&a, a_addr);
     let (code, out, err) = a.ike(&["up", "site-b"]);
     assert_eq!(code, 0, "{out}{err}\n{}", a.log_text());
     assert!(out.contains("established"), "{out}");
