@@ -45,11 +45,25 @@ struct Daemon {
 
 impl Daemon {
     fn start(dir: &Path, name: &str, config_text: &str) -> Daemon {
+        Self::start_in(None, dir, name, config_text)
+    }
+
+    /// Starts the daemon, inside network namespace `netns` if given (`ip netns exec` execs
+    /// the daemon, so the PID is the daemon's).
+    fn start_in(netns: Option<&str>, dir: &Path, name: &str, config_text: &str) -> Daemon {
         let config = dir.join(format!("{name}.toml"));
         std::fs::write(&config, config_text).unwrap();
         let socket = dir.join(format!("{name}.sock"));
         let log = dir.join(format!("{name}.log"));
-        let child = Command::new(BIN)
+        let mut cmd = match netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, BIN]);
+                c
+            }
+            None => Command::new(BIN),
+        };
+        let child = cmd
             .args(["daemon", "-c"])
             .arg(&config)
             .arg("-s")
@@ -474,4 +488,154 @@ fn every_subcommand_has_help() {
             "{sub}"
         );
     }
+}
+
+/// Two network namespaces joined by a veth pair, IPv4 and IPv6; deleted on drop.
+struct NetnsPair {
+    names: [String; 2],
+}
+
+impl NetnsPair {
+    fn create() -> Option<NetnsPair> {
+        let id = std::process::id() % 100_000;
+        let names = [format!("ike-t{id}a"), format!("ike-t{id}b")];
+        let pair = NetnsPair { names };
+        let [a, b] = &pair.names;
+        let (va, vb) = (format!("ikv{id}a"), format!("ikv{id}b"));
+        let run = |args: &[&str]| {
+            Command::new("ip")
+                .args(args)
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        if !run(&["netns", "add", a]) {
+            eprintln!("SKIPPED: cannot create a network namespace (needs root and ip netns)");
+            return None;
+        }
+        let ok = run(&["netns", "add", b])
+            && run(&[
+                "link", "add", &va, "netns", a, "type", "veth", "peer", "name", &vb, "netns", b,
+            ])
+            && [(a, &va, "1"), (b, &vb, "2")]
+                .iter()
+                .all(|(ns, dev, host)| {
+                    run(&[
+                        "-n",
+                        ns,
+                        "addr",
+                        "add",
+                        &format!("10.231.0.{host}/24"),
+                        "dev",
+                        dev,
+                    ]) && run(&[
+                        "-n",
+                        ns,
+                        "addr",
+                        "add",
+                        &format!("fd00:231::{host}/64"),
+                        "dev",
+                        dev,
+                        "nodad",
+                    ]) && run(&["-n", ns, "link", "set", dev, "up"])
+                        && run(&["-n", ns, "link", "set", "lo", "up"])
+                });
+        assert!(ok, "setting up the namespaces failed");
+        Some(pair)
+    }
+}
+
+impl Drop for NetnsPair {
+    fn drop(&mut self) {
+        for n in &self.names {
+            let _ = Command::new("ip").args(["netns", "del", n]).status();
+        }
+    }
+}
+
+/// Both daemons with `listen` left out (so on 0.0.0.0 and [::]) and no `local_addrs`: the
+/// local address comes from the routing table, over IPv4 and over IPv6.
+#[test]
+fn wildcard_listen_ipv4_and_ipv6_in_namespaces() {
+    let Some(ns) = NetnsPair::create() else {
+        return;
+    };
+    let dir = Scratch::new("netns");
+    let config = |me: &str, peer: &str, my_id: &str, peer_id: &str| {
+        let conn = |name: &str, local: &str, remote: &str| {
+            format!(
+                "[connections.{name}]\nremote_addrs = [\"{remote}\"]\n\
+                 proposals = [\"aes256-sha256-modp2048\"]\n\
+                 [connections.{name}.local]\nauth = \"psk\"\nid = \"{my_id}\"\n\
+                 [connections.{name}.remote]\nauth = \"psk\"\nid = \"{peer_id}\"\n\
+                 [connections.{name}.children.host]\nlocal_ts = [\"{local}\"]\nremote_ts = [\"{remote}\"]\nesp_proposals = [\"aes256-sha256\"]\nmode = \"transport\"\n"
+            )
+        };
+        format!(
+            "[daemon]\nkernel = \"none\"\n\n{}{}\n[[secrets.ike]]\nsecret = \"0sbm90IGEgcmVhbCBzZWNyZXQgYXQgYWxsIQ==\"\n",
+            conn("v4", &format!("10.231.0.{me}"), &format!("10.231.0.{peer}")),
+            conn("v6", &format!("fd00:231::{me}"), &format!("fd00:231::{peer}")),
+        )
+    };
+    let a = Daemon::start_in(
+        Some(&ns.names[0]),
+        &dir.0,
+        "a",
+        &config("1", "2", "a.test", "b.test"),
+    );
+    let b = Daemon::start_in(
+        Some(&ns.names[1]),
+        &dir.0,
+        "b",
+        &config("2", "1", "b.test", "a.test"),
+    );
+    for name in ["v4", "v6"] {
+        let (code, out, err) = a.ike(&["up", name]);
+        assert_eq!(
+            code,
+            0,
+            "{name}: {out}{err}\n{}\n{}",
+            a.log_text(),
+            b.log_text()
+        );
+    }
+    let status = b.status();
+    let mut seen: Vec<(String, String, String)> = sas(&status)
+        .iter()
+        .map(|s| {
+            assert_eq!(s["state"], "ESTABLISHED");
+            assert_eq!(s["child_sas"][0]["state"], "INSTALLED");
+            assert_eq!(s["child_sas"][0]["mode"], "transport");
+            (
+                s["name"].as_str().unwrap().to_owned(),
+                s["local_addr"].as_str().unwrap().to_owned(),
+                s["remote_addr"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            (
+                "v4".to_owned(),
+                "10.231.0.2:500".to_owned(),
+                "10.231.0.1:500".to_owned()
+            ),
+            (
+                "v6".to_owned(),
+                "[fd00:231::2]:500".to_owned(),
+                "[fd00:231::1]:500".to_owned()
+            ),
+        ]
+    );
+    assert_eq!(
+        b.status()["ike_sas"][1]["child_sas"][0]["local_ts"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    drop(a);
+    drop(b);
 }
