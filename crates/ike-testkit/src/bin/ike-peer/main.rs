@@ -751,7 +751,12 @@ impl Driver {
             );
             return;
         };
-        let child = self.children.iter().rev().find(|c| c.0 == sa).map(|c| c.1);
+        let child = match action {
+            Action::RekeyChild | Action::DeleteChild => {
+                self.children.iter().rev().find(|c| c.0 == sa).map(|c| c.1)
+            }
+            _ => None,
+        };
         let r = match (action, child) {
             (Action::RekeyChild, Some(spi)) => self.ep.rekey_child(now, sa, spi),
             (Action::DeleteChild, Some(spi)) => self.ep.delete_child(now, sa, spi),
