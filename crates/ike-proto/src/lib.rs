@@ -20,4 +20,6 @@
 )]
 
 pub mod proposal;
+#[cfg(feature = "test-hooks")]
+pub mod test_hooks;
 pub mod v2;

@@ -5,6 +5,12 @@
 //! As in strongSwan, an IKE proposal without a PRF takes the PRF that matches its integrity
 //! algorithm; an AEAD IKE proposal must name its PRF. An ESP/AH proposal has no PRF, may name key
 //! exchange methods (PFS), and defaults to no extended sequence numbers.
+//!
+//! Additional key exchanges (RFC 9370 §2.2.1, transform types 6-12, ADDKE1-7) are written
+//! `ke1_mlkem768`, `ke2_mlkem1024`, as in strongSwan; `ke1_none` among them makes that exchange
+//! optional. They are allowed in IKE proposals only: CREATE_CHILD_SA with additional key
+//! exchanges (IKE_FOLLOWUP_KE, RFC 9370 §2.3) is not implemented, so an ESP proposal with them
+//! is refused when parsed, and a peer's are selected only as NONE.
 
 use ike_crypto::cipher::{EncrAlg, IntegAlg};
 use ike_crypto::prf::PrfAlg;
@@ -58,6 +64,34 @@ pub struct Proposal {
     pub ke: Vec<DhGroup>,
     /// Extended sequence numbers (ESP/AH only).
     pub esn: Vec<EsnId>,
+    /// Additional key exchanges (RFC 9370, IKE only): the acceptable methods of ADDKE1 (index 0)
+    /// to ADDKE7, each in our order of preference. [`DhGroup::None`] in a list makes that
+    /// exchange optional; an empty list means we do not do it.
+    pub addke: [Vec<DhGroup>; ADDKE_TYPES],
+}
+
+/// How many additional key exchange transform types there are (ADDKE1-7, RFC 9370 §2.2.1).
+pub const ADDKE_TYPES: usize = 7;
+
+/// The transform type of the additional key exchange at `index` (0 is ADDKE1).
+pub fn addke_type(index: usize) -> TransformType {
+    TransformType::from(u8::try_from(index + 6).unwrap_or(u8::MAX))
+}
+
+/// `keN_method` (or `keN_none`): the additional key exchange index (0 for `ke1`) and method.
+fn addke_keyword(word: &str) -> Option<(usize, DhGroup)> {
+    let rest = word.strip_prefix("ke")?;
+    let (n, method) = rest.split_once('_')?;
+    let n: usize = n.parse().ok()?;
+    if !(1..=ADDKE_TYPES).contains(&n) {
+        return None;
+    }
+    let g = if method == "none" {
+        DhGroup::None
+    } else {
+        ke_keyword(method)?
+    };
+    Some((n - 1, g))
 }
 
 /// Splits `128gcm16` into the key size and the mode suffix.
@@ -145,6 +179,9 @@ pub fn ke_keyword(word: &str) -> Option<DhGroup> {
         "x448" | "curve448" => DhGroup::Curve448,
         "ec2n155" => DhGroup::Ec2n155,
         "ec2n185" => DhGroup::Ec2n185,
+        "mlkem512" => DhGroup::MlKem512,
+        "mlkem768" => DhGroup::MlKem768,
+        "mlkem1024" => DhGroup::MlKem1024,
         _ => return None,
     })
 }
@@ -202,6 +239,7 @@ impl Proposal {
             prf: Vec::new(),
             ke: Vec::new(),
             esn: Vec::new(),
+            addke: Default::default(),
         };
         for word in text.split('-').map(str::trim).filter(|w| !w.is_empty()) {
             let word = word.to_ascii_lowercase();
@@ -219,6 +257,14 @@ impl Proposal {
                 push_unique(&mut p.prf, f);
             } else if let Some(g) = ke_keyword(&word) {
                 push_unique(&mut p.ke, g);
+            } else if let Some((n, g)) = addke_keyword(&word) {
+                let Some(list) = p.addke.get_mut(n).filter(|_| ike) else {
+                    return Err(ProposalError::NotAllowed {
+                        keyword: word,
+                        kind,
+                    });
+                };
+                push_unique(list, g);
             } else if word == "esn" || word == "noesn" {
                 if ike {
                     return Err(ProposalError::NotAllowed {
@@ -268,6 +314,20 @@ impl Proposal {
         Ok(p)
     }
 
+    /// Whether the proposal names additional key exchanges (RFC 9370), even optional ones.
+    pub fn has_addke(&self) -> bool {
+        self.addke.iter().any(|l| !l.is_empty())
+    }
+
+    /// The proposal without additional key exchanges: what CREATE_CHILD_SA offers and accepts,
+    /// since IKE_FOLLOWUP_KE (RFC 9370 §2.3) is not implemented.
+    pub fn without_addke(&self) -> Self {
+        Self {
+            addke: Default::default(),
+            ..self.clone()
+        }
+    }
+
     /// The proposal on the wire, numbered `number`, with `spi`.
     pub fn to_wire<'a>(&self, number: u8, spi: &'a [u8]) -> v2::Proposal<'a> {
         let mut transforms = Vec::new();
@@ -285,6 +345,11 @@ impl Proposal {
         }
         for g in &self.ke {
             transforms.push(v2::Transform::new(TransformType::Ke, g.value()));
+        }
+        for (i, list) in self.addke.iter().enumerate() {
+            for g in list {
+                transforms.push(v2::Transform::new(addke_type(i), g.value()));
+            }
         }
         for e in &self.esn {
             transforms.push(v2::Transform::new(TransformType::Esn, e.value()));
@@ -311,6 +376,9 @@ pub struct Chosen {
     pub ke: Option<DhGroup>,
     /// ESN (ESP/AH only).
     pub esn: Option<EsnId>,
+    /// Additional key exchanges (RFC 9370): the method of ADDKE1 (index 0) to ADDKE7, `None`
+    /// where that exchange is not done (not proposed, or NONE selected).
+    pub addke: [Option<DhGroup>; ADDKE_TYPES],
     /// The peer's proposal number.
     pub number: u8,
 }
@@ -325,8 +393,18 @@ impl Chosen {
             prf: self.prf.into_iter().collect(),
             ke: self.ke.into_iter().collect(),
             esn: self.esn.into_iter().collect(),
+            addke: self.addke.map(|g| g.into_iter().collect()),
         };
         p.to_wire(self.number, spi)
+    }
+
+    /// The additional key exchanges to run, in order (RFC 9370 §2.2.2): transform type and
+    /// method, NONE left out.
+    pub fn additional(&self) -> impl Iterator<Item = (TransformType, DhGroup)> + '_ {
+        self.addke
+            .iter()
+            .enumerate()
+            .filter_map(|(i, g)| g.map(|g| (addke_type(i), g)))
     }
 
     /// The cipher, ready for ike-crypto.
@@ -398,6 +476,11 @@ impl Chosen {
         if let Some(g) = self.ke {
             parts.push(ke_name(g));
         }
+        for (i, g) in self.addke.iter().enumerate() {
+            if let Some(g) = g {
+                parts.push(format!("ke{}_{}", i + 1, ke_name(*g)));
+            }
+        }
         if self.esn == Some(EsnId::Esn) {
             parts.push("esn".to_owned());
         }
@@ -418,6 +501,10 @@ pub fn ke_name(g: DhGroup) -> String {
         DhGroup::Modp4096 => "modp4096".to_owned(),
         DhGroup::Modp1024 => "modp1024".to_owned(),
         DhGroup::Modp1536 => "modp1536".to_owned(),
+        DhGroup::MlKem512 => "mlkem512".to_owned(),
+        DhGroup::MlKem768 => "mlkem768".to_owned(),
+        DhGroup::MlKem1024 => "mlkem1024".to_owned(),
+        DhGroup::None => "none".to_owned(),
         other => other.to_string().to_ascii_lowercase(),
     }
 }
@@ -431,6 +518,26 @@ fn key_length(t: &v2::Transform<'_>) -> Option<u16> {
 /// peer also offers. A peer proposal matches when, for every type our proposal has, it offers
 /// one we accept, and it has no transform type we lack (other than an ESN "none").
 pub fn select(ours: &[Proposal], theirs: &[v2::Proposal<'_>]) -> Option<Chosen> {
+    select_with(ours, theirs, false)
+}
+
+/// [`select`], or with `initiator_order` the first of the peer's proposals (in its order) that
+/// one of ours matches: strongSwan's `prefer_configured_proposals = no`.
+pub fn select_with(
+    ours: &[Proposal],
+    theirs: &[v2::Proposal<'_>],
+    initiator_order: bool,
+) -> Option<Chosen> {
+    if initiator_order {
+        for peer in theirs {
+            for mine in ours.iter().filter(|m| m.protocol == peer.protocol) {
+                if let Some(c) = match_one(mine, peer) {
+                    return Some(c);
+                }
+            }
+        }
+        return None;
+    }
     for mine in ours {
         for peer in theirs.iter().filter(|p| p.protocol == mine.protocol) {
             if let Some(c) = match_one(mine, peer) {
@@ -455,6 +562,14 @@ fn match_one(mine: &Proposal, peer: &v2::Proposal<'_>) -> Option<Chosen> {
             TransformType::Prf => !mine.prf.is_empty(),
             TransformType::Ke => true,
             TransformType::Esn => true,
+            // Selected below, type by type (NONE when we do not do that exchange).
+            TransformType::AddKe1
+            | TransformType::AddKe2
+            | TransformType::AddKe3
+            | TransformType::AddKe4
+            | TransformType::AddKe5
+            | TransformType::AddKe6
+            | TransformType::AddKe7 => true,
             _ => false,
         };
         if !used {
@@ -511,12 +626,35 @@ fn match_one(mine: &Proposal, peer: &v2::Proposal<'_>) -> Option<Chosen> {
     if !mine.esn.is_empty() && esn.is_none() {
         return None;
     }
+    // Additional key exchanges (RFC 9370 §2.2.1), each type like an optional KE: NONE matches
+    // NONE or absence, and a method already chosen for an earlier type is not chosen again
+    // (strongSwan does the same).
+    let mut used: Vec<DhGroup> = ke.into_iter().collect();
+    let mut addke = [None; ADDKE_TYPES];
+    for ((i, ours), slot) in mine.addke.iter().enumerate().zip(addke.iter_mut()) {
+        let theirs: Vec<u16> = offered(addke_type(i)).map(|t| t.id).collect();
+        let pick = if theirs.is_empty() {
+            (ours.is_empty() || ours.contains(&DhGroup::None)).then_some(DhGroup::None)
+        } else if ours.is_empty() {
+            theirs.contains(&0).then_some(DhGroup::None)
+        } else {
+            ours.iter()
+                .copied()
+                .filter(|g| *g == DhGroup::None || !used.contains(g))
+                .find(|g| theirs.contains(&g.value()))
+        }?;
+        if pick != DhGroup::None {
+            used.push(pick);
+            *slot = Some(pick);
+        }
+    }
     Some(Chosen {
         encr,
         integ,
         prf,
         ke,
         esn,
+        addke,
         number: peer.number,
     })
 }
@@ -540,7 +678,114 @@ pub fn check_reply(ours: &[Proposal], reply: &v2::Proposal<'_>) -> Option<Chosen
         TransformType::Ke,
         TransformType::Esn,
     ]
-    .iter()
-    .all(|t| count(*t) <= 1);
+    .into_iter()
+    .chain((0..ADDKE_TYPES).map(addke_type))
+    .all(|t| count(t) <= 1);
     single.then_some(chosen)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wire(p: &Proposal) -> v2::Proposal<'static> {
+        p.to_wire(1, &[])
+    }
+
+    #[test]
+    fn additional_key_exchanges_parse_in_strongswan_syntax() {
+        let p =
+            Proposal::parse_ike("aes256gcm16-prfsha384-x25519-ke1_mlkem768-ke1_none-ke3_mlkem1024")
+                .unwrap();
+        assert_eq!(p.ke, [DhGroup::Curve25519]);
+        assert_eq!(p.addke[0], [DhGroup::MlKem768, DhGroup::None]);
+        assert!(p.addke[1].is_empty());
+        assert_eq!(p.addke[2], [DhGroup::MlKem1024]);
+        assert!(p.has_addke() && !p.without_addke().has_addke());
+        for bad in [
+            "aes256gcm16-prfsha384-x25519-ke0_mlkem768",
+            "aes256gcm16-prfsha384-x25519-ke8_mlkem768",
+            "aes256gcm16-prfsha384-x25519-ke1_foo",
+        ] {
+            assert!(
+                matches!(
+                    Proposal::parse_ike(bad),
+                    Err(ProposalError::UnknownKeyword(_))
+                ),
+                "{bad}"
+            );
+        }
+        assert!(matches!(
+            Proposal::parse_esp("aes128gcm16-ke1_mlkem768"),
+            Err(ProposalError::NotAllowed { kind: "ESP", .. })
+        ));
+        assert_eq!(ke_keyword("mlkem512"), Some(DhGroup::MlKem512));
+    }
+
+    #[test]
+    fn wire_form_uses_transform_types_6_to_12() {
+        let p =
+            Proposal::parse_ike("aes128gcm16-prfsha256-x25519-ke1_mlkem768-ke1_none-ke7_mlkem512")
+                .unwrap();
+        let w = wire(&p);
+        let add: Vec<(u8, u16)> = w
+            .transforms
+            .iter()
+            .filter(|t| t.transform_type.value() >= 6)
+            .map(|t| (t.transform_type.value(), t.id))
+            .collect();
+        assert_eq!(add, [(6, 36), (6, 0), (12, 35)]);
+    }
+
+    #[test]
+    fn each_additional_type_is_selected_like_an_optional_ke() {
+        let parse = |s: &str| Proposal::parse_ike(s).unwrap();
+        let base = "aes128gcm16-prfsha256-x25519";
+        let mandatory = parse(&format!("{base}-ke1_mlkem768"));
+        let optional = parse(&format!("{base}-ke1_mlkem768-ke1_none"));
+        let plain = parse(base);
+        let two = parse(&format!("{base}-ke1_mlkem1024-ke1_mlkem768-ke2_mlkem1024"));
+        // (ours, theirs, chosen ADDKE1 if the proposal matches)
+        let cases = [
+            (&mandatory, &mandatory, Some(Some(DhGroup::MlKem768))),
+            (&mandatory, &optional, Some(Some(DhGroup::MlKem768))),
+            (&optional, &plain, Some(None)),
+            (&plain, &optional, Some(None)),
+            (&mandatory, &plain, None),
+            (&plain, &mandatory, None),
+            // Greedy in type order, as strongSwan: ADDKE1 takes ML-KEM-1024, which ADDKE2 may
+            // then not take again, so the proposal fails.
+            (&two, &two, None),
+        ];
+        for (i, (ours, theirs, add1)) in cases.iter().enumerate() {
+            let c = select(std::slice::from_ref(*ours), &[wire(theirs)]);
+            assert_eq!(c.map(|c| c.addke[0]), *add1, "case {i}");
+        }
+        let dup = parse(&format!("{base}-ke1_mlkem768-ke2_mlkem1024"));
+        let c = select(std::slice::from_ref(&dup), &[wire(&dup)]).unwrap();
+        assert_eq!(
+            c.additional().collect::<Vec<_>>(),
+            [
+                (TransformType::AddKe1, DhGroup::MlKem768),
+                (TransformType::AddKe2, DhGroup::MlKem1024)
+            ]
+        );
+        assert_eq!(
+            c.describe(),
+            "aes128gcm16-prfsha256-x25519-ke1_mlkem768-ke2_mlkem1024"
+        );
+        // The reply names one of each; NONE is left out and accepted back as absence.
+        let reply = c.to_wire(ProtocolId::Ike, &[]);
+        assert_eq!(check_reply(std::slice::from_ref(&dup), &reply), Some(c));
+        let none_chosen = select(std::slice::from_ref(&optional), &[wire(&plain)]).unwrap();
+        let reply = none_chosen.to_wire(ProtocolId::Ike, &[]);
+        assert!(reply
+            .transforms
+            .iter()
+            .all(|t| t.transform_type.value() < 6));
+        assert!(check_reply(std::slice::from_ref(&optional), &reply).is_some());
+        assert!(check_reply(std::slice::from_ref(&mandatory), &reply).is_none());
+        // A reply with two methods for one type is refused.
+        assert!(check_reply(std::slice::from_ref(&optional), &wire(&optional)).is_none());
+    }
 }

@@ -524,3 +524,53 @@ fn childless_ike_sa() {
     p.run_for(Duration::from_secs(5));
     assert!(p.a.is_established(h));
 }
+
+/// The responder picks in its own order by default, and in the initiator's order with
+/// `prefer_initiator_proposals` (strongSwan's `prefer_configured_proposals = no`).
+#[test]
+fn proposal_selection_order_is_a_setting() {
+    let a = Side {
+        ike: &[
+            "aes256gcm16-prfsha384-ecp384",
+            "aes128gcm16-prfsha256-x25519",
+        ],
+        ..Side::default()
+    };
+    let b = || Side {
+        ike: &[
+            "aes128gcm16-prfsha256-x25519",
+            "aes256gcm16-prfsha384-ecp384",
+        ],
+        ..Side::responder()
+    };
+    let proposal = |p: &ike_testkit::sim::Pair| {
+        p.events_b.iter().find_map(|e| match e {
+            Event::IkeSaEstablished { proposal, .. } => Some(proposal.clone()),
+            _ => None,
+        })
+    };
+    for (initiator_order, expected) in [
+        (false, "aes128gcm16-prfsha256-x25519"),
+        (true, "aes256gcm16-prfsha384-ecp384"),
+    ] {
+        let a = Side {
+            ike: a.ike,
+            ..Side::default()
+        };
+        let cfg = EndpointConfig {
+            prefer_initiator_proposals: initiator_order,
+            ..EndpointConfig::default()
+        };
+        let mut p = pair_with(a, b(), cfg, Faults::none(), 9);
+        initiate(&mut p);
+        assert!(
+            p.run_until(Duration::from_secs(10), |p| installs(&p.events_b).len()
+                == 1)
+        );
+        assert_eq!(
+            proposal(&p).as_deref(),
+            Some(expected),
+            "initiator order {initiator_order}"
+        );
+    }
+}

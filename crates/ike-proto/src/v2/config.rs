@@ -524,6 +524,9 @@ pub struct EndpointConfig {
     pub half_open_timeout: Duration,
     /// How often the cookie secret changes (cookies stay valid across one change).
     pub cookie_secret_lifetime: Duration,
+    /// Choose among the peer's proposals in the initiator's order of preference instead of
+    /// ours (strongSwan's `prefer_configured_proposals = no`), for IKE and Child SAs.
+    pub prefer_initiator_proposals: bool,
     /// Largest IKE message sent whole; longer encrypted messages go as RFC 7383 fragments when
     /// the peer supports them. 0 turns fragmentation off (and its announcement).
     pub fragment_size: usize,
@@ -543,6 +546,7 @@ impl Default for EndpointConfig {
             max_half_open_per_peer: 20,
             half_open_timeout: Duration::from_secs(30),
             cookie_secret_lifetime: Duration::from_secs(120),
+            prefer_initiator_proposals: false,
             // 1280 bytes (the IPv6 minimum MTU) less IPv6, UDP and non-ESP marker headers.
             fragment_size: 1228,
             keepalive_interval: Some(Duration::from_secs(20)),

@@ -14,7 +14,8 @@
 //! window of one, retransmission with exponential back-off and a give-up point, and a response
 //! cache for retransmitted requests; CREATE_CHILD_SA (new Child SAs, rekeying of Child and IKE
 //! SAs, collisions) lives in `sa/create_child.rs`, IKE message fragmentation (RFC 7383) in
-//! `sa/fragment.rs`.
+//! `sa/fragment.rs`, and multiple key exchanges (RFC 9370, e.g. ML-KEM after X25519) over
+//! IKE_INTERMEDIATE exchanges (RFC 9242) in `sa/intermediate.rs`.
 //!
 //! NAT traversal (§2.23, RFC 3948) and dead peer detection (§2.4) live in `sa::nat` and
 //! `sa::dpd`: NAT detection in IKE_SA_INIT, the float to UDP 4500, address updates from
@@ -44,6 +45,7 @@ use ike_crypto::rng::Rng;
 use ike_crypto::Secret;
 use ike_wire::v2::{self, ExchangeType, NotifyType, Payload};
 
+pub use sa::ChildFlags;
 use sa::IkeSa;
 
 /// Identifies an IKE SA within its endpoint.
@@ -125,6 +127,8 @@ pub enum CloseReason {
 /// Keys and parameters of a Child SA, for the kernel.
 #[derive(Debug)]
 pub struct ChildSaInstall {
+    /// What the peer said about ESP processing (TFC padding, non-first fragments).
+    pub flags: ChildFlags,
     /// The IKE SA it belongs to.
     pub sa: SaHandle,
     /// The connection's name.
@@ -411,6 +415,7 @@ impl Endpoint {
         let first = !self.sas.values().any(|s| s.connection_name() == name);
         let mut sa = sa;
         sa.set_initial_contact(first);
+        sa.set_prefer_initiator_proposals(self.config.prefer_initiator_proposals);
         self.sas.insert(handle, sa);
         self.push_transmits(out);
         Ok(handle)
@@ -825,7 +830,7 @@ impl Endpoint {
         let Some(peer) = self.peers.get(idx).cloned() else {
             return;
         };
-        match sa::screen_init_request(&peer, msg) {
+        match sa::screen_init_request(&peer, msg, self.config.prefer_initiator_proposals) {
             Err((notify, data)) => {
                 if let Some(payload) = sa::notify_reply(&h, notify, &data) {
                     self.transmits
@@ -857,7 +862,8 @@ impl Endpoint {
                     self.config.fragment_size,
                     self.rng.as_mut(),
                 ) {
-                    Ok((sa, out)) => {
+                    Ok((mut sa, out)) => {
+                        sa.set_prefer_initiator_proposals(self.config.prefer_initiator_proposals);
                         self.by_spi.insert(spi, handle);
                         self.by_init.insert((remote, h.spi_i), handle);
                         self.sas.insert(handle, sa);

@@ -526,3 +526,14 @@ fn payload_table_rules_name_the_offending_payload() {
         Some(NotifyType::TsUnacceptable)
     );
 }
+
+#[test]
+fn child_flags_come_from_the_peers_notifies() {
+    let none = ChildFlags::from_payloads(&[]);
+    assert_eq!(none, ChildFlags::default());
+    let both = ChildFlags::from_payloads(&[
+        Payload::Notify(v2::Notify::new(NotifyType::EspTfcPaddingNotSupported, &[])),
+        Payload::Notify(v2::Notify::new(NotifyType::NonFirstFragmentsAlso, &[])),
+    ]);
+    assert!(both.peer_refuses_tfc_padding && both.non_first_fragments);
+}

@@ -127,6 +127,10 @@ fn rules(exchange: ExchangeType, response: bool) -> Option<&'static [Rule]> {
             (P::Notify, 0, MANY),
             (P::VendorId, 0, MANY),
         ],
+        // RFC 9242 §3.2 with RFC 9370 §2.2.2: SK {KEi} and SK {KEr}, or an error notify.
+        (ExchangeType::IkeIntermediate, _) => {
+            &[(P::Ke, 0, 1), (P::Notify, 0, MANY), (P::VendorId, 0, MANY)]
+        }
         (ExchangeType::Informational, _) => &[
             (P::Notify, 0, MANY),
             (P::Delete, 0, MANY),

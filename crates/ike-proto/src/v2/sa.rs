@@ -20,7 +20,7 @@ use super::config::{EndpointConfig, Identity, Mode, PeerConfig, Ts};
 use super::payloads::{check_payloads, ProtocolError};
 use super::protect::{header, Protect};
 use super::{ChildSaInstall, CloseReason, EngineError, Event, SaHandle, Transmit};
-use crate::proposal::{check_reply, select, Chosen, Proposal};
+use crate::proposal::{check_reply, select_with, Chosen, Proposal};
 
 /// What an SA asks its endpoint to do.
 #[derive(Default)]
@@ -47,6 +47,8 @@ enum State {
         cookie_retries: u32,
         tried: Vec<DhGroup>,
     },
+    /// Both: IKE_INTERMEDIATE exchanges of additional key exchanges under way (RFC 9370).
+    Intermediate(intermediate::Round),
     /// Responder: IKE_SA_INIT answered, waiting for IKE_AUTH.
     InitDone,
     /// Initiator: IKE_AUTH sent.
@@ -60,6 +62,7 @@ enum State {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum RequestKind {
     Init,
+    Intermediate,
     Auth,
     Delete,
     Liveness,
@@ -165,11 +168,16 @@ pub(crate) struct IkeSa {
     nat: nat::Nat,
     /// When the peer last sent an authenticated message (§2.4).
     liveness: dpd::Liveness,
+    /// IntAuth of the IKE_INTERMEDIATE exchanges, for IKE_AUTH (RFC 9242 §3.3.2).
+    int_auth: Option<intermediate::IntAuth>,
+    /// Select proposals in the initiator's order (EndpointConfig).
+    prefer_initiator_proposals: bool,
 }
 
 mod create_child;
 mod dpd;
 mod fragment;
+mod intermediate;
 mod nat;
 #[cfg(test)]
 mod test_support;
@@ -239,6 +247,7 @@ pub(crate) fn notify_reply(h: &v2::Header, t: NotifyType, data: &[u8]) -> Option
 pub(crate) fn screen_init_request(
     peer: &PeerConfig,
     msg: &v2::Message<'_>,
+    initiator_order: bool,
 ) -> Result<Chosen, (NotifyType, Vec<u8>)> {
     let sa = msg.payloads.iter().find_map(|p| match p {
         Payload::Sa(sa) => Some(sa),
@@ -272,8 +281,9 @@ pub(crate) fn screen_init_request(
             ..p.clone()
         })
         .collect();
-    let chosen =
-        select(&supported, &sa.proposals).ok_or((NotifyType::NoProposalChosen, Vec::new()))?;
+    let supported = intermediate::usable_proposals(supported, &msg.payloads);
+    let chosen = select_with(&supported, &sa.proposals, initiator_order)
+        .ok_or((NotifyType::NoProposalChosen, Vec::new()))?;
     let group = chosen
         .ke
         .ok_or((NotifyType::NoProposalChosen, Vec::new()))?;
@@ -322,6 +332,10 @@ impl IkeSa {
         self.initial_contact = on;
     }
 
+    pub(crate) fn set_prefer_initiator_proposals(&mut self, on: bool) {
+        self.prefer_initiator_proposals = on;
+    }
+
     pub(crate) fn connection_name(&self) -> &str {
         &self.connection
     }
@@ -342,7 +356,7 @@ impl IkeSa {
     }
 
     pub(crate) fn is_half_open_responder(&self) -> bool {
-        !self.initiator && matches!(self.state, State::InitDone)
+        !self.initiator && matches!(self.state, State::InitDone | State::Intermediate(_))
     }
 
     pub(crate) fn next_timeout(
@@ -481,6 +495,8 @@ impl IkeSa {
             peer_childless: false,
             nat: nat::Nat::new(local, remote, now, true, peer.encap),
             liveness: dpd::Liveness::new(now),
+            int_auth: None,
+            prefer_initiator_proposals: false,
         };
         let mut out = Output::default();
         let bytes = sa
@@ -529,6 +545,13 @@ impl IkeSa {
             payloads.push(Payload::Notify(Notify::new(
                 NotifyType::SignatureHashAlgorithms,
                 h,
+            )));
+        }
+        if intermediate::announce(peer) {
+            // RFC 9242 §3.1, RFC 9370 §2.2.1.
+            payloads.push(Payload::Notify(Notify::new(
+                NotifyType::IntermediateExchangeSupported,
+                &[],
             )));
         }
         if self.fragment_size > 0 {
@@ -619,7 +642,7 @@ impl IkeSa {
             Ok(()) => {
                 self.outstanding = None;
                 self.detect_nat(msg, self.local, self.remote);
-                self.send_auth(now, peer, config, rng, out);
+                self.after_init(now, peer, config, rng, out);
             }
             Err(e) => self.close(out, CloseReason::LocalError(e)),
         }
@@ -674,6 +697,7 @@ impl IkeSa {
         };
         let chosen = check_reply(&peer.ike_proposals, reply)
             .ok_or(ProtocolError::InvalidResponse("proposal we did not offer"))?;
+        intermediate::check_init_reply(&chosen, &msg.payloads)?;
         if chosen.ke != Some(dh.group()) || ke.group != dh.group() {
             return Err(ProtocolError::InvalidResponse("KE group differs from ours"));
         }
@@ -694,14 +718,22 @@ impl IkeSa {
     }
 
     fn derive_keys(&mut self, chosen: Chosen, shared: &[u8]) -> Result<(), ProtocolError> {
+        let prf = chosen
+            .prf_alg()
+            .map_err(|_| ProtocolError::Unsupported("negotiated algorithm"))?;
+        let skeyseed = kdf::skeyseed(prf, &self.ni, &self.nr, shared);
+        self.keys_from_skeyseed(chosen, skeyseed.expose())
+    }
+
+    /// `{SK_d | SK_ai | ... | SK_pr} = prf+(SKEYSEED, Ni | Nr | SPIi | SPIr)` (§2.14), installed.
+    fn keys_from_skeyseed(&mut self, chosen: Chosen, skeyseed: &[u8]) -> Result<(), ProtocolError> {
         let bad = |_| ProtocolError::Unsupported("negotiated algorithm");
         let prf = chosen.prf_alg().map_err(bad)?;
         let encr = chosen.encr_alg().map_err(bad)?;
         let integ = chosen.integ_alg().map_err(bad)?;
-        let skeyseed = kdf::skeyseed(prf, &self.ni, &self.nr, shared);
         let k = kdf::ike_sa_keys(
             prf,
-            skeyseed.expose(),
+            skeyseed,
             &self.ni,
             &self.nr,
             &self.spi_i,
@@ -805,9 +837,12 @@ impl IkeSa {
             peer_childless: false,
             nat: nat::Nat::new(local, remote, now, false, peer.encap),
             liveness: dpd::Liveness::new(now),
+            int_auth: None,
+            prefer_initiator_proposals: false,
         };
         sa.derive_keys(chosen, shared.expose())
             .map_err(|_| EngineError::UnknownSa)?;
+        sa.expect_intermediate();
         sa.auth.peer_hashes = auth::peer_hashes(&msg.payloads);
         sa.detect_nat(msg, local, remote);
         let nat_src = sa.nat_source_hash();
@@ -854,6 +889,14 @@ impl IkeSa {
                 data: c,
             }));
         }
+        if chosen.additional().next().is_some() {
+            // RFC 9242 §3.1: only offered to an initiator that announced it (see
+            // `intermediate::usable_proposals`).
+            payloads.push(Payload::Notify(Notify::new(
+                NotifyType::IntermediateExchangeSupported,
+                &[],
+            )));
+        }
         let reply = v2::Message {
             header: header(sa.spi_i, sa.spi_r, ExchangeType::IkeSaInit, false, true, 0),
             payloads,
@@ -889,7 +932,13 @@ impl IkeSa {
             (&self.init_response, &self.ni, &keys.sk_pr)
         };
         let maced = kdf::maced_id(keys.prf, sk_p.expose(), id_body);
-        Some(kdf::signed_octets(msg, nonce, maced.expose(), None))
+        let int_auth = self.int_auth_octets();
+        Some(kdf::signed_octets(
+            msg,
+            nonce,
+            maced.expose(),
+            int_auth.as_deref(),
+        ))
     }
 
     /// Our AUTH payload (and CERT payloads) as the sender of `octets`.
@@ -1069,7 +1118,9 @@ impl IkeSa {
             payloads.push(Payload::TsI(ts_i));
             payloads.push(Payload::TsR(ts_r));
         }
-        let Some(bytes) = self.seal(ExchangeType::IkeAuth, false, 1, &payloads, rng) else {
+        // Message ID 1, or the next after the IKE_INTERMEDIATE exchanges (RFC 9242 §3.2).
+        let mid = self.next_mid;
+        let Some(bytes) = self.seal(ExchangeType::IkeAuth, false, mid, &payloads, rng) else {
             return;
         };
         if let (Some(c), Some(spi)) = (child, spi_in) {
@@ -1082,8 +1133,8 @@ impl IkeSa {
             });
         }
         self.state = State::AuthSent;
-        self.send_request(out, now, config, bytes, RequestKind::Auth, 1);
-        self.next_mid = 2;
+        self.send_request(out, now, config, bytes, RequestKind::Auth, mid);
+        self.next_mid = mid.wrapping_add(1);
     }
 
     fn open(&mut self, data: &[u8], msg: &v2::Message<'_>) -> Option<(Vec<u8>, v2::PayloadType)> {
@@ -1108,6 +1159,9 @@ impl IkeSa {
         out: &mut Output,
     ) {
         let _ = now;
+        // The dispatcher checked that the request has the expected message ID: 1, or the next
+        // after the IKE_INTERMEDIATE exchanges.
+        let mid = self.peer_next_mid;
         // Authenticate the initiator, then build our AUTH; a failure of either is answered
         // with the notify (AUTHENTICATION_FAILED) and closes the SA.
         let found = self
@@ -1125,7 +1179,7 @@ impl IkeSa {
             Err(e) => {
                 let notify = e.notify().unwrap_or(NotifyType::AuthenticationFailed);
                 let payloads = [Payload::Notify(Notify::new(notify, &[]))];
-                if let Some(bytes) = self.seal(ExchangeType::IkeAuth, true, 1, &payloads, rng) {
+                if let Some(bytes) = self.seal(ExchangeType::IkeAuth, true, mid, &payloads, rng) {
                     self.transmit(out, bytes);
                 }
                 self.close(out, CloseReason::LocalError(e));
@@ -1174,11 +1228,11 @@ impl IkeSa {
             }
             None => {}
         }
-        let Some(bytes) = self.seal(ExchangeType::IkeAuth, true, 1, &payloads, rng) else {
+        let Some(bytes) = self.seal(ExchangeType::IkeAuth, true, mid, &payloads, rng) else {
             return;
         };
-        self.last_response = Some((1, bytes.clone()));
-        self.peer_next_mid = 2;
+        self.last_response = Some((mid, bytes.clone()));
+        self.peer_next_mid = mid.wrapping_add(1);
         self.transmit(out, bytes);
         self.state = State::Established;
         if find_notify(inner, NotifyType::InitialContact).is_some() {
@@ -1322,7 +1376,8 @@ impl IkeSa {
                     ..p.clone()
                 })
                 .collect();
-            let Some(chosen) = select(&props, &sa.proposals) else {
+            let Some(chosen) = select_with(&props, &sa.proposals, self.prefer_initiator_proposals)
+            else {
                 last_err = ProtocolError::NoProposalChosen;
                 continue;
             };
@@ -1350,6 +1405,7 @@ impl IkeSa {
                 ts_i: narrowed_i,
                 ts_r: narrowed_r,
                 transport: wants_transport && child.mode == Mode::Transport,
+                flags: ChildFlags::from_payloads(inner),
             }));
         }
         Some(Err((name, last_err)))
@@ -1440,6 +1496,7 @@ impl IkeSa {
         });
         out.events
             .push(Event::ChildSaInstall(Box::new(ChildSaInstall {
+                flags: c.flags,
                 sa: self.handle,
                 connection: peer.name.clone(),
                 child: name,
@@ -1605,6 +1662,7 @@ impl IkeSa {
             ts_i,
             ts_r,
             transport,
+            flags: ChildFlags::from_payloads(inner),
         })
     }
 
@@ -1768,6 +1826,10 @@ impl IkeSa {
                 return out;
             };
             match (kind, h.exchange) {
+                (RequestKind::Intermediate, ExchangeType::IkeIntermediate) => self
+                    .handle_intermediate_response(
+                        now, msg, first, &plain, &inner, peer, config, rng, &mut out,
+                    ),
                 (RequestKind::Auth, ExchangeType::IkeAuth) => {
                     self.handle_auth_response(&inner, peer, &mut out)
                 }
@@ -1817,6 +1879,9 @@ impl IkeSa {
             return out;
         };
         match (&self.state, h.exchange) {
+            (State::Intermediate(_), ExchangeType::IkeIntermediate) => {
+                self.handle_intermediate_request(msg, first, &plain, &inner, rng, &mut out)
+            }
             (State::InitDone, ExchangeType::IkeAuth) => {
                 self.handle_auth_request(now, &inner, peers, rng, &mut out)
             }
@@ -1884,4 +1949,24 @@ struct NegotiatedChild {
     ts_i: Vec<Ts>,
     ts_r: Vec<Ts>,
     transport: bool,
+    flags: ChildFlags,
+}
+
+/// What the peer said about the Child SA's ESP processing (RFC 7296 §3.10.1).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ChildFlags {
+    /// The peer sent ESP_TFC_PADDING_NOT_SUPPORTED: do not send it TFC padding.
+    pub peer_refuses_tfc_padding: bool,
+    /// The peer sent NON_FIRST_FRAGMENTS_ALSO: non-first fragments may use this SA.
+    pub non_first_fragments: bool,
+}
+
+impl ChildFlags {
+    pub(crate) fn from_payloads(inner: &[Payload<'_>]) -> Self {
+        Self {
+            peer_refuses_tfc_padding: find_notify(inner, NotifyType::EspTfcPaddingNotSupported)
+                .is_some(),
+            non_first_fragments: find_notify(inner, NotifyType::NonFirstFragmentsAlso).is_some(),
+        }
+    }
 }

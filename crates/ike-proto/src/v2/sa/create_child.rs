@@ -16,7 +16,7 @@ use ike_wire::v2::{
 };
 
 use super::{random_spi32, IkeSa, Keys, NegotiatedChild, Output, RequestKind, State};
-use crate::proposal::{check_reply, select, Chosen, Proposal};
+use crate::proposal::{check_reply, select_with, Chosen, Proposal};
 use crate::v2::config::{EndpointConfig, Mode, PeerConfig, Ts};
 use crate::v2::payloads::{check_payloads, ProtocolError};
 use crate::v2::protect::Protect;
@@ -408,7 +408,13 @@ impl IkeSa {
             let protocol;
             match &creating.op {
                 Op::RekeyIke => {
-                    props = peer.ike_proposals.clone();
+                    // No IKE_FOLLOWUP_KE (RFC 9370 §2.3) yet: rekey without additional
+                    // key exchanges.
+                    props = peer
+                        .ike_proposals
+                        .iter()
+                        .map(Proposal::without_addke)
+                        .collect();
                     protocol = ProtocolId::Ike;
                 }
                 _ => {
@@ -732,6 +738,7 @@ impl IkeSa {
             ts_i,
             ts_r,
             transport,
+            flags: super::ChildFlags::from_payloads(inner),
         };
         self.install_child_with(
             peer,
@@ -762,9 +769,14 @@ impl IkeSa {
                 "IKE SA reply with other than one proposal",
             ));
         };
-        let chosen = check_reply(&peer.ike_proposals, reply).ok_or(
-            ProtocolError::InvalidResponse("IKE proposal we did not offer"),
-        )?;
+        let offered: Vec<Proposal> = peer
+            .ike_proposals
+            .iter()
+            .map(Proposal::without_addke)
+            .collect();
+        let chosen = check_reply(&offered, reply).ok_or(ProtocolError::InvalidResponse(
+            "IKE proposal we did not offer",
+        ))?;
         let kex = creating
             .dh
             .as_ref()
@@ -878,6 +890,7 @@ impl IkeSa {
             ike_rekey_at: peer.rekey_time.map(|t| self.clock + jittered(t, &spi_i)),
             rekeyed: false,
             last_exchange_nr: Vec::new(),
+            int_auth: None,
             // The peer authenticated on the old SA; the new one inherits that (§2.18).
             auth: self.auth.clone(),
             // Fragmentation support was negotiated for the IKE SA and carries over (RFC 7383
@@ -887,6 +900,7 @@ impl IkeSa {
             reassembly: None,
             initial_contact: false,
             peer_childless: self.peer_childless,
+            prefer_initiator_proposals: self.prefer_initiator_proposals,
             nat: self.nat.clone(),
             liveness: super::dpd::Liveness::new(self.clock),
         })
@@ -946,7 +960,14 @@ impl IkeSa {
                 // with different sets, so the peer retries later (§2.25.2).
                 return Err((NotifyType::TemporaryFailure, Vec::new()));
             }
-            let chosen = select(&peer.ike_proposals, &sa.proposals)
+            // A peer's additional key exchanges are selected only as NONE: IKE_FOLLOWUP_KE
+            // (RFC 9370 §2.3) is not implemented.
+            let ours: Vec<Proposal> = peer
+                .ike_proposals
+                .iter()
+                .map(Proposal::without_addke)
+                .collect();
+            let chosen = select_with(&ours, &sa.proposals, self.prefer_initiator_proposals)
                 .ok_or((NotifyType::NoProposalChosen, Vec::new()))?;
             let group = chosen
                 .ke
@@ -1035,7 +1056,11 @@ impl IkeSa {
             if ni_ts.is_empty() || nr_ts.is_empty() {
                 continue;
             }
-            let Some(chosen) = select(&child.esp_proposals, &sa.proposals) else {
+            let Some(chosen) = select_with(
+                &child.esp_proposals,
+                &sa.proposals,
+                self.prefer_initiator_proposals,
+            ) else {
                 last = NotifyType::NoProposalChosen;
                 continue;
             };
@@ -1070,6 +1095,7 @@ impl IkeSa {
                 ts_i: ni_ts.clone(),
                 ts_r: nr_ts.clone(),
                 transport,
+                flags: super::ChildFlags::from_payloads(inner),
             };
             self.install_child_with(
                 peer,

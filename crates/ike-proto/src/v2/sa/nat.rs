@@ -241,8 +241,9 @@ impl IkeSa {
         if (local, remote) == (self.local, self.remote) {
             return;
         }
-        if matches!(self.state, State::InitDone) {
-            // IKE_AUTH: the initiator may have floated to port 4500.
+        if matches!(self.state, State::InitDone | State::Intermediate(_)) {
+            // IKE_INTERMEDIATE or IKE_AUTH: the initiator may have floated to port 4500
+            // (RFC 9242 §3.2: from the first IKE_INTERMEDIATE on).
             self.local = local;
             self.remote = remote;
             return;
