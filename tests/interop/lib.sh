@@ -203,6 +203,7 @@ ikei_begin() {
   libipsec | netlink) ;;
   *) die "IKEI_KERNEL must be libipsec or netlink" ;;
   esac
+  # (background processes get 8>&- 9>&-: a leftover of a killed run must not keep the lock)
   exec 9>/run/ikei-interop.lock
   flock -w 300 9 || die "another interop scenario holds /run/ikei-interop.lock"
   trap cleanup EXIT
@@ -339,7 +340,7 @@ swan_start() {
   STRONGSWAN_CONF=$d/strongswan.conf \
     ip netns exec "$NS_B" \
     sh -c 'mount --bind "$1" /run && exec "$2"' sh "$d/run" "$CHARON" \
-    >"$d/charon.stdout" 2>&1 &
+    >"$d/charon.stdout" 2>&1 8>&- 9>&- &
   CHARON_PID=$!
   PIDS+=("$CHARON_PID")
   if ! poll 100 sw --stats; then
@@ -465,7 +466,7 @@ peer_start() {
   ip netns exec "$NS_A" "$IKE_PEER" --verbose --exit-after "${PEER_EXIT_AFTER:-60}" \
     --local "$A4" --remote "$B4" --local-id "$ID_A" --remote-id "$ID_B" --psk "$PSK" \
     --local-ts "$TS_A" --remote-ts "$TS_B" --child "$CHILD" "$@" \
-    <"$fifo" >"$WORK/peer.jsonl" 2>"$WORK/peer.err" &
+    <"$fifo" >"$WORK/peer.jsonl" 2>"$WORK/peer.err" 8>&- 9>&- &
   PEER_PID=$!
   PIDS+=("$PEER_PID")
   poll 50 peer_has '.event == "start"' || {
@@ -516,7 +517,7 @@ peer_get() { peer_events "$1" | tail -n 1 | jq -r "$2"; }
 
 capture_start() {
   ip netns exec "$NS_A" tcpdump -i "$VETH_A" -n -U --immediate-mode -s 0 \
-    -w "$WORK/capture.pcap" 'udp port 500 or udp port 4500' >"$WORK/tcpdump.out" 2>&1 &
+    -w "$WORK/capture.pcap" 'udp port 500 or udp port 4500' >"$WORK/tcpdump.out" 2>&1 8>&- 9>&- &
   TCPDUMP_PID=$!
   PIDS+=("$TCPDUMP_PID")
   poll 50 grep -q 'listening on' "$WORK/tcpdump.out" || die "tcpdump did not start"
