@@ -1,9 +1,9 @@
-//! `ike`: the IKE daemon and its tools. For now: `ike decode`.
+//! `ike`: the IKE daemon and its tools. For now: `ike decode` and `ike check`.
 #![forbid(unsafe_code)]
 
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
@@ -30,6 +30,20 @@ enum Command {
     /// Prints each message as an indented tree named from the IANA registries. Encrypted payloads
     /// are shown as encrypted. Exits with status 1 if any message failed to decode.
     Decode(DecodeArgs),
+    /// Check a configuration file without starting anything.
+    ///
+    /// Loads the file as the daemon would, with every certificate, key and secret file it
+    /// names. Prints "FILE: OK (N connections, M children)" and exits 0, or prints every
+    /// problem as FILE:LINE: KEY: MESSAGE on standard error and exits 1. Warnings go to
+    /// standard error and do not change the exit status.
+    Check(CheckArgs),
+}
+
+#[derive(clap::Args)]
+struct CheckArgs {
+    /// The configuration file (TOML).
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    config: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -70,6 +84,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Decode(args) => decode(&args),
+        Command::Check(args) => Ok(check(&args)),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
@@ -77,6 +92,32 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("ike: {e:#}");
             ExitCode::from(2)
+        }
+    }
+}
+
+/// Returns whether the file loaded.
+fn check(args: &CheckArgs) -> bool {
+    let file = args.config.display();
+    match ike_config::load(&args.config) {
+        Ok(config) => {
+            for w in &config.warnings {
+                eprintln!("{w}");
+            }
+            let n = config.connections.len();
+            let m = config.child_count();
+            println!(
+                "{file}: OK ({n} connection{}, {m} child{})",
+                if n == 1 { "" } else { "s" },
+                if m == 1 { "" } else { "ren" }
+            );
+            true
+        }
+        Err(errors) => {
+            eprintln!("{errors}");
+            let count = errors.errors().count();
+            eprintln!("{file}: {count} error{}", if count == 1 { "" } else { "s" });
+            false
         }
     }
 }

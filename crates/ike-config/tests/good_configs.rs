@@ -1,0 +1,433 @@
+//! Configurations that must load, and what they load into: the DESIGN.md sample as written,
+//! every example, and the mapping of each key onto the engine's types.
+
+mod common;
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use common::{data_dir, edit, examples_dir, parse, BASE, CERTS};
+use ike_config::{IkeVersion, KernelKind, Severity, StartAction};
+use ike_proto::v2::{AuthMethod, DpdAction, Identity, Mode, Ts};
+use ike_wire::group::DhGroup;
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+/// The sample of DESIGN.md ("Contracts that tests and users rely on"), verbatim except for the
+/// two absolute paths, which point at the example key and CA.
+const DESIGN_SAMPLE: &str = r#"[daemon]
+listen = ["10.77.0.1"]            # addresses for UDP 500/4500; default: all
+control_socket = "/run/ike/ike.sock"
+kernel = "xfrm"                   # "xfrm" | "none"
+
+[connections.site-b]
+version = 2                       # 1 (IKEv1) or 2 (IKEv2)
+local_addrs = ["10.77.0.1"]
+remote_addrs = ["10.77.0.2"]      # "%any" for a responder that accepts anyone
+proposals = ["aes128gcm16-prfsha256-x25519", "aes256-sha256-modp2048"]
+aggressive = false                # IKEv1 only
+dpd_delay = "30s"
+rekey_time = "4h"
+
+[connections.site-b.local]
+auth = "psk"                      # psk | pubkey | pke | rpke (the last two IKEv1 only)
+id = "a.example.org"
+certs = []                        # PEM/DER files, for pubkey
+[connections.site-b.remote]
+auth = "psk"
+id = "b.example.org"
+
+[connections.site-b.children.net]
+local_ts = ["10.88.1.0/24"]
+remote_ts = ["10.88.2.0/24"]
+esp_proposals = ["aes128gcm16-x25519"]   # a DH group here means PFS
+mode = "tunnel"                   # tunnel | transport
+start_action = "start"            # none | start | trap
+rekey_time = "1h"
+
+[[secrets.ike]]
+ids = ["a.example.org", "b.example.org"]
+secret = "a long random string"   # or: file = "/etc/ike/site-b.psk"
+
+[[secrets.private_key]]
+file = "/etc/ike/a.key.pem"
+
+[[authorities]]
+cacert = "/etc/ike/ca.pem"
+"#;
+
+#[test]
+fn the_design_sample_is_accepted_as_written() {
+    let certs = examples_dir().join("certs");
+    let text = DESIGN_SAMPLE
+        .replace(
+            "/etc/ike/a.key.pem",
+            certs.join("a.example.org.key.pem").to_str().unwrap(),
+        )
+        .replace("/etc/ike/ca.pem", certs.join("ca.pem").to_str().unwrap());
+    let config = ike_config::parse(&text, "design.toml", &data_dir()).unwrap();
+    assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+
+    let d = &config.daemon;
+    assert_eq!(d.listen, vec![ip("10.77.0.1")]);
+    assert_eq!(d.control_socket.to_str(), Some("/run/ike/ike.sock"));
+    assert_eq!(d.kernel, KernelKind::Xfrm);
+    assert_eq!((d.port, d.port_nat_t), (500, 4500));
+
+    assert_eq!(config.connections.len(), 1);
+    let c = &config.connections[0];
+    assert_eq!(c.name, "site-b");
+    assert_eq!(c.version, IkeVersion::V2);
+    assert_eq!(c.local_addrs, vec![ip("10.77.0.1")]);
+    assert_eq!(c.remote_addrs, vec![ip("10.77.0.2")]);
+    let p = &c.peer;
+    assert_eq!(p.name, "site-b");
+    assert_eq!(p.remote_addrs, vec![ip("10.77.0.2")]);
+    assert_eq!(p.local_id, Identity::Fqdn("a.example.org".into()));
+    assert_eq!(p.remote_id, Identity::Fqdn("b.example.org".into()));
+    match (&p.local_auth, &p.remote_auth) {
+        (AuthMethod::Psk(a), AuthMethod::Psk(b)) => {
+            assert_eq!(a.expose(), b"a long random string");
+            assert_eq!(a, b);
+        }
+        other => panic!("expected PSK on both sides, got {other:?}"),
+    }
+    assert_eq!(p.ike_proposals.len(), 2);
+    assert_eq!(p.ike_proposals[0].ke, vec![DhGroup::Curve25519]);
+    assert_eq!(p.ike_proposals[1].ke, vec![DhGroup::Modp2048]);
+    assert_eq!(p.dpd_delay, Some(Duration::from_secs(30)));
+    assert_eq!(p.dpd_action, DpdAction::Clear);
+    assert_eq!(p.rekey_time, Some(Duration::from_secs(4 * 3600)));
+    assert_eq!(c.ike_life_time, Some(Duration::from_secs(4 * 3600 + 1440)));
+    assert!(!p.encap);
+
+    assert_eq!(c.children.len(), 1);
+    assert_eq!(c.children[0].name, "net");
+    assert_eq!(c.children[0].start_action, StartAction::Start);
+    let child = &p.children[0];
+    assert_eq!(child.name, "net");
+    assert_eq!(child.local_ts, vec![Ts::cidr("10.88.1.0/24").unwrap()]);
+    assert_eq!(child.remote_ts, vec![Ts::cidr("10.88.2.0/24").unwrap()]);
+    assert_eq!(child.esp_proposals.len(), 1);
+    assert_eq!(child.esp_proposals[0].ke, vec![DhGroup::Curve25519]);
+    assert_eq!(child.mode, Mode::Tunnel);
+    assert_eq!(child.rekey_time, Some(Duration::from_secs(3600)));
+    assert_eq!(child.life_time, Some(Duration::from_secs(3960)));
+    assert!(c.child("net").is_some());
+}
+
+#[test]
+fn every_example_loads() {
+    let mut seen = 0;
+    for entry in std::fs::read_dir(examples_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+            continue;
+        }
+        let config = ike_config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+        assert!(!config.connections.is_empty(), "{}", path.display());
+        seen += 1;
+    }
+    assert!(seen >= 3);
+}
+
+#[test]
+fn certificate_examples_load_keys_and_trust() {
+    let config = ike_config::load(&examples_dir().join("site-to-site-certs.toml")).unwrap();
+    let p = &config.connections[0].peer;
+    let AuthMethod::PubKey(cred) = &p.local_auth else {
+        panic!("local auth {:?}", p.local_auth)
+    };
+    assert_eq!(cred.chain().len(), 1);
+    let AuthMethod::PeerCert(policy) = &p.remote_auth else {
+        panic!("remote auth {:?}", p.remote_auth)
+    };
+    assert_eq!(policy.trust().unwrap().anchors().len(), 1);
+    assert!(policy.pinned_cert().is_none());
+    assert_eq!(
+        config.connections[0].children[0].start_action,
+        StartAction::Trap
+    );
+
+    let rw = ike_config::load(&examples_dir().join("road-warrior-responder.toml")).unwrap();
+    let c = &rw.connections[0];
+    assert!(c.remote_addrs.is_empty());
+    assert!(c.peer.remote_addrs.is_empty());
+    assert_eq!(c.peer.remote_id, Identity::Any);
+    assert_eq!(rw.daemon.endpoint.cookie_threshold, 10);
+}
+
+#[test]
+fn the_local_identity_defaults_to_the_certificate_subject() {
+    let text = format!(
+        r#"
+[connections.gw]
+remote_addrs = ["10.0.0.2"]
+[connections.gw.local]
+certs = ["{CERTS}/a.example.org.pem"]
+[connections.gw.remote]
+cacerts = ["{CERTS}/ca.pem"]
+certs = ["{CERTS}/b.example.org.pem"]
+[[secrets.private_key]]
+file = "{CERTS}/a.example.org.key.pem"
+"#
+    );
+    let config = parse(&text).unwrap();
+    let p = &config.connections[0].peer;
+    // auth defaults to pubkey, as in swanctl.conf.
+    assert!(matches!(p.local_auth, AuthMethod::PubKey(_)));
+    let Identity::Dn(dn) = &p.local_id else {
+        panic!("{:?}", p.local_id)
+    };
+    let AuthMethod::PubKey(cred) = &p.local_auth else {
+        unreachable!()
+    };
+    assert_eq!(dn, &cred.chain()[0].subject_der());
+    let AuthMethod::PeerCert(policy) = &p.remote_auth else {
+        panic!()
+    };
+    assert!(policy.trust().is_some() && policy.pinned_cert().is_some());
+    // No children: an IKE-only connection.
+    assert!(p.children.is_empty());
+}
+
+#[test]
+fn our_identity_must_be_in_our_certificate() {
+    let text = format!(
+        r#"
+[connections.gw]
+remote_addrs = ["10.0.0.2"]
+[connections.gw.local]
+id = "b.example.org"
+certs = ["{CERTS}/a.example.org.pem"]
+[connections.gw.remote]
+certs = ["{CERTS}/b.example.org.pem"]
+[[secrets.private_key]]
+file = "{CERTS}/a.example.org.key.pem"
+"#
+    );
+    let e = parse(&text).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        format!(
+            "bad.toml:5: connections.gw.local.id: \"b.example.org\" is not named in certificate \
+             \"{CERTS}/a.example.org.pem\" (expected one of its subjectAltNames or its subject: \
+             a.example.org, \"C=XX, O=ike example (DO NOT USE), CN=a.example.org\")"
+        )
+    );
+}
+
+#[test]
+fn ikev1_connections_are_checked_and_skipped_with_a_warning() {
+    let text = edit(5, "version = 1");
+    let config = parse(&text).unwrap();
+    assert!(config.connections.is_empty());
+    assert_eq!(config.warnings.len(), 1);
+    assert_eq!(config.warnings[0].severity, Severity::Warning);
+    assert_eq!(
+        config.warnings[0].to_string(),
+        "bad.toml:5: connections.site-b.version: warning: IKEv1 engine not implemented yet: the \
+         connection is checked but not loaded (expected version = 2 to use it now)"
+    );
+    // pke is allowed there, but still checked.
+    let text = edit(5, "version = 1").replace(
+        "auth = \"psk\"\nid = \"a.example.org\"",
+        "auth = \"pke\"\nid = \"a.example.org\"",
+    );
+    let e = parse(&text).unwrap_err().to_string();
+    assert!(
+        e.contains(
+            "bad.toml:12: connections.site-b.local.certs: auth = \"pke\" needs our certificate"
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn psk_lookup_prefers_the_entry_naming_both_identities() {
+    let text = format!(
+        "{BASE}\n[[secrets.ike]]\nsecret = \"wildcard\"\n\n[[secrets.ike]]\nids = [\"b.example.org\"]\nsecret = \"one\"\n"
+    )
+    .replace("ids = [\"a.example.org\", \"b.example.org\"]\nsecret = \"a long random string\"", "ids = [\"a.example.org\", \"B.EXAMPLE.ORG\"]\nsecret = \"0x6869\"");
+    let config = parse(&text).unwrap();
+    let AuthMethod::Psk(s) = &config.connections[0].peer.local_auth else {
+        panic!()
+    };
+    assert_eq!(s.expose(), b"hi");
+
+    // Only the one-identity and the wildcard entries: the one-identity entry wins.
+    let text = format!("{BASE}\n[[secrets.ike]]\nsecret = \"wildcard\"\n\n[[secrets.ike]]\nids = [\"b.example.org\"]\nsecret = \"one\"\n")
+        .replace("ids = [\"a.example.org\", \"b.example.org\"]\nsecret = \"a long random string\"", "ids = [\"c.example.org\"]\nsecret = \"other\"");
+    let config = parse(&text).unwrap();
+    let AuthMethod::Psk(s) = &config.connections[0].peer.local_auth else {
+        panic!()
+    };
+    assert_eq!(s.expose(), b"one");
+}
+
+#[test]
+fn secrets_from_files_lose_their_line_break() {
+    let config = parse(&edit(29, r#"file = "site-b.psk""#)).unwrap();
+    let AuthMethod::Psk(s) = &config.connections[0].peer.remote_auth else {
+        panic!()
+    };
+    assert_eq!(s.expose(), b"secret-from-file");
+}
+
+#[test]
+fn debug_output_hides_secrets_and_keys() {
+    let config = parse(BASE).unwrap();
+    let shown = format!("{config:?}");
+    assert!(!shown.contains("a long random string"), "{shown}");
+    assert!(shown.contains("redacted"));
+    let config = ike_config::load(&examples_dir().join("site-to-site-certs.toml")).unwrap();
+    let shown = format!("{config:?}");
+    assert!(!shown.contains("PRIVATE KEY"));
+}
+
+#[test]
+fn daemon_settings_map_to_the_endpoint() {
+    let text = edit(
+        2,
+        r#"kernel = "none"
+listen = ["::1", "127.0.0.1"]
+port = 1500
+port_nat_t = 14500
+control_socket = "run/ike.sock"
+log = "info,ike=debug"
+retransmit_timeout = 1.5
+retransmit_base = 2.0
+retransmit_tries = 3
+cookie_threshold = 5
+block_threshold = 2
+init_limit_half_open = 50
+half_open_timeout = "10s"
+fragment_size = 0
+keep_alive = "0"
+prefer_configured_proposals = false"#,
+    );
+    let config = parse(&text).unwrap();
+    let d = &config.daemon;
+    assert_eq!(d.kernel, KernelKind::None);
+    assert_eq!(d.listen, vec![ip("::1"), ip("127.0.0.1")]);
+    assert_eq!((d.port, d.port_nat_t), (1500, 14500));
+    assert_eq!(d.control_socket, data_dir().join("run/ike.sock"));
+    assert_eq!(d.log.as_deref(), Some("info,ike=debug"));
+    let e = &d.endpoint;
+    assert_eq!(e.retransmit_timeout, Duration::from_millis(1500));
+    assert_eq!(e.retransmit_base, 2.0);
+    assert_eq!(e.retransmit_tries, 3);
+    assert_eq!(e.cookie_threshold, 5);
+    assert_eq!(e.max_half_open_per_peer, 2);
+    assert_eq!(e.max_half_open, 50);
+    assert_eq!(e.half_open_timeout, Duration::from_secs(10));
+    assert_eq!(e.fragment_size, 0);
+    assert_eq!(e.keepalive_interval, None);
+    assert!(e.prefer_initiator_proposals);
+}
+
+#[test]
+fn hybrid_post_quantum_proposals_are_accepted() {
+    let config = parse(&edit(
+        8,
+        r#"proposals = ["aes256gcm16-prfsha384-x25519-ke1_mlkem768-ke1_none"]"#,
+    ))
+    .unwrap();
+    let p = &config.connections[0].peer.ike_proposals[0];
+    assert!(p.has_addke());
+    assert_eq!(p.addke[0], vec![DhGroup::MlKem768, DhGroup::None]);
+}
+
+#[test]
+fn swanctl_forms_are_accepted() {
+    // Comma-separated strings, "default" proposals, dynamic selectors, ports, timers off.
+    let text = BASE
+        .replace(
+            r#"proposals = ["aes128gcm16-prfsha256-x25519", "aes256-sha256-modp2048"]"#,
+            r#"proposals = "default""#,
+        )
+        .replace(
+            r#"local_ts = ["10.88.1.0/24"]"#,
+            r#"local_ts = "dynamic, 10.88.1.0/24[tcp/443]""#,
+        )
+        .replace(
+            r#"esp_proposals = ["aes128gcm16-x25519"]"#,
+            r#"esp_proposals = ["default"]"#,
+        )
+        .replace(r#"rekey_time = "1h""#, "rekey_time = 0\nlife_time = \"2h\"")
+        .replace(
+            r#"dpd_delay = "30s""#,
+            "dpd_delay = \"0\"\nencap = true\ndpd_action = \"trap\"",
+        )
+        .replace(r#"mode = "tunnel""#, r#"mode = "transport""#);
+    let config = parse(&text).unwrap();
+    let p = &config.connections[0].peer;
+    assert_eq!(p.ike_proposals.len(), 2);
+    assert_eq!(p.dpd_delay, None);
+    assert_eq!(p.dpd_action, DpdAction::Trap);
+    assert!(p.encap);
+    let child = &p.children[0];
+    assert_eq!(child.local_ts.len(), 2);
+    assert_eq!(child.local_ts[0], Ts::cidr("10.77.0.1/32").unwrap());
+    assert_eq!(
+        (child.local_ts[1].protocol, child.local_ts[1].start_port),
+        (6, 443)
+    );
+    assert_eq!(child.esp_proposals.len(), 2);
+    assert!(child.esp_proposals.iter().all(|p| p.ke.is_empty()));
+    assert_eq!(child.rekey_time, None);
+    assert_eq!(child.life_time, Some(Duration::from_secs(7200)));
+    assert_eq!(child.mode, Mode::Transport);
+}
+
+#[test]
+fn warnings_do_not_stop_loading() {
+    let text = edit(
+        14,
+        "id = \"a.example.org\"\ncerts = [\"../../../../examples/certs/a.example.org.pem\"]",
+    );
+    let config = parse(&text).unwrap();
+    assert_eq!(config.warnings.len(), 1);
+    assert_eq!(
+        config.warnings[0].to_string(),
+        "bad.toml:15: connections.site-b.local.certs: warning: ignored with auth = \"psk\" \
+         (certificates are sent only with pubkey)"
+    );
+}
+
+#[test]
+fn the_documented_example_is_accepted() {
+    // The key reference in the crate docs must stay true: its TOML block loads.
+    let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/lib.rs")).unwrap();
+    let block: Vec<&str> = src
+        .lines()
+        .skip_while(|l| *l != "//! ```toml")
+        .skip(1)
+        .take_while(|l| *l != "//! ```")
+        .map(|l| {
+            l.strip_prefix("//!")
+                .unwrap()
+                .strip_prefix(' ')
+                .unwrap_or("")
+        })
+        .collect();
+    assert!(block.len() > 40);
+    let text = block
+        .join("\n")
+        .replace(
+            "\"a.key.pem\"",
+            &format!("\"{CERTS}/a.example.org.key.pem\""),
+        )
+        .replace("\"ca.pem\"", &format!("\"{CERTS}/ca.pem\""));
+    let config = parse(&text).unwrap_or_else(|e| panic!("{e}"));
+    assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+    let c = &config.connections[0];
+    assert_eq!(
+        c.ike_life_time,
+        Some(Duration::from_secs(4 * 3600 + 24 * 60))
+    );
+    assert_eq!(config.daemon.log.as_deref(), Some("info,ike=debug"));
+}
