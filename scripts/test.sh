@@ -10,10 +10,18 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
 started=$SECONDS
 
-step "prerequisites: tshark (the codec's independent oracle), openssl CLI"
+step "prerequisites: tshark (the codec's oracle), openssl CLI, strongSwan and netns tools (interop)"
 missing=()
 command -v tshark >/dev/null || missing+=(tshark)
 command -v openssl >/dev/null || missing+=(openssl)
+# The strongSwan interop scenarios (tests/interop): charon, swanctl, kernel-libipsec and tools.
+[ -x /usr/lib/ipsec/charon ] || missing+=(strongswan-charon)
+command -v swanctl >/dev/null || missing+=(strongswan-swanctl)
+[ -e /usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so ] || missing+=(libcharon-extra-plugins)
+[ -e /usr/lib/ipsec/plugins/libstrongswan-curve25519.so ] || missing+=(libstrongswan-extra-plugins libstrongswan-standard-plugins)
+for tool in tcpdump jq bc ip; do
+  command -v "$tool" >/dev/null || missing+=("$( [ "$tool" = ip ] && echo iproute2 || echo "$tool")")
+done
 if ((${#missing[@]})); then
   if [ "$(id -u)" -ne 0 ]; then
     echo "missing ${missing[*]} and not root: cannot install" >&2
@@ -46,6 +54,22 @@ for f in crates/ike-wire/tests/data/*.pcap; do
   ./target/debug/ike decode --json "$f" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["messages"] and all("ike" in m for m in d["messages"])'
 done
 echo "decoded $(ls crates/ike-wire/tests/data/*.pcap | wc -l) captures"
+
+step "interop with strongSwan 5.9.8 in network namespaces (tests/interop/*.sh, about 15 s)"
+cargo build --quiet -p ike-testkit --bin ike-peer -p ike
+if ip netns add ike-probe-$$ 2>/dev/null; then
+  ip netns del ike-probe-$$
+  for scenario in tests/interop/*.sh; do
+    [ "$(basename "$scenario")" = lib.sh ] && continue
+    echo "--- $scenario"
+    timeout 300 bash "$scenario"
+  done
+else
+  echo "************************************************************************"
+  echo "SKIPPED: network namespaces are not available here (ip netns add failed);"
+  echo "the strongSwan interop scenarios did not run"
+  echo "************************************************************************"
+fi
 
 fuzz_seconds=${FUZZ_SECONDS:-20}
 if [ "$fuzz_seconds" -gt 0 ] && [ -x scripts/fuzz-smoke.sh ]; then

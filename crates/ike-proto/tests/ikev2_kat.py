@@ -7,7 +7,8 @@ Input (JSON on stdin): the four messages as hex, the 32-byte random draws of eac
 which is its X25519 private key), the PSK, and the Child SA keys our engine installed. It finds
 each side's private key by matching its public value in the KE payload, derives every key,
 decrypts both IKE_AUTH messages, checks both AUTH payloads and the Child SA keys, and prints a
-JSON report."""
+JSON report. With "ccsa_i_to_r"/"ccsa_r_to_i" it also decrypts messages 5 and 6, a
+CREATE_CHILD_SA exchange, and checks the keys of the Child SA it created."""
 import hashlib
 import hmac
 import json
@@ -50,7 +51,7 @@ def x25519_pub(priv):
 
 def main():
     c = json.load(sys.stdin)
-    m1, m2, m3, m4 = (bytes.fromhex(x) for x in c["messages"])
+    m1, m2, m3, m4 = (bytes.fromhex(x) for x in c["messages"][:4])
     spi_i, spi_r = m2[0:8], m2[8:16]
     p1, p2 = dict(payloads(m1[16], m1[28:])), dict(payloads(m2[16], m2[28:]))
     ni, nr = p1[40], p2[40]
@@ -65,7 +66,9 @@ def main():
     km = prf_plus(skeyseed, ni + nr + spi_i + spi_r, 32 + 0 + 0 + 20 + 20 + 32 + 32)
     sk_d, sk_ei, sk_er, sk_pi, sk_pr = km[0:32], km[32:52], km[52:72], km[72:104], km[104:136]
 
-    def open_sk(msg, sk_e):
+    def open_sk(msg, sk_e=None):
+        if sk_e is None:  # the sender's key: SK_ei from the original initiator (flag I)
+            sk_e = sk_ei if msg[19] & 0x08 else sk_er
         first, length = msg[28], int.from_bytes(msg[30:32], "big")
         body = msg[32:28 + length]
         iv, ct = body[:8], body[8:]
@@ -86,6 +89,15 @@ def main():
     keymat = prf_plus(sk_d, ni + nr, 2 * 20)
     report["child_i_to_r_ok"] = keymat[:20].hex() == c["child_i_to_r"]
     report["child_r_to_i_ok"] = keymat[20:40].hex() == c["child_r_to_i"]
+    # Optionally a CREATE_CHILD_SA exchange (messages 5 and 6, without PFS) and the keys each end
+    # installed: KEYMAT = prf+(SK_d, Ni | Nr) with the nonces of that exchange, and "initiator"
+    # is the initiator of that exchange, whichever end began the IKE SA (RFC 7296 §2.17).
+    if "ccsa_i_to_r" in c:
+        m5, m6 = (bytes.fromhex(x) for x in c["messages"][4:6])
+        a5, a6 = open_sk(m5), open_sk(m6)
+        keymat = prf_plus(sk_d, a5[40] + a6[40], 2 * 20)
+        report["ccsa_i_to_r_ok"] = keymat[:20].hex() == c["ccsa_i_to_r"]
+        report["ccsa_r_to_i_ok"] = keymat[20:40].hex() == c["ccsa_r_to_i"]
     json.dump(report, sys.stdout)
 
 

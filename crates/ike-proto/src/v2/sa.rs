@@ -1419,11 +1419,15 @@ impl IkeSa {
     /// encryption before integrity.
     fn install_child(&mut self, peer: &PeerConfig, c: NegotiatedChild, out: &mut Output) {
         let (ni, nr) = (self.ni.clone(), self.nr.clone());
-        self.install_child_with(peer, c, None, &ni, &nr, out);
+        let initiator = self.initiator;
+        self.install_child_with(peer, c, None, &ni, &nr, initiator, out);
     }
 
     /// Installs a Child SA whose KEYMAT comes from `prf+(SK_d, [g^ir (new)] | Ni | Nr)` with the
-    /// nonces of the exchange that created it (§2.17).
+    /// nonces of the exchange that created it (§2.17). `initiator` is whether we initiated that
+    /// exchange: it, not who began the IKE SA, decides which keys are outbound and whether TSi
+    /// or TSr holds our selectors.
+    #[allow(clippy::too_many_arguments)]
     fn install_child_with(
         &mut self,
         peer: &PeerConfig,
@@ -1431,6 +1435,7 @@ impl IkeSa {
         gir: Option<&[u8]>,
         ni: &[u8],
         nr: &[u8],
+        initiator: bool,
         out: &mut Output,
     ) {
         let Some(keys) = self.keys.as_ref() else {
@@ -1463,12 +1468,12 @@ impl IkeSa {
         let mut take = |n| km.take_prefix(n).unwrap_or_default();
         let i_to_r = (take(ek), take(ik));
         let r_to_i = (take(ek), take(ik));
-        let (keys_out, keys_in) = if self.initiator {
+        let (keys_out, keys_in) = if initiator {
             (i_to_r, r_to_i)
         } else {
             (r_to_i, i_to_r)
         };
-        let (local_ts, remote_ts) = if self.initiator {
+        let (local_ts, remote_ts) = if initiator {
             (c.ts_i.clone(), c.ts_r.clone())
         } else {
             (c.ts_r.clone(), c.ts_i.clone())

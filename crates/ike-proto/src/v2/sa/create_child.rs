@@ -746,6 +746,7 @@ impl IkeSa {
             gir.as_ref().map(|s| s.expose()),
             &creating.ni,
             nr,
+            true,
             out,
         );
         self.last_exchange_nr = nr.to_vec();
@@ -1102,6 +1103,7 @@ impl IkeSa {
                 ke_reply.as_ref().map(|(_, _, s)| s.expose()),
                 ni,
                 &nr,
+                false,
                 out,
             );
             if let Some(old) = rekey_of {

@@ -1,0 +1,678 @@
+# tests/interop/lib.sh - harness for interop tests of the IKEv2 engine against strongSwan.
+#
+# Sourced by the scenario scripts in this directory (run them as root:
+# `sudo bash tests/interop/NAME.sh`). It builds two throw-away network namespaces, ikei-a and
+# ikei-b, joined by a veth pair (10.77.1.1/24 <-> 10.77.1.2/24), runs our engine in ikei-a
+# through the test driver `ike-peer` (crates/ike-testkit/src/bin/ike-peer.rs; it prints the
+# engine's events as JSON lines) and an isolated strongSwan charon in ikei-b (its own
+# strongswan.conf with an explicit plugin list, its own /run through a bind mount, its own vici
+# socket and log file), records UDP 500/4500 with tcpdump, and checks the capture with
+# `ike decode`.
+#
+# State is asserted on both sides: from ike-peer's events (peer_* functions, jq filters over
+# the JSON lines) and from `swanctl --list-sas --raw` in ikei-b, converted to JSON (swan_sas).
+#
+# Everything is cleaned up by an EXIT trap, also on failure or Ctrl-C: processes we started are
+# stopped by PID, the namespaces deleted. Every wait is a bounded polling loop. A lock
+# (flock on /run/ikei-interop.lock) keeps two scenarios from sharing the namespace names. A
+# leftover from an interrupted run is removed first, so every script is idempotent.
+#
+# Environment:
+#   IKEI_KERNEL=libipsec (default) | netlink   strongSwan's kernel interface (see README.md)
+#   IKE_PEER, IKE      paths of the binaries (default: $CARGO_TARGET_DIR or <repo>/target, debug)
+#   KEEP_WORK=1        keep the work directory (logs, capture) even on success
+#   IKEI_LOG_ENC=2     charon's enc log level (default 1: one line per message with its payloads;
+#                      2 adds every parsing rule)
+#
+# Needs: root, iproute2, strongswan-charon, strongswan-swanctl, libcharon-extra-plugins
+# (kernel-libipsec), libstrongswan-standard-plugins, libstrongswan-extra-plugins, tcpdump, jq,
+# and `cargo build -p ike-testkit --bin ike-peer -p ike` done beforehand.
+
+set -euo pipefail
+
+IKEI_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+IKEI_TARGET=${CARGO_TARGET_DIR:-$IKEI_REPO/target}
+IKE_PEER=${IKE_PEER:-$IKEI_TARGET/debug/ike-peer}
+IKE=${IKE:-$IKEI_TARGET/debug/ike}
+CHARON=${CHARON:-/usr/lib/ipsec/charon}
+IKEI_KERNEL=${IKEI_KERNEL:-libipsec}
+KEEP_WORK=${KEEP_WORK:-0}
+
+NS_A=ikei-a
+NS_B=ikei-b
+VETH_A=ikei-va
+VETH_B=ikei-vb
+A4=10.77.1.1
+B4=10.77.1.2
+MAC_A=02:77:01:00:00:01
+MAC_B=02:77:01:00:00:02
+TS_A=10.88.1.0/24 # the subnet behind our engine
+TS_B=10.88.2.0/24 # the subnet behind strongSwan
+ID_A=a.ike.test   # our engine's identity
+ID_B=b.swan.test  # strongSwan's identity
+PSK='ikei-interop-test-psk-5f0c2a9e' # test data only
+CONN=ikei  # strongSwan's connection name
+CHILD=net  # child name on both sides
+
+SCEN=$(basename "$0" .sh)
+WORK=""
+PIDS=()         # background processes we started (their PIDs)
+PEER_PID=""
+CHARON_PID=""
+TCPDUMP_PID=""
+FAILURES=0
+CHECKS=0
+T0=$(date +%s.%N)
+
+log() { printf '[%s %5.1fs] %s\n' "$SCEN" "$(elapsed)" "$*" >&2; }
+die() {
+  log "FATAL: $*"
+  exit 1
+}
+elapsed() { echo "$(date +%s.%N) - $T0" | bc; }
+
+# --- assertions --------------------------------------------------------------
+
+# check DESCRIPTION CMD...: run CMD, count a failure (and go on) if it fails
+check() {
+  local what=$1
+  shift
+  CHECKS=$((CHECKS + 1))
+  if "$@" >/dev/null 2>&1; then
+    log "ok   $what"
+  else
+    FAILURES=$((FAILURES + 1))
+    log "FAIL $what"
+  fi
+}
+
+# check_eq DESCRIPTION EXPECTED ACTUAL
+check_eq() {
+  CHECKS=$((CHECKS + 1))
+  if [[ $2 == "$3" ]]; then
+    log "ok   $1 ($3)"
+  else
+    FAILURES=$((FAILURES + 1))
+    log "FAIL $1: expected '$2', got '$3'"
+  fi
+}
+
+# --- processes ----------------------------------------------------------------
+
+# true while the process exists and is not a zombie
+alive() {
+  local st
+  st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+  [[ -n $st && $st != Z* ]]
+}
+
+# stop_pid PID [SIGNAL]: signal, wait up to 5 s, then SIGKILL; reap; forget the PID
+stop_pid() {
+  local pid=$1 sig=${2:-TERM} i
+  [[ -n $pid ]] || return 0
+  if alive "$pid"; then
+    kill -s "$sig" "$pid" 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do
+      alive "$pid" || break
+      sleep 0.1
+    done
+    if alive "$pid"; then
+      log "pid $pid ignored SIG$sig, killing"
+      kill -s KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  wait "$pid" 2>/dev/null || true
+  local keep=() p
+  for p in "${PIDS[@]}"; do [[ $p == "$pid" ]] || keep+=("$p"); done
+  PIDS=("${keep[@]}")
+}
+
+# poll TRIES CMD...: run CMD every 0.1 s until it succeeds, at most TRIES times
+poll() {
+  local tries=$1 i
+  shift
+  for ((i = 0; i < tries; i++)); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.1
+  done
+  return 1
+}
+
+# --- namespaces ----------------------------------------------------------------
+
+# remove our namespaces; processes still inside (from an interrupted earlier run) are stopped by
+# PID first
+ns_down() {
+  local ns pid
+  for ns in "$NS_A" "$NS_B"; do
+    ip netns list | grep -qw "$ns" || continue
+    for pid in $(ip netns pids "$ns" 2>/dev/null); do stop_pid "$pid"; done
+    ip netns del "$ns" || true
+  done
+}
+
+ns_up() {
+  ns_down
+  ip netns add "$NS_A"
+  ip netns add "$NS_B"
+  ip -n "$NS_A" link add "$VETH_A" address "$MAC_A" type veth \
+    peer name "$VETH_B" address "$MAC_B" netns "$NS_B"
+  ip -n "$NS_A" link set lo up
+  ip -n "$NS_B" link set lo up
+  ip -n "$NS_A" addr add "$A4/24" dev "$VETH_A"
+  ip -n "$NS_B" addr add "$B4/24" dev "$VETH_B"
+  # hosts inside the traffic selectors: kernel-libipsec routes the policies' traffic through its
+  # TUN device and refuses a policy whose local selector holds none of the host's addresses
+  ip -n "$NS_A" addr add 10.88.1.1/32 dev lo
+  ip -n "$NS_B" addr add 10.88.2.1/32 dev lo
+  ip -n "$NS_A" link set "$VETH_A" up
+  ip -n "$NS_B" link set "$VETH_B" up
+  # static neighbours: no ARP delay in front of the first IKE packet
+  ip -n "$NS_A" neigh replace "$B4" lladdr "$MAC_B" dev "$VETH_A" nud permanent
+  ip -n "$NS_B" neigh replace "$A4" lladdr "$MAC_A" dev "$VETH_B" nud permanent
+}
+
+# --- setup and teardown ----------------------------------------------------------
+
+cleanup() {
+  local rc=$? pid
+  set +e
+  [[ -n $TCPDUMP_PID ]] && stop_pid "$TCPDUMP_PID" INT
+  for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
+  ns_down
+  if [[ -n $WORK ]]; then
+    if [[ $KEEP_WORK == 1 || $rc != 0 ]]; then
+      log "work dir kept: $WORK"
+    else
+      rm -rf "$WORK"
+    fi
+  fi
+  exit "$rc"
+}
+
+# ikei_begin: checks, lock, namespaces, work dir. Call first.
+ikei_begin() {
+  [[ $(id -u) == 0 ]] || die "must run as root (network namespaces): sudo bash $0"
+  local cmd
+  for cmd in ip swanctl tcpdump jq bc flock "$CHARON"; do
+    command -v "$cmd" >/dev/null || die "missing $cmd"
+  done
+  [[ -x $IKE_PEER && -x $IKE ]] ||
+    die "missing $IKE_PEER or $IKE: run 'cargo build -p ike-testkit --bin ike-peer -p ike' first"
+  case $IKEI_KERNEL in
+  libipsec | netlink) ;;
+  *) die "IKEI_KERNEL must be libipsec or netlink" ;;
+  esac
+  # (background processes get 8>&- 9>&-: a leftover of a killed run must not keep the lock)
+  exec 9>/run/ikei-interop.lock
+  flock -w 300 9 || die "another interop scenario holds /run/ikei-interop.lock"
+  trap cleanup EXIT
+  trap 'exit 130' INT TERM
+  WORK=$(mktemp -d "/tmp/ikei-$SCEN.XXXXXX")
+  mkdir -p "$WORK/swan/run"
+  ns_up
+  log "work dir $WORK, strongSwan kernel interface: $IKEI_KERNEL"
+}
+
+# ikei_end: stop everything, check the capture, print the verdict; the script's exit status.
+ikei_end() {
+  peer_stop
+  capture_stop
+  log "$CHECKS checks, $FAILURES failed, $(elapsed) s"
+  if ((FAILURES > 0)); then
+    log "charon log: $WORK/swan/charon.log; ike-peer: $WORK/peer.jsonl, $WORK/peer.err"
+    exit 1
+  fi
+  log "PASS"
+}
+
+# --- strongSwan ------------------------------------------------------------------
+
+SWAN_DIR() { echo "$WORK/swan"; }
+
+# swanctl against our charon (--uri must follow the command)
+sw() {
+  local cmd=$1
+  shift
+  swanctl "$cmd" --uri "unix://$WORK/swan/charon.vici" "$@"
+}
+
+# Settings of strongSwan's side, set by the scenario before swan_start:
+SW_PROPOSALS="aes128gcm16-prfsha256-x25519" # connection proposals
+SW_ESP="aes128gcm16"                        # child esp_proposals
+SW_CONN_EXTRA=""                            # more lines in the connection section
+SW_CHILD_EXTRA=""                           # more lines in the child section
+SW_CHARON_EXTRA=""                          # more lines in strongswan.conf's charon section
+
+write_strongswan_conf() {
+  local d=$WORK/swan kernel load
+  if [[ $IKEI_KERNEL == libipsec ]]; then
+    # in 5.9.8 kernel-libipsec needs kernel-netlink beside it (routes, addresses)
+    kernel="kernel-libipsec kernel-netlink"
+  else
+    kernel="kernel-netlink"
+  fi
+  # openssl before strongSwan's own aes/gcm (AES-NI); explicit list: /etc/strongswan.d ignored
+  load="random nonce openssl pem pkcs1 pkcs8 x509 pubkey constraints"
+  load+=" curve25519 aes sha1 sha2 md5 hmac gcm kdf attr $kernel socket-default vici"
+  cat >"$d/strongswan.conf" <<EOF
+# generated by tests/interop/lib.sh (scenario $SCEN)
+charon {
+  load = $load
+  install_routes = $([[ $IKEI_KERNEL == libipsec ]] && echo yes || echo no)
+  retransmit_tries = 3
+  retransmit_timeout = 1.0
+  $SW_CHARON_EXTRA
+  plugins {
+    vici {
+      socket = unix://$d/charon.vici
+    }
+  }
+  filelog {
+    main {
+      path = $d/charon.log
+      append = no
+      flush_line = yes
+      time_format = %H:%M:%S
+      ike_name = yes
+      default = 1
+      cfg = 2
+      ike = 2
+      enc = ${IKEI_LOG_ENC:-1}
+      chd = 2
+      knl = 2
+      net = 2
+      esp = ${IKEI_LOG_ESP:-1}
+    }
+  }
+  syslog {
+    daemon {
+      default = -1
+    }
+  }
+}
+EOF
+}
+
+write_swanctl_conf() {
+  cat >"$WORK/swan/swanctl.conf" <<EOF
+# generated by tests/interop/lib.sh (scenario $SCEN)
+connections {
+  $CONN {
+    version = 2
+    local_addrs = $B4
+    remote_addrs = $A4
+    proposals = $SW_PROPOSALS
+    $SW_CONN_EXTRA
+    local {
+      auth = psk
+      id = $ID_B
+    }
+    remote {
+      auth = psk
+      id = $ID_A
+    }
+    children {
+      $CHILD {
+        local_ts = $TS_B
+        remote_ts = $TS_A
+        esp_proposals = $SW_ESP
+        $SW_CHILD_EXTRA
+      }
+    }
+  }
+}
+secrets {
+  ike-ikei {
+    id-a = $ID_A
+    id-b = $ID_B
+    secret = "$PSK"
+  }
+}
+EOF
+}
+
+# swan_start: write the configuration, start charon in ikei-b, load the connection
+swan_start() {
+  local d=$WORK/swan
+  write_strongswan_conf
+  write_swanctl_conf
+  STRONGSWAN_CONF=$d/strongswan.conf \
+    ip netns exec "$NS_B" \
+    sh -c 'mount --bind "$1" /run && exec "$2"' sh "$d/run" "$CHARON" \
+    >"$d/charon.stdout" 2>&1 8>&- 9>&- &
+  CHARON_PID=$!
+  PIDS+=("$CHARON_PID")
+  if ! poll 100 sw --stats; then
+    cat "$d/charon.stdout" >&2 || true
+    die "charon did not come up"
+  fi
+  sw --load-all --file "$d/swanctl.conf" >"$d/load.out" 2>&1 ||
+    {
+      cat "$d/load.out" >&2
+      die "swanctl --load-all failed"
+    }
+  log "charon up (pid $CHARON_PID), connection $CONN loaded"
+}
+
+# swan_log REGEX: whether charon's log matches
+swan_log() { grep -Eq "$1" "$WORK/swan/charon.log"; }
+
+# swan_wait_log REGEX [TIMEOUT_S] [WHAT]: wait until charon's log matches
+swan_wait_log() {
+  local tries=$(((${2:-15}) * 10))
+  poll "$tries" swan_log "$1" || die "timed out waiting for ${3:-$1} in charon's log"
+}
+
+# swan_sas: `swanctl --list-sas --raw` as a JSON array of IKE SAs, each
+# {"name": "ikei", "uniqueid": "1", ..., "child-sas": {"net-1": {...}}}; vici lists become arrays.
+swan_sas() {
+  sw --list-sas --raw 2>/dev/null | vici_raw_to_json
+}
+
+# vici_raw_to_json: converts swanctl's --raw output (one "list-sa event {...}" line per IKE SA,
+# then "list-sas reply {}") to a JSON array. Grammar of a line: "name {" opens a section, "}"
+# closes it, "key=value" is a value, "key=[a b]" a list. Values here never contain spaces or
+# brackets (addresses, SPIs, FQDN identities, algorithm names).
+vici_raw_to_json() {
+  awk '
+    function esc(s) { gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); return "\"" s "\"" }
+    function sep() { if (need[depth]) out = out ","; need[depth] = 1 }
+    /^list-sa event / {
+      line = substr($0, length("list-sa event ") + 1)
+      gsub(/[][{}]/, " & ", line)
+      n = split(line, tok, / +/)
+      out = ""; depth = 0; inlist = 0
+      for (i = 1; i <= n; i++) {
+        t = tok[i]
+        if (t == "") continue
+        if (t == "{") { out = out "{"; depth++; need[depth] = 0; continue }
+        if (t == "}") { out = out "}"; depth--; continue }
+        if (t == "]") { out = out "]"; depth--; inlist = 0; continue }
+        if (inlist) { sep(); out = out esc(t); continue }
+        p = index(t, "=")
+        if (p) {
+          k = substr(t, 1, p - 1); v = substr(t, p + 1)
+          sep()
+          if (v == "" && tok[i + 1] == "[") {
+            out = out esc(k) ":["; depth++; need[depth] = 0; inlist = 1; i++
+          } else {
+            out = out esc(k) ":" esc(v)
+          }
+          continue
+        }
+        # a section name: "{" follows
+        sep(); out = out esc(t) ":"
+      }
+      sas[++nsas] = out
+    }
+    END {
+      printf "["
+      for (i = 1; i <= nsas; i++) printf "%s%s", (i > 1 ? "," : ""), sas[i]
+      print "]"
+    }
+  ' | jq -c '[ .[] | to_entries[] | .value + {name: .key} ]'
+}
+
+# jq functions available in swan_* filters: swan_prop turns an IKE SA's or Child SA's algorithm
+# fields into our engine's proposal text (aes128gcm16-prfsha256-x25519, aes256-sha256-modp2048).
+SWAN_JQ_DEFS='
+def swan_encr: .["encr-alg"] as $a | (.["encr-keysize"] // "") as $k |
+  if $a == "AES_CBC" then "aes\($k)"
+  elif ($a | test("^AES_GCM_")) then "aes\($k)gcm\($a | ltrimstr("AES_GCM_"))"
+  elif ($a | test("^AES_CCM_")) then "aes\($k)ccm\($a | ltrimstr("AES_CCM_"))"
+  elif $a == "AES_CTR" then "aes\($k)ctr"
+  elif $a == "CHACHA20_POLY1305" then "chacha20poly1305"
+  else $a | ascii_downcase end;
+def swan_integ: {"HMAC_MD5_96": "md5", "HMAC_SHA1_96": "sha1", "HMAC_SHA2_256_128": "sha256",
+  "HMAC_SHA2_384_192": "sha384", "HMAC_SHA2_512_256": "sha512", "AES_XCBC_96": "aesxcbc",
+  "AES_CMAC_96": "aescmac"}[.["integ-alg"]] // .["integ-alg"];
+def swan_prf: .["prf-alg"] | ltrimstr("PRF_") | ascii_downcase | sub("hmac_"; "") |
+  sub("sha2_"; "sha") | "prf" + .;
+def swan_dh: .["dh-group"] | if . == "CURVE_25519" then "x25519" elif . == "CURVE_448" then "x448"
+  else ascii_downcase | sub("_"; "") end;
+def swan_prop: [swan_encr,
+  (if .["integ-alg"] then swan_integ else empty end),
+  (if .["prf-alg"] then swan_prf else empty end),
+  (if .["dh-group"] then swan_dh else empty end),
+  (if .esn == "1" then "esn" else empty end)] | join("-");
+def swan_children: [.[] | .["child-sas"] // {} | to_entries[] | .value];
+'
+
+# swan_check JQ_FILTER: whether jq -e FILTER holds over swan_sas
+swan_check() { swan_sas | jq -e "$SWAN_JQ_DEFS $1" >/dev/null; }
+
+# swan_wait JQ_FILTER [TIMEOUT_S] [WHAT]: wait until swan_check holds
+swan_wait() {
+  local tries=$(((${2:-15}) * 10))
+  poll "$tries" swan_check "$1" || {
+    log "strongSwan's SAs: $(swan_sas)"
+    die "timed out waiting for ${3:-$1} on strongSwan's side"
+  }
+}
+
+# swan_get JQ_FILTER: print jq -r FILTER over swan_sas
+swan_get() { swan_sas | jq -r "$SWAN_JQ_DEFS $1"; }
+
+# --- our engine (ike-peer) ---------------------------------------------------------
+
+# peer_start [ike-peer options...]: run ike-peer in ikei-a with the common options; its stdin
+# is a FIFO that peer_cmd writes commands to
+peer_start() {
+  local fifo=$WORK/peer.ctl
+  rm -f "$fifo"
+  mkfifo "$fifo"
+  exec 8<>"$fifo" # held open by us: ike-peer never sees EOF, and opening does not block
+  ip netns exec "$NS_A" "$IKE_PEER" --verbose --exit-after "${PEER_EXIT_AFTER:-60}" \
+    --local "$A4" --remote "$B4" --local-id "$ID_A" --remote-id "$ID_B" --psk "$PSK" \
+    --local-ts "$TS_A" --remote-ts "$TS_B" --child "$CHILD" "$@" \
+    <"$fifo" >"$WORK/peer.jsonl" 2>"$WORK/peer.err" 8>&- 9>&- &
+  PEER_PID=$!
+  PIDS+=("$PEER_PID")
+  poll 50 peer_has '.event == "start"' || {
+    cat "$WORK/peer.err" >&2
+    die "ike-peer did not start"
+  }
+  log "ike-peer up (pid $PEER_PID): $*"
+}
+
+# peer_cmd COMMAND: initiate | rekey-child | rekey-ike | delete-child | delete | exit
+peer_cmd() {
+  log "ike-peer <- $1"
+  echo "$1" >&8
+}
+
+peer_stop() {
+  [[ -n $PEER_PID ]] || return 0
+  alive "$PEER_PID" && echo exit >&8 2>/dev/null || true
+  poll 20 eval "! alive $PEER_PID" || true
+  stop_pid "$PEER_PID"
+  PEER_PID=""
+  exec 8>&-
+}
+
+# peer_events JQ_SELECT: the events (compact JSON lines) for which the filter is true
+peer_events() { jq -c "select($1)" "$WORK/peer.jsonl" 2>/dev/null; }
+
+# peer_count JQ_SELECT: how many events match
+peer_count() { peer_events "$1" | wc -l; }
+
+# peer_has JQ_SELECT [N]: whether at least N (default 1) events match
+peer_has() { (($(peer_count "$1") >= ${2:-1})); }
+
+# peer_wait JQ_SELECT [N] [TIMEOUT_S] [WHAT]: wait until at least N events match
+peer_wait() {
+  local tries=$(((${3:-15}) * 10))
+  poll "$tries" peer_has "$1" "${2:-1}" || {
+    log "ike-peer events so far:"
+    sed 's/^/    /' "$WORK/peer.jsonl" >&2 || true
+    die "timed out waiting for ${4:-$1} from ike-peer"
+  }
+}
+
+# peer_get JQ_SELECT JQ_FIELD_FILTER: that filter applied to the last matching event
+peer_get() { peer_events "$1" | tail -n 1 | jq -r "$2"; }
+
+# --- capture -------------------------------------------------------------------------
+
+capture_start() {
+  ip netns exec "$NS_A" tcpdump -i "$VETH_A" -n -U --immediate-mode -s 0 \
+    -w "$WORK/capture.pcap" 'udp port 500 or udp port 4500' >"$WORK/tcpdump.out" 2>&1 8>&- 9>&- &
+  TCPDUMP_PID=$!
+  PIDS+=("$TCPDUMP_PID")
+  poll 50 grep -q 'listening on' "$WORK/tcpdump.out" || die "tcpdump did not start"
+}
+
+# capture_stop: stop tcpdump; `ike decode` must decode every IKE message (exit 0)
+capture_stop() {
+  [[ -n $TCPDUMP_PID ]] || return 0
+  sleep 0.3 # the last datagrams
+  stop_pid "$TCPDUMP_PID" INT
+  TCPDUMP_PID=""
+  local n
+  n=$(tcpdump -r "$WORK/capture.pcap" -n 2>/dev/null | wc -l)
+  check "ike decode reads the capture ($n datagrams)" \
+    "$IKE" decode "$WORK/capture.pcap"
+  "$IKE" decode "$WORK/capture.pcap" >"$WORK/decode.txt" 2>&1 || true
+  mkdir -p "$IKEI_REPO/target/interop"
+  cp "$WORK/capture.pcap" "$IKEI_REPO/target/interop/$SCEN.pcap" 2>/dev/null || true
+}
+
+# --- common assertions -----------------------------------------------------------------
+
+# peer_live_children: our Child SAs installed and not deleted, as a JSON array of events
+peer_live_children() {
+  # (a closing IKE SA reports child_sa_delete for each of its Child SAs first)
+  jq -s -c '[.[] | select(.event == "child_sa_delete") | .spi_in] as $gone
+    | [.[] | select(.event == "child_sa_install")
+       | select(.spi_in as $s | $gone | index($s) | not)]' "$WORK/peer.jsonl"
+}
+
+peer_no_live_children() { [[ $(peer_live_children | jq length) == 0 ]]; }
+
+# peer_ike: our newest IKE SA ({sa, spi_i, spi_r, proposal, ...}) that is not closed, or null
+peer_ike() {
+  jq -s -c '[.[] | select(.event == "ike_sa_closed") | .sa] as $closed
+    | (map(select(.event == "ike_sa_established")) | last) as $first
+    | [.[] | select(.event == "ike_sa_established" or .event == "ike_sa_rekeyed")
+       | if .event == "ike_sa_rekeyed" then . + {sa: .new, proposal: $first.proposal} else . end
+       | select(.sa as $s | $closed | index($s) | not)] | last' "$WORK/peer.jsonl"
+}
+
+# check_ike_match: our newest live IKE SA is ESTABLISHED at strongSwan with the same SPIs,
+# identities and proposal, and it is strongSwan's only IKE SA
+check_ike_match() {
+  local ike spi_i spi_r prop sel
+  ike=$(peer_ike)
+  spi_i=$(jq -r .spi_i <<<"$ike")
+  spi_r=$(jq -r .spi_r <<<"$ike")
+  prop=$(jq -r .proposal <<<"$ike")
+  sel=".[] | select(.\"initiator-spi\" == \"$spi_i\" and .\"responder-spi\" == \"$spi_r\")"
+  check "strongSwan has our IKE SA $spi_i/$spi_r ESTABLISHED" \
+    swan_check "[$sel | select(.state == \"ESTABLISHED\")] | length == 1"
+  check_eq "strongSwan's IKE SAs" 1 "$(swan_get 'length')"
+  check_eq "IKE proposal (ours vs strongSwan's)" "$prop" "$(swan_get "$sel | swan_prop")"
+  check_eq "strongSwan sees our identity" "$ID_A" "$(swan_get "$sel | .\"remote-id\"")"
+  check_eq "we see strongSwan's identity" "$ID_B" \
+    "$(peer_get '.event == "ike_sa_established"' .remote_id)"
+}
+
+# check_child_match: our one live Child SA is INSTALLED at strongSwan with mirrored SPIs and
+# selectors, the same proposal and mode, and it is strongSwan's only Child SA
+check_child_match() {
+  local c n spi_in spi_out sel
+  c=$(peer_live_children)
+  n=$(jq length <<<"$c")
+  check_eq "our live Child SAs" 1 "$n"
+  c=$(jq -c last <<<"$c")
+  spi_in=$(jq -r .spi_in <<<"$c")
+  spi_out=$(jq -r .spi_out <<<"$c")
+  sel="swan_children[] | select(.\"spi-in\" == \"$spi_out\" and .\"spi-out\" == \"$spi_in\")"
+  check "strongSwan has our Child SA in=$spi_out out=$spi_in INSTALLED" \
+    swan_check "[$sel | select(.state == \"INSTALLED\")] | length == 1"
+  # (after a rekey strongSwan lists the old Child SA as DELETED for delete_rekeyed_delay, 5 s)
+  check_eq "strongSwan's INSTALLED Child SAs" 1 \
+    "$(swan_get 'swan_children | map(select(.state == "INSTALLED")) | length')"
+  check_eq "ESP proposal (ours vs strongSwan's)" "$(jq -r .proposal <<<"$c")" \
+    "$(swan_get "$sel | swan_prop")"
+  check_eq "mode" "$(jq -r '.mode | ascii_upcase' <<<"$c")" "$(swan_get "$sel | .mode")"
+  check_eq "strongSwan's local TS = our remote TS" "$(jq -c .remote_ts <<<"$c")" \
+    "$(swan_get "$sel | .\"local-ts\" | tojson")"
+  check_eq "strongSwan's remote TS = our local TS" "$(jq -c .local_ts <<<"$c")" \
+    "$(swan_get "$sel | .\"remote-ts\" | tojson")"
+  check_eq "UDP encapsulation (ours vs strongSwan's)" \
+    "$(jq -r 'if .encap then "yes" else "no" end' <<<"$c")" \
+    "$(swan_get "$sel | .encap // \"no\"")"
+  check_traffic "$spi_in" "$spi_out"
+}
+
+# check_traffic OUR_SPI_IN OUR_SPI_OUT: three UDP echo requests (RFC 862, port 7) from a host
+# behind strongSwan (10.88.2.1) to one behind us (10.88.1.1), through the tunnel: kernel-libipsec
+# encrypts them with the Child SA; ike-peer must authenticate and decrypt them with the keys our
+# engine derived, and answers each through the tunnel with the outbound keys; strongSwan must
+# accept the answers (they reach the sender, and its Child SA counts them). bash's /dev/udp and dd do
+# the sending and receiving, so no ping or netcat is needed.
+check_traffic() {
+  local spi_in=$1 spi_out=$2 before_ok before_bad
+  before_ok=$(peer_count ".event == \"esp_in\" and .ok and .spi == \"$spi_in\"")
+  before_bad=$(peer_count '.event == "esp_in" and (.ok | not)')
+  check "3 UDP echoes 10.88.2.1 -> 10.88.1.1:7 answered through the Child SA" \
+    ip netns exec "$NS_B" timeout 10 bash -c '
+      exec 3<>/dev/udp/10.88.1.1/7 || exit 1
+      for i in 1 2 3; do
+        echo "ikei echo $i" >&3
+        # one datagram: dd reads it whole (bash`s read would take one byte of it)
+        line=$(timeout 2 dd bs=512 count=1 status=none <&3) || exit 1
+        [[ $line == "ikei echo $i" ]] || exit 1
+      done'
+  check_eq "ESP from strongSwan decrypted with our inbound keys (SPI $spi_in)" 3 \
+    "$(($(peer_count ".event == \"esp_in\" and .ok and .spi == \"$spi_in\"") - before_ok))"
+  check_eq "ESP packets we could not authenticate" "$before_bad" \
+    "$(peer_count '.event == "esp_in" and (.ok | not)')"
+  check "strongSwan accepted our ESP answers (SPI $spi_out, packets-in >= 3)" \
+    swan_check "[swan_children[] | select(.\"spi-in\" == \"$spi_out\")
+      | select((.\"packets-in\" | tonumber) >= 3)] | length == 1"
+}
+
+# check_child_or_kernel_refusal: with kernel-libipsec, check_child_match; with kernel-netlink
+# (no ESP in this kernel) check that strongSwan reports the SAD failure and we got the
+# negotiated child's refusal in the IKE_AUTH exchange instead.
+check_child_or_kernel_refusal() {
+  if [[ $IKEI_KERNEL == libipsec ]]; then
+    check_child_match
+  else
+    check "strongSwan: kernel refused the ESP SA" \
+      swan_log 'unable to install inbound and outbound IPsec SA \(SAD\) in kernel'
+    # we initiated: IKE_AUTH's answer refuses the child (child_sa_failed); strongSwan
+    # initiated: we installed it and strongSwan deletes it at once (child_sa_delete)
+    poll 30 peer_no_live_children || true
+    check_eq "our live Child SAs (refused or deleted by strongSwan)" 0 \
+      "$(peer_live_children | jq length)"
+    check_eq "strongSwan's Child SAs" 0 "$(swan_get 'swan_children | length')"
+  fi
+}
+
+# need_libipsec: the scenario needs installed Child SAs on strongSwan's side
+need_libipsec() {
+  [[ $IKEI_KERNEL == libipsec ]] ||
+    die "this scenario needs installed Child SAs: run it with IKEI_KERNEL=libipsec (the default)"
+}
+
+# swan_terminate_ike / swan_terminate_child: strongSwan deletes (bounded by --timeout)
+swan_terminate_ike() {
+  log "strongSwan deletes IKE SA $CONN"
+  sw --terminate --ike "$CONN" --timeout 10 >>"$WORK/swan/terminate.out" 2>&1 ||
+    log "swanctl --terminate: $(tail -n 1 "$WORK/swan/terminate.out")"
+}
+swan_terminate_child() {
+  log "strongSwan deletes Child SA $CHILD"
+  sw --terminate --child "$CHILD" --timeout 10 >>"$WORK/swan/terminate.out" 2>&1 ||
+    log "swanctl --terminate: $(tail -n 1 "$WORK/swan/terminate.out")"
+}
+
+# swan_initiate: strongSwan initiates the connection (bounded by swanctl's --timeout)
+swan_initiate() {
+  log "strongSwan initiates $CONN/$CHILD"
+  sw --initiate --child "$CHILD" --ike "$CONN" --timeout 15 >>"$WORK/swan/initiate.out" 2>&1 ||
+    log "swanctl --initiate: $(tail -n 1 "$WORK/swan/initiate.out")"
+}
