@@ -574,3 +574,47 @@ fn proposal_selection_order_is_a_setting() {
         );
     }
 }
+
+/// A configuration reload (`Endpoint::set_peers`): SAs of kept connections follow them by name
+/// to their new position and keep working; SAs of removed connections close locally.
+#[test]
+fn set_peers_keeps_renumbered_connections_and_closes_removed_ones() {
+    let mut p = pair(Side::default(), Side::responder());
+    initiate(&mut p);
+    assert!(
+        p.run_until(Duration::from_secs(10), |p| installs(&p.events_a).len()
+            == 1)
+    );
+    let h = p.a.established()[0];
+    assert_eq!(p.a.connection_of(h), Some("site-b"));
+
+    // Another connection in front: site-b moves from index 0 to 1 and its SA still works.
+    let other = peer(
+        "other",
+        "10.77.0.9:500",
+        "a.example.org",
+        "c.example.org",
+        &Side::default(),
+    );
+    let site_b = peer(
+        "site-b",
+        B,
+        "a.example.org",
+        "b.example.org",
+        &Side::default(),
+    );
+    p.a.set_peers(vec![other.clone(), site_b]);
+    assert_eq!(p.a.handles_all(), vec![h]);
+    let now = p.now();
+    p.a.check_liveness(now, h).unwrap();
+    p.run_for(Duration::from_secs(5));
+    assert!(p.a.is_established(h));
+    assert!(closed(&p.events_a).is_none());
+
+    // site-b removed: its SA closes here (the driver deletes it first to tell the peer).
+    p.a.set_peers(vec![other]);
+    p.run_for(Duration::from_millis(10));
+    assert_eq!(closed(&p.events_a), Some(&CloseReason::Deleted));
+    assert_eq!(p.a.sa_count(), 0);
+    assert_eq!(p.a.connection_of(h), None);
+}
