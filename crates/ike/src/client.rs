@@ -9,7 +9,8 @@ use anyhow::{bail, Context};
 
 use crate::control::{Request, Response, MAX_LINE};
 
-/// Sends `request` to the daemon at `socket` and waits at most `wait` for its answer.
+/// Sends `request` to the daemon at `socket` and waits at most `wait` for its answer; a wait
+/// that runs out is a failed [`Response`], a daemon that cannot be reached an error.
 pub fn request(socket: &Path, request: &Request, wait: Duration) -> anyhow::Result<Response> {
     let mut stream = UnixStream::connect(socket).with_context(|| {
         format!(
@@ -33,7 +34,12 @@ pub fn request(socket: &Path, request: &Request, wait: Duration) -> anyhow::Resu
                 std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
             ) =>
         {
-            bail!("no answer from the daemon within {}s", wait.as_secs())
+            // The daemon is there but the outcome is not known yet: a failure (exit 1), not an
+            // unreachable daemon (exit 2).
+            return Ok(Response::err(format!(
+                "no answer from the daemon within {}s",
+                wait.as_secs()
+            )));
         }
         Err(e) => return Err(e).context("reading the daemon's answer"),
     }

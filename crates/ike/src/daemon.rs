@@ -365,8 +365,12 @@ async fn receive(index: usize, socket: Arc<UdpSocket>, tx: mpsc::Sender<Input>) 
                     return;
                 }
             }
-            // ICMP errors (port unreachable) surface here on Linux; they are no reason to stop.
-            Err(e) => debug!(target: "net", "receive: {e}"),
+            // ICMP errors (port unreachable) surface here on Linux; they are no reason to stop,
+            // but a pause keeps a persistent error from spinning.
+            Err(e) => {
+                debug!(target: "net", "receive: {e}");
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
         }
     }
 }

@@ -639,3 +639,41 @@ fn wildcard_listen_ipv4_and_ipv6_in_namespaces() {
     drop(a);
     drop(b);
 }
+
+/// `ike up` fails with exit 1 and a reason when the peer refuses us (a wrong PSK), and when
+/// nobody answers within `--timeout`; nothing is left in status after the refusal.
+#[test]
+fn up_reports_failure() {
+    let (a_addr, b_addr) = ("127.0.35.1", "127.0.35.2");
+    if !can_bind_500(a_addr) {
+        return;
+    }
+    let dir = Scratch::new("fail");
+    let (ca, cb) = configs(a_addr, b_addr, "none");
+
+    // Nobody there: the wait runs out.
+    let a = Daemon::start(&dir.0, "a", &ca);
+    let started = Instant::now();
+    let (code, _, err) = a.ike(&["up", "site-b", "--timeout", "2"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no answer from the daemon within 2s"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(sas(&a.status())[0]["state"], "CONNECTING");
+    drop(a);
+
+    // A peer with another PSK: authentication fails on both sides.
+    let wrong = cb.replace(
+        "0sv+NkxY9LLZvwj4qCC2o/gGrWDF2d21jL",
+        "0sd3JvbmcgcHNrIGZvciB0aGlzIHRlc3Q=",
+    );
+    assert_ne!(wrong, cb);
+    let a = Daemon::start(&dir.0, "a2", &ca);
+    let b = Daemon::start(&dir.0, "b", &wrong);
+    let (code, out, err) = a.ike(&["up", "site-b"]);
+    assert_eq!(code, 1, "{out}{err}\n{}", a.log_text());
+    assert!(err.contains("site-b: failed"), "{err}");
+    assert!(sas(&a.status()).is_empty());
+    wait_for("B to forget the half-made SA", || {
+        sas(&b.status()).is_empty()
+    });
+}
