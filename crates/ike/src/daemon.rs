@@ -316,7 +316,7 @@ async fn run_async(options: Options, config: Config) -> anyhow::Result<()> {
         d.flush().await;
     }
 
-    d.shutdown(&mut rx).await;
+    d.shutdown(&mut rx, &mut sigterm, &mut sigint).await;
     if let Err(e) = std::fs::remove_file(&socket_path) {
         warn!(target: "control", "removing {}: {e}", socket_path.display());
     }
@@ -513,7 +513,14 @@ impl Daemon {
             .copied()
             .or_else(|| self.source_towards(remote))
             .ok_or_else(|| format!("no local address to reach {remote}"))?;
-        Ok(SocketAddr::new(ip, self.config.daemon.port))
+        let local = SocketAddr::new(ip, self.config.daemon.port);
+        if self.socket_for(local).is_none() {
+            return Err(format!(
+                "connection {}: no socket on {local} (add {ip} to [daemon] listen)",
+                conn.name
+            ));
+        }
+        Ok(local)
     }
 
     fn up(&mut self, name: &str, reply: Option<oneshot::Sender<Response>>) {
@@ -656,15 +663,19 @@ impl Daemon {
         self.down_waiters = keep;
     }
 
-    async fn send(&self, t: &Transmit) {
-        let sock = self.socks.iter().find(|s| s.bound == t.local).or_else(|| {
+    /// The socket bound to `local`, else the wildcard socket of its family and port.
+    fn socket_for(&self, local: SocketAddr) -> Option<&Sock> {
+        self.socks.iter().find(|s| s.bound == local).or_else(|| {
             self.socks.iter().find(|s| {
                 s.bound.ip().is_unspecified()
-                    && s.bound.is_ipv6() == t.local.is_ipv6()
-                    && s.bound.port() == t.local.port()
+                    && s.bound.is_ipv6() == local.is_ipv6()
+                    && s.bound.port() == local.port()
             })
-        });
-        let Some(sock) = sock else {
+        })
+    }
+
+    async fn send(&self, t: &Transmit) {
+        let Some(sock) = self.socket_for(t.local) else {
             warn!(target: "net", "no socket for {} (to {}): datagram dropped", t.local, t.remote);
             return;
         };
@@ -1018,7 +1029,14 @@ impl Daemon {
         }
     }
 
-    async fn shutdown(&mut self, rx: &mut mpsc::Receiver<Input>) {
+    /// Deletes every IKE SA and waits (bounded) for the peers; a second SIGTERM or SIGINT
+    /// stops waiting.
+    async fn shutdown(
+        &mut self,
+        rx: &mut mpsc::Receiver<Input>,
+        sigterm: &mut tokio::signal::unix::Signal,
+        sigint: &mut tokio::signal::unix::Signal,
+    ) {
         self.clock();
         let now = Instant::now();
         let handles = self.endpoint.handles_all();
@@ -1048,6 +1066,8 @@ impl Daemon {
                     self.clock();
                     self.endpoint.handle_timeout(Instant::now());
                 }
+                _ = sigterm.recv() => break,
+                _ = sigint.recv() => break,
             }
             self.flush().await;
         }

@@ -357,6 +357,26 @@ fn up_status_down_between_two_daemons() {
     assert!(err.contains("no connection named nonesuch"), "{err}");
 }
 
+/// A connection whose local address the daemon does not listen on fails at once, saying so.
+#[test]
+fn up_from_an_address_without_a_socket_fails_clearly() {
+    let (a_addr, b_addr) = ("127.0.36.1", "127.0.36.2");
+    if !can_bind_500(a_addr) {
+        return;
+    }
+    let dir = Scratch::new("nosocket");
+    let (ca, _) = configs(a_addr, b_addr, "none");
+    let ca = ca.replace(
+        &format!("local_addrs = [\"{a_addr}\"]"),
+        "local_addrs = [\"127.0.36.9\"]",
+    );
+    let a = Daemon::start(&dir.0, "a", &ca);
+    let (code, _, err) = a.ike(&["up", "site-b"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no socket on 127.0.36.9:500"), "{err}");
+    assert!(sas(&a.status()).is_empty());
+}
+
 #[test]
 fn start_action_and_clean_shutdown() {
     let (a_addr, b_addr) = ("127.0.32.1", "127.0.32.2");
