@@ -697,3 +697,60 @@ fn up_reports_failure() {
         sas(&b.status()).is_empty()
     });
 }
+
+/// Short lifetimes: the engine rekeys the Child SA and the IKE SA by itself; status on both
+/// sides follows (one IKE SA with the new SPIs, one Child SA with new crossed SPIs), and the
+/// kernel table keeps exactly the current Child SA.
+#[test]
+fn rekeys_show_in_status_on_both_sides() {
+    let (a_addr, b_addr) = ("127.0.37.1", "127.0.37.2");
+    if !can_bind_500(a_addr) {
+        return;
+    }
+    let dir = Scratch::new("rekey");
+    let (ca, cb) = configs(a_addr, b_addr, "none");
+    let ca = ca
+        .replace("rekey_time = \"4h\"", "rekey_time = \"4s\"")
+        .replace("rekey_time = \"1h\"", "rekey_time = \"2s\"");
+    assert!(ca.contains("\"4s\"") && ca.contains("\"2s\""));
+    let a = Daemon::start(&dir.0, "a", &ca);
+    let b = Daemon::start(&dir.0, "b", &cb);
+    assert_eq!(a.ike(&["up", "site-b"]).0, 0);
+    let (spi_i, _) = assert_established(&a, &b, a_addr, b_addr);
+    let child_spi = a.status()["ike_sas"][0]["child_sas"][0]["spi_in"].clone();
+    wait_for("a Child SA rekey", || {
+        let s = a.status();
+        sas(&s).len() == 1
+            && s["ike_sas"][0]["child_sas"].as_array().unwrap().len() == 1
+            && s["ike_sas"][0]["child_sas"][0]["spi_in"] != child_spi
+    });
+    wait_for("an IKE SA rekey", || {
+        let s = a.status();
+        sas(&s).len() == 1 && s["ike_sas"][0]["initiator_spi"] != spi_i.as_str()
+    });
+    // Settle between rekeys (the next child rekey is ~2 s away), then compare both sides.
+    wait_for("both sides to agree", || {
+        let (sa, sb) = (a.status(), b.status());
+        let (ia, ib) = (&sa["ike_sas"], &sb["ike_sas"]);
+        sas(&sa).len() == 1
+            && sas(&sb).len() == 1
+            && ia[0]["initiator_spi"] == ib[0]["initiator_spi"]
+            && ia[0]["responder_spi"] == ib[0]["responder_spi"]
+            && ia[0]["child_sas"].as_array().unwrap().len() == 1
+            && ib[0]["child_sas"].as_array().unwrap().len() == 1
+            && ia[0]["child_sas"][0]["spi_in"] == ib[0]["child_sas"][0]["spi_out"]
+            && ia[0]["child_sas"][0]["spi_out"] == ib[0]["child_sas"][0]["spi_in"]
+            && ia[0]["state"] == "ESTABLISHED"
+            && ib[0]["state"] == "ESTABLISHED"
+    });
+    let log = a.log_text();
+    assert!(log.contains("IKE SA rekeyed"), "{log}");
+    // Every replaced Child SA left the kernel table: one more install than deletes.
+    let installs = log.matches("would install SAs").count();
+    let deletes = log.matches("would delete SAs").count();
+    assert!(installs >= 2, "{log}");
+    assert!(
+        installs == deletes + 1 || installs == deletes + 2,
+        "{installs} installs, {deletes} deletes:\n{log}"
+    );
+}
