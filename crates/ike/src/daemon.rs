@@ -684,6 +684,31 @@ impl Daemon {
         }
     }
 
+    /// The status entry of an SA, created (as CONNECTING, SPIs unknown) if events come before
+    /// the daemon knew of it.
+    fn info_entry(&mut self, sa: SaHandle, connection: &str) -> &mut SaInfo {
+        let rekey_time = self
+            .config
+            .connection(connection)
+            .and_then(|c| c.peer.rekey_time);
+        let path = self.endpoint.sa_path(sa);
+        let unknown = SocketAddr::new(unspecified(false), 0);
+        self.sas.entry(sa).or_insert_with(|| SaInfo {
+            name: connection.to_owned(),
+            state: "CONNECTING",
+            local: path.as_ref().map_or(unknown, |p| p.local),
+            remote: path.as_ref().map_or(unknown, |p| p.remote),
+            local_id: String::new(),
+            remote_id: String::new(),
+            spi_i: [0; 8],
+            spi_r: [0; 8],
+            proposal: String::new(),
+            established: None,
+            rekey_time,
+            children: BTreeMap::new(),
+        })
+    }
+
     fn resolve_up(&mut self, sa: SaHandle, r: Response) {
         if let Some(ws) = self.up_waiters.remove(&sa) {
             for w in ws {
@@ -706,25 +731,7 @@ impl Daemon {
                 ..
             } => {
                 let path = self.endpoint.sa_path(sa);
-                let rekey_time = self
-                    .config
-                    .connection(&connection)
-                    .and_then(|c| c.peer.rekey_time);
-                let unknown: SocketAddr = SocketAddr::new(unspecified(false), 0);
-                let info = self.sas.entry(sa).or_insert_with(|| SaInfo {
-                    name: connection.clone(),
-                    state: "CONNECTING",
-                    local: unknown,
-                    remote: unknown,
-                    local_id: String::new(),
-                    remote_id: String::new(),
-                    spi_i,
-                    spi_r,
-                    proposal: String::new(),
-                    established: None,
-                    rekey_time,
-                    children: BTreeMap::new(),
-                });
+                let info = self.info_entry(sa, &connection);
                 if let Some(p) = path {
                     info.local = p.local;
                     info.remote = p.remote;
@@ -777,7 +784,8 @@ impl Daemon {
                     (ts(&c.local_ts) as Vec<String>).join(","),
                     (ts(&c.remote_ts) as Vec<String>).join(","),
                 );
-                if let Some(info) = self.sas.get_mut(&c.sa) {
+                {
+                    let info = self.info_entry(c.sa, &c.connection);
                     info.children.insert(
                         c.spi_in,
                         ChildInfo {
