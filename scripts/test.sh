@@ -71,6 +71,18 @@ else
   echo "************************************************************************"
 fi
 
+step "the README's run command: scripts/demo.sh (ike to ike, then ike to strongSwan)"
+if ip netns add ike-probe-$$ 2>/dev/null; then
+  ip netns del ike-probe-$$
+  cargo build --quiet -p ike
+  IKE=target/debug/ike timeout 120 scripts/demo.sh >/tmp/ike-demo.log 2>&1 || { cat /tmp/ike-demo.log; exit 1; }
+  tail -n 1 /tmp/ike-demo.log
+  IKE=target/debug/ike timeout 120 scripts/demo.sh --with-strongswan >/tmp/ike-demo.log 2>&1 || { cat /tmp/ike-demo.log; exit 1; }
+  tail -n 1 /tmp/ike-demo.log
+else
+  echo "SKIPPED: network namespaces are not available here; the demo did not run"
+fi
+
 fuzz_seconds=${FUZZ_SECONDS:-20}
 if [ "$fuzz_seconds" -gt 0 ] && [ -x scripts/fuzz-smoke.sh ]; then
   step "fuzz smoke run: every cargo-fuzz target for ${fuzz_seconds}s"
