@@ -704,20 +704,61 @@ impl Endpoint {
                 }
             }
         }
+        let mut kicked = None;
         if let Some(mut new) = out.new_sa.take() {
             let h = self.alloc_handle();
             new.set_handle(h);
             let (spi_i, spi_r) = new.spis();
             self.by_spi.insert(new.our_spi(), h);
             self.sas.insert(h, *new);
-            out.events.push(Event::IkeSaRekeyed {
-                old: handle,
-                new: h,
-                spi_i,
-                spi_r,
-            });
+            if out.kick_new_sa {
+                kicked = Some(h);
+            } else {
+                out.events.push(Event::IkeSaRekeyed {
+                    old: handle,
+                    new: h,
+                    spi_i,
+                    spi_r,
+                });
+            }
+        }
+        // §2.8.2: the survivor of simultaneous IKE SA rekeys takes the Child SAs.
+        if let Some(target) = out
+            .move_children_to
+            .take()
+            .and_then(|spi| self.by_spi.get(&spi).copied())
+        {
+            let children = self
+                .sas
+                .get_mut(&handle)
+                .map(IkeSa::take_children)
+                .unwrap_or_default();
+            // (Its IkeSaRekeyed event went out when it was created.)
+            if let Some(t) = self.sas.get_mut(&target) {
+                t.adopt_children(children);
+            }
+        }
+        if let Some(h) = out
+            .mark_redundant
+            .take()
+            .and_then(|spi| self.by_spi.get(&spi).copied())
+        {
+            if let Some(t) = self.sas.get_mut(&h) {
+                t.mark_redundant();
+            }
         }
         self.push_transmits(out);
+        if let Some(h) = kicked {
+            let peer = self
+                .sas
+                .get(&h)
+                .and_then(|s| self.peers.get(s.peer_index()))
+                .cloned();
+            if let (Some(sa), Some(peer)) = (self.sas.get_mut(&h), peer) {
+                let o = sa.kick(&peer, &self.config, self.rng.as_mut());
+                self.collect(h, o);
+            }
+        }
         if closed {
             if let Some(sa) = self.sas.remove(&handle) {
                 self.by_spi.remove(&sa.our_spi());

@@ -32,6 +32,12 @@ pub(crate) struct Output {
     pub(crate) initial_contact: Option<Identity>,
     /// An IKE SA that replaces this one (RFC 7296 §2.18); the endpoint gives it a handle.
     pub(crate) new_sa: Option<Box<IkeSa>>,
+    /// Run the new SA's queue at once (a redundant SA deleting itself, §2.8.2).
+    pub(crate) kick_new_sa: bool,
+    /// Move this SA's Child SAs to the SA with this (our) SPI: the survivor of §2.8.2.
+    pub(crate) move_children_to: Option<[u8; 8]>,
+    /// The SA with this (our) SPI lost the §2.8.2 nonce rule; the peer deletes it.
+    pub(crate) mark_redundant: Option<[u8; 8]>,
     /// Initiate the connection again once this SA is gone (dead peer action `restart`).
     pub(crate) restart: Option<dpd::Restart>,
 }
@@ -78,7 +84,7 @@ struct Outstanding {
     kind: RequestKind,
 }
 
-struct Child {
+pub(crate) struct Child {
     name: String,
     cfg: usize,
     spi_in: u32,
@@ -172,6 +178,10 @@ pub(crate) struct IkeSa {
     int_auth: Option<intermediate::IntAuth>,
     /// Select proposals in the initiator's order (EndpointConfig).
     prefer_initiator_proposals: bool,
+    /// While answering a colliding IKE rekey: keep the Child SAs (§2.8.2).
+    ike_collision_pending: bool,
+    /// Our IKE rekey lost the §2.8.2 nonce rule: do not delete the old SA ourselves.
+    ike_collision_lost: bool,
 }
 
 mod create_child;
@@ -501,6 +511,8 @@ impl IkeSa {
             liveness: dpd::Liveness::new(now),
             int_auth: None,
             prefer_initiator_proposals: false,
+            ike_collision_pending: false,
+            ike_collision_lost: false,
         };
         let mut out = Output::default();
         let bytes = sa
@@ -843,6 +855,8 @@ impl IkeSa {
             liveness: dpd::Liveness::new(now),
             int_auth: None,
             prefer_initiator_proposals: false,
+            ike_collision_pending: false,
+            ike_collision_lost: false,
         };
         sa.derive_keys(chosen, shared.expose())
             .map_err(|_| EngineError::UnknownSa)?;

@@ -69,6 +69,9 @@ pub(crate) struct Creating {
     ts_r: Vec<Ts>,
     transport: bool,
     tried: Vec<DhGroup>,
+    /// The peer rekeyed this IKE SA while our rekey was under way (§2.8.2): the nonces of its
+    /// exchange and our SPI of the IKE SA it created.
+    ike_collision: Option<(Collision, [u8; 8])>,
 }
 
 /// `t` less up to 10%, taken from `salt` (a random SPI), so that both ends of a connection do
@@ -104,6 +107,34 @@ impl IkeSa {
 
     pub(crate) fn spis(&self) -> ([u8; 8], [u8; 8]) {
         (self.spi_i, self.spi_r)
+    }
+
+    /// Takes this SA's Child SAs (they move to the surviving IKE SA of a collision).
+    pub(crate) fn take_children(&mut self) -> Vec<super::Child> {
+        std::mem::take(&mut self.children)
+    }
+
+    /// Adopts Child SAs moved from another IKE SA.
+    pub(crate) fn adopt_children(&mut self, children: Vec<super::Child>) {
+        self.children.extend(children);
+    }
+
+    /// Marks an IKE SA made redundant by a collision: the peer deletes it, as rekeyed.
+    pub(crate) fn mark_redundant(&mut self) {
+        self.rekeyed = true;
+        self.ike_rekey_at = None;
+    }
+
+    /// Runs what is queued (a redundant IKE SA's own delete).
+    pub(crate) fn kick(
+        &mut self,
+        peer: &PeerConfig,
+        config: &EndpointConfig,
+        rng: &mut dyn Rng,
+    ) -> Output {
+        let mut out = Output::default();
+        self.run_queue(peer, config, rng, &mut out);
+        out
     }
 
     pub(crate) fn child_list(&self) -> Vec<(String, u32, u32)> {
@@ -266,6 +297,7 @@ impl IkeSa {
             ts_r: Vec::new(),
             transport: false,
             tried: Vec::new(),
+            ike_collision: None,
         });
         self.send_request(
             out,
@@ -337,6 +369,7 @@ impl IkeSa {
                     ts_r: Vec::new(),
                     transport: false,
                     tried: group.into_iter().collect(),
+                    ike_collision: None,
                 }
             }
             Op::Create { .. } | Op::RekeyChild { .. } => {
@@ -385,6 +418,7 @@ impl IkeSa {
                     ts_r,
                     transport,
                     tried: group.into_iter().collect(),
+                    ike_collision: None,
                 }
             }
             _ => return,
@@ -646,6 +680,11 @@ impl IkeSa {
                     },
                 }
             }
+            Op::RekeyIke if self.ike_collision_lost => {
+                // We lost the §2.8.2 nonce rule: the peer deletes the old IKE SA.
+                self.ike_collision_lost = false;
+                self.queue.clear();
+            }
             Op::RekeyIke => {
                 // §2.18: the initiator of the rekey deletes the old IKE SA.
                 self.queue.clear();
@@ -791,17 +830,59 @@ impl IkeSa {
         let shared = kex
             .shared_secret(ke.data)
             .map_err(|_| ProtocolError::InvalidSyntax("peer key exchange value"))?;
-        let new = self.rekeyed_sa(
-            true,
-            spi_i,
-            spi_r,
-            &creating.ni,
-            nr,
-            chosen,
-            shared.expose(),
-            peer,
-        )?;
-        out.new_sa = Some(Box::new(new));
+        let Some((col, peer_new_spi)) = creating.ike_collision.clone() else {
+            let new = self.rekeyed_sa(
+                true,
+                spi_i,
+                spi_r,
+                &creating.ni,
+                nr,
+                chosen,
+                shared.expose(),
+                peer,
+            )?;
+            out.new_sa = Some(Box::new(new));
+            return Ok(());
+        };
+        // §2.8.2: both ends rekeyed at once. The IKE SA created with the lowest of the four
+        // nonces is deleted by the end that created it; the Child SAs move to the other one,
+        // whose creator deletes the old IKE SA.
+        if ours_is_redundant([&creating.ni, nr], [&col.nonces[0], &col.nonces[1]]) {
+            self.ike_collision_pending = true;
+            let new = self.rekeyed_sa(
+                true,
+                spi_i,
+                spi_r,
+                &creating.ni,
+                nr,
+                chosen,
+                shared.expose(),
+                peer,
+            );
+            self.ike_collision_pending = false;
+            let mut new = new?;
+            new.rekeyed = true;
+            new.queue.push_back(Op::DeleteIke);
+            out.new_sa = Some(Box::new(new));
+            out.kick_new_sa = true;
+            out.move_children_to = Some(peer_new_spi);
+            self.rekeyed = true;
+            self.ike_rekey_at = None;
+            self.ike_collision_lost = true;
+        } else {
+            let new = self.rekeyed_sa(
+                true,
+                spi_i,
+                spi_r,
+                &creating.ni,
+                nr,
+                chosen,
+                shared.expose(),
+                peer,
+            )?;
+            out.new_sa = Some(Box::new(new));
+            out.mark_redundant = Some(peer_new_spi);
+        }
         Ok(())
     }
 
@@ -849,9 +930,14 @@ impl IkeSa {
         } else {
             (r_side, i_side)
         };
-        let children = std::mem::take(&mut self.children);
-        self.rekeyed = true;
-        self.ike_rekey_at = None;
+        // In a collision (§2.8.2) the Child SAs stay until the nonce rule names the survivor.
+        let children = if self.ike_collision_pending {
+            Vec::new()
+        } else {
+            self.rekeyed = true;
+            self.ike_rekey_at = None;
+            std::mem::take(&mut self.children)
+        };
         Ok(IkeSa {
             handle: self.handle,
             peer_idx: self.peer_idx,
@@ -901,6 +987,8 @@ impl IkeSa {
             initial_contact: false,
             peer_childless: self.peer_childless,
             prefer_initiator_proposals: self.prefer_initiator_proposals,
+            ike_collision_pending: false,
+            ike_collision_lost: false,
             nat: self.nat.clone(),
             liveness: super::dpd::Liveness::new(self.clock),
         })
@@ -954,10 +1042,18 @@ impl IkeSa {
             .map_err(|_| (NotifyType::TemporaryFailure, Vec::new()))?;
         let rekey_ike = sa.proposals.iter().any(|p| p.protocol == ProtocolId::Ike);
         if rekey_ike {
-            if self.creating.is_some() || self.rekeyed {
-                // Our own exchange on this IKE SA is under way (a rekey of it, or of one of its
-                // Child SAs, or a delete): moving the Child SAs now could leave the two ends
-                // with different sets, so the peer retries later (§2.25.2).
+            let our_ike_rekey = matches!(
+                &self.creating,
+                Some(Creating {
+                    op: Op::RekeyIke,
+                    ike_collision: None,
+                    ..
+                })
+            );
+            if (self.creating.is_some() && !our_ike_rekey) || self.rekeyed {
+                // Our own exchange on this IKE SA is under way (a rekey of one of its Child SAs,
+                // or a delete): moving the Child SAs now could leave the two ends with different
+                // sets, so the peer retries later (§2.25.2).
                 return Err((NotifyType::TemporaryFailure, Vec::new()));
             }
             // A peer's additional key exchanges are selected only as NONE: IKE_FOLLOWUP_KE
@@ -991,9 +1087,22 @@ impl IkeSa {
                 .map_err(|_| (NotifyType::TemporaryFailure, Vec::new()))?;
             let (our_ke, shared) = dh::respond(group, ke.data, rng)
                 .map_err(|_| (NotifyType::InvalidSyntax, Vec::new()))?;
-            let new = self
-                .rekeyed_sa(false, spi_i, spi_r, ni, &nr, chosen, shared.expose(), peer)
-                .map_err(|_| (NotifyType::NoProposalChosen, Vec::new()))?;
+            // §2.8.2: if we are rekeying this IKE SA too, answer as usual but keep the Child
+            // SAs here until both exchanges are done and the nonce rule names the survivor.
+            self.ike_collision_pending = our_ike_rekey;
+            let new = self.rekeyed_sa(false, spi_i, spi_r, ni, &nr, chosen, shared.expose(), peer);
+            self.ike_collision_pending = false;
+            let new = new.map_err(|_| (NotifyType::NoProposalChosen, Vec::new()))?;
+            if our_ike_rekey {
+                if let Some(c) = self.creating.as_mut() {
+                    c.ike_collision = Some((
+                        Collision {
+                            nonces: [ni.to_vec(), nr.clone()],
+                        },
+                        spi_r,
+                    ));
+                }
+            }
             out.new_sa = Some(Box::new(new));
             return Ok(Reply {
                 chosen,
