@@ -830,59 +830,41 @@ impl IkeSa {
         let shared = kex
             .shared_secret(ke.data)
             .map_err(|_| ProtocolError::InvalidSyntax("peer key exchange value"))?;
-        let Some((col, peer_new_spi)) = creating.ike_collision.clone() else {
-            let new = self.rekeyed_sa(
-                true,
-                spi_i,
-                spi_r,
-                &creating.ni,
-                nr,
-                chosen,
-                shared.expose(),
-                peer,
-            )?;
-            out.new_sa = Some(Box::new(new));
-            return Ok(());
-        };
-        // §2.8.2: both ends rekeyed at once. The IKE SA created with the lowest of the four
+        // §2.8.2: if both ends rekeyed at once, the IKE SA created with the lowest of the four
         // nonces is deleted by the end that created it; the Child SAs move to the other one,
         // whose creator deletes the old IKE SA.
-        if ours_is_redundant([&creating.ni, nr], [&col.nonces[0], &col.nonces[1]]) {
-            self.ike_collision_pending = true;
-            let new = self.rekeyed_sa(
-                true,
-                spi_i,
-                spi_r,
-                &creating.ni,
-                nr,
-                chosen,
-                shared.expose(),
-                peer,
-            );
-            self.ike_collision_pending = false;
-            let mut new = new?;
-            new.rekeyed = true;
-            new.queue.push_back(Op::DeleteIke);
-            out.new_sa = Some(Box::new(new));
-            out.kick_new_sa = true;
-            out.move_children_to = Some(peer_new_spi);
-            self.rekeyed = true;
-            self.ike_rekey_at = None;
-            self.ike_collision_lost = true;
-        } else {
-            let new = self.rekeyed_sa(
-                true,
-                spi_i,
-                spi_r,
-                &creating.ni,
-                nr,
-                chosen,
-                shared.expose(),
-                peer,
-            )?;
-            out.new_sa = Some(Box::new(new));
-            out.mark_redundant = Some(peer_new_spi);
+        let collision = creating.ike_collision.as_ref().map(|(col, peer_new_spi)| {
+            let redundant = ours_is_redundant([&creating.ni, nr], [&col.nonces[0], &col.nonces[1]]);
+            (redundant, *peer_new_spi)
+        });
+        let lost = matches!(collision, Some((true, _)));
+        self.ike_collision_pending = lost;
+        let new = self.rekeyed_sa(
+            true,
+            spi_i,
+            spi_r,
+            &creating.ni,
+            nr,
+            chosen,
+            shared.expose(),
+            peer,
+        );
+        self.ike_collision_pending = false;
+        let mut new = new?;
+        match collision {
+            Some((true, peer_new_spi)) => {
+                new.rekeyed = true;
+                new.queue.push_back(Op::DeleteIke);
+                out.kick_new_sa = true;
+                out.move_children_to = Some(peer_new_spi);
+                self.rekeyed = true;
+                self.ike_rekey_at = None;
+                self.ike_collision_lost = true;
+            }
+            Some((false, peer_new_spi)) => out.mark_redundant = Some(peer_new_spi),
+            None => {}
         }
+        out.new_sa = Some(Box::new(new));
         Ok(())
     }
 
