@@ -1,7 +1,8 @@
 //! Arbitrary datagrams into the IKEv2 engine (issue 4): to a fresh responder endpoint, where they
-//! meet the admission step, and to the responder of an established IKE SA (with the SA's SPIs
-//! patched into the header, so that they reach its message handling). Nothing may panic, and an
-//! established SA must survive garbage: it stays established.
+//! meet the admission step, and to the responder of an IKE SA (with the SA's SPIs patched into
+//! the header, so that they reach its message handling): established, or half-open between
+//! IKE_SA_INIT and IKE_AUTH; with RFC 7383 fragmentation on or off (the first input byte picks).
+//! Nothing may panic, and an SA must survive garbage: it establishes, and stays established.
 #![no_main]
 
 use std::net::SocketAddr;
@@ -10,7 +11,9 @@ use std::time::Instant;
 use ike_crypto::rng::SeededRng;
 use ike_crypto::Secret;
 use ike_proto::proposal::Proposal;
-use ike_proto::v2::{AuthMethod, ChildConfig, DpdAction, Endpoint, EndpointConfig, Identity, Mode, PeerConfig, Ts};
+use ike_proto::v2::{
+    AuthMethod, ChildConfig, DpdAction, Endpoint, EndpointConfig, Identity, Mode, PeerConfig, Ts,
+};
 use libfuzzer_sys::fuzz_target;
 
 fn peer(name: &str, remote: &str, local_id: &str, remote_id: &str) -> PeerConfig {
@@ -42,17 +45,63 @@ fuzz_target!(|data: &[u8]| {
     let a_addr: SocketAddr = "10.77.0.1:500".parse().unwrap();
     let b_addr: SocketAddr = "10.77.0.2:500".parse().unwrap();
     let now = Instant::now();
-    let mut a = Endpoint::new(EndpointConfig::default(), vec![peer("b", "10.77.0.2", "a", "b")], Box::new(SeededRng::new(1))).unwrap();
-    let mut b = Endpoint::new(EndpointConfig::default(), vec![peer("a", "10.77.0.1", "b", "a")], Box::new(SeededRng::new(2))).unwrap();
+    let variant = data.first().copied().unwrap_or(0) % 4;
+    // Variants 1 and 3 fragment every encrypted message above 200 bytes (IKE_AUTH included).
+    let cfg = || EndpointConfig {
+        fragment_size: if variant % 2 == 1 {
+            200
+        } else {
+            EndpointConfig::default().fragment_size
+        },
+        ..EndpointConfig::default()
+    };
+    let half_open = variant >= 2;
+    let mut a = Endpoint::new(
+        cfg(),
+        vec![peer("b", "10.77.0.2", "a", "b")],
+        Box::new(SeededRng::new(1)),
+    )
+    .unwrap();
+    let mut b = Endpoint::new(
+        cfg(),
+        vec![peer("a", "10.77.0.1", "b", "a")],
+        Box::new(SeededRng::new(2)),
+    )
+    .unwrap();
 
     // A fresh responder sees the datagram first.
     b.handle_datagram(now, b_addr, a_addr, data);
     while b.poll_transmit().is_some() {}
 
-    // Establish an IKE SA (four messages), then deliver the datagram with its SPIs.
-    let mut b = Endpoint::new(EndpointConfig::default(), vec![peer("a", "10.77.0.1", "b", "a")], Box::new(SeededRng::new(2))).unwrap();
+    // Establish an IKE SA (four messages), then deliver the datagram with its SPIs; or deliver
+    // it between IKE_SA_INIT and IKE_AUTH.
+    let mut b = Endpoint::new(
+        cfg(),
+        vec![peer("a", "10.77.0.1", "b", "a")],
+        Box::new(SeededRng::new(2)),
+    )
+    .unwrap();
     a.initiate(now, a_addr, "b").unwrap();
     let mut spis = None;
+    if half_open {
+        while let Some(t) = a.poll_transmit() {
+            b.handle_datagram(now, b_addr, a_addr, &t.payload);
+        }
+        let mut replies = Vec::new();
+        while let Some(t) = b.poll_transmit() {
+            spis = t.payload.get(..16).map(<[u8]>::to_vec);
+            replies.push(t.payload);
+        }
+        let mut datagram = data.to_vec();
+        if let (Some(head), Some(spis)) = (datagram.get_mut(..16), spis.as_ref()) {
+            head.copy_from_slice(spis);
+        }
+        b.handle_datagram(now, b_addr, a_addr, &datagram);
+        while b.poll_transmit().is_some() {}
+        for r in replies {
+            a.handle_datagram(now, a_addr, b_addr, &r);
+        }
+    }
     for _ in 0..4 {
         while let Some(t) = a.poll_transmit() {
             b.handle_datagram(now, b_addr, a_addr, &t.payload);
@@ -63,7 +112,11 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let sa = b.established();
-    assert_eq!(sa.len(), 1, "the fuzz harness could not establish an SA");
+    assert_eq!(
+        sa.len(),
+        1,
+        "no SA established (variant {variant}): garbage broke a handshake"
+    );
     let mut datagram = data.to_vec();
     if let (Some(head), Some(spis)) = (datagram.get_mut(..16), spis) {
         head.copy_from_slice(&spis);
@@ -72,5 +125,8 @@ fuzz_target!(|data: &[u8]| {
     while b.poll_transmit().is_some() {}
     a.handle_datagram(now, a_addr, b_addr, &datagram);
     while a.poll_transmit().is_some() {}
-    assert!(b.is_established(sa[0]), "garbage tore down an established SA");
+    assert!(
+        b.is_established(sa[0]),
+        "garbage tore down an established SA"
+    );
 });

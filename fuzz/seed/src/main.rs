@@ -101,7 +101,12 @@ struct Corpus<'a> {
 
 impl<'a> Corpus<'a> {
     fn new(root: &'a Path) -> Result<Self, String> {
-        let counts = vec![("v2_decode", 0), ("v1_decode", 0), ("any_datagram", 0), ("v2_engine", 0)];
+        let counts = vec![
+            ("v2_decode", 0),
+            ("v1_decode", 0),
+            ("any_datagram", 0),
+            ("v2_engine", 0),
+        ];
         for (target, _) in &counts {
             let dir = root.join(target);
             fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
