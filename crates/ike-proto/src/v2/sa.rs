@@ -204,6 +204,51 @@ fn nat_hash(spi_i: &[u8; 8], spi_r: &[u8; 8], addr: SocketAddr) -> Vec<u8> {
         .unwrap_or_default()
 }
 
+/// The keys of an IKE SA from its SKEYSEED (§2.14), each direction prepared for our role:
+/// `{SK_d | SK_ai | SK_ar | SK_ei | SK_er | SK_pi | SK_pr} = prf+(SKEYSEED, Ni | Nr | SPIi | SPIr)`.
+fn ike_keys(
+    chosen: Chosen,
+    skeyseed: &[u8],
+    ni: &[u8],
+    nr: &[u8],
+    spi_i: &[u8; 8],
+    spi_r: &[u8; 8],
+    initiator: bool,
+) -> Result<Keys, ProtocolError> {
+    let bad = |_| ProtocolError::Unsupported("negotiated algorithm");
+    let prf = chosen.prf_alg().map_err(bad)?;
+    let encr = chosen.encr_alg().map_err(bad)?;
+    let integ = chosen.integ_alg().map_err(bad)?;
+    let k = kdf::ike_sa_keys(
+        prf,
+        skeyseed,
+        ni,
+        nr,
+        spi_i,
+        spi_r,
+        integ.map_or(0, |i| i.key_len()),
+        encr.key_material_len(),
+    )
+    .map_err(bad)?;
+    let i_side =
+        Protect::new(encr, k.sk_ei.expose(), integ.map(|a| (a, k.sk_ai.expose()))).map_err(bad)?;
+    let r_side =
+        Protect::new(encr, k.sk_er.expose(), integ.map(|a| (a, k.sk_ar.expose()))).map_err(bad)?;
+    let (out, inn) = if initiator {
+        (i_side, r_side)
+    } else {
+        (r_side, i_side)
+    };
+    Ok(Keys {
+        prf,
+        sk_d: k.sk_d,
+        sk_pi: k.sk_pi,
+        sk_pr: k.sk_pr,
+        out,
+        inn,
+    })
+}
+
 fn id_body(id_type: v2::IdType, data: &[u8]) -> Vec<u8> {
     let mut b = vec![id_type.value(), 0, 0, 0];
     b.extend_from_slice(data);
@@ -743,38 +788,16 @@ impl IkeSa {
 
     /// `{SK_d | SK_ai | ... | SK_pr} = prf+(SKEYSEED, Ni | Nr | SPIi | SPIr)` (§2.14), installed.
     fn keys_from_skeyseed(&mut self, chosen: Chosen, skeyseed: &[u8]) -> Result<(), ProtocolError> {
-        let bad = |_| ProtocolError::Unsupported("negotiated algorithm");
-        let prf = chosen.prf_alg().map_err(bad)?;
-        let encr = chosen.encr_alg().map_err(bad)?;
-        let integ = chosen.integ_alg().map_err(bad)?;
-        let k = kdf::ike_sa_keys(
-            prf,
+        let keys = ike_keys(
+            chosen,
             skeyseed,
             &self.ni,
             &self.nr,
             &self.spi_i,
             &self.spi_r,
-            integ.map_or(0, |i| i.key_len()),
-            encr.key_material_len(),
-        )
-        .map_err(bad)?;
-        let i_side = Protect::new(encr, k.sk_ei.expose(), integ.map(|a| (a, k.sk_ai.expose())))
-            .map_err(bad)?;
-        let r_side = Protect::new(encr, k.sk_er.expose(), integ.map(|a| (a, k.sk_ar.expose())))
-            .map_err(bad)?;
-        let (out, inn) = if self.initiator {
-            (i_side, r_side)
-        } else {
-            (r_side, i_side)
-        };
-        self.keys = Some(Keys {
-            prf,
-            sk_d: k.sk_d,
-            sk_pi: k.sk_pi,
-            sk_pr: k.sk_pr,
-            out,
-            inn,
-        });
+            self.initiator,
+        )?;
+        self.keys = Some(keys);
         Ok(())
     }
 

@@ -15,11 +15,10 @@ use ike_wire::v2::{
     self, ExchangeType, KeyExchange as KePayload, Notify, NotifyType, Payload, ProtocolId,
 };
 
-use super::{random_spi32, IkeSa, Keys, NegotiatedChild, Output, RequestKind, State};
+use super::{random_spi32, IkeSa, NegotiatedChild, Output, RequestKind, State};
 use crate::proposal::{check_reply, select_with, Chosen, Proposal};
 use crate::v2::config::{EndpointConfig, Mode, PeerConfig, Ts};
 use crate::v2::payloads::{check_payloads, ProtocolError};
-use crate::v2::protect::Protect;
 use crate::v2::{EngineError, Event, SaHandle};
 
 /// A command from the driver.
@@ -882,36 +881,14 @@ impl IkeSa {
         shared: &[u8],
         peer: &PeerConfig,
     ) -> Result<IkeSa, ProtocolError> {
-        let bad = |_| ProtocolError::Unsupported("negotiated algorithm");
         let old = self
             .keys
             .as_ref()
             .ok_or(ProtocolError::InvalidResponse("no keys"))?;
-        let prf = chosen.prf_alg().map_err(bad)?;
-        let encr = chosen.encr_alg().map_err(bad)?;
-        let integ = chosen.integ_alg().map_err(bad)?;
         // The old SA's PRF keys SKEYSEED (§2.18).
         let skeyseed = kdf::rekey_skeyseed(old.prf, old.sk_d.expose(), shared, &[], ni, nr);
-        let k = kdf::ike_sa_keys(
-            prf,
-            skeyseed.expose(),
-            ni,
-            nr,
-            &spi_i,
-            &spi_r,
-            integ.map_or(0, |i| i.key_len()),
-            encr.key_material_len(),
-        )
-        .map_err(bad)?;
-        let i_side = Protect::new(encr, k.sk_ei.expose(), integ.map(|a| (a, k.sk_ai.expose())))
-            .map_err(bad)?;
-        let r_side = Protect::new(encr, k.sk_er.expose(), integ.map(|a| (a, k.sk_ar.expose())))
-            .map_err(bad)?;
-        let (out_p, in_p) = if initiator {
-            (i_side, r_side)
-        } else {
-            (r_side, i_side)
-        };
+        let new_keys =
+            super::ike_keys(chosen, skeyseed.expose(), ni, nr, &spi_i, &spi_r, initiator)?;
         // In a collision (§2.8.2) the Child SAs stay until the nonce rule names the survivor.
         let children = if self.ike_collision_pending {
             Vec::new()
@@ -933,14 +910,7 @@ impl IkeSa {
             ni: ni.to_vec(),
             nr: nr.to_vec(),
             chosen: Some(chosen),
-            keys: Some(Keys {
-                prf,
-                sk_d: k.sk_d,
-                sk_pi: k.sk_pi,
-                sk_pr: k.sk_pr,
-                out: out_p,
-                inn: in_p,
-            }),
+            keys: Some(new_keys),
             init_request: Vec::new(),
             init_response: Vec::new(),
             next_mid: 0,
