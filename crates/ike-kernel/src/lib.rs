@@ -7,9 +7,12 @@
 //!   installed (SPIs, selectors, mode, algorithm names, never keys) under the `kernel` tracing
 //!   target and keeps an in-memory table, so that `ike status` can show Child SAs. For
 //!   negotiation-only use and for tests on kernels without ESP.
-//! - XFRM over netlink (`kernel = "xfrm"`): not implemented yet; [`backend`] answers
-//!   [`KernelError::Unsupported`] for it.
-#![forbid(unsafe_code)]
+//! - [`xfrm::XfrmBackend`] (`kernel = "xfrm"`): Linux XFRM over netlink: SAs, policies, SPI
+//!   allocation, traps, acquire and expire notifications ([`xfrm::XfrmMonitor`]), counters.
+//!
+//! [`sockopt`] sets the two socket options the daemon's IKE sockets need with the `xfrm`
+//! backend; it holds the only `unsafe` code of the workspace.
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(
     not(test),
@@ -26,6 +29,9 @@ use std::net::{IpAddr, SocketAddr};
 
 use ike_proto::v2::{ChildSaInstall, Mode, Ts};
 
+pub mod sockopt;
+pub mod xfrm;
+
 /// What a backend could not do.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -36,6 +42,63 @@ pub enum KernelError {
     /// No installed SA with that inbound SPI.
     #[error("no installed SA with inbound SPI {0:08x}")]
     UnknownSa(u32),
+    /// The kernel refused a request.
+    #[error("{what}: {} (errno {errno})", std::io::Error::from_raw_os_error(*errno))]
+    Os {
+        /// The request (`XFRM_MSG_NEWSA`, `setsockopt(UDP_ENCAP)`).
+        what: &'static str,
+        /// The kernel's error number.
+        errno: i32,
+    },
+    /// The kernel's answer could not be understood.
+    #[error("unexpected answer from the kernel: {0}")]
+    Malformed(String),
+}
+
+/// What the kernel tells the daemon (from [`xfrm::XfrmMonitor`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KernelEvent {
+    /// Traffic hit a policy that has no SA yet (a trap): negotiate one.
+    Acquire {
+        /// The policy's reqid ([`SaBackend::trap_of_reqid`] names the child).
+        reqid: u32,
+        /// The packet's source.
+        src: IpAddr,
+        /// The packet's destination.
+        dst: IpAddr,
+    },
+    /// An SA reached its soft (rekey) or hard (gone) limit.
+    Expire {
+        /// The SA's SPI ([`SaBackend::child_of_spi`] maps it to the Child SA).
+        spi: u32,
+        /// The SA's destination.
+        dst: IpAddr,
+        /// The SA's reqid.
+        reqid: u32,
+        /// Hard: the kernel removed the state.
+        hard: bool,
+    },
+}
+
+/// Outbound policies without SAs for a child, so that matching traffic makes the kernel ask
+/// for an SA (`start_action = trap`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrapPolicy {
+    /// The connection.
+    pub connection: String,
+    /// The child.
+    pub child: String,
+    /// Our selectors (as configured).
+    pub local_ts: Vec<Ts>,
+    /// The peer's selectors (as configured).
+    pub remote_ts: Vec<Ts>,
+    /// Tunnel or transport.
+    pub mode: Mode,
+    /// Our address.
+    pub local: IpAddr,
+    /// The peer's address.
+    pub remote: IpAddr,
 }
 
 /// Which backend to build (mirrors the configuration's `kernel` key).
@@ -52,7 +115,7 @@ pub enum BackendKind {
 pub fn backend(kind: BackendKind) -> Result<Box<dyn SaBackend>, KernelError> {
     match kind {
         BackendKind::None => Ok(Box::new(NoneBackend::default())),
-        BackendKind::Xfrm => Err(KernelError::Unsupported("xfrm backend not implemented yet")),
+        BackendKind::Xfrm => Ok(Box::new(xfrm::XfrmBackend::new()?)),
     }
 }
 
@@ -85,6 +148,10 @@ pub struct InstalledSa {
     pub bytes_in: u64,
     /// Bytes sent with this SA.
     pub bytes_out: u64,
+    /// Packets received with this SA.
+    pub packets_in: u64,
+    /// Packets sent with this SA.
+    pub packets_out: u64,
 }
 
 /// Installs and removes Child SAs (and, later, their policies).
@@ -102,6 +169,33 @@ pub trait SaBackend: Send {
     fn get(&self, spi_in: u32) -> Option<InstalledSa>;
     /// Every installed Child SA.
     fn list(&self) -> Vec<InstalledSa>;
+    /// An inbound SPI for a Child SA from `remote` to `local`, reserved in the kernel;
+    /// `Ok(None)` when the backend leaves SPIs to the engine.
+    fn alloc_spi(&mut self, local: IpAddr, remote: IpAddr) -> Result<Option<u32>, KernelError> {
+        let _ = (local, remote);
+        Ok(None)
+    }
+    /// Installs a trap for a child (see [`TrapPolicy`]).
+    fn install_trap(&mut self, trap: &TrapPolicy) -> Result<(), KernelError> {
+        let _ = trap;
+        Err(KernelError::Unsupported(
+            "this backend cannot install traps",
+        ))
+    }
+    /// Removes a child's trap, if any.
+    fn uninstall_trap(&mut self, connection: &str, child: &str) {
+        let _ = (connection, child);
+    }
+    /// The trapped (connection, child) whose policies carry `reqid`.
+    fn trap_of_reqid(&self, reqid: u32) -> Option<(String, String)> {
+        let _ = reqid;
+        None
+    }
+    /// The inbound SPI of the installed Child SA that has `spi` as its inbound or outbound SPI.
+    fn child_of_spi(&self, spi: u32) -> Option<u32> {
+        let _ = spi;
+        None
+    }
 }
 
 /// The `none` backend: installs nothing, logs and remembers.
@@ -110,7 +204,7 @@ pub struct NoneBackend {
     sas: BTreeMap<u32, InstalledSa>,
 }
 
-fn ts_list(ts: &[Ts]) -> String {
+pub(crate) fn ts_list(ts: &[Ts]) -> String {
     ts.iter()
         .map(ToString::to_string)
         .collect::<Vec<_>>()
@@ -150,7 +244,7 @@ pub fn ts_text(ts: &Ts) -> String {
     out
 }
 
-fn mode_word(mode: Mode) -> &'static str {
+pub(crate) fn mode_word(mode: Mode) -> &'static str {
     match mode {
         Mode::Tunnel => "tunnel",
         Mode::Transport => "transport",
@@ -198,6 +292,8 @@ impl SaBackend for NoneBackend {
                 encap: sa.encap,
                 bytes_in: 0,
                 bytes_out: 0,
+                packets_in: 0,
+                packets_out: 0,
             },
         );
         Ok(())
@@ -241,6 +337,16 @@ impl SaBackend for NoneBackend {
     fn list(&self) -> Vec<InstalledSa> {
         self.sas.values().cloned().collect()
     }
+
+    fn install_trap(&mut self, trap: &TrapPolicy) -> Result<(), KernelError> {
+        tracing::info!(
+            target: "kernel",
+            "{}/{}: would install a trap {} {} === {} {} -> {} (kernel=none)",
+            trap.connection, trap.child, mode_word(trap.mode), ts_list(&trap.local_ts),
+            ts_list(&trap.remote_ts), trap.local, trap.remote,
+        );
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -248,10 +354,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn xfrm_is_a_typed_error() {
+    fn kernel_errors_name_the_request_and_errno() {
+        let e = KernelError::Os {
+            what: "XFRM_MSG_NEWSA",
+            errno: 38,
+        };
         assert_eq!(
-            backend(BackendKind::Xfrm).err(),
-            Some(KernelError::Unsupported("xfrm backend not implemented yet"))
+            e.to_string(),
+            "XFRM_MSG_NEWSA: Function not implemented (os error 38) (errno 38)"
         );
     }
 
