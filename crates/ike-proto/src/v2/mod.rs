@@ -23,6 +23,7 @@
 
 mod auth;
 mod config;
+mod entropy;
 #[cfg(test)]
 mod negative_tests;
 mod payloads;
@@ -34,6 +35,7 @@ pub use config::{
     AuthMethod, ChildConfig, ConfigError, Credential, DpdAction, EndpointConfig, Identity, Mode,
     PeerCertPolicy, PeerConfig, Ts, DEFAULT_SIGNATURE_HASHES,
 };
+pub use entropy::SpiAllocator;
 pub use payloads::{check_payloads, ProtocolError};
 pub use sa::SaPath;
 
@@ -277,6 +279,9 @@ pub enum EngineError {
     /// A connection's configuration is unusable.
     #[error("connection {0}: {1}")]
     InvalidConfig(String, ConfigError),
+    /// The SPI allocator ([`SpiAllocator`]) refused.
+    #[error("SPI allocation failed: {0}")]
+    SpiAllocation(String),
 }
 
 /// Statistics of the admission step, for status and tests.
@@ -294,7 +299,7 @@ pub struct AdmissionStats {
 pub struct Endpoint {
     config: EndpointConfig,
     peers: Vec<PeerConfig>,
-    rng: Box<dyn Rng + Send>,
+    rng: entropy::Entropy,
     sas: BTreeMap<SaHandle, IkeSa>,
     /// Our SPI -> SA (responder SPI for SAs we answered, initiator SPI for ours).
     by_spi: HashMap<[u8; 8], SaHandle>,
@@ -348,7 +353,7 @@ impl Endpoint {
         Ok(Self {
             config,
             peers,
-            rng,
+            rng: entropy::Entropy::new(rng),
             sas: BTreeMap::new(),
             by_spi: HashMap::new(),
             by_init: HashMap::new(),
@@ -362,6 +367,12 @@ impl Endpoint {
             stats: AdmissionStats::default(),
             unix_now: None,
         })
+    }
+
+    /// Takes inbound Child SA SPIs from `allocator` from now on (a kernel backend's
+    /// `XFRM_MSG_ALLOCSPI`), or from the RNG again with `None`.
+    pub fn set_spi_allocator(&mut self, allocator: Option<Box<dyn SpiAllocator>>) {
+        self.rng.set_spi_allocator(allocator);
     }
 
     /// Tells the endpoint the wall-clock time, in seconds since the Unix epoch, against which
@@ -408,7 +419,7 @@ impl Endpoint {
             remote,
             spi,
             now,
-            self.rng.as_mut(),
+            &mut self.rng,
         )?;
         self.by_spi.insert(spi, handle);
         // §2.4: INITIAL_CONTACT when we hold no other IKE SA of this connection.
@@ -424,7 +435,7 @@ impl Endpoint {
     /// Deletes an IKE SA and its Child SAs, telling the peer (RFC 7296 §1.4.1).
     pub fn delete(&mut self, now: Instant, sa: SaHandle) -> Result<(), EngineError> {
         let s = self.sas.get_mut(&sa).ok_or(EngineError::UnknownSa)?;
-        let out = s.start_delete(now, &self.config, self.rng.as_mut());
+        let out = s.start_delete(now, &self.config, &mut self.rng);
         self.collect(sa, out);
         Ok(())
     }
@@ -471,7 +482,7 @@ impl Endpoint {
             .get(s.peer_index())
             .cloned()
             .ok_or(EngineError::UnknownSa)?;
-        let out = s.command(now, cmd, &peer, &self.config, self.rng.as_mut())?;
+        let out = s.command(now, cmd, &peer, &self.config, &mut self.rng)?;
         self.collect(sa, out);
         Ok(())
     }
@@ -519,7 +530,7 @@ impl Endpoint {
     /// Sends a liveness check (an empty INFORMATIONAL request, §1.4).
     pub fn check_liveness(&mut self, now: Instant, sa: SaHandle) -> Result<(), EngineError> {
         let s = self.sas.get_mut(&sa).ok_or(EngineError::UnknownSa)?;
-        let out = s.start_liveness(now, &self.config, self.rng.as_mut());
+        let out = s.start_liveness(now, &self.config, &mut self.rng);
         self.collect(sa, out);
         Ok(())
     }
@@ -585,7 +596,7 @@ impl Endpoint {
             peer.as_ref(),
             &self.peers,
             &self.config,
-            self.rng.as_mut(),
+            &mut self.rng,
         );
         self.collect(handle, out);
     }
@@ -597,7 +608,7 @@ impl Endpoint {
         for h in handles {
             if let Some(sa) = self.sas.get_mut(&h) {
                 let peer = self.peers.get(sa.peer_index());
-                let out = sa.handle_timeout(now, &self.config, peer, self.rng.as_mut());
+                let out = sa.handle_timeout(now, &self.config, peer, &mut self.rng);
                 self.collect(h, out);
             }
         }
@@ -755,7 +766,7 @@ impl Endpoint {
                 .and_then(|s| self.peers.get(s.peer_index()))
                 .cloned();
             if let (Some(sa), Some(peer)) = (self.sas.get_mut(&h), peer) {
-                let o = sa.kick(&peer, &self.config, self.rng.as_mut());
+                let o = sa.kick(&peer, &self.config, &mut self.rng);
                 self.collect(h, o);
             }
         }
@@ -936,7 +947,7 @@ impl Endpoint {
                     msg,
                     now,
                     self.config.fragment_size,
-                    self.rng.as_mut(),
+                    &mut self.rng,
                 ) {
                     Ok((mut sa, out)) => {
                         sa.set_prefer_initiator_proposals(self.config.prefer_initiator_proposals);

@@ -48,6 +48,11 @@ pub enum ProtocolError {
     /// The responder's reply contradicts our request (a proposal we did not offer).
     #[error("invalid response: {0}")]
     InvalidResponse(&'static str),
+    /// We could not do our part (the kernel refused an SPI): not the peer's fault. A Child SA
+    /// request is answered as if nothing were acceptable (NO_PROPOSAL_CHOSEN; TEMPORARY_FAILURE
+    /// in CREATE_CHILD_SA, where the peer may retry).
+    #[error("local failure: {0}")]
+    LocalFailure(&'static str),
 }
 
 impl ProtocolError {
@@ -57,7 +62,9 @@ impl ProtocolError {
             ProtocolError::MissingPayload { .. } | ProtocolError::UnexpectedPayload { .. } => {
                 NotifyType::InvalidSyntax
             }
-            ProtocolError::NoProposalChosen => NotifyType::NoProposalChosen,
+            ProtocolError::NoProposalChosen | ProtocolError::LocalFailure(_) => {
+                NotifyType::NoProposalChosen
+            }
             ProtocolError::InvalidKe(_) => NotifyType::InvalidKePayload,
             ProtocolError::AuthenticationFailed(_) => NotifyType::AuthenticationFailed,
             ProtocolError::TsUnacceptable => NotifyType::TsUnacceptable,

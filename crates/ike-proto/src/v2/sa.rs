@@ -1,6 +1,7 @@
 //! One IKE SA: its state, keys, message IDs and the exchanges it runs (RFC 7296 §1.2-§1.4,
 //! §2.1-§2.3, §2.13-§2.17).
 
+use crate::v2::entropy::Entropy;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
@@ -255,18 +256,6 @@ fn id_body(id_type: v2::IdType, data: &[u8]) -> Vec<u8> {
     b
 }
 
-fn random_spi32(rng: &mut dyn Rng) -> Result<u32, EngineError> {
-    loop {
-        let mut b = [0u8; 4];
-        rng.fill(&mut b)?;
-        let v = u32::from_be_bytes(b);
-        // SPIs 1-255 are reserved by IANA; 0 is invalid.
-        if v > 255 {
-            return Ok(v);
-        }
-    }
-}
-
 fn find_notify<'p>(payloads: &'p [Payload<'_>], t: NotifyType) -> Option<&'p Notify<'p>> {
     payloads.iter().find_map(|p| match p {
         Payload::Notify(n) if n.notify_type == t => Some(n),
@@ -497,7 +486,7 @@ impl IkeSa {
         remote: SocketAddr,
         spi_i: [u8; 8],
         now: Instant,
-        rng: &mut dyn Rng,
+        rng: &mut Entropy,
     ) -> Result<(Self, Output), EngineError> {
         let group = peer
             .ike_proposals
@@ -642,7 +631,7 @@ impl IkeSa {
         msg: &v2::Message<'_>,
         peer: &PeerConfig,
         config: &EndpointConfig,
-        rng: &mut dyn Rng,
+        rng: &mut Entropy,
         out: &mut Output,
     ) {
         if msg.header.message_id != 0 || !msg.header.flags.response() {
@@ -816,7 +805,7 @@ impl IkeSa {
         msg: &v2::Message<'_>,
         now: Instant,
         fragment_size: usize,
-        rng: &mut dyn Rng,
+        rng: &mut Entropy,
     ) -> Result<(Self, Output), EngineError> {
         let ke = msg
             .payloads
@@ -987,7 +976,7 @@ impl IkeSa {
         &self,
         peer: &PeerConfig,
         octets: &[u8],
-        rng: &mut dyn Rng,
+        rng: &mut Entropy,
     ) -> Result<auth::OwnAuth, ProtocolError> {
         let keys = self
             .keys
@@ -1060,7 +1049,7 @@ impl IkeSa {
         now: Instant,
         peer: &PeerConfig,
         config: &EndpointConfig,
-        rng: &mut dyn Rng,
+        rng: &mut Entropy,
         out: &mut Output,
     ) {
         let (id_type, id_data) = peer.local_id.to_wire();
@@ -1116,9 +1105,17 @@ impl IkeSa {
             return;
         }
         let spi_in = match child {
-            Some(_) => match random_spi32(rng) {
+            Some(_) => match rng.child_spi(self.local.ip(), self.remote.ip()) {
                 Ok(s) => Some(s),
-                Err(_) => return,
+                Err(_) => {
+                    self.close(
+                        out,
+                        CloseReason::LocalError(ProtocolError::LocalFailure(
+                            "no inbound SPI for the first Child SA",
+                        )),
+                    );
+                    return;
+                }
             },
             None => None,
         };
@@ -1196,7 +1193,7 @@ impl IkeSa {
         now: Instant,
         inner: &[Payload<'_>],
         peers: &[PeerConfig],
-        rng: &mut dyn Rng,
+        rng: &mut Entropy,
         out: &mut Output,
     ) {
         let _ = now;
@@ -1369,7 +1366,7 @@ impl IkeSa {
         &self,
         inner: &[Payload<'_>],
         peer: &PeerConfig,
-        rng: &mut dyn Rng,
+        rng: &mut Entropy,
     ) -> Option<Result<NegotiatedChild, (String, ProtocolError)>> {
         let (mut sa, mut tsi, mut tsr) = (None, None, None);
         for p in inner {
@@ -1435,8 +1432,11 @@ impl IkeSa {
                     ProtocolError::InvalidSyntax("ESP SPI size"),
                 )));
             };
-            let Ok(spi_in) = random_spi32(rng) else {
-                return None;
+            let Ok(spi_in) = rng.child_spi(self.local.ip(), self.remote.ip()) else {
+                return Some(Err((
+                    child.name.clone(),
+                    ProtocolError::LocalFailure("no inbound SPI"),
+                )));
             };
             return Some(Ok(NegotiatedChild {
                 cfg,
@@ -1713,7 +1713,7 @@ impl IkeSa {
         &mut self,
         now: Instant,
         config: &EndpointConfig,
-        rng: &mut dyn Rng,
+        rng: &mut Entropy,
     ) -> Output {
         let mut out = Output::default();
         self.clock = now;
@@ -1746,7 +1746,7 @@ impl IkeSa {
         &mut self,
         now: Instant,
         config: &EndpointConfig,
-        rng: &mut dyn Rng,
+        rng: &mut Entropy,
     ) -> Output {
         let mut out = Output::default();
         self.clock = now;
@@ -1766,7 +1766,7 @@ impl IkeSa {
         &mut self,
         inner: &[Payload<'_>],
         mid: u32,
-        rng: &mut dyn Rng,
+        rng: &mut Entropy,
         out: &mut Output,
     ) {
         if check_payloads(ExchangeType::Informational, false, inner).is_err() {
@@ -1837,7 +1837,7 @@ impl IkeSa {
         peer: Option<&PeerConfig>,
         peers: &[PeerConfig],
         config: &EndpointConfig,
-        rng: &mut dyn Rng,
+        rng: &mut Entropy,
     ) -> Output {
         let mut out = Output::default();
         self.clock = now;
@@ -1943,7 +1943,7 @@ impl IkeSa {
         now: Instant,
         config: &EndpointConfig,
         peer: Option<&PeerConfig>,
-        rng: &mut dyn Rng,
+        rng: &mut Entropy,
     ) -> Output {
         let mut out = Output::default();
         self.clock = now;

@@ -5,6 +5,7 @@
 //! Collisions (§2.8.1-§2.8.2, §2.25) are answered conservatively in this slice: a request to
 //! rekey an SA we are rekeying ourselves gets TEMPORARY_FAILURE, and the peer retries later.
 
+use crate::v2::entropy::Entropy;
 use std::time::{Duration, Instant};
 
 use ike_crypto::dh::{self, KeyExchange};
@@ -15,7 +16,7 @@ use ike_wire::v2::{
     self, ExchangeType, KeyExchange as KePayload, Notify, NotifyType, Payload, ProtocolId,
 };
 
-use super::{random_spi32, IkeSa, NegotiatedChild, Output, RequestKind, State};
+use super::{IkeSa, NegotiatedChild, Output, RequestKind, State};
 use crate::proposal::{check_reply, select_with, Chosen, Proposal};
 use crate::v2::config::{EndpointConfig, Mode, PeerConfig, Ts};
 use crate::v2::payloads::{check_payloads, ProtocolError};
@@ -129,7 +130,7 @@ impl IkeSa {
         &mut self,
         peer: &PeerConfig,
         config: &EndpointConfig,
-        rng: &mut dyn Rng,
+        rng: &mut Entropy,
     ) -> Output {
         let mut out = Output::default();
         self.run_queue(peer, config, rng, &mut out);
@@ -172,7 +173,7 @@ impl IkeSa {
         now: Instant,
         peer: &PeerConfig,
         config: &EndpointConfig,
-        rng: &mut dyn Rng,
+        rng: &mut Entropy,
         out: &mut Output,
     ) {
         if !matches!(self.state, State::Established) {
@@ -209,7 +210,7 @@ impl IkeSa {
         cmd: Command,
         peer: &PeerConfig,
         config: &EndpointConfig,
-        rng: &mut dyn Rng,
+        rng: &mut Entropy,
     ) -> Result<Output, EngineError> {
         self.clock = now;
         if !matches!(self.state, State::Established) {
@@ -243,7 +244,7 @@ impl IkeSa {
         &mut self,
         peer: &PeerConfig,
         config: &EndpointConfig,
-        rng: &mut dyn Rng,
+        rng: &mut Entropy,
         out: &mut Output,
     ) {
         while self.outstanding.is_none() && matches!(self.state, State::Established) {
@@ -267,7 +268,7 @@ impl IkeSa {
         &mut self,
         spi_in: u32,
         config: &EndpointConfig,
-        rng: &mut dyn Rng,
+        rng: &mut Entropy,
         out: &mut Output,
     ) {
         let Some(c) = self.children.iter_mut().find(|c| c.spi_in == spi_in) else {
@@ -337,7 +338,7 @@ impl IkeSa {
         op: Op,
         peer: &PeerConfig,
         config: &EndpointConfig,
-        rng: &mut dyn Rng,
+        rng: &mut Entropy,
         out: &mut Output,
     ) {
         let mut ni = vec![0u8; NONCE_LEN];
@@ -393,8 +394,26 @@ impl IkeSa {
                     }
                     _ => return,
                 };
-                let Ok(spi_in) = random_spi32(rng) else {
-                    return;
+                let spi_in = match rng.child_spi(self.local.ip(), self.remote.ip()) {
+                    Ok(s) => s,
+                    Err(_) => {
+                        if let Op::RekeyChild { spi_in } = &op {
+                            if let Some(c) = self.children.iter_mut().find(|c| c.spi_in == *spi_in)
+                            {
+                                c.busy = false;
+                            }
+                        }
+                        out.events.push(Event::ChildSaFailed {
+                            sa: self.handle,
+                            child: peer
+                                .children
+                                .get(cfg)
+                                .map(|c| c.name.clone())
+                                .unwrap_or_default(),
+                            reason: ProtocolError::LocalFailure("no inbound SPI"),
+                        });
+                        return;
+                    }
                 };
                 let group = peer.children.get(cfg).and_then(|c| {
                     c.esp_proposals
@@ -430,7 +449,7 @@ impl IkeSa {
         creating: Creating,
         peer: &PeerConfig,
         config: &EndpointConfig,
-        rng: &mut dyn Rng,
+        rng: &mut Entropy,
         out: &mut Output,
     ) {
         let mid = self.next_mid;
@@ -552,7 +571,7 @@ impl IkeSa {
         inner: &[Payload<'_>],
         peer: &PeerConfig,
         config: &EndpointConfig,
-        rng: &mut dyn Rng,
+        rng: &mut Entropy,
         out: &mut Output,
     ) {
         let Some(mut creating) = self.creating.take() else {
@@ -951,7 +970,7 @@ impl IkeSa {
         inner: &[Payload<'_>],
         mid: u32,
         peer: &PeerConfig,
-        rng: &mut dyn Rng,
+        rng: &mut Entropy,
         out: &mut Output,
     ) {
         self.peer_next_mid = mid.wrapping_add(1);
@@ -977,7 +996,7 @@ impl IkeSa {
         &mut self,
         inner: &[Payload<'_>],
         peer: &PeerConfig,
-        rng: &mut dyn Rng,
+        rng: &mut Entropy,
         out: &mut Output,
     ) -> Result<Reply, (NotifyType, Vec<u8>)> {
         check_payloads(ExchangeType::CreateChildSa, false, inner)
@@ -1145,8 +1164,9 @@ impl IkeSa {
                 }
                 None => None,
             };
-            let spi_in =
-                random_spi32(rng).map_err(|_| (NotifyType::TemporaryFailure, Vec::new()))?;
+            let spi_in = rng
+                .child_spi(self.local.ip(), self.remote.ip())
+                .map_err(|_| (NotifyType::TemporaryFailure, Vec::new()))?;
             let transport = wants_transport && child.mode == Mode::Transport;
             let neg = NegotiatedChild {
                 cfg,

@@ -10,10 +10,9 @@
 //! IKE_AUTH, or a failed Delete, only closes: the connection never came up, or we wanted it
 //! gone.
 
+use crate::v2::entropy::Entropy;
 use std::net::SocketAddr;
 use std::time::Instant;
-
-use ike_crypto::rng::Rng;
 
 use super::{IkeSa, Output, RequestKind, State};
 use crate::v2::config::{DpdAction, EndpointConfig, PeerConfig};
@@ -58,7 +57,7 @@ impl IkeSa {
         now: Instant,
         peer: Option<&PeerConfig>,
         config: &EndpointConfig,
-        rng: &mut dyn Rng,
+        rng: &mut Entropy,
         out: &mut Output,
     ) {
         if self.dpd_at(peer).is_none_or(|t| t > now) {

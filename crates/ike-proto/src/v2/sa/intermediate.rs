@@ -19,12 +19,12 @@
 //!
 //! An IKE_INTERMEDIATE message in any other state is ignored and changes nothing.
 
+use crate::v2::entropy::Entropy;
 use std::collections::VecDeque;
 use std::time::Instant;
 
 use ike_crypto::dh::{self, KeyExchange};
 use ike_crypto::kdf::v2 as kdf;
-use ike_crypto::rng::Rng;
 use ike_wire::group::DhGroup;
 use ike_wire::v2::{
     self, ExchangeType, KeyExchange as KePayload, Notify, NotifyType, Payload, PayloadType,
@@ -138,7 +138,7 @@ pub(crate) fn check_init_reply(
 /// A key exchange for an additional exchange; with the `test-hooks` feature, an ML-KEM key may
 /// come from a decapsulation key the test supplied, so that an independent computation can
 /// decapsulate the responder's ciphertext.
-fn generate(group: DhGroup, rng: &mut dyn Rng) -> Result<Box<dyn KeyExchange>, ProtocolError> {
+fn generate(group: DhGroup, rng: &mut Entropy) -> Result<Box<dyn KeyExchange>, ProtocolError> {
     #[cfg(feature = "test-hooks")]
     if let Some(dk) = crate::test_hooks::take_kem_key(group) {
         return dh::mlkem_from_decapsulation_key(group, &dk)
@@ -173,7 +173,7 @@ impl IkeSa {
         now: Instant,
         peer: &PeerConfig,
         config: &EndpointConfig,
-        rng: &mut dyn Rng,
+        rng: &mut Entropy,
         out: &mut Output,
     ) {
         let pending: VecDeque<DhGroup> = self
@@ -194,7 +194,7 @@ impl IkeSa {
         &mut self,
         now: Instant,
         config: &EndpointConfig,
-        rng: &mut dyn Rng,
+        rng: &mut Entropy,
         out: &mut Output,
     ) {
         let State::Intermediate(round) = &mut self.state else {
@@ -233,7 +233,7 @@ impl IkeSa {
         response: bool,
         mid: u32,
         payloads: &[Payload<'_>],
-        rng: &mut dyn Rng,
+        rng: &mut Entropy,
     ) -> Option<(Vec<u8>, IntAuth)> {
         let bytes = self.seal(ExchangeType::IkeIntermediate, response, mid, payloads, rng)?;
         let mut plain = Vec::new();
@@ -292,7 +292,7 @@ impl IkeSa {
         inner: &[Payload<'_>],
         peer: &PeerConfig,
         config: &EndpointConfig,
-        rng: &mut dyn Rng,
+        rng: &mut Entropy,
         out: &mut Output,
     ) {
         let State::Intermediate(round) = &mut self.state else {
@@ -353,7 +353,7 @@ impl IkeSa {
         first: PayloadType,
         plain: &[u8],
         inner: &[Payload<'_>],
-        rng: &mut dyn Rng,
+        rng: &mut Entropy,
         out: &mut Output,
     ) {
         let mid = msg.header.message_id;
