@@ -169,10 +169,9 @@ pub trait SaBackend: Send {
     fn get(&self, spi_in: u32) -> Option<InstalledSa>;
     /// Every installed Child SA.
     fn list(&self) -> Vec<InstalledSa>;
-    /// An inbound SPI for a Child SA from `remote` to `local`, reserved in the kernel;
-    /// `Ok(None)` when the backend leaves SPIs to the engine.
-    fn alloc_spi(&mut self, local: IpAddr, remote: IpAddr) -> Result<Option<u32>, KernelError> {
-        let _ = (local, remote);
+    /// Where the engine should take inbound SPIs from ([`ike_proto::v2::SpiAllocator`]);
+    /// `Ok(None)`: from its RNG.
+    fn spi_allocator(&self) -> Result<Option<Box<dyn ike_proto::v2::SpiAllocator>>, KernelError> {
         Ok(None)
     }
     /// Installs a trap for a child (see [`TrapPolicy`]).

@@ -19,7 +19,7 @@
 //! Keys are copied into the netlink message, sent, and the message buffers are zeroized.
 
 use std::cell::Cell;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 
 use ike_crypto::cipher::{EncrAlg, IntegAlg};
@@ -411,43 +411,14 @@ struct PolicyState {
     mode: Mode,
 }
 
-/// The `xfrm` backend.
-pub struct XfrmBackend {
+/// A netlink XFRM socket for requests, each answered before the next is sent.
+struct Netlink {
     sock: Socket,
     seq: Cell<u32>,
-    sas: BTreeMap<u32, Entry>,
-    policies: BTreeMap<PolicyKey, PolicyState>,
-    /// reqid of each (connection, child).
-    reqids: BTreeMap<(String, String), u32>,
-    next_reqid: u32,
-    /// Policies held by each trapped (connection, child).
-    traps: BTreeMap<(String, String), Vec<PolicyKey>>,
-    /// Inbound SPIs we allocated with `XFRM_MSG_ALLOCSPI` and have not installed yet.
-    allocated: BTreeSet<u32>,
 }
 
-impl std::fmt::Debug for XfrmBackend {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("XfrmBackend")
-            .field("sas", &self.sas.len())
-            .field("policies", &self.policies.len())
-            .finish()
-    }
-}
-
-fn open_socket() -> Result<Socket, KernelError> {
-    let os = |what: &'static str, e: std::io::Error| KernelError::Os {
-        what,
-        errno: e.raw_os_error().unwrap_or(0),
-    };
-    let mut sock = Socket::new(NETLINK_XFRM).map_err(|e| os("socket(NETLINK_XFRM)", e))?;
-    sock.bind_auto().map_err(|e| os("bind(NETLINK_XFRM)", e))?;
-    Ok(sock)
-}
-
-impl XfrmBackend {
-    /// Opens the netlink socket. Fails where there is no XFRM (or no permission).
-    pub fn new() -> Result<Self, KernelError> {
+impl Netlink {
+    fn open() -> Result<Self, KernelError> {
         let sock = open_socket()?;
         sock.set_non_blocking(true).map_err(|e| KernelError::Os {
             what: "netlink O_NONBLOCK",
@@ -456,12 +427,6 @@ impl XfrmBackend {
         Ok(Self {
             sock,
             seq: Cell::new(1),
-            sas: BTreeMap::new(),
-            policies: BTreeMap::new(),
-            reqids: BTreeMap::new(),
-            next_reqid: 1,
-            traps: BTreeMap::new(),
-            allocated: BTreeSet::new(),
         })
     }
 
@@ -525,6 +490,116 @@ impl XfrmBackend {
             }
         }
         Err(KernelError::Malformed(format!("{op}: no acknowledgement")))
+    }
+}
+
+/// Inbound SPIs from the kernel (`XFRM_MSG_ALLOCSPI`), for the engine
+/// ([`ike_proto::v2::Endpoint::set_spi_allocator`]). The kernel keeps a larval state with the
+/// SPI (so that nobody else gets it) until the SA is installed over it with `XFRM_MSG_UPDSA`,
+/// or for `net.core.xfrm_acq_expires` seconds (30 by default) if the negotiation fails.
+pub struct XfrmSpiAllocator {
+    nl: Netlink,
+}
+
+impl std::fmt::Debug for XfrmSpiAllocator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("XfrmSpiAllocator")
+    }
+}
+
+impl XfrmSpiAllocator {
+    /// Opens its own netlink socket.
+    pub fn new() -> Result<Self, KernelError> {
+        Ok(Self {
+            nl: Netlink::open()?,
+        })
+    }
+
+    /// Reserves an inbound ESP SPI for traffic from `remote` to `local`.
+    pub fn alloc(&self, local: IpAddr, remote: IpAddr) -> Result<u32, KernelError> {
+        let mut spi = UserSpiInfo::default();
+        spi.info.source(&remote);
+        spi.info.destination(&local);
+        spi.info.family = family(local);
+        spi.info.id.proto = IPPROTO_ESP;
+        spi.min = SPI_MIN;
+        spi.max = SPI_MAX;
+        match self.nl.request(
+            XfrmMessage::AllocSpi(AllocSpiMessage {
+                spi_info: spi,
+                nlas: Vec::new(),
+            }),
+            0,
+        )? {
+            Some(XfrmMessage::AddSa(m)) | Some(XfrmMessage::UpdateSa(m)) => {
+                Ok(m.user_sa_info.id.spi)
+            }
+            _ => Err(KernelError::Malformed(
+                "XFRM_MSG_ALLOCSPI answered without an SA".into(),
+            )),
+        }
+    }
+}
+
+impl ike_proto::v2::SpiAllocator for XfrmSpiAllocator {
+    fn alloc_spi(&mut self, local: IpAddr, remote: IpAddr) -> Result<u32, String> {
+        self.alloc(local, remote).map_err(|e| {
+            tracing::error!(target: "kernel", "allocating an SPI for {remote} -> {local}: {e}");
+            e.to_string()
+        })
+    }
+}
+
+/// The `xfrm` backend.
+pub struct XfrmBackend {
+    nl: Netlink,
+    sas: BTreeMap<u32, Entry>,
+    policies: BTreeMap<PolicyKey, PolicyState>,
+    /// reqid of each (connection, child).
+    reqids: BTreeMap<(String, String), u32>,
+    next_reqid: u32,
+    /// Policies held by each trapped (connection, child).
+    traps: BTreeMap<(String, String), Vec<PolicyKey>>,
+}
+
+impl std::fmt::Debug for XfrmBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("XfrmBackend")
+            .field("sas", &self.sas.len())
+            .field("policies", &self.policies.len())
+            .finish()
+    }
+}
+
+fn open_socket() -> Result<Socket, KernelError> {
+    let os = |what: &'static str, e: std::io::Error| KernelError::Os {
+        what,
+        errno: e.raw_os_error().unwrap_or(0),
+    };
+    let mut sock = Socket::new(NETLINK_XFRM).map_err(|e| os("socket(NETLINK_XFRM)", e))?;
+    sock.bind_auto().map_err(|e| os("bind(NETLINK_XFRM)", e))?;
+    Ok(sock)
+}
+
+impl XfrmBackend {
+    /// Opens the netlink socket. Fails where there is no XFRM (or no permission).
+    pub fn new() -> Result<Self, KernelError> {
+        Ok(Self {
+            nl: Netlink::open()?,
+            sas: BTreeMap::new(),
+            policies: BTreeMap::new(),
+            reqids: BTreeMap::new(),
+            next_reqid: 1,
+            traps: BTreeMap::new(),
+        })
+    }
+
+    fn request(
+        &self,
+        msg: XfrmMessage,
+        extra_flags: u16,
+    ) -> Result<Option<XfrmMessage>, KernelError> {
+        self.nl.request(msg, extra_flags)
     }
 
     fn reqid(&mut self, connection: &str, child: &str) -> u32 {
@@ -718,19 +793,28 @@ impl XfrmBackend {
         }
     }
 
-    fn install_states(&mut self, e: &Entry, update_in: bool) -> Result<(), KernelError> {
+    /// Installs both states. The inbound one replaces the larval state `XFRM_MSG_ALLOCSPI`
+    /// left for its SPI (`XFRM_MSG_UPDSA`); when there is none (the SPI did not come from the
+    /// kernel, or the reservation expired) it is added.
+    fn install_states(&mut self, e: &Entry) -> Result<(), KernelError> {
         let i = &e.info;
         let encap = i.encap.is_some();
-        self.add_state(
-            i.remote,
-            i.local,
-            i.spi_in,
-            i.mode,
-            e.reqid,
-            alg_attrs(e.encr, e.integ, &e.keys_in)?,
-            encap,
-            update_in,
-        )?;
+        let inbound = |this: &Self, update: bool| -> Result<(), KernelError> {
+            this.add_state(
+                i.remote,
+                i.local,
+                i.spi_in,
+                i.mode,
+                e.reqid,
+                alg_attrs(e.encr, e.integ, &e.keys_in)?,
+                encap,
+                update,
+            )
+        };
+        match inbound(self, true) {
+            Err(KernelError::Os { errno, .. }) if errno == libc::ESRCH => inbound(self, false)?,
+            other => other?,
+        }
         if let Err(err) = self.add_state(
             i.local,
             i.remote,
@@ -781,8 +865,11 @@ impl SaBackend for XfrmBackend {
             keys_in: sa.keys_in.clone(),
             keys_out: sa.keys_out.clone(),
         };
-        let update_in = self.allocated.remove(&sa.spi_in);
-        self.install_states(&entry, update_in)?;
+        if let Err(e) = self.install_states(&entry) {
+            // Give back the SPI that XFRM_MSG_ALLOCSPI reserved (the larval state).
+            let _ = self.delete_state(sa.local.ip(), sa.spi_in);
+            return Err(e);
+        }
         if let Err(e) = self.acquire_policies(
             &entry.policies,
             sa.local.ip(),
@@ -846,7 +933,7 @@ impl SaBackend for XfrmBackend {
             entry.info.encap = Some((local.port(), remote.port()));
             let reqid = entry.reqid;
             let mode = entry.info.mode;
-            match self.install_states(&entry, false) {
+            match self.install_states(&entry) {
                 Ok(()) => {
                     let keys = entry.policies.clone();
                     // Re-point the templates (tunnel mode names the peer's address).
@@ -890,30 +977,8 @@ impl SaBackend for XfrmBackend {
         self.sas.keys().filter_map(|spi| self.get(*spi)).collect()
     }
 
-    fn alloc_spi(&mut self, local: IpAddr, remote: IpAddr) -> Result<Option<u32>, KernelError> {
-        let mut spi = UserSpiInfo::default();
-        spi.info.source(&remote);
-        spi.info.destination(&local);
-        spi.info.family = family(local);
-        spi.info.id.proto = IPPROTO_ESP;
-        spi.min = SPI_MIN;
-        spi.max = SPI_MAX;
-        match self.request(
-            XfrmMessage::AllocSpi(AllocSpiMessage {
-                spi_info: spi,
-                nlas: Vec::new(),
-            }),
-            0,
-        )? {
-            Some(XfrmMessage::AddSa(m)) | Some(XfrmMessage::UpdateSa(m)) => {
-                let v = m.user_sa_info.id.spi;
-                self.allocated.insert(v);
-                Ok(Some(v))
-            }
-            _ => Err(KernelError::Malformed(
-                "XFRM_MSG_ALLOCSPI answered without an SA".into(),
-            )),
-        }
+    fn spi_allocator(&self) -> Result<Option<Box<dyn ike_proto::v2::SpiAllocator>>, KernelError> {
+        Ok(Some(Box::new(XfrmSpiAllocator::new()?)))
     }
 
     fn install_trap(&mut self, trap: &TrapPolicy) -> Result<(), KernelError> {

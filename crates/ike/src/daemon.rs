@@ -28,7 +28,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context};
 use ike_config::{Config, Connection, KernelKind, StartAction};
-use ike_kernel::{BackendKind, KernelError, SaBackend};
+use ike_kernel::{BackendKind, KernelError, KernelEvent, SaBackend, TrapPolicy};
 use ike_proto::v2::{CloseReason, Endpoint, Event, Mode, SaHandle, Transmit};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UdpSocket, UnixListener, UnixStream};
@@ -79,6 +79,8 @@ enum Input {
         data: Vec<u8>,
     },
     Control(Request, oneshot::Sender<Response>),
+    /// What the kernel said (acquire, expire), from the monitor thread.
+    Kernel(KernelEvent),
 }
 
 /// What the daemon knows of an IKE SA, for status.
@@ -124,6 +126,8 @@ struct Daemon {
     down_waiters: Vec<DownWaiter>,
     /// Our source address towards a peer, for datagrams that arrived on a wildcard socket.
     route_cache: HashMap<IpAddr, IpAddr>,
+    /// (connection, child) pairs whose trap policies are installed.
+    traps: HashSet<(String, String)>,
 }
 
 fn hex8(b: &[u8; 8]) -> String {
@@ -221,7 +225,11 @@ async fn run_async(options: Options, config: Config) -> anyhow::Result<()> {
     .map_err(|e: KernelError| {
         anyhow::anyhow!("kernel backend: {e} (use kernel = \"none\" in [daemon])")
     })?;
-    let endpoint = new_endpoint(&config)?;
+    let mut endpoint = new_endpoint(&config)?;
+    match kernel.spi_allocator() {
+        Ok(a) => endpoint.set_spi_allocator(a),
+        Err(e) => bail!("kernel backend: cannot allocate SPIs: {e}"),
+    }
 
     // Sockets.
     let listen: Vec<IpAddr> = if config.daemon.listen.is_empty() {
@@ -238,6 +246,9 @@ async fn run_async(options: Options, config: Config) -> anyhow::Result<()> {
             let addr = SocketAddr::new(*ip, port);
             match bind_udp(addr) {
                 Ok(s) => {
+                    if config.daemon.kernel != KernelKind::None {
+                        kernel_socket_options(&s, addr, nat_t)?;
+                    }
                     info!(target: "net", "listening on {addr}/udp");
                     socks.push(Sock {
                         bound: addr,
@@ -263,6 +274,9 @@ async fn run_async(options: Options, config: Config) -> anyhow::Result<()> {
         tokio::spawn(receive(i, s.socket.clone(), tx.clone()));
     }
     tokio::spawn(serve_control(listener, tx.clone()));
+    if config.daemon.kernel != KernelKind::None {
+        spawn_kernel_monitor(tx.clone())?;
+    }
 
     let mut sigterm = signal(SignalKind::terminate()).context("SIGTERM handler")?;
     let mut sigint = signal(SignalKind::interrupt()).context("SIGINT handler")?;
@@ -278,6 +292,7 @@ async fn run_async(options: Options, config: Config) -> anyhow::Result<()> {
         up_waiters: HashMap::new(),
         down_waiters: Vec::new(),
         route_cache: HashMap::new(),
+        traps: HashSet::new(),
     };
     info!(
         target: "ike",
@@ -296,6 +311,7 @@ async fn run_async(options: Options, config: Config) -> anyhow::Result<()> {
     for name in starts {
         d.up(&name, None);
     }
+    d.install_configured_traps();
     d.flush().await;
 
     loop {
@@ -321,6 +337,56 @@ async fn run_async(options: Options, config: Config) -> anyhow::Result<()> {
         warn!(target: "control", "removing {}: {e}", socket_path.display());
     }
     info!(target: "ike", "ike daemon stopped");
+    Ok(())
+}
+
+/// The kernel backend's options on an IKE socket: IKE bypasses IPsec policies (ours could
+/// cover the IKE traffic itself, in transport mode between the gateways), and the NAT-T
+/// socket decapsulates ESP in UDP (RFC 3948) in the kernel.
+fn kernel_socket_options(s: &UdpSocket, addr: SocketAddr, nat_t: bool) -> anyhow::Result<()> {
+    use std::os::fd::AsFd as _;
+    ike_kernel::sockopt::bypass_policies(s.as_fd(), addr.is_ipv6())
+        .with_context(|| format!("IPsec bypass policy on {addr}/udp"))?;
+    if nat_t {
+        ike_kernel::sockopt::enable_udp_encap(s.as_fd())
+            .with_context(|| format!("ESP-in-UDP decapsulation on {addr}/udp"))?;
+    }
+    Ok(())
+}
+
+/// A thread that waits for the kernel's acquire and expire notifications and passes them on.
+fn spawn_kernel_monitor(tx: mpsc::Sender<Input>) -> anyhow::Result<()> {
+    let mut monitor =
+        ike_kernel::xfrm::XfrmMonitor::new().map_err(|e| anyhow::anyhow!("kernel monitor: {e}"))?;
+    std::thread::Builder::new()
+        .name("xfrm-monitor".into())
+        .spawn(move || {
+            let mut failures = 0u32;
+            loop {
+                match monitor.wait() {
+                    Ok(events) => {
+                        failures = 0;
+                        for e in events {
+                            if tx.blocking_send(Input::Kernel(e)).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    // ENOBUFS (the kernel dropped notifications) and the like: log and go on,
+                    // but not forever on a broken socket.
+                    Err(e) => {
+                        failures += 1;
+                        warn!(target: "kernel", "kernel notifications: {e}");
+                        if failures > 100 {
+                            error!(target: "kernel", "kernel notifications: giving up");
+                            return;
+                        }
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
+                }
+            }
+        })
+        .context("starting the kernel monitor thread")?;
     Ok(())
 }
 
@@ -434,6 +500,117 @@ impl Daemon {
         match input {
             Input::Datagram { sock, from, data } => self.datagram(sock, from, &data),
             Input::Control(req, reply) => self.control(req, reply),
+            Input::Kernel(e) => self.kernel_event(e),
+        }
+    }
+
+    /// Acquire: traffic hit a trap, so bring its connection up. Expire: the kernel's lifetime
+    /// of a Child SA ran out; soft means rekey it now, hard means it is gone (tell the peer).
+    fn kernel_event(&mut self, e: KernelEvent) {
+        match e {
+            KernelEvent::Acquire { reqid, src, dst } => {
+                let Some((conn, child)) = self.kernel.trap_of_reqid(reqid) else {
+                    debug!(target: "kernel", "acquire for reqid {reqid} ({src} -> {dst}): no trap of ours");
+                    return;
+                };
+                info!(target: "kernel", "{conn}/{child}: acquire {src} -> {dst}: initiating");
+                self.up(&conn, None);
+            }
+            KernelEvent::Expire { spi, hard, .. } => {
+                let Some(spi_in) = self.kernel.child_of_spi(spi) else {
+                    return;
+                };
+                let Some((h, name)) = self
+                    .sas
+                    .iter()
+                    .find(|(_, s)| s.children.contains_key(&spi_in))
+                    .map(|(h, s)| (*h, s.name.clone()))
+                else {
+                    return;
+                };
+                self.clock();
+                let now = Instant::now();
+                if hard {
+                    info!(target: "kernel", "{name}: Child SA in {spi_in:08x} reached its hard lifetime");
+                    let _ = self.endpoint.delete_child(now, h, spi_in);
+                } else {
+                    info!(target: "kernel", "{name}: Child SA in {spi_in:08x} reached its soft lifetime: rekeying");
+                    let _ = self.endpoint.rekey_child(now, h, spi_in);
+                }
+            }
+            other => debug!(target: "kernel", "{other:?}"),
+        }
+    }
+
+    /// Trap policies for every child with `start_action = "trap"` (not yet installed).
+    fn install_configured_traps(&mut self) {
+        let todo: Vec<(String, String)> = self
+            .config
+            .connections
+            .iter()
+            .flat_map(|c| {
+                c.children
+                    .iter()
+                    .filter(|ch| ch.start_action == StartAction::Trap)
+                    .map(|ch| (c.name.clone(), ch.name.clone()))
+            })
+            .collect();
+        for (conn, child) in todo {
+            self.install_trap(&conn, &child);
+        }
+    }
+
+    fn install_trap(&mut self, conn_name: &str, child_name: &str) {
+        let key = (conn_name.to_owned(), child_name.to_owned());
+        if self.traps.contains(&key) {
+            return;
+        }
+        let Some(conn) = self.config.connection(conn_name).cloned() else {
+            return;
+        };
+        let Some((_, child)) = conn.child(child_name) else {
+            return;
+        };
+        let Some(remote) = conn.remote_addrs.first().copied() else {
+            warn!(target: "kernel", "{conn_name}/{child_name}: a trap needs a remote address (not %any)");
+            return;
+        };
+        let local = match self.initiate_local(&conn) {
+            Ok(l) => l.ip(),
+            Err(e) => {
+                warn!(target: "kernel", "{conn_name}/{child_name}: no trap: {e}");
+                return;
+            }
+        };
+        let trap = TrapPolicy {
+            connection: conn_name.to_owned(),
+            child: child_name.to_owned(),
+            local_ts: child.local_ts.clone(),
+            remote_ts: child.remote_ts.clone(),
+            mode: child.mode,
+            local,
+            remote,
+        };
+        match self.kernel.install_trap(&trap) {
+            Ok(()) => {
+                self.traps.insert(key);
+            }
+            Err(e) => {
+                error!(target: "kernel", "{conn_name}/{child_name}: installing the trap: {e}")
+            }
+        }
+    }
+
+    fn uninstall_traps_of(&mut self, conn_name: &str) {
+        let gone: Vec<(String, String)> = self
+            .traps
+            .iter()
+            .filter(|(c, _)| c == conn_name)
+            .cloned()
+            .collect();
+        for (c, ch) in gone {
+            self.kernel.uninstall_trap(&c, &ch);
+            self.traps.remove(&(c, ch));
         }
     }
 
@@ -769,7 +946,19 @@ impl Daemon {
             }
             Event::ChildSaInstall(c) => {
                 if let Err(e) = self.kernel.install(&c) {
-                    error!(target: "kernel", "{}/{}: install in {:08x} out {:08x} failed: {e}", c.connection, c.child, c.spi_in, c.spi_out);
+                    // The peer installed its half: delete the Child SA (telling it) rather
+                    // than show a tunnel that carries nothing.
+                    error!(target: "kernel", "{}/{}: install in {:08x} out {:08x} failed: {e}; deleting the Child SA", c.connection, c.child, c.spi_in, c.spi_out);
+                    self.clock();
+                    let _ = self.endpoint.delete_child(Instant::now(), c.sa, c.spi_in);
+                    self.resolve_up(
+                        c.sa,
+                        Response::err(format!(
+                            "{}: IKE SA up but the kernel refused child {}: {e}",
+                            c.connection, c.child
+                        )),
+                    );
+                    return;
                 }
                 let ts = |v: &[ike_proto::v2::Ts]| v.iter().map(ike_kernel::ts_text).collect();
                 info!(
@@ -901,7 +1090,15 @@ impl Daemon {
                 }
             }
             Event::TrapInstall { connection, .. } => {
-                warn!(target: "kernel", "{connection}: trap policies are not supported by the {} backend", self.kernel.name());
+                let children: Vec<String> = self
+                    .config
+                    .connection(&connection)
+                    .map(|c| c.children.iter().map(|ch| ch.name.clone()).collect())
+                    .unwrap_or_default();
+                info!(target: "ike", "{connection}: dead peer: installing traps, traffic brings it back");
+                for child in children {
+                    self.install_trap(&connection, &child);
+                }
             }
             other => debug!(target: "ike", "event {other:?}"),
         }
@@ -1026,6 +1223,9 @@ impl Daemon {
                 let _ = self.endpoint.delete(now, h);
             }
         }
+        for name in &gone {
+            self.uninstall_traps_of(name);
+        }
         self.endpoint
             .set_peers(new.connections.iter().map(|c| c.peer.clone()).collect());
         let daemon = self.config.daemon.clone();
@@ -1035,6 +1235,7 @@ impl Daemon {
         for name in start {
             self.up(&name, None);
         }
+        self.install_configured_traps();
     }
 
     /// Deletes every IKE SA and waits (bounded) for the peers; a second SIGTERM or SIGINT
@@ -1068,6 +1269,7 @@ impl Daemon {
                     Some(Input::Control(_, reply)) => {
                         let _ = reply.send(Response::err("the daemon is shutting down"));
                     }
+                    Some(Input::Kernel(_)) => {}
                     None => break,
                 },
                 _ = sleep_until(Some(deadline)) => {
@@ -1084,6 +1286,10 @@ impl Daemon {
         }
         for sa in self.kernel.list() {
             let _ = self.kernel.delete(sa.spi_in);
+        }
+        let names: HashSet<String> = self.traps.iter().map(|(c, _)| c.clone()).collect();
+        for name in names {
+            self.uninstall_traps_of(&name);
         }
         for (_, ws) in self.up_waiters.drain() {
             for w in ws {
