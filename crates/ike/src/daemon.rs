@@ -54,6 +54,8 @@ pub struct Options {
     pub config: PathBuf,
     /// The control socket, overriding the configuration's.
     pub socket: Option<PathBuf>,
+    /// Write negotiated keys for Wireshark into this directory ([`crate::keylog`]).
+    pub keylog: Option<PathBuf>,
 }
 
 /// Runs the daemon until SIGTERM or SIGINT. `config` is the already loaded `options.config`.
@@ -128,6 +130,8 @@ struct Daemon {
     route_cache: HashMap<IpAddr, IpAddr>,
     /// (connection, child) pairs whose trap policies are installed.
     traps: HashSet<(String, String)>,
+    /// `--keylog`.
+    keylog: Option<crate::keylog::KeyLog>,
 }
 
 fn hex8(b: &[u8; 8]) -> String {
@@ -225,6 +229,17 @@ async fn run_async(options: Options, config: Config) -> anyhow::Result<()> {
     .map_err(|e: KernelError| {
         anyhow::anyhow!("kernel backend: {e} (use kernel = \"none\" in [daemon])")
     })?;
+    let mut config = config;
+    let keylog = match &options.keylog {
+        Some(dir) => {
+            let k = crate::keylog::KeyLog::open(dir)
+                .with_context(|| format!("--keylog {}", dir.display()))?;
+            warn!(target: "ike", "writing IKE and ESP keys to {} (--keylog): anyone who reads them can decrypt this host's IPsec traffic", dir.display());
+            config.daemon.endpoint.export_keys = true;
+            Some(k)
+        }
+        None => None,
+    };
     let mut endpoint = new_endpoint(&config)?;
     match kernel.spi_allocator() {
         Ok(a) => endpoint.set_spi_allocator(a),
@@ -293,6 +308,7 @@ async fn run_async(options: Options, config: Config) -> anyhow::Result<()> {
         down_waiters: Vec::new(),
         route_cache: HashMap::new(),
         traps: HashSet::new(),
+        keylog,
     };
     info!(
         target: "ike",
@@ -944,7 +960,19 @@ impl Daemon {
                     self.resolve_up(sa, Response::ok(msg));
                 }
             }
+            Event::IkeSaKeys(k) => {
+                if let Some(log) = self.keylog.as_mut() {
+                    if let Err(e) = log.ike(&k) {
+                        error!(target: "ike", "{}: writing the key log: {e}", k.connection);
+                    }
+                }
+            }
             Event::ChildSaInstall(c) => {
+                if let Some(log) = self.keylog.as_mut() {
+                    if let Err(e) = log.child(&c) {
+                        error!(target: "ike", "{}/{}: writing the key log: {e}", c.connection, c.child);
+                    }
+                }
                 if let Err(e) = self.kernel.install(&c) {
                     // The peer installed its half: delete the Child SA (telling it) rather
                     // than show a tunnel that carries nothing.

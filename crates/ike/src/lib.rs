@@ -8,5 +8,6 @@ pub mod capture;
 pub mod client;
 pub mod control;
 pub mod daemon;
+pub mod keylog;
 pub mod tree;
 mod tree_v1;

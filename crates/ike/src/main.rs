@@ -76,6 +76,12 @@ struct DaemonArgs {
     /// The control socket, overriding the configuration's `control_socket`.
     #[arg(short = 's', long = "socket", value_name = "PATH")]
     socket: Option<PathBuf>,
+    /// Write every negotiated IKE and ESP key into DIR as Wireshark's decryption tables
+    /// (ikev2_decryption_table, esp_sa, and preferences that enable ESP decryption): then
+    /// `WIRESHARK_CONFIG_DIR=DIR wireshark capture.pcap` decrypts. For debugging only: the
+    /// files hold secrets.
+    #[arg(long, value_name = "DIR")]
+    keylog: Option<PathBuf>,
 }
 
 /// How a client finds the daemon.
@@ -220,6 +226,7 @@ fn daemon(args: DaemonArgs) -> anyhow::Result<bool> {
         ike::daemon::Options {
             config: args.config,
             socket: args.socket,
+            keylog: args.keylog,
         },
         config,
     )?;

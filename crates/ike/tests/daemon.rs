@@ -51,6 +51,17 @@ impl Daemon {
     /// Starts the daemon, inside network namespace `netns` if given (`ip netns exec` execs
     /// the daemon, so the PID is the daemon's).
     fn start_in(netns: Option<&str>, dir: &Path, name: &str, config_text: &str) -> Daemon {
+        Self::start_with(netns, dir, name, config_text, &[])
+    }
+
+    /// [`Daemon::start_in`] with more arguments for `ike daemon`.
+    fn start_with(
+        netns: Option<&str>,
+        dir: &Path,
+        name: &str,
+        config_text: &str,
+        extra: &[&str],
+    ) -> Daemon {
         let config = dir.join(format!("{name}.toml"));
         std::fs::write(&config, config_text).unwrap();
         let socket = dir.join(format!("{name}.sock"));
@@ -69,6 +80,7 @@ impl Daemon {
             .arg("-s")
             .arg(&socket)
             .args(["--log", "debug"])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
@@ -879,4 +891,158 @@ fn rekeys_show_in_status_on_both_sides() {
         installs == deletes + 1 || installs == deletes + 2,
         "{installs} installs, {deletes} deletes:\n{log}"
     );
+}
+
+/// A process killed (SIGINT, then SIGKILL) by PID when dropped.
+struct Background(Child);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-INT", &self.0.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if self.0.try_wait().ok().flatten().is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn have(tool: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// `--keylog DIR`: tshark, an independent dissector, decrypts every encrypted IKE message of a
+/// capture with nothing but the tables the daemon wrote (both identities appear in the clear),
+/// the files are private (0600), and the ESP table names both SPIs of the Child SA. (ESP
+/// decryption with `esp_sa` is checked where real ESP flows: tests/uml.)
+#[test]
+fn keylog_lets_tshark_decrypt_the_capture() {
+    if !have("tshark") || !have("tcpdump") {
+        eprintln!("SKIPPED: keylog test needs tshark and tcpdump (scripts/test.sh installs them)");
+        return;
+    }
+    let Some(ns) = NetnsPair::create("k") else {
+        return;
+    };
+    let [na, nb] = &ns.names;
+    let dir = Scratch::new("keylog");
+    let keys = dir.0.join("keys");
+    let pcap = dir.0.join("ike.pcap");
+    let veth = format!("ikv{}ka", std::process::id() % 100_000);
+    let dump_log = std::fs::File::create(dir.0.join("tcpdump.log")).unwrap();
+    let dump = Background(
+        Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                na,
+                "tcpdump",
+                "--immediate-mode",
+                "-U",
+                "-i",
+                &veth,
+                "-w",
+            ])
+            .arg(&pcap)
+            .arg("udp")
+            .stdout(Stdio::null())
+            .stderr(dump_log)
+            .spawn()
+            .unwrap(),
+    );
+    wait_for("tcpdump to listen", || {
+        std::fs::read_to_string(dir.0.join("tcpdump.log")).is_ok_and(|t| t.contains("listening"))
+    });
+    let config = |me: &str, peer: &str, id: &str, rid: &str| {
+        format!(
+            "[daemon]\nlisten = [\"10.231.0.{me}\"]\nkernel = \"none\"\n\
+             [connections.gw]\nlocal_addrs = [\"10.231.0.{me}\"]\nremote_addrs = [\"10.231.0.{peer}\"]\n\
+             proposals = [\"aes256-sha256-modp2048\"]\n\
+             [connections.gw.local]\nauth = \"psk\"\nid = \"{id}\"\n\
+             [connections.gw.remote]\nauth = \"psk\"\nid = \"{rid}\"\n\
+             [connections.gw.children.net]\nlocal_ts = [\"10.88.{me}.0/24\"]\nremote_ts = [\"10.88.{peer}.0/24\"]\n\
+             esp_proposals = [\"aes128gcm16\"]\n\
+             [[secrets.ike]]\nsecret = \"0sbm90IGEgcmVhbCBzZWNyZXQgYXQgYWxsIQ==\"\n"
+        )
+    };
+    let keys_arg = keys.to_str().unwrap();
+    let a = Daemon::start_with(
+        Some(na),
+        &dir.0,
+        "a",
+        &config("1", "2", "a.keylog.test", "b.keylog.test"),
+        &["--keylog", keys_arg],
+    );
+    let _b = Daemon::start_in(
+        Some(nb),
+        &dir.0,
+        "b",
+        &config("2", "1", "b.keylog.test", "a.keylog.test"),
+    );
+    let (code, out, err) = a.ike(&["up", "gw"]);
+    assert_eq!(code, 0, "{out}{err}\n{}", a.log_text());
+    let status = a.status();
+    let child = &sas(&status)[0]["child_sas"][0];
+    let (spi_in, spi_out) = (
+        child["spi_in"].as_str().unwrap().to_owned(),
+        child["spi_out"].as_str().unwrap().to_owned(),
+    );
+    let (code, out, err) = a.ike(&["down", "gw"]);
+    assert_eq!(code, 0, "{out}{err}");
+    drop(dump);
+    assert!(
+        a.log_text().contains("--keylog"),
+        "the daemon warns about the key log"
+    );
+
+    use std::os::unix::fs::PermissionsExt as _;
+    for f in ["ikev2_decryption_table", "esp_sa"] {
+        let mode = std::fs::metadata(keys.join(f))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{f}");
+    }
+    let esp = std::fs::read_to_string(keys.join("esp_sa")).unwrap();
+    assert_eq!(esp.lines().count(), 2, "{esp}");
+    assert!(
+        esp.contains(&format!("\"0x{spi_in}\"")) && esp.contains(&format!("\"0x{spi_out}\"")),
+        "{esp}"
+    );
+    assert!(esp.contains("AES-GCM with 16 octet ICV [RFC4106]"), "{esp}");
+
+    // Without the key log tshark sees only ciphertext; with it, the inner payloads.
+    let tshark = |config_dir: Option<&Path>| {
+        let mut c = Command::new("tshark");
+        c.arg("-r").arg(&pcap).arg("-V");
+        if let Some(d) = config_dir {
+            c.env("WIRESHARK_CONFIG_DIR", d);
+        } else {
+            c.env("WIRESHARK_CONFIG_DIR", dir.0.join("empty-profile"));
+        }
+        let out = c.output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let plain = tshark(None);
+    assert!(
+        plain.contains("IKE_AUTH"),
+        "the capture has the exchange: {plain}"
+    );
+    assert!(!plain.contains("Decrypted Data"));
+    let dec = tshark(Some(&keys));
+    // IKE_AUTH and INFORMATIONAL requests and responses: four encrypted messages.
+    assert_eq!(dec.matches("Decrypted Data").count(), 4, "{dec}");
+    assert!(dec.contains("Identification Data:a.keylog.test"), "{dec}");
+    assert!(dec.contains("Identification Data:b.keylog.test"), "{dec}");
+    assert!(!dec.contains("Checksum: [incorrect"), "{dec}");
 }

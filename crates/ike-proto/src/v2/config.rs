@@ -533,6 +533,10 @@ pub struct EndpointConfig {
     /// Behind a NAT, send a NAT keepalive (RFC 3948 §4) when nothing else was sent to the peer
     /// for this long; `None` never.
     pub keepalive_interval: Option<Duration>,
+    /// Emit [`crate::v2::Event::IkeSaKeys`] whenever an IKE SA gets keys, for a key log that
+    /// lets Wireshark decrypt captures (`ike daemon --keylog`). Off by default: it hands
+    /// secrets to the driver.
+    pub export_keys: bool,
 }
 
 impl Default for EndpointConfig {
@@ -550,6 +554,7 @@ impl Default for EndpointConfig {
             // 1280 bytes (the IPv6 minimum MTU) less IPv6, UDP and non-ESP marker headers.
             fragment_size: 1228,
             keepalive_interval: Some(Duration::from_secs(20)),
+            export_keys: false,
         }
     }
 }

@@ -166,6 +166,32 @@ pub struct ChildSaInstall {
     pub encap: Option<(u16, u16)>,
 }
 
+/// The keys that protect an IKE SA's messages (SK_ei/SK_er/SK_ai/SK_ar, RFC 7296 §2.14), for a
+/// key log that lets Wireshark decrypt captures; only with [`EndpointConfig::export_keys`].
+#[derive(Debug)]
+pub struct IkeSaKeys {
+    /// The SA.
+    pub sa: SaHandle,
+    /// Its connection.
+    pub connection: String,
+    /// Initiator's SPI.
+    pub spi_i: [u8; 8],
+    /// Responder's SPI.
+    pub spi_r: [u8; 8],
+    /// Encryption of the Encrypted payload.
+    pub encr: ike_crypto::cipher::EncrAlg,
+    /// Its integrity algorithm (none with AEAD).
+    pub integ: Option<ike_crypto::cipher::IntegAlg>,
+    /// SK_ei (with the salt for AEAD and CTR).
+    pub sk_ei: Secret,
+    /// SK_er.
+    pub sk_er: Secret,
+    /// SK_ai (empty with AEAD).
+    pub sk_ai: Secret,
+    /// SK_ar.
+    pub sk_ar: Secret,
+}
+
 /// What the engine tells its driver.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -191,6 +217,9 @@ pub enum Event {
         /// How the peer authenticated (method, signature scheme, certificate chain).
         remote_auth: Option<PeerAuth>,
     },
+    /// An IKE SA has (new) keys: after IKE_SA_INIT, after each IKE_INTERMEDIATE key update,
+    /// and for an SA made by a rekey. Only with [`EndpointConfig::export_keys`].
+    IkeSaKeys(Box<IkeSaKeys>),
     /// A Child SA is ready to install.
     ChildSaInstall(Box<ChildSaInstall>),
     /// A Child SA could not be created (the IKE SA may still be up).
@@ -629,6 +658,13 @@ impl Endpoint {
 
     /// The next event.
     pub fn poll_event(&mut self) -> Option<Event> {
+        if self.config.export_keys {
+            for sa in self.sas.values_mut() {
+                if let Some(k) = sa.take_fresh_keys() {
+                    self.events.push_back(Event::IkeSaKeys(Box::new(k)));
+                }
+            }
+        }
         self.events.pop_front()
     }
 

@@ -119,6 +119,19 @@ struct Keys {
     sk_pr: Secret,
     out: Protect,
     inn: Protect,
+    /// SK_ei, SK_er, SK_ai, SK_ar and their algorithms, for a key log; `fresh` until the
+    /// endpoint has looked at them (see `IkeSa::take_fresh_keys`).
+    export: KeyCopy,
+}
+
+struct KeyCopy {
+    encr: ike_crypto::cipher::EncrAlg,
+    integ: Option<ike_crypto::cipher::IntegAlg>,
+    sk_ei: Secret,
+    sk_er: Secret,
+    sk_ai: Secret,
+    sk_ar: Secret,
+    fresh: bool,
 }
 
 pub(crate) struct IkeSa {
@@ -247,6 +260,15 @@ fn ike_keys(
         sk_pr: k.sk_pr,
         out,
         inn,
+        export: KeyCopy {
+            encr,
+            integ,
+            sk_ei: k.sk_ei,
+            sk_er: k.sk_er,
+            sk_ai: k.sk_ai,
+            sk_ar: k.sk_ar,
+            fresh: true,
+        },
     })
 }
 
@@ -386,6 +408,28 @@ impl IkeSa {
 
     pub(crate) fn connection_name(&self) -> &str {
         &self.connection
+    }
+
+    /// The SA's current SK_e/SK_a keys if nobody has taken them since they were derived.
+    pub(crate) fn take_fresh_keys(&mut self) -> Option<super::IkeSaKeys> {
+        let keys = self.keys.as_mut()?;
+        let e = &mut keys.export;
+        if !e.fresh {
+            return None;
+        }
+        e.fresh = false;
+        Some(super::IkeSaKeys {
+            sa: self.handle,
+            connection: self.connection.clone(),
+            spi_i: self.spi_i,
+            spi_r: self.spi_r,
+            encr: e.encr,
+            integ: e.integ,
+            sk_ei: e.sk_ei.clone(),
+            sk_er: e.sk_er.clone(),
+            sk_ai: e.sk_ai.clone(),
+            sk_ar: e.sk_ar.clone(),
+        })
     }
 
     pub(crate) fn peer_identity(&self) -> Option<&Identity> {
