@@ -17,11 +17,7 @@ daemon_start
 children=$(expected_children "$CHILD")
 
 log "--- ike up, ike down"
-if [[ $IKEI_KERNEL == libipsec ]]; then
-  ike_up
-else
-  "$IKE" up "$CONN" -s "$IKE_SOCK" --timeout 15 || true
-fi
+ike_up
 both_wait_up $children
 check_sas_match $children
 ike_down
