@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# The real `ike daemon` against strongSwan with certificate authentication, once with RSA keys
+# and once with ECDSA keys: the test makes a CA (its name carries a random tag, so that no
+# other credential can pass for it) and one end-entity certificate per side whose
+# subjectAltName is the side's identity (DNS:a.ike.test, DNS:b.swan.test), with the openssl CLI.
+# Neither side has a pre-shared key. For each key type: `ike up` then `ike down`, and
+# strongSwan initiates and deletes; each time both sides' SAs must agree (ike status --json vs
+# swanctl --list-sas), and strongSwan's log must show that it verified our signature with the
+# key type's method, signed its own with it, and built the chain to the test's CA.
+# Run: sudo bash tests/interop/THIS.sh
+source "$(dirname "$0")/lib.sh"
+command -v openssl >/dev/null || die "missing openssl"
+ikei_begin
+SW_PROPOSALS=aes128gcm16-prfsha256-x25519
+SW_ESP=aes128gcm16
+SW_AUTH=pubkey
+IKE_AUTH=pubkey
+TAG=$(openssl rand -hex 4)
+children=$(expected_children "$CHILD")
+
+# make_pki DIR KEYTYPE: DIR/ca.pem, DIR/{a,b}.pem and DIR/{a,b}.key.pem
+make_pki() {
+  local dir=$1 kt=$2 name id
+  local -a alg
+  case $kt in
+  rsa) alg=(-algorithm RSA -pkeyopt rsa_keygen_bits:2048) ;;
+  ecdsa) alg=(-algorithm EC -pkeyopt ec_paramgen_curve:P-256) ;;
+  esac
+  mkdir -p "$dir"
+  (
+    cd "$dir"
+    openssl genpkey "${alg[@]}" -out ca.key.pem 2>/dev/null
+    openssl req -x509 -new -key ca.key.pem -out ca.pem -days 2 -sha256 \
+      -subj "/C=XX/O=ikei interop/CN=ikei test CA $kt $TAG" \
+      -addext "basicConstraints=critical,CA:TRUE" \
+      -addext "keyUsage=critical,keyCertSign,cRLSign" \
+      -addext "subjectKeyIdentifier=hash"
+    for name in a b; do
+      [[ $name == a ]] && id=$ID_A || id=$ID_B
+      openssl genpkey "${alg[@]}" -out "$name.key.pem" 2>/dev/null
+      openssl req -new -key "$name.key.pem" -out "$name.csr" -subj "/C=XX/O=ikei interop/CN=$id"
+      printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
+        "subjectAltName=DNS:$id" "authorityKeyIdentifier=keyid" >"$name.ext"
+      openssl x509 -req -in "$name.csr" -CA ca.pem -CAkey ca.key.pem -CAcreateserial \
+        -out "$name.pem" -days 2 -sha256 -extfile "$name.ext" 2>/dev/null
+    done
+  ) || die "openssl failed making the $kt PKI"
+}
+
+# check_swan_auth KEYTYPE: strongSwan's log (since the mark) shows certificate authentication
+# of both sides with the key type, through the test's CA, and no pre-shared key
+check_swan_auth() {
+  local kt=$1 m
+  [[ $kt == rsa ]] && m='RSA[A-Z0-9_]*' || m='ECDSA[A-Z0-9_-]*( signature)?'
+  check "strongSwan verified our signature ($kt)" \
+    swan_log "authentication of '$ID_A' with $m successful"
+  check "strongSwan signed with its $kt key" \
+    swan_log "authentication of '$ID_B' \(myself\) with $m successful"
+  check "strongSwan used our certificate" \
+    swan_log "using certificate \"C=XX, O=ikei interop, CN=$ID_A\""
+  check "strongSwan chained it to the test's CA" \
+    swan_log "using trusted ca certificate \"C=XX, O=ikei interop, CN=ikei test CA $kt $TAG\""
+  check "strongSwan used no pre-shared key" eval '! swan_log "pre-shared key"'
+}
+
+first=1
+for kt in rsa ecdsa; do
+  log "=== $kt certificates"
+  pki=$WORK/pki-$kt
+  make_pki "$pki" "$kt"
+  # strongSwan's credentials: only this key type's (swanctl loads its directories whole)
+  sd=$WORK/swan
+  rm -f "$sd"/private/* "$sd"/x509/* "$sd"/x509ca/*
+  cp "$pki/b.key.pem" "$sd/private/b.key.pem"
+  cp "$pki/b.pem" "$sd/x509/b.pem"
+  cp "$pki/ca.pem" "$sd/x509ca/ca.pem"
+  SW_LOCAL_EXTRA="certs = b.pem"
+  SW_REMOTE_EXTRA="cacerts = ca.pem"
+  if ((first)); then
+    swan_start
+    capture_start
+    first=0
+  else
+    sw --flush-certs >/dev/null 2>&1 || true
+    swan_reload
+  fi
+  check "strongSwan loaded its $kt private key" grep -q "loaded .*key from '$sd/private/b.key.pem'" \
+    "$WORK/swan/load.out"
+  IKE_LOCAL_EXTRA="certs = [\"$pki/a.pem\"]"
+  IKE_TAIL="[[secrets.private_key]]
+file = \"$pki/a.key.pem\"
+
+[[authorities]]
+cacert = \"$pki/ca.pem\""
+  daemon_start
+  check "our configuration has no pre-shared key" eval '! grep -q "secrets.ike" "$WORK/ike.toml"'
+
+  log "--- $kt: ike up, ike down"
+  swan_log_mark
+  ike_up
+  both_wait_up $children
+  check_sas_match $children
+  check_swan_auth "$kt"
+  ike_down
+  both_wait_gone
+
+  log "--- $kt: strongSwan initiates and deletes"
+  swan_log_mark
+  swan_initiate
+  both_wait_up $children
+  check_sas_match $children
+  check_swan_auth "$kt"
+  swan_terminate_ike
+  both_wait_gone
+  daemon_stop
+done
+
+log "=== our side trusts only the rsa CA; strongSwan has an ecdsa certificate: refused"
+IKE_TAIL="[[secrets.private_key]]
+file = \"$WORK/pki-ecdsa/a.key.pem\"
+
+[[authorities]]
+cacert = \"$WORK/pki-rsa/ca.pem\""
+daemon_start
+swan_log_mark
+check "ike up $CONN fails" eval '! "$IKE" up "$CONN" -s "$IKE_SOCK" --timeout 10'
+check_eq "our IKE SAs" 0 "$(ike_get '.ike_sas | length')"
+check "our daemon says why" daemon_log "$CONN: IKE SA .*closed: .*certificate not issued by a trusted CA"
+check "strongSwan's IKE_AUTH response carried its certificate" \
+  swan_log 'generating IKE_AUTH response 1 \[ IDr CERT AUTH'
+# (RFC 7296 §2.21.2 lets the initiator tell the responder in an INFORMATIONAL exchange (MAY);
+# ours does not, so strongSwan keeps its half of the SA until it is deleted here)
+log "strongSwan's IKE SAs after our refusal: $(swan_get 'map(.state) | join(",")')"
+sw --terminate --ike "$CONN" --force >>"$WORK/swan/terminate.out" 2>&1 || true
+daemon_end
