@@ -49,6 +49,10 @@ const REPLAY_WINDOW: u8 = 32;
 /// The range our inbound SPIs are allocated from (`XFRM_MSG_ALLOCSPI`).
 const SPI_MIN: u32 = 0xc000_0000;
 const SPI_MAX: u32 = 0xcfff_ffff;
+/// The kernel's lifetimes back up the engine's timers: its soft expire (which makes the daemon
+/// rekey) comes this long after the engine should have rekeyed, its hard expire (which removes
+/// the state even if the daemon is gone) this long after the engine should have deleted.
+const KERNEL_LIFETIME_MARGIN: u64 = 30;
 /// At most this many selector pairs per child (ranges that are not prefixes multiply).
 const MAX_SELECTOR_PAIRS: usize = 256;
 /// Policies of installed SAs and of traps share one priority scale: more specific first.
@@ -391,9 +395,26 @@ fn policy_keys(local: &[Ts], remote: &[Ts], mode: Mode) -> Result<Vec<PolicyKey>
     Ok(out)
 }
 
+/// The kernel's (soft, hard) lifetimes in seconds for a Child SA whose engine timers are
+/// `rekey_in` and `expire_in`: each a margin later (0: no limit), and hard after soft.
+fn kernel_lifetimes(
+    rekey_in: Option<std::time::Duration>,
+    expire_in: Option<std::time::Duration>,
+) -> (u64, u64) {
+    let soft = rekey_in.map_or(0, |d| d.as_secs() + KERNEL_LIFETIME_MARGIN);
+    let hard = expire_in.map_or(0, |d| d.as_secs() + KERNEL_LIFETIME_MARGIN);
+    if soft != 0 && hard != 0 && hard <= soft {
+        (soft, soft + 1)
+    } else {
+        (soft, hard)
+    }
+}
+
 /// An installed Child SA and what is needed to move or remove it.
 struct Entry {
     info: InstalledSa,
+    /// Kernel soft and hard lifetimes in seconds (0: none), see [`kernel_lifetimes`].
+    lifetime: (u64, u64),
     reqid: u32,
     policies: Vec<PolicyKey>,
     encr: EncrAlg,
@@ -625,6 +646,7 @@ impl XfrmBackend {
         algs: Vec<XfrmAttrs>,
         encap: bool,
         update: bool,
+        lifetime: (u64, u64),
     ) -> Result<(), KernelError> {
         let mut info = UserSaInfo::default();
         info.source(&src.ip());
@@ -639,6 +661,11 @@ impl XfrmBackend {
         };
         info.reqid = reqid;
         info.replay_window = REPLAY_WINDOW;
+        // Seconds after the add; 0 means no limit.
+        (
+            info.lifetime_cfg.soft_add_expires_seconds,
+            info.lifetime_cfg.hard_add_expires_seconds,
+        ) = lifetime;
         let mut nlas = algs;
         if encap {
             nlas.push(XfrmAttrs::EncapsulationTemplate(EncapTmpl {
@@ -809,6 +836,7 @@ impl XfrmBackend {
                 alg_attrs(e.encr, e.integ, &e.keys_in)?,
                 encap,
                 update,
+                e.lifetime,
             )
         };
         match inbound(self, true) {
@@ -824,6 +852,7 @@ impl XfrmBackend {
             alg_attrs(e.encr, e.integ, &e.keys_out)?,
             encap,
             false,
+            e.lifetime,
         ) {
             let _ = self.delete_state(i.local.ip(), i.spi_in);
             return Err(err);
@@ -860,6 +889,7 @@ impl SaBackend for XfrmBackend {
             },
             reqid,
             policies,
+            lifetime: kernel_lifetimes(sa.rekey_in, sa.expire_in),
             encr: sa.encr,
             integ: sa.integ,
             keys_in: sa.keys_in.clone(),
@@ -1264,6 +1294,18 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(alg_attrs(EncrAlg::AesCbc { key_bits: 128 }, None, &keys).is_err());
+    }
+
+    #[test]
+    fn kernel_lifetimes_back_up_the_engine() {
+        use std::time::Duration;
+        let s = |n| Some(Duration::from_secs(n));
+        assert_eq!(kernel_lifetimes(None, None), (0, 0));
+        assert_eq!(kernel_lifetimes(s(3000), s(3600)), (3030, 3630));
+        assert_eq!(kernel_lifetimes(s(3000), None), (3030, 0));
+        assert_eq!(kernel_lifetimes(None, s(60)), (0, 90));
+        // A life shorter than the rekey time still ends after the soft limit.
+        assert_eq!(kernel_lifetimes(s(100), s(50)), (130, 131));
     }
 
     #[test]

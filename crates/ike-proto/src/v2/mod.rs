@@ -164,6 +164,12 @@ pub struct ChildSaInstall {
     /// ESP in UDP (RFC 3948) because a NAT was detected or faked: (our port, the peer's port),
     /// the ports of [`Self::local`] and [`Self::remote`]. `None`: plain ESP.
     pub encap: Option<(u16, u16)>,
+    /// When the engine will rekey this Child SA (its `rekey_time` less jitter), from now;
+    /// `None`: never.
+    pub rekey_in: Option<std::time::Duration>,
+    /// When the engine will delete it if no rekey replaced it (`life_time`), from now; `None`:
+    /// never. A kernel backend may hold the SA a little longer as a safety net.
+    pub expire_in: Option<std::time::Duration>,
 }
 
 /// The keys that protect an IKE SA's messages (SK_ei/SK_er/SK_ai/SK_ar, RFC 7296 §2.14), for a

@@ -1602,6 +1602,8 @@ impl IkeSa {
                 local: self.local,
                 remote: self.remote,
                 encap: self.esp_encap(),
+                rekey_in: rekey_at.map(|t| t.saturating_duration_since(self.clock)),
+                expire_in: expire_at.map(|t| t.saturating_duration_since(self.clock)),
             })));
     }
 
