@@ -29,7 +29,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{bail, Context};
 use ike_config::{Config, Connection, KernelKind, StartAction};
 use ike_kernel::{BackendKind, KernelError, KernelEvent, SaBackend, TrapPolicy};
-use ike_proto::v2::{CloseReason, Endpoint, Event, Mode, SaHandle, Transmit};
+use ike_proto::v2::{CloseReason, Endpoint, Event, Mode, SaActivity, SaHandle, Transmit};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UdpSocket, UnixListener, UnixStream};
 use tokio::sync::{mpsc, oneshot};
@@ -142,6 +142,20 @@ fn mode_word(m: Mode) -> &'static str {
     match m {
         Mode::Tunnel => "tunnel",
         Mode::Transport => "transport",
+    }
+}
+
+/// A Child SA's status word (strongSwan's): DELETING with its IKE SA or while our delete is
+/// under way, REKEYING while a rekey is, else INSTALLED (installs are synchronous, so
+/// INSTALLING is never seen).
+fn child_state(ike_state: &str, activity: &SaActivity, spi_in: u32) -> &'static str {
+    let a = activity.children.iter().find(|c| c.spi_in == spi_in);
+    if ike_state == "DELETING" || a.is_some_and(|c| c.deleting) {
+        "DELETING"
+    } else if a.is_some_and(|c| c.rekeying) {
+        "REKEYING"
+    } else {
+        "INSTALLED"
     }
 }
 
@@ -1142,10 +1156,16 @@ impl Daemon {
                 let elapsed = s
                     .established
                     .map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
+                let activity = self.endpoint.activity(*h).unwrap_or_default();
+                let state = if s.state == "ESTABLISHED" && activity.rekeying {
+                    "REKEYING"
+                } else {
+                    s.state
+                };
                 IkeSaStatus {
                     name: s.name.clone(),
                     version: 2,
-                    state: s.state.to_owned(),
+                    state: state.to_owned(),
                     local_addr: path.as_ref().map_or(s.local, |p| p.local).to_string(),
                     remote_addr: path.as_ref().map_or(s.remote, |p| p.remote).to_string(),
                     local_id: s.local_id.clone(),
@@ -1165,12 +1185,7 @@ impl Daemon {
                             let k = self.kernel.get(*spi_in);
                             ChildSaStatus {
                                 name: c.name.clone(),
-                                state: if s.state == "DELETING" {
-                                    "DELETING"
-                                } else {
-                                    "INSTALLED"
-                                }
-                                .to_owned(),
+                                state: child_state(s.state, &activity, *spi_in).to_owned(),
                                 spi_in: format!("{spi_in:08x}"),
                                 spi_out: format!("{:08x}", c.spi_out),
                                 local_ts: c.local_ts.clone(),
@@ -1324,5 +1339,40 @@ impl Daemon {
                 let _ = w.send(Response::err("the daemon is shutting down"));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ike_proto::v2::ChildActivity;
+
+    #[test]
+    fn child_state_words() {
+        let act = SaActivity {
+            rekeying: false,
+            children: vec![
+                ChildActivity {
+                    spi_in: 1,
+                    rekeying: true,
+                    deleting: false,
+                },
+                ChildActivity {
+                    spi_in: 2,
+                    rekeying: false,
+                    deleting: true,
+                },
+                ChildActivity {
+                    spi_in: 3,
+                    ..Default::default()
+                },
+            ],
+        };
+        assert_eq!(child_state("ESTABLISHED", &act, 1), "REKEYING");
+        assert_eq!(child_state("ESTABLISHED", &act, 2), "DELETING");
+        assert_eq!(child_state("ESTABLISHED", &act, 3), "INSTALLED");
+        assert_eq!(child_state("DELETING", &act, 1), "DELETING");
+        // A Child SA the engine no longer lists (the event is on its way) is installed.
+        assert_eq!(child_state("ESTABLISHED", &act, 9), "INSTALLED");
     }
 }

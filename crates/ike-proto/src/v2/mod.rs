@@ -172,6 +172,26 @@ pub struct ChildSaInstall {
     pub expire_in: Option<std::time::Duration>,
 }
 
+/// What an IKE SA is busy with ([`Endpoint::activity`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SaActivity {
+    /// Our rekey of the IKE SA is under way.
+    pub rekeying: bool,
+    /// Its Child SAs.
+    pub children: Vec<ChildActivity>,
+}
+
+/// What a Child SA is busy with.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ChildActivity {
+    /// Its inbound SPI.
+    pub spi_in: u32,
+    /// A rekey of it is under way.
+    pub rekeying: bool,
+    /// Our delete of it is under way.
+    pub deleting: bool,
+}
+
 /// The keys that protect an IKE SA's messages (SK_ei/SK_er/SK_ai/SK_ar, RFC 7296 §2.14), for a
 /// key log that lets Wireshark decrypt captures; only with [`EndpointConfig::export_keys`].
 #[derive(Debug)]
@@ -560,6 +580,24 @@ impl Endpoint {
     /// The Child SAs of an IKE SA: (name, inbound SPI, outbound SPI).
     pub fn child_sas(&self, sa: SaHandle) -> Vec<(String, u32, u32)> {
         self.sas.get(&sa).map(IkeSa::child_list).unwrap_or_default()
+    }
+
+    /// What an SA is busy with, for status displays: whether our rekey of the IKE SA is under
+    /// way, and for each Child SA (by inbound SPI) whether it is being rekeyed or deleted.
+    pub fn activity(&self, sa: SaHandle) -> Option<SaActivity> {
+        let s = self.sas.get(&sa)?;
+        Some(SaActivity {
+            rekeying: s.rekeying_ike(),
+            children: s
+                .child_activity()
+                .into_iter()
+                .map(|(spi_in, rekeying, deleting)| ChildActivity {
+                    spi_in,
+                    rekeying,
+                    deleting,
+                })
+                .collect(),
+        })
     }
 
     /// Sends a liveness check (an empty INFORMATIONAL request, §1.4).

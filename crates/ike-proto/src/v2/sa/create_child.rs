@@ -144,6 +144,25 @@ impl IkeSa {
             .collect()
     }
 
+    /// Whether our rekey of this IKE SA is under way.
+    pub(crate) fn rekeying_ike(&self) -> bool {
+        matches!(
+            &self.creating,
+            Some(Creating {
+                op: Op::RekeyIke,
+                ..
+            })
+        )
+    }
+
+    /// (inbound SPI, rekey under way, our delete under way) of each Child SA.
+    pub(crate) fn child_activity(&self) -> Vec<(u32, bool, bool)> {
+        self.children
+            .iter()
+            .map(|c| (c.spi_in, c.busy && !c.deleting, c.deleting))
+            .collect()
+    }
+
     pub(super) fn child_timers(
         &self,
         cfg: Option<&crate::v2::config::ChildConfig>,
