@@ -224,7 +224,11 @@ ikei_end() {
   capture_stop
   log "$CHECKS checks, $FAILURES failed, $(elapsed) s"
   if ((FAILURES > 0)); then
-    log "charon log: $WORK/swan/charon.log; ike-peer: $WORK/peer.jsonl, $WORK/peer.err"
+    if [[ -e $WORK/daemon.log ]]; then
+      log "charon log: $WORK/swan/charon.log; ike daemon: $WORK/daemon.log, $WORK/ike.toml"
+    else
+      log "charon log: $WORK/swan/charon.log; ike-peer: $WORK/peer.jsonl, $WORK/peer.err"
+    fi
     exit 1
   fi
   log "PASS"
@@ -419,10 +423,12 @@ swan_sas() {
 
 # vici_raw_to_json: converts swanctl's --raw output (one "list-sa event {...}" line per IKE SA,
 # then "list-sas reply {}") to a JSON array. Grammar of a line: "name {" opens a section, "}"
-# closes it, "key=value" is a value, "key=[a b]" a list. Values here never contain spaces or
-# brackets (addresses, SPIs, FQDN identities, algorithm names).
+# closes it, "key=value" is a value, "key=[a b]" a list. Values here never contain spaces
+# (addresses, SPIs, FQDN identities, algorithm names); a value's own brackets (a traffic
+# selector's protocol and ports, 10.88.2.0/24[tcp/443]) are turned into <> for the parse and
+# back afterwards.
 vici_raw_to_json() {
-  awk '
+  sed -E ':a; s/([^= [])\[([^][ ]*)\]/\1<\2>/; ta' | awk '
     function esc(s) { gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); return "\"" s "\"" }
     function sep() { if (need[depth]) out = out ","; need[depth] = 1 }
     /^list-sa event / {
@@ -458,7 +464,8 @@ vici_raw_to_json() {
       for (i = 1; i <= nsas; i++) printf "%s%s", (i > 1 ? "," : ""), sas[i]
       print "]"
     }
-  ' | jq -c '[ .[] | to_entries[] | .value + {name: .key} ]'
+  ' | jq -c '[ .[] | to_entries[] | .value + {name: .key} ]
+    | walk(if type == "string" then gsub("<"; "[") | gsub(">"; "]") else . end)'
 }
 
 # jq functions available in swan_* filters: swan_prop turns an IKE SA's or Child SA's algorithm
@@ -484,6 +491,12 @@ def swan_prop: [swan_encr,
   (if .["dh-group"] then swan_dh else empty end),
   (if .esn == "1" then "esn" else empty end)] | join("-");
 def swan_children: [.[] | .["child-sas"] // {} | to_entries[] | .value];
+def norm_ts: if test("\\[") then
+    capture("^(?<net>[^\\[]+)\\[(?<p>[^/\\]]+)(/(?<ports>[^\\]]*))?\\]$") as $c
+    | ({"tcp": "6", "udp": "17", "icmp": "1", "ipv6-icmp": "58", "sctp": "132"}[$c.p] // $c.p)
+      as $proto
+    | "\($c.net)[\($proto)/\($c.ports // "0-65535")]"
+  else . end;
 '
 
 # swan_check JQ_FILTER: whether jq -e FILTER holds over swan_sas
@@ -925,7 +938,7 @@ snap() {
   IKE_SNAP=$(ike_status)
   SW_SNAP=$(swan_sas)
 }
-ike_snap() { jq -r "$1" <<<"$IKE_SNAP"; }
+ike_snap() { jq -r "$SWAN_JQ_DEFS $1" <<<"$IKE_SNAP"; }
 sw_snap() { jq -r "$SWAN_JQ_DEFS $1" <<<"$SW_SNAP"; }
 
 # check_sas_match [CHILD...]: from one snapshot of each side: each has exactly one IKE SA,
@@ -968,10 +981,13 @@ check_sas_match() {
       "$(sw_snap "[$csel] | if length == 1 then .[0] | \"\(.name) \(.state)\" else \"\(length) matches\" end")"
     check_eq "$name: ESP proposal" "$(jq -r .proposal <<<"$c")" "$(sw_snap "$csel | swan_prop")"
     check_eq "$name: mode" "$(jq -r '.mode | ascii_upcase' <<<"$c")" "$(sw_snap "$csel | .mode")"
-    check_eq "$name: strongSwan's local TS = our remote TS" "$(jq -c .remote_ts <<<"$c")" \
-      "$(sw_snap "$csel | .\"local-ts\" | tojson")"
-    check_eq "$name: strongSwan's remote TS = our local TS" "$(jq -c .local_ts <<<"$c")" \
-      "$(sw_snap "$csel | .\"remote-ts\" | tojson")"
+    # (protocols and ports normalized: strongSwan writes 10.88.2.0/24[tcp], we [6/0-65535])
+    check_eq "$name: strongSwan's local TS = our remote TS" \
+      "$(jq -c "$SWAN_JQ_DEFS .remote_ts | map(norm_ts)" <<<"$c")" \
+      "$(sw_snap "$csel | .\"local-ts\" | map(norm_ts) | tojson")"
+    check_eq "$name: strongSwan's remote TS = our local TS" \
+      "$(jq -c "$SWAN_JQ_DEFS .local_ts | map(norm_ts)" <<<"$c")" \
+      "$(sw_snap "$csel | .\"remote-ts\" | map(norm_ts) | tojson")"
   done < <(ike_snap '.ike_sas[0].child_sas[]? | tojson')
 }
 
