@@ -543,8 +543,29 @@ impl Daemon {
                     debug!(target: "kernel", "acquire for reqid {reqid} ({src} -> {dst}): no trap of ours");
                     return;
                 };
-                info!(target: "kernel", "{conn}/{child}: acquire {src} -> {dst}: initiating");
-                self.up(&conn, None);
+                // An established IKE SA of the connection without this child: add the child
+                // to it (CREATE_CHILD_SA); otherwise bring the connection up.
+                let established = self
+                    .sas
+                    .iter()
+                    .find(|(_, s)| s.name == conn && s.state == "ESTABLISHED")
+                    .map(|(h, s)| (*h, s.children.values().any(|c| c.name == child)));
+                match established {
+                    Some((_, true)) => {
+                        debug!(target: "kernel", "{conn}/{child}: acquire {src} -> {dst}: the Child SA is up already");
+                    }
+                    Some((h, false)) => {
+                        info!(target: "kernel", "{conn}/{child}: acquire {src} -> {dst}: creating the Child SA");
+                        self.clock();
+                        if let Err(e) = self.endpoint.create_child(Instant::now(), h, &child) {
+                            warn!(target: "ike", "{conn}/{child}: cannot create the Child SA: {e}");
+                        }
+                    }
+                    None => {
+                        info!(target: "kernel", "{conn}/{child}: acquire {src} -> {dst}: initiating");
+                        self.up(&conn, None);
+                    }
+                }
             }
             KernelEvent::Expire { spi, hard, .. } => {
                 let Some(spi_in) = self.kernel.child_of_spi(spi) else {
@@ -961,6 +982,28 @@ impl Daemon {
                     info.remote_id,
                     if initiator { "initiator" } else { "responder" },
                 );
+                // IKE_AUTH carried the first child; we initiated, so the others follow in
+                // CREATE_CHILD_SA exchanges (the engine queues them), like strongSwan
+                // initiating every child of a connection.
+                if initiator {
+                    let more: Vec<String> = self
+                        .config
+                        .connection(&connection)
+                        .map(|c| {
+                            c.children
+                                .iter()
+                                .skip(1)
+                                .map(|ch| ch.name.clone())
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    self.clock();
+                    for child in more {
+                        if let Err(e) = self.endpoint.create_child(Instant::now(), sa, &child) {
+                            warn!(target: "ike", "{connection}/{child}: cannot create the Child SA: {e}");
+                        }
+                    }
+                }
                 let childless = self
                     .config
                     .connection(&connection)

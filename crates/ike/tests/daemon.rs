@@ -1046,3 +1046,58 @@ fn keylog_lets_tshark_decrypt_the_capture() {
     assert!(dec.contains("Identification Data:b.keylog.test"), "{dec}");
     assert!(!dec.contains("Checksum: [incorrect"), "{dec}");
 }
+
+/// `ike up` brings up every child of the connection: the first in IKE_AUTH, the others in
+/// CREATE_CHILD_SA exchanges on the same IKE SA, each with its own selectors on both sides.
+#[test]
+fn every_child_of_a_connection_comes_up() {
+    let (a_addr, b_addr) = ("127.0.31.7", "127.0.31.8");
+    if !can_bind_500(a_addr) {
+        return;
+    }
+    let dir = Scratch::new("children");
+    let (ca, cb) = configs(a_addr, b_addr, "none");
+    let child = |conn: &str, l: &str, r: &str| {
+        format!(
+            "\n[connections.{conn}.children.web]\nlocal_ts = [\"{l}\"]\nremote_ts = [\"{r}\"]\n\
+             esp_proposals = [\"aes128gcm16\"]\n"
+        )
+    };
+    let ca = ca + &child("site-b", "10.99.1.0/24", "10.99.2.0/24");
+    let cb = cb + &child("site-a", "10.99.2.0/24", "10.99.1.0/24");
+    let a = Daemon::start(&dir.0, "a", &ca);
+    let b = Daemon::start(&dir.0, "b", &cb);
+    let (code, out, err) = a.ike(&["up", "site-b"]);
+    assert_eq!(code, 0, "{out}{err}\n{}", a.log_text());
+    wait_for("two Child SAs on both sides", || {
+        [a.status(), b.status()].iter().all(|s| {
+            sas(s).len() == 1
+                && sas(s)[0]["child_sas"]
+                    .as_array()
+                    .is_some_and(|c| c.len() == 2)
+        })
+    });
+    let (sa, sb) = (a.status(), b.status());
+    let mut names = Vec::new();
+    for c in sas(&sa)[0]["child_sas"].as_array().unwrap() {
+        let name = c["name"].as_str().unwrap();
+        names.push(name.to_owned());
+        let peer = sas(&sb)[0]["child_sas"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["spi_in"] == c["spi_out"])
+            .unwrap_or_else(|| panic!("B has no Child SA matching {c}"));
+        assert_eq!(peer["name"], c["name"]);
+        assert_eq!(peer["spi_out"], c["spi_in"]);
+        assert_eq!(peer["local_ts"], c["remote_ts"]);
+        let want = if name == "web" {
+            "10.99.1.0/24"
+        } else {
+            "10.88.1.0/24"
+        };
+        assert_eq!(c["local_ts"][0], want);
+    }
+    names.sort();
+    assert_eq!(names, ["net", "web"]);
+}
