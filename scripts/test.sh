@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
 started=$SECONDS
 
-step "prerequisites: tshark (the codec's oracle), openssl CLI, strongSwan and netns tools (interop)"
+step "prerequisites: tshark (the codec's oracle), openssl CLI, strongSwan and netns tools (interop), user-mode Linux (kernel tests)"
 missing=()
 command -v tshark >/dev/null || missing+=(tshark)
 command -v openssl >/dev/null || missing+=(openssl)
@@ -19,6 +19,11 @@ command -v openssl >/dev/null || missing+=(openssl)
 command -v swanctl >/dev/null || missing+=(strongswan-swanctl)
 [ -e /usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so ] || missing+=(libcharon-extra-plugins)
 [ -e /usr/lib/ipsec/plugins/libstrongswan-curve25519.so ] || missing+=(libstrongswan-extra-plugins libstrongswan-standard-plugins)
+# The user-mode-Linux kernel tests (tests/uml): a Linux kernel with ESP as a process, modprobe for
+# its modules, gcc for the ptrace shim it needs on hosts with AMX.
+[ -x /usr/bin/linux.uml ] || missing+=(user-mode-linux)
+PATH=$PATH:/usr/sbin:/sbin command -v modprobe >/dev/null || missing+=(kmod)
+command -v gcc >/dev/null || missing+=(gcc)
 for tool in tcpdump jq bc ip; do
   command -v "$tool" >/dev/null || missing+=("$( [ "$tool" = ip ] && echo iproute2 || echo "$tool")")
 done
@@ -81,6 +86,31 @@ if ip netns add ike-probe-$$ 2>/dev/null; then
   tail -n 1 /tmp/ike-demo.log
 else
   echo "SKIPPED: network namespaces are not available here; the demo did not run"
+fi
+
+step "user-mode-Linux kernel tests: real ESP in a UML guest, manual SAs, then two ike daemons with kernel = xfrm (tests/uml, about 1 minute)"
+# This host's kernel has no ESP; the guest's has. A guest that cannot boot at all (no ptrace, say)
+# is the only reason to skip; once it boots, every failure counts.
+uml_test() { # uml_test NAME TIMEOUT: one guest script, its log shown only when it fails
+  local log=/tmp/ike-uml-$1.log
+  echo "--- tests/uml/$1.sh"
+  if ! IKE=target/debug/ike UML_TIMEOUT=$2 tests/uml/boot.sh "tests/uml/$1.sh" >"$log" 2>&1; then
+    cat "$log"
+    echo "tests/uml/$1.sh FAILED (log above, and in $log)"
+    exit 1
+  fi
+  grep -h -e 'booted in' -e '\] PASSED' -e 'guest exit status' "$log"
+}
+if tests/uml/boot.sh --probe >/tmp/ike-uml-probe.log 2>&1; then
+  cargo build --quiet -p ike
+  uml_test esp-manual 60
+  uml_test ike-xfrm 100
+else
+  echo "************************************************************************"
+  echo "SKIPPED: the user-mode-Linux guest cannot boot here (tests/uml/boot.sh --probe);"
+  echo "the kernel ESP tests (tests/uml/*.sh) did not run. The probe said:"
+  tail -n 15 /tmp/ike-uml-probe.log | sed 's/^/    /'
+  echo "************************************************************************"
 fi
 
 fuzz_seconds=${FUZZ_SECONDS:-20}
