@@ -1,25 +1,32 @@
 #!/usr/bin/env bash
 # tests/uml/ike-xfrm.sh - two `ike daemon`s with kernel = "xfrm" install real ESP SAs and policies.
 #
-#   tests/uml/boot.sh tests/uml/ike-xfrm.sh [tunnel] [transport]    (default: both)
+#   tests/uml/boot.sh tests/uml/ike-xfrm.sh [VARIANT...]    (default: all five, about 80 s)
 #
 # Two namespaces in the guest, uml-a (gateway A, 10.77.0.1) and uml-b (gateway B, 10.77.0.2),
 # joined by a veth pair, each running `ike daemon` with a copy of examples/site-to-site-psk.toml
 # (A) or examples/site-to-site-psk-b.toml (B). The copies differ from the examples only where the
 # test must: the control socket is in the guest's /run, A's child is not started by the daemon
-# (`ike up` starts it), and, for the transport run, the child is mode = "transport" with the
-# gateways' own addresses as traffic selectors. For each mode:
-#   - `ike up site-b` on A succeeds; both `ike status --json` show the Child SA INSTALLED with
-#     mirrored SPIs and the mode;
-#   - `ip xfrm state` in both namespaces has the two ESP SAs with those SPIs, the mode and
-#     rfc4106(gcm(aes)); `ip xfrm policy` has the out and in policies for the selectors;
+# (`ike up` starts it), and what the variant changes:
+#   tunnel     the examples as they are (AES-GCM-16, 10.88.1.0/24 <-> 10.88.2.0/24)
+#   transport  mode = "transport", the gateways' own addresses as traffic selectors
+#   encap      tunnel with encap = true on A: ESP in UDP 4500 (RFC 3948)
+#   cbc        tunnel with esp_proposals = ["aes256-sha256-modp2048"]: AES-CBC and HMAC-SHA-256
+#   trap       tunnel with start_action = "trap" on A: no `ike up`, the ping's acquire starts it
+# For each variant:
+#   - `ike up site-b` on A succeeds (trap: the trap policy is there first, and a ping brings the
+#     Child SA up); both `ike status --json` show the Child SA INSTALLED with mirrored SPIs and the
+#     mode;
+#   - `ip xfrm state` in both namespaces has the two ESP SAs with those SPIs, the mode, the
+#     algorithms (and the UDP encapsulation); `ip xfrm policy` has the out and in policies;
 #   - a ping between the protected addresses (10.88.1.1 on A's loopback to 10.88.2.1 on B's,
 #     routed through the veth; in transport mode 10.77.0.1 to 10.77.0.2) gets its replies, and on
-#     A's veth it is ESP with A's outbound SPI, never the plaintext payload;
+#     A's veth it is ESP (or ESP in UDP) with A's outbound SPI, never the plaintext payload;
 #   - the SAs' kernel counters and `ike status --json`'s bytes_in/bytes_out went up on both sides;
 #   - `ike down site-b` removes every state and policy in both namespaces (but the IKE sockets'
-#     own bypass policies); SIGTERM ends the daemons with exit status 0, and those go too.
-# The daemons log at ike=debug,kernel=debug to $UML_WORK/ike-xfrm/MODE-{a,b}.log; on a failure
+#     own bypass policies, and a trap's outbound policy); SIGTERM ends the daemons with exit
+#     status 0, and those go too.
+# The daemons log at ike=debug,kernel=debug to $UML_WORK/ike-xfrm/VARIANT-{a,b}.log; on a failure
 # their last lines are printed.
 #
 # Environment: IKE=PATH (default: target/debug/ike of the repository; build it with
@@ -41,8 +48,8 @@ HOST_B=10.88.2.1 # in B's local_ts 10.88.2.0/24
 RUN=/run/uml-ike # control sockets: the guest's own /run
 CONN=site-b      # A's connection, examples/site-to-site-psk.toml
 COUNT=3
-MODES=("$@")
-((${#MODES[@]})) || MODES=(tunnel transport)
+VARIANTS=("$@")
+((${#VARIANTS[@]})) || VARIANTS=(tunnel transport encap cbc trap)
 PID_A=""
 PID_B=""
 
@@ -54,31 +61,38 @@ ip -n "$NS_A" route add 10.88.2.0/24 via "$B" src "$HOST_A"
 ip -n "$NS_B" route add 10.88.1.0/24 via "$A" src "$HOST_B"
 log "namespaces $NS_A ($A, $HOST_A) and $NS_B ($B, $HOST_B) are up; ike is $IKE"
 
-# adapt EXAMPLE SIDE MODE: the example as this test runs it (see the top)
+# adapt EXAMPLE SIDE VARIANT: the example as this test runs it (see the top)
 adapt() {
-  local example=$1 side=$2 mode=$3 local remote out=$WORK/$mode-$2.toml
+  local example=$1 side=$2 variant=$3 local remote out=$WORK/$3-$2.toml start=none
+  [[ $variant == trap && $side == a ]] && start=trap
   local -a sed=(-e "s#^control_socket = .*#control_socket = \"$RUN/$side.sock\"#"
-    -e 's/^start_action = "start".*/start_action = "none"              # `ike up` starts it/')
-  if [[ $mode == transport ]]; then
+    -e "s/^start_action = \"start\".*/start_action = \"$start\"/")
+  case $variant in
+  transport)
     if [[ $side == a ]]; then local=$A remote=$B; else local=$B remote=$A; fi
     sed+=(-e '/^mode = /d'
       -e "s#^local_ts = .*#local_ts = [\"$local/32\"]#"
-      -e "s#^remote_ts = .*#remote_ts = [\"$remote/32\"]\\nmode = \"transport\"#")
-  fi
+      -e "s#^remote_ts = .*#remote_ts = [\"$remote/32\"]\\nmode = \"transport\"#") ;;
+  encap) [[ $side == a ]] && sed+=(-e 's#^remote_addrs = .*#&\nencap = true#') ;;
+  cbc) sed+=(-e 's#^esp_proposals = .*#esp_proposals = ["aes256-sha256-modp2048"]#') ;;
+  esac
   sed "${sed[@]}" "$REPO/examples/$example" >"$out"
   grep -q "^control_socket = \"$RUN/$side.sock\"" "$out" && grep -q '^kernel = "xfrm"' "$out" ||
     die "could not adapt examples/$example"
-  if [[ $mode == transport ]]; then
-    grep -q '^mode = "transport"' "$out" || die "could not make examples/$example transport mode"
-  fi
+  case $variant-$side in
+  transport-*) grep -q '^mode = "transport"' "$out" ;;
+  encap-a) grep -q '^encap = true' "$out" ;;
+  cbc-*) grep -q '^esp_proposals = \["aes256-sha256-modp2048"\]' "$out" ;;
+  trap-a) grep -q '^start_action = "trap"' "$out" ;;
+  esac || die "could not make examples/$example the $variant variant"
   "$IKE" check -c "$out" >&2 || die "ike check refused $out"
 }
 
-# start_daemon SIDE NS MODE: `ike daemon` in NS, waiting until its control socket answers
+# start_daemon SIDE NS VARIANT: `ike daemon` in NS, waiting until its control socket answers
 start_daemon() {
-  local side=$1 ns=$2 mode=$3 pid i
-  ip netns exec "$ns" "$IKE" daemon -c "$WORK/$mode-$side.toml" --log ike=debug,kernel=debug,net=info \
-    </dev/null >"$WORK/$mode-$side.out" 2>"$WORK/$mode-$side.log" &
+  local side=$1 ns=$2 variant=$3 pid i
+  ip netns exec "$ns" "$IKE" daemon -c "$WORK/$variant-$side.toml" --log ike=debug,kernel=debug,net=info \
+    </dev/null >"$WORK/$variant-$side.out" 2>"$WORK/$variant-$side.log" &
   pid=$!
   PIDS+=("$pid")
   printf -v "PID_${side^^}" %s "$pid"
@@ -87,16 +101,16 @@ start_daemon() {
     alive "$pid" || break
     sleep 0.1
   done
-  show_logs "$mode"
+  show_logs "$variant"
   die "the ike daemon of side ${side^^} did not start"
 }
 
 show_logs() {
-  local mode=$1 side
+  local variant=$1 side
   for side in a b; do
-    [[ -f $WORK/$mode-$side.log ]] || continue
-    echo "--- last lines of the daemon log of side ${side^^} ($mode), $WORK/$mode-$side.log:" >&2
-    tail -n 40 "$WORK/$mode-$side.log" >&2
+    [[ -f $WORK/$variant-$side.log ]] || continue
+    echo "--- last lines of the daemon log of side ${side^^} ($variant), $WORK/$variant-$side.log:" >&2
+    tail -n 40 "$WORK/$variant-$side.log" >&2
   done
 }
 
@@ -118,13 +132,17 @@ spd_policies() { ip -n "$1" xfrm policy | grep -E '^[[:space:]]+dir (in|out|fwd)
 
 status_json() { "$IKE" status --json -s "$RUN/$1.sock"; }
 
-# child FIELD SIDE: a field of the first Child SA of the first IKE SA in SIDE's status
-child() { status_json "$2" | jq -r ".ike_sas[0].child_sas[0].$1 // empty"; }
+# child FIELD FILE: a field of the first Child SA of the first IKE SA in a saved status
+child() { jq -r ".ike_sas[0].child_sas[0].$1 // empty" "$2"; }
 
-# xfrm_state_has NS SPI SRC DST MODE: the SA is in NS's SAD with those properties
+# xfrm_state_has NS SPI SRC DST PATTERN...: the SA is in NS's SAD, and what `ip xfrm state get`
+# says of it has every PATTERN (fixed strings)
 xfrm_state_has() {
-  ip -n "$1" xfrm state get src "$3" dst "$4" proto esp spi "0x$2" >"$WORK/state.txt" 2>&1 &&
-    grep -q "mode $5" "$WORK/state.txt" && grep -q 'aead rfc4106(gcm(aes))' "$WORK/state.txt"
+  local ns=$1 spi=$2 src=$3 dst=$4 p
+  shift 4
+  ip -n "$ns" xfrm state get src "$src" dst "$dst" proto esp spi "0x$spi" >"$WORK/state.txt" 2>&1 ||
+    return 1
+  for p in "$@"; do grep -qF "$p" "$WORK/state.txt" || return 1; done
 }
 
 # xfrm_policy_has NS DIR SRC_SEL DST_SEL MODE: a policy for that direction and selector pair
@@ -133,110 +151,136 @@ xfrm_policy_has() {
     grep -q "mode $5" "$WORK/policy.txt"
 }
 
-run_mode() {
-  local mode=$1 sel_a sel_b src dst t name rc spi_in spi_out b_in b_out failures_before=$FAILURES
-  if [[ $mode == tunnel ]]; then
-    sel_a=10.88.1.0/24 sel_b=10.88.2.0/24 src=$HOST_A dst=$HOST_B
-  else
-    sel_a=$A/32 sel_b=$B/32 src=$A dst=$B
-  fi
-  log "=== $mode mode: $sel_a <-> $sel_b"
-  adapt site-to-site-psk.toml a "$mode"
-  adapt site-to-site-psk-b.toml b "$mode"
-  start_daemon a "$NS_A" "$mode"
-  start_daemon b "$NS_B" "$mode"
+# child_installed SIDE: SIDE's first Child SA is INSTALLED now
+child_installed() {
+  [[ $(status_json "$1" | jq -r '.ike_sas[0].child_sas[0].state // empty') == INSTALLED ]]
+}
+
+run_variant() {
+  local v=$1 mode=tunnel sel_a=10.88.1.0/24 sel_b=10.88.2.0/24 src=$HOST_A dst=$HOST_B
+  local t rc spi_in spi_out ns side sa sb name wire=esp failures_before=$FAILURES
+  local -a sa_has=("aead rfc4106(gcm(aes))")
+  case $v in
+  transport) mode=transport sel_a=$A/32 sel_b=$B/32 src=$A dst=$B ;;
+  encap) wire=esp_in_udp sa_has+=("encap type espinudp sport 4500 dport 4500") ;;
+  cbc) sa_has=("enc cbc(aes)" "auth-trunc hmac(sha256)") ;;
+  esac
+  sa_has+=("mode $mode")
+  log "=== $v: $mode mode, $sel_a <-> $sel_b"
+  adapt site-to-site-psk.toml a "$v"
+  adapt site-to-site-psk-b.toml b "$v"
+  start_daemon a "$NS_A" "$v"
+  start_daemon b "$NS_B" "$v"
 
   t=$EPOCHREALTIME
-  rc=0
-  "$IKE" up -s "$RUN/a.sock" -t 30 "$CONN" >"$WORK/$mode-up.out" 2>&1 || rc=$?
-  log "$mode: ike up took $(awk -v a="$t" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }') s: $(tr '\n' ' ' <"$WORK/$mode-up.out")"
-  check_eq "$mode: ike up $CONN exit status" 0 "$rc"
-  status_json a >"$WORK/$mode-status-a.json" 2>&1 || true
-  status_json b >"$WORK/$mode-status-b.json" 2>&1 || true
+  if [[ $v == trap ]]; then
+    poll 50 xfrm_policy_has "$NS_A" out "$sel_a" "$sel_b" "$mode" || true
+    check "$v: the trap policy out $sel_a -> $sel_b is in $NS_A before any traffic" \
+      xfrm_policy_has "$NS_A" out "$sel_a" "$sel_b" "$mode"
+    check_eq "$v: no states before any traffic" "" "$(ip -n "$NS_A" xfrm state)"
+    # the first packets are dropped while the SA is negotiated: one echo request, then wait
+    ip netns exec "$NS_A" "$PY" "$NETPY" ping "$dst" --src "$src" --count 1 --timeout 0.5 >&2 || true
+    poll 100 child_installed a || true
+    check "$v: the acquire brought the Child SA up" child_installed a
+  else
+    rc=0
+    "$IKE" up -s "$RUN/a.sock" -t 30 "$CONN" >"$WORK/$v-up.out" 2>&1 || rc=$?
+    log "$v: ike up: $(tr '\n' ' ' <"$WORK/$v-up.out")"
+    check_eq "$v: ike up $CONN exit status" 0 "$rc"
+  fi
+  log "$v: up after $(awk -v a="$t" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }') s"
+  status_json a >"$WORK/$v-status-a.json" 2>&1 || true
+  status_json b >"$WORK/$v-status-b.json" 2>&1 || true
   "$IKE" status -s "$RUN/a.sock" >&2 || true
 
-  check_eq "$mode: A's IKE SA" ESTABLISHED "$(jq -r '.ike_sas[0].state' "$WORK/$mode-status-a.json")"
-  check_eq "$mode: A's Child SA" INSTALLED "$(child state a)"
-  check_eq "$mode: B's Child SA" INSTALLED "$(child state b)"
-  check_eq "$mode: A's Child SA mode" "$mode" "$(child mode a)"
-  spi_in=$(child spi_in a)
-  spi_out=$(child spi_out a)
-  check_eq "$mode: B's outbound SPI is A's inbound SPI" "$spi_in" "$(child spi_out b)"
-  check_eq "$mode: B's inbound SPI is A's outbound SPI" "$spi_out" "$(child spi_in b)"
+  check_eq "$v: A's IKE SA" ESTABLISHED "$(jq -r '.ike_sas[0].state' "$WORK/$v-status-a.json")"
+  sa=$WORK/$v-status-a.json sb=$WORK/$v-status-b.json
+  check_eq "$v: A's Child SA" INSTALLED "$(child state "$sa")"
+  check_eq "$v: B's Child SA" INSTALLED "$(child state "$sb")"
+  check_eq "$v: A's Child SA mode" "$mode" "$(child mode "$sa")"
+  spi_in=$(child spi_in "$sa")
+  spi_out=$(child spi_out "$sa")
+  check_eq "$v: B's outbound SPI is A's inbound SPI" "$spi_in" "$(child spi_out "$sb")"
+  check_eq "$v: B's inbound SPI is A's outbound SPI" "$spi_out" "$(child spi_in "$sb")"
 
-  log "$mode: ip xfrm state / policy in $NS_A:"
+  log "$v: ip xfrm state / policy in $NS_A:"
   ip -n "$NS_A" xfrm state >&2 || true
   ip -n "$NS_A" xfrm policy >&2 || true
   if [[ -n $spi_in && -n $spi_out ]]; then
     for ns in "$NS_A" "$NS_B"; do
-      check "$mode: $ns has SA $spi_out ($A -> $B, $mode, aes-gcm)" xfrm_state_has "$ns" "$spi_out" "$A" "$B" "$mode"
-      check "$mode: $ns has SA $spi_in ($B -> $A, $mode, aes-gcm)" xfrm_state_has "$ns" "$spi_in" "$B" "$A" "$mode"
+      check "$v: $ns has SA $spi_out $A -> $B: ${sa_has[*]}" xfrm_state_has "$ns" "$spi_out" "$A" "$B" "${sa_has[@]}"
+      check "$v: $ns has SA $spi_in $B -> $A: ${sa_has[*]}" xfrm_state_has "$ns" "$spi_in" "$B" "$A" "${sa_has[@]}"
     done
   fi
-  check "$mode: $NS_A policy out $sel_a -> $sel_b" xfrm_policy_has "$NS_A" out "$sel_a" "$sel_b" "$mode"
-  check "$mode: $NS_A policy in $sel_b -> $sel_a" xfrm_policy_has "$NS_A" in "$sel_b" "$sel_a" "$mode"
-  check "$mode: $NS_B policy out $sel_b -> $sel_a" xfrm_policy_has "$NS_B" out "$sel_b" "$sel_a" "$mode"
-  check "$mode: $NS_B policy in $sel_a -> $sel_b" xfrm_policy_has "$NS_B" in "$sel_a" "$sel_b" "$mode"
+  check "$v: $NS_A policy out $sel_a -> $sel_b" xfrm_policy_has "$NS_A" out "$sel_a" "$sel_b" "$mode"
+  check "$v: $NS_A policy in $sel_b -> $sel_a" xfrm_policy_has "$NS_A" in "$sel_b" "$sel_a" "$mode"
+  check "$v: $NS_B policy out $sel_b -> $sel_a" xfrm_policy_has "$NS_B" out "$sel_b" "$sel_a" "$mode"
+  check "$v: $NS_B policy in $sel_a -> $sel_b" xfrm_policy_has "$NS_B" in "$sel_a" "$sel_b" "$mode"
 
-  name=$mode-ping
+  name=$v-ping
   sniff_start "$NS_A" "$DEV_A" "$name"
-  check "$mode: ping $src -> $dst ($COUNT echo replies)" ping_from "$NS_A" "$src" "$dst" "$COUNT"
+  check "$v: ping $src -> $dst ($COUNT echo replies)" ping_from "$NS_A" "$src" "$dst" "$COUNT"
   sniff_stop "$name"
-  check_ge "$mode: ESP frames sent by A" "$COUNT" "$(sniffed "$name" .out.esp)"
-  check_ge "$mode: ESP frames received by A (the replies)" "$COUNT" "$(sniffed "$name" .in.esp)"
-  check_eq "$mode: plaintext ICMP echo frames sent by A" 0 "$(sniffed "$name" .out.echo)"
-  check_eq "$mode: frames sent by A with the ping's payload in the clear" 0 "$(sniffed "$name" .out.pattern)"
-  check_eq "$mode: SPIs of the ESP frames A sent" "$spi_out" "$(sniffed "$name" '.out.spis | join(",")')"
+  check_ge "$v: $wire frames sent by A" "$COUNT" "$(sniffed "$name" ".out.$wire")"
+  check_ge "$v: $wire frames received by A (the replies)" "$COUNT" "$(sniffed "$name" ".in.$wire")"
+  check_eq "$v: plaintext ICMP echo frames sent by A" 0 "$(sniffed "$name" .out.echo)"
+  check_eq "$v: frames sent by A with the ping's payload in the clear" 0 "$(sniffed "$name" .out.pattern)"
+  check_eq "$v: SPIs of the ESP frames A sent" "$spi_out" "$(sniffed "$name" '.out.spis | join(",")')"
   if [[ -n $spi_in && -n $spi_out ]]; then
-    check_ge "$mode: kernel packets of SA $spi_out at A" "$COUNT" "$(sa_counter "$NS_A" "$spi_out" packets)"
-    check_ge "$mode: kernel packets of SA $spi_in at A" "$COUNT" "$(sa_counter "$NS_A" "$spi_in" packets)"
-    check_ge "$mode: kernel packets of SA $spi_out at B" "$COUNT" "$(sa_counter "$NS_B" "$spi_out" packets)"
+    check_ge "$v: kernel packets of SA $spi_out at A" "$COUNT" "$(sa_counter "$NS_A" "$spi_out" packets)"
+    check_ge "$v: kernel packets of SA $spi_in at A" "$COUNT" "$(sa_counter "$NS_A" "$spi_in" packets)"
+    check_ge "$v: kernel packets of SA $spi_out at B" "$COUNT" "$(sa_counter "$NS_B" "$spi_out" packets)"
   fi
-  status_json a >"$WORK/$mode-status-a2.json" 2>&1 || true
-  status_json b >"$WORK/$mode-status-b2.json" 2>&1 || true
-  log "$mode: A's Child SA after the ping: $(jq -c '.ike_sas[0].child_sas[0] // "none"' "$WORK/$mode-status-a2.json" 2>&1)"
-  b_in=$(jq -r '.ike_sas[0].child_sas[0].bytes_in // empty' "$WORK/$mode-status-a2.json")
-  b_out=$(jq -r '.ike_sas[0].child_sas[0].bytes_out // empty' "$WORK/$mode-status-a2.json")
-  check_ge "$mode: ike status --json bytes_out of A's Child SA" 1 "$b_out"
-  check_ge "$mode: ike status --json bytes_in of A's Child SA" 1 "$b_in"
-  check_ge "$mode: ike status --json bytes_out of B's Child SA" 1 "$(jq -r '.ike_sas[0].child_sas[0].bytes_out // empty' "$WORK/$mode-status-b2.json")"
-  check_ge "$mode: ike status --json bytes_in of B's Child SA" 1 "$(jq -r '.ike_sas[0].child_sas[0].bytes_in // empty' "$WORK/$mode-status-b2.json")"
+  for side in a b; do
+    status_json "$side" >"$WORK/$v-status-$side-2.json" 2>&1 || true
+    log "$v: ${side^^}'s Child SA after the ping: $(jq -c '.ike_sas[0].child_sas[0] // "none"' "$WORK/$v-status-$side-2.json" 2>&1)"
+    for dir in in out; do
+      check_ge "$v: ike status --json bytes_$dir of ${side^^}'s Child SA" 1 \
+        "$(jq -r ".ike_sas[0].child_sas[0].bytes_$dir // empty" "$WORK/$v-status-$side-2.json")"
+    done
+  done
 
   rc=0
-  "$IKE" down -s "$RUN/a.sock" "$CONN" >"$WORK/$mode-down.out" 2>&1 || rc=$?
-  check_eq "$mode: ike down $CONN exit status" 0 "$rc"
+  "$IKE" down -s "$RUN/a.sock" "$CONN" >"$WORK/$v-down.out" 2>&1 || rc=$?
+  check_eq "$v: ike down $CONN exit status" 0 "$rc"
   # the responder removes its SAs when the delete arrives: poll (bounded) for both sides
   poll 50 sh -c "[ -z \"\$(ip -n $NS_A xfrm state)\$(ip -n $NS_B xfrm state)\" ]" || true
-  check_eq "$mode: $NS_A states after ike down" "" "$(ip -n "$NS_A" xfrm state)"
-  check_eq "$mode: $NS_B states after ike down" "" "$(ip -n "$NS_B" xfrm state)"
-  # (the IKE sockets' own bypass policies, "socket in/out", stay as long as the sockets)
-  check_eq "$mode: $NS_A SPD policies after ike down" "" "$(spd_policies "$NS_A")"
-  check_eq "$mode: $NS_B SPD policies after ike down" "" "$(spd_policies "$NS_B")"
-  check_eq "$mode: A's IKE SAs after ike down" 0 "$(status_json a | jq '.ike_sas | length')"
+  check_eq "$v: $NS_A states after ike down" "" "$(ip -n "$NS_A" xfrm state)"
+  check_eq "$v: $NS_B states after ike down" "" "$(ip -n "$NS_B" xfrm state)"
+  # (the IKE sockets' own bypass policies, "socket in/out", stay as long as the sockets; a trap
+  # keeps its outbound policy)
+  if [[ $v == trap ]]; then
+    check_eq "$v: $NS_A SPD policies after ike down (the trap's)" "dir out" \
+      "$(spd_policies "$NS_A" | awk '{ print $1, $2 }' | tr '\n' ' ' | sed 's/ $//')"
+  else
+    check_eq "$v: $NS_A SPD policies after ike down" "" "$(spd_policies "$NS_A")"
+  fi
+  check_eq "$v: $NS_B SPD policies after ike down" "" "$(spd_policies "$NS_B")"
+  check_eq "$v: A's IKE SAs after ike down" 0 "$(status_json a | jq '.ike_sas | length')"
 
   for side in a b; do
     local pid_var=PID_${side^^}
     rc=0
     stop_daemon "${!pid_var}" || rc=$?
-    check_eq "$mode: side ${side^^}'s daemon exit status after SIGTERM" 0 "$rc"
+    check_eq "$v: side ${side^^}'s daemon exit status after SIGTERM" 0 "$rc"
     printf -v "$pid_var" %s ""
   done
-  check_eq "$mode: $NS_A policies once the daemon stopped (none, not even its sockets')" "" "$(ip -n "$NS_A" xfrm policy)"
-  check_eq "$mode: $NS_B policies once the daemon stopped" "" "$(ip -n "$NS_B" xfrm policy)"
-  check "$mode: no ERROR lines in the daemon logs" sh -c "! grep -h ' ERROR ' $WORK/$mode-a.log $WORK/$mode-b.log"
+  check_eq "$v: $NS_A policies once the daemon stopped (none, not even its sockets')" "" "$(ip -n "$NS_A" xfrm policy)"
+  check_eq "$v: $NS_B policies once the daemon stopped" "" "$(ip -n "$NS_B" xfrm policy)"
+  check "$v: no ERROR lines in the daemon logs" sh -c "! grep -h ' ERROR ' $WORK/$v-a.log $WORK/$v-b.log"
   if ((FAILURES > failures_before)); then
-    show_logs "$mode"
+    show_logs "$v"
   fi
-  ip -n "$NS_A" xfrm state flush
-  ip -n "$NS_B" xfrm state flush
-  ip -n "$NS_A" xfrm policy flush
-  ip -n "$NS_B" xfrm policy flush
+  for ns in "$NS_A" "$NS_B"; do
+    ip -n "$ns" xfrm state flush
+    ip -n "$ns" xfrm policy flush
+  done
 }
 
-for mode in "${MODES[@]}"; do
-  case $mode in
-  tunnel | transport) run_mode "$mode" ;;
-  *) die "unknown mode $mode (tunnel or transport)" ;;
+for v in "${VARIANTS[@]}"; do
+  case $v in
+  tunnel | transport | encap | cbc | trap) run_variant "$v" ;;
+  *) die "unknown variant $v (tunnel, transport, encap, cbc or trap)" ;;
   esac
 done
 finish
