@@ -407,7 +407,10 @@ swan_log_count() {
 }
 
 # swan_log_mark: later swan_log calls see only what charon logs from now on
-swan_log_mark() { SWAN_LOG_FROM=$(wc -l <"$WORK/swan/charon.log" 2>/dev/null || echo 0); }
+swan_log_mark() {
+  SWAN_LOG_FROM=0
+  if [[ -e $WORK/swan/charon.log ]]; then SWAN_LOG_FROM=$(wc -l <"$WORK/swan/charon.log"); fi
+}
 
 # swan_wait_log REGEX [TIMEOUT_S] [WHAT]: wait until charon's log matches
 swan_wait_log() {
