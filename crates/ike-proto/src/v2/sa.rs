@@ -74,6 +74,7 @@ enum RequestKind {
     Delete,
     Liveness,
     CreateChild,
+    FollowupKe,
     DeleteChild,
 }
 
@@ -183,10 +184,14 @@ pub(crate) struct IkeSa {
     ike_collision_pending: bool,
     /// Our IKE rekey lost the §2.8.2 nonce rule: do not delete the old SA ourselves.
     ike_collision_lost: bool,
+    /// Responder: the peer's CREATE_CHILD_SA exchanges waiting for their IKE_FOLLOWUP_KE
+    /// exchanges (RFC 9370 §2.2.4).
+    followups: Vec<followup::Responder>,
 }
 
 mod create_child;
 mod dpd;
+mod followup;
 mod fragment;
 mod intermediate;
 mod nat;
@@ -547,6 +552,7 @@ impl IkeSa {
             prefer_initiator_proposals: false,
             ike_collision_pending: false,
             ike_collision_lost: false,
+            followups: Vec::new(),
         };
         let mut out = Output::default();
         let bytes = sa
@@ -869,6 +875,7 @@ impl IkeSa {
             prefer_initiator_proposals: false,
             ike_collision_pending: false,
             ike_collision_lost: false,
+            followups: Vec::new(),
         };
         sa.derive_keys(chosen, shared.expose())
             .map_err(|_| EngineError::UnknownSa)?;
@@ -1121,15 +1128,7 @@ impl IkeSa {
         };
         let spi_bytes = spi_in.map(u32::to_be_bytes).unwrap_or_default();
         let child_props: Vec<Proposal> = child
-            .map(|c| {
-                c.esp_proposals
-                    .iter()
-                    .map(|p| Proposal {
-                        ke: Vec::new(),
-                        ..p.clone()
-                    })
-                    .collect()
-            })
+            .map(|c| c.esp_proposals.iter().map(Proposal::for_ike_auth).collect())
             .unwrap_or_default();
         let wire_props: Vec<v2::Proposal<'_>> = child_props
             .iter()
@@ -1409,10 +1408,7 @@ impl IkeSa {
             let props: Vec<Proposal> = child
                 .esp_proposals
                 .iter()
-                .map(|p| Proposal {
-                    ke: Vec::new(),
-                    ..p.clone()
-                })
+                .map(Proposal::for_ike_auth)
                 .collect();
             let Some(chosen) = select_with(&props, &sa.proposals, self.prefer_initiator_proposals)
             else {
@@ -1457,11 +1453,12 @@ impl IkeSa {
     fn install_child(&mut self, peer: &PeerConfig, c: NegotiatedChild, out: &mut Output) {
         let (ni, nr) = (self.ni.clone(), self.nr.clone());
         let initiator = self.initiator;
-        self.install_child_with(peer, c, None, &ni, &nr, initiator, out);
+        self.install_child_with(peer, c, None, &[], &ni, &nr, initiator, out);
     }
 
-    /// Installs a Child SA whose KEYMAT comes from `prf+(SK_d, [g^ir (new)] | Ni | Nr)` with the
-    /// nonces of the exchange that created it (§2.17). `initiator` is whether we initiated that
+    /// Installs a Child SA whose KEYMAT comes from `prf+(SK_d, [g^ir (new)] | Ni | Nr [| SK(1) |
+    /// ... | SK(n)])` with the nonces of the exchange that created it (§2.17) and the shared
+    /// secrets `extra` of its IKE_FOLLOWUP_KE exchanges (RFC 9370 §2.2.4). `initiator` is whether we initiated that
     /// exchange: it, not who began the IKE SA, decides which keys are outbound and whether TSi
     /// or TSr holds our selectors.
     #[allow(clippy::too_many_arguments)]
@@ -1470,6 +1467,7 @@ impl IkeSa {
         peer: &PeerConfig,
         c: NegotiatedChild,
         gir: Option<&[u8]>,
+        extra: &[&[u8]],
         ni: &[u8],
         nr: &[u8],
         initiator: bool,
@@ -1495,7 +1493,7 @@ impl IkeSa {
             keys.prf,
             keys.sk_d.expose(),
             gir,
-            &[],
+            extra,
             ni,
             nr,
             2 * (ek + ik),
@@ -1671,10 +1669,7 @@ impl IkeSa {
         let props: Vec<Proposal> = child
             .esp_proposals
             .iter()
-            .map(|p| Proposal {
-                ke: Vec::new(),
-                ..p.clone()
-            })
+            .map(Proposal::for_ike_auth)
             .collect();
         let chosen = check_reply(&props, reply).ok_or(ProtocolError::InvalidResponse(
             "ESP proposal we did not offer",
@@ -1892,6 +1887,10 @@ impl IkeSa {
                     self.outstanding = None;
                     self.handle_create_child_response(&inner, peer, config, rng, &mut out);
                 }
+                (RequestKind::FollowupKe, ExchangeType::IkeFollowupKe) => {
+                    self.outstanding = None;
+                    self.handle_followup_response(&inner, peer, config, rng, &mut out);
+                }
                 _ => {}
             }
             if !out.closed {
@@ -1931,6 +1930,9 @@ impl IkeSa {
             }
             (State::Established, ExchangeType::CreateChildSa) => {
                 self.handle_create_child_request(&inner, h.message_id, peer, rng, &mut out);
+            }
+            (State::Established, ExchangeType::IkeFollowupKe) => {
+                self.handle_followup_request(&inner, h.message_id, peer, rng, &mut out);
             }
             // An exchange in the wrong state never changes the SA.
             _ => {}
