@@ -36,6 +36,7 @@
 //! fragment_size = 1228              # largest unfragmented IKE message; 0: no fragmentation
 //! keep_alive = "20s"                # NAT keepalive interval; "0": none
 //! prefer_configured_proposals = true  # false: choose in the initiator's order
+//! non_first_fragments = false       # announce NON_FIRST_FRAGMENTS_ALSO for Child SAs
 //!
 //! [connections.site-b]
 //! version = 2                       # 2 (default); 1 is checked but not loaded yet

@@ -162,6 +162,11 @@ fn cases() -> Vec<(&'static str, String, Vec<String>)> {
             &[r#"bad.toml:16: connections.site-b.remote.auth: unknown authentication method "eap-mschapv2" (expected psk, pubkey, pke or rpke)"#],
         ),
         c(
+            "non_first_fragments not a boolean",
+            edit(2, "kernel = \"none\"\nnon_first_fragments = \"yes\""),
+            &[r#"bad.toml:3: daemon.non_first_fragments: expected true or false, found a string"#],
+        ),
+        c(
             "aggressive on version 2",
             edit(9, "aggressive = true"),
             &[r#"bad.toml:9: connections.site-b.aggressive: aggressive mode is IKEv1 only (expected false, or version = 1)"#],

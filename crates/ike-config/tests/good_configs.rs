@@ -307,7 +307,8 @@ init_limit_half_open = 50
 half_open_timeout = "10s"
 fragment_size = 0
 keep_alive = "0"
-prefer_configured_proposals = false"#,
+prefer_configured_proposals = false
+non_first_fragments = true"#,
     );
     let config = parse(&text).unwrap();
     let d = &config.daemon;
@@ -327,6 +328,8 @@ prefer_configured_proposals = false"#,
     assert_eq!(e.fragment_size, 0);
     assert_eq!(e.keepalive_interval, None);
     assert!(e.prefer_initiator_proposals);
+    assert!(e.non_first_fragments);
+    assert!(e.tfc_padding_supported, "a kernel property, not configured");
 }
 
 #[test]

@@ -533,6 +533,16 @@ pub struct EndpointConfig {
     /// Behind a NAT, send a NAT keepalive (RFC 3948 §4) when nothing else was sent to the peer
     /// for this long; `None` never.
     pub keepalive_interval: Option<Duration>,
+    /// Whether the kernel can receive ESP with TFC padding (RFC 4303 §2.7). When not, every
+    /// Child SA request and response says ESP_TFC_PADDING_NOT_SUPPORTED (RFC 7296 §3.10.1).
+    /// Linux XFRM can, hence the default; strongSwan too sends the notify only for a kernel
+    /// without the feature, and has no setting for it.
+    pub tfc_padding_supported: bool,
+    /// Announce NON_FIRST_FRAGMENTS_ALSO (RFC 7296 §3.10.1, RFC 4301 §7.2): in every Child SA
+    /// request, and in a response when the request had it. Non-first fragments then may use the
+    /// Child SA ([`crate::v2::ChildFlags::non_first_fragments`]). Off by default, as strongSwan,
+    /// which never sends it.
+    pub non_first_fragments: bool,
 }
 
 impl Default for EndpointConfig {
@@ -550,6 +560,8 @@ impl Default for EndpointConfig {
             // 1280 bytes (the IPv6 minimum MTU) less IPv6, UDP and non-ESP marker headers.
             fragment_size: 1228,
             keepalive_interval: Some(Duration::from_secs(20)),
+            tfc_padding_supported: true,
+            non_first_fragments: false,
         }
     }
 }

@@ -952,6 +952,7 @@ impl Endpoint {
                 ) {
                     Ok((mut sa, out)) => {
                         sa.set_prefer_initiator_proposals(self.config.prefer_initiator_proposals);
+                        sa.set_esp_notifies(sa::EspNotifies::from_config(&self.config));
                         self.by_spi.insert(spi, handle);
                         self.by_init.insert((remote, h.spi_i), handle);
                         self.sas.insert(handle, sa);

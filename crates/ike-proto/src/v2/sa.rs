@@ -187,6 +187,47 @@ pub(crate) struct IkeSa {
     /// Responder: the peer's CREATE_CHILD_SA exchanges waiting for their IKE_FOLLOWUP_KE
     /// exchanges (RFC 9370 §2.2.4).
     followups: Vec<followup::Responder>,
+    /// What our Child SA requests and responses announce about ESP (EndpointConfig).
+    esp_notifies: EspNotifies,
+}
+
+/// Our ESP announcements (RFC 7296 §3.10.1), from [`EndpointConfig`].
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct EspNotifies {
+    /// Send ESP_TFC_PADDING_NOT_SUPPORTED.
+    no_tfc_padding: bool,
+    /// Send NON_FIRST_FRAGMENTS_ALSO (in a response only when the request had it).
+    non_first_fragments: bool,
+}
+
+impl EspNotifies {
+    pub(crate) fn from_config(config: &EndpointConfig) -> Self {
+        Self {
+            no_tfc_padding: !config.tfc_padding_supported,
+            non_first_fragments: config.non_first_fragments,
+        }
+    }
+
+    /// The notifies for a Child SA request (`request` is `None`) or for the response to
+    /// `request`.
+    fn payloads(self, request: Option<&[Payload<'_>]>) -> Vec<Payload<'static>> {
+        let mut p = Vec::new();
+        if self.no_tfc_padding {
+            p.push(Payload::Notify(Notify::new(
+                NotifyType::EspTfcPaddingNotSupported,
+                &[],
+            )));
+        }
+        let asked =
+            request.is_none_or(|r| find_notify(r, NotifyType::NonFirstFragmentsAlso).is_some());
+        if self.non_first_fragments && asked {
+            p.push(Payload::Notify(Notify::new(
+                NotifyType::NonFirstFragmentsAlso,
+                &[],
+            )));
+        }
+        p
+    }
 }
 
 mod create_child;
@@ -389,6 +430,10 @@ impl IkeSa {
         self.prefer_initiator_proposals = on;
     }
 
+    pub(crate) fn set_esp_notifies(&mut self, n: EspNotifies) {
+        self.esp_notifies = n;
+    }
+
     pub(crate) fn connection_name(&self) -> &str {
         &self.connection
     }
@@ -553,6 +598,7 @@ impl IkeSa {
             ike_collision_pending: false,
             ike_collision_lost: false,
             followups: Vec::new(),
+            esp_notifies: EspNotifies::from_config(config),
         };
         let mut out = Output::default();
         let bytes = sa
@@ -876,6 +922,7 @@ impl IkeSa {
             ike_collision_pending: false,
             ike_collision_lost: false,
             followups: Vec::new(),
+            esp_notifies: EspNotifies::default(),
         };
         sa.derive_keys(chosen, shared.expose())
             .map_err(|_| EngineError::UnknownSa)?;
@@ -1154,6 +1201,7 @@ impl IkeSa {
             }));
             payloads.push(Payload::TsI(ts_i));
             payloads.push(Payload::TsR(ts_r));
+            payloads.extend(self.esp_notifies.payloads(None));
         }
         // Message ID 1, or the next after the IKE_INTERMEDIATE exchanges (RFC 9242 §3.2).
         let mid = self.next_mid;
@@ -1255,6 +1303,7 @@ impl IkeSa {
                 }));
                 payloads.push(Payload::TsI(ts_i));
                 payloads.push(Payload::TsR(ts_r));
+                payloads.extend(self.esp_notifies.payloads(Some(inner)));
                 install = Some(c);
             }
             Some(Err((name, e))) => {
@@ -1533,9 +1582,12 @@ impl IkeSa {
             deleting: false,
             collision: None,
         });
+        // Non-first fragments only when both ends announced it (RFC 4301 §7.2).
+        let mut flags = c.flags;
+        flags.non_first_fragments &= self.esp_notifies.non_first_fragments;
         out.events
             .push(Event::ChildSaInstall(Box::new(ChildSaInstall {
-                flags: c.flags,
+                flags,
                 sa: self.handle,
                 connection: peer.name.clone(),
                 child: name,
@@ -2000,7 +2052,8 @@ struct NegotiatedChild {
 pub struct ChildFlags {
     /// The peer sent ESP_TFC_PADDING_NOT_SUPPORTED: do not send it TFC padding.
     pub peer_refuses_tfc_padding: bool,
-    /// The peer sent NON_FIRST_FRAGMENTS_ALSO: non-first fragments may use this SA.
+    /// Both ends sent NON_FIRST_FRAGMENTS_ALSO (ours per
+    /// [`EndpointConfig::non_first_fragments`]): non-first fragments may use this SA.
     pub non_first_fragments: bool,
 }
 

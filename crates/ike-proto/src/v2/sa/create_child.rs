@@ -521,9 +521,12 @@ impl IkeSa {
                 creating.ts_i.iter().map(Ts::to_wire).collect();
             let ts_r: Vec<v2::TrafficSelector<'static>> =
                 creating.ts_r.iter().map(Ts::to_wire).collect();
+            let notifies;
             if protocol == ProtocolId::Esp {
                 payloads.push(Payload::TsI(ts_i));
                 payloads.push(Payload::TsR(ts_r));
+                notifies = self.esp_notifies.payloads(None);
+                payloads.extend(notifies);
             }
             self.seal(ExchangeType::CreateChildSa, false, mid, &payloads, rng)
         };
@@ -1069,6 +1072,7 @@ impl IkeSa {
             nat: self.nat.clone(),
             liveness: super::dpd::Liveness::new(self.clock),
             followups: Vec::new(),
+            esp_notifies: self.esp_notifies,
         })
     }
 
@@ -1197,6 +1201,7 @@ impl IkeSa {
                     transport: false,
                     rekey_of: None,
                     link: Some(link),
+                    esp_notifies: Vec::new(),
                 });
             }
             // §2.8.2: if we are rekeying this IKE SA too, answer as usual but keep the Child
@@ -1237,6 +1242,7 @@ impl IkeSa {
                 transport: false,
                 rekey_of: None,
                 link: None,
+                esp_notifies: Vec::new(),
             });
         }
         if matches!(
@@ -1379,6 +1385,7 @@ impl IkeSa {
                 transport,
                 rekey_of,
                 link,
+                esp_notifies: self.esp_notifies.payloads(Some(inner)),
             });
         }
         Err((last, Vec::new()))
@@ -1407,6 +1414,8 @@ struct Reply {
     rekey_of: Option<u32>,
     /// ADDITIONAL_KEY_EXCHANGE data: IKE_FOLLOWUP_KE exchanges follow (RFC 9370 §2.2.4).
     link: Option<Vec<u8>>,
+    /// Our ESP notifies for a Child SA (RFC 7296 §3.10.1).
+    esp_notifies: Vec<Payload<'static>>,
 }
 
 impl Reply {
@@ -1434,6 +1443,7 @@ impl Reply {
         if self.protocol == ProtocolId::Esp {
             p.push(Payload::TsI(self.ts_i.iter().map(Ts::to_wire).collect()));
             p.push(Payload::TsR(self.ts_r.iter().map(Ts::to_wire).collect()));
+            p.extend(self.esp_notifies.iter().cloned());
         }
         let _ = self.rekey_of;
         p
