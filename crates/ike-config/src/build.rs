@@ -37,6 +37,7 @@ const DAEMON_KEYS: &[&str] = &[
     "fragment_size",
     "keep_alive",
     "prefer_configured_proposals",
+    "non_first_fragments",
 ];
 const CONNECTION_KEYS: &[&str] = &[
     "version",
@@ -335,6 +336,11 @@ fn daemon(ctx: &mut Ctx<'_>, t: &Table<'_, '_>) -> DaemonConfig {
     if let Some(n) = t.get("prefer_configured_proposals") {
         if let Some(v) = n.bool(ctx) {
             e.prefer_initiator_proposals = !v;
+        }
+    }
+    if let Some(n) = t.get("non_first_fragments") {
+        if let Some(v) = n.bool(ctx) {
+            e.non_first_fragments = v;
         }
     }
     d.endpoint = e;

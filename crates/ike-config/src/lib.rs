@@ -36,6 +36,7 @@
 //! fragment_size = 1228              # largest unfragmented IKE message; 0: no fragmentation
 //! keep_alive = "20s"                # NAT keepalive interval; "0": none
 //! prefer_configured_proposals = true  # false: choose in the initiator's order
+//! non_first_fragments = false       # announce NON_FIRST_FRAGMENTS_ALSO for Child SAs
 //!
 //! [connections.site-b]
 //! version = 2                       # 2 (default); 1 is checked but not loaded yet
@@ -43,7 +44,7 @@
 //! remote_addrs = ["10.77.0.2"]      # "%any" (default) for a responder that accepts anyone
 //! proposals = ["aes128gcm16-prfsha256-x25519", "aes256-sha256-modp2048"]   # or "default"
 //! # hybrid post-quantum: "aes256gcm16-prfsha384-x25519-ke1_mlkem768" (RFC 9370 over
-//! # IKE_INTERMEDIATE; ke1_none makes it optional)
+//! # IKE_INTERMEDIATE, and IKE_FOLLOWUP_KE when rekeyed; ke1_none makes it optional)
 //! aggressive = false                # IKEv1 only
 //! dpd_delay = "30s"                 # default: off
 //! dpd_action = "clear"              # clear (default) | restart | trap
@@ -67,6 +68,7 @@
 //! local_ts = ["10.88.1.0/24"]       # default "dynamic": the one local address
 //! remote_ts = ["10.88.2.0/24[tcp/443]"]
 //! esp_proposals = ["aes128gcm16-x25519"]   # a key exchange method means PFS; default: "default"
+//! # hybrid: "aes256gcm16-x25519-ke1_mlkem768" (ML-KEM over IKE_FOLLOWUP_KE, RFC 9370)
 //! mode = "tunnel"                   # tunnel (default) | transport
 //! start_action = "start"            # none (default) | start | trap
 //! rekey_time = "1h"                 # default 1h; "0": never

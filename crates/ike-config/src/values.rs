@@ -241,9 +241,9 @@ pub(crate) fn proposal(text: &str, ike: bool) -> Result<Proposal, String> {
         ProposalError::NotAllowed { keyword, .. } if !ike && keyword.starts_with("prf") => format!(
             "\"{keyword}\" is not allowed in an ESP proposal: ESP has no PRF (expected e.g. {example} or aes256-sha256)"
         ),
-        ProposalError::NotAllowed { keyword, .. } if !ike && keyword.starts_with("ke") => format!(
-            "\"{keyword}\" is not allowed in an ESP proposal: additional key exchanges \
-             (RFC 9370) are negotiated for the IKE SA only (expected e.g. {example})"
+        ProposalError::AddKeWithoutKe(_) => format!(
+            "proposal \"{text}\" has additional key exchanges but no key exchange method: they \
+             follow one in CREATE_CHILD_SA (expected e.g. aes256gcm16-x25519-ke1_mlkem768)"
         ),
         ProposalError::NotAllowed { keyword, kind } => {
             format!("\"{keyword}\" is not allowed in an {kind} proposal (expected e.g. {example})")

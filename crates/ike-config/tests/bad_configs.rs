@@ -52,9 +52,9 @@ fn cases() -> Vec<(&'static str, String, Vec<String>)> {
             &[r#"bad.toml:22: connections.site-b.children.net.esp_proposals[0]: "prfsha256" is not allowed in an ESP proposal: ESP has no PRF (expected e.g. aes128gcm16-x25519 or aes256-sha256)"#],
         ),
         c(
-            "additional key exchange in an ESP proposal",
-            edit(22, r#"esp_proposals = ["aes128gcm16-x25519-ke1_mlkem768"]"#),
-            &[r#"bad.toml:22: connections.site-b.children.net.esp_proposals[0]: "ke1_mlkem768" is not allowed in an ESP proposal: additional key exchanges (RFC 9370) are negotiated for the IKE SA only (expected e.g. aes128gcm16-x25519)"#],
+            "additional key exchange in an ESP proposal without PFS",
+            edit(22, r#"esp_proposals = ["aes128gcm16-ke1_mlkem768"]"#),
+            &[r#"bad.toml:22: connections.site-b.children.net.esp_proposals[0]: proposal "aes128gcm16-ke1_mlkem768" has additional key exchanges but no key exchange method: they follow one in CREATE_CHILD_SA (expected e.g. aes256gcm16-x25519-ke1_mlkem768)"#],
         ),
         c(
             "empty proposal list",
@@ -160,6 +160,11 @@ fn cases() -> Vec<(&'static str, String, Vec<String>)> {
             "unknown auth method",
             edit(16, r#"auth = "eap-mschapv2""#),
             &[r#"bad.toml:16: connections.site-b.remote.auth: unknown authentication method "eap-mschapv2" (expected psk, pubkey, pke or rpke)"#],
+        ),
+        c(
+            "non_first_fragments not a boolean",
+            edit(2, "kernel = \"none\"\nnon_first_fragments = \"yes\""),
+            &[r#"bad.toml:3: daemon.non_first_fragments: expected true or false, found a string"#],
         ),
         c(
             "aggressive on version 2",

@@ -307,7 +307,8 @@ init_limit_half_open = 50
 half_open_timeout = "10s"
 fragment_size = 0
 keep_alive = "0"
-prefer_configured_proposals = false"#,
+prefer_configured_proposals = false
+non_first_fragments = true"#,
     );
     let config = parse(&text).unwrap();
     let d = &config.daemon;
@@ -327,6 +328,8 @@ prefer_configured_proposals = false"#,
     assert_eq!(e.fragment_size, 0);
     assert_eq!(e.keepalive_interval, None);
     assert!(e.prefer_initiator_proposals);
+    assert!(e.non_first_fragments);
+    assert!(e.tfc_padding_supported, "a kernel property, not configured");
 }
 
 #[test]
@@ -339,6 +342,15 @@ fn hybrid_post_quantum_proposals_are_accepted() {
     let p = &config.connections[0].peer.ike_proposals[0];
     assert!(p.has_addke());
     assert_eq!(p.addke[0], vec![DhGroup::MlKem768, DhGroup::None]);
+    // In ESP proposals too, after a KE method (IKE_FOLLOWUP_KE, RFC 9370 §2.2.4).
+    let config = parse(&edit(
+        22,
+        r#"esp_proposals = ["aes256gcm16-x25519-ke1_mlkem768"]"#,
+    ))
+    .unwrap();
+    let esp = &config.connections[0].peer.children[0].esp_proposals[0];
+    assert_eq!(esp.ke, vec![DhGroup::Curve25519]);
+    assert_eq!(esp.addke[0], vec![DhGroup::MlKem768]);
 }
 
 #[test]

@@ -8,9 +8,11 @@
 //!
 //! Additional key exchanges (RFC 9370 §2.2.1, transform types 6-12, ADDKE1-7) are written
 //! `ke1_mlkem768`, `ke2_mlkem1024`, as in strongSwan; `ke1_none` among them makes that exchange
-//! optional. They are allowed in IKE proposals only: CREATE_CHILD_SA with additional key
-//! exchanges (IKE_FOLLOWUP_KE, RFC 9370 §2.3) is not implemented, so an ESP proposal with them
-//! is refused when parsed, and a peer's are selected only as NONE.
+//! optional. In IKE proposals they run over IKE_INTERMEDIATE when the IKE SA is set up and over
+//! IKE_FOLLOWUP_KE when it is rekeyed; in ESP proposals (`aes256gcm16-x25519-ke1_mlkem768`) over
+//! IKE_FOLLOWUP_KE after the CREATE_CHILD_SA exchange (RFC 9370 §2.2.4), which is why an ESP
+//! proposal with them must name a key exchange method (PFS) too. The first Child SA, created in
+//! IKE_AUTH, takes its keys from the IKE SA and uses neither.
 
 use ike_crypto::cipher::{EncrAlg, IntegAlg};
 use ike_crypto::prf::PrfAlg;
@@ -39,6 +41,12 @@ pub enum ProposalError {
     /// AEAD and non-AEAD ciphers mixed in one proposal (RFC 7296 §3.3 forbids it).
     #[error("proposal `{0}` mixes AEAD and non-AEAD ciphers")]
     MixedAead(String),
+    /// An ESP proposal with additional key exchanges but no key exchange method: they follow a
+    /// CREATE_CHILD_SA exchange that has one (RFC 9370 §2.2.4).
+    #[error(
+        "proposal `{0}` has additional key exchanges but no key exchange method (e.g. x25519)"
+    )]
+    AddKeWithoutKe(String),
     /// A keyword that is not allowed in this kind of proposal.
     #[error("`{keyword}` is not allowed in an {kind} proposal")]
     NotAllowed {
@@ -64,7 +72,7 @@ pub struct Proposal {
     pub ke: Vec<DhGroup>,
     /// Extended sequence numbers (ESP/AH only).
     pub esn: Vec<EsnId>,
-    /// Additional key exchanges (RFC 9370, IKE only): the acceptable methods of ADDKE1 (index 0)
+    /// Additional key exchanges (RFC 9370): the acceptable methods of ADDKE1 (index 0)
     /// to ADDKE7, each in our order of preference. [`DhGroup::None`] in a list makes that
     /// exchange optional; an empty list means we do not do it.
     pub addke: [Vec<DhGroup>; ADDKE_TYPES],
@@ -258,11 +266,8 @@ impl Proposal {
             } else if let Some(g) = ke_keyword(&word) {
                 push_unique(&mut p.ke, g);
             } else if let Some((n, g)) = addke_keyword(&word) {
-                let Some(list) = p.addke.get_mut(n).filter(|_| ike) else {
-                    return Err(ProposalError::NotAllowed {
-                        keyword: word,
-                        kind,
-                    });
+                let Some(list) = p.addke.get_mut(n) else {
+                    return Err(ProposalError::UnknownKeyword(word));
                 };
                 push_unique(list, g);
             } else if word == "esn" || word == "noesn" {
@@ -308,8 +313,13 @@ impl Proposal {
             if p.ke.is_empty() {
                 return Err(ProposalError::NoKeyExchange(text.to_owned()));
             }
-        } else if p.esn.is_empty() {
-            p.esn.push(EsnId::NoEsn);
+        } else {
+            if p.esn.is_empty() {
+                p.esn.push(EsnId::NoEsn);
+            }
+            if p.has_addke() && p.ke.is_empty() {
+                return Err(ProposalError::AddKeWithoutKe(text.to_owned()));
+            }
         }
         Ok(p)
     }
@@ -319,10 +329,20 @@ impl Proposal {
         self.addke.iter().any(|l| !l.is_empty())
     }
 
-    /// The proposal without additional key exchanges: what CREATE_CHILD_SA offers and accepts,
-    /// since IKE_FOLLOWUP_KE (RFC 9370 §2.3) is not implemented.
+    /// The proposal without additional key exchanges (what IKE_AUTH offers for the first Child
+    /// SA, whose keys come from the IKE SA).
     pub fn without_addke(&self) -> Self {
         Self {
+            addke: Default::default(),
+            ..self.clone()
+        }
+    }
+
+    /// The proposal for the first Child SA, created in IKE_AUTH: without key exchange methods
+    /// of its own, additional or not, since its keys come from the IKE SA (RFC 7296 §1.2).
+    pub fn for_ike_auth(&self) -> Self {
+        Self {
+            ke: Vec::new(),
             addke: Default::default(),
             ..self.clone()
         }
@@ -715,10 +735,21 @@ mod tests {
                 "{bad}"
             );
         }
+        // ESP: only after a key exchange method of its own (RFC 9370 §2.2.4).
         assert!(matches!(
             Proposal::parse_esp("aes128gcm16-ke1_mlkem768"),
-            Err(ProposalError::NotAllowed { kind: "ESP", .. })
+            Err(ProposalError::AddKeWithoutKe(_))
         ));
+        let esp = Proposal::parse_esp("aes256gcm16-x25519-ke1_mlkem768").unwrap();
+        assert_eq!(esp.ke, [DhGroup::Curve25519]);
+        assert_eq!(esp.addke[0], [DhGroup::MlKem768]);
+        let wire_esp = esp.to_wire(1, &[1, 2, 3, 4]);
+        assert!(wire_esp
+            .transforms
+            .iter()
+            .any(|t| t.transform_type == TransformType::AddKe1 && t.id == 36));
+        let c = select(std::slice::from_ref(&esp), &[wire_esp]).unwrap();
+        assert_eq!(c.describe(), "aes256gcm16-x25519-ke1_mlkem768");
         assert_eq!(ke_keyword("mlkem512"), Some(DhGroup::MlKem512));
     }
 

@@ -543,3 +543,58 @@ fn rekeys_of_everything_under_loss_converge() {
     }
     assert!(converged >= 10, "{converged}");
 }
+
+/// ESP_TFC_PADDING_NOT_SUPPORTED goes with every Child SA of an endpoint whose kernel cannot
+/// receive TFC padding; NON_FIRST_FRAGMENTS_ALSO counts only when both ends announce it. Both in
+/// IKE_AUTH and in CREATE_CHILD_SA, whichever end initiates.
+#[test]
+fn esp_notifies_follow_the_endpoint_settings() {
+    use ike_proto::v2::ChildFlags;
+    let cfg = |tfc, nff| EndpointConfig {
+        tfc_padding_supported: tfc,
+        non_first_fragments: nff,
+        ..EndpointConfig::default()
+    };
+    // (a's settings, b's settings, a's flags, b's flags)
+    let cases = [
+        ((true, false), (true, false), (false, false), (false, false)),
+        ((true, true), (true, true), (false, true), (false, true)),
+        ((true, true), (true, false), (false, false), (false, false)),
+        ((true, false), (true, true), (false, false), (false, false)),
+        ((true, false), (false, false), (true, false), (false, false)),
+        ((false, true), (true, true), (false, true), (true, true)),
+    ];
+    for (i, (sa, sb, fa, fb)) in cases.into_iter().enumerate() {
+        let mut p = pair_with_configs(
+            Side::default(),
+            Side::responder(),
+            cfg(sa.0, sa.1),
+            cfg(sb.0, sb.1),
+            Faults::none(),
+            7,
+        );
+        let (a, b) = established(&mut p);
+        p.a.create_child(p.now(), a, "net").unwrap();
+        assert!(
+            p.run_until(Duration::from_secs(10), |p| installs(&p.events_b).len()
+                == 2)
+        );
+        p.b.create_child(p.now(), b, "net").unwrap();
+        assert!(
+            p.run_until(Duration::from_secs(10), |p| installs(&p.events_a).len()
+                == 3)
+        );
+        let flags = |f: (bool, bool)| ChildFlags {
+            peer_refuses_tfc_padding: f.0,
+            non_first_fragments: f.1,
+        };
+        for (n, (ca, cb)) in installs(&p.events_a)
+            .iter()
+            .zip(installs(&p.events_b))
+            .enumerate()
+        {
+            assert_eq!(ca.flags, flags(fa), "case {i}, child {n}, a");
+            assert_eq!(cb.flags, flags(fb), "case {i}, child {n}, b");
+        }
+    }
+}

@@ -445,13 +445,11 @@ fn initiator_refuses_additional_exchanges_chosen_without_the_notify() {
     assert!(p.a.poll_transmit().is_none());
 }
 
-/// CREATE_CHILD_SA with additional key exchanges (IKE_FOLLOWUP_KE, RFC 9370 §2.3) is not
-/// implemented: an IKE SA negotiated with ML-KEM rekeys with its classic key exchange only
-/// (the new SKEYSEED still derives from the old SK_d, which the ML-KEM secret went into). Had the
-/// initiator offered its mandatory ML-KEM again, the responder, which selects additional
-/// exchanges in CREATE_CHILD_SA only as NONE, would have refused the rekey.
+/// An IKE SA negotiated with ML-KEM over IKE_INTERMEDIATE rekeys with it again, over
+/// IKE_FOLLOWUP_KE after the CREATE_CHILD_SA exchange (RFC 9370 §2.2.4; more in
+/// tests/v2_followup.rs).
 #[test]
-fn ike_rekey_of_a_hybrid_sa_offers_no_additional_exchanges() {
+fn ike_rekey_of_a_hybrid_sa_runs_the_additional_exchange_again() {
     let mut p = pair(
         Side {
             ike: &[HYBRID],
@@ -475,6 +473,7 @@ fn ike_rekey_of_a_hybrid_sa_offers_no_additional_exchanges() {
     assert_eq!(closed(&p.events_b), Some(&CloseReason::Rekeyed));
     let rekey = wire(&p)[before..].to_vec();
     assert_eq!(rekey[0], (ExchangeType::CreateChildSa, 3, false));
+    assert_eq!(rekey[2], (ExchangeType::IkeFollowupKe, 4, false));
     let new_a = p.a.established()[0];
     assert_eq!(p.a.child_sas(new_a).len(), 1);
     // The new SA works.

@@ -7,6 +7,11 @@
 //! KEYMAT = prf+(SK_d, [g^ir (new)] | Ni | Nr)                       (Child SA)
 //! SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr)                  (IKE SA rekey)
 //! ```
+//!
+//! With additional key exchanges in IKE_FOLLOWUP_KE (RFC 9370 §2.2.4) their shared secrets
+//! `SK(1) | ... | SK(n)` follow the nonces: `KEYMAT = prf+(SK_d, SK(0) | Ni | Nr | SK(1) | ...
+//! | SK(n))`, and likewise for the SKEYSEED of a rekeyed IKE SA, so that without them the
+//! RFC 7296 formulas are unchanged.
 
 use crate::prf::{prf_plus_parts, PrfAlg};
 use crate::{CryptoError, Secret};
@@ -47,7 +52,7 @@ pub fn dkm(
 
 /// Child SA keying material `prf+(SK_d, [g^ir (new)] | Ni | Nr)` (RFC 7296 §2.17), `len`
 /// bytes. Pass `None` for a Child SA without PFS. With RFC 9370 additional key exchanges, pass
-/// every shared secret in order as `extra`.
+/// their shared secrets in order as `extra`: they follow the nonces (RFC 9370 §2.2.4).
 pub fn child_keymat(
     prf: PrfAlg,
     sk_d: &[u8],
@@ -59,14 +64,15 @@ pub fn child_keymat(
 ) -> Result<Secret, CryptoError> {
     let mut seed: Vec<&[u8]> = Vec::with_capacity(extra.len() + 3);
     seed.extend(gir_new);
-    seed.extend_from_slice(extra);
     seed.push(ni);
     seed.push(nr);
+    seed.extend_from_slice(extra);
     prf_plus_parts(prf, sk_d, &seed, len)
 }
 
 /// SKEYSEED of a rekeyed IKE SA, `prf(SK_d (old), g^ir (new) | Ni | Nr)` (RFC 7296 §2.18).
-/// With RFC 9370 additional key exchanges, their shared secrets follow `g^ir` in `extra`.
+/// With RFC 9370 additional key exchanges, their shared secrets go in `extra`, after the nonces
+/// (RFC 9370 §2.2.4: `prf(SK_d (old), SK(0) | Ni | Nr | SK(1) | ... | SK(n))`).
 pub fn rekey_skeyseed(
     prf: PrfAlg,
     sk_d_old: &[u8],
@@ -77,9 +83,9 @@ pub fn rekey_skeyseed(
 ) -> Secret {
     let mut parts: Vec<&[u8]> = Vec::with_capacity(extra.len() + 3);
     parts.push(gir_new);
-    parts.extend_from_slice(extra);
     parts.push(ni);
     parts.push(nr);
+    parts.extend_from_slice(extra);
     prf.compute(sk_d_old, &parts)
 }
 
@@ -178,4 +184,35 @@ pub const KEY_PAD: &[u8] = b"Key Pad for IKEv2";
 pub fn psk_auth(prf: PrfAlg, psk: &[u8], signed_octets: &[u8]) -> Secret {
     let inner = prf.compute(psk, &[KEY_PAD]);
     prf.compute(inner.expose(), &[signed_octets])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prf::prf_plus;
+
+    /// RFC 9370 §2.2.4: the additional shared secrets come after the nonces, not before.
+    #[test]
+    fn additional_secrets_follow_the_nonces() {
+        let prf = PrfAlg::HmacSha256;
+        let (sk_d, g, ni, nr, s1, s2) =
+            ([1u8; 32], [2u8; 32], [3u8; 16], [4u8; 16], [5; 32], [6; 32]);
+        let seed = [&g[..], &ni, &nr, &s1, &s2].concat();
+        let keymat = child_keymat(prf, &sk_d, Some(&g), &[&s1, &s2], &ni, &nr, 80).unwrap();
+        assert_eq!(
+            keymat.expose(),
+            prf_plus(prf, &sk_d, &seed, 80).unwrap().expose()
+        );
+        let skeyseed = rekey_skeyseed(prf, &sk_d, &g, &[&s1, &s2], &ni, &nr);
+        assert_eq!(skeyseed.expose(), prf.compute(&sk_d, &[&seed]).expose());
+        // Without them, the RFC 7296 formulas.
+        let plain = child_keymat(prf, &sk_d, Some(&g), &[], &ni, &nr, 80).unwrap();
+        assert_ne!(plain.expose(), keymat.expose());
+        assert_eq!(
+            plain.expose(),
+            prf_plus(prf, &sk_d, &[&g[..], &ni, &nr].concat(), 80)
+                .unwrap()
+                .expose()
+        );
+    }
 }

@@ -537,6 +537,16 @@ pub struct EndpointConfig {
     /// lets Wireshark decrypt captures (`ike daemon --keylog`). Off by default: it hands
     /// secrets to the driver.
     pub export_keys: bool,
+    /// Whether the kernel can receive ESP with TFC padding (RFC 4303 §2.7). When not, every
+    /// Child SA request and response says ESP_TFC_PADDING_NOT_SUPPORTED (RFC 7296 §3.10.1).
+    /// Linux XFRM can, hence the default; strongSwan too sends the notify only for a kernel
+    /// without the feature, and has no setting for it.
+    pub tfc_padding_supported: bool,
+    /// Announce NON_FIRST_FRAGMENTS_ALSO (RFC 7296 §3.10.1, RFC 4301 §7.2): in every Child SA
+    /// request, and in a response when the request had it. Non-first fragments then may use the
+    /// Child SA ([`crate::v2::ChildFlags::non_first_fragments`]). Off by default, as strongSwan,
+    /// which never sends it.
+    pub non_first_fragments: bool,
 }
 
 impl Default for EndpointConfig {
@@ -555,6 +565,8 @@ impl Default for EndpointConfig {
             fragment_size: 1228,
             keepalive_interval: Some(Duration::from_secs(20)),
             export_keys: false,
+            tfc_padding_supported: true,
+            non_first_fragments: false,
         }
     }
 }

@@ -15,7 +15,8 @@
 //! cache for retransmitted requests; CREATE_CHILD_SA (new Child SAs, rekeying of Child and IKE
 //! SAs, collisions) lives in `sa/create_child.rs`, IKE message fragmentation (RFC 7383) in
 //! `sa/fragment.rs`, and multiple key exchanges (RFC 9370, e.g. ML-KEM after X25519) over
-//! IKE_INTERMEDIATE exchanges (RFC 9242) in `sa/intermediate.rs`.
+//! IKE_INTERMEDIATE exchanges (RFC 9242) in `sa/intermediate.rs`, and after CREATE_CHILD_SA over
+//! IKE_FOLLOWUP_KE exchanges (RFC 9370 §2.2.4) in `sa/followup.rs`.
 //!
 //! NAT traversal (§2.23, RFC 3948) and dead peer detection (§2.4) live in `sa::nat` and
 //! `sa::dpd`: NAT detection in IKE_SA_INIT, the float to UDP 4500, address updates from
@@ -1031,6 +1032,7 @@ impl Endpoint {
                 ) {
                     Ok((mut sa, out)) => {
                         sa.set_prefer_initiator_proposals(self.config.prefer_initiator_proposals);
+                        sa.set_esp_notifies(sa::EspNotifies::from_config(&self.config));
                         self.by_spi.insert(spi, handle);
                         self.by_init.insert((remote, h.spi_i), handle);
                         self.sas.insert(handle, sa);

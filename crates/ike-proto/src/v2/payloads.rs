@@ -138,6 +138,11 @@ fn rules(exchange: ExchangeType, response: bool) -> Option<&'static [Rule]> {
         (ExchangeType::IkeIntermediate, _) => {
             &[(P::Ke, 0, 1), (P::Notify, 0, MANY), (P::VendorId, 0, MANY)]
         }
+        // RFC 9370 §2.2.4: SK {KEi(n), N(ADDITIONAL_KEY_EXCHANGE)} and SK {KEr(n), [N]}, or an
+        // error notify.
+        (ExchangeType::IkeFollowupKe, _) => {
+            &[(P::Ke, 0, 1), (P::Notify, 0, MANY), (P::VendorId, 0, MANY)]
+        }
         (ExchangeType::Informational, _) => &[
             (P::Notify, 0, MANY),
             (P::Delete, 0, MANY),

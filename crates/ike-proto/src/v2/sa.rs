@@ -74,6 +74,7 @@ enum RequestKind {
     Delete,
     Liveness,
     CreateChild,
+    FollowupKe,
     DeleteChild,
 }
 
@@ -196,10 +197,55 @@ pub(crate) struct IkeSa {
     ike_collision_pending: bool,
     /// Our IKE rekey lost the §2.8.2 nonce rule: do not delete the old SA ourselves.
     ike_collision_lost: bool,
+    /// Responder: the peer's CREATE_CHILD_SA exchanges waiting for their IKE_FOLLOWUP_KE
+    /// exchanges (RFC 9370 §2.2.4).
+    followups: Vec<followup::Responder>,
+    /// What our Child SA requests and responses announce about ESP (EndpointConfig).
+    esp_notifies: EspNotifies,
+}
+
+/// Our ESP announcements (RFC 7296 §3.10.1), from [`EndpointConfig`].
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct EspNotifies {
+    /// Send ESP_TFC_PADDING_NOT_SUPPORTED.
+    no_tfc_padding: bool,
+    /// Send NON_FIRST_FRAGMENTS_ALSO (in a response only when the request had it).
+    non_first_fragments: bool,
+}
+
+impl EspNotifies {
+    pub(crate) fn from_config(config: &EndpointConfig) -> Self {
+        Self {
+            no_tfc_padding: !config.tfc_padding_supported,
+            non_first_fragments: config.non_first_fragments,
+        }
+    }
+
+    /// The notifies for a Child SA request (`request` is `None`) or for the response to
+    /// `request`.
+    fn payloads(self, request: Option<&[Payload<'_>]>) -> Vec<Payload<'static>> {
+        let mut p = Vec::new();
+        if self.no_tfc_padding {
+            p.push(Payload::Notify(Notify::new(
+                NotifyType::EspTfcPaddingNotSupported,
+                &[],
+            )));
+        }
+        let asked =
+            request.is_none_or(|r| find_notify(r, NotifyType::NonFirstFragmentsAlso).is_some());
+        if self.non_first_fragments && asked {
+            p.push(Payload::Notify(Notify::new(
+                NotifyType::NonFirstFragmentsAlso,
+                &[],
+            )));
+        }
+        p
+    }
 }
 
 mod create_child;
 mod dpd;
+mod followup;
 mod fragment;
 mod intermediate;
 mod nat;
@@ -406,6 +452,10 @@ impl IkeSa {
         self.prefer_initiator_proposals = on;
     }
 
+    pub(crate) fn set_esp_notifies(&mut self, n: EspNotifies) {
+        self.esp_notifies = n;
+    }
+
     pub(crate) fn connection_name(&self) -> &str {
         &self.connection
     }
@@ -591,6 +641,8 @@ impl IkeSa {
             prefer_initiator_proposals: false,
             ike_collision_pending: false,
             ike_collision_lost: false,
+            followups: Vec::new(),
+            esp_notifies: EspNotifies::from_config(config),
         };
         let mut out = Output::default();
         let bytes = sa
@@ -913,6 +965,8 @@ impl IkeSa {
             prefer_initiator_proposals: false,
             ike_collision_pending: false,
             ike_collision_lost: false,
+            followups: Vec::new(),
+            esp_notifies: EspNotifies::default(),
         };
         sa.derive_keys(chosen, shared.expose())
             .map_err(|_| EngineError::UnknownSa)?;
@@ -1165,15 +1219,7 @@ impl IkeSa {
         };
         let spi_bytes = spi_in.map(u32::to_be_bytes).unwrap_or_default();
         let child_props: Vec<Proposal> = child
-            .map(|c| {
-                c.esp_proposals
-                    .iter()
-                    .map(|p| Proposal {
-                        ke: Vec::new(),
-                        ..p.clone()
-                    })
-                    .collect()
-            })
+            .map(|c| c.esp_proposals.iter().map(Proposal::for_ike_auth).collect())
             .unwrap_or_default();
         let wire_props: Vec<v2::Proposal<'_>> = child_props
             .iter()
@@ -1199,6 +1245,7 @@ impl IkeSa {
             }));
             payloads.push(Payload::TsI(ts_i));
             payloads.push(Payload::TsR(ts_r));
+            payloads.extend(self.esp_notifies.payloads(None));
         }
         // Message ID 1, or the next after the IKE_INTERMEDIATE exchanges (RFC 9242 §3.2).
         let mid = self.next_mid;
@@ -1300,6 +1347,7 @@ impl IkeSa {
                 }));
                 payloads.push(Payload::TsI(ts_i));
                 payloads.push(Payload::TsR(ts_r));
+                payloads.extend(self.esp_notifies.payloads(Some(inner)));
                 install = Some(c);
             }
             Some(Err((name, e))) => {
@@ -1453,10 +1501,7 @@ impl IkeSa {
             let props: Vec<Proposal> = child
                 .esp_proposals
                 .iter()
-                .map(|p| Proposal {
-                    ke: Vec::new(),
-                    ..p.clone()
-                })
+                .map(Proposal::for_ike_auth)
                 .collect();
             let Some(chosen) = select_with(&props, &sa.proposals, self.prefer_initiator_proposals)
             else {
@@ -1501,11 +1546,12 @@ impl IkeSa {
     fn install_child(&mut self, peer: &PeerConfig, c: NegotiatedChild, out: &mut Output) {
         let (ni, nr) = (self.ni.clone(), self.nr.clone());
         let initiator = self.initiator;
-        self.install_child_with(peer, c, None, &ni, &nr, initiator, out);
+        self.install_child_with(peer, c, None, &[], &ni, &nr, initiator, out);
     }
 
-    /// Installs a Child SA whose KEYMAT comes from `prf+(SK_d, [g^ir (new)] | Ni | Nr)` with the
-    /// nonces of the exchange that created it (§2.17). `initiator` is whether we initiated that
+    /// Installs a Child SA whose KEYMAT comes from `prf+(SK_d, [g^ir (new)] | Ni | Nr [| SK(1) |
+    /// ... | SK(n)])` with the nonces of the exchange that created it (§2.17) and the shared
+    /// secrets `extra` of its IKE_FOLLOWUP_KE exchanges (RFC 9370 §2.2.4). `initiator` is whether we initiated that
     /// exchange: it, not who began the IKE SA, decides which keys are outbound and whether TSi
     /// or TSr holds our selectors.
     #[allow(clippy::too_many_arguments)]
@@ -1514,6 +1560,7 @@ impl IkeSa {
         peer: &PeerConfig,
         c: NegotiatedChild,
         gir: Option<&[u8]>,
+        extra: &[&[u8]],
         ni: &[u8],
         nr: &[u8],
         initiator: bool,
@@ -1539,7 +1586,7 @@ impl IkeSa {
             keys.prf,
             keys.sk_d.expose(),
             gir,
-            &[],
+            extra,
             ni,
             nr,
             2 * (ek + ik),
@@ -1579,9 +1626,12 @@ impl IkeSa {
             deleting: false,
             collision: None,
         });
+        // Non-first fragments only when both ends announced it (RFC 4301 §7.2).
+        let mut flags = c.flags;
+        flags.non_first_fragments &= self.esp_notifies.non_first_fragments;
         out.events
             .push(Event::ChildSaInstall(Box::new(ChildSaInstall {
-                flags: c.flags,
+                flags,
                 sa: self.handle,
                 connection: peer.name.clone(),
                 child: name,
@@ -1717,10 +1767,7 @@ impl IkeSa {
         let props: Vec<Proposal> = child
             .esp_proposals
             .iter()
-            .map(|p| Proposal {
-                ke: Vec::new(),
-                ..p.clone()
-            })
+            .map(Proposal::for_ike_auth)
             .collect();
         let chosen = check_reply(&props, reply).ok_or(ProtocolError::InvalidResponse(
             "ESP proposal we did not offer",
@@ -1938,6 +1985,10 @@ impl IkeSa {
                     self.outstanding = None;
                     self.handle_create_child_response(&inner, peer, config, rng, &mut out);
                 }
+                (RequestKind::FollowupKe, ExchangeType::IkeFollowupKe) => {
+                    self.outstanding = None;
+                    self.handle_followup_response(&inner, peer, config, rng, &mut out);
+                }
                 _ => {}
             }
             if !out.closed {
@@ -1977,6 +2028,9 @@ impl IkeSa {
             }
             (State::Established, ExchangeType::CreateChildSa) => {
                 self.handle_create_child_request(&inner, h.message_id, peer, rng, &mut out);
+            }
+            (State::Established, ExchangeType::IkeFollowupKe) => {
+                self.handle_followup_request(&inner, h.message_id, peer, rng, &mut out);
             }
             // An exchange in the wrong state never changes the SA.
             _ => {}
@@ -2044,7 +2098,8 @@ struct NegotiatedChild {
 pub struct ChildFlags {
     /// The peer sent ESP_TFC_PADDING_NOT_SUPPORTED: do not send it TFC padding.
     pub peer_refuses_tfc_padding: bool,
-    /// The peer sent NON_FIRST_FRAGMENTS_ALSO: non-first fragments may use this SA.
+    /// Both ends sent NON_FIRST_FRAGMENTS_ALSO (ours per
+    /// [`EndpointConfig::non_first_fragments`]): non-first fragments may use this SA.
     pub non_first_fragments: bool,
 }
 

@@ -97,14 +97,20 @@ pub fn pair_with(
     faults: Faults,
     seed: u64,
 ) -> Pair {
+    pair_with_configs(a, b, EndpointConfig::default(), cfg_b, faults, seed)
+}
+
+pub fn pair_with_configs(
+    a: Side<'_>,
+    b: Side<'_>,
+    cfg_a: EndpointConfig,
+    cfg_b: EndpointConfig,
+    faults: Faults,
+    seed: u64,
+) -> Pair {
     let pa = peer("site-b", B, "a.example.org", "b.example.org", &a);
     let pb = peer("site-a", A, "b.example.org", "a.example.org", &b);
-    let ea = Endpoint::new(
-        EndpointConfig::default(),
-        vec![pa],
-        Box::new(SeededRng::new(seed * 2 + 1)),
-    )
-    .unwrap();
+    let ea = Endpoint::new(cfg_a, vec![pa], Box::new(SeededRng::new(seed * 2 + 1))).unwrap();
     let eb = Endpoint::new(cfg_b, vec![pb], Box::new(SeededRng::new(seed * 2 + 2))).unwrap();
     Pair::new(ea, eb, A.parse().unwrap(), B.parse().unwrap(), faults, seed)
 }

@@ -2,6 +2,9 @@
 //! (REKEY_SA, make-before-break), IKE SA rekeying (§2.18), single Child SA deletes (§1.4.1),
 //! and the lifetimes that trigger them.
 //!
+//! With additional key exchanges (RFC 9370) the exchange is followed by IKE_FOLLOWUP_KE
+//! exchanges (`followup.rs`) before what it agreed on is applied (`IkeSa::conclude`).
+//!
 //! Collisions (§2.8.1-§2.8.2, §2.25) are answered conservatively in this slice: a request to
 //! rekey an SA we are rekeying ourselves gets TEMPORARY_FAILURE, and the peer retries later.
 
@@ -16,6 +19,7 @@ use ike_wire::v2::{
     self, ExchangeType, KeyExchange as KePayload, Notify, NotifyType, Payload, ProtocolId,
 };
 
+use super::followup::{self, Agreed, KeyExchanges};
 use super::{IkeSa, NegotiatedChild, Output, RequestKind, State};
 use crate::proposal::{check_reply, select_with, Chosen, Proposal};
 use crate::v2::config::{EndpointConfig, Mode, PeerConfig, Ts};
@@ -72,6 +76,8 @@ pub(crate) struct Creating {
     /// The peer rekeyed this IKE SA while our rekey was under way (§2.8.2): the nonces of its
     /// exchange and our SPI of the IKE SA it created.
     ike_collision: Option<(Collision, [u8; 8])>,
+    /// The IKE_FOLLOWUP_KE exchanges after the CREATE_CHILD_SA exchange (RFC 9370 §2.2.4).
+    pub(super) followup: Option<followup::Initiator>,
 }
 
 /// `t` less up to 10%, taken from `salt` (a random SPI), so that both ends of a connection do
@@ -317,6 +323,7 @@ impl IkeSa {
             transport: false,
             tried: Vec::new(),
             ike_collision: None,
+            followup: None,
         });
         self.send_request(
             out,
@@ -365,6 +372,12 @@ impl IkeSa {
             return;
         }
         let creating = match &op {
+            Op::RekeyIke if self.ike_followup_pending() => {
+                // The peer's IKE SA rekey waits for its IKE_FOLLOWUP_KE exchanges; if it
+                // completes, this SA is rekeyed anyway, else try again later.
+                self.ike_rekey_at = Some(self.clock + retry_delay(&self.our_spi()));
+                return;
+            }
             Op::RekeyIke => {
                 let mut spi = vec![0u8; 8];
                 if rng.fill(&mut spi).is_err() {
@@ -389,6 +402,7 @@ impl IkeSa {
                     transport: false,
                     tried: group.into_iter().collect(),
                     ike_collision: None,
+                    followup: None,
                 }
             }
             Op::Create { .. } | Op::RekeyChild { .. } => {
@@ -456,6 +470,7 @@ impl IkeSa {
                     transport,
                     tried: group.into_iter().collect(),
                     ike_collision: None,
+                    followup: None,
                 }
             }
             _ => return,
@@ -479,13 +494,8 @@ impl IkeSa {
             let protocol;
             match &creating.op {
                 Op::RekeyIke => {
-                    // No IKE_FOLLOWUP_KE (RFC 9370 §2.3) yet: rekey without additional
-                    // key exchanges.
-                    props = peer
-                        .ike_proposals
-                        .iter()
-                        .map(Proposal::without_addke)
-                        .collect();
+                    // With their additional key exchanges, if any (IKE_FOLLOWUP_KE).
+                    props = peer.ike_proposals.clone();
                     protocol = ProtocolId::Ike;
                 }
                 _ => {
@@ -530,9 +540,12 @@ impl IkeSa {
                 creating.ts_i.iter().map(Ts::to_wire).collect();
             let ts_r: Vec<v2::TrafficSelector<'static>> =
                 creating.ts_r.iter().map(Ts::to_wire).collect();
+            let notifies;
             if protocol == ProtocolId::Esp {
                 payloads.push(Payload::TsI(ts_i));
                 payloads.push(Payload::TsR(ts_r));
+                notifies = self.esp_notifies.payloads(None);
+                payloads.extend(notifies);
             }
             self.seal(ExchangeType::CreateChildSa, false, mid, &payloads, rng)
         };
@@ -549,7 +562,7 @@ impl IkeSa {
         );
     }
 
-    fn child_failed(
+    pub(super) fn child_failed(
         &mut self,
         creating: &Creating,
         peer: &PeerConfig,
@@ -681,9 +694,87 @@ impl IkeSa {
             return;
         }
         let result = if creating.op == Op::RekeyIke {
-            self.complete_ike_rekey(&creating, inner, peer, out)
+            self.check_ike_rekey_reply(&creating, inner, peer)
         } else {
-            self.complete_child(&creating, inner, peer, out)
+            self.check_child_sa_reply(&creating, inner, peer)
+        };
+        let (agreed, nr, kes) = match result {
+            Ok(r) => r,
+            Err(e) => {
+                self.child_failed(&creating, peer, e, out);
+                return;
+            }
+        };
+        if kes.pending.is_empty() {
+            self.conclude(creating, agreed, nr, kes, peer, out);
+            return;
+        }
+        // RFC 9370 §2.2.4: additional key exchanges follow, linked by the responder's notify.
+        let Some(link) = super::find_notify(inner, NotifyType::AdditionalKeyExchange) else {
+            self.child_failed(
+                &creating,
+                peer,
+                ProtocolError::InvalidResponse(
+                    "additional key exchanges chosen without ADDITIONAL_KEY_EXCHANGE",
+                ),
+                out,
+            );
+            return;
+        };
+        creating.followup = Some(followup::Initiator::new(
+            agreed,
+            nr,
+            kes,
+            link.data.to_vec(),
+        ));
+        self.send_followup(creating, peer, config, rng, out);
+    }
+
+    /// Applies what our exchange agreed on once every key exchange is done: installs the Child
+    /// SA or creates the new IKE SA, then deletes what it replaces.
+    pub(super) fn conclude(
+        &mut self,
+        creating: Creating,
+        agreed: Agreed,
+        nr: Vec<u8>,
+        kes: KeyExchanges,
+        peer: &PeerConfig,
+        out: &mut Output,
+    ) {
+        let extra = kes.extra();
+        let result = match agreed {
+            Agreed::Child(neg) => {
+                self.install_child_with(
+                    peer,
+                    neg,
+                    kes.first.as_ref().map(|s| s.expose()),
+                    &extra,
+                    &creating.ni,
+                    &nr,
+                    true,
+                    out,
+                );
+                self.last_exchange_nr = nr;
+                Ok(())
+            }
+            Agreed::Ike {
+                spi_i,
+                spi_r,
+                chosen,
+            } => match kes.first.as_ref() {
+                Some(first) => self.complete_ike_rekey(
+                    &creating,
+                    spi_i,
+                    spi_r,
+                    chosen,
+                    &nr,
+                    first.expose(),
+                    &extra,
+                    peer,
+                    out,
+                ),
+                None => Err(ProtocolError::InvalidResponse("no KE")),
+            },
         };
         if let Err(e) = result {
             self.child_failed(&creating, peer, e, out);
@@ -747,13 +838,14 @@ impl IkeSa {
         (sa, nonce, ke, tsi, tsr)
     }
 
-    fn complete_child(
+    /// Our CREATE_CHILD_SA exchange for a Child SA: the responder's choice checked and our
+    /// key exchange completed.
+    fn check_child_sa_reply(
         &mut self,
         creating: &Creating,
         inner: &[Payload<'_>],
         peer: &PeerConfig,
-        out: &mut Output,
-    ) -> Result<(), ProtocolError> {
+    ) -> Result<(Agreed, Vec<u8>, KeyExchanges), ProtocolError> {
         let (sa, nonce, ke, ts_i, ts_r) = Self::reply_parts(inner);
         let (Some(sa), Some(nr)) = (sa, nonce) else {
             return Err(ProtocolError::InvalidResponse("no SA and Nonce"));
@@ -816,26 +908,18 @@ impl IkeSa {
             transport,
             flags: super::ChildFlags::from_payloads(inner),
         };
-        self.install_child_with(
-            peer,
-            neg,
-            gir.as_ref().map(|s| s.expose()),
-            &creating.ni,
-            nr,
-            true,
-            out,
-        );
-        self.last_exchange_nr = nr.to_vec();
-        Ok(())
+        let kes = KeyExchanges::new(gir, &chosen);
+        Ok((Agreed::Child(neg), nr.to_vec(), kes))
     }
 
-    fn complete_ike_rekey(
+    /// Our CREATE_CHILD_SA exchange for an IKE SA rekey: the responder's choice checked and our
+    /// key exchange completed.
+    fn check_ike_rekey_reply(
         &mut self,
         creating: &Creating,
         inner: &[Payload<'_>],
         peer: &PeerConfig,
-        out: &mut Output,
-    ) -> Result<(), ProtocolError> {
+    ) -> Result<(Agreed, Vec<u8>, KeyExchanges), ProtocolError> {
         let (sa, nonce, ke, _, _) = Self::reply_parts(inner);
         let (Some(sa), Some(nr), Some(ke)) = (sa, nonce, ke) else {
             return Err(ProtocolError::InvalidResponse("no SA, Nonce and KE"));
@@ -845,14 +929,9 @@ impl IkeSa {
                 "IKE SA reply with other than one proposal",
             ));
         };
-        let offered: Vec<Proposal> = peer
-            .ike_proposals
-            .iter()
-            .map(Proposal::without_addke)
-            .collect();
-        let chosen = check_reply(&offered, reply).ok_or(ProtocolError::InvalidResponse(
-            "IKE proposal we did not offer",
-        ))?;
+        let chosen = check_reply(&peer.ike_proposals, reply).ok_or(
+            ProtocolError::InvalidResponse("IKE proposal we did not offer"),
+        )?;
         let kex = creating
             .dh
             .as_ref()
@@ -867,6 +946,33 @@ impl IkeSa {
         let shared = kex
             .shared_secret(ke.data)
             .map_err(|_| ProtocolError::InvalidSyntax("peer key exchange value"))?;
+        let kes = KeyExchanges::new(Some(shared), &chosen);
+        Ok((
+            Agreed::Ike {
+                spi_i,
+                spi_r,
+                chosen,
+            },
+            nr.to_vec(),
+            kes,
+        ))
+    }
+
+    /// Our IKE SA rekey, every key exchange done: the new IKE SA, with the Child SAs unless a
+    /// collision (§2.8.2) decides otherwise.
+    #[allow(clippy::too_many_arguments)]
+    fn complete_ike_rekey(
+        &mut self,
+        creating: &Creating,
+        spi_i: [u8; 8],
+        spi_r: [u8; 8],
+        chosen: Chosen,
+        nr: &[u8],
+        shared: &[u8],
+        extra: &[&[u8]],
+        peer: &PeerConfig,
+        out: &mut Output,
+    ) -> Result<(), ProtocolError> {
         // §2.8.2: if both ends rekeyed at once, the IKE SA created with the lowest of the four
         // nonces is deleted by the end that created it; the Child SAs move to the other one,
         // whose creator deletes the old IKE SA.
@@ -883,7 +989,8 @@ impl IkeSa {
             &creating.ni,
             nr,
             chosen,
-            shared.expose(),
+            shared,
+            extra,
             peer,
         );
         self.ike_collision_pending = false;
@@ -906,9 +1013,10 @@ impl IkeSa {
     }
 
     /// The IKE SA that replaces this one (§2.18): `SKEYSEED = prf(SK_d (old), g^ir (new) | Ni |
-    /// Nr)`, new SPIs and nonces, message IDs from zero, and this SA's Child SAs.
+    /// Nr [| SK(1) | ... | SK(n)])` (the additional shared secrets `extra` of RFC 9370 §2.2.4),
+    /// new SPIs and nonces, message IDs from zero, and this SA's Child SAs.
     #[allow(clippy::too_many_arguments)]
-    fn rekeyed_sa(
+    pub(super) fn rekeyed_sa(
         &mut self,
         initiator: bool,
         spi_i: [u8; 8],
@@ -917,6 +1025,7 @@ impl IkeSa {
         nr: &[u8],
         chosen: Chosen,
         shared: &[u8],
+        extra: &[&[u8]],
         peer: &PeerConfig,
     ) -> Result<IkeSa, ProtocolError> {
         let old = self
@@ -924,7 +1033,7 @@ impl IkeSa {
             .as_ref()
             .ok_or(ProtocolError::InvalidResponse("no keys"))?;
         // The old SA's PRF keys SKEYSEED (§2.18).
-        let skeyseed = kdf::rekey_skeyseed(old.prf, old.sk_d.expose(), shared, &[], ni, nr);
+        let skeyseed = kdf::rekey_skeyseed(old.prf, old.sk_d.expose(), shared, extra, ni, nr);
         let new_keys =
             super::ike_keys(chosen, skeyseed.expose(), ni, nr, &spi_i, &spi_r, initiator)?;
         // In a collision (§2.8.2) the Child SAs stay until the nonce rule names the survivor.
@@ -981,6 +1090,8 @@ impl IkeSa {
             ike_collision_lost: false,
             nat: self.nat.clone(),
             liveness: super::dpd::Liveness::new(self.clock),
+            followups: Vec::new(),
+            esp_notifies: self.esp_notifies,
         })
     }
 
@@ -1040,21 +1151,27 @@ impl IkeSa {
                     ..
                 })
             );
-            if (self.creating.is_some() && !our_ike_rekey) || self.rekeyed {
+            if (self.creating.is_some() && !our_ike_rekey)
+                || self.rekeyed
+                || self.ike_followup_pending()
+            {
                 // Our own exchange on this IKE SA is under way (a rekey of one of its Child SAs,
                 // or a delete): moving the Child SAs now could leave the two ends with different
                 // sets, so the peer retries later (§2.25.2).
                 return Err((NotifyType::TemporaryFailure, Vec::new()));
             }
-            // A peer's additional key exchanges are selected only as NONE: IKE_FOLLOWUP_KE
-            // (RFC 9370 §2.3) is not implemented.
-            let ours: Vec<Proposal> = peer
-                .ike_proposals
-                .iter()
-                .map(Proposal::without_addke)
-                .collect();
+            let ours = followup::selectable(&peer.ike_proposals);
             let chosen = select_with(&ours, &sa.proposals, self.prefer_initiator_proposals)
                 .ok_or((NotifyType::NoProposalChosen, Vec::new()))?;
+            let needs_followup = chosen.additional().next().is_some();
+            if our_ike_rekey
+                && (needs_followup || peer.ike_proposals.iter().any(Proposal::has_addke))
+            {
+                // Both ends rekey the IKE SA and one of them with additional key exchanges:
+                // rather than a nonce rule spanning the IKE_FOLLOWUP_KE exchanges, the peer
+                // retries later (as we will after its answer to ours).
+                return Err((NotifyType::TemporaryFailure, Vec::new()));
+            }
             let group = chosen
                 .ke
                 .ok_or((NotifyType::NoProposalChosen, Vec::new()))?;
@@ -1077,10 +1194,49 @@ impl IkeSa {
                 .map_err(|_| (NotifyType::TemporaryFailure, Vec::new()))?;
             let (our_ke, shared) = dh::respond(group, ke.data, rng)
                 .map_err(|_| (NotifyType::InvalidSyntax, Vec::new()))?;
+            if needs_followup {
+                // RFC 9370 §2.2.4: the new IKE SA waits for the IKE_FOLLOWUP_KE exchanges.
+                let link = self
+                    .await_followups(
+                        Agreed::Ike {
+                            spi_i,
+                            spi_r,
+                            chosen,
+                        },
+                        ni,
+                        &nr,
+                        KeyExchanges::new(Some(shared), &chosen),
+                        rng,
+                    )
+                    .map_err(|t| (t, Vec::new()))?;
+                return Ok(Reply {
+                    chosen,
+                    protocol: ProtocolId::Ike,
+                    spi: spi_r.to_vec(),
+                    nr,
+                    ke: Some((group, our_ke)),
+                    ts_i: Vec::new(),
+                    ts_r: Vec::new(),
+                    transport: false,
+                    rekey_of: None,
+                    link: Some(link),
+                    esp_notifies: Vec::new(),
+                });
+            }
             // §2.8.2: if we are rekeying this IKE SA too, answer as usual but keep the Child
             // SAs here until both exchanges are done and the nonce rule names the survivor.
             self.ike_collision_pending = our_ike_rekey;
-            let new = self.rekeyed_sa(false, spi_i, spi_r, ni, &nr, chosen, shared.expose(), peer);
+            let new = self.rekeyed_sa(
+                false,
+                spi_i,
+                spi_r,
+                ni,
+                &nr,
+                chosen,
+                shared.expose(),
+                &[],
+                peer,
+            );
             self.ike_collision_pending = false;
             let new = new.map_err(|_| (NotifyType::NoProposalChosen, Vec::new()))?;
             if our_ike_rekey {
@@ -1104,6 +1260,8 @@ impl IkeSa {
                 ts_r: Vec::new(),
                 transport: false,
                 rekey_of: None,
+                link: None,
+                esp_notifies: Vec::new(),
             });
         }
         if matches!(
@@ -1113,6 +1271,7 @@ impl IkeSa {
                 ..
             })
         ) || self.rekeyed
+            || self.ike_followup_pending()
         {
             // We are moving to a new IKE SA: create Child SAs there, later (§2.25.2).
             return Err((NotifyType::TemporaryFailure, Vec::new()));
@@ -1156,7 +1315,7 @@ impl IkeSa {
                 continue;
             }
             let Some(chosen) = select_with(
-                &child.esp_proposals,
+                &followup::selectable(&child.esp_proposals),
                 &sa.proposals,
                 self.prefer_initiator_proposals,
             ) else {
@@ -1197,15 +1356,30 @@ impl IkeSa {
                 transport,
                 flags: super::ChildFlags::from_payloads(inner),
             };
-            self.install_child_with(
-                peer,
-                neg,
-                ke_reply.as_ref().map(|(_, _, s)| s.expose()),
-                ni,
-                &nr,
-                false,
-                out,
-            );
+            let (ke_out, shared) = match ke_reply {
+                Some((g, our, shared)) => (Some((g, our)), Some(shared)),
+                None => (None, None),
+            };
+            let link = if chosen.additional().next().is_some() {
+                // RFC 9370 §2.2.4: installed after the IKE_FOLLOWUP_KE exchanges.
+                let kes = KeyExchanges::new(shared, &chosen);
+                let link = self
+                    .await_followups(Agreed::Child(neg), ni, &nr, kes, rng)
+                    .map_err(|t| (t, Vec::new()))?;
+                Some(link)
+            } else {
+                self.install_child_with(
+                    peer,
+                    neg,
+                    shared.as_ref().map(|s| s.expose()),
+                    &[],
+                    ni,
+                    &nr,
+                    false,
+                    out,
+                );
+                None
+            };
             if let Some(old) = rekey_of {
                 // The initiator deletes the old SA once it has the new one; until then, keep it.
                 // If we are rekeying it too, remember the peer's nonces for the nonce rule.
@@ -1224,11 +1398,13 @@ impl IkeSa {
                 protocol: ProtocolId::Esp,
                 spi: spi_in.to_be_bytes().to_vec(),
                 nr,
-                ke: ke_reply.map(|(g, our, _)| (g, our)),
+                ke: ke_out,
                 ts_i: ni_ts,
                 ts_r: nr_ts,
                 transport,
                 rekey_of,
+                link,
+                esp_notifies: self.esp_notifies.payloads(Some(inner)),
             });
         }
         Err((last, Vec::new()))
@@ -1255,6 +1431,10 @@ struct Reply {
     ts_r: Vec<Ts>,
     transport: bool,
     rekey_of: Option<u32>,
+    /// ADDITIONAL_KEY_EXCHANGE data: IKE_FOLLOWUP_KE exchanges follow (RFC 9370 §2.2.4).
+    link: Option<Vec<u8>>,
+    /// Our ESP notifies for a Child SA (RFC 7296 §3.10.1).
+    esp_notifies: Vec<Payload<'static>>,
 }
 
 impl Reply {
@@ -1273,9 +1453,16 @@ impl Reply {
         if let Some((g, data)) = &self.ke {
             p.push(Payload::Ke(KePayload { group: *g, data }));
         }
+        if let Some(link) = &self.link {
+            p.push(Payload::Notify(Notify::new(
+                NotifyType::AdditionalKeyExchange,
+                link,
+            )));
+        }
         if self.protocol == ProtocolId::Esp {
             p.push(Payload::TsI(self.ts_i.iter().map(Ts::to_wire).collect()));
             p.push(Payload::TsR(self.ts_r.iter().map(Ts::to_wire).collect()));
+            p.extend(self.esp_notifies.iter().cloned());
         }
         let _ = self.rekey_of;
         p

@@ -138,7 +138,10 @@ pub(crate) fn check_init_reply(
 /// A key exchange for an additional exchange; with the `test-hooks` feature, an ML-KEM key may
 /// come from a decapsulation key the test supplied, so that an independent computation can
 /// decapsulate the responder's ciphertext.
-fn generate(group: DhGroup, rng: &mut Entropy) -> Result<Box<dyn KeyExchange>, ProtocolError> {
+pub(super) fn generate(
+    group: DhGroup,
+    rng: &mut Entropy,
+) -> Result<Box<dyn KeyExchange>, ProtocolError> {
     #[cfg(feature = "test-hooks")]
     if let Some(dk) = crate::test_hooks::take_kem_key(group) {
         return dh::mlkem_from_decapsulation_key(group, &dk)

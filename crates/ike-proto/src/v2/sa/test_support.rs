@@ -24,3 +24,24 @@ impl IkeSa {
         self.is_half_open_responder()
     }
 }
+
+impl IkeSa {
+    /// Opens a message from the peer and returns its notifies (type and data).
+    pub(crate) fn test_open_notifies(
+        &mut self,
+        data: &[u8],
+    ) -> Option<Vec<(ike_wire::v2::NotifyType, Vec<u8>)>> {
+        let msg = ike_wire::v2::Message::decode(data).ok()?;
+        let (plain, first) = self.open(data, &msg)?;
+        let inner = ike_wire::v2::decode_payloads(first, &plain, 0).ok()?;
+        Some(
+            inner
+                .iter()
+                .filter_map(|p| match p {
+                    Payload::Notify(n) => Some((n.notify_type, n.data.to_vec())),
+                    _ => None,
+                })
+                .collect(),
+        )
+    }
+}
