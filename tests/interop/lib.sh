@@ -11,6 +11,9 @@
 #
 # State is asserted on both sides: from ike-peer's events (peer_* functions, jq filters over
 # the JSON lines) and from `swanctl --list-sas --raw` in ikei-b, converted to JSON (swan_sas).
+# The daemon-* scenarios run the real `ike daemon` in ikei-a instead (daemon_* and ike_*
+# functions, at the end of this file) and compare `ike status --json` with swan_sas
+# (check_sas_match).
 #
 # Everything is cleaned up by an EXIT trap, also on failure or Ctrl-C: processes we started are
 # stopped by PID, the namespaces deleted. Every wait is a bounded polling loop. A lock
