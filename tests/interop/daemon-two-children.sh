@@ -8,13 +8,7 @@
 #   2. `ike up` (both children have start_action = none): the daemon brings up the connection,
 #      net with IKE_AUTH and net2 with CREATE_CHILD_SA; `ike down`.
 # Needs IKEI_KERNEL=libipsec (installed Child SAs). Run: sudo bash tests/interop/THIS.sh
-#
-# PENDING (tests/interop/pending/, not run by scripts/test.sh): part 2 fails because the daemon
-# never creates a connection's second child when it initiates: `ike up` (daemon.rs `up`) calls
-# only Endpoint::initiate, which negotiates the first child in IKE_AUTH, and nothing calls
-# Endpoint::create_child for the others. Move this file back to tests/interop/ once fixed.
-d=$(dirname "$0"); [[ -e $d/lib.sh ]] || d=$d/.. # (runs from pending/ too)
-source "$d/lib.sh"
+source "$(dirname "$0")/lib.sh"
 ikei_begin
 need_libipsec
 SW_PROPOSALS=aes128gcm16-prfsha256-x25519
