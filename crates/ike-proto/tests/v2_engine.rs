@@ -107,7 +107,8 @@ fn wrong_psk_is_authentication_failed_on_both_sides() {
 
 #[test]
 fn responder_rejects_the_initiators_wrong_psk_for_it() {
-    // The initiator checks the responder's AUTH too.
+    // The initiator checks the responder's AUTH too, and tells the responder (§2.21.2), which
+    // had established the SA: both end with nothing.
     let mut p = pair(
         Side {
             peer_psk: "expected something else",
@@ -116,13 +117,28 @@ fn responder_rejects_the_initiators_wrong_psk_for_it() {
         Side::responder(),
     );
     initiate(&mut p);
-    assert!(p.run_until(Duration::from_secs(10), |p| closed(&p.events_a).is_some()));
+    assert!(
+        p.run_until(Duration::from_secs(10), |p| closed(&p.events_a).is_some()
+            && closed(&p.events_b).is_some())
+    );
     assert!(matches!(
         closed(&p.events_a),
         Some(CloseReason::LocalError(
             ProtocolError::AuthenticationFailed(_)
         ))
     ));
+    assert!(established(&p.events_b), "the responder had established it");
+    assert_eq!(
+        closed(&p.events_b),
+        Some(&CloseReason::PeerError(NotifyType::AuthenticationFailed))
+    );
+    // The responder deleted its Child SA too, and nothing is left on either side.
+    assert_eq!(installs(&p.events_b).len(), 1);
+    assert!(p
+        .events_b
+        .iter()
+        .any(|e| matches!(e, ike_proto::v2::Event::ChildSaDelete { .. })));
+    assert_eq!((p.a.sa_count(), p.b.sa_count()), (0, 0));
 }
 
 #[test]

@@ -44,6 +44,9 @@ pub const SHUTDOWN_WAIT: Duration = Duration::from_secs(3);
 /// (the engine may still succeed later; clients usually give up sooner).
 pub const REQUEST_WAIT: Duration = Duration::from_secs(120);
 
+/// How often the daemon looks for IKE SAs past their hard lifetime.
+const HOUSEKEEPING: Duration = Duration::from_secs(1);
+
 /// How long a client may take to send its request line.
 const READ_REQUEST_WAIT: Duration = Duration::from_secs(10);
 
@@ -344,9 +347,12 @@ async fn run_async(options: Options, config: Config) -> anyhow::Result<()> {
     d.install_configured_traps();
     d.flush().await;
 
+    let mut housekeeping = tokio::time::interval(HOUSEKEEPING);
+    housekeeping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let deadline = d.endpoint.poll_timeout();
         tokio::select! {
+            _ = housekeeping.tick() => d.expire_ike_sas(),
             input = rx.recv() => match input {
                 Some(input) => d.input(input),
                 None => break,
@@ -590,6 +596,34 @@ impl Daemon {
                 }
             }
             other => debug!(target: "kernel", "{other:?}"),
+        }
+    }
+
+    /// Deletes (telling the peer) every IKE SA that has lived past its connection's hard
+    /// lifetime (`life_time`, or `rekey_time` + `over_time`) without being rekeyed: the rekey
+    /// kept failing, so the SA must not live on with old keys.
+    fn expire_ike_sas(&mut self) {
+        let now = Instant::now();
+        let expired: Vec<(SaHandle, String, Duration)> = self
+            .sas
+            .iter()
+            .filter(|(_, s)| s.state == "ESTABLISHED" || s.state == "REKEYING")
+            .filter_map(|(h, s)| {
+                let life = self.config.connection(&s.name)?.ike_life_time?;
+                let age = now.saturating_duration_since(s.established?);
+                (age >= life).then(|| (*h, s.name.clone(), life))
+            })
+            .collect();
+        if expired.is_empty() {
+            return;
+        }
+        self.clock();
+        for (h, name, life) in expired {
+            if let Some(info) = self.sas.get_mut(&h) {
+                info!(target: "ike", "{name}: IKE SA {}_i {}_r reached its hard lifetime ({}s) without a rekey: deleting", hex8(&info.spi_i), hex8(&info.spi_r), life.as_secs());
+                info.state = "DELETING";
+            }
+            let _ = self.endpoint.delete(now, h);
         }
     }
 
@@ -863,6 +897,14 @@ impl Daemon {
             while let Some(t) = self.endpoint.poll_transmit() {
                 any = true;
                 self.send(&t).await;
+            }
+            // SPIs not known yet (CONNECTING): the engine knows them before any event says so.
+            for (h, info) in self.sas.iter_mut() {
+                if info.spi_i == [0; 8] || info.spi_r == [0; 8] {
+                    if let Some((i, r)) = self.endpoint.sa_spis(*h) {
+                        (info.spi_i, info.spi_r) = (i, r);
+                    }
+                }
             }
             while let Some(ev) = self.endpoint.poll_event() {
                 any = true;

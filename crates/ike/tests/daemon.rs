@@ -1101,3 +1101,49 @@ fn every_child_of_a_connection_comes_up() {
     names.sort();
     assert_eq!(names, ["net", "web"]);
 }
+
+/// An IKE SA that is not rekeyed by its hard lifetime is deleted (the peer is told): here B
+/// never rekeys (`rekey_time = "0"`) and has `life_time = "2s"`; A's rekey is hours away.
+#[test]
+fn ike_sa_past_its_hard_lifetime_is_deleted() {
+    let (a_addr, b_addr) = ("127.0.31.9", "127.0.31.10");
+    if !can_bind_500(a_addr) {
+        return;
+    }
+    let dir = Scratch::new("lifetime");
+    let (ca, cb) = configs(a_addr, b_addr, "none");
+    let cb = cb.replacen(
+        "rekey_time = \"4h\"",
+        "rekey_time = \"0\"\nlife_time = \"2s\"",
+        1,
+    );
+    assert!(
+        cb.contains("life_time = \"2s\""),
+        "the example changed: {cb}"
+    );
+    let a = Daemon::start(&dir.0, "a", &ca);
+    let b = Daemon::start(&dir.0, "b", &cb);
+    let (code, out, err) = a.ike(&["up", "site-b"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let up = Instant::now();
+    assert_eq!(sas(&b.status()).len(), 1);
+    wait_for("B to delete the expired IKE SA, and A to hear it", || {
+        sas(&b.status()).is_empty() && sas(&a.status()).is_empty()
+    });
+    assert!(
+        up.elapsed() >= Duration::from_millis(1500),
+        "{:?}",
+        up.elapsed()
+    );
+    assert!(
+        b.log_text()
+            .contains("reached its hard lifetime (2s) without a rekey"),
+        "{}",
+        b.log_text()
+    );
+    assert!(
+        a.log_text().contains("deleted by the peer"),
+        "{}",
+        a.log_text()
+    );
+}

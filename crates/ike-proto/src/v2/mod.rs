@@ -583,6 +583,11 @@ impl Endpoint {
         self.sas.get(&sa).map(IkeSa::child_list).unwrap_or_default()
     }
 
+    /// An IKE SA's SPIs (initiator's, responder's; the responder's is zero until known).
+    pub fn sa_spis(&self, sa: SaHandle) -> Option<([u8; 8], [u8; 8])> {
+        self.sas.get(&sa).map(IkeSa::spis)
+    }
+
     /// What an SA is busy with, for status displays: whether our rekey of the IKE SA is under
     /// way, and for each Child SA (by inbound SPI) whether it is being rekeyed or deleted.
     pub fn activity(&self, sa: SaHandle) -> Option<SaActivity> {

@@ -1657,7 +1657,13 @@ impl IkeSa {
             })));
     }
 
-    fn handle_auth_response(&mut self, inner: &[Payload<'_>], peer: &PeerConfig, out: &mut Output) {
+    fn handle_auth_response(
+        &mut self,
+        inner: &[Payload<'_>],
+        peer: &PeerConfig,
+        rng: &mut Entropy,
+        out: &mut Output,
+    ) {
         if let Some(n) = find_notify(inner, NotifyType::AuthenticationFailed) {
             self.close(out, CloseReason::PeerError(n.notify_type));
             return;
@@ -1671,6 +1677,17 @@ impl IkeSa {
         match self.verify_responder(inner, peer) {
             Ok(()) => {}
             Err(e) => {
+                // §2.21.2: the responder thinks the IKE SA is up; tell it, once (we close at
+                // once, so nothing would retransmit or take the answer).
+                let mid = self.next_mid;
+                let n = [Payload::Notify(Notify::new(
+                    NotifyType::AuthenticationFailed,
+                    &[],
+                ))];
+                if let Some(bytes) = self.seal(ExchangeType::Informational, false, mid, &n, rng) {
+                    self.next_mid = mid.wrapping_add(1);
+                    self.transmit(out, bytes);
+                }
                 self.close(out, CloseReason::LocalError(e));
                 return;
             }
@@ -1894,6 +1911,9 @@ impl IkeSa {
                 }
             }
         }
+        // §2.21.2: the initiator rejected our AUTH after we had established the SA.
+        let refused =
+            !self.initiator && find_notify(inner, NotifyType::AuthenticationFailed).is_some();
         if !deleted_spis.is_empty() && !close {
             // §1.4.1: answer with the inbound SPIs of the paired SAs we deleted.
             reply.push(Payload::Delete(v2::Delete {
@@ -1907,6 +1927,13 @@ impl IkeSa {
             self.transmit(out, bytes);
         }
         self.peer_next_mid = mid.wrapping_add(1);
+        if refused {
+            self.close(
+                out,
+                CloseReason::PeerError(NotifyType::AuthenticationFailed),
+            );
+            return;
+        }
         if close {
             let reason = if self.rekeyed {
                 CloseReason::Rekeyed
@@ -1965,7 +1992,7 @@ impl IkeSa {
                         now, msg, first, &plain, &inner, peer, config, rng, &mut out,
                     ),
                 (RequestKind::Auth, ExchangeType::IkeAuth) => {
-                    self.handle_auth_response(&inner, peer, &mut out)
+                    self.handle_auth_response(&inner, peer, rng, &mut out)
                 }
                 (RequestKind::Delete, ExchangeType::Informational) => {
                     self.outstanding = None;
