@@ -514,6 +514,16 @@ fn dead_peer_with_restart_initiates_again_and_establishes_when_the_network_is_ba
         .filter(|e| matches!(e, Event::IkeSaEstablished { sa, connection, .. } if *sa == new[0] && connection == "site-b"))
         .count();
     assert_eq!(again, 1);
+    // The driver heard of the restart when it began, under the new SA's handle.
+    let restarts: Vec<_> = p
+        .events_a
+        .iter()
+        .filter_map(|e| match e {
+            Event::IkeSaRestarting { sa, connection } => Some((*sa, connection.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(restarts, vec![(new[0], "site-b".to_owned())]);
     assert_eq!(installs(&p.events_a)[1].sa, new[0]);
     // INITIAL_CONTACT in the new IKE_AUTH makes b drop the SA it kept for the dead one.
     assert_eq!(p.b.established().len(), 1);

@@ -1216,6 +1216,10 @@ impl Daemon {
                     self.kernel.update_address(&spis, local, remote);
                 }
             }
+            Event::IkeSaRestarting { sa, connection } => {
+                let info = self.info_entry(sa, &connection);
+                info!(target: "ike", "{connection}: dead peer: initiating IKE SA {} -> {} again", info.local, info.remote);
+            }
             Event::TrapInstall { connection, .. } => {
                 let children: Vec<String> = self
                     .config

@@ -300,6 +300,14 @@ pub enum Event {
         remote: SocketAddr,
     },
     /// The peer stopped answering and the connection's dead peer action is
+    /// [`DpdAction::Restart`]: the engine initiated a new IKE SA for a connection whose peer
+    /// stopped answering (the old one was closed first).
+    IkeSaRestarting {
+        /// The new SA.
+        sa: SaHandle,
+        /// Its connection.
+        connection: String,
+    },
     /// [`DpdAction::Trap`]: the IKE SA is closed (an [`Event::IkeSaClosed`] came first); install
     /// trap policies for the connection's children, so that traffic initiates it again.
     TrapInstall {

@@ -115,6 +115,11 @@ impl Endpoint {
             // Start over where IKE starts (§2.23 floats again if there still is a NAT).
             local.set_port(500);
         }
-        let _ = self.initiate(r.at, local, &name);
+        if let Ok(sa) = self.initiate(r.at, local, &name) {
+            self.events.push_back(crate::v2::Event::IkeSaRestarting {
+                sa,
+                connection: name,
+            });
+        }
     }
 }
