@@ -73,7 +73,7 @@ esp_checks() {
   sniff_start "$NS_A" "$DEV_A" "$name"
   t=$EPOCHREALTIME
   check "$name: ping $src -> $dst ($COUNT echo replies)" ping_from "$NS_A" "$src" "$dst" "$COUNT"
-  log "$name: ping took $(awk -v a="$t" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }') s"
+  log "$name: ping took $(elapsed "$t") s"
   sniff_stop "$name"
   check_ge "$name: ESP frames sent by A" "$COUNT" "$(sniffed "$name" .out.esp)"
   check_ge "$name: ESP frames received by A (the replies)" "$COUNT" "$(sniffed "$name" .in.esp)"
@@ -100,7 +100,7 @@ check_eq "plain: ESP frames sent by A" 0 "$(sniffed plain .out.esp)"
 t=$EPOCHREALTIME
 esp_pair tunnel 0x0a0b0001 0x0b0a0001 1
 policies tunnel 1 10.77.31.0/24 10.77.32.0/24
-log "tunnel: SAs and policies installed in $(awk -v a="$t" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }') s (the first ESP SA loads esp4 and the GCM modules)"
+log "tunnel: SAs and policies installed in $(elapsed "$t") s (the first ESP SA loads esp4 and the GCM modules)"
 ip -n "$NS_A" xfrm state >&2
 esp_checks tunnel 0x0a0b0001 0x0b0a0001 "$HOST_A" "$HOST_B"
 both_sides xfrm policy flush
