@@ -13,6 +13,7 @@
 #      (`ip -s xfrm state`) went up on both sides;
 #   3. transport mode: the same between 10.77.3.1 and 10.77.3.2 themselves (ICMP only).
 # This shows that the harness gives a kernel that really does ESP, before our daemon is involved.
+set -euo pipefail
 # shellcheck source=tests/uml/guest-lib.sh
 source "$(dirname "$0")/guest-lib.sh"
 

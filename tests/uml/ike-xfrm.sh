@@ -35,6 +35,7 @@
 #
 # Environment: IKE=PATH (default: target/debug/ike of the repository; build it with
 # `cargo build -p ike`).
+set -euo pipefail
 # shellcheck source=tests/uml/guest-lib.sh
 source "$(dirname "$0")/guest-lib.sh"
 
