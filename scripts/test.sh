@@ -104,7 +104,7 @@ uml_test() { # uml_test NAME TIMEOUT: one guest script, its log shown only when 
 if tests/uml/boot.sh --probe >/tmp/ike-uml-probe.log 2>&1; then
   cargo build --quiet -p ike
   uml_test esp-manual 60
-  uml_test ike-xfrm 200
+  uml_test ike-xfrm 260
 else
   echo "************************************************************************"
   echo "SKIPPED: the user-mode-Linux guest cannot boot here (tests/uml/boot.sh --probe);"

@@ -168,7 +168,8 @@ netns_pair() {
 
 # ping_from NS SRC DST [COUNT]: ICMP echo with the pattern payload; its output goes to the log
 ping_from() {
-  ip netns exec "$1" "$PY" "$NETPY" ping "$3" --src "$2" --count "${4:-3}" --pattern "$PATTERN" >&2
+  ip netns exec "$1" "$PY" "$NETPY" ping "$3" --src "$2" --count "${4:-3}" --pattern "$PATTERN" \
+    --interval "${5:-0.1}" >&2
 }
 
 # sniff_start NS DEV NAME: count frames on DEV (in NS) from now until sniff_stop; the summary goes

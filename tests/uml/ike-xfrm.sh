@@ -250,7 +250,7 @@ rekey_checks() {
   check_eq "$v: Child SAs at A" 1 "$(status_json a | jq '[.ike_sas[].child_sas[]] | length')"
   for ns in "$NS_A" "$NS_B"; do
     n=$(ip -n "$ns" xfrm state | grep -c '^src' || true)
-    check "$v: $ns has 2 SAs (4 while a rekey overlaps): $n" test "$n" -eq 2 -o "$n" -eq 4
+    check "$v: $ns has 2 SAs (3 or 4 while a rekey overlaps): $n" test "$n" -ge 2 -a "$n" -le 4
     check "$v: $ns has neither of the first SAs ($first_in, $first_out)" \
       sh -c "! ip -n $ns xfrm state | grep -q -e 'spi 0x$first_in ' -e 'spi 0x$first_out '"
   done
@@ -260,18 +260,22 @@ rekey_checks() {
   check "$v: $NS_B policy in $sel_a -> $sel_b" xfrm_policy_has "$NS_B" in "$sel_a" "$sel_b" "$mode"
   name=$v-ping
   sniff_start "$NS_A" "$DEV_A" "$name"
-  # A reply can be lost when it crosses a rekey: the rekey's responder (B) installs its new
-  # outbound SA at once, and for a moment sends with it before A, the initiator, has the new
-  # inbound SA (strongSwan's responder waits for the old SA's delete before it switches). Until
-  # the engine does the same, a loss gets one more try and a NOTE in the log.
-  local rc=0
-  if ! ping_from "$NS_A" "$src" "$dst" "$COUNT" 2>>"$WORK/check.out"; then
-    log "NOTE $v: an echo reply was lost, most likely across a rekey (see the comment here); pinging again"
-    ping_from "$NS_A" "$src" "$dst" "$COUNT" 2>>"$WORK/check.out" || rc=$?
-  fi
-  check_eq "$v: ping $src -> $dst ($COUNT echo replies) exit status" 0 "$rc"
+  # No reply may be lost across the rekeys: the rekey's responder (B) installs its new
+  # outbound SA only when the old SA is deleted (ChildSaInstall::outbound_after_delete), and
+  # each side installs the new SAs before the message that completes the exchange leaves.
+  # 2500 echoes 2 ms apart: about 8 s, across two or three rekeys; then the kernels must not
+  # have dropped a single ESP packet for want of a state (XfrmInNoStates).
+  local rc=0 n_echo=2500
+  ping_from "$NS_A" "$src" "$dst" "$n_echo" 0.002 2>"$WORK/$v-ping.out" || rc=$?
+  tail -n 1 "$WORK/$v-ping.out" >&2
+  grep 'no reply' "$WORK/$v-ping.out" | head -n 5 >&2 || true
+  for ns in "$NS_A" "$NS_B"; do
+    check_eq "$v: $ns: inbound ESP without a state (XfrmInNoStates)" 0 \
+      "$(ip netns exec "$ns" awk '$1 == "XfrmInNoStates" { print $2 }' /proc/net/xfrm_stat)"
+  done
+  check_eq "$v: ping $src -> $dst ($n_echo echo replies across rekeys) exit status" 0 "$rc"
   sniff_stop "$name"
-  check_ge "$v: ESP frames sent by A" "$COUNT" "$(sniffed "$name" .out.esp)"
+  check_ge "$v: ESP frames sent by A" "$n_echo" "$(sniffed "$name" .out.esp)"
   check_eq "$v: plaintext ICMP echo frames sent by A" 0 "$(sniffed "$name" .out.echo)"
   check_eq "$v: frames sent by A with the ping's payload in the clear" 0 "$(sniffed "$name" .out.pattern)"
 }

@@ -256,10 +256,13 @@ impl SaBackend for NoneBackend {
     }
 
     fn install(&mut self, sa: &ChildSaInstall) -> Result<(), KernelError> {
-        let encap = match sa.encap {
+        let mut encap = match sa.encap {
             Some((l, r)) => format!(" udp-encap {l}->{r}"),
             None => String::new(),
         };
+        if let Some(old) = sa.outbound_after_delete {
+            encap.push_str(&format!(", outbound after {old:08x} is deleted"));
+        }
         tracing::info!(
             target: "kernel",
             "{}/{}: would install SAs in {:08x} out {:08x} {} {} {} === {} {} -> {}{} (kernel=none)",

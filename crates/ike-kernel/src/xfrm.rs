@@ -413,6 +413,9 @@ fn kernel_lifetimes(
 /// An installed Child SA and what is needed to move or remove it.
 struct Entry {
     info: InstalledSa,
+    /// The outbound state waits for the deletion of the Child SA with this inbound SPI
+    /// ([`ChildSaInstall::outbound_after_delete`]).
+    out_pending: Option<u32>,
     /// Kernel soft and hard lifetimes in seconds (0: none), see [`kernel_lifetimes`].
     lifetime: (u64, u64),
     reqid: u32,
@@ -820,7 +823,8 @@ impl XfrmBackend {
         }
     }
 
-    /// Installs both states. The inbound one replaces the larval state `XFRM_MSG_ALLOCSPI`
+    /// Installs both states (the outbound one unless it waits, see `Entry::out_pending`). The
+    /// inbound one replaces the larval state `XFRM_MSG_ALLOCSPI`
     /// left for its SPI (`XFRM_MSG_UPDSA`); when there is none (the SPI did not come from the
     /// kernel, or the reservation expired) it is added.
     fn install_states(&mut self, e: &Entry) -> Result<(), KernelError> {
@@ -843,21 +847,29 @@ impl XfrmBackend {
             Err(KernelError::Os { errno, .. }) if errno == libc::ESRCH => inbound(self, false)?,
             other => other?,
         }
-        if let Err(err) = self.add_state(
+        if e.out_pending.is_some() {
+            return Ok(());
+        }
+        if let Err(err) = self.install_outbound(e) {
+            let _ = self.delete_state(i.local.ip(), i.spi_in);
+            return Err(err);
+        }
+        Ok(())
+    }
+
+    fn install_outbound(&self, e: &Entry) -> Result<(), KernelError> {
+        let i = &e.info;
+        self.add_state(
             i.local,
             i.remote,
             i.spi_out,
             i.mode,
             e.reqid,
             alg_attrs(e.encr, e.integ, &e.keys_out)?,
-            encap,
+            i.encap.is_some(),
             false,
             e.lifetime,
-        ) {
-            let _ = self.delete_state(i.local.ip(), i.spi_in);
-            return Err(err);
-        }
-        Ok(())
+        )
     }
 }
 
@@ -889,6 +901,9 @@ impl SaBackend for XfrmBackend {
             },
             reqid,
             policies,
+            out_pending: sa
+                .outbound_after_delete
+                .filter(|old| self.sas.contains_key(old)),
             lifetime: kernel_lifetimes(sa.rekey_in, sa.expire_in),
             encr: sa.encr,
             integ: sa.integ,
@@ -911,10 +926,13 @@ impl SaBackend for XfrmBackend {
             let _ = self.delete_state(sa.remote.ip(), sa.spi_out);
             return Err(e);
         }
-        let encap = match sa.encap {
+        let mut encap = match sa.encap {
             Some((l, r)) => format!(" udp-encap {l}->{r}"),
             None => String::new(),
         };
+        if let Some(old) = entry.out_pending {
+            encap.push_str(&format!(", outbound after {old:08x} is deleted"));
+        }
         tracing::info!(
             target: "kernel",
             "{}/{}: installed SAs in {:08x} out {:08x} reqid {} {} {} {} === {} {} -> {}{}, {} policies",
@@ -931,6 +949,35 @@ impl SaBackend for XfrmBackend {
             .sas
             .remove(&spi_in)
             .ok_or(KernelError::UnknownSa(spi_in))?;
+        // Make before break: a rekey's new outbound state that waited for this deletion goes in
+        // before the old one goes out.
+        let waiting: Vec<u32> = self
+            .sas
+            .iter()
+            .filter(|(_, e)| e.out_pending == Some(spi_in))
+            .map(|(k, _)| *k)
+            .collect();
+        for k in waiting {
+            if let Some(e) = self.sas.get(&k) {
+                let r = self.install_outbound(e);
+                let i = &e.info;
+                match r {
+                    Ok(()) => tracing::info!(
+                        target: "kernel",
+                        "{}/{}: outbound SA {:08x} installed (the rekeyed SA is going)",
+                        i.connection, i.child, i.spi_out,
+                    ),
+                    Err(err) => tracing::error!(
+                        target: "kernel",
+                        "{}/{}: installing outbound SA {:08x}: {err}",
+                        i.connection, i.child, i.spi_out,
+                    ),
+                }
+            }
+            if let Some(e) = self.sas.get_mut(&k) {
+                e.out_pending = None;
+            }
+        }
         let i = &entry.info;
         self.release_policies(&entry.policies);
         let r_in = self.delete_state(i.local.ip(), i.spi_in);

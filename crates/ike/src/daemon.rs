@@ -892,12 +892,11 @@ impl Daemon {
     }
 
     async fn flush(&mut self) {
+        // Events before datagrams: the SAs an exchange created are in the kernel before the
+        // message that completes it leaves (the peer may use them as soon as it arrives), and
+        // a rekey's new SAs before the Delete of the old ones.
         loop {
             let mut any = false;
-            while let Some(t) = self.endpoint.poll_transmit() {
-                any = true;
-                self.send(&t).await;
-            }
             // SPIs not known yet (CONNECTING): the engine knows them before any event says so.
             for (h, info) in self.sas.iter_mut() {
                 if info.spi_i == [0; 8] || info.spi_r == [0; 8] {
@@ -909,6 +908,10 @@ impl Daemon {
             while let Some(ev) = self.endpoint.poll_event() {
                 any = true;
                 self.event(ev);
+            }
+            while let Some(t) = self.endpoint.poll_transmit() {
+                any = true;
+                self.send(&t).await;
             }
             if !any {
                 break;

@@ -165,6 +165,12 @@ pub struct ChildSaInstall {
     /// ESP in UDP (RFC 3948) because a NAT was detected or faked: (our port, the peer's port),
     /// the ports of [`Self::local`] and [`Self::remote`]. `None`: plain ESP.
     pub encap: Option<(u16, u16)>,
+    /// Install only the inbound SA now, and the outbound one when the Child SA with this
+    /// inbound SPI is deleted: we answered the rekey of that SA, and the initiator installs
+    /// our new inbound SA only when our answer arrives, so sending on the new SA before then
+    /// loses packets. The initiator's Delete of the old SA (or its expiry) says it is time
+    /// (strongSwan does the same).
+    pub outbound_after_delete: Option<u32>,
     /// When the engine will rekey this Child SA (its `rekey_time` less jitter), from now;
     /// `None`: never.
     pub rekey_in: Option<std::time::Duration>,

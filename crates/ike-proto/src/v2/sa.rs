@@ -1528,6 +1528,7 @@ impl IkeSa {
                 )));
             };
             return Some(Ok(NegotiatedChild {
+                replaces: None,
                 cfg,
                 chosen,
                 spi_in,
@@ -1652,6 +1653,7 @@ impl IkeSa {
                 local: self.local,
                 remote: self.remote,
                 encap: self.esp_encap(),
+                outbound_after_delete: if initiator { None } else { c.replaces },
                 rekey_in: rekey_at.map(|t| t.saturating_duration_since(self.clock)),
                 expire_in: expire_at.map(|t| t.saturating_duration_since(self.clock)),
             })));
@@ -1806,6 +1808,7 @@ impl IkeSa {
         let transport =
             pending.transport && find_notify(inner, NotifyType::UseTransportMode).is_some();
         Ok(NegotiatedChild {
+            replaces: None,
             cfg: pending.cfg,
             chosen,
             spi_in: pending.spi_in,
@@ -2118,6 +2121,8 @@ struct NegotiatedChild {
     ts_r: Vec<Ts>,
     transport: bool,
     flags: ChildFlags,
+    /// As the responder of a rekey: the inbound SPI of the Child SA this one replaces.
+    replaces: Option<u32>,
 }
 
 /// What the peer said about the Child SA's ESP processing (RFC 7296 §3.10.1).

@@ -899,6 +899,7 @@ impl IkeSa {
             .map_err(|_| ProtocolError::InvalidSyntax("SPI"))?;
         let transport = creating.transport && inner.iter().any(|p| matches!(p, Payload::Notify(n) if n.notify_type == NotifyType::UseTransportMode));
         let neg = NegotiatedChild {
+            replaces: None,
             cfg: creating.cfg,
             chosen,
             spi_in,
@@ -1347,6 +1348,7 @@ impl IkeSa {
                 .map_err(|_| (NotifyType::TemporaryFailure, Vec::new()))?;
             let transport = wants_transport && child.mode == Mode::Transport;
             let neg = NegotiatedChild {
+                replaces: rekey_of,
                 cfg,
                 chosen,
                 spi_in,
