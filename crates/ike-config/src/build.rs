@@ -1418,6 +1418,7 @@ fn child(
             name: name.to_owned(),
             local_ts,
             remote_ts,
+            ah_proposals: Vec::new(),
             esp_proposals,
             mode,
             rekey_time,

@@ -35,6 +35,7 @@ fn peer(
             name: "net".into(),
             local_ts: vec![Ts::cidr(local_ts).unwrap()],
             remote_ts: vec![Ts::cidr(remote_ts).unwrap()],
+            ah_proposals: Vec::new(),
             esp_proposals: vec![Proposal::parse_esp("aes128gcm16").unwrap()],
             mode: Mode::Tunnel,
             rekey_time: None,
