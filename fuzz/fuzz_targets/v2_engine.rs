@@ -29,6 +29,7 @@ fn peer(name: &str, remote: &str, local_id: &str, remote_id: &str) -> PeerConfig
             name: "net".into(),
             local_ts: vec![Ts::cidr("10.0.0.0/8").unwrap()],
             remote_ts: vec![Ts::cidr("10.0.0.0/8").unwrap()],
+            ah_proposals: Vec::new(),
             esp_proposals: vec![Proposal::parse_esp("aes128gcm16").unwrap()],
             mode: Mode::Tunnel,
             rekey_time: None,

@@ -16,7 +16,7 @@ use ike_proto::v2::{
 use toml::de::DeTable;
 
 use crate::doc::{join, Ctx, Item, Node, Table};
-use crate::values;
+use crate::values::{self, Kind};
 use crate::{Child, Connection, DaemonConfig, IkeVersion, KernelKind, StartAction};
 
 const ROOT_KEYS: &[&str] = &["daemon", "connections", "secrets", "authorities"];
@@ -61,6 +61,7 @@ const CHILD_KEYS: &[&str] = &[
     "local_ts",
     "remote_ts",
     "esp_proposals",
+    "ah_proposals",
     "mode",
     "start_action",
     "rekey_time",
@@ -752,38 +753,32 @@ fn addrs(ctx: &mut Ctx<'_>, conn: &Table<'_, '_>, key: &str) -> Option<Vec<IpAdd
 fn proposals(
     ctx: &mut Ctx<'_>,
     n: Option<Node<'_, '_>>,
-    ike: bool,
+    kind: Kind,
     at: &Table<'_, '_>,
 ) -> Vec<Proposal> {
-    let defaults = if ike {
-        values::DEFAULT_IKE
-    } else {
-        values::DEFAULT_ESP
-    };
     let parse_defaults = || {
-        defaults
+        kind.defaults()
             .iter()
-            .filter_map(|p| values::proposal(p, ike).ok())
+            .filter_map(|p| values::proposal(p, kind).ok())
             .collect::<Vec<_>>()
     };
     let Some(n) = n else {
         return parse_defaults();
     };
-    let Some(items) = n.list(ctx, "proposals such as \"aes128gcm16-prfsha256-x25519\"") else {
+    let such_as = match kind {
+        Kind::Ah => kind.example(),
+        Kind::Ike | Kind::Esp => Kind::Ike.example(),
+    };
+    let Some(items) = n.list(ctx, &format!("proposals such as \"{such_as}\"")) else {
         return Vec::new();
     };
     if items.is_empty() {
-        let key = if ike { "proposals" } else { "esp_proposals" };
         ctx.error(
             &n.span,
-            &join(&at.path, key),
+            &join(&at.path, kind.key()),
             format!(
                 "empty list (expected at least one proposal, e.g. \"{}\", or \"default\")",
-                if ike {
-                    "aes128gcm16-prfsha256-x25519"
-                } else {
-                    "aes128gcm16-x25519"
-                }
+                kind.example()
             ),
         );
     }
@@ -793,7 +788,7 @@ fn proposals(
             out.extend(parse_defaults());
             continue;
         }
-        match values::proposal(i.text, ike) {
+        match values::proposal(i.text, kind) {
             Ok(p) => out.push(p),
             Err(m) => ctx.error(&i.span, &i.path, m),
         }
@@ -873,7 +868,7 @@ fn connection(
     let addrs_ok = local_addrs.is_some() && remote_addrs.is_some();
     let local_addrs = local_addrs.unwrap_or_default();
     let remote_addrs = remote_addrs.unwrap_or_default();
-    let ike_proposals = proposals(ctx, t.get("proposals"), true, &t);
+    let ike_proposals = proposals(ctx, t.get("proposals"), Kind::Ike, &t);
     if let Some(n) = t.get("aggressive") {
         if n.bool(ctx) == Some(true) && version == IkeVersion::V2 {
             ctx.error(
@@ -1345,7 +1340,21 @@ fn child(
         addrs_ok.then_some(remote_addrs),
         "remote_addrs",
     );
-    let esp_proposals = proposals(ctx, t.get("esp_proposals"), false, &t);
+    // A child is ESP (the default) or AH (RFC 4302: integrity only), as strongSwan's
+    // esp_proposals and ah_proposals say; not both.
+    let (esp_proposals, ah_proposals) = match (t.get("esp_proposals"), t.get("ah_proposals")) {
+        (Some(_), Some(ah)) => {
+            ctx.error(
+                &ah.span,
+                &ah.path,
+                "a child has either esp_proposals or ah_proposals, not both (expected one of \
+                 them: ESP encrypts and authenticates, AH only authenticates)",
+            );
+            (Vec::new(), Vec::new())
+        }
+        (None, Some(ah)) => (Vec::new(), proposals(ctx, Some(ah), Kind::Ah, &t)),
+        (esp, None) => (proposals(ctx, esp, Kind::Esp, &t), Vec::new()),
+    };
     let mode = t
         .get("mode")
         .and_then(|n| {
@@ -1419,6 +1428,7 @@ fn child(
             local_ts,
             remote_ts,
             esp_proposals,
+            ah_proposals,
             mode,
             rekey_time,
             life_time,

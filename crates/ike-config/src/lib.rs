@@ -69,6 +69,10 @@
 //! remote_ts = ["10.88.2.0/24[tcp/443]"]
 //! esp_proposals = ["aes128gcm16-x25519"]   # a key exchange method means PFS; default: "default"
 //! # hybrid: "aes256gcm16-x25519-ke1_mlkem768" (ML-KEM over IKE_FOLLOWUP_KE, RFC 9370)
+//! # or, instead of esp_proposals (not both): AH (RFC 4302), integrity only, no encryption
+//! # ah_proposals = ["sha256-x25519"]  # integrity algorithms (sha256, sha384, sha512, sha1,
+//! #                                   # aesxcbc, aescmac, md5), a key exchange method means PFS;
+//! #                                   # "default": sha256-sha384-sha512-sha1-aesxcbc
 //! mode = "tunnel"                   # tunnel (default) | transport
 //! start_action = "start"            # none (default) | start | trap
 //! rekey_time = "1h"                 # default 1h; "0": never

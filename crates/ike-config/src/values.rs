@@ -214,6 +214,47 @@ pub(crate) fn traffic_selector(text: &str) -> Result<Ts, String> {
 /// What proposals a user would write, for error messages.
 const IKE_EXAMPLE: &str = "aes128gcm16-prfsha256-x25519";
 const ESP_EXAMPLE: &str = "aes128gcm16-x25519";
+const AH_EXAMPLE: &str = "sha256-x25519";
+
+/// Which kind of proposal a list holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// `proposals` of a connection.
+    Ike,
+    /// `esp_proposals` of a child.
+    Esp,
+    /// `ah_proposals` of a child.
+    Ah,
+}
+
+impl Kind {
+    /// The configuration key of its list.
+    pub(crate) fn key(self) -> &'static str {
+        match self {
+            Kind::Ike => "proposals",
+            Kind::Esp => "esp_proposals",
+            Kind::Ah => "ah_proposals",
+        }
+    }
+
+    /// A proposal to show in messages.
+    pub(crate) fn example(self) -> &'static str {
+        match self {
+            Kind::Ike => IKE_EXAMPLE,
+            Kind::Esp => ESP_EXAMPLE,
+            Kind::Ah => AH_EXAMPLE,
+        }
+    }
+
+    /// strongSwan's `default` proposals of the kind.
+    pub(crate) fn defaults(self) -> &'static [&'static str] {
+        match self {
+            Kind::Ike => &DEFAULT_IKE,
+            Kind::Esp => &DEFAULT_ESP,
+            Kind::Ah => &DEFAULT_AH,
+        }
+    }
+}
 
 /// strongSwan's `default` proposals, for IKE and ESP (AEAD first, then classic).
 pub(crate) const DEFAULT_IKE: [&str; 2] = [
@@ -225,19 +266,29 @@ pub(crate) const DEFAULT_ESP: [&str; 2] = [
     "aes128gcm16-aes256gcm16-chacha20poly1305",
     "aes128-aes256-sha256-sha384-sha512",
 ];
+/// The AH defaults (strongSwan's integrity algorithms for AH, no PFS).
+pub(crate) const DEFAULT_AH: [&str; 1] = ["sha256-sha384-sha512-sha1-aesxcbc"];
 
-/// An IKE or ESP proposal in strongSwan's syntax.
-pub(crate) fn proposal(text: &str, ike: bool) -> Result<Proposal, String> {
-    let parsed = if ike {
-        Proposal::parse_ike(text)
-    } else {
-        Proposal::parse_esp(text)
+/// An IKE, ESP or AH proposal in strongSwan's syntax.
+pub(crate) fn proposal(text: &str, kind: Kind) -> Result<Proposal, String> {
+    let ike = kind == Kind::Ike;
+    let parsed = match kind {
+        Kind::Ike => Proposal::parse_ike(text),
+        Kind::Esp => Proposal::parse_esp(text),
+        Kind::Ah => Proposal::parse_ah(text),
     };
-    let example = if ike { IKE_EXAMPLE } else { ESP_EXAMPLE };
+    let example = kind.example();
     parsed.map_err(|e| match e {
         ProposalError::UnknownKeyword(w) => {
             format!("unknown algorithm keyword \"{w}\" (expected e.g. {example})")
         }
+        ProposalError::NotAllowed { keyword, .. } if kind == Kind::Ah => format!(
+            "\"{keyword}\" is not allowed in an AH proposal: AH authenticates only, with \
+             integrity algorithms (expected e.g. {example}, or esp_proposals to encrypt)"
+        ),
+        ProposalError::AhWithoutIntegrity(_) => format!(
+            "proposal \"{text}\" names no integrity algorithm (expected e.g. {example})"
+        ),
         ProposalError::NotAllowed { keyword, .. } if !ike && keyword.starts_with("prf") => format!(
             "\"{keyword}\" is not allowed in an ESP proposal: ESP has no PRF (expected e.g. {example} or aes256-sha256)"
         ),
@@ -492,11 +543,10 @@ mod tests {
 
     #[test]
     fn default_proposals_parse() {
-        for p in DEFAULT_IKE {
-            proposal(p, true).unwrap();
-        }
-        for p in DEFAULT_ESP {
-            proposal(p, false).unwrap();
+        for kind in [Kind::Ike, Kind::Esp, Kind::Ah] {
+            for p in kind.defaults() {
+                proposal(p, kind).unwrap();
+            }
         }
     }
 }

@@ -57,6 +57,26 @@ fn cases() -> Vec<(&'static str, String, Vec<String>)> {
             &[r#"bad.toml:22: connections.site-b.children.net.esp_proposals[0]: proposal "aes128gcm16-ke1_mlkem768" has additional key exchanges but no key exchange method: they follow one in CREATE_CHILD_SA (expected e.g. aes256gcm16-x25519-ke1_mlkem768)"#],
         ),
         c(
+            "ESP and AH proposals in one child",
+            edit(22, "esp_proposals = [\"aes128gcm16\"]\nah_proposals = [\"sha256\"]"),
+            &[r#"bad.toml:23: connections.site-b.children.net.ah_proposals: a child has either esp_proposals or ah_proposals, not both (expected one of them: ESP encrypts and authenticates, AH only authenticates)"#],
+        ),
+        c(
+            "ESP algorithm in an AH proposal",
+            edit(22, r#"ah_proposals = ["sha256", "aes128-sha256"]"#),
+            &[r#"bad.toml:22: connections.site-b.children.net.ah_proposals[1]: "aes128" is not allowed in an AH proposal: AH authenticates only, with integrity algorithms (expected e.g. sha256-x25519, or esp_proposals to encrypt)"#],
+        ),
+        c(
+            "AH proposal without integrity algorithm",
+            edit(22, r#"ah_proposals = ["x25519"]"#),
+            &[r#"bad.toml:22: connections.site-b.children.net.ah_proposals[0]: proposal "x25519" names no integrity algorithm (expected e.g. sha256-x25519)"#],
+        ),
+        c(
+            "empty AH proposal list",
+            edit(22, "ah_proposals = []"),
+            &[r#"bad.toml:22: connections.site-b.children.net.ah_proposals: empty list (expected at least one proposal, e.g. "sha256-x25519", or "default")"#],
+        ),
+        c(
             "empty proposal list",
             edit(8, "proposals = []"),
             &[r#"bad.toml:8: connections.site-b.proposals: empty list (expected at least one proposal, e.g. "aes128gcm16-prfsha256-x25519", or "default")"#],
@@ -179,7 +199,7 @@ fn cases() -> Vec<(&'static str, String, Vec<String>)> {
         c(
             "unknown child key",
             edit(25, "updown = \"/bin/true\""),
-            &[r#"bad.toml:25: connections.site-b.children.net.updown: unknown key (expected one of: local_ts, remote_ts, esp_proposals, mode, start_action, rekey_time, life_time)"#],
+            &[r#"bad.toml:25: connections.site-b.children.net.updown: unknown key (expected one of: local_ts, remote_ts, esp_proposals, ah_proposals, mode, start_action, rekey_time, life_time)"#],
         ),
         c(
             "bad identity",

@@ -443,3 +443,42 @@ fn the_documented_example_is_accepted() {
     );
     assert_eq!(config.daemon.log.as_deref(), Some("info,ike=debug"));
 }
+
+#[test]
+fn ah_proposals_make_an_ah_child() {
+    use ike_proto::v2::IpsecProtocol;
+    use ike_wire::v2::{IntegId, ProtocolId};
+    let config = parse(&edit(22, r#"ah_proposals = ["sha256-x25519", "sha1"]"#)).unwrap();
+    let child = &config.connections[0].peer.children[0];
+    assert_eq!(child.protocol(), IpsecProtocol::Ah);
+    assert!(child.esp_proposals.is_empty());
+    assert_eq!(child.ah_proposals.len(), 2);
+    assert!(child
+        .ah_proposals
+        .iter()
+        .all(|p| p.protocol == ProtocolId::Ah && p.encr.is_empty()));
+    assert_eq!(child.ah_proposals[0].integ, vec![IntegId::HmacSha256_128]);
+    assert_eq!(child.ah_proposals[0].ke, vec![DhGroup::Curve25519]);
+    assert!(child.ah_proposals[1].ke.is_empty());
+    // "default" and a comma-separated string, as in swanctl.conf.
+    let config = parse(&edit(22, r#"ah_proposals = "default""#)).unwrap();
+    let child = &config.connections[0].peer.children[0];
+    assert_eq!(child.protocol(), IpsecProtocol::Ah);
+    assert_eq!(
+        child.ah_proposals[0].integ,
+        vec![
+            IntegId::HmacSha256_128,
+            IntegId::HmacSha384_192,
+            IntegId::HmacSha512_256,
+            IntegId::HmacSha1_96,
+            IntegId::AesXcbc96
+        ]
+    );
+    // Without either key a child is ESP with the defaults.
+    let text = BASE.replace("esp_proposals = [\"aes128gcm16-x25519\"]\n", "");
+    let config = parse(&text).unwrap();
+    let child = &config.connections[0].peer.children[0];
+    assert_eq!(child.protocol(), IpsecProtocol::Esp);
+    assert_eq!(child.esp_proposals.len(), 2);
+    assert!(child.ah_proposals.is_empty());
+}

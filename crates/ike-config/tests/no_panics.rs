@@ -28,6 +28,7 @@ const TOKENS: &[&str] = &[
     "remote_addrs = ",
     "proposals = ",
     "esp_proposals = ",
+    "ah_proposals = ",
     "local_ts = ",
     "remote_ts = ",
     "mode = ",

@@ -27,7 +27,7 @@
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 
-use ike_proto::v2::{ChildSaInstall, Mode, Ts};
+use ike_proto::v2::{ChildSaInstall, IpsecProtocol, Mode, Ts};
 
 pub mod sockopt;
 pub mod xfrm;
@@ -95,6 +95,8 @@ pub struct TrapPolicy {
     pub remote_ts: Vec<Ts>,
     /// Tunnel or transport.
     pub mode: Mode,
+    /// ESP or AH: the protocol of the policies' template.
+    pub protocol: IpsecProtocol,
     /// Our address.
     pub local: IpAddr,
     /// The peer's address.

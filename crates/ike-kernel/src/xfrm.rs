@@ -7,12 +7,13 @@
 //!
 //! What it installs for a Child SA (as strongSwan's kernel-netlink does):
 //! - two states (`XFRM_MSG_NEWSA`, or `XFRM_MSG_UPDSA` over the larval state that
-//!   `XFRM_MSG_ALLOCSPI` made for our inbound SPI), with the AEAD or cipher+integrity keys,
+//!   `XFRM_MSG_ALLOCSPI` made for our inbound SPI), ESP (`IPPROTO_ESP`) with the AEAD or
+//!   cipher+integrity keys, or AH (`IPPROTO_AH`, RFC 4302) with the integrity key alone,
 //!   tunnel or transport mode, a replay window, the reqid of the child and, behind a NAT, the
 //!   ESP-in-UDP encapsulation template;
 //! - policies out, in and (tunnel mode) fwd for every pair of local and remote traffic selectors,
 //!   each selector range split into prefixes and port masks, with a template that names the
-//!   child's reqid. Policies are shared by every SA of the same child (a rekey installs the new
+//!   child's reqid and protocol. Policies are shared by every SA of the same child (a rekey installs the new
 //!   SAs under the same reqid; the kernel picks the newest outbound state) and by the child's
 //!   trap, and are reference counted: the last owner to go removes them.
 //!
@@ -24,7 +25,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use ike_crypto::cipher::{EncrAlg, IntegAlg};
 use ike_crypto::Secret;
-use ike_proto::v2::{ChildSaInstall, Mode, Ts};
+use ike_proto::v2::{ChildSaInstall, IpsecProtocol, Mode, Ts};
 use netlink_packet_core::{
     NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL,
     NLM_F_REQUEST,
@@ -33,9 +34,9 @@ use netlink_packet_xfrm::policy::{DelGetMessage as PolicyDelGet, ModifyMessage a
 use netlink_packet_xfrm::state::{AllocSpiMessage, DelGetMessage, ModifyMessage};
 use netlink_packet_xfrm::{
     Address, Alg, AlgAead, AlgAuth, EncapTmpl, Selector, UserPolicyId, UserPolicyInfo, UserSaId,
-    UserSaInfo, UserSpiInfo, UserTemplate, XfrmAttrs, XfrmMessage, AF_INET, AF_INET6, IPPROTO_ESP,
-    XFRM_MODE_TRANSPORT, XFRM_MODE_TUNNEL, XFRM_POLICY_ALLOW, XFRM_POLICY_FWD, XFRM_POLICY_IN,
-    XFRM_POLICY_OUT,
+    UserSaInfo, UserSpiInfo, UserTemplate, XfrmAttrs, XfrmMessage, AF_INET, AF_INET6, IPPROTO_AH,
+    IPPROTO_ESP, XFRM_MODE_TRANSPORT, XFRM_MODE_TUNNEL, XFRM_POLICY_ALLOW, XFRM_POLICY_FWD,
+    XFRM_POLICY_IN, XFRM_POLICY_OUT,
 };
 use netlink_sys::{protocols::NETLINK_XFRM, Socket};
 use zeroize::Zeroize;
@@ -131,6 +132,14 @@ fn alg_name<const N: usize>(name: &str) -> [u8; N] {
     out
 }
 
+/// The IP protocol of an SA: `IPPROTO_ESP` (50) or `IPPROTO_AH` (51).
+pub fn ip_proto(protocol: IpsecProtocol) -> u8 {
+    match protocol {
+        IpsecProtocol::Esp => IPPROTO_ESP,
+        IpsecProtocol::Ah => IPPROTO_AH,
+    }
+}
+
 fn bits(len: usize) -> Result<u32, KernelError> {
     len.checked_mul(8)
         .and_then(|b| u32::try_from(b).ok())
@@ -173,13 +182,33 @@ pub fn integ_name(integ: IntegAlg) -> Result<(&'static str, u32), KernelError> {
     })
 }
 
-/// The attributes that carry an SA's algorithms and keys.
+/// The attributes that carry an SA's algorithms and keys: for ESP the cipher (an AEAD, or with
+/// the integrity algorithm), for AH (`protocol` AH, no cipher) `XFRMA_ALG_AUTH_TRUNC` alone.
 fn alg_attrs(
-    encr: EncrAlg,
+    protocol: IpsecProtocol,
+    encr: Option<EncrAlg>,
     integ: Option<IntegAlg>,
     keys: &(Secret, Secret),
 ) -> Result<Vec<XfrmAttrs>, KernelError> {
     let mut attrs = Vec::new();
+    let encr = match (protocol, encr, integ) {
+        (IpsecProtocol::Esp, Some(encr), _) => encr,
+        (IpsecProtocol::Ah, None, Some(integ)) => {
+            attrs.push(auth_trunc(integ, &keys.1)?);
+            return Ok(attrs);
+        }
+        (IpsecProtocol::Esp, None, _) => {
+            return Err(KernelError::Unsupported("an ESP SA without a cipher"))
+        }
+        (IpsecProtocol::Ah, Some(_), _) => {
+            return Err(KernelError::Unsupported("an AH SA with a cipher"))
+        }
+        (IpsecProtocol::Ah, None, None) => {
+            return Err(KernelError::Unsupported(
+                "an AH SA without integrity algorithm",
+            ))
+        }
+    };
     let (name, icv) = encr_name(encr)?;
     match icv {
         Some(icv) => attrs.push(XfrmAttrs::EncryptionAlgAead(AlgAead {
@@ -195,19 +224,24 @@ fn alg_attrs(
         })),
     }
     if let Some(integ) = integ {
-        let (name, trunc) = integ_name(integ)?;
-        attrs.push(XfrmAttrs::AuthenticationAlgTrunc(AlgAuth {
-            alg_name: alg_name(name),
-            alg_key_len: bits(keys.1.len())?,
-            alg_trunc_len: trunc,
-            alg_key: keys.1.expose().to_vec(),
-        }));
+        attrs.push(auth_trunc(integ, &keys.1)?);
     } else if icv.is_none() {
         return Err(KernelError::Unsupported(
             "a non-AEAD cipher without integrity",
         ));
     }
     Ok(attrs)
+}
+
+/// `XFRMA_ALG_AUTH_TRUNC`: the integrity algorithm, its key and its truncation.
+fn auth_trunc(integ: IntegAlg, key: &Secret) -> Result<XfrmAttrs, KernelError> {
+    let (name, trunc) = integ_name(integ)?;
+    Ok(XfrmAttrs::AuthenticationAlgTrunc(AlgAuth {
+        alg_name: alg_name(name),
+        alg_key_len: bits(key.len())?,
+        alg_trunc_len: trunc,
+        alg_key: key.expose().to_vec(),
+    }))
 }
 
 /// Overwrites every key the attributes carry.
@@ -420,7 +454,9 @@ struct Entry {
     lifetime: (u64, u64),
     reqid: u32,
     policies: Vec<PolicyKey>,
-    encr: EncrAlg,
+    protocol: IpsecProtocol,
+    /// `None` for AH.
+    encr: Option<EncrAlg>,
     integ: Option<IntegAlg>,
     keys_in: (Secret, Secret),
     keys_out: (Secret, Secret),
@@ -433,6 +469,8 @@ struct PolicyState {
     remote: IpAddr,
     reqid: u32,
     mode: Mode,
+    /// The protocol of the template.
+    protocol: IpsecProtocol,
 }
 
 /// A netlink XFRM socket for requests, each answered before the next is sent.
@@ -539,13 +577,18 @@ impl XfrmSpiAllocator {
         })
     }
 
-    /// Reserves an inbound ESP SPI for traffic from `remote` to `local`.
-    pub fn alloc(&self, local: IpAddr, remote: IpAddr) -> Result<u32, KernelError> {
+    /// Reserves an inbound ESP or AH SPI for traffic from `remote` to `local`.
+    pub fn alloc(
+        &self,
+        protocol: IpsecProtocol,
+        local: IpAddr,
+        remote: IpAddr,
+    ) -> Result<u32, KernelError> {
         let mut spi = UserSpiInfo::default();
         spi.info.source(&remote);
         spi.info.destination(&local);
         spi.info.family = family(local);
-        spi.info.id.proto = IPPROTO_ESP;
+        spi.info.id.proto = ip_proto(protocol);
         spi.min = SPI_MIN;
         spi.max = SPI_MAX;
         match self.nl.request(
@@ -566,9 +609,14 @@ impl XfrmSpiAllocator {
 }
 
 impl ike_proto::v2::SpiAllocator for XfrmSpiAllocator {
-    fn alloc_spi(&mut self, local: IpAddr, remote: IpAddr) -> Result<u32, String> {
-        self.alloc(local, remote).map_err(|e| {
-            tracing::error!(target: "kernel", "allocating an SPI for {remote} -> {local}: {e}");
+    fn alloc_spi(
+        &mut self,
+        protocol: IpsecProtocol,
+        local: IpAddr,
+        remote: IpAddr,
+    ) -> Result<u32, String> {
+        self.alloc(protocol, local, remote).map_err(|e| {
+            tracing::error!(target: "kernel", "allocating an {protocol} SPI for {remote} -> {local}: {e}");
             e.to_string()
         })
     }
@@ -643,6 +691,7 @@ impl XfrmBackend {
         &self,
         src: SocketAddr,
         dst: SocketAddr,
+        protocol: IpsecProtocol,
         spi: u32,
         mode: Mode,
         reqid: u32,
@@ -655,7 +704,7 @@ impl XfrmBackend {
         info.source(&src.ip());
         info.destination(&dst.ip());
         info.id.spi = spi;
-        info.id.proto = IPPROTO_ESP;
+        info.id.proto = ip_proto(protocol);
         info.family = family(dst.ip());
         info.selector.family = info.family;
         info.mode = match mode {
@@ -690,11 +739,16 @@ impl XfrmBackend {
         }
     }
 
-    fn delete_state(&self, dst: IpAddr, spi: u32) -> Result<(), KernelError> {
+    fn delete_state(
+        &self,
+        dst: IpAddr,
+        protocol: IpsecProtocol,
+        spi: u32,
+    ) -> Result<(), KernelError> {
         let mut id = UserSaId::default();
         id.destination(&dst);
         id.spi = spi;
-        id.proto = IPPROTO_ESP;
+        id.proto = ip_proto(protocol);
         self.request(
             XfrmMessage::DeleteSa(DelGetMessage {
                 user_sa_id: id,
@@ -706,11 +760,11 @@ impl XfrmBackend {
     }
 
     /// Bytes and packets the kernel counted on a state.
-    fn state_counters(&self, dst: IpAddr, spi: u32) -> Option<(u64, u64)> {
+    fn state_counters(&self, dst: IpAddr, protocol: IpsecProtocol, spi: u32) -> Option<(u64, u64)> {
         let mut id = UserSaId::default();
         id.destination(&dst);
         id.spi = spi;
-        id.proto = IPPROTO_ESP;
+        id.proto = ip_proto(protocol);
         match self.request(
             XfrmMessage::GetSa(DelGetMessage {
                 user_sa_id: id,
@@ -743,7 +797,7 @@ impl XfrmBackend {
         };
         tmpl.source(&src);
         tmpl.destination(&dst);
-        tmpl.protocol(IPPROTO_ESP);
+        tmpl.protocol(ip_proto(st.protocol));
         tmpl.mode(match st.mode {
             Mode::Tunnel => XFRM_MODE_TUNNEL,
             Mode::Transport => XFRM_MODE_TRANSPORT,
@@ -783,6 +837,7 @@ impl XfrmBackend {
         remote: IpAddr,
         reqid: u32,
         mode: Mode,
+        protocol: IpsecProtocol,
     ) -> Result<(), KernelError> {
         for (i, key) in keys.iter().enumerate() {
             let owners = self.policies.get(key).map_or(0, |p| p.owners);
@@ -792,6 +847,7 @@ impl XfrmBackend {
                 remote,
                 reqid,
                 mode,
+                protocol,
             };
             if let Err(e) = self.put_policy(key, &st) {
                 let done: Vec<PolicyKey> = keys.iter().take(i).copied().collect();
@@ -834,10 +890,11 @@ impl XfrmBackend {
             this.add_state(
                 i.remote,
                 i.local,
+                e.protocol,
                 i.spi_in,
                 i.mode,
                 e.reqid,
-                alg_attrs(e.encr, e.integ, &e.keys_in)?,
+                alg_attrs(e.protocol, e.encr, e.integ, &e.keys_in)?,
                 encap,
                 update,
                 e.lifetime,
@@ -851,7 +908,7 @@ impl XfrmBackend {
             return Ok(());
         }
         if let Err(err) = self.install_outbound(e) {
-            let _ = self.delete_state(i.local.ip(), i.spi_in);
+            let _ = self.delete_state(i.local.ip(), e.protocol, i.spi_in);
             return Err(err);
         }
         Ok(())
@@ -862,10 +919,11 @@ impl XfrmBackend {
         self.add_state(
             i.local,
             i.remote,
+            e.protocol,
             i.spi_out,
             i.mode,
             e.reqid,
-            alg_attrs(e.encr, e.integ, &e.keys_out)?,
+            alg_attrs(e.protocol, e.encr, e.integ, &e.keys_out)?,
             i.encap.is_some(),
             false,
             e.lifetime,
@@ -905,6 +963,7 @@ impl SaBackend for XfrmBackend {
                 .outbound_after_delete
                 .filter(|old| self.sas.contains_key(old)),
             lifetime: kernel_lifetimes(sa.rekey_in, sa.expire_in),
+            protocol: sa.protocol,
             encr: sa.encr,
             integ: sa.integ,
             keys_in: sa.keys_in.clone(),
@@ -912,7 +971,7 @@ impl SaBackend for XfrmBackend {
         };
         if let Err(e) = self.install_states(&entry) {
             // Give back the SPI that XFRM_MSG_ALLOCSPI reserved (the larval state).
-            let _ = self.delete_state(sa.local.ip(), sa.spi_in);
+            let _ = self.delete_state(sa.local.ip(), sa.protocol, sa.spi_in);
             return Err(e);
         }
         if let Err(e) = self.acquire_policies(
@@ -921,9 +980,10 @@ impl SaBackend for XfrmBackend {
             sa.remote.ip(),
             reqid,
             sa.mode,
+            sa.protocol,
         ) {
-            let _ = self.delete_state(sa.local.ip(), sa.spi_in);
-            let _ = self.delete_state(sa.remote.ip(), sa.spi_out);
+            let _ = self.delete_state(sa.local.ip(), sa.protocol, sa.spi_in);
+            let _ = self.delete_state(sa.remote.ip(), sa.protocol, sa.spi_out);
             return Err(e);
         }
         let mut encap = match sa.encap {
@@ -980,8 +1040,8 @@ impl SaBackend for XfrmBackend {
         }
         let i = &entry.info;
         self.release_policies(&entry.policies);
-        let r_in = self.delete_state(i.local.ip(), i.spi_in);
-        let r_out = self.delete_state(i.remote.ip(), i.spi_out);
+        let r_in = self.delete_state(i.local.ip(), entry.protocol, i.spi_in);
+        let r_out = self.delete_state(i.remote.ip(), entry.protocol, i.spi_out);
         tracing::info!(
             target: "kernel",
             "{}/{}: deleted SAs in {:08x} out {:08x}",
@@ -1003,20 +1063,21 @@ impl SaBackend for XfrmBackend {
                 continue;
             };
             let old = (entry.info.local, entry.info.remote);
-            let _ = self.delete_state(old.0.ip(), entry.info.spi_in);
-            let _ = self.delete_state(old.1.ip(), entry.info.spi_out);
+            let _ = self.delete_state(old.0.ip(), entry.protocol, entry.info.spi_in);
+            let _ = self.delete_state(old.1.ip(), entry.protocol, entry.info.spi_out);
             entry.info.local = local;
             entry.info.remote = remote;
             entry.info.encap = Some((local.port(), remote.port()));
             let reqid = entry.reqid;
             let mode = entry.info.mode;
+            let protocol = entry.protocol;
             match self.install_states(&entry) {
                 Ok(()) => {
                     let keys = entry.policies.clone();
                     // Re-point the templates (tunnel mode names the peer's address).
                     self.release_policies(&keys);
                     if let Err(e) =
-                        self.acquire_policies(&keys, local.ip(), remote.ip(), reqid, mode)
+                        self.acquire_policies(&keys, local.ip(), remote.ip(), reqid, mode, protocol)
                     {
                         tracing::error!(target: "kernel", "{}/{}: policies after move: {e}", entry.info.connection, entry.info.child);
                     }
@@ -1039,11 +1100,11 @@ impl SaBackend for XfrmBackend {
     fn get(&self, spi_in: u32) -> Option<InstalledSa> {
         let e = self.sas.get(&spi_in)?;
         let mut info = e.info.clone();
-        if let Some((b, p)) = self.state_counters(info.local.ip(), info.spi_in) {
+        if let Some((b, p)) = self.state_counters(info.local.ip(), e.protocol, info.spi_in) {
             info.bytes_in = b;
             info.packets_in = p;
         }
-        if let Some((b, p)) = self.state_counters(info.remote.ip(), info.spi_out) {
+        if let Some((b, p)) = self.state_counters(info.remote.ip(), e.protocol, info.spi_out) {
             info.bytes_out = b;
             info.packets_out = p;
         }
@@ -1069,7 +1130,14 @@ impl SaBackend for XfrmBackend {
             .into_iter()
             .filter(|k| k.dir == XFRM_POLICY_OUT)
             .collect();
-        self.acquire_policies(&keys, trap.local, trap.remote, reqid, trap.mode)?;
+        self.acquire_policies(
+            &keys,
+            trap.local,
+            trap.remote,
+            reqid,
+            trap.mode,
+            trap.protocol,
+        )?;
         tracing::info!(
             target: "kernel",
             "{}/{}: trap installed reqid {} {} === {} ({} policies)",
@@ -1319,10 +1387,11 @@ mod tests {
         );
         let keys = (Secret::new(vec![7; 20]), Secret::new(Vec::new()));
         let mut attrs = alg_attrs(
-            EncrAlg::AesGcm {
+            IpsecProtocol::Esp,
+            Some(EncrAlg::AesGcm {
                 key_bits: 128,
                 icv_len: 16,
-            },
+            }),
             None,
             &keys,
         )
@@ -1340,7 +1409,65 @@ mod tests {
             XfrmAttrs::EncryptionAlgAead(a) => assert!(a.alg_key.iter().all(|b| *b == 0)),
             other => panic!("{other:?}"),
         }
-        assert!(alg_attrs(EncrAlg::AesCbc { key_bits: 128 }, None, &keys).is_err());
+        assert!(alg_attrs(
+            IpsecProtocol::Esp,
+            Some(EncrAlg::AesCbc { key_bits: 128 }),
+            None,
+            &keys
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn ah_states_carry_the_integrity_key_alone() {
+        assert_eq!(ip_proto(IpsecProtocol::Esp), 50);
+        assert_eq!(ip_proto(IpsecProtocol::Ah), 51);
+        let keys = (Secret::new(Vec::new()), Secret::new(vec![9; 32]));
+        let mut attrs = alg_attrs(
+            IpsecProtocol::Ah,
+            None,
+            Some(IntegAlg::HmacSha256_128),
+            &keys,
+        )
+        .unwrap();
+        assert_eq!(attrs.len(), 1, "no encryption attribute: {attrs:?}");
+        match &attrs[0] {
+            XfrmAttrs::AuthenticationAlgTrunc(a) => {
+                assert_eq!(&a.alg_name[..13], b"hmac(sha256)\0");
+                assert_eq!(a.alg_key_len, 256);
+                assert_eq!(a.alg_trunc_len, 128);
+                assert_eq!(a.alg_key, vec![9; 32]);
+            }
+            other => panic!("{other:?}"),
+        }
+        wipe_attrs(&mut attrs);
+        match &attrs[0] {
+            XfrmAttrs::AuthenticationAlgTrunc(a) => assert!(a.alg_key.iter().all(|b| *b == 0)),
+            other => panic!("{other:?}"),
+        }
+        // SHA-1 AH: 160-bit key, 96-bit ICV.
+        let sha1 = (Secret::new(Vec::new()), Secret::new(vec![1; 20]));
+        match &alg_attrs(IpsecProtocol::Ah, None, Some(IntegAlg::HmacSha1_96), &sha1).unwrap()[..] {
+            [XfrmAttrs::AuthenticationAlgTrunc(a)] => {
+                assert_eq!((a.alg_key_len, a.alg_trunc_len), (160, 96))
+            }
+            other => panic!("{other:?}"),
+        }
+        // Inconsistent requests are refused: AH with a cipher or without integrity, ESP
+        // without a cipher.
+        let gcm = EncrAlg::AesGcm {
+            key_bits: 128,
+            icv_len: 16,
+        };
+        assert!(alg_attrs(IpsecProtocol::Ah, Some(gcm), None, &keys).is_err());
+        assert!(alg_attrs(IpsecProtocol::Ah, None, None, &keys).is_err());
+        assert!(alg_attrs(
+            IpsecProtocol::Esp,
+            None,
+            Some(IntegAlg::HmacSha256_128),
+            &keys
+        )
+        .is_err());
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //!
 //! As in strongSwan, an IKE proposal without a PRF takes the PRF that matches its integrity
 //! algorithm; an AEAD IKE proposal must name its PRF. An ESP/AH proposal has no PRF, may name key
-//! exchange methods (PFS), and defaults to no extended sequence numbers.
+//! exchange methods (PFS), and defaults to no extended sequence numbers. An AH proposal (RFC
+//! 4302, protocol ID 2 in RFC 7296 §3.3.1: `sha256`, `sha1-modp2048`) has integrity algorithms
+//! only: an encryption keyword in one is an error (strongSwan drops it silently).
 //!
 //! Additional key exchanges (RFC 9370 §2.2.1, transform types 6-12, ADDKE1-7) are written
 //! `ke1_mlkem768`, `ke2_mlkem1024`, as in strongSwan; `ke1_none` among them makes that exchange
@@ -52,9 +54,12 @@ pub enum ProposalError {
     NotAllowed {
         /// The keyword.
         keyword: String,
-        /// IKE or ESP.
+        /// IKE, ESP or AH.
         kind: &'static str,
     },
+    /// An AH proposal without an integrity algorithm (AH does nothing else).
+    #[error("AH proposal `{0}` names no integrity algorithm (e.g. sha256)")]
+    AhWithoutIntegrity(String),
 }
 
 /// One proposal: the acceptable transforms of each type.
@@ -62,7 +67,7 @@ pub enum ProposalError {
 pub struct Proposal {
     /// IKE, ESP or AH.
     pub protocol: ProtocolId,
-    /// Encryption algorithms with key length in bits (None for fixed-size ones).
+    /// Encryption algorithms with key length in bits (None for fixed-size ones); empty for AH.
     pub encr: Vec<(EncrId, Option<u16>)>,
     /// Integrity algorithms (empty for AEAD).
     pub integ: Vec<IntegId>,
@@ -237,9 +242,19 @@ impl Proposal {
         Self::parse(text, ProtocolId::Esp)
     }
 
+    /// Parses an AH proposal (`sha256`, `sha256-x25519` for PFS): integrity algorithms only.
+    pub fn parse_ah(text: &str) -> Result<Self, ProposalError> {
+        Self::parse(text, ProtocolId::Ah)
+    }
+
     fn parse(text: &str, protocol: ProtocolId) -> Result<Self, ProposalError> {
         let ike = protocol == ProtocolId::Ike;
-        let kind = if ike { "IKE" } else { "ESP" };
+        let ah = protocol == ProtocolId::Ah;
+        let kind = match protocol {
+            ProtocolId::Ike => "IKE",
+            ProtocolId::Ah => "AH",
+            _ => "ESP",
+        };
         let mut p = Proposal {
             protocol,
             encr: Vec::new(),
@@ -252,6 +267,12 @@ impl Proposal {
         for word in text.split('-').map(str::trim).filter(|w| !w.is_empty()) {
             let word = word.to_ascii_lowercase();
             if let Some(e) = encr_keyword(&word) {
+                if ah {
+                    return Err(ProposalError::NotAllowed {
+                        keyword: word,
+                        kind,
+                    });
+                }
                 push_unique(&mut p.encr, e);
             } else if let Some(i) = integ_keyword(&word) {
                 push_unique(&mut p.integ, i);
@@ -289,7 +310,11 @@ impl Proposal {
                 return Err(ProposalError::UnknownKeyword(word));
             }
         }
-        if p.encr.is_empty() {
+        if ah {
+            if p.integ.is_empty() {
+                return Err(ProposalError::AhWithoutIntegrity(text.to_owned()));
+            }
+        } else if p.encr.is_empty() {
             return Err(ProposalError::NoEncryption(text.to_owned()));
         }
         let aead = p.encr.iter().filter(|(id, _)| is_aead(*id)).count();
@@ -386,8 +411,8 @@ impl Proposal {
 /// The transforms chosen from one proposal: one of each type present.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Chosen {
-    /// Encryption algorithm and key length.
-    pub encr: (EncrId, Option<u16>),
+    /// Encryption algorithm and key length; `None` for AH, which has none.
+    pub encr: Option<(EncrId, Option<u16>)>,
     /// Integrity algorithm, if any (none with AEAD).
     pub integ: Option<IntegId>,
     /// PRF (IKE only).
@@ -408,7 +433,7 @@ impl Chosen {
     pub fn to_wire<'a>(&self, protocol: ProtocolId, spi: &'a [u8]) -> v2::Proposal<'a> {
         let p = Proposal {
             protocol,
-            encr: vec![self.encr],
+            encr: self.encr.into_iter().collect(),
             integ: self.integ.into_iter().collect(),
             prf: self.prf.into_iter().collect(),
             ke: self.ke.into_iter().collect(),
@@ -427,9 +452,12 @@ impl Chosen {
             .filter_map(|(i, g)| g.map(|g| (addke_type(i), g)))
     }
 
-    /// The cipher, ready for ike-crypto.
+    /// The cipher, ready for ike-crypto (an error for AH, which has none).
     pub fn encr_alg(&self) -> Result<EncrAlg, ike_crypto::CryptoError> {
-        EncrAlg::from_ikev2(self.encr.0, self.encr.1)
+        let (id, bits) = self.encr.ok_or(ike_crypto::CryptoError::Unsupported(
+            "proposal without encryption",
+        ))?;
+        EncrAlg::from_ikev2(id, bits)
     }
 
     /// The integrity algorithm, if any.
@@ -448,21 +476,9 @@ impl Chosen {
     /// strongSwan-style text of the choice (`aes128gcm16-prfsha256-x25519`).
     pub fn describe(&self) -> String {
         let mut parts = Vec::new();
-        let (id, bits) = self.encr;
-        let b = bits.map(|b| b.to_string()).unwrap_or_default();
-        parts.push(match id {
-            EncrId::AesCbc => format!("aes{b}"),
-            EncrId::AesCtr => format!("aes{b}ctr"),
-            EncrId::AesGcm8 => format!("aes{b}gcm8"),
-            EncrId::AesGcm12 => format!("aes{b}gcm12"),
-            EncrId::AesGcm16 => format!("aes{b}gcm16"),
-            EncrId::AesCcm8 => format!("aes{b}ccm8"),
-            EncrId::AesCcm12 => format!("aes{b}ccm12"),
-            EncrId::AesCcm16 => format!("aes{b}ccm16"),
-            EncrId::ChaCha20Poly1305 => "chacha20poly1305".to_owned(),
-            EncrId::TripleDes => "3des".to_owned(),
-            other => other.to_string(),
-        });
+        if let Some((id, bits)) = self.encr {
+            parts.push(encr_name(id, bits));
+        }
         if let Some(i) = self.integ {
             parts.push(
                 match i {
@@ -505,6 +521,24 @@ impl Chosen {
             parts.push("esn".to_owned());
         }
         parts.join("-")
+    }
+}
+
+/// strongSwan's keyword for an encryption algorithm (`aes128gcm16`, `aes256`).
+fn encr_name(id: EncrId, bits: Option<u16>) -> String {
+    let b = bits.map(|b| b.to_string()).unwrap_or_default();
+    match id {
+        EncrId::AesCbc => format!("aes{b}"),
+        EncrId::AesCtr => format!("aes{b}ctr"),
+        EncrId::AesGcm8 => format!("aes{b}gcm8"),
+        EncrId::AesGcm12 => format!("aes{b}gcm12"),
+        EncrId::AesGcm16 => format!("aes{b}gcm16"),
+        EncrId::AesCcm8 => format!("aes{b}ccm8"),
+        EncrId::AesCcm12 => format!("aes{b}ccm12"),
+        EncrId::AesCcm16 => format!("aes{b}ccm16"),
+        EncrId::ChaCha20Poly1305 => "chacha20poly1305".to_owned(),
+        EncrId::TripleDes => "3des".to_owned(),
+        other => other.to_string(),
     }
 }
 
@@ -577,7 +611,7 @@ fn match_one(mine: &Proposal, peer: &v2::Proposal<'_>) -> Option<Chosen> {
     // A transform type we do not use at all must not be required by the peer's proposal.
     for t in &peer.transforms {
         let used = match t.transform_type {
-            TransformType::Encr => true,
+            TransformType::Encr => !mine.encr.is_empty(),
             TransformType::Integ => !mine.integ.is_empty(),
             TransformType::Prf => !mine.prf.is_empty(),
             TransformType::Ke => true,
@@ -596,9 +630,14 @@ fn match_one(mine: &Proposal, peer: &v2::Proposal<'_>) -> Option<Chosen> {
             return None;
         }
     }
-    let encr = mine.encr.iter().copied().find(|(id, bits)| {
-        offered(TransformType::Encr).any(|t| t.id == id.value() && key_length(t) == *bits)
-    })?;
+    // AH has no encryption transform (and a peer's AH proposal with one was refused above).
+    let encr = if mine.encr.is_empty() {
+        None
+    } else {
+        Some(mine.encr.iter().copied().find(|(id, bits)| {
+            offered(TransformType::Encr).any(|t| t.id == id.value() && key_length(t) == *bits)
+        })?)
+    };
     let integ = if mine.integ.is_empty() {
         None
     } else {
@@ -682,7 +721,10 @@ fn match_one(mine: &Proposal, peer: &v2::Proposal<'_>) -> Option<Chosen> {
 /// Whether a responder's single-proposal reply is one we offered (RFC 7296 §2.7: the initiator
 /// must check it).
 pub fn check_reply(ours: &[Proposal], reply: &v2::Proposal<'_>) -> Option<Chosen> {
-    let chosen = ours.iter().find_map(|p| match_one(p, reply))?;
+    let chosen = ours
+        .iter()
+        .filter(|p| p.protocol == reply.protocol)
+        .find_map(|p| match_one(p, reply))?;
     // The reply must have exactly one transform of each type it uses.
     let count = |t: TransformType| {
         reply
@@ -818,5 +860,60 @@ mod tests {
         assert!(check_reply(std::slice::from_ref(&mandatory), &reply).is_none());
         // A reply with two methods for one type is refused.
         assert!(check_reply(std::slice::from_ref(&optional), &wire(&optional)).is_none());
+    }
+
+    #[test]
+    fn ah_proposals_have_integrity_only() {
+        let p = Proposal::parse_ah("sha256-sha1-modp2048").unwrap();
+        assert_eq!(p.protocol, ProtocolId::Ah);
+        assert!(p.encr.is_empty() && p.prf.is_empty());
+        assert_eq!(p.integ, [IntegId::HmacSha256_128, IntegId::HmacSha1_96]);
+        assert_eq!(p.ke, [DhGroup::Modp2048]);
+        assert_eq!(p.esn, [EsnId::NoEsn]);
+        for (bad, keyword) in [("aes128-sha256", "aes128"), ("aes128gcm16", "aes128gcm16")] {
+            assert_eq!(
+                Proposal::parse_ah(bad),
+                Err(ProposalError::NotAllowed {
+                    keyword: keyword.into(),
+                    kind: "AH"
+                }),
+                "{bad}"
+            );
+        }
+        assert!(matches!(
+            Proposal::parse_ah("sha256-prfsha256"),
+            Err(ProposalError::NotAllowed { kind: "AH", .. })
+        ));
+        assert_eq!(
+            Proposal::parse_ah("x25519"),
+            Err(ProposalError::AhWithoutIntegrity("x25519".into()))
+        );
+        // The wire form: integrity, KE and ESN transforms under protocol AH.
+        let w = p.to_wire(1, &[1, 2, 3, 4]);
+        assert_eq!(w.protocol, ProtocolId::Ah);
+        assert!(w
+            .transforms
+            .iter()
+            .all(|t| t.transform_type != TransformType::Encr));
+        let c = select(std::slice::from_ref(&p), &[w]).unwrap();
+        assert_eq!(c.encr, None);
+        assert_eq!(c.integ, Some(IntegId::HmacSha256_128));
+        assert_eq!(c.describe(), "sha256-modp2048");
+        assert!(c.encr_alg().is_err());
+        let reply = c.to_wire(ProtocolId::Ah, &[5, 6, 7, 8]);
+        assert_eq!(check_reply(std::slice::from_ref(&p), &reply), Some(c));
+        // An AH reply to ESP proposals, an ESP reply to AH ones: not what we offered.
+        let esp = Proposal::parse_esp("aes128-sha256").unwrap();
+        assert!(check_reply(std::slice::from_ref(&esp), &reply).is_none());
+        let esp_reply = select(std::slice::from_ref(&esp), &[wire(&esp)])
+            .unwrap()
+            .to_wire(ProtocolId::Esp, &[]);
+        assert!(check_reply(std::slice::from_ref(&p), &esp_reply).is_none());
+        // Selection never matches across protocols, and a peer AH proposal with an encryption
+        // transform is refused.
+        assert!(select(std::slice::from_ref(&p), &[wire(&esp)]).is_none());
+        let mut odd = wire(&esp);
+        odd.protocol = ProtocolId::Ah;
+        assert!(select(std::slice::from_ref(&p), &[odd]).is_none());
     }
 }

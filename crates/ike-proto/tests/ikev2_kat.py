@@ -86,9 +86,23 @@ def main():
         "idi": a3[35][4:].decode(),
         "idr": a4[36][4:].decode(),
     }
-    keymat = prf_plus(sk_d, ni + nr, 2 * 20)
-    report["child_i_to_r_ok"] = keymat[:20].hex() == c["child_i_to_r"]
-    report["child_r_to_i_ok"] = keymat[20:40].hex() == c["child_r_to_i"]
+    # The child's keys per direction: aes128gcm16 (ESP) takes a 20-byte encryption key (key and
+    # salt); an AH child ("child_key_len" 32 for sha256) only an integrity key (RFC 7296 §2.17).
+    n = c.get("child_key_len", 20)
+    keymat = prf_plus(sk_d, ni + nr, 2 * n)
+    report["child_i_to_r_ok"] = keymat[:n].hex() == c["child_i_to_r"]
+    report["child_r_to_i_ok"] = keymat[n : 2 * n].hex() == c["child_r_to_i"]
+    # The first proposal of the child's SA payload in IKE_AUTH: protocol ID, SPI size and the
+    # transform types (RFC 7296 §3.3.1).
+    sa = a3[33]
+    proposal_len = int.from_bytes(sa[2:4], "big")
+    protocol, spi_size, count = sa[5], sa[6], sa[7]
+    at, types = 8 + spi_size, []
+    for _ in range(count):
+        types.append(sa[at + 4])
+        at += int.from_bytes(sa[at + 2 : at + 4], "big")
+    assert at == proposal_len
+    report["child_proposal"] = {"protocol": protocol, "spi_size": spi_size, "transform_types": types}
     # Optionally a CREATE_CHILD_SA exchange (messages 5 and 6, without PFS) and the keys each end
     # installed: KEYMAT = prf+(SK_d, Ni | Nr) with the nonces of that exchange, and "initiator"
     # is the initiator of that exchange, whichever end began the IKE SA (RFC 7296 §2.17).

@@ -258,6 +258,7 @@ fn peer(name: &str, remote: &str, s: Side, local_ts: &str, remote_ts: &str) -> P
             name: "net".to_owned(),
             local_ts: vec![Ts::cidr(local_ts).unwrap()],
             remote_ts: vec![Ts::cidr(remote_ts).unwrap()],
+            ah_proposals: Vec::new(),
             esp_proposals: vec![Proposal::parse_esp("aes128gcm16").unwrap()],
             mode: Mode::Tunnel,
             rekey_time: None,

@@ -27,6 +27,7 @@ fn peer(name: &str, remote: &str, ids: (&str, &str), ts: (&str, &str), ike: &str
             name: "net".into(),
             local_ts: vec![Ts::cidr(ts.0).unwrap()],
             remote_ts: vec![Ts::cidr(ts.1).unwrap()],
+            ah_proposals: Vec::new(),
             esp_proposals: vec![Proposal::parse_esp("aes256gcm16-x25519-ke1_mlkem768").unwrap()],
             mode: Mode::Tunnel,
             rekey_time: None,

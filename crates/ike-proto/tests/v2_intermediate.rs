@@ -617,6 +617,7 @@ fn kat_peer(
             name: "net".into(),
             local_ts: vec![Ts::cidr(ts.0).unwrap()],
             remote_ts: vec![Ts::cidr(ts.1).unwrap()],
+            ah_proposals: Vec::new(),
             esp_proposals: vec![Proposal::parse_esp("aes256gcm16").unwrap()],
             mode: Mode::Tunnel,
             rekey_time: None,

@@ -22,6 +22,7 @@ fn peer(
     remote_id: &str,
     local_ts: &str,
     remote_ts: &str,
+    ah: bool,
 ) -> PeerConfig {
     PeerConfig {
         name: name.to_owned(),
@@ -35,7 +36,16 @@ fn peer(
             name: "net".into(),
             local_ts: vec![Ts::cidr(local_ts).unwrap()],
             remote_ts: vec![Ts::cidr(remote_ts).unwrap()],
-            esp_proposals: vec![Proposal::parse_esp("aes128gcm16").unwrap()],
+            ah_proposals: if ah {
+                vec![Proposal::parse_ah("sha256").unwrap()]
+            } else {
+                Vec::new()
+            },
+            esp_proposals: if ah {
+                Vec::new()
+            } else {
+                vec![Proposal::parse_esp("aes128gcm16").unwrap()]
+            },
             mode: Mode::Tunnel,
             rekey_time: None,
             life_time: None,
@@ -49,6 +59,17 @@ fn peer(
 
 #[test]
 fn whole_exchange_matches_an_independent_python_computation() {
+    whole_exchange(false);
+}
+
+/// The same with an AH child (sha256): its KEYMAT holds a 32-byte integrity key each way and
+/// nothing else, and its proposal is protocol 2 with a 4-byte SPI and INTEG and ESN transforms.
+#[test]
+fn ah_child_keymat_matches_an_independent_python_computation() {
+    whole_exchange(true);
+}
+
+fn whole_exchange(ah: bool) {
     let have = std::process::Command::new("python3")
         .args(["-c", "import cryptography"])
         .output()
@@ -72,6 +93,7 @@ fn whole_exchange_matches_an_independent_python_computation() {
             "b.example.org",
             "10.88.1.0/24",
             "10.88.2.0/24",
+            ah,
         )],
         Box::new(ra),
     )
@@ -85,6 +107,7 @@ fn whole_exchange_matches_an_independent_python_computation() {
             "a.example.org",
             "10.88.2.0/24",
             "10.88.1.0/24",
+            ah,
         )],
         Box::new(rb),
     )
@@ -121,13 +144,22 @@ fn whole_exchange_matches_an_independent_python_computation() {
             .map(hex::encode)
             .collect()
     };
+    // ESP: the AEAD key (and salt) each way; AH: the integrity key, the encryption key empty.
+    let (key_out, key_in) = if ah {
+        assert!(child.keys_out.0.is_empty() && child.keys_in.0.is_empty());
+        (&child.keys_out.1, &child.keys_in.1)
+    } else {
+        assert!(child.keys_out.1.is_empty() && child.keys_in.1.is_empty());
+        (&child.keys_out.0, &child.keys_in.0)
+    };
     let input = serde_json::json!({
         "messages": p.log.iter().map(|s| hex::encode(&s.payload)).collect::<Vec<_>>(),
         "draws_i": draws32(&draws_a),
         "draws_r": draws32(&draws_b),
         "psk": "kat pre-shared key",
-        "child_i_to_r": hex::encode(child.keys_out.0.expose()),
-        "child_r_to_i": hex::encode(child.keys_in.0.expose()),
+        "child_i_to_r": hex::encode(key_out.expose()),
+        "child_r_to_i": hex::encode(key_in.expose()),
+        "child_key_len": if ah { 32 } else { 20 },
     });
     let script = format!("{}/tests/ikev2_kat.py", env!("CARGO_MANIFEST_DIR"));
     let mut py = std::process::Command::new("python3")
@@ -155,6 +187,13 @@ fn whole_exchange_matches_an_independent_python_computation() {
     ] {
         assert_eq!(report[check], true, "{check}: {report}");
     }
+    // AH (2): INTEG (3), ESN (5); ESP (3): ENCR (1), ESN (5). SPI size 4 either way.
+    let expected = if ah {
+        serde_json::json!({"protocol": 2, "spi_size": 4, "transform_types": [3, 5]})
+    } else {
+        serde_json::json!({"protocol": 3, "spi_size": 4, "transform_types": [1, 5]})
+    };
+    assert_eq!(report["child_proposal"], expected);
 }
 
 fn have_python() -> bool {
@@ -218,6 +257,7 @@ fn create_child_sa_of_the_ike_responder_takes_the_exchange_roles() {
             "b.example.org",
             "10.88.1.0/24",
             "10.88.2.0/24",
+            false,
         )],
         Box::new(ra),
     )
@@ -231,6 +271,7 @@ fn create_child_sa_of_the_ike_responder_takes_the_exchange_roles() {
             "a.example.org",
             "10.88.2.0/24",
             "10.88.1.0/24",
+            false,
         )],
         Box::new(rb),
     )

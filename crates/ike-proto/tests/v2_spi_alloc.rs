@@ -10,20 +10,28 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
-use ike_proto::v2::{Event, ProtocolError, SpiAllocator};
+use ike_proto::v2::{Event, IpsecProtocol, ProtocolError, SpiAllocator};
 
 /// Hands out 0x0c000100, 0x0c000101, ... and records who asked; refuses while `refuse` is set.
 #[derive(Clone, Default)]
 struct Counter {
     log: Arc<Mutex<Vec<(IpAddr, IpAddr, u32)>>>,
     refuse: Arc<Mutex<bool>>,
+    /// The protocol of each allocation, in order.
+    protocols: Arc<Mutex<Vec<IpsecProtocol>>>,
 }
 
 impl SpiAllocator for Counter {
-    fn alloc_spi(&mut self, local: IpAddr, remote: IpAddr) -> Result<u32, String> {
+    fn alloc_spi(
+        &mut self,
+        protocol: IpsecProtocol,
+        local: IpAddr,
+        remote: IpAddr,
+    ) -> Result<u32, String> {
         if *self.refuse.lock().unwrap() {
             return Err("no SPI today".into());
         }
+        self.protocols.lock().unwrap().push(protocol);
         let mut log = self.log.lock().unwrap();
         let spi = 0x0c00_0100 + u32::try_from(log.len()).unwrap();
         log.push((local, remote, spi));
@@ -178,4 +186,41 @@ fn refusal_in_create_child_sa_is_a_temporary_failure_and_leaves_the_rest() {
     );
     assert_ne!(installs(&p.events_a)[0].spi_in, first);
     assert!(p.a.is_established(a));
+}
+
+#[test]
+fn an_ah_child_asks_the_allocator_for_an_ah_spi() {
+    let mut p = pair(
+        Side {
+            ah: &["sha256"],
+            ..Side::default()
+        },
+        Side {
+            ah: &["sha256"],
+            ..Side::responder()
+        },
+    );
+    let (alloc_a, alloc_b) = (Counter::default(), Counter::default());
+    p.a.set_spi_allocator(Some(Box::new(alloc_a.clone())));
+    p.b.set_spi_allocator(Some(Box::new(alloc_b.clone())));
+    initiate(&mut p);
+    assert!(
+        p.run_until(Duration::from_secs(10), |p| installs(&p.events_a).len()
+            == 1
+            && installs(&p.events_b).len() == 1)
+    );
+    assert_eq!(installs(&p.events_a)[0].spi_in, 0x0c00_0100);
+    assert_eq!(installs(&p.events_a)[0].protocol, IpsecProtocol::Ah);
+    assert_eq!(*alloc_a.protocols.lock().unwrap(), [IpsecProtocol::Ah]);
+    assert_eq!(*alloc_b.protocols.lock().unwrap(), [IpsecProtocol::Ah]);
+    // An ESP child still asks for ESP SPIs.
+    let mut p = pair(Side::default(), Side::responder());
+    let alloc = Counter::default();
+    p.a.set_spi_allocator(Some(Box::new(alloc.clone())));
+    initiate(&mut p);
+    assert!(
+        p.run_until(Duration::from_secs(10), |p| installs(&p.events_a).len()
+            == 1)
+    );
+    assert_eq!(*alloc.protocols.lock().unwrap(), [IpsecProtocol::Esp]);
 }

@@ -673,6 +673,7 @@ impl Daemon {
             local_ts: child.local_ts.clone(),
             remote_ts: child.remote_ts.clone(),
             mode: child.mode,
+            protocol: child.protocol(),
             local,
             remote,
         };

@@ -108,12 +108,20 @@ fn family(ip: IpAddr) -> &'static str {
     }
 }
 
-/// The two `esp_sa` lines (inbound, outbound) of a Child SA, or a comment saying why not.
+/// The two `esp_sa` lines (inbound, outbound) of a Child SA, or a comment saying why not. An
+/// AH Child SA gets a comment without keys: Wireshark's `esp_sa` table is for ESP only (its AH
+/// dissector checks no ICV).
 pub fn esp_lines(c: &ChildSaInstall) -> Zeroizing<String> {
-    let (Some(e), Some(i)) = (esp_encr(c.encr), esp_integ(c.integ)) else {
+    let Some(encr) = c.encr else {
+        return Zeroizing::new(format!(
+            "# {}/{} in {:08x} out {:08x}: {}: no keys, Wireshark's esp_sa table is ESP only\n",
+            c.connection, c.child, c.spi_in, c.spi_out, c.proposal
+        ));
+    };
+    let (Some(e), Some(i)) = (esp_encr(encr), esp_integ(c.integ)) else {
         return Zeroizing::new(format!(
             "# {}/{} in {:08x} out {:08x}: Wireshark cannot decrypt {:?} with {:?}\n",
-            c.connection, c.child, c.spi_in, c.spi_out, c.encr, c.integ
+            c.connection, c.child, c.spi_in, c.spi_out, encr, c.integ
         ));
     };
     let (l, r) = (c.local.ip(), c.remote.ip());

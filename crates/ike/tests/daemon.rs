@@ -1147,3 +1147,62 @@ fn ike_sa_past_its_hard_lifetime_is_deleted() {
         a.log_text()
     );
 }
+
+/// An AH child (`ah_proposals`): both daemons show it with the protocol in the proposal
+/// (`ah:sha256`, the JSON contract has no protocol field), the `none` kernel logs it, and the
+/// key log gets a comment instead of `esp_sa` lines (Wireshark's table is ESP only).
+#[test]
+fn ah_child_between_two_daemons() {
+    let (a_addr, b_addr) = ("127.0.38.1", "127.0.38.2");
+    if !can_bind_500(a_addr) {
+        return;
+    }
+    let dir = Scratch::new("ah");
+    let (ca, cb) = configs(a_addr, b_addr, "none");
+    let ah = "ah_proposals = [\"sha256\"]";
+    let ca = ca.replace(
+        "esp_proposals = [\"aes128gcm16-x25519\", \"aes256-sha256-modp2048\"]",
+        ah,
+    );
+    let cb = cb.replace(
+        "esp_proposals = [\"aes128gcm16-x25519\", \"aes256-sha256-modp2048\"]",
+        ah,
+    );
+    assert!(ca.contains(ah) && cb.contains(ah));
+    let keys = dir.0.join("keys");
+    let keys_arg = keys.to_str().unwrap();
+    let a = Daemon::start_with(None, &dir.0, "a", &ca, &["--keylog", keys_arg]);
+    let b = Daemon::start(&dir.0, "b", &cb);
+    let (code, out, err) = a.ike(&["up", "site-b"]);
+    assert_eq!(code, 0, "{out}{err}\n{}", a.log_text());
+    wait_for("B's Child SA", || {
+        sas(&b.status())
+            .first()
+            .is_some_and(|s| !s["child_sas"].as_array().unwrap().is_empty())
+    });
+    let (sa, sb) = (a.status(), b.status());
+    let (ca, cb) = (&sas(&sa)[0]["child_sas"][0], &sas(&sb)[0]["child_sas"][0]);
+    assert_eq!(ca["proposal"], "ah:sha256", "{sa}");
+    assert_eq!(cb["proposal"], "ah:sha256", "{sb}");
+    assert_eq!(ca["spi_in"], cb["spi_out"]);
+    assert_eq!(ca["spi_out"], cb["spi_in"]);
+    assert_eq!(ca["state"], "INSTALLED");
+    let (code, table, _) = a.ike(&["status"]);
+    assert_eq!(code, 0);
+    assert!(table.contains("ah:sha256"), "{table}");
+    let log = a.log_text();
+    assert!(
+        log.contains("would install SAs") && log.contains("ah:sha256"),
+        "{log}"
+    );
+    let esp_sa = std::fs::read_to_string(keys.join("esp_sa")).unwrap();
+    let spi_in = ca["spi_in"].as_str().unwrap();
+    assert!(
+        esp_sa.starts_with('#') && esp_sa.contains(spi_in) && esp_sa.contains("ah:sha256"),
+        "{esp_sa}"
+    );
+    assert!(
+        esp_sa.lines().all(|l| l.starts_with('#')),
+        "no esp_sa entry for an AH SA: {esp_sa}"
+    );
+}

@@ -7,7 +7,7 @@ use std::time::Duration;
 use ike_crypto::sign::{PrivateKey, PublicKey, SignatureHashAlgorithm};
 use ike_crypto::x509::{Certificate, TrustStore};
 use ike_crypto::Secret;
-use ike_wire::v2::{IdType, TrafficSelector};
+use ike_wire::v2::{IdType, ProtocolId, TrafficSelector};
 
 use crate::proposal::Proposal;
 
@@ -287,7 +287,61 @@ pub enum Mode {
     Transport,
 }
 
+/// The IPsec protocol of a Child SA (RFC 7296 §3.3.1 protocol IDs 3 and 2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum IpsecProtocol {
+    /// ESP (RFC 4303): encryption and integrity, or an AEAD.
+    Esp,
+    /// AH (RFC 4302): integrity only.
+    Ah,
+}
+
+impl IpsecProtocol {
+    /// The protocol ID in SA, Notify and Delete payloads.
+    pub fn to_wire(self) -> ProtocolId {
+        match self {
+            IpsecProtocol::Esp => ProtocolId::Esp,
+            IpsecProtocol::Ah => ProtocolId::Ah,
+        }
+    }
+
+    /// The protocol of a Child SA protocol ID (`None` for IKE and unknown ones).
+    pub fn from_wire(id: ProtocolId) -> Option<Self> {
+        match id {
+            ProtocolId::Esp => Some(IpsecProtocol::Esp),
+            ProtocolId::Ah => Some(IpsecProtocol::Ah),
+            _ => None,
+        }
+    }
+
+    /// The IP protocol number of its packets (IPPROTO_ESP 50, IPPROTO_AH 51).
+    pub fn ip_protocol(self) -> u8 {
+        match self {
+            IpsecProtocol::Esp => 50,
+            IpsecProtocol::Ah => 51,
+        }
+    }
+
+    /// `esp` or `ah`.
+    pub fn name(self) -> &'static str {
+        match self {
+            IpsecProtocol::Esp => "esp",
+            IpsecProtocol::Ah => "ah",
+        }
+    }
+}
+
+impl std::fmt::Display for IpsecProtocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// A Child SA the connection negotiates.
+///
+/// A child has ESP proposals or AH proposals, not both: [`ChildConfig::protocol`] is AH when
+/// `ah_proposals` is not empty, and [`Endpoint::new`](super::Endpoint::new) refuses a child
+/// with both (or with a proposal of the other protocol in a list).
 #[derive(Clone, Debug)]
 pub struct ChildConfig {
     /// Its name.
@@ -296,14 +350,58 @@ pub struct ChildConfig {
     pub local_ts: Vec<Ts>,
     /// The peer's side's selectors.
     pub remote_ts: Vec<Ts>,
-    /// ESP proposals, in order of preference; a key exchange method in one means PFS.
+    /// ESP proposals ([`Proposal::parse_esp`]), in order of preference; a key exchange method
+    /// in one means PFS. Empty when the child uses AH.
     pub esp_proposals: Vec<Proposal>,
+    /// AH proposals ([`Proposal::parse_ah`]), in order of preference; empty for ESP.
+    pub ah_proposals: Vec<Proposal>,
     /// Tunnel or transport.
     pub mode: Mode,
     /// When to rekey (less up to 10% jitter); `None` never.
     pub rekey_time: Option<Duration>,
     /// When the Child SA expires if not rekeyed; `None` never.
     pub life_time: Option<Duration>,
+}
+
+impl ChildConfig {
+    /// The protocol of its Child SAs: AH when it has AH proposals, else ESP.
+    pub fn protocol(&self) -> IpsecProtocol {
+        if self.ah_proposals.is_empty() {
+            IpsecProtocol::Esp
+        } else {
+            IpsecProtocol::Ah
+        }
+    }
+
+    /// Its proposals: the AH ones for an AH child, else the ESP ones.
+    pub fn proposals(&self) -> &[Proposal] {
+        match self.protocol() {
+            IpsecProtocol::Esp => &self.esp_proposals,
+            IpsecProtocol::Ah => &self.ah_proposals,
+        }
+    }
+
+    /// Why the child cannot be used, if it cannot: ESP and AH proposals at once, or a proposal
+    /// of another protocol in either list.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        if !self.esp_proposals.is_empty() && !self.ah_proposals.is_empty() {
+            return Err(ConfigError("a child has ESP or AH proposals, not both"));
+        }
+        if self
+            .esp_proposals
+            .iter()
+            .any(|p| p.protocol != ProtocolId::Esp)
+            || self
+                .ah_proposals
+                .iter()
+                .any(|p| p.protocol != ProtocolId::Ah)
+        {
+            return Err(ConfigError(
+                "a proposal of another protocol in a child's list",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// How one side authenticates. Each side of a connection has its own method, so the two may

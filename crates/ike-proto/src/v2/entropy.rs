@@ -10,14 +10,20 @@ use std::net::IpAddr;
 use ike_crypto::rng::Rng;
 use ike_crypto::CryptoError;
 
-use super::EngineError;
+use super::{EngineError, IpsecProtocol};
 
 /// Reserves inbound SPIs for Child SAs (RFC 7296 §3.3.1: the SPI the peer will send with).
 pub trait SpiAllocator: Send {
-    /// A fresh inbound ESP SPI for traffic from `remote` to `local`, reserved until it is
-    /// installed (or, in the kernel's case, until the reservation times out). The SPI must be
-    /// over 255 (RFC 4303 §2.1 reserves 1-255). An error refuses the Child SA that needed it.
-    fn alloc_spi(&mut self, local: IpAddr, remote: IpAddr) -> Result<u32, String>;
+    /// A fresh inbound SPI of `protocol` (ESP or AH: the kernel keeps their SPIs apart) for
+    /// traffic from `remote` to `local`, reserved until it is installed (or, in the kernel's
+    /// case, until the reservation times out). The SPI must be over 255 (RFC 4303 §2.1 and RFC
+    /// 4302 §2.4 reserve 1-255). An error refuses the Child SA that needed it.
+    fn alloc_spi(
+        &mut self,
+        protocol: IpsecProtocol,
+        local: IpAddr,
+        remote: IpAddr,
+    ) -> Result<u32, String>;
 }
 
 /// The RNG and the optional SPI allocator, owned by the endpoint and lent to its SAs.
@@ -36,9 +42,14 @@ impl Entropy {
     }
 
     /// An inbound Child SA SPI: from the allocator when there is one, else random.
-    pub(crate) fn child_spi(&mut self, local: IpAddr, remote: IpAddr) -> Result<u32, EngineError> {
+    pub(crate) fn child_spi(
+        &mut self,
+        protocol: IpsecProtocol,
+        local: IpAddr,
+        remote: IpAddr,
+    ) -> Result<u32, EngineError> {
         if let Some(a) = self.spis.as_mut() {
-            return match a.alloc_spi(local, remote) {
+            return match a.alloc_spi(protocol, local, remote) {
                 Ok(v) if v > 255 => Ok(v),
                 Ok(v) => Err(EngineError::SpiAllocation(format!(
                     "the allocator returned the reserved SPI {v}"

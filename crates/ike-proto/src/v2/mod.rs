@@ -9,14 +9,19 @@
 //! INVALID_KE_PAYLOAD and the retry, NO_PROPOSAL_CHOSEN, COOKIE), IKE_AUTH with pre-shared keys
 //! or certificates (RFC 7427 and the classic signature methods, CERT and CERTREQ, chain
 //! validation at the time given by [`Endpoint::set_unix_time`]; see `auth.rs`), each side with
-//! its own method, and the first Child SA (ESP proposal selection, traffic selector narrowing,
-//! tunnel and transport mode), INFORMATIONAL deletes and liveness checks, message IDs with a
+//! its own method, and the first Child SA (ESP or AH proposal selection, traffic selector
+//! narrowing, tunnel and transport mode), INFORMATIONAL deletes and liveness checks, message IDs with a
 //! window of one, retransmission with exponential back-off and a give-up point, and a response
 //! cache for retransmitted requests; CREATE_CHILD_SA (new Child SAs, rekeying of Child and IKE
 //! SAs, collisions) lives in `sa/create_child.rs`, IKE message fragmentation (RFC 7383) in
 //! `sa/fragment.rs`, and multiple key exchanges (RFC 9370, e.g. ML-KEM after X25519) over
 //! IKE_INTERMEDIATE exchanges (RFC 9242) in `sa/intermediate.rs`, and after CREATE_CHILD_SA over
 //! IKE_FOLLOWUP_KE exchanges (RFC 9370 §2.2.4) in `sa/followup.rs`.
+//!
+//! Child SAs are ESP (RFC 4303) or AH (RFC 4302), as the child's configuration says
+//! ([`ChildConfig::protocol`]): the same exchanges, selection, rekeys (REKEY_SA), deletes and
+//! collisions, with the protocol ID of the child in SA, Notify and Delete payloads (§3.3.1,
+//! §3.10, §3.11), and KEYMAT that holds only integrity keys for AH (§2.17).
 //!
 //! NAT traversal (§2.23, RFC 3948) and dead peer detection (§2.4) live in `sa::nat` and
 //! `sa::dpd`: NAT detection in IKE_SA_INIT, the float to UDP 4500, address updates from
@@ -33,8 +38,8 @@ mod sa;
 
 pub use auth::PeerAuth;
 pub use config::{
-    AuthMethod, ChildConfig, ConfigError, Credential, DpdAction, EndpointConfig, Identity, Mode,
-    PeerCertPolicy, PeerConfig, Ts, DEFAULT_SIGNATURE_HASHES,
+    AuthMethod, ChildConfig, ConfigError, Credential, DpdAction, EndpointConfig, Identity,
+    IpsecProtocol, Mode, PeerCertPolicy, PeerConfig, Ts, DEFAULT_SIGNATURE_HASHES,
 };
 pub use entropy::SpiAllocator;
 pub use payloads::{check_payloads, ProtocolError};
@@ -128,8 +133,14 @@ pub enum CloseReason {
 }
 
 /// Keys and parameters of a Child SA, for the kernel.
+///
+/// ESP and AH differ in [`Self::protocol`] and [`Self::encr`]: an AH SA has no encryption
+/// algorithm (`encr` is `None`, and the encryption halves of the key pairs are empty), an ESP SA
+/// always has one.
 #[derive(Debug)]
 pub struct ChildSaInstall {
+    /// ESP or AH.
+    pub protocol: IpsecProtocol,
     /// What the peer said about ESP processing (TFC padding, non-first fragments).
     pub flags: ChildFlags,
     /// The IKE SA it belongs to.
@@ -142,15 +153,17 @@ pub struct ChildSaInstall {
     pub spi_in: u32,
     /// Our outbound SPI.
     pub spi_out: u32,
-    /// The negotiated ESP transforms (`aes128gcm16`, `aes256-sha256-modp2048`).
+    /// The negotiated transforms in strongSwan's syntax: for ESP as they are
+    /// (`aes128gcm16`, `aes256-sha256-modp2048`), for AH behind `ah:` (`ah:sha256-x25519`), so
+    /// that logs and status show the protocol.
     pub proposal: String,
-    /// Encryption algorithm.
-    pub encr: ike_crypto::cipher::EncrAlg,
-    /// Integrity algorithm (none with AEAD).
+    /// Encryption algorithm: always for ESP, `None` for AH.
+    pub encr: Option<ike_crypto::cipher::EncrAlg>,
+    /// Integrity algorithm (none with an ESP AEAD; always for AH).
     pub integ: Option<ike_crypto::cipher::IntegAlg>,
-    /// Inbound encryption key (with salt) then integrity key.
+    /// Inbound encryption key (with salt; empty for AH) then integrity key (empty with AEAD).
     pub keys_in: (Secret, Secret),
-    /// Outbound encryption key (with salt) then integrity key.
+    /// Outbound encryption key (with salt; empty for AH) then integrity key (empty with AEAD).
     pub keys_out: (Secret, Secret),
     /// Our selectors (narrowed).
     pub local_ts: Vec<Ts>,
@@ -405,6 +418,10 @@ impl Endpoint {
         mut rng: Box<dyn Rng + Send>,
     ) -> Result<Self, EngineError> {
         for p in &peers {
+            for c in &p.children {
+                c.check()
+                    .map_err(|e| EngineError::InvalidConfig(p.name.clone(), e))?;
+            }
             if matches!(p.local_auth, AuthMethod::PeerCert(_)) {
                 return Err(EngineError::InvalidConfig(
                     p.name.clone(),

@@ -29,6 +29,7 @@ fn peer(name: &str, remote: &str, local_id: &str, remote_id: &str) -> PeerConfig
             name: "net".into(),
             local_ts: vec![Ts::cidr("10.0.0.0/8").unwrap()],
             remote_ts: vec![Ts::cidr("10.0.0.0/8").unwrap()],
+            ah_proposals: Vec::new(),
             esp_proposals: vec![Proposal::parse_esp("aes128gcm16").unwrap()],
             mode: Mode::Tunnel,
             rekey_time: None,
@@ -536,4 +537,71 @@ fn child_flags_come_from_the_peers_notifies() {
         Payload::Notify(v2::Notify::new(NotifyType::NonFirstFragmentsAlso, &[])),
     ]);
     assert!(both.peer_refuses_tfc_padding && both.non_first_fragments);
+}
+
+#[test]
+fn rekey_sa_and_delete_name_the_child_by_protocol_and_spi() {
+    let mut t = Two::new();
+    let (ha, auth) = t.half_open();
+    let resp = t.deliver_to_b(&auth);
+    assert!(t.deliver_to_a(&resp).is_empty());
+    let hb = t.b.established()[0];
+    let spi_in_a = std::iter::from_fn(|| t.a.poll_event())
+        .find_map(|e| match e {
+            Event::ChildSaInstall(c) => Some(c.spi_in),
+            _ => None,
+        })
+        .unwrap();
+    // b's outbound SPI of the ESP child: what a's REKEY_SA and Delete name.
+    let spi = spi_in_a.to_be_bytes();
+    let esp = Proposal::parse_esp("aes128gcm16").unwrap();
+    let new_spi = [1u8, 2, 3, 4];
+    let nonce = [7u8; 32];
+    let ts = vec![Ts::cidr("10.0.0.0/8").unwrap().to_wire()];
+    let rekey = |protocol| {
+        vec![
+            Payload::Notify(v2::Notify {
+                protocol,
+                spi: &spi,
+                notify_type: NotifyType::RekeySa,
+                data: &[],
+            }),
+            Payload::Sa(v2::Sa {
+                proposals: vec![esp.to_wire(1, &new_spi)],
+            }),
+            Payload::Nonce(&nonce),
+            Payload::TsI(ts.clone()),
+            Payload::TsR(ts.clone()),
+        ]
+    };
+    // REKEY_SA with the right SPI but protocol AH: there is no such AH SA.
+    let req = t.seal_from_a(ha, ExchangeType::CreateChildSa, 2, &rekey(ProtocolId::Ah));
+    let answer = t.deliver_to_b(&req);
+    assert_eq!(answer.len(), 1);
+    let notifies =
+        t.a.sa_mut(ha)
+            .unwrap()
+            .test_open_notifies(&answer[0])
+            .unwrap();
+    assert_eq!(notifies, vec![(NotifyType::ChildSaNotFound, Vec::new())]);
+    // A Delete of that SPI with protocol AH deletes nothing; with ESP it deletes the child.
+    let delete = |protocol| {
+        [Payload::Delete(v2::Delete {
+            protocol,
+            spi_size: 4,
+            spis: vec![&spi[..]],
+        })]
+    };
+    let req = t.seal_from_a(ha, ExchangeType::Informational, 3, &delete(ProtocolId::Ah));
+    assert_eq!(t.deliver_to_b(&req).len(), 1);
+    assert_eq!(
+        t.b.child_sas(hb).len(),
+        1,
+        "an AH Delete left the ESP SA alone"
+    );
+    let req = t.seal_from_a(ha, ExchangeType::Informational, 4, &delete(ProtocolId::Esp));
+    assert_eq!(t.deliver_to_b(&req).len(), 1);
+    assert!(t.b.child_sas(hb).is_empty());
+    assert!(std::iter::from_fn(|| t.b.poll_event())
+        .any(|e| matches!(e, Event::ChildSaDelete { spi_out, .. } if spi_out == spi_in_a)));
 }

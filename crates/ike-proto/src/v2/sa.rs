@@ -17,7 +17,7 @@ use ike_wire::v2::{
 };
 
 use super::auth::{self, AuthState};
-use super::config::{EndpointConfig, Identity, Mode, PeerConfig, Ts};
+use super::config::{EndpointConfig, Identity, IpsecProtocol, Mode, PeerConfig, Ts};
 use super::payloads::{check_payloads, ProtocolError};
 use super::protect::{header, Protect};
 use super::{ChildSaInstall, CloseReason, EngineError, Event, SaHandle, Transmit};
@@ -89,6 +89,8 @@ struct Outstanding {
 pub(crate) struct Child {
     name: String,
     cfg: usize,
+    /// ESP or AH: Delete and REKEY_SA name it with the SPI.
+    protocol: IpsecProtocol,
     spi_in: u32,
     spi_out: u32,
     local_ts: Vec<Ts>,
@@ -1203,7 +1205,7 @@ impl IkeSa {
             return;
         }
         let spi_in = match child {
-            Some(_) => match rng.child_spi(self.local.ip(), self.remote.ip()) {
+            Some(c) => match rng.child_spi(c.protocol(), self.local.ip(), self.remote.ip()) {
                 Ok(s) => Some(s),
                 Err(_) => {
                     self.close(
@@ -1219,7 +1221,7 @@ impl IkeSa {
         };
         let spi_bytes = spi_in.map(u32::to_be_bytes).unwrap_or_default();
         let child_props: Vec<Proposal> = child
-            .map(|c| c.esp_proposals.iter().map(Proposal::for_ike_auth).collect())
+            .map(|c| c.proposals().iter().map(Proposal::for_ike_auth).collect())
             .unwrap_or_default();
         let wire_props: Vec<v2::Proposal<'_>> = child_props
             .iter()
@@ -1343,7 +1345,7 @@ impl IkeSa {
                     )));
                 }
                 payloads.push(Payload::Sa(v2::Sa {
-                    proposals: vec![c.chosen.to_wire(ProtocolId::Esp, &spi_bytes)],
+                    proposals: vec![c.chosen.to_wire(c.protocol.to_wire(), &spi_bytes)],
                 }));
                 payloads.push(Payload::TsI(ts_i));
                 payloads.push(Payload::TsR(ts_r));
@@ -1498,8 +1500,9 @@ impl IkeSa {
             if narrowed_i.is_empty() || narrowed_r.is_empty() {
                 continue;
             }
+            let protocol = child.protocol();
             let props: Vec<Proposal> = child
-                .esp_proposals
+                .proposals()
                 .iter()
                 .map(Proposal::for_ike_auth)
                 .collect();
@@ -1511,17 +1514,17 @@ impl IkeSa {
             let Some(peer_prop) = sa
                 .proposals
                 .iter()
-                .find(|p| p.number == chosen.number && p.protocol == ProtocolId::Esp)
+                .find(|p| p.number == chosen.number && p.protocol == protocol.to_wire())
             else {
                 continue;
             };
             let Ok(spi_raw) = <[u8; 4]>::try_from(peer_prop.spi) else {
                 return Some(Err((
                     child.name.clone(),
-                    ProtocolError::InvalidSyntax("ESP SPI size"),
+                    ProtocolError::InvalidSyntax("ESP or AH SPI size"),
                 )));
             };
-            let Ok(spi_in) = rng.child_spi(self.local.ip(), self.remote.ip()) else {
+            let Ok(spi_in) = rng.child_spi(protocol, self.local.ip(), self.remote.ip()) else {
                 return Some(Err((
                     child.name.clone(),
                     ProtocolError::LocalFailure("no inbound SPI"),
@@ -1530,6 +1533,7 @@ impl IkeSa {
             return Some(Ok(NegotiatedChild {
                 replaces: None,
                 cfg,
+                protocol,
                 chosen,
                 spi_in,
                 spi_out: u32::from_be_bytes(spi_raw),
@@ -1543,7 +1547,7 @@ impl IkeSa {
     }
 
     /// Child SA keys (§2.17): KEYMAT = prf+(SK_d, Ni | Nr); initiator-to-responder keys first,
-    /// encryption before integrity.
+    /// encryption before integrity (AH has integrity keys only).
     fn install_child(&mut self, peer: &PeerConfig, c: NegotiatedChild, out: &mut Output) {
         let (ni, nr) = (self.ni.clone(), self.nr.clone());
         let initiator = self.initiator;
@@ -1570,7 +1574,21 @@ impl IkeSa {
         let Some(keys) = self.keys.as_ref() else {
             return;
         };
-        let (Ok(encr), Ok(integ)) = (c.chosen.encr_alg(), c.chosen.integ_alg()) else {
+        // ESP: a cipher (with integrity unless it is an AEAD). AH: integrity only (§2.17: for
+        // each direction the encryption key, of which AH has none, then the integrity key).
+        let algs = match c.protocol {
+            IpsecProtocol::Esp => c
+                .chosen
+                .encr_alg()
+                .ok()
+                .zip(c.chosen.integ_alg().ok())
+                .map(|(e, i)| (Some(e), i)),
+            IpsecProtocol::Ah => match (c.chosen.encr, c.chosen.integ_alg()) {
+                (None, Ok(Some(i))) => Some((None, Some(i))),
+                _ => None,
+            },
+        };
+        let Some((encr, integ)) = algs else {
             out.events.push(Event::ChildSaFailed {
                 sa: self.handle,
                 child: peer
@@ -1578,11 +1596,17 @@ impl IkeSa {
                     .get(c.cfg)
                     .map(|x| x.name.clone())
                     .unwrap_or_default(),
-                reason: ProtocolError::Unsupported("negotiated ESP algorithm"),
+                reason: ProtocolError::Unsupported(match c.protocol {
+                    IpsecProtocol::Esp => "negotiated ESP algorithm",
+                    IpsecProtocol::Ah => "negotiated AH algorithm",
+                }),
             });
             return;
         };
-        let (ek, ik) = (encr.key_material_len(), integ.map_or(0, |i| i.key_len()));
+        let (ek, ik) = (
+            encr.map_or(0, |e| e.key_material_len()),
+            integ.map_or(0, |i| i.key_len()),
+        );
         let Ok(mut km) = kdf::child_keymat(
             keys.prf,
             keys.sk_d.expose(),
@@ -1616,6 +1640,7 @@ impl IkeSa {
         self.children.push(Child {
             name: name.clone(),
             cfg: c.cfg,
+            protocol: c.protocol,
             spi_in: c.spi_in,
             spi_out: c.spi_out,
             local_ts: local_ts.clone(),
@@ -1632,13 +1657,17 @@ impl IkeSa {
         flags.non_first_fragments &= self.esp_notifies.non_first_fragments;
         out.events
             .push(Event::ChildSaInstall(Box::new(ChildSaInstall {
+                protocol: c.protocol,
                 flags,
                 sa: self.handle,
                 connection: peer.name.clone(),
                 child: name,
                 spi_in: c.spi_in,
                 spi_out: c.spi_out,
-                proposal: c.chosen.describe(),
+                proposal: match c.protocol {
+                    IpsecProtocol::Esp => c.chosen.describe(),
+                    IpsecProtocol::Ah => format!("ah:{}", c.chosen.describe()),
+                },
                 encr,
                 integ,
                 keys_in,
@@ -1784,16 +1813,16 @@ impl IkeSa {
             .get(pending.cfg)
             .ok_or(ProtocolError::InvalidResponse("child"))?;
         let props: Vec<Proposal> = child
-            .esp_proposals
+            .proposals()
             .iter()
             .map(Proposal::for_ike_auth)
             .collect();
         let chosen = check_reply(&props, reply).ok_or(ProtocolError::InvalidResponse(
-            "ESP proposal we did not offer",
+            "ESP or AH proposal we did not offer",
         ))?;
         let spi_out = <[u8; 4]>::try_from(reply.spi)
             .map(u32::from_be_bytes)
-            .map_err(|_| ProtocolError::InvalidSyntax("ESP SPI size"))?;
+            .map_err(|_| ProtocolError::InvalidSyntax("ESP or AH SPI size"))?;
         let ts_i: Vec<Ts> = tsi.iter().filter_map(Ts::from_wire).collect();
         let ts_r: Vec<Ts> = tsr.iter().filter_map(Ts::from_wire).collect();
         // §2.9: the responder may only narrow.
@@ -1810,6 +1839,7 @@ impl IkeSa {
         Ok(NegotiatedChild {
             replaces: None,
             cfg: pending.cfg,
+            protocol: child.protocol(),
             chosen,
             spi_in: pending.spi_in,
             spi_out,
@@ -1887,20 +1917,25 @@ impl IkeSa {
         }
         let mut reply: Vec<Payload<'_>> = Vec::new();
         let mut close = false;
-        let mut deleted_spis: Vec<[u8; 4]> = Vec::new();
+        // The inbound SPIs of the Child SAs the peer deleted, with their protocol.
+        let mut deleted_spis: Vec<(IpsecProtocol, [u8; 4])> = Vec::new();
         for p in inner {
             if let Payload::Delete(d) = p {
-                match d.protocol {
-                    ProtocolId::Ike => close = true,
-                    ProtocolId::Esp | ProtocolId::Ah => {
+                match (d.protocol, IpsecProtocol::from_wire(d.protocol)) {
+                    (ProtocolId::Ike, _) => close = true,
+                    (_, Some(protocol)) => {
                         for spi in &d.spis {
                             let Ok(raw) = <[u8; 4]>::try_from(*spi) else {
                                 continue;
                             };
                             let v = u32::from_be_bytes(raw);
-                            if let Some(pos) = self.children.iter().position(|c| c.spi_out == v) {
+                            if let Some(pos) = self
+                                .children
+                                .iter()
+                                .position(|c| c.spi_out == v && c.protocol == protocol)
+                            {
                                 let c = self.children.remove(pos);
-                                deleted_spis.push(c.spi_in.to_be_bytes());
+                                deleted_spis.push((protocol, c.spi_in.to_be_bytes()));
                                 out.events.push(Event::ChildSaDelete {
                                     sa: self.handle,
                                     child: c.name,
@@ -1917,13 +1952,23 @@ impl IkeSa {
         // §2.21.2: the initiator rejected our AUTH after we had established the SA.
         let refused =
             !self.initiator && find_notify(inner, NotifyType::AuthenticationFailed).is_some();
-        if !deleted_spis.is_empty() && !close {
-            // §1.4.1: answer with the inbound SPIs of the paired SAs we deleted.
-            reply.push(Payload::Delete(v2::Delete {
-                protocol: ProtocolId::Esp,
-                spi_size: 4,
-                spis: deleted_spis.iter().map(|s| &s[..]).collect(),
-            }));
+        if !close {
+            // §1.4.1: answer with the inbound SPIs of the paired SAs we deleted, one Delete
+            // payload per protocol.
+            for protocol in [IpsecProtocol::Esp, IpsecProtocol::Ah] {
+                let spis: Vec<&[u8]> = deleted_spis
+                    .iter()
+                    .filter(|(p, _)| *p == protocol)
+                    .map(|(_, s)| &s[..])
+                    .collect();
+                if !spis.is_empty() {
+                    reply.push(Payload::Delete(v2::Delete {
+                        protocol: protocol.to_wire(),
+                        spi_size: 4,
+                        spis,
+                    }));
+                }
+            }
         }
         if let Some(bytes) = self.seal(ExchangeType::Informational, true, mid, &reply, rng) {
             self.last_response = Some((mid, bytes.clone()));
@@ -2114,6 +2159,7 @@ impl IkeSa {
 
 struct NegotiatedChild {
     cfg: usize,
+    protocol: IpsecProtocol,
     chosen: Chosen,
     spi_in: u32,
     spi_out: u32,

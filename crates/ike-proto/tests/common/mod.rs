@@ -19,6 +19,8 @@ pub const B: &str = "10.77.0.2:500";
 pub struct Side<'a> {
     pub ike: &'a [&'a str],
     pub esp: &'a [&'a str],
+    /// AH proposals: when not empty, the child is AH and `esp` is ignored.
+    pub ah: &'a [&'a str],
     pub local_ts: &'a [&'a str],
     pub remote_ts: &'a [&'a str],
     pub psk: &'a str,
@@ -45,6 +47,7 @@ impl Default for Side<'_> {
         Self {
             ike: &["aes128gcm16-prfsha256-x25519"],
             esp: &["aes128gcm16"],
+            ah: &[],
             local_ts: &["10.88.1.0/24"],
             remote_ts: &["10.88.2.0/24"],
             psk: "a long random string",
@@ -74,10 +77,18 @@ pub fn peer(name: &str, remote: &str, local_id: &str, remote_id: &str, s: &Side<
             name: "net".to_owned(),
             local_ts: s.local_ts.iter().map(|t| Ts::cidr(t).unwrap()).collect(),
             remote_ts: s.remote_ts.iter().map(|t| Ts::cidr(t).unwrap()).collect(),
-            esp_proposals: s
-                .esp
+            esp_proposals: if s.ah.is_empty() {
+                s.esp
+                    .iter()
+                    .map(|p| Proposal::parse_esp(p).unwrap())
+                    .collect()
+            } else {
+                Vec::new()
+            },
+            ah_proposals: s
+                .ah
                 .iter()
-                .map(|p| Proposal::parse_esp(p).unwrap())
+                .map(|p| Proposal::parse_ah(p).unwrap())
                 .collect(),
             mode: s.mode,
             rekey_time: s.child_rekey,

@@ -152,6 +152,7 @@ fn peer_config(a: &Args) -> anyhow::Result<PeerConfig> {
             local_ts: vec![Ts::cidr(&a.local_ts).context("bad --local-ts")?],
             remote_ts: vec![Ts::cidr(&a.remote_ts).context("bad --remote-ts")?],
             esp_proposals: esp,
+            ah_proposals: Vec::new(),
             mode: Mode::Tunnel,
             rekey_time: None,
             life_time: None,

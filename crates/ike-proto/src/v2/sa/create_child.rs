@@ -22,7 +22,7 @@ use ike_wire::v2::{
 use super::followup::{self, Agreed, KeyExchanges};
 use super::{IkeSa, NegotiatedChild, Output, RequestKind, State};
 use crate::proposal::{check_reply, select_with, Chosen, Proposal};
-use crate::v2::config::{EndpointConfig, Mode, PeerConfig, Ts};
+use crate::v2::config::{ChildConfig, EndpointConfig, IpsecProtocol, Mode, PeerConfig, Ts};
 use crate::v2::payloads::{check_payloads, ProtocolError};
 use crate::v2::{EngineError, Event, SaHandle};
 
@@ -66,7 +66,7 @@ pub(crate) struct Creating {
     op: Op,
     ni: Vec<u8>,
     dh: Option<Box<dyn KeyExchange>>,
-    /// Our new SPI: 4 bytes for ESP, 8 for an IKE SA.
+    /// Our new SPI: 4 bytes for ESP and AH, 8 for an IKE SA.
     spi: Vec<u8>,
     cfg: usize,
     ts_i: Vec<Ts>,
@@ -303,7 +303,7 @@ impl IkeSa {
         c.deleting = true;
         let spi = spi_in.to_be_bytes();
         let payloads = [Payload::Delete(v2::Delete {
-            protocol: ProtocolId::Esp,
+            protocol: c.protocol.to_wire(),
             spi_size: 4,
             spis: vec![&spi],
         })];
@@ -427,7 +427,11 @@ impl IkeSa {
                     }
                     _ => return,
                 };
-                let spi_in = match rng.child_spi(self.local.ip(), self.remote.ip()) {
+                let protocol = peer
+                    .children
+                    .get(cfg)
+                    .map_or(IpsecProtocol::Esp, ChildConfig::protocol);
+                let spi_in = match rng.child_spi(protocol, self.local.ip(), self.remote.ip()) {
                     Ok(s) => s,
                     Err(_) => {
                         if let Op::RekeyChild { spi_in } = &op {
@@ -449,7 +453,7 @@ impl IkeSa {
                     }
                 };
                 let group = peer.children.get(cfg).and_then(|c| {
-                    c.esp_proposals
+                    c.proposals()
                         .iter()
                         .flat_map(|p| p.ke.iter().copied())
                         .find(|g| dh::is_supported(*g))
@@ -499,18 +503,23 @@ impl IkeSa {
                     protocol = ProtocolId::Ike;
                 }
                 _ => {
-                    props = peer
-                        .children
-                        .get(creating.cfg)
-                        .map(|c| c.esp_proposals.clone())
-                        .unwrap_or_default();
-                    protocol = ProtocolId::Esp;
+                    let child = peer.children.get(creating.cfg);
+                    props = child.map(|c| c.proposals().to_vec()).unwrap_or_default();
+                    protocol = child
+                        .map_or(IpsecProtocol::Esp, ChildConfig::protocol)
+                        .to_wire();
                 }
             }
             if let Op::RekeyChild { spi_in } = creating.op {
                 old_spi = spi_in.to_be_bytes();
+                // §3.10: REKEY_SA names the SA by its protocol and our inbound SPI.
+                let old_protocol = self
+                    .children
+                    .iter()
+                    .find(|c| c.spi_in == spi_in)
+                    .map_or(protocol, |c| c.protocol.to_wire());
                 payloads.push(Payload::Notify(Notify {
-                    protocol: ProtocolId::Esp,
+                    protocol: old_protocol,
                     spi: &old_spi,
                     notify_type: NotifyType::RekeySa,
                     data: &[],
@@ -541,7 +550,7 @@ impl IkeSa {
             let ts_r: Vec<v2::TrafficSelector<'static>> =
                 creating.ts_r.iter().map(Ts::to_wire).collect();
             let notifies;
-            if protocol == ProtocolId::Esp {
+            if protocol != ProtocolId::Ike {
                 payloads.push(Payload::TsI(ts_i));
                 payloads.push(Payload::TsR(ts_r));
                 notifies = self.esp_notifies.payloads(None);
@@ -638,7 +647,7 @@ impl IkeSa {
                 _ => peer
                     .children
                     .get(creating.cfg)
-                    .map(|c| c.esp_proposals.iter().flat_map(|p| p.ke.clone()).collect())
+                    .map(|c| c.proposals().iter().flat_map(|p| p.ke.clone()).collect())
                     .unwrap_or_default(),
             };
             if let Some(g) = wanted.filter(|g| offered.contains(g) && !creating.tried.contains(g)) {
@@ -858,17 +867,15 @@ impl IkeSa {
                 "child SA reply with other than one proposal",
             ));
         };
-        let props = peer
-            .children
-            .get(creating.cfg)
-            .map(|c| c.esp_proposals.clone())
-            .unwrap_or_default();
+        let child = peer.children.get(creating.cfg);
+        let protocol = child.map_or(IpsecProtocol::Esp, ChildConfig::protocol);
+        let props = child.map(|c| c.proposals().to_vec()).unwrap_or_default();
         let chosen = check_reply(&props, reply).ok_or(ProtocolError::InvalidResponse(
-            "ESP proposal we did not offer",
+            "ESP or AH proposal we did not offer",
         ))?;
         let spi_out = <[u8; 4]>::try_from(reply.spi)
             .map(u32::from_be_bytes)
-            .map_err(|_| ProtocolError::InvalidSyntax("ESP SPI size"))?;
+            .map_err(|_| ProtocolError::InvalidSyntax("ESP or AH SPI size"))?;
         let inside = |got: &[Ts], asked: &[Ts]| {
             !got.is_empty() && got.iter().all(|g| asked.iter().any(|a| g.within(a)))
         };
@@ -901,6 +908,7 @@ impl IkeSa {
         let neg = NegotiatedChild {
             replaces: None,
             cfg: creating.cfg,
+            protocol,
             chosen,
             spi_in,
             spi_out,
@@ -1277,20 +1285,23 @@ impl IkeSa {
             // We are moving to a new IKE SA: create Child SAs there, later (§2.25.2).
             return Err((NotifyType::TemporaryFailure, Vec::new()));
         }
-        // A Child SA: new, or a rekey of the one REKEY_SA names (our outbound SPI, §1.3.3).
+        // A Child SA: new, or a rekey of the one REKEY_SA names (its protocol and our outbound
+        // SPI, §1.3.3).
         let rekey = inner.iter().find_map(|p| match p {
-            Payload::Notify(n) if n.notify_type == NotifyType::RekeySa => Some(n.spi),
+            Payload::Notify(n) if n.notify_type == NotifyType::RekeySa => Some((n.protocol, n.spi)),
             _ => None,
         });
         let (cfgs, rekey_of): (Vec<usize>, Option<u32>) = match rekey {
-            Some(spi) => {
+            Some((protocol, spi)) => {
                 let spi = <[u8; 4]>::try_from(spi)
                     .map(u32::from_be_bytes)
                     .map_err(|_| (NotifyType::InvalidSyntax, Vec::new()))?;
+                let protocol = IpsecProtocol::from_wire(protocol)
+                    .ok_or((NotifyType::InvalidSyntax, Vec::new()))?;
                 let child = self
                     .children
                     .iter()
-                    .find(|c| c.spi_out == spi)
+                    .find(|c| c.spi_out == spi && c.protocol == protocol)
                     .ok_or((NotifyType::ChildSaNotFound, Vec::new()))?;
                 if child.deleting {
                     // We are deleting it ourselves (§2.25.1).
@@ -1315,8 +1326,9 @@ impl IkeSa {
             if ni_ts.is_empty() || nr_ts.is_empty() {
                 continue;
             }
+            let protocol = child.protocol();
             let Some(chosen) = select_with(
-                &followup::selectable(&child.esp_proposals),
+                &followup::selectable(child.proposals()),
                 &sa.proposals,
                 self.prefer_initiator_proposals,
             ) else {
@@ -1326,7 +1338,7 @@ impl IkeSa {
             let peer_prop = sa
                 .proposals
                 .iter()
-                .find(|p| p.number == chosen.number && p.protocol == ProtocolId::Esp)
+                .find(|p| p.number == chosen.number && p.protocol == protocol.to_wire())
                 .ok_or((NotifyType::NoProposalChosen, Vec::new()))?;
             let spi_out = <[u8; 4]>::try_from(peer_prop.spi)
                 .map(u32::from_be_bytes)
@@ -1344,12 +1356,13 @@ impl IkeSa {
                 None => None,
             };
             let spi_in = rng
-                .child_spi(self.local.ip(), self.remote.ip())
+                .child_spi(protocol, self.local.ip(), self.remote.ip())
                 .map_err(|_| (NotifyType::TemporaryFailure, Vec::new()))?;
             let transport = wants_transport && child.mode == Mode::Transport;
             let neg = NegotiatedChild {
                 replaces: rekey_of,
                 cfg,
+                protocol,
                 chosen,
                 spi_in,
                 spi_out,
@@ -1397,7 +1410,7 @@ impl IkeSa {
             }
             return Ok(Reply {
                 chosen,
-                protocol: ProtocolId::Esp,
+                protocol: protocol.to_wire(),
                 spi: spi_in.to_be_bytes().to_vec(),
                 nr,
                 ke: ke_out,
@@ -1461,7 +1474,7 @@ impl Reply {
                 link,
             )));
         }
-        if self.protocol == ProtocolId::Esp {
+        if self.protocol != ProtocolId::Ike {
             p.push(Payload::TsI(self.ts_i.iter().map(Ts::to_wire).collect()));
             p.push(Payload::TsR(self.ts_r.iter().map(Ts::to_wire).collect()));
             p.extend(self.esp_notifies.iter().cloned());

@@ -444,6 +444,7 @@ mod tests {
                 name: "net".into(),
                 local_ts: vec![Ts::cidr("10.0.0.0/8").unwrap()],
                 remote_ts: vec![Ts::cidr("10.0.0.0/8").unwrap()],
+                ah_proposals: Vec::new(),
                 esp_proposals: vec![Proposal::parse_esp("aes256gcm16-x25519-ke1_mlkem768").unwrap()],
                 mode: Mode::Tunnel,
                 rekey_time: None,

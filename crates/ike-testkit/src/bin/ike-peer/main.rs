@@ -230,6 +230,7 @@ fn peer_config(a: &Args) -> anyhow::Result<PeerConfig> {
             name: a.child.clone(),
             local_ts,
             remote_ts,
+            ah_proposals: Vec::new(),
             esp_proposals: esp,
             mode: if a.transport {
                 Mode::Transport
