@@ -9,8 +9,9 @@
 # Run: sudo bash tests/interop/THIS.sh
 source "$(dirname "$0")/lib.sh"
 ikei_begin
-SW_PROPOSALS=aes128gcm16-prfsha256-x25519
-SW_ESP=aes128gcm16
+# (daemon-psk-modp2048-cbc.sh runs this scenario with other proposals)
+SW_PROPOSALS=${DAEMON_PSK_PROPOSALS:-aes128gcm16-prfsha256-x25519}
+SW_ESP=${DAEMON_PSK_ESP:-aes128gcm16}
 swan_start
 capture_start
 daemon_start
