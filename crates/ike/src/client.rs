@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 
-use crate::control::{Request, Response, MAX_LINE};
+use crate::control::{Request, Response, MAX_RESPONSE};
 
 /// Sends `request` to the daemon at `socket` and waits at most `wait` for its answer; a wait
 /// that runs out is a failed [`Response`], a daemon that cannot be reached an error.
@@ -23,7 +23,7 @@ pub fn request(socket: &Path, request: &Request, wait: Duration) -> anyhow::Resu
     let mut line = serde_json::to_string(request)?;
     line.push('\n');
     stream.write_all(line.as_bytes())?;
-    let mut reader = BufReader::new(stream.take(MAX_LINE as u64));
+    let mut reader = BufReader::new(stream.take(MAX_RESPONSE as u64));
     let mut answer = String::new();
     match reader.read_line(&mut answer) {
         Ok(0) => bail!("the daemon closed the connection without an answer"),

@@ -3,8 +3,8 @@
 //!
 //! One request per connection: the client writes a [`Request`] as one line of JSON, the daemon
 //! answers with one [`Response`] line and closes. `up` answers only when the connection is
-//! established or has failed; the client bounds its wait. Lines longer than
-//! [`MAX_LINE`] are refused.
+//! established or has failed; the client bounds its wait. Requests longer than [`MAX_LINE`]
+//! and responses longer than [`MAX_RESPONSE`] are refused.
 //!
 //! ```text
 //! > {"cmd":"up","name":"site-b"}
@@ -19,8 +19,13 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-/// The longest request or response line accepted, in bytes.
+/// The longest request line the daemon accepts, in bytes.
 pub const MAX_LINE: usize = 1 << 20;
+
+/// The longest response line a client accepts, in bytes: a status of many SAs is long (about
+/// 400 bytes per SA; 1 MiB ran out at a few thousand), and it comes from the daemon, whose
+/// socket only root can open.
+pub const MAX_RESPONSE: usize = 256 << 20;
 
 /// A client's request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
