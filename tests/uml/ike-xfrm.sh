@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/uml/ike-xfrm.sh - two `ike daemon`s with kernel = "xfrm" install real ESP SAs and policies.
 #
-#   tests/uml/boot.sh tests/uml/ike-xfrm.sh [VARIANT...]    (default: all seven, about 2 minutes)
+#   tests/uml/boot.sh tests/uml/ike-xfrm.sh [VARIANT...]    (default: all eight, about 2.5 minutes)
 #
 # Two namespaces in the guest, uml-a (gateway A, 10.77.0.1) and uml-b (gateway B, 10.77.0.2),
 # joined by a veth pair, each running `ike daemon` with a copy of examples/site-to-site-psk.toml
@@ -12,6 +12,8 @@
 #   transport  mode = "transport", the gateways' own addresses as traffic selectors
 #   encap      tunnel with encap = true on A: ESP in UDP 4500 (RFC 3948)
 #   cbc        tunnel with esp_proposals = ["aes256-sha256-modp2048"]: AES-CBC and HMAC-SHA-256
+#   ah         tunnel with ah_proposals = ["sha256"] instead of ESP: AH (protocol 51) on the wire
+#              with A's SPI, HMAC-SHA-256 states (AH authenticates only: the payload is visible)
 #   trap       tunnel with start_action = "trap" on A: no `ike up`, the ping's acquire starts it
 #   ipv6       tunnel over IPv6: gateways fd77::1 and fd77::2, fd88:1::/64 <-> fd88:2::/64
 #   rekey      tunnel with A's child rekey_time = "3s": A rekeys the Child SA (with PFS) again and
@@ -58,7 +60,7 @@ RUN=/run/uml-ike # control sockets: the guest's own /run
 CONN=site-b      # A's connection, examples/site-to-site-psk.toml
 COUNT=3
 VARIANTS=("$@")
-((${#VARIANTS[@]})) || VARIANTS=(tunnel transport encap cbc trap ipv6 rekey)
+((${#VARIANTS[@]})) || VARIANTS=(tunnel transport encap cbc ah trap ipv6 rekey)
 PID_A=""
 PID_B=""
 
@@ -91,6 +93,7 @@ adapt() {
       -e "s#^remote_ts = .*#remote_ts = [\"$remote/32\"]\\nmode = \"transport\"#") ;;
   encap) [[ $side == a ]] && sed+=(-e 's#^remote_addrs = .*#&\nencap = true#') ;;
   cbc) sed+=(-e 's#^esp_proposals = .*#esp_proposals = ["aes256-sha256-modp2048"]#') ;;
+  ah) sed+=(-e 's#^esp_proposals = .*#ah_proposals = ["sha256"]#') ;;
   rekey) [[ $side == a ]] && sed+=(-e 's#^rekey_time = "1h".*#rekey_time = "3s"#') ;;
   ipv6)
     local mine=1 theirs=2
@@ -106,6 +109,7 @@ adapt() {
   transport-*) grep -q '^mode = "transport"' "$out" ;;
   encap-a) grep -q '^encap = true' "$out" ;;
   cbc-*) grep -q '^esp_proposals = \["aes256-sha256-modp2048"\]' "$out" ;;
+  ah-*) grep -q '^ah_proposals = \["sha256"\]' "$out" ;;
   rekey-a) grep -q '^rekey_time = "3s"' "$out" ;;
   ipv6-*) grep -q '^listen = \["fd77::' "$out" && grep -q '^remote_addrs = \["fd77::' "$out" &&
     ! grep -v '^#' "$out" | grep -q '10\.77\.\|10\.88\.' ;;
@@ -166,7 +170,7 @@ child() { jq -r ".ike_sas[0].child_sas[0].$1 // empty" "$2"; }
 xfrm_state_has() {
   local ns=$1 spi=$2 src=$3 dst=$4 p
   shift 4
-  ip -n "$ns" xfrm state get src "$src" dst "$dst" proto esp spi "0x$spi" >"$WORK/state.txt" 2>&1 ||
+  ip -n "$ns" xfrm state get src "$src" dst "$dst" proto "${XPROTO:-esp}" spi "0x$spi" >"$WORK/state.txt" 2>&1 ||
     return 1
   for p in "$@"; do grep -qF "$p" "$WORK/state.txt" || return 1; done
 }
@@ -210,8 +214,13 @@ standard_checks() {
   check_ge "$v: $wire frames sent by A" "$COUNT" "$(sniffed "$name" ".out.$wire")"
   check_ge "$v: $wire frames received by A (the replies)" "$COUNT" "$(sniffed "$name" ".in.$wire")"
   check_eq "$v: plaintext ICMP echo frames sent by A" 0 "$(sniffed "$name" .out.echo)"
-  check_eq "$v: frames sent by A with the ping's payload in the clear" 0 "$(sniffed "$name" .out.pattern)"
-  check_eq "$v: SPIs of the ESP frames A sent" "$spi_out" "$(sniffed "$name" '.out.spis | join(",")')"
+  if [[ $wire == ah ]]; then
+    # AH authenticates and does not encrypt: the payload is visible inside the AH packets
+    check_ge "$v: AH frames carry the ping's payload in the clear" "$COUNT" "$(sniffed "$name" .out.pattern)"
+  else
+    check_eq "$v: frames sent by A with the ping's payload in the clear" 0 "$(sniffed "$name" .out.pattern)"
+  fi
+  check_eq "$v: SPIs of the $wire frames A sent" "$spi_out" "$(sniffed "$name" '.out.spis | join(",")')"
   if [[ -n $spi_in && -n $spi_out ]]; then
     check_ge "$v: kernel packets of SA $spi_out at A" "$COUNT" "$(sa_counter "$NS_A" "$spi_out" packets)"
     check_ge "$v: kernel packets of SA $spi_in at A" "$COUNT" "$(sa_counter "$NS_A" "$spi_in" packets)"
@@ -294,8 +303,11 @@ run_variant() {
   ipv6) ga=$A6 gb=$B6 sel_a=fd88:1::/64 sel_b=fd88:2::/64 src=$HOST_A6 dst=$HOST_B6 ;;
   encap) wire=esp_in_udp sa_has+=("encap type espinudp sport 4500 dport 4500") ;;
   cbc) sa_has=("enc cbc(aes)" "auth-trunc hmac(sha256)") ;;
+  ah) wire=ah sa_has=("proto ah" "auth-trunc hmac(sha256)") ;;
   esac
   sa_has+=("mode $mode")
+  local XPROTO=esp
+  [[ $wire == ah ]] && XPROTO=ah
   log "=== $v: $mode mode, $sel_a <-> $sel_b"
   adapt site-to-site-psk.toml a "$v"
   adapt site-to-site-psk-b.toml b "$v"
@@ -369,8 +381,8 @@ run_variant() {
 
 for v in "${VARIANTS[@]}"; do
   case $v in
-  tunnel | transport | encap | cbc | trap | rekey | ipv6) run_variant "$v" ;;
-  *) die "unknown variant $v (tunnel, transport, encap, cbc, trap, rekey or ipv6)" ;;
+  tunnel | transport | encap | cbc | ah | trap | rekey | ipv6) run_variant "$v" ;;
+  *) die "unknown variant $v (tunnel, transport, encap, cbc, ah, trap, rekey or ipv6)" ;;
   esac
 done
 finish

@@ -112,6 +112,10 @@ def classify(frame, pattern, counts):
     if proto == 50 and len(l4) >= 4:
         counts["esp"] += 1
         counts["spis"].add(l4[:4].hex())
+    elif proto == 51 and len(l4) >= 8:
+        # AH (RFC 4302 §2): next header, length, reserved, then the SPI
+        counts["ah"] += 1
+        counts["spis"].add(l4[4:8].hex())
     elif proto == echo[0] and l4[:1] and l4[0] in echo[1]:
         counts["echo"] += 1
     elif proto == 17 and len(l4) >= 12:
@@ -132,7 +136,7 @@ def sniff(args):
     sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
     sock.bind((args.iface, 0))
     counts = {
-        d: {"frames": 0, "esp": 0, "esp_in_udp": 0, "ike": 0, "echo": 0, "pattern": 0, "spis": set()}
+        d: {"frames": 0, "esp": 0, "ah": 0, "esp_in_udp": 0, "ike": 0, "echo": 0, "pattern": 0, "spis": set()}
         for d in ("out", "in")
     }
     print("ready", flush=True)
