@@ -922,6 +922,9 @@ impl Daemon {
     }
 
     fn finish_down_waiters(&mut self) {
+        if self.down_waiters.is_empty() {
+            return;
+        }
         let live: HashSet<SaHandle> = self.endpoint.handles_all().into_iter().collect();
         let mut keep = Vec::new();
         for mut w in self.down_waiters.drain(..) {
