@@ -156,6 +156,29 @@ pub struct InstalledSa {
     pub packets_out: u64,
 }
 
+impl InstalledSa {
+    /// What a backend remembers of a Child SA it installs (counters at zero).
+    pub fn new(sa: &ChildSaInstall) -> Self {
+        Self {
+            connection: sa.connection.clone(),
+            child: sa.child.clone(),
+            spi_in: sa.spi_in,
+            spi_out: sa.spi_out,
+            proposal: sa.proposal.clone(),
+            local_ts: sa.local_ts.clone(),
+            remote_ts: sa.remote_ts.clone(),
+            mode: sa.mode,
+            local: sa.local,
+            remote: sa.remote,
+            encap: sa.encap,
+            bytes_in: 0,
+            bytes_out: 0,
+            packets_in: 0,
+            packets_out: 0,
+        }
+    }
+}
+
 /// Installs and removes Child SAs (and, later, their policies).
 pub trait SaBackend: Send {
     /// The backend's name for logs (`none`, `xfrm`).
@@ -280,26 +303,7 @@ impl SaBackend for NoneBackend {
             sa.remote,
             encap,
         );
-        self.sas.insert(
-            sa.spi_in,
-            InstalledSa {
-                connection: sa.connection.clone(),
-                child: sa.child.clone(),
-                spi_in: sa.spi_in,
-                spi_out: sa.spi_out,
-                proposal: sa.proposal.clone(),
-                local_ts: sa.local_ts.clone(),
-                remote_ts: sa.remote_ts.clone(),
-                mode: sa.mode,
-                local: sa.local,
-                remote: sa.remote,
-                encap: sa.encap,
-                bytes_in: 0,
-                bytes_out: 0,
-                packets_in: 0,
-                packets_out: 0,
-            },
-        );
+        self.sas.insert(sa.spi_in, InstalledSa::new(sa));
         Ok(())
     }
 

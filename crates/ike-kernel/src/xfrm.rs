@@ -940,23 +940,7 @@ impl SaBackend for XfrmBackend {
         let reqid = self.reqid(&sa.connection, &sa.child);
         let policies = policy_keys(&sa.local_ts, &sa.remote_ts, sa.mode)?;
         let entry = Entry {
-            info: InstalledSa {
-                connection: sa.connection.clone(),
-                child: sa.child.clone(),
-                spi_in: sa.spi_in,
-                spi_out: sa.spi_out,
-                proposal: sa.proposal.clone(),
-                local_ts: sa.local_ts.clone(),
-                remote_ts: sa.remote_ts.clone(),
-                mode: sa.mode,
-                local: sa.local,
-                remote: sa.remote,
-                encap: sa.encap,
-                bytes_in: 0,
-                bytes_out: 0,
-                packets_in: 0,
-                packets_out: 0,
-            },
+            info: InstalledSa::new(sa),
             reqid,
             policies,
             out_pending: sa

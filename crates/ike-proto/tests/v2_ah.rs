@@ -166,22 +166,6 @@ fn deletes(events: &[Event]) -> Vec<u32> {
         .collect()
 }
 
-fn live(events: &[Event]) -> BTreeSet<u32> {
-    let mut s = BTreeSet::new();
-    for e in events {
-        match e {
-            Event::ChildSaInstall(c) => {
-                s.insert(c.spi_in);
-            }
-            Event::ChildSaDelete { spi_in, .. } => {
-                s.remove(spi_in);
-            }
-            _ => {}
-        }
-    }
-    s
-}
-
 #[test]
 fn ah_child_in_ike_auth() {
     let mut p = ah_pair(Some(&["sha256"]), Some(&["sha256"]));

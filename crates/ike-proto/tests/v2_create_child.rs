@@ -35,23 +35,6 @@ fn deletes(events: &[Event]) -> Vec<(u32, u32)> {
         .collect()
 }
 
-/// The Child SAs the kernel would hold: installed and not deleted, by inbound SPI.
-fn live(events: &[Event]) -> BTreeSet<u32> {
-    let mut s = BTreeSet::new();
-    for e in events {
-        match e {
-            Event::ChildSaInstall(c) => {
-                s.insert(c.spi_in);
-            }
-            Event::ChildSaDelete { spi_in, .. } => {
-                s.remove(spi_in);
-            }
-            _ => {}
-        }
-    }
-    s
-}
-
 #[test]
 fn second_child_on_the_same_ike_sa() {
     let mut p = pair(Side::default(), Side::responder());

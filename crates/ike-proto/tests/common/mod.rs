@@ -1,6 +1,7 @@
 //! Shared helpers of the engine tests: connection configs for two sites and the simulated pair.
 #![allow(dead_code)]
 
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -157,4 +158,21 @@ pub fn established(events: &[Event]) -> bool {
     events
         .iter()
         .any(|e| matches!(e, Event::IkeSaEstablished { .. }))
+}
+
+/// The Child SAs the kernel would hold: installed and not deleted, by inbound SPI.
+pub fn live(events: &[Event]) -> BTreeSet<u32> {
+    let mut s = BTreeSet::new();
+    for e in events {
+        match e {
+            Event::ChildSaInstall(c) => {
+                s.insert(c.spi_in);
+            }
+            Event::ChildSaDelete { spi_in, .. } => {
+                s.remove(spi_in);
+            }
+            _ => {}
+        }
+    }
+    s
 }
