@@ -438,43 +438,19 @@ impl IkeSa {
 
 #[cfg(test)]
 mod tests {
-    use std::net::SocketAddr;
     use std::time::Instant;
 
     use ike_crypto::rng::SeededRng;
-    use ike_crypto::Secret;
 
     use super::*;
-    use crate::v2::{AuthMethod, ChildConfig, Endpoint, Event, Identity, Mode, SaHandle, Ts};
+    use crate::v2::{Endpoint, Event, SaHandle};
 
     const A: &str = "10.77.0.1:500";
     const B: &str = "10.77.0.2:500";
     const HYBRID: &str = "aes128gcm16-prfsha256-x25519-ke1_mlkem768";
 
     fn peer(remote: &str, local_id: &str, remote_id: &str, ike: &str) -> PeerConfig {
-        PeerConfig {
-            name: remote_id.into(),
-            remote_addrs: vec![remote.parse::<SocketAddr>().unwrap().ip()],
-            local_id: Identity::parse(local_id),
-            remote_id: Identity::parse(remote_id),
-            local_auth: AuthMethod::Psk(Secret::from_slice(b"intermediate")),
-            remote_auth: AuthMethod::Psk(Secret::from_slice(b"intermediate")),
-            ike_proposals: vec![Proposal::parse_ike(ike).unwrap()],
-            children: vec![ChildConfig {
-                name: "net".into(),
-                local_ts: vec![Ts::cidr("10.0.0.0/8").unwrap()],
-                remote_ts: vec![Ts::cidr("10.0.0.0/8").unwrap()],
-                ah_proposals: Vec::new(),
-                esp_proposals: vec![Proposal::parse_esp("aes128gcm16").unwrap()],
-                mode: Mode::Tunnel,
-                rekey_time: None,
-                life_time: None,
-            }],
-            rekey_time: None,
-            dpd_delay: None,
-            dpd_action: crate::v2::DpdAction::Clear,
-            encap: false,
-        }
+        super::super::test_support::test_peer(remote, local_id, remote_id, ike, "aes128gcm16")
     }
 
     struct Two {

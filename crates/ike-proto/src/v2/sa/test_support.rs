@@ -1,5 +1,6 @@
 //! Test-only access for the engine's negative tests: sealing arbitrary (well-formed but
-//! unexpected) messages with an SA's keys, as a misbehaving peer would.
+//! unexpected) messages with an SA's keys, as a misbehaving peer would; and a PSK connection
+//! for the in-crate unit tests.
 
 use ike_crypto::rng::Rng;
 use ike_wire::v2::{ExchangeType, Payload};
@@ -43,5 +44,42 @@ impl IkeSa {
                 })
                 .collect(),
         )
+    }
+}
+
+/// A PSK connection to `remote` (`ip:port`) between identities `local_id` and `remote_id`, with
+/// one IKE proposal and one child on 10.0.0.0/8 with one ESP proposal.
+pub(crate) fn test_peer(
+    remote: &str,
+    local_id: &str,
+    remote_id: &str,
+    ike: &str,
+    esp: &str,
+) -> crate::v2::PeerConfig {
+    use crate::proposal::Proposal;
+    use crate::v2::{AuthMethod, ChildConfig, Identity, Mode, PeerConfig, Ts};
+    use ike_crypto::Secret;
+    PeerConfig {
+        name: remote_id.into(),
+        remote_addrs: vec![remote.parse::<std::net::SocketAddr>().unwrap().ip()],
+        local_id: Identity::parse(local_id),
+        remote_id: Identity::parse(remote_id),
+        local_auth: AuthMethod::Psk(Secret::from_slice(b"unit test")),
+        remote_auth: AuthMethod::Psk(Secret::from_slice(b"unit test")),
+        ike_proposals: vec![Proposal::parse_ike(ike).unwrap()],
+        children: vec![ChildConfig {
+            name: "net".into(),
+            local_ts: vec![Ts::cidr("10.0.0.0/8").unwrap()],
+            remote_ts: vec![Ts::cidr("10.0.0.0/8").unwrap()],
+            ah_proposals: Vec::new(),
+            esp_proposals: vec![Proposal::parse_esp(esp).unwrap()],
+            mode: Mode::Tunnel,
+            rekey_time: None,
+            life_time: None,
+        }],
+        rekey_time: None,
+        dpd_delay: None,
+        dpd_action: crate::v2::DpdAction::Clear,
+        encap: false,
     }
 }
