@@ -3,13 +3,16 @@
 //! (tests/ikev2_followup_kat.py) that decapsulates ML-KEM itself and derives the Child SA's
 //! KEYMAT and the rekeyed IKE SA's keys from the recorded random draws.
 
+mod common;
+
 use std::time::Duration;
+
+use common::{installs, python};
 
 use ike_crypto::Secret;
 use ike_proto::proposal::Proposal;
 use ike_proto::v2::{
-    AuthMethod, ChildConfig, DpdAction, Endpoint, EndpointConfig, Event, Identity, Mode,
-    PeerConfig, Ts,
+    AuthMethod, ChildConfig, DpdAction, Endpoint, EndpointConfig, Identity, Mode, PeerConfig, Ts,
 };
 use ike_testkit::sim::{Faults, Pair, RecordingRng};
 use ike_wire::group::DhGroup;
@@ -38,34 +41,6 @@ fn peer(name: &str, remote: &str, ids: (&str, &str), ts: (&str, &str), ike: &str
         dpd_action: DpdAction::Clear,
         encap: false,
     }
-}
-
-fn python(script: &str, stdin: &[u8]) -> Vec<u8> {
-    use std::io::Write;
-    let mut py = std::process::Command::new("python3")
-        .arg(script)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    py.stdin.take().unwrap().write_all(stdin).unwrap();
-    let out = py.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{script} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
-
-fn installs(ev: &[Event]) -> Vec<&ike_proto::v2::ChildSaInstall> {
-    ev.iter()
-        .filter_map(|e| match e {
-            Event::ChildSaInstall(c) => Some(&**c),
-            _ => None,
-        })
-        .collect()
 }
 
 #[test]

@@ -630,25 +630,6 @@ fn kat_peer(
     }
 }
 
-fn python(script: &str, stdin: &[u8]) -> Vec<u8> {
-    use std::io::Write;
-    let mut py = std::process::Command::new("python3")
-        .arg(script)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    py.stdin.take().unwrap().write_all(stdin).unwrap();
-    let out = py.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{script} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
-
 #[test]
 fn two_rounds_match_an_independent_python_computation() {
     let have = std::process::Command::new("python3")

@@ -176,3 +176,23 @@ pub fn live(events: &[Event]) -> BTreeSet<u32> {
     }
     s
 }
+
+/// Runs the Python script `script` with `stdin`; its stdout (the test fails if it does).
+pub fn python(script: &str, stdin: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut py = std::process::Command::new("python3")
+        .arg(script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    py.stdin.take().unwrap().write_all(stdin).unwrap();
+    let out = py.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{script} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
