@@ -992,6 +992,7 @@ fn connection(
         dpd_delay,
         dpd_action,
         encap,
+        life_time: ike_life_time,
     };
     Some(Connection {
         name: name.to_owned(),

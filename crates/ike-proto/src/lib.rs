@@ -20,6 +20,8 @@
 )]
 
 pub mod proposal;
+mod table;
 #[cfg(feature = "test-hooks")]
 pub mod test_hooks;
+mod timers;
 pub mod v2;

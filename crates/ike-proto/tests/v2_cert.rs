@@ -268,6 +268,7 @@ fn peer(name: &str, remote: &str, s: Side, local_ts: &str, remote_ts: &str) -> P
         dpd_delay: None,
         dpd_action: DpdAction::Clear,
         encap: false,
+        life_time: None,
     }
 }
 

@@ -40,6 +40,7 @@ fn peer(name: &str, remote: &str, ids: (&str, &str), ts: (&str, &str), ike: &str
         dpd_delay: None,
         dpd_action: DpdAction::Clear,
         encap: false,
+        life_time: None,
     }
 }
 

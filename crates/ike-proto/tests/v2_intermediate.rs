@@ -627,6 +627,7 @@ fn kat_peer(
         dpd_delay: None,
         dpd_action: DpdAction::Clear,
         encap: false,
+        life_time: None,
     }
 }
 

@@ -54,6 +54,7 @@ fn peer(
         dpd_delay: None,
         dpd_action: DpdAction::Clear,
         encap: false,
+        life_time: None,
     }
 }
 

@@ -29,7 +29,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{bail, Context};
 use ike_config::{Config, Connection, KernelKind, StartAction};
 use ike_kernel::{BackendKind, KernelError, KernelEvent, SaBackend, TrapPolicy};
-use ike_proto::v2::{CloseReason, Endpoint, Event, Mode, SaActivity, SaHandle, Transmit};
+use ike_proto::v2::{
+    CloseReason, DeletingReason, Endpoint, Event, Mode, SaActivity, SaHandle, Transmit,
+};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UdpSocket, UnixListener, UnixStream};
 use tokio::sync::{mpsc, oneshot};
@@ -43,9 +45,6 @@ pub const SHUTDOWN_WAIT: Duration = Duration::from_secs(3);
 /// How long the daemon keeps an `up` or `down` client waiting before it answers "timed out"
 /// (the engine may still succeed later; clients usually give up sooner).
 pub const REQUEST_WAIT: Duration = Duration::from_secs(120);
-
-/// How often the daemon looks for IKE SAs past their hard lifetime.
-const HOUSEKEEPING: Duration = Duration::from_secs(1);
 
 /// How long a client may take to send its request line.
 const READ_REQUEST_WAIT: Duration = Duration::from_secs(10);
@@ -347,12 +346,9 @@ async fn run_async(options: Options, config: Config) -> anyhow::Result<()> {
     d.install_configured_traps();
     d.flush().await;
 
-    let mut housekeeping = tokio::time::interval(HOUSEKEEPING);
-    housekeeping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let deadline = d.endpoint.poll_timeout();
         tokio::select! {
-            _ = housekeeping.tick() => d.expire_ike_sas(),
             input = rx.recv() => match input {
                 Some(input) => d.input(input),
                 None => break,
@@ -552,10 +548,12 @@ impl Daemon {
                 // An established IKE SA of the connection without this child: add the child
                 // to it (CREATE_CHILD_SA); otherwise bring the connection up.
                 let established = self
-                    .sas
-                    .iter()
-                    .find(|(_, s)| s.name == conn && s.state == "ESTABLISHED")
-                    .map(|(h, s)| (*h, s.children.values().any(|c| c.name == child)));
+                    .endpoint
+                    .sas_of(&conn)
+                    .into_iter()
+                    .filter_map(|h| self.sas.get(&h).map(|s| (h, s)))
+                    .find(|(_, s)| s.state == "ESTABLISHED")
+                    .map(|(h, s)| (h, s.children.values().any(|c| c.name == child)));
                 match established {
                     Some((_, true)) => {
                         debug!(target: "kernel", "{conn}/{child}: acquire {src} -> {dst}: the Child SA is up already");
@@ -577,14 +575,10 @@ impl Daemon {
                 let Some(spi_in) = self.kernel.child_of_spi(spi) else {
                     return;
                 };
-                let Some((h, name)) = self
-                    .sas
-                    .iter()
-                    .find(|(_, s)| s.children.contains_key(&spi_in))
-                    .map(|(h, s)| (*h, s.name.clone()))
-                else {
+                let Some(h) = self.endpoint.sa_of_child(spi_in) else {
                     return;
                 };
+                let name = self.endpoint.connection_of(h).unwrap_or_default().to_owned();
                 self.clock();
                 let now = Instant::now();
                 if hard {
@@ -596,34 +590,6 @@ impl Daemon {
                 }
             }
             other => debug!(target: "kernel", "{other:?}"),
-        }
-    }
-
-    /// Deletes (telling the peer) every IKE SA that has lived past its connection's hard
-    /// lifetime (`life_time`, or `rekey_time` + `over_time`) without being rekeyed: the rekey
-    /// kept failing, so the SA must not live on with old keys.
-    fn expire_ike_sas(&mut self) {
-        let now = Instant::now();
-        let expired: Vec<(SaHandle, String, Duration)> = self
-            .sas
-            .iter()
-            .filter(|(_, s)| s.state == "ESTABLISHED" || s.state == "REKEYING")
-            .filter_map(|(h, s)| {
-                let life = self.config.connection(&s.name)?.ike_life_time?;
-                let age = now.saturating_duration_since(s.established?);
-                (age >= life).then(|| (*h, s.name.clone(), life))
-            })
-            .collect();
-        if expired.is_empty() {
-            return;
-        }
-        self.clock();
-        for (h, name, life) in expired {
-            if let Some(info) = self.sas.get_mut(&h) {
-                info!(target: "ike", "{name}: IKE SA {}_i {}_r reached its hard lifetime ({}s) without a rekey: deleting", hex8(&info.spi_i), hex8(&info.spi_r), life.as_secs());
-                info.state = "DELETING";
-            }
-            let _ = self.endpoint.delete(now, h);
         }
     }
 
@@ -796,10 +762,11 @@ impl Daemon {
             warn!(target: "ike", "{name}: no such connection");
             return respond(reply, Response::err(format!("no connection named {name}")));
         };
-        if let Some(sa) = self
-            .sas
-            .values()
-            .find(|s| s.name == name && s.state == "ESTABLISHED")
+        let mine: Vec<SaHandle> = self.endpoint.sas_of(name);
+        if let Some(sa) = mine
+            .iter()
+            .filter_map(|h| self.sas.get(h))
+            .find(|s| s.state == "ESTABLISHED")
         {
             let msg = format!(
                 "{name}: already established ({}_i {}_r)",
@@ -809,10 +776,9 @@ impl Daemon {
             return respond(reply, Response::ok(msg));
         }
         // An initiation under way: wait for that one rather than start a second IKE SA.
-        if let Some((h, _)) = self
-            .sas
+        if let Some(h) = mine
             .iter()
-            .find(|(_, s)| s.name == name && s.state == "CONNECTING")
+            .find(|h| self.sas.get(h).is_some_and(|s| s.state == "CONNECTING"))
         {
             if let Some(tx) = reply {
                 self.up_waiters.entry(*h).or_default().push(tx);
@@ -864,12 +830,7 @@ impl Daemon {
     }
 
     fn down(&mut self, name: &str, reply: oneshot::Sender<Response>) {
-        let handles: Vec<SaHandle> = self
-            .endpoint
-            .handles_all()
-            .into_iter()
-            .filter(|h| self.endpoint.connection_of(*h) == Some(name))
-            .collect();
+        let handles: Vec<SaHandle> = self.endpoint.sas_of(name);
         if handles.is_empty() {
             let _ = reply.send(Response::err(format!("{name}: no IKE SA to delete")));
             return;
@@ -898,14 +859,6 @@ impl Daemon {
         // a rekey's new SAs before the Delete of the old ones.
         loop {
             let mut any = false;
-            // SPIs not known yet (CONNECTING): the engine knows them before any event says so.
-            for (h, info) in self.sas.iter_mut() {
-                if info.spi_i == [0; 8] || info.spi_r == [0; 8] {
-                    if let Some((i, r)) = self.endpoint.sa_spis(*h) {
-                        (info.spi_i, info.spi_r) = (i, r);
-                    }
-                }
-            }
             while let Some(ev) = self.endpoint.poll_event() {
                 any = true;
                 self.event(ev);
@@ -925,10 +878,9 @@ impl Daemon {
         if self.down_waiters.is_empty() {
             return;
         }
-        let live: HashSet<SaHandle> = self.endpoint.handles_all().into_iter().collect();
         let mut keep = Vec::new();
         for mut w in self.down_waiters.drain(..) {
-            w.pending.retain(|h| live.contains(h));
+            w.pending.retain(|h| self.endpoint.contains(*h));
             if w.pending.is_empty() {
                 let _ = w
                     .reply
@@ -1221,6 +1173,25 @@ impl Daemon {
                     info.remote = remote;
                     let spis: Vec<u32> = info.children.keys().copied().collect();
                     self.kernel.update_address(&spis, local, remote);
+                }
+            }
+            Event::IkeSaSpis { sa, spi_i, spi_r } => {
+                if let Some(info) = self.sas.get_mut(&sa) {
+                    (info.spi_i, info.spi_r) = (spi_i, spi_r);
+                }
+            }
+            Event::IkeSaDeleting {
+                sa,
+                connection,
+                reason,
+            } => {
+                let spis = self.sas.get_mut(&sa).map_or_else(String::new, |info| {
+                    info.state = "DELETING";
+                    format!(" {}_i {}_r", hex8(&info.spi_i), hex8(&info.spi_r))
+                });
+                match reason {
+                    DeletingReason::HardLifetime(life) => info!(target: "ike", "{connection}: IKE SA{spis} reached its hard lifetime ({}s) without a rekey: deleting", life.as_secs()),
+                    other => info!(target: "ike", "{connection}: deleting IKE SA{spis}: {other:?}"),
                 }
             }
             Event::IkeSaRestarting { sa, connection } => {

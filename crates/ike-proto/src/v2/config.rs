@@ -585,6 +585,10 @@ pub struct PeerConfig {
     /// Force UDP encapsulation of ESP even without a NAT (strongSwan's `encap = yes`): we send a
     /// NAT_DETECTION_SOURCE_IP that cannot match, so both sides believe we are behind a NAT.
     pub encap: bool,
+    /// The IKE SA's hard lifetime (strongSwan's `life_time`, or `rekey_time` + `over_time`):
+    /// an IKE SA that lived this long without a rekey replacing it is deleted, the peer told
+    /// (the rekey kept failing, so it must not live on with old keys); `None` never.
+    pub life_time: Option<Duration>,
 }
 
 /// What happens to an established IKE SA whose peer stopped answering (strongSwan's

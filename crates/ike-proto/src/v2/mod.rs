@@ -45,15 +45,17 @@ pub use entropy::SpiAllocator;
 pub use payloads::{check_payloads, ProtocolError};
 pub use sa::SaPath;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use ike_crypto::rng::Rng;
 use ike_crypto::Secret;
 use ike_wire::v2::{self, ExchangeType, NotifyType, Payload};
 
 pub use sa::ChildFlags;
+use crate::table::{SaTable, TableSa};
 use sa::IkeSa;
 
 /// Identifies an IKE SA within its endpoint.
@@ -327,6 +329,26 @@ pub enum Event {
         /// Its connection.
         connection: String,
     },
+    /// The SPIs of an IKE SA changed: the initiator learned the responder's SPI from the
+    /// IKE_SA_INIT response (the responder's SA and a rekeyed SA are born with both).
+    IkeSaSpis {
+        /// The SA.
+        sa: SaHandle,
+        /// Initiator's SPI.
+        spi_i: [u8; 8],
+        /// Responder's SPI.
+        spi_r: [u8; 8],
+    },
+    /// The engine started deleting an established IKE SA by itself (its Delete is on the way;
+    /// [`Event::IkeSaClosed`] follows).
+    IkeSaDeleting {
+        /// The SA.
+        sa: SaHandle,
+        /// Its connection.
+        connection: String,
+        /// Why.
+        reason: DeletingReason,
+    },
     /// [`DpdAction::Trap`]: the IKE SA is closed (an [`Event::IkeSaClosed`] came first); install
     /// trap policies for the connection's children, so that traffic initiates it again.
     TrapInstall {
@@ -335,6 +357,14 @@ pub enum Event {
         /// The connection.
         connection: String,
     },
+}
+
+/// Why the engine deletes an IKE SA by itself ([`Event::IkeSaDeleting`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DeletingReason {
+    /// It reached its hard lifetime ([`PeerConfig::life_time`], given here) without a rekey.
+    HardLifetime(Duration),
 }
 
 /// A command the engine refused.
@@ -381,13 +411,16 @@ pub struct AdmissionStats {
 /// The IKEv2 endpoint: every IKE SA of one set of local addresses.
 pub struct Endpoint {
     config: EndpointConfig,
-    peers: Vec<PeerConfig>,
+    /// The connections, shared with the SAs' calls (never cloned per datagram).
+    peers: Vec<Arc<PeerConfig>>,
+    /// Connection name -> its index in `peers`.
+    peer_by_name: HashMap<String, usize>,
+    /// For each connection (by index): the connections with the same pair of configured
+    /// identities, itself included, for the INITIAL_CONTACT decision (RFC 7296 §2.4).
+    same_identities: Vec<Vec<usize>>,
     rng: entropy::Entropy,
-    sas: BTreeMap<SaHandle, IkeSa>,
-    /// Our SPI -> SA (responder SPI for SAs we answered, initiator SPI for ours).
-    by_spi: HashMap<[u8; 8], SaHandle>,
-    /// (peer address, initiator SPI) -> SA, to find retransmitted IKE_SA_INIT requests.
-    by_init: HashMap<(SocketAddr, [u8; 8]), SaHandle>,
+    /// Every IKE SA, its indexes, admission counters and timers.
+    table: SaTable<IkeSa>,
     next_handle: u64,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
@@ -404,7 +437,7 @@ pub struct Endpoint {
 impl std::fmt::Debug for Endpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Endpoint")
-            .field("sas", &self.sas.len())
+            .field("sas", &self.table.len())
             .field("stats", &self.stats)
             .finish_non_exhaustive()
     }
@@ -437,13 +470,13 @@ impl Endpoint {
         }
         let mut cookie_secret = [0u8; 32];
         rng.fill(&mut cookie_secret)?;
-        Ok(Self {
+        let mut endpoint = Self {
             config,
-            peers,
+            peers: Vec::new(),
+            peer_by_name: HashMap::new(),
+            same_identities: Vec::new(),
             rng: entropy::Entropy::new(rng),
-            sas: BTreeMap::new(),
-            by_spi: HashMap::new(),
-            by_init: HashMap::new(),
+            table: SaTable::default(),
             next_handle: 1,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -453,7 +486,38 @@ impl Endpoint {
             cookie_secret_born: None,
             stats: AdmissionStats::default(),
             unix_now: None,
-        })
+        };
+        endpoint.index_peers(peers);
+        Ok(endpoint)
+    }
+
+    /// Takes a new list of connections and builds the lookups over it.
+    fn index_peers(&mut self, peers: Vec<PeerConfig>) {
+        self.peers = peers.into_iter().map(Arc::new).collect();
+        self.peer_by_name = self
+            .peers
+            .iter()
+            .enumerate()
+            .rev()
+            .map(|(i, p)| (p.name.clone(), i))
+            .collect();
+        let mut groups: HashMap<(&Identity, &Identity), Vec<usize>> = HashMap::new();
+        for (i, p) in self.peers.iter().enumerate() {
+            if p.remote_id != Identity::Any {
+                groups.entry((&p.local_id, &p.remote_id)).or_default().push(i);
+            }
+        }
+        self.same_identities = self
+            .peers
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                groups
+                    .get(&(&p.local_id, &p.remote_id))
+                    .cloned()
+                    .unwrap_or_else(|| vec![i])
+            })
+            .collect();
     }
 
     /// Takes inbound Child SA SPIs from `allocator` from now on (a kernel backend's
@@ -478,10 +542,9 @@ impl Endpoint {
         local: SocketAddr,
         name: &str,
     ) -> Result<SaHandle, EngineError> {
-        let idx = self
-            .peers
-            .iter()
-            .position(|p| p.name == name)
+        let idx = *self
+            .peer_by_name
+            .get(name)
             .ok_or_else(|| EngineError::UnknownConnection(name.to_owned()))?;
         let peer = self.peers.get(idx).cloned().ok_or(EngineError::UnknownSa)?;
         let remote_ip = *peer
@@ -493,10 +556,14 @@ impl Endpoint {
         let mut spi = [0u8; 8];
         loop {
             self.rng.fill(&mut spi)?;
-            if spi != [0; 8] && !self.by_spi.contains_key(&spi) {
+            if spi != [0; 8] && !self.table.spi_taken(&spi) {
                 break;
             }
         }
+        // §2.4: INITIAL_CONTACT when we hold no other IKE SA with this peer: none of any
+        // connection with the same pair of identities, in any state, and none whose peer
+        // authenticated with them.
+        let first = self.initial_contact_for(idx);
         let (sa, out) = IkeSa::initiate(
             handle,
             idx,
@@ -508,20 +575,32 @@ impl Endpoint {
             now,
             &mut self.rng,
         )?;
-        self.by_spi.insert(spi, handle);
-        // §2.4: INITIAL_CONTACT when we hold no other IKE SA of this connection.
-        let first = !self.sas.values().any(|s| s.connection_name() == name);
         let mut sa = sa;
         sa.set_initial_contact(first);
         sa.set_prefer_initiator_proposals(self.config.prefer_initiator_proposals);
-        self.sas.insert(handle, sa);
+        self.insert_sa(handle, sa);
         self.push_transmits(out);
         Ok(handle)
     }
 
+    fn initial_contact_for(&self, idx: usize) -> bool {
+        let Some(peer) = self.peers.get(idx) else {
+            return false;
+        };
+        let group = self.same_identities.get(idx).map_or(&[][..], Vec::as_slice);
+        let connections_idle = group.iter().chain(std::iter::once(&idx)).all(|i| {
+            self.peers
+                .get(*i)
+                .is_none_or(|p| self.table.of_connection(&p.name).next().is_none())
+        });
+        connections_idle
+            && (peer.remote_id == Identity::Any
+                || !self.table.has_identities(&peer.local_id, &peer.remote_id))
+    }
+
     /// Deletes an IKE SA and its Child SAs, telling the peer (RFC 7296 §1.4.1).
     pub fn delete(&mut self, now: Instant, sa: SaHandle) -> Result<(), EngineError> {
-        let s = self.sas.get_mut(&sa).ok_or(EngineError::UnknownSa)?;
+        let s = self.table.get_mut(sa).ok_or(EngineError::UnknownSa)?;
         let out = s.start_delete(now, &self.config, &mut self.rng);
         self.collect(sa, out);
         Ok(())
@@ -563,7 +642,7 @@ impl Endpoint {
     }
 
     fn command(&mut self, now: Instant, sa: SaHandle, cmd: sa::Command) -> Result<(), EngineError> {
-        let s = self.sas.get_mut(&sa).ok_or(EngineError::UnknownSa)?;
+        let s = self.table.get_mut(sa).ok_or(EngineError::UnknownSa)?;
         let peer = self
             .peers
             .get(s.peer_index())
@@ -579,50 +658,63 @@ impl Endpoint {
     /// peer ([`Event::IkeSaClosed`] with [`CloseReason::Deleted`], its Child SAs first), so a
     /// driver that wants the peer told calls [`Self::delete`] on those SAs before this.
     pub fn set_peers(&mut self, peers: Vec<PeerConfig>) {
-        self.peers = peers;
-        let handles: Vec<SaHandle> = self.sas.keys().copied().collect();
+        self.index_peers(peers);
+        // A reload walks every SA once: its connection may have moved or gone, and its timers
+        // depend on the connection (dead peer detection).
+        let handles: Vec<SaHandle> = self.table.handles().collect();
         for h in handles {
-            let Some(sa) = self.sas.get_mut(&h) else {
+            let Some(sa) = self.table.get_mut(h) else {
                 continue;
             };
-            let name = sa.connection_name().to_owned();
-            if let Some(idx) = self.peers.iter().position(|p| p.name == name) {
+            if let Some(&idx) = self.peer_by_name.get(sa.connection_name()) {
                 sa.set_peer_index(idx);
-            } else if let Some(mut old) = self.sas.remove(&h) {
+                self.sync(h);
+            } else if let Some(mut old) = self.table.remove(h) {
                 let o = old.close_silently(CloseReason::Deleted);
                 self.events.extend(o.events);
-                self.by_spi.remove(&old.our_spi());
-                if let Some(key) = old.init_key() {
-                    self.by_init.remove(&key);
-                }
             }
         }
     }
 
     /// The connection of an IKE SA.
     pub fn connection_of(&self, sa: SaHandle) -> Option<&str> {
-        self.sas.get(&sa).map(IkeSa::connection_name)
+        self.table.get(sa).map(IkeSa::connection_name)
     }
 
     /// Handles of every IKE SA, in any state.
     pub fn handles_all(&self) -> Vec<SaHandle> {
-        self.sas.keys().copied().collect()
+        self.table.handles().collect()
+    }
+
+    /// The IKE SAs of a connection, in any state, oldest first.
+    pub fn sas_of(&self, connection: &str) -> Vec<SaHandle> {
+        self.table.of_connection(connection).collect()
+    }
+
+    /// Whether the IKE SA exists (in any state).
+    pub fn contains(&self, sa: SaHandle) -> bool {
+        self.table.get(sa).is_some()
+    }
+
+    /// The IKE SA holding the Child SA whose inbound SPI is `spi_in`.
+    pub fn sa_of_child(&self, spi_in: u32) -> Option<SaHandle> {
+        self.table.by_child(spi_in)
     }
 
     /// The Child SAs of an IKE SA: (name, inbound SPI, outbound SPI).
     pub fn child_sas(&self, sa: SaHandle) -> Vec<(String, u32, u32)> {
-        self.sas.get(&sa).map(IkeSa::child_list).unwrap_or_default()
+        self.table.get(sa).map(IkeSa::child_list).unwrap_or_default()
     }
 
     /// An IKE SA's SPIs (initiator's, responder's; the responder's is zero until known).
     pub fn sa_spis(&self, sa: SaHandle) -> Option<([u8; 8], [u8; 8])> {
-        self.sas.get(&sa).map(IkeSa::spis)
+        self.table.get(sa).map(IkeSa::spis)
     }
 
     /// What an SA is busy with, for status displays: whether our rekey of the IKE SA is under
     /// way, and for each Child SA (by inbound SPI) whether it is being rekeyed or deleted.
     pub fn activity(&self, sa: SaHandle) -> Option<SaActivity> {
-        let s = self.sas.get(&sa)?;
+        let s = self.table.get(sa)?;
         Some(SaActivity {
             rekeying: s.rekeying_ike(),
             children: s
@@ -639,7 +731,7 @@ impl Endpoint {
 
     /// Sends a liveness check (an empty INFORMATIONAL request, §1.4).
     pub fn check_liveness(&mut self, now: Instant, sa: SaHandle) -> Result<(), EngineError> {
-        let s = self.sas.get_mut(&sa).ok_or(EngineError::UnknownSa)?;
+        let s = self.table.get_mut(sa).ok_or(EngineError::UnknownSa)?;
         let out = s.start_liveness(now, &self.config, &mut self.rng);
         self.collect(sa, out);
         Ok(())
@@ -684,18 +776,18 @@ impl Endpoint {
             }
             return;
         }
-        let Some(&handle) = self.by_spi.get(&ours) else {
+        let Some(handle) = self.table.by_spi(&ours) else {
             self.stats.dropped_invalid += 1;
             return;
         };
-        let Some(sa) = self.sas.get_mut(&handle) else {
+        let Some(sa) = self.table.get_mut(handle) else {
             return;
         };
         if sa.is_initiator() == from_initiator {
             self.stats.dropped_invalid += 1;
             return;
         }
-        let peer = self.peers.get(sa.peer_index()).cloned();
+        let peer = self.peers.get(sa.peer_index());
         sa.set_unix_time(self.unix_now);
         let out = sa.handle_message(
             now,
@@ -703,7 +795,7 @@ impl Endpoint {
             remote,
             data,
             &msg,
-            peer.as_ref(),
+            peer.map(|p| &**p),
             &self.peers,
             &self.config,
             &mut self.rng,
@@ -711,14 +803,14 @@ impl Endpoint {
         self.collect(handle, out);
     }
 
-    /// Lets timers run: retransmissions, give-ups and half-open expiry.
+    /// Lets timers run: retransmissions, give-ups, half-open expiry, rekeys, lifetimes, dead
+    /// peer detection and keepalives. Only the SAs whose timer is due run.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.rotate_cookie_secret(now);
-        let handles: Vec<SaHandle> = self.sas.keys().copied().collect();
-        for h in handles {
-            if let Some(sa) = self.sas.get_mut(&h) {
+        for h in self.table.pop_due(now) {
+            if let Some(sa) = self.table.get_mut(h) {
                 let peer = self.peers.get(sa.peer_index());
-                let out = sa.handle_timeout(now, &self.config, peer, &mut self.rng);
+                let out = sa.handle_timeout(now, &self.config, peer.map(|p| &**p), &mut self.rng);
                 self.collect(h, out);
             }
         }
@@ -731,35 +823,22 @@ impl Endpoint {
 
     /// When [`Self::handle_timeout`] should next be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.sas
-            .values()
-            .filter_map(|s| s.next_timeout(&self.config, self.peers.get(s.peer_index())))
-            .min()
+        self.table.next_timeout()
     }
 
     /// The next event.
     pub fn poll_event(&mut self) -> Option<Event> {
-        if self.config.export_keys {
-            for sa in self.sas.values_mut() {
-                if let Some(k) = sa.take_fresh_keys() {
-                    self.events.push_back(Event::IkeSaKeys(Box::new(k)));
-                }
-            }
-        }
         self.events.pop_front()
     }
 
     /// Number of IKE SAs (in any state).
     pub fn sa_count(&self) -> usize {
-        self.sas.len()
+        self.table.len()
     }
 
     /// Number of half-open IKE SAs we answered.
     pub fn half_open_count(&self) -> usize {
-        self.sas
-            .values()
-            .filter(|s| s.is_half_open_responder())
-            .count()
+        self.table.half_open()
     }
 
     /// Admission statistics.
@@ -769,26 +848,70 @@ impl Endpoint {
 
     /// Whether the SA is established.
     pub fn is_established(&self, sa: SaHandle) -> bool {
-        self.sas.get(&sa).is_some_and(IkeSa::is_established)
+        self.table.get(sa).is_some_and(IkeSa::is_established)
     }
 
     /// Handles of the established IKE SAs.
     pub fn established(&self) -> Vec<SaHandle> {
-        self.sas
+        self.table
             .iter()
             .filter(|(_, s)| s.is_established())
-            .map(|(h, _)| *h)
+            .map(|(h, _)| h)
             .collect()
     }
 
+    /// The SA, to change it in a test; the test then calls [`Self::sync`].
     #[cfg(test)]
     pub(crate) fn sa_mut(&mut self, h: SaHandle) -> Option<&mut IkeSa> {
-        self.sas.get_mut(&h)
+        self.table.get_mut(h)
     }
 
     #[cfg(test)]
     pub(crate) fn handles(&self) -> Vec<SaHandle> {
-        self.sas.keys().copied().collect()
+        self.table.handles().collect()
+    }
+
+    /// Recounts the table's counters and indexes and checks the timer of every SA.
+    #[cfg(test)]
+    pub(crate) fn audit(&self) -> Result<(), String> {
+        self.table.audit()?;
+        for (h, sa) in self.table.iter() {
+            let peer = self.peers.get(sa.peer_index()).map(|p| &**p);
+            let want = sa.next_timeout(&self.config, peer);
+            if self.table.deadline(h) != want {
+                return Err(format!(
+                    "{h:?}: timer armed for {:?}, the SA wants {want:?}",
+                    self.table.deadline(h)
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds an SA to the table and brings its indexes and timer up to date.
+    fn insert_sa(&mut self, h: SaHandle, sa: IkeSa) {
+        self.table.insert(h, sa, None);
+        self.sync(h);
+    }
+
+    /// After an input changed SA `h`: its timer, indexes and counters, the keys it derived
+    /// (for a key log) and its SPIs, O(log n) whatever the number of SAs.
+    pub(crate) fn sync(&mut self, h: SaHandle) {
+        let Some(sa) = self.table.get_mut(h) else {
+            return;
+        };
+        let peer = self.peers.get(sa.peer_index()).map(|p| &**p);
+        let next = sa.next_timeout(&self.config, peer);
+        if self.config.export_keys {
+            if let Some(k) = sa.take_fresh_keys() {
+                self.events.push_back(Event::IkeSaKeys(Box::new(k)));
+            }
+        }
+        let changes = self.table.sync(h, next);
+        if let Some((spi_i, spi_r)) = changes.spis {
+            self.events
+                .push_back(Event::IkeSaSpis { sa: h, spi_i, spi_r });
+        }
     }
 
     fn alloc_handle(&mut self) -> SaHandle {
@@ -807,38 +930,36 @@ impl Endpoint {
         let closed = out.closed;
         let restart = out.restart.take();
         if let Some(id) = out.initial_contact.take() {
-            let connection = self
-                .sas
-                .get(&handle)
-                .map(|s| s.connection_name().to_owned());
-            let stale: Vec<SaHandle> = self
-                .sas
-                .iter()
-                .filter(|(h, s)| {
-                    **h != handle
-                        && Some(s.connection_name()) == connection.as_deref()
-                        && s.peer_identity() == Some(&id)
+            // §2.4: the peer holds no other IKE SA with us: ours with the same pair of
+            // authenticated identities, whatever their connection, are stale.
+            let ids = self
+                .table
+                .get(handle)
+                .and_then(|s| TableSa::identities(s))
+                .map(|(local, _)| (local, id));
+            let stale: Vec<SaHandle> = ids
+                .map(|ids| {
+                    self.table
+                        .with_identities(&ids)
+                        .filter(|h| *h != handle)
+                        .collect()
                 })
-                .map(|(h, _)| *h)
-                .collect();
+                .unwrap_or_default();
             for h in stale {
-                if let Some(mut old) = self.sas.remove(&h) {
+                if let Some(mut old) = self.table.remove(h) {
                     let o = old.close_silently(CloseReason::Replaced);
                     self.events.extend(o.events);
-                    self.by_spi.remove(&old.our_spi());
-                    if let Some(key) = old.init_key() {
-                        self.by_init.remove(&key);
-                    }
                 }
             }
         }
         let mut kicked = None;
+        let mut created = None;
         if let Some(mut new) = out.new_sa.take() {
             let h = self.alloc_handle();
             new.set_handle(h);
             let (spi_i, spi_r) = new.spis();
-            self.by_spi.insert(new.our_spi(), h);
-            self.sas.insert(h, *new);
+            self.table.insert(h, *new, None);
+            created = Some(h);
             if out.kick_new_sa {
                 kicked = Some(h);
             } else {
@@ -851,48 +972,54 @@ impl Endpoint {
             }
         }
         // §2.8.2: the survivor of simultaneous IKE SA rekeys takes the Child SAs.
+        let mut moved_to = None;
         if let Some(target) = out
             .move_children_to
             .take()
-            .and_then(|spi| self.by_spi.get(&spi).copied())
+            .and_then(|spi| self.table.by_spi(&spi))
         {
             let children = self
-                .sas
-                .get_mut(&handle)
+                .table
+                .get_mut(handle)
                 .map(IkeSa::take_children)
                 .unwrap_or_default();
             // (Its IkeSaRekeyed event went out when it was created.)
-            if let Some(t) = self.sas.get_mut(&target) {
+            if let Some(t) = self.table.get_mut(target) {
                 t.adopt_children(children);
             }
+            moved_to = Some(target);
         }
+        let mut redundant = None;
         if let Some(h) = out
             .mark_redundant
             .take()
-            .and_then(|spi| self.by_spi.get(&spi).copied())
+            .and_then(|spi| self.table.by_spi(&spi))
         {
-            if let Some(t) = self.sas.get_mut(&h) {
+            if let Some(t) = self.table.get_mut(h) {
                 t.mark_redundant();
             }
+            redundant = Some(h);
         }
         self.push_transmits(out);
+        // The SA first (its Child SAs may have moved to the new one), then the others it
+        // changed.
+        if closed {
+            self.table.remove(handle);
+        } else {
+            self.sync(handle);
+        }
+        for h in [created, moved_to, redundant].into_iter().flatten() {
+            self.sync(h);
+        }
         if let Some(h) = kicked {
             let peer = self
-                .sas
-                .get(&h)
+                .table
+                .get(h)
                 .and_then(|s| self.peers.get(s.peer_index()))
                 .cloned();
-            if let (Some(sa), Some(peer)) = (self.sas.get_mut(&h), peer) {
+            if let (Some(sa), Some(peer)) = (self.table.get_mut(h), peer) {
                 let o = sa.kick(&peer, &self.config, &mut self.rng);
                 self.collect(h, o);
-            }
-        }
-        if closed {
-            if let Some(sa) = self.sas.remove(&handle) {
-                self.by_spi.remove(&sa.our_spi());
-                if let Some(key) = sa.init_key() {
-                    self.by_init.remove(&key);
-                }
             }
         }
         if let Some(r) = restart {
@@ -965,9 +1092,9 @@ impl Endpoint {
         msg: &v2::Message<'_>,
     ) {
         let h = msg.header;
-        if let Some(&handle) = self.by_init.get(&(remote, h.spi_i)) {
+        if let Some(handle) = self.table.by_init(remote, h.spi_i) {
             // A retransmitted request: the SA answers from its response cache.
-            if let Some(sa) = self.sas.get_mut(&handle) {
+            if let Some(sa) = self.table.get_mut(handle) {
                 let out = sa.retransmit_init_response(data);
                 self.collect(handle, out);
             }
@@ -977,12 +1104,8 @@ impl Endpoint {
             self.stats.dropped_invalid += 1;
             return;
         }
-        let half_open = self.half_open_count();
-        let per_peer = self
-            .sas
-            .values()
-            .filter(|s| s.is_half_open_responder() && s.remote().ip() == remote.ip())
-            .count();
+        let half_open = self.table.half_open();
+        let per_peer = self.table.half_open_from(remote.ip());
         if half_open >= self.config.max_half_open || per_peer >= self.config.max_half_open_per_peer
         {
             self.stats.dropped_half_open_cap += 1;
@@ -1048,7 +1171,7 @@ impl Endpoint {
                     if self.rng.fill(&mut spi).is_err() {
                         return;
                     }
-                    if spi != [0; 8] && !self.by_spi.contains_key(&spi) {
+                    if spi != [0; 8] && !self.table.spi_taken(&spi) {
                         break;
                     }
                 }
@@ -1069,9 +1192,7 @@ impl Endpoint {
                     Ok((mut sa, out)) => {
                         sa.set_prefer_initiator_proposals(self.config.prefer_initiator_proposals);
                         sa.set_esp_notifies(sa::EspNotifies::from_config(&self.config));
-                        self.by_spi.insert(spi, handle);
-                        self.by_init.insert((remote, h.spi_i), handle);
-                        self.sas.insert(handle, sa);
+                        self.insert_sa(handle, sa);
                         self.push_transmits(out);
                     }
                     Err(_) => self.stats.dropped_invalid += 1,

@@ -39,6 +39,7 @@ fn peer(name: &str, remote: &str, local_id: &str, remote_id: &str) -> PeerConfig
         dpd_delay: None,
         dpd_action: DpdAction::Clear,
         encap: false,
+        life_time: None,
     }
 }
 

@@ -3,6 +3,7 @@
 
 use crate::v2::entropy::Entropy;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ike_crypto::dh::{self, KeyExchange};
@@ -163,6 +164,9 @@ pub(crate) struct IkeSa {
     created: Instant,
     half_open_timeout: Duration,
     remote_id: Option<Identity>,
+    /// Our identity, once the IKE SA is established (with `remote_id`, the pair INITIAL_CONTACT
+    /// is about, RFC 7296 §2.4).
+    local_id: Option<Identity>,
     /// Peer's signature hash algorithms, Unix time, how the peer authenticated.
     auth: AuthState,
     /// The time of the call being handled (the engine has no clock of its own).
@@ -173,6 +177,8 @@ pub(crate) struct IkeSa {
     creating: Option<create_child::Creating>,
     /// When to rekey this IKE SA.
     ike_rekey_at: Option<Instant>,
+    /// When to delete this IKE SA if no rekey replaced it ([`PeerConfig::life_time`]).
+    ike_expire_at: Option<Instant>,
     /// Set once a rekeyed IKE SA has replaced this one; its deletion then closes it as rekeyed.
     rekeyed: bool,
     /// The responder nonce of our last completed CREATE_CHILD_SA, for the collision rule.
@@ -413,6 +419,40 @@ pub(crate) fn screen_init_request(
     Ok(chosen)
 }
 
+impl crate::table::TableSa for IkeSa {
+    fn our_spi(&self) -> [u8; 8] {
+        IkeSa::our_spi(self)
+    }
+
+    fn init_key(&self) -> Option<(SocketAddr, [u8; 8])> {
+        IkeSa::init_key(self)
+    }
+
+    fn connection(&self) -> &str {
+        &self.connection
+    }
+
+    fn spis(&self) -> ([u8; 8], [u8; 8]) {
+        (self.spi_i, self.spi_r)
+    }
+
+    fn half_open_from(&self) -> Option<IpAddr> {
+        self.is_half_open_responder()
+            .then(|| self.nat.origin_remote().ip())
+    }
+
+    fn identities(&self) -> Option<(Identity, Identity)> {
+        match (&self.local_id, &self.remote_id) {
+            (Some(l), Some(r)) if self.is_established() => Some((l.clone(), r.clone())),
+            _ => None,
+        }
+    }
+
+    fn child_spis(&self, out: &mut Vec<u32>) {
+        out.extend(self.children.iter().map(|c| c.spi_in));
+    }
+}
+
 impl IkeSa {
     pub(crate) fn is_initiator(&self) -> bool {
         self.initiator
@@ -424,10 +464,6 @@ impl IkeSa {
 
     pub(crate) fn set_peer_index(&mut self, idx: usize) {
         self.peer_idx = idx;
-    }
-
-    pub(crate) fn remote(&self) -> SocketAddr {
-        self.remote
     }
 
     pub(crate) fn our_spi(&self) -> [u8; 8] {
@@ -482,10 +518,6 @@ impl IkeSa {
             sk_ai: e.sk_ai.clone(),
             sk_ar: e.sk_ar.clone(),
         })
-    }
-
-    pub(crate) fn peer_identity(&self) -> Option<&Identity> {
-        self.remote_id.as_ref()
     }
 
     /// Drops the SA without telling the peer (INITIAL_CONTACT from a new SA with that peer).
@@ -625,11 +657,13 @@ impl IkeSa {
             created: now,
             half_open_timeout: config.half_open_timeout,
             remote_id: None,
+            local_id: None,
             auth: AuthState::default(),
             clock: now,
             queue: Default::default(),
             creating: None,
             ike_rekey_at: None,
+            ike_expire_at: None,
             rekeyed: false,
             last_exchange_nr: Vec::new(),
             fragmentation: false,
@@ -949,11 +983,13 @@ impl IkeSa {
             created: now,
             half_open_timeout: Duration::from_secs(30),
             remote_id: None,
+            local_id: None,
             auth: AuthState::default(),
             clock: now,
             queue: Default::default(),
             creating: None,
             ike_rekey_at: None,
+            ike_expire_at: None,
             rekeyed: false,
             last_exchange_nr: Vec::new(),
             fragmentation: false,
@@ -1285,7 +1321,7 @@ impl IkeSa {
         &mut self,
         now: Instant,
         inner: &[Payload<'_>],
-        peers: &[PeerConfig],
+        peers: &[Arc<PeerConfig>],
         rng: &mut Entropy,
         out: &mut Output,
     ) {
@@ -1390,7 +1426,7 @@ impl IkeSa {
     fn authenticate_initiator<'p>(
         &mut self,
         inner: &[Payload<'_>],
-        peers: &'p [PeerConfig],
+        peers: &'p [Arc<PeerConfig>],
     ) -> Result<(usize, &'p PeerConfig), ProtocolError> {
         check_payloads(ExchangeType::IkeAuth, false, inner)?;
         let (mut idi, mut idr, mut auth) = (None, None, None);
@@ -1429,7 +1465,7 @@ impl IkeSa {
             // (PSK or certificate) is the only one tried.
             self.verify_peer_auth(peer, &octets, &peer_id, inner)?;
             self.remote_id = Some(peer_id);
-            return Ok((idx, peer));
+            return Ok((idx, &**peer));
         }
         Err(ProtocolError::AuthenticationFailed(
             "no connection matches the peer's identity",
@@ -1440,6 +1476,8 @@ impl IkeSa {
         self.ike_rekey_at = peer
             .rekey_time
             .map(|t| self.clock + create_child::jittered(t, &self.spi_i));
+        self.ike_expire_at = peer.life_time.map(|t| self.clock + t);
+        self.local_id = Some(peer.local_id.clone());
         out.events.push(Event::IkeSaEstablished {
             sa: self.handle,
             connection: peer.name.clone(),
@@ -2003,7 +2041,7 @@ impl IkeSa {
         data: &[u8],
         msg: &v2::Message<'_>,
         peer: Option<&PeerConfig>,
-        peers: &[PeerConfig],
+        peers: &[Arc<PeerConfig>],
         config: &EndpointConfig,
         rng: &mut Entropy,
     ) -> Output {

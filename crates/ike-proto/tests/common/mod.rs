@@ -99,6 +99,7 @@ pub fn peer(name: &str, remote: &str, local_id: &str, remote_id: &str, s: &Side<
         dpd_delay: None,
         dpd_action: DpdAction::Clear,
         encap: false,
+        life_time: None,
     }
 }
 

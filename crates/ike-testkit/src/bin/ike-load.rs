@@ -174,6 +174,7 @@ fn peer_config(a: &Args) -> anyhow::Result<PeerConfig> {
         dpd_delay: None,
         dpd_action: DpdAction::Clear,
         encap: false,
+        life_time: None,
     })
 }
 

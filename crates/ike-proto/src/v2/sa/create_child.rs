@@ -24,7 +24,7 @@ use super::{IkeSa, NegotiatedChild, Output, RequestKind, State};
 use crate::proposal::{check_reply, select_with, Chosen, Proposal};
 use crate::v2::config::{ChildConfig, EndpointConfig, IpsecProtocol, Mode, PeerConfig, Ts};
 use crate::v2::payloads::{check_payloads, ProtocolError};
-use crate::v2::{EngineError, Event, SaHandle};
+use crate::v2::{DeletingReason, EngineError, Event, SaHandle};
 
 /// A command from the driver.
 #[derive(Clone, Debug)]
@@ -190,7 +190,10 @@ impl IkeSa {
             .iter()
             .flat_map(|c| [if c.busy { None } else { c.rekey_at }, c.expire_at])
             .flatten();
-        children.chain(self.ike_rekey_at).min()
+        children
+            .chain(self.ike_rekey_at)
+            .chain(self.ike_expire_at)
+            .min()
     }
 
     pub(super) fn run_timers(
@@ -224,6 +227,20 @@ impl IkeSa {
             self.ike_rekey_at = None;
             if !self.queue.contains(&Op::RekeyIke) {
                 self.queue.push_back(Op::RekeyIke);
+            }
+        }
+        if self.ike_expire_at.is_some_and(|t| t <= now) {
+            // The hard lifetime passed without a rekey replacing this SA (the rekey kept
+            // failing, or the peer never rekeyed): delete it, telling the peer.
+            self.ike_expire_at = None;
+            self.ike_rekey_at = None;
+            out.events.push(Event::IkeSaDeleting {
+                sa: self.handle,
+                connection: self.connection.clone(),
+                reason: DeletingReason::HardLifetime(peer.life_time.unwrap_or_default()),
+            });
+            if !self.queue.contains(&Op::DeleteIke) {
+                self.queue.push_back(Op::DeleteIke);
             }
         }
         self.run_queue(peer, config, rng, out);
@@ -1078,10 +1095,12 @@ impl IkeSa {
             created: self.clock,
             half_open_timeout: self.half_open_timeout,
             remote_id: self.remote_id.clone(),
+            local_id: self.local_id.clone(),
             clock: self.clock,
             queue: Default::default(),
             creating: None,
             ike_rekey_at: peer.rekey_time.map(|t| self.clock + jittered(t, &spi_i)),
+            ike_expire_at: peer.life_time.map(|t| self.clock + t),
             rekeyed: false,
             last_exchange_nr: Vec::new(),
             int_auth: None,

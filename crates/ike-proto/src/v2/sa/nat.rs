@@ -108,7 +108,7 @@ impl SaPath {
 impl Endpoint {
     /// The addresses and NAT state of an IKE SA.
     pub fn sa_path(&self, sa: SaHandle) -> Option<SaPath> {
-        self.sas.get(&sa).map(|s| SaPath {
+        self.table.get(sa).map(|s| SaPath {
             local: s.local,
             remote: s.remote,
             nat_local: s.nat.here,

@@ -81,5 +81,6 @@ pub(crate) fn test_peer(
         dpd_delay: None,
         dpd_action: crate::v2::DpdAction::Clear,
         encap: false,
+        life_time: None,
     }
 }

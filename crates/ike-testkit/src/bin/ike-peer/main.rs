@@ -244,6 +244,7 @@ fn peer_config(a: &Args) -> anyhow::Result<PeerConfig> {
         dpd_delay: None,
         dpd_action: DpdAction::Clear,
         encap: a.encap,
+        life_time: None,
     })
 }
 
