@@ -222,14 +222,16 @@ impl<S: TableSa> SaTable<S> {
         &self,
         ids: &(Identity, Identity),
     ) -> impl Iterator<Item = SaHandle> + '_ {
-        self.by_ids.get(ids).into_iter().flat_map(|s| s.iter().copied())
+        self.by_ids
+            .get(ids)
+            .into_iter()
+            .flat_map(|s| s.iter().copied())
     }
 
     /// Whether any SA authenticated a peer as `remote` while we were `local`.
     pub(crate) fn has_identities(&self, local: &Identity, remote: &Identity) -> bool {
         // The key owns its identities; a lookup by borrowed parts would need a second map.
-        self.by_ids
-            .contains_key(&(local.clone(), remote.clone()))
+        self.by_ids.contains_key(&(local.clone(), remote.clone()))
     }
 
     /// The IKE SA of the Child SA whose inbound SPI is `spi_in`.
@@ -274,7 +276,7 @@ impl<S: TableSa> SaTable<S> {
 
     /// Recounts everything the table keeps incrementally, by a walk, and says what disagrees:
     /// for tests, which compare after random sequences of inputs.
-    #[cfg(test)]
+    #[cfg(any(test, feature = "test-hooks"))]
     pub(crate) fn audit(&self) -> Result<(), String> {
         let mut half_open = 0;
         let mut per_ip: HashMap<IpAddr, usize> = HashMap::new();
@@ -328,7 +330,7 @@ impl<S: TableSa> SaTable<S> {
     }
 
     /// The armed deadline of `h`, for tests.
-    #[cfg(test)]
+    #[cfg(any(test, feature = "test-hooks"))]
     pub(crate) fn deadline(&self, h: SaHandle) -> Option<Instant> {
         self.timers.deadline(&h)
     }
@@ -344,7 +346,10 @@ fn dec(total: &mut usize, per_ip: &mut HashMap<IpAddr, usize>, ip: IpAddr) {
     }
 }
 
-fn remove_from<K: std::hash::Hash + Eq + ?Sized, Q: std::hash::Hash + Eq + std::borrow::Borrow<K>>(
+fn remove_from<
+    K: std::hash::Hash + Eq + ?Sized,
+    Q: std::hash::Hash + Eq + std::borrow::Borrow<K>,
+>(
     map: &mut HashMap<Q, BTreeSet<SaHandle>>,
     key: &K,
     h: SaHandle,

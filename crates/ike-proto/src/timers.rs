@@ -67,13 +67,13 @@ impl<K: Copy + Eq + Hash + Ord> TimerQueue<K> {
     }
 
     /// The deadline of `key`.
-    #[cfg(test)]
+    #[cfg(any(test, feature = "test-hooks"))]
     pub(crate) fn deadline(&self, key: &K) -> Option<Instant> {
         self.armed.get(key).copied()
     }
 
     /// Number of armed keys.
-    #[cfg(test)]
+    #[cfg(any(test, feature = "test-hooks"))]
     pub(crate) fn len(&self) -> usize {
         self.armed.len()
     }
@@ -82,11 +82,7 @@ impl<K: Copy + Eq + Hash + Ord> TimerQueue<K> {
         // Rebuild when stale entries dominate, so that re-arming one key over and over (a
         // liveness deadline moved by every message) keeps the heap within twice the live keys.
         if self.heap.len() > 64 && self.heap.len() > 2 * self.armed.len() {
-            self.heap = self
-                .armed
-                .iter()
-                .map(|(k, t)| Reverse((*t, *k)))
-                .collect();
+            self.heap = self.armed.iter().map(|(k, t)| Reverse((*t, *k))).collect();
         }
         while let Some(Reverse((t, k))) = self.heap.peek() {
             if self.armed.get(k) == Some(t) {

@@ -578,7 +578,11 @@ impl Daemon {
                 let Some(h) = self.endpoint.sa_of_child(spi_in) else {
                     return;
                 };
-                let name = self.endpoint.connection_of(h).unwrap_or_default().to_owned();
+                let name = self
+                    .endpoint
+                    .connection_of(h)
+                    .unwrap_or_default()
+                    .to_owned();
                 self.clock();
                 let now = Instant::now();
                 if hard {
@@ -1190,7 +1194,9 @@ impl Daemon {
                     format!(" {}_i {}_r", hex8(&info.spi_i), hex8(&info.spi_r))
                 });
                 match reason {
-                    DeletingReason::HardLifetime(life) => info!(target: "ike", "{connection}: IKE SA{spis} reached its hard lifetime ({}s) without a rekey: deleting", life.as_secs()),
+                    DeletingReason::HardLifetime(life) => {
+                        info!(target: "ike", "{connection}: IKE SA{spis} reached its hard lifetime ({}s) without a rekey: deleting", life.as_secs())
+                    }
                     other => info!(target: "ike", "{connection}: deleting IKE SA{spis}: {other:?}"),
                 }
             }

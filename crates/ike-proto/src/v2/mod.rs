@@ -54,8 +54,8 @@ use ike_crypto::rng::Rng;
 use ike_crypto::Secret;
 use ike_wire::v2::{self, ExchangeType, NotifyType, Payload};
 
-pub use sa::ChildFlags;
 use crate::table::{SaTable, TableSa};
+pub use sa::ChildFlags;
 use sa::IkeSa;
 
 /// Identifies an IKE SA within its endpoint.
@@ -504,7 +504,10 @@ impl Endpoint {
         let mut groups: HashMap<(&Identity, &Identity), Vec<usize>> = HashMap::new();
         for (i, p) in self.peers.iter().enumerate() {
             if p.remote_id != Identity::Any {
-                groups.entry((&p.local_id, &p.remote_id)).or_default().push(i);
+                groups
+                    .entry((&p.local_id, &p.remote_id))
+                    .or_default()
+                    .push(i);
             }
         }
         self.same_identities = self
@@ -703,7 +706,10 @@ impl Endpoint {
 
     /// The Child SAs of an IKE SA: (name, inbound SPI, outbound SPI).
     pub fn child_sas(&self, sa: SaHandle) -> Vec<(String, u32, u32)> {
-        self.table.get(sa).map(IkeSa::child_list).unwrap_or_default()
+        self.table
+            .get(sa)
+            .map(IkeSa::child_list)
+            .unwrap_or_default()
     }
 
     /// An IKE SA's SPIs (initiator's, responder's; the responder's is zero until known).
@@ -871,9 +877,12 @@ impl Endpoint {
         self.table.handles().collect()
     }
 
-    /// Recounts the table's counters and indexes and checks the timer of every SA.
-    #[cfg(test)]
-    pub(crate) fn audit(&self) -> Result<(), String> {
+    /// Recounts the table's counters and indexes by a walk over every SA, and checks that each
+    /// SA's armed timer is the one it wants; says what disagrees. For tests (the `test-hooks`
+    /// feature), which call it after random sequences of inputs.
+    #[cfg(any(test, feature = "test-hooks"))]
+    #[doc(hidden)]
+    pub fn audit(&self) -> Result<(), String> {
         self.table.audit()?;
         for (h, sa) in self.table.iter() {
             let peer = self.peers.get(sa.peer_index()).map(|p| &**p);
@@ -909,8 +918,11 @@ impl Endpoint {
         }
         let changes = self.table.sync(h, next);
         if let Some((spi_i, spi_r)) = changes.spis {
-            self.events
-                .push_back(Event::IkeSaSpis { sa: h, spi_i, spi_r });
+            self.events.push_back(Event::IkeSaSpis {
+                sa: h,
+                spi_i,
+                spi_r,
+            });
         }
     }
 
@@ -935,7 +947,7 @@ impl Endpoint {
             let ids = self
                 .table
                 .get(handle)
-                .and_then(|s| TableSa::identities(s))
+                .and_then(TableSa::identities)
                 .map(|(local, _)| (local, id));
             let stale: Vec<SaHandle> = ids
                 .map(|ids| {
