@@ -581,3 +581,69 @@ fn esp_notifies_follow_the_endpoint_settings() {
         }
     }
 }
+
+/// An initiated connection brings up every one of its children by itself: the first in
+/// IKE_AUTH, the others in CREATE_CHILD_SA exchanges, in the configuration's order, and `up`
+/// in a driver needs nothing more than `initiate`.
+#[test]
+fn initiating_brings_up_every_child_of_the_connection() {
+    let with_three = |side: &Side<'_>, local: &str, remote_ip: &str, id: (&str, &str)| {
+        let mut c = peer(local, remote_ip, id.0, id.1, side);
+        let first = c.children[0].clone();
+        c.children = ["net", "dns", "mgmt"]
+            .iter()
+            .map(|n| {
+                let mut ch = first.clone();
+                ch.name = (*n).into();
+                ch
+            })
+            .collect();
+        c
+    };
+    let pa = with_three(
+        &Side::default(),
+        "site-b",
+        B,
+        ("a.example.org", "b.example.org"),
+    );
+    let pb = with_three(
+        &Side::responder(),
+        "site-a",
+        A,
+        ("b.example.org", "a.example.org"),
+    );
+    let a = ike_proto::v2::Endpoint::new(
+        EndpointConfig::default(),
+        vec![pa],
+        Box::new(ike_crypto::rng::SeededRng::new(1)),
+    )
+    .unwrap();
+    let b = ike_proto::v2::Endpoint::new(
+        EndpointConfig::default(),
+        vec![pb],
+        Box::new(ike_crypto::rng::SeededRng::new(2)),
+    )
+    .unwrap();
+    let mut p = Pair::new(
+        a,
+        b,
+        A.parse().unwrap(),
+        B.parse().unwrap(),
+        Faults::none(),
+        1,
+    );
+    initiate(&mut p);
+    assert!(
+        p.run_until(Duration::from_secs(10), |p| installs(&p.events_a).len()
+            == 3)
+    );
+    let names: Vec<&str> = installs(&p.events_a)
+        .iter()
+        .map(|c| c.child.as_str())
+        .collect();
+    assert_eq!(names, ["net", "dns", "mgmt"]);
+    p.run_for(Duration::from_secs(5));
+    assert_eq!(installs(&p.events_a).len(), 3, "no child twice");
+    assert_eq!(installs(&p.events_b).len(), 3);
+    assert_eq!(p.a.child_sas(p.a.established()[0]).len(), 3);
+}

@@ -987,28 +987,6 @@ impl Daemon {
                     info.remote_id,
                     if initiator { "initiator" } else { "responder" },
                 );
-                // IKE_AUTH carried the first child; we initiated, so the others follow in
-                // CREATE_CHILD_SA exchanges (the engine queues them), like strongSwan
-                // initiating every child of a connection.
-                if initiator {
-                    let more: Vec<String> = self
-                        .config
-                        .connection(&connection)
-                        .map(|c| {
-                            c.children
-                                .iter()
-                                .skip(1)
-                                .map(|ch| ch.name.clone())
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    self.clock();
-                    for child in more {
-                        if let Err(e) = self.endpoint.create_child(Instant::now(), sa, &child) {
-                            warn!(target: "ike", "{connection}/{child}: cannot create the Child SA: {e}");
-                        }
-                    }
-                }
                 let childless = self
                     .config
                     .connection(&connection)

@@ -537,8 +537,9 @@ impl Endpoint {
         self.unix_now = Some(unix_now);
     }
 
-    /// Starts an IKE SA (and its first Child SA) for the connection `name`, from `local` to the
-    /// connection's first remote address on port 500.
+    /// Starts an IKE SA for the connection `name`, from `local` to the connection's first remote
+    /// address on port 500: its first child in IKE_AUTH, then every other child of the
+    /// connection in CREATE_CHILD_SA exchanges once the IKE SA is established.
     pub fn initiate(
         &mut self,
         now: Instant,

@@ -1764,6 +1764,12 @@ impl IkeSa {
         self.outstanding = None;
         self.state = State::Established;
         self.established_events(peer, out);
+        // Every other child of the connection follows in CREATE_CHILD_SA exchanges, in the
+        // configuration's order (strongSwan too initiates every child of a connection).
+        let first = self.pending_child.as_ref().map(|p| p.cfg);
+        for cfg in (0..peer.children.len()).filter(|c| Some(*c) != first) {
+            self.queue.push_back(create_child::Op::Create { cfg });
+        }
         let Some(pending) = self.pending_child.take() else {
             return;
         };
