@@ -134,6 +134,10 @@ fn openssl_cli() -> Option<&'static str> {
     match Command::new("openssl").arg("version").output() {
         Ok(o) if o.status.success() => Some("openssl"),
         _ => {
+            assert!(
+                std::env::var_os("IKE_REQUIRE_OPENSSL").is_none(),
+                "the openssl command-line tool is required (IKE_REQUIRE_OPENSSL is set) but missing"
+            );
             eprintln!("SKIPPED: no openssl command-line tool; the CLI interop checks did not run");
             None
         }

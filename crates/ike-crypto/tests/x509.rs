@@ -551,6 +551,10 @@ fn openssl_cli() -> bool {
         .output()
         .is_ok_and(|o| o.status.success());
     if !ok {
+        assert!(
+            std::env::var_os("IKE_REQUIRE_OPENSSL").is_none(),
+            "the openssl command-line tool is required (IKE_REQUIRE_OPENSSL is set) but missing"
+        );
         eprintln!("SKIPPED: no openssl command-line tool; the independent check did not run");
     }
     ok

@@ -172,15 +172,26 @@ impl Drop for Daemon {
     }
 }
 
+/// The test command (scripts/test.sh) sets IKE_REQUIRE_ROOT: there, a test that cannot do what
+/// needs root (or a tool the command installs) fails instead of passing quietly.
+fn require_root(why: &str) {
+    assert!(
+        std::env::var_os("IKE_REQUIRE_ROOT").is_none(),
+        "IKE_REQUIRE_ROOT is set but {why}"
+    );
+}
+
 /// Whether this process may bind UDP port 500 on `addr`.
 fn can_bind_500(addr: &str) -> bool {
     match std::net::UdpSocket::bind((addr, 500)) {
         Ok(_) => true,
         Err(e) => {
-            eprintln!(
-                "SKIPPED: cannot bind {addr}:500 ({e}); these tests need root or a lowered \
+            let why = format!(
+                "cannot bind {addr}:500 ({e}); these tests need root or a lowered \
                  net.ipv4.ip_unprivileged_port_start"
             );
+            require_root(&why);
+            eprintln!("SKIPPED: {why}");
             false
         }
     }
@@ -668,6 +679,7 @@ impl NetnsPair {
                 .is_ok_and(|s| s.success())
         };
         if !run(&["netns", "add", a]) {
+            require_root("a network namespace cannot be created (needs root and ip netns)");
             eprintln!("SKIPPED: cannot create a network namespace (needs root and ip netns)");
             return None;
         }
@@ -928,6 +940,7 @@ fn have(tool: &str) -> bool {
 #[test]
 fn keylog_lets_tshark_decrypt_the_capture() {
     if !have("tshark") || !have("tcpdump") {
+        require_root("tshark or tcpdump is missing");
         eprintln!("SKIPPED: keylog test needs tshark and tcpdump (scripts/test.sh installs them)");
         return;
     }
