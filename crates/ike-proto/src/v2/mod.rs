@@ -912,8 +912,9 @@ impl Endpoint {
         };
         let peer = self.peers.get(sa.peer_index()).map(|p| &**p);
         let next = sa.next_timeout(&self.config, peer);
-        if self.config.export_keys {
-            if let Some(k) = sa.take_fresh_keys() {
+        // Raw copies of SK_e/SK_a exist only for this: handed over, or dropped (zeroized) now.
+        if let Some(k) = sa.take_fresh_keys() {
+            if self.config.export_keys {
                 self.events.push_back(Event::IkeSaKeys(Box::new(k)));
             }
         }

@@ -123,9 +123,10 @@ struct Keys {
     sk_pr: Secret,
     out: Protect,
     inn: Protect,
-    /// SK_ei, SK_er, SK_ai, SK_ar and their algorithms, for a key log; `fresh` until the
-    /// endpoint has looked at them (see `IkeSa::take_fresh_keys`).
-    export: KeyCopy,
+    /// SK_ei, SK_er, SK_ai, SK_ar and their algorithms, for a key log, until the endpoint takes
+    /// them right after the input that derived them (`IkeSa::take_fresh_keys`): no raw copy
+    /// of the keys outlives that input.
+    export: Option<KeyCopy>,
 }
 
 struct KeyCopy {
@@ -135,7 +136,6 @@ struct KeyCopy {
     sk_er: Secret,
     sk_ai: Secret,
     sk_ar: Secret,
-    fresh: bool,
 }
 
 pub(crate) struct IkeSa {
@@ -314,15 +314,14 @@ fn ike_keys(
         sk_pr: k.sk_pr,
         out,
         inn,
-        export: KeyCopy {
+        export: Some(KeyCopy {
             encr,
             integ,
             sk_ei: k.sk_ei,
             sk_er: k.sk_er,
             sk_ai: k.sk_ai,
             sk_ar: k.sk_ar,
-            fresh: true,
-        },
+        }),
     })
 }
 
@@ -500,12 +499,7 @@ impl IkeSa {
 
     /// The SA's current SK_e/SK_a keys if nobody has taken them since they were derived.
     pub(crate) fn take_fresh_keys(&mut self) -> Option<super::IkeSaKeys> {
-        let keys = self.keys.as_mut()?;
-        let e = &mut keys.export;
-        if !e.fresh {
-            return None;
-        }
-        e.fresh = false;
+        let e = self.keys.as_mut()?.export.take()?;
         Some(super::IkeSaKeys {
             sa: self.handle,
             connection: self.connection.clone(),
@@ -513,10 +507,10 @@ impl IkeSa {
             spi_r: self.spi_r,
             encr: e.encr,
             integ: e.integ,
-            sk_ei: e.sk_ei.clone(),
-            sk_er: e.sk_er.clone(),
-            sk_ai: e.sk_ai.clone(),
-            sk_ar: e.sk_ar.clone(),
+            sk_ei: e.sk_ei,
+            sk_er: e.sk_er,
+            sk_ai: e.sk_ai,
+            sk_ar: e.sk_ar,
         })
     }
 
@@ -1478,6 +1472,10 @@ impl IkeSa {
             .map(|t| self.clock + create_child::jittered(t, &self.spi_i));
         self.ike_expire_at = peer.life_time.map(|t| self.clock + t);
         self.local_id = Some(peer.local_id.clone());
+        // RealMessage1/2 (§2.15) served IKE_AUTH; an established SA answers a retransmitted
+        // IKE_AUTH from its response cache and never signs again.
+        self.init_request = Vec::new();
+        self.init_response = Vec::new();
         out.events.push(Event::IkeSaEstablished {
             sa: self.handle,
             connection: peer.name.clone(),
