@@ -20,6 +20,7 @@
 )]
 
 pub mod proposal;
+pub mod status;
 mod table;
 #[cfg(feature = "test-hooks")]
 pub mod test_hooks;

@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use common::*;
 
-use ike_proto::v2::{CloseReason, EndpointConfig, Event, Identity, Mode, ProtocolError, Ts};
+use ike_proto::v2::{
+    CloseReason, DropReason, EndpointConfig, Event, Identity, Mode, ProtocolError, Ts,
+};
 use ike_testkit::sim::Faults;
 use ike_wire::v2::NotifyType;
 
@@ -215,7 +217,7 @@ fn half_open_cap_drops_requests_before_any_state() {
     assert_eq!(closed(&p.events_a), Some(&CloseReason::Timeout));
     assert_eq!(p.b.sa_count(), 0);
     // The first transmission and five retransmissions, all dropped.
-    assert_eq!(p.b.stats().dropped_half_open_cap, 6);
+    assert_eq!(p.b.stats().drops.get(DropReason::HalfOpenLimit), 6);
 }
 
 #[test]
@@ -380,7 +382,10 @@ fn garbage_and_unknown_spis_are_dropped_without_state() {
     msg[19] = 0x08;
     msg[27] = 28;
     p.b.handle_datagram(now, b, a, &msg);
-    assert_eq!(p.b.stats().dropped_invalid, 2);
+    let drops = p.b.stats().drops;
+    assert_eq!(drops.get(DropReason::Undecodable), 1);
+    assert_eq!(drops.get(DropReason::UnknownSpi), 1);
+    assert_eq!(drops.total(), 2);
     assert_eq!(p.b.sa_count(), 0);
     assert!(p.b.poll_transmit().is_none());
 }

@@ -382,7 +382,7 @@ fn keepalives_handed_to_the_engine_are_ignored() {
     let mut p = build(7, |_| {}, |_| {});
     let now = p.now();
     p.b.handle_datagram(now, sa("10.77.0.2:4500"), sa(A), &[0xff]);
-    assert_eq!(p.b.stats().dropped_invalid, 0);
+    assert_eq!(p.b.stats().drops.total(), 0);
     assert!(p.b.poll_transmit().is_none());
 }
 

@@ -36,6 +36,7 @@ mod payloads;
 mod protect;
 mod sa;
 
+pub use crate::status::{AdmissionStats, DropReason, Drops};
 pub use auth::PeerAuth;
 pub use config::{
     AuthMethod, ChildConfig, ConfigError, Credential, DpdAction, EndpointConfig, Identity,
@@ -79,6 +80,15 @@ pub struct Transmit {
     pub payload: Vec<u8>,
     /// Prepend the non-ESP marker before sending.
     pub non_esp_marker: bool,
+}
+
+/// An SPI in lowercase hex, for logs.
+struct Hex8([u8; 8]);
+
+impl std::fmt::Display for Hex8 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
 }
 
 /// The UDP port of NAT traversal (RFC 3948, RFC 7296 §2.23).
@@ -397,17 +407,6 @@ pub enum EngineError {
     SpiAllocation(String),
 }
 
-/// Statistics of the admission step, for status and tests.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct AdmissionStats {
-    /// COOKIE notifies sent.
-    pub cookies_sent: u64,
-    /// IKE_SA_INIT requests dropped at the half-open caps.
-    pub dropped_half_open_cap: u64,
-    /// Datagrams that failed to parse or matched no SA.
-    pub dropped_invalid: u64,
-}
-
 /// The IKEv2 endpoint: every IKE SA of one set of local addresses.
 pub struct Endpoint {
     config: EndpointConfig,
@@ -604,6 +603,7 @@ impl Endpoint {
 
     /// Deletes an IKE SA and its Child SAs, telling the peer (RFC 7296 §1.4.1).
     pub fn delete(&mut self, now: Instant, sa: SaHandle) -> Result<(), EngineError> {
+        let _span = self.span_of(sa).entered();
         let s = self.table.get_mut(sa).ok_or(EngineError::UnknownSa)?;
         let out = s.start_delete(now, &self.config, &mut self.rng);
         self.collect(sa, out);
@@ -646,6 +646,7 @@ impl Endpoint {
     }
 
     fn command(&mut self, now: Instant, sa: SaHandle, cmd: sa::Command) -> Result<(), EngineError> {
+        let _span = self.span_of(sa).entered();
         let s = self.table.get_mut(sa).ok_or(EngineError::UnknownSa)?;
         let peer = self
             .peers
@@ -763,14 +764,30 @@ impl Endpoint {
         }
         let msg = match v2::Message::decode(data) {
             Ok(m) => m,
-            Err(_) => {
+            Err(e) => {
                 // Includes UNSUPPORTED_CRITICAL_PAYLOAD and bad versions: before an SA is
                 // authenticated there is nothing safe to answer with, so drop.
-                self.stats.dropped_invalid += 1;
+                let reason = match ike_wire::peek_version(data) {
+                    Ok(ike_wire::IkeVersion::V1) => DropReason::UnsupportedVersion,
+                    _ => DropReason::Undecodable,
+                };
+                tracing::debug!(target: "ike", "dropped {} bytes from {remote}: {reason} ({e})", data.len());
+                self.stats.drops.add(reason);
                 return;
             }
         };
         let h = msg.header;
+        if h.exchange == ExchangeType::IkeSaInit
+            && tracing::enabled!(target: "ike", tracing::Level::DEBUG)
+        {
+            tracing::debug!(
+                target: "ike",
+                "received IKE_SA_INIT {} {} [{}] from {remote}",
+                if h.flags.response() { "response" } else { "request" },
+                h.message_id,
+                payloads::describe(&msg.payloads)
+            );
+        }
         let from_initiator = h.flags.initiator();
         // The SPI we chose is the responder SPI in messages from the initiator, and the
         // initiator SPI in messages from the responder.
@@ -779,21 +796,25 @@ impl Endpoint {
             if h.exchange == ExchangeType::IkeSaInit && !h.flags.response() {
                 self.handle_init_request(now, local, remote, data, &msg);
             } else {
-                self.stats.dropped_invalid += 1;
+                self.dropped(DropReason::NotAnInitiation, remote);
             }
             return;
         }
         let Some(handle) = self.table.by_spi(&ours) else {
-            self.stats.dropped_invalid += 1;
+            self.dropped(DropReason::UnknownSpi, remote);
             return;
         };
         let Some(sa) = self.table.get_mut(handle) else {
             return;
         };
         if sa.is_initiator() == from_initiator {
-            self.stats.dropped_invalid += 1;
+            self.dropped(DropReason::WrongDirection, remote);
             return;
         }
+        let _span = self.span_of(handle).entered();
+        let Some(sa) = self.table.get_mut(handle) else {
+            return;
+        };
         let peer = self.peers.get(sa.peer_index());
         sa.set_unix_time(self.unix_now);
         let out = sa.handle_message(
@@ -815,6 +836,7 @@ impl Endpoint {
     pub fn handle_timeout(&mut self, now: Instant) {
         self.rotate_cookie_secret(now);
         for h in self.table.pop_due(now) {
+            let _span = self.span_of(h).entered();
             if let Some(sa) = self.table.get_mut(h) {
                 let peer = self.peers.get(sa.peer_index());
                 let out = sa.handle_timeout(now, &self.config, peer.map(|p| &**p), &mut self.rng);
@@ -934,13 +956,48 @@ impl Endpoint {
         h
     }
 
+    fn dropped(&mut self, reason: DropReason, from: SocketAddr) {
+        tracing::debug!(target: "ike", "dropped a message from {from}: {reason}");
+        self.stats.drops.add(reason);
+    }
+
+    /// The tracing span of an SA: its connection and SPIs on every line logged inside it.
+    fn span_of(&self, h: SaHandle) -> tracing::Span {
+        match self.table.get(h) {
+            Some(sa) => {
+                let (i, r) = sa.spis();
+                tracing::debug_span!(target: "ike", "ike_sa", conn = %sa.connection_name(), spi_i = %Hex8(i), spi_r = %Hex8(r))
+            }
+            None => tracing::Span::none(),
+        }
+    }
+
     fn push_transmits(&mut self, out: sa::Output) {
+        if tracing::enabled!(target: "ike", tracing::Level::DEBUG) {
+            // Encrypted messages are logged when sealed; the plaintext IKE_SA_INIT ones here.
+            for t in &out.transmits {
+                if t.payload.get(18) == Some(&u8::from(ExchangeType::IkeSaInit)) {
+                    if let Ok(m) = v2::Message::decode(&t.payload) {
+                        tracing::debug!(
+                            target: "ike",
+                            "sending IKE_SA_INIT {} 0 [{}] to {}",
+                            if m.header.flags.response() { "response" } else { "request" },
+                            payloads::describe(&m.payloads),
+                            t.remote
+                        );
+                    }
+                }
+            }
+        }
         self.transmits.extend(out.transmits);
         self.events.extend(out.events);
     }
 
     /// Applies an SA's output, and removes the SA if it closed.
     fn collect(&mut self, handle: SaHandle, mut out: sa::Output) {
+        if let Some((reason, from)) = out.dropped.take() {
+            self.dropped(reason, from);
+        }
         let closed = out.closed;
         let restart = out.restart.take();
         if let Some(id) = out.initial_contact.take() {
@@ -1115,14 +1172,14 @@ impl Endpoint {
             return;
         }
         if check_payloads(h.exchange, false, &msg.payloads).is_err() {
-            self.stats.dropped_invalid += 1;
+            self.dropped(DropReason::InvalidInitiation, remote);
             return;
         }
         let half_open = self.table.half_open();
         let per_peer = self.table.half_open_from(remote.ip());
         if half_open >= self.config.max_half_open || per_peer >= self.config.max_half_open_per_peer
         {
-            self.stats.dropped_half_open_cap += 1;
+            self.dropped(DropReason::HalfOpenLimit, remote);
             return;
         }
         let nonce = msg.payloads.iter().find_map(|p| match p {
@@ -1209,7 +1266,7 @@ impl Endpoint {
                         self.insert_sa(handle, sa);
                         self.push_transmits(out);
                     }
-                    Err(_) => self.stats.dropped_invalid += 1,
+                    Err(_) => self.dropped(DropReason::InvalidInitiation, remote),
                 }
             }
         }

@@ -170,12 +170,18 @@ fn ike_sa_init_without_nonce_or_ke_is_dropped_before_state() {
                 .cloned()
                 .collect(),
         };
-        let before = t.b.stats().dropped_invalid;
+        let before = t.b.stats().drops;
         assert!(
             t.deliver_to_b(&stripped.to_vec().unwrap()).is_empty(),
             "{drop:?}"
         );
-        assert_eq!(t.b.stats().dropped_invalid, before + 1);
+        let after = t.b.stats().drops;
+        assert_eq!(
+            after.get(DropReason::InvalidInitiation),
+            before.get(DropReason::InvalidInitiation) + 1,
+            "{drop:?}"
+        );
+        assert_eq!(after.total(), before.total() + 1);
         assert_eq!(t.b.sa_count(), 0);
     }
 }
@@ -223,6 +229,7 @@ fn tampered_ike_auth_is_dropped_and_the_real_one_still_works() {
         t.deliver_to_b(&bad).is_empty(),
         "an integrity failure is silently dropped"
     );
+    assert_eq!(t.b.stats().drops.get(DropReason::IntegrityCheckFailed), 1);
     assert!(t.b_half_open());
     let resp = t.deliver_to_b(&auth);
     assert_eq!(resp.len(), 1);
@@ -240,13 +247,14 @@ fn wrong_message_id_and_unknown_spi_are_dropped() {
     })];
     let wrong_mid = t.seal_from_a(ha, ExchangeType::IkeAuth, 5, &id);
     assert!(t.deliver_to_b(&wrong_mid).is_empty());
+    assert_eq!(t.b.stats().drops.get(DropReason::UnexpectedMessageId), 1);
     assert!(t.b_half_open());
     // An unknown responder SPI.
     let mut unknown = auth.clone();
     unknown[8..16].copy_from_slice(&[9; 8]);
-    let before = t.b.stats().dropped_invalid;
+    let before = t.b.stats().drops.get(DropReason::UnknownSpi);
     assert!(t.deliver_to_b(&unknown).is_empty());
-    assert_eq!(t.b.stats().dropped_invalid, before + 1);
+    assert_eq!(t.b.stats().drops.get(DropReason::UnknownSpi), before + 1);
     assert!(t.b_half_open());
 }
 

@@ -199,3 +199,36 @@ pub fn check_payloads(
     }
     Ok(())
 }
+
+/// The payloads of a message as a log shows them, in order: `SA KE Ni/Nr N(NAT_DETECTION_SOURCE_IP)
+/// IDi AUTH` (strongSwan's logs look alike). Notifies by their RFC name (or number), other
+/// payloads by their short name (or number).
+pub(crate) fn describe(payloads: &[Payload<'_>]) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    for p in payloads {
+        if !s.is_empty() {
+            s.push(' ');
+        }
+        match p {
+            Payload::Notify(n) => match n.notify_type.name() {
+                Some(name) => {
+                    let _ = write!(s, "N({name})");
+                }
+                None => {
+                    let _ = write!(s, "N({})", u16::from(n.notify_type));
+                }
+            },
+            other => {
+                let t = other.payload_type();
+                match t.name() {
+                    Some(name) => s.push_str(name),
+                    None => {
+                        let _ = write!(s, "{}", u8::from(t));
+                    }
+                }
+            }
+        }
+    }
+    s
+}

@@ -23,6 +23,7 @@ use super::payloads::{check_payloads, ProtocolError};
 use super::protect::{header, Protect};
 use super::{ChildSaInstall, CloseReason, EngineError, Event, SaHandle, Transmit};
 use crate::proposal::{check_reply, select_with, Chosen, Proposal};
+use crate::status::DropReason;
 
 /// What an SA asks its endpoint to do.
 #[derive(Default)]
@@ -42,6 +43,8 @@ pub(crate) struct Output {
     pub(crate) mark_redundant: Option<[u8; 8]>,
     /// Initiate the connection again once this SA is gone (dead peer action `restart`).
     pub(crate) restart: Option<dpd::Restart>,
+    /// The message was dropped, why, and where it came from (counted by the endpoint).
+    pub(crate) dropped: Option<(crate::status::DropReason, SocketAddr)>,
 }
 
 const NONCE_LEN: usize = 32;
@@ -77,6 +80,22 @@ enum RequestKind {
     CreateChild,
     FollowupKe,
     DeleteChild,
+}
+
+impl RequestKind {
+    /// The exchange the request belongs to, by its RFC name.
+    fn exchange(self) -> &'static str {
+        match self {
+            RequestKind::Init => "IKE_SA_INIT",
+            RequestKind::Intermediate => "IKE_INTERMEDIATE",
+            RequestKind::Auth => "IKE_AUTH",
+            RequestKind::Delete | RequestKind::Liveness | RequestKind::DeleteChild => {
+                "INFORMATIONAL"
+            }
+            RequestKind::CreateChild => "CREATE_CHILD_SA",
+            RequestKind::FollowupKe => "IKE_FOLLOWUP_KE",
+        }
+    }
 }
 
 struct Outstanding {
@@ -1155,6 +1174,17 @@ impl IkeSa {
         rng: &mut dyn Rng,
     ) -> Option<Vec<u8>> {
         let keys = self.keys.as_ref()?;
+        if tracing::enabled!(target: "ike", tracing::Level::DEBUG) {
+            tracing::debug!(
+                target: "ike",
+                "sending {} {} {} [{}] to {}",
+                exchange_name(exchange),
+                if response { "response" } else { "request" },
+                mid,
+                super::payloads::describe(payloads),
+                self.remote
+            );
+        }
         let h = header(
             self.spi_i,
             self.spi_r,
@@ -2057,12 +2087,16 @@ impl IkeSa {
             return out;
         }
         let Some(peer) = peer else { return out };
+        let drop = |mut out: Output, reason: DropReason| {
+            out.dropped = Some((reason, remote));
+            out
+        };
         if h.flags.response() {
             let Some(outstanding) = self.outstanding.as_ref() else {
-                return out;
+                return drop(out, DropReason::UnexpectedResponse);
             };
             if h.message_id != outstanding.mid {
-                return out;
+                return drop(out, DropReason::UnexpectedResponse);
             }
             let kind = outstanding.kind;
             if kind == RequestKind::Init {
@@ -2070,12 +2104,17 @@ impl IkeSa {
                 return out;
             }
             let Some((plain, first)) = self.open(data, msg) else {
-                return out;
+                if fragment::skf(msg).is_some() {
+                    // A fragment kept for reassembly (or refused by it).
+                    return out;
+                }
+                return drop(out, DropReason::IntegrityCheckFailed);
             };
             self.authenticated(local, remote, &mut out);
             let Ok(inner) = v2::decode_payloads(first, &plain, 0) else {
-                return out;
+                return drop(out, DropReason::InvalidPayloads);
             };
+            log_received(&h, &inner, remote);
             match (kind, h.exchange) {
                 (RequestKind::Intermediate, ExchangeType::IkeIntermediate) => self
                     .handle_intermediate_response(
@@ -2106,7 +2145,7 @@ impl IkeSa {
                     self.outstanding = None;
                     self.handle_followup_response(&inner, peer, config, rng, &mut out);
                 }
-                _ => {}
+                _ => return drop(out, DropReason::UnexpectedResponse),
             }
             if !out.closed {
                 self.run_queue(peer, config, rng, &mut out);
@@ -2118,21 +2157,26 @@ impl IkeSa {
             let later_fragment = fragment::skf(msg).is_some_and(|f| f.fragment_number != 1);
             if h.message_id == *mid && h.exchange != ExchangeType::IkeSaInit && !later_fragment {
                 // §2.1: a retransmitted request gets the identical response.
+                tracing::debug!(target: "ike", "retransmitted {} request {} from {remote}: answered from the response cache", exchange_name(h.exchange), h.message_id);
                 let bytes = bytes.clone();
                 self.transmit(&mut out, bytes);
                 return out;
             }
         }
         if h.message_id != self.peer_next_mid {
-            return out;
+            return drop(out, DropReason::UnexpectedMessageId);
         }
         let Some((plain, first)) = self.open(data, msg) else {
-            return out;
+            if fragment::skf(msg).is_some() {
+                return out;
+            }
+            return drop(out, DropReason::IntegrityCheckFailed);
         };
         self.authenticated(local, remote, &mut out);
         let Ok(inner) = v2::decode_payloads(first, &plain, 0) else {
-            return out;
+            return drop(out, DropReason::InvalidPayloads);
         };
+        log_received(&h, &inner, remote);
         match (&self.state, h.exchange) {
             (State::Intermediate(_), ExchangeType::IkeIntermediate) => {
                 self.handle_intermediate_request(msg, first, &plain, &inner, rng, &mut out)
@@ -2150,7 +2194,7 @@ impl IkeSa {
                 self.handle_followup_request(&inner, h.message_id, peer, rng, &mut out);
             }
             // An exchange in the wrong state never changes the SA.
-            _ => {}
+            _ => return drop(out, DropReason::WrongState),
         }
         out
     }
@@ -2193,9 +2237,31 @@ impl IkeSa {
             .retransmit_base
             .powi(i32::try_from(o.tries).unwrap_or(i32::MAX));
         o.next_at = now + config.retransmit_timeout.mul_f64(factor);
+        tracing::debug!(target: "ike", "retransmitting {} request {} to {} (retransmission {} of {})", o.kind.exchange(), o.mid, self.remote, o.tries, config.retransmit_tries);
         let bytes = o.bytes.clone();
         self.transmit(&mut out, bytes);
         out
+    }
+}
+
+/// The exchange's RFC name, or its number.
+pub(crate) fn exchange_name(e: ExchangeType) -> std::borrow::Cow<'static, str> {
+    match e.name() {
+        Some(n) => n.into(),
+        None => u8::from(e).to_string().into(),
+    }
+}
+
+fn log_received(h: &v2::Header, inner: &[Payload<'_>], from: SocketAddr) {
+    if tracing::enabled!(target: "ike", tracing::Level::DEBUG) {
+        tracing::debug!(
+            target: "ike",
+            "received {} {} {} [{}] from {from}",
+            exchange_name(h.exchange),
+            if h.flags.response() { "response" } else { "request" },
+            h.message_id,
+            super::payloads::describe(inner)
+        );
     }
 }
 

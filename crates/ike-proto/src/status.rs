@@ -1,0 +1,159 @@
+//! What an endpoint reports about itself, for both IKE versions: admission statistics and the
+//! datagrams it dropped, counted by reason.
+
+/// Why the engine dropped a datagram without answering it.
+///
+/// Before an SA is authenticated there is nothing safe to answer with, and after, RFC 7296
+/// §2.21 and RFC 2408 §5 ask for silence for most of these; each is counted
+/// ([`AdmissionStats::drops`]) and logged at debug level with the peer's address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DropReason {
+    /// It is not an IKE message (the wire codec refused it).
+    Undecodable,
+    /// It names an SPI (or ISAKMP cookie) we do not hold.
+    UnknownSpi,
+    /// Its Initiator flag says it comes from our own side of the SA.
+    WrongDirection,
+    /// A zero responder SPI on anything but an IKE_SA_INIT request.
+    NotAnInitiation,
+    /// An IKE_SA_INIT request without the payloads it needs.
+    InvalidInitiation,
+    /// A new IKE_SA_INIT request past the half-open caps (in total or from that address).
+    HalfOpenLimit,
+    /// A response to no request of ours, or with another message ID.
+    UnexpectedResponse,
+    /// A request whose message ID is neither the next one nor the last one answered.
+    UnexpectedMessageId,
+    /// The integrity check (or AEAD tag) failed, or the SA has no keys for it yet.
+    IntegrityCheckFailed,
+    /// The decrypted payloads do not parse.
+    InvalidPayloads,
+    /// An exchange the SA's state does not allow (IKE_AUTH twice, CREATE_CHILD_SA before
+    /// IKE_AUTH, ...).
+    WrongState,
+    /// An IKE_SA_INIT response from an address other than the one the request went to.
+    UnexpectedAddress,
+    /// The IKE version of the header is one this endpoint does not run.
+    UnsupportedVersion,
+}
+
+impl DropReason {
+    /// Every reason, in the order of [`Drops`].
+    pub const ALL: [DropReason; 13] = [
+        DropReason::Undecodable,
+        DropReason::UnknownSpi,
+        DropReason::WrongDirection,
+        DropReason::NotAnInitiation,
+        DropReason::InvalidInitiation,
+        DropReason::HalfOpenLimit,
+        DropReason::UnexpectedResponse,
+        DropReason::UnexpectedMessageId,
+        DropReason::IntegrityCheckFailed,
+        DropReason::InvalidPayloads,
+        DropReason::WrongState,
+        DropReason::UnexpectedAddress,
+        DropReason::UnsupportedVersion,
+    ];
+
+    /// A stable key for status output (`ike status --json`, statistics).
+    pub fn key(self) -> &'static str {
+        match self {
+            DropReason::Undecodable => "undecodable",
+            DropReason::UnknownSpi => "unknown_spi",
+            DropReason::WrongDirection => "wrong_direction",
+            DropReason::NotAnInitiation => "not_an_initiation",
+            DropReason::InvalidInitiation => "invalid_initiation",
+            DropReason::HalfOpenLimit => "half_open_limit",
+            DropReason::UnexpectedResponse => "unexpected_response",
+            DropReason::UnexpectedMessageId => "unexpected_message_id",
+            DropReason::IntegrityCheckFailed => "integrity_check_failed",
+            DropReason::InvalidPayloads => "invalid_payloads",
+            DropReason::WrongState => "wrong_state",
+            DropReason::UnexpectedAddress => "unexpected_address",
+            DropReason::UnsupportedVersion => "unsupported_version",
+        }
+    }
+
+    fn index(self) -> usize {
+        Self::ALL.iter().position(|r| *r == self).unwrap_or(0)
+    }
+}
+
+impl std::fmt::Display for DropReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DropReason::Undecodable => "not a valid IKE message",
+            DropReason::UnknownSpi => "no IKE SA with that SPI",
+            DropReason::WrongDirection => "the Initiator flag names our own side",
+            DropReason::NotAnInitiation => "no responder SPI, yet not an IKE_SA_INIT request",
+            DropReason::InvalidInitiation => "IKE_SA_INIT request without the payloads it needs",
+            DropReason::HalfOpenLimit => "too many half-open IKE SAs",
+            DropReason::UnexpectedResponse => "a response to no request of ours",
+            DropReason::UnexpectedMessageId => "unexpected message ID",
+            DropReason::IntegrityCheckFailed => "integrity check failed",
+            DropReason::InvalidPayloads => "the decrypted payloads do not parse",
+            DropReason::WrongState => "an exchange the IKE SA's state does not allow",
+            DropReason::UnexpectedAddress => "a response from another address",
+            DropReason::UnsupportedVersion => "an IKE version this endpoint does not run",
+        })
+    }
+}
+
+/// Dropped datagrams, counted by [`DropReason`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Drops([u64; DropReason::ALL.len()]);
+
+impl Drops {
+    /// Drops for `reason`.
+    pub fn get(&self, reason: DropReason) -> u64 {
+        self.0.get(reason.index()).copied().unwrap_or(0)
+    }
+
+    /// Drops for every reason.
+    pub fn total(&self) -> u64 {
+        self.0.iter().sum()
+    }
+
+    /// (reason, count) for every reason, zeros included.
+    pub fn iter(&self) -> impl Iterator<Item = (DropReason, u64)> + '_ {
+        DropReason::ALL.iter().map(|r| (*r, self.get(*r)))
+    }
+
+    pub(crate) fn add(&mut self, reason: DropReason) {
+        if let Some(n) = self.0.get_mut(reason.index()) {
+            *n += 1;
+        }
+    }
+}
+
+/// Statistics of an endpoint's admission step and drops, for status and tests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AdmissionStats {
+    /// COOKIE notifies sent (RFC 7296 §2.6).
+    pub cookies_sent: u64,
+    /// Datagrams dropped, by reason.
+    pub drops: Drops,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reason_has_its_own_counter_and_key() {
+        let mut d = Drops::default();
+        for (i, r) in DropReason::ALL.iter().enumerate() {
+            for _ in 0..=i {
+                d.add(*r);
+            }
+        }
+        for (i, r) in DropReason::ALL.iter().enumerate() {
+            assert_eq!(d.get(*r), i as u64 + 1, "{r:?}");
+        }
+        let n = DropReason::ALL.len() as u64;
+        assert_eq!(d.total(), n * (n + 1) / 2);
+        let keys: std::collections::HashSet<_> = DropReason::ALL.iter().map(|r| r.key()).collect();
+        assert_eq!(keys.len(), DropReason::ALL.len());
+    }
+}

@@ -1,0 +1,85 @@
+//! What the engine logs through `tracing` at debug level (target `ike`): every message sent and
+//! received with its exchange, message ID, payloads and peer, inside a span naming the
+//! connection and SPIs; retransmissions; and every dropped datagram with its reason.
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::*;
+use ike_proto::v2::DropReason;
+use ike_testkit::sim::Faults;
+
+#[derive(Clone, Default)]
+struct Buf(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buf {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn logged(f: impl FnOnce()) -> String {
+    let buf = Buf::default();
+    let writer = buf.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("ike=debug"))
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    tracing::subscriber::with_default(subscriber, f);
+    let out = buf.0.lock().unwrap().clone();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn messages_retransmissions_and_drops_are_logged_in_rfc_terms() {
+    let log = logged(|| {
+        // 40 % loss so that something is retransmitted.
+        let mut p = pair_with(
+            Side::default(),
+            Side::responder(),
+            Default::default(),
+            Faults::lossy(0.4),
+            3,
+        );
+        initiate(&mut p);
+        assert!(
+            p.run_until(Duration::from_secs(60), |p| installs(&p.events_a).len()
+                == 1
+                && installs(&p.events_b).len() == 1)
+        );
+        let (now, a, b) = (p.now(), p.addr_a, p.addr_b);
+        p.b.handle_datagram(now, b, a, b"garbage");
+        assert_eq!(p.b.stats().drops.get(DropReason::Undecodable), 1);
+    });
+    if std::env::var_os("SHOW_LOG").is_some() {
+        eprintln!("{log}");
+    }
+    for want in [
+        "sending IKE_SA_INIT request 0 [SA KE Ni/Nr N(",
+        "received IKE_SA_INIT request 0 [SA KE Ni/Nr",
+        "sending IKE_SA_INIT response 0 [SA KE Ni/Nr",
+        "sending IKE_AUTH request 1 [IDi",
+        "received IKE_AUTH request 1 [IDi",
+        "AUTH SA TSi TSr",
+        "received IKE_AUTH response 1 [IDr AUTH",
+        "ike_sa{conn=site-b spi_i=",
+        "ike_sa{conn=site-a spi_i=",
+        "retransmitting",
+        "from 10.77.0.1:500",
+        "dropped 7 bytes from 10.77.0.1:500: not a valid IKE message",
+    ] {
+        assert!(log.contains(want), "missing {want:?} in:\n{log}");
+    }
+    // No Rust type name reaches a user.
+    for bad in ["Auth ", "RequestKind", "Some(", "IkeAuth", "Notify {"] {
+        assert!(!log.contains(bad), "{bad:?} in:\n{log}");
+    }
+}
