@@ -58,7 +58,8 @@ pub(crate) struct Changes {
 
 /// Every SA of an endpoint, with its indexes.
 pub(crate) struct SaTable<S> {
-    sas: BTreeMap<SaHandle, (S, Meta)>,
+    /// Boxed: a B-tree node holds eleven entries inline, and an SA is a few hundred bytes.
+    sas: BTreeMap<SaHandle, Box<(S, Meta)>>,
     by_spi: HashMap<[u8; 8], SaHandle>,
     by_init: HashMap<(SocketAddr, [u8; 8]), SaHandle>,
     by_connection: HashMap<String, BTreeSet<SaHandle>>,
@@ -107,7 +108,7 @@ impl<S: TableSa> SaTable<S> {
             .entry(meta.connection.clone())
             .or_default()
             .insert(h);
-        self.sas.insert(h, (sa, meta));
+        self.sas.insert(h, Box::new((sa, meta)));
         self.sync(h, next_timeout);
     }
 
@@ -115,9 +116,10 @@ impl<S: TableSa> SaTable<S> {
     /// changed it. O(log n + its Child SAs).
     pub(crate) fn sync(&mut self, h: SaHandle, next_timeout: Option<Instant>) -> Changes {
         let mut changes = Changes::default();
-        let Some((sa, meta)) = self.sas.get_mut(&h) else {
+        let Some(entry) = self.sas.get_mut(&h) else {
             return changes;
         };
+        let (sa, meta) = &mut **entry;
         self.timers.arm(h, next_timeout);
         let half_open = sa.half_open_from();
         if half_open != meta.half_open {
@@ -159,7 +161,7 @@ impl<S: TableSa> SaTable<S> {
 
     /// Removes an SA and every trace of it in the indexes.
     pub(crate) fn remove(&mut self, h: SaHandle) -> Option<S> {
-        let (sa, meta) = self.sas.remove(&h)?;
+        let (sa, meta) = *self.sas.remove(&h)?;
         self.timers.arm(h, None);
         if self.by_spi.get(&meta.our_spi) == Some(&h) {
             self.by_spi.remove(&meta.our_spi);
@@ -186,12 +188,12 @@ impl<S: TableSa> SaTable<S> {
 
     /// The SA.
     pub(crate) fn get(&self, h: SaHandle) -> Option<&S> {
-        self.sas.get(&h).map(|(s, _)| s)
+        self.sas.get(&h).map(|e| &e.0)
     }
 
     /// The SA, to change it; the caller then calls [`Self::sync`].
     pub(crate) fn get_mut(&mut self, h: SaHandle) -> Option<&mut S> {
-        self.sas.get_mut(&h).map(|(s, _)| s)
+        self.sas.get_mut(&h).map(|e| &mut e.0)
     }
 
     /// The SA whose SPI (our half) is `spi`.
@@ -266,7 +268,7 @@ impl<S: TableSa> SaTable<S> {
 
     /// Every SA, in handle order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (SaHandle, &S)> + '_ {
-        self.sas.iter().map(|(h, (s, _))| (*h, s))
+        self.sas.iter().map(|(h, e)| (*h, &e.0))
     }
 
     /// Number of SAs.
@@ -280,7 +282,8 @@ impl<S: TableSa> SaTable<S> {
     pub(crate) fn audit(&self) -> Result<(), String> {
         let mut half_open = 0;
         let mut per_ip: HashMap<IpAddr, usize> = HashMap::new();
-        for (h, (sa, _)) in &self.sas {
+        for (h, entry) in &self.sas {
+            let sa = &entry.0;
             if let Some(ip) = sa.half_open_from() {
                 half_open += 1;
                 *per_ip.entry(ip).or_default() += 1;

@@ -3,14 +3,19 @@
 
 use ike_crypto::cipher::{Cipher, EncrAlg, IntegAlg, Integrity};
 use ike_crypto::rng::Rng;
-use ike_crypto::CryptoError;
+use ike_crypto::{CryptoError, Secret};
 use ike_wire::v2::{self, ExchangeType, Flags, PayloadType};
 
 /// The keys protecting one direction of an IKE SA.
+///
+/// It keeps the raw keys (zeroized on drop) and keys the cipher and integrity algorithm for each
+/// message: a keyed AES-GCM context is about a kilobyte, twice per IKE SA, while keying costs
+/// well under a microsecond, and an established IKE SA sends a message every few minutes at
+/// most (decisions.md).
 pub(crate) struct Protect {
     alg: EncrAlg,
-    cipher: Cipher,
-    integ: Option<Integrity>,
+    encr_key: Secret,
+    integ: Option<(IntegAlg, Secret)>,
 }
 
 impl std::fmt::Debug for Protect {
@@ -27,14 +32,25 @@ impl Protect {
         encr_key: &[u8],
         integ: Option<(IntegAlg, &[u8])>,
     ) -> Result<Self, CryptoError> {
+        // Keyed once here so that a bad key length fails at derivation, not at first use.
+        Cipher::new(alg, encr_key)?;
+        if let Some((a, k)) = integ {
+            Integrity::new(a, k)?;
+        }
         Ok(Self {
             alg,
-            cipher: Cipher::new(alg, encr_key)?,
-            integ: match integ {
-                Some((a, k)) => Some(Integrity::new(a, k)?),
-                None => None,
-            },
+            encr_key: Secret::from_slice(encr_key),
+            integ: integ.map(|(a, k)| (a, Secret::from_slice(k))),
         })
+    }
+
+    fn keyed(&self) -> Result<(Cipher, Option<Integrity>), CryptoError> {
+        let cipher = Cipher::new(self.alg, self.encr_key.expose())?;
+        let integ = match &self.integ {
+            Some((a, k)) => Some(Integrity::new(*a, k.expose())?),
+            None => None,
+        };
+        Ok((cipher, integ))
     }
 
     /// Builds a whole message: header, then an SK payload holding `inner`.
@@ -44,6 +60,7 @@ impl Protect {
         inner: &[v2::Payload<'_>],
         rng: &mut dyn Rng,
     ) -> Result<Vec<u8>, CryptoError> {
+        let (cipher, integ) = self.keyed()?;
         let mut plain = Vec::new();
         let first = v2::encode_payloads(inner, &mut plain)
             .map_err(|_| CryptoError::Backend("encoding inner payloads"))?;
@@ -57,7 +74,7 @@ impl Protect {
         let icv_len = if self.alg.is_aead() {
             self.alg.icv_len()
         } else {
-            self.integ.as_ref().map_or(0, |i| i.alg().output_len())
+            self.integ.as_ref().map_or(0, |(a, _)| a.output_len())
         };
         let sk_len = 4 + iv_len + plain.len() + icv_len;
         let total = 28 + sk_len;
@@ -85,18 +102,14 @@ impl Protect {
         rng.fill(&mut iv)?;
         if self.alg.is_aead() {
             // RFC 5282 §5.1: the associated data is the IKE header and the SK payload header.
-            let sealed = self.cipher.seal(&iv, &out, &plain)?;
+            let sealed = cipher.seal(&iv, &out, &plain)?;
             out.extend_from_slice(&iv);
             out.extend_from_slice(&sealed);
         } else {
-            self.cipher.encrypt(&iv, &mut plain)?;
+            cipher.encrypt(&iv, &mut plain)?;
             out.extend_from_slice(&iv);
             out.extend_from_slice(&plain);
-            let icv = self
-                .integ
-                .as_ref()
-                .map(|i| i.compute(&out))
-                .unwrap_or_default();
+            let icv = integ.as_ref().map(|i| i.compute(&out)).unwrap_or_default();
             out.extend_from_slice(&icv);
         }
         Ok(out)
@@ -109,6 +122,7 @@ impl Protect {
         datagram: &[u8],
         sk: &v2::Encrypted<'_>,
     ) -> Result<(Vec<u8>, PayloadType), CryptoError> {
+        let (cipher, integ) = self.keyed()?;
         let body_offset = datagram
             .len()
             .checked_sub(sk.body.len())
@@ -116,7 +130,7 @@ impl Protect {
         let icv_len = if self.alg.is_aead() {
             self.alg.icv_len()
         } else {
-            self.integ.as_ref().map_or(0, |i| i.alg().output_len())
+            self.integ.as_ref().map_or(0, |(a, _)| a.output_len())
         };
         let parts = sk
             .split(self.alg.iv_len(), icv_len, body_offset)
@@ -129,12 +143,12 @@ impl Protect {
                 .body
                 .get(self.alg.iv_len()..)
                 .ok_or(CryptoError::IntegrityFailure)?;
-            self.cipher.open(parts.iv, aad, ct_and_tag)?
+            cipher.open(parts.iv, aad, ct_and_tag)?
         } else {
             let covered = datagram
                 .get(..datagram.len() - icv_len)
                 .ok_or(CryptoError::IntegrityFailure)?;
-            match &self.integ {
+            match &integ {
                 Some(i) => i.verify(covered, parts.icv)?,
                 None => return Err(CryptoError::IntegrityFailure),
             }
@@ -143,7 +157,7 @@ impl Protect {
                 return Err(CryptoError::IntegrityFailure);
             }
             let mut data = parts.ciphertext.to_vec();
-            self.cipher.decrypt(parts.iv, &mut data)?;
+            cipher.decrypt(parts.iv, &mut data)?;
             data
         };
         let pad = usize::from(*plain.last().ok_or(CryptoError::IntegrityFailure)?);
@@ -195,6 +209,7 @@ impl Protect {
         max_len: usize,
         rng: &mut dyn Rng,
     ) -> Result<Vec<Vec<u8>>, CryptoError> {
+        let (cipher, integ) = self.keyed()?;
         let mut plain = Vec::new();
         let first = v2::encode_payloads(inner, &mut plain)
             .map_err(|_| CryptoError::Backend("encoding inner payloads"))?;
@@ -203,7 +218,7 @@ impl Protect {
         let icv_len = if self.alg.is_aead() {
             self.alg.icv_len()
         } else {
-            self.integ.as_ref().map_or(0, |i| i.alg().output_len())
+            self.integ.as_ref().map_or(0, |(a, _)| a.output_len())
         };
         // Room for content: header, SKF header, IV, ICV, worst-case padding and its length octet.
         let overhead = 28 + 8 + iv_len + icv_len + block;
@@ -251,18 +266,14 @@ impl Protect {
             let mut iv = vec![0u8; iv_len];
             rng.fill(&mut iv)?;
             if self.alg.is_aead() {
-                let sealed = self.cipher.seal(&iv, &msg, &data)?;
+                let sealed = cipher.seal(&iv, &msg, &data)?;
                 msg.extend_from_slice(&iv);
                 msg.extend_from_slice(&sealed);
             } else {
-                self.cipher.encrypt(&iv, &mut data)?;
+                cipher.encrypt(&iv, &mut data)?;
                 msg.extend_from_slice(&iv);
                 msg.extend_from_slice(&data);
-                let icv = self
-                    .integ
-                    .as_ref()
-                    .map(|i| i.compute(&msg))
-                    .unwrap_or_default();
+                let icv = integ.as_ref().map(|i| i.compute(&msg)).unwrap_or_default();
                 msg.extend_from_slice(&icv);
             }
             out.push(msg);

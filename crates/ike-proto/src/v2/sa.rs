@@ -193,7 +193,7 @@ pub(crate) struct IkeSa {
     /// Local requests waiting for the window (RFC 7296 §2.3: one outstanding request).
     queue: std::collections::VecDeque<create_child::Op>,
     /// Our CREATE_CHILD_SA exchange under way.
-    creating: Option<create_child::Creating>,
+    creating: Option<Box<create_child::Creating>>,
     /// When to rekey this IKE SA.
     ike_rekey_at: Option<Instant>,
     /// When to delete this IKE SA if no rekey replaced it ([`PeerConfig::life_time`]).

@@ -152,13 +152,7 @@ impl IkeSa {
 
     /// Whether our rekey of this IKE SA is under way.
     pub(crate) fn rekeying_ike(&self) -> bool {
-        matches!(
-            &self.creating,
-            Some(Creating {
-                op: Op::RekeyIke,
-                ..
-            })
-        )
+        self.creating.as_ref().is_some_and(|c| c.op == Op::RekeyIke)
     }
 
     /// (inbound SPI, rekey under way, our delete under way) of each Child SA.
@@ -329,7 +323,7 @@ impl IkeSa {
             return;
         };
         self.next_mid = mid.wrapping_add(1);
-        self.creating = Some(Creating {
+        self.creating = Some(Box::new(Creating {
             op: Op::DeleteChild { spi_in },
             ni: Vec::new(),
             dh: None,
@@ -341,7 +335,7 @@ impl IkeSa {
             tried: Vec::new(),
             ike_collision: None,
             followup: None,
-        });
+        }));
         self.send_request(
             out,
             self.clock,
@@ -360,7 +354,7 @@ impl IkeSa {
         let Some(Creating {
             op: Op::DeleteChild { spi_in },
             ..
-        }) = self.creating.take()
+        }) = self.creating.take().map(|c| *c)
         else {
             return;
         };
@@ -577,7 +571,7 @@ impl IkeSa {
         };
         let Some(bytes) = bytes else { return };
         self.next_mid = mid.wrapping_add(1);
-        self.creating = Some(creating);
+        self.creating = Some(Box::new(creating));
         self.send_request(
             out,
             self.clock,
@@ -671,7 +665,7 @@ impl IkeSa {
                 if let Ok(k) = dh::generate(g, rng) {
                     creating.tried.push(g);
                     creating.dh = Some(k);
-                    self.send_create(creating, peer, config, rng, out);
+                    self.send_create(*creating, peer, config, rng, out);
                     return;
                 }
             }
@@ -732,7 +726,7 @@ impl IkeSa {
             }
         };
         if kes.pending.is_empty() {
-            self.conclude(creating, agreed, nr, kes, peer, out);
+            self.conclude(*creating, agreed, nr, kes, peer, out);
             return;
         }
         // RFC 9370 §2.2.4: additional key exchanges follow, linked by the responder's notify.
@@ -753,7 +747,7 @@ impl IkeSa {
             kes,
             link.data.to_vec(),
         ));
-        self.send_followup(creating, peer, config, rng, out);
+        self.send_followup(*creating, peer, config, rng, out);
     }
 
     /// Applies what our exchange agreed on once every key exchange is done: installs the Child
@@ -1172,7 +1166,7 @@ impl IkeSa {
         let rekey_ike = sa.proposals.iter().any(|p| p.protocol == ProtocolId::Ike);
         if rekey_ike {
             let our_ike_rekey = matches!(
-                &self.creating,
+                self.creating.as_deref(),
                 Some(Creating {
                     op: Op::RekeyIke,
                     ike_collision: None,
@@ -1293,7 +1287,7 @@ impl IkeSa {
             });
         }
         if matches!(
-            &self.creating,
+            self.creating.as_deref(),
             Some(Creating {
                 op: Op::RekeyIke,
                 ..
@@ -1417,7 +1411,7 @@ impl IkeSa {
             if let Some(old) = rekey_of {
                 // The initiator deletes the old SA once it has the new one; until then, keep it.
                 // If we are rekeying it too, remember the peer's nonces for the nonce rule.
-                let ours_under_way = matches!(&self.creating, Some(Creating { op: Op::RekeyChild { spi_in }, .. }) if *spi_in == old);
+                let ours_under_way = matches!(self.creating.as_deref(), Some(Creating { op: Op::RekeyChild { spi_in }, .. }) if *spi_in == old);
                 if let Some(c) = self.children.iter_mut().find(|c| c.spi_in == old) {
                     c.rekey_at = None;
                     if ours_under_way {

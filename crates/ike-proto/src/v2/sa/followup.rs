@@ -210,7 +210,7 @@ impl IkeSa {
         };
         f.kex = Some(kex);
         self.next_mid = mid.wrapping_add(1);
-        self.creating = Some(creating);
+        self.creating = Some(Box::new(creating));
         self.send_request(out, self.clock, config, bytes, RequestKind::FollowupKe, mid);
     }
 
@@ -239,9 +239,9 @@ impl IkeSa {
         };
         if more {
             creating.followup = Some(f);
-            self.send_followup(creating, peer, config, rng, out);
+            self.send_followup(*creating, peer, config, rng, out);
         } else {
-            self.conclude(creating, f.agreed, f.nr, f.kes, peer, out);
+            self.conclude(*creating, f.agreed, f.nr, f.kes, peer, out);
         }
     }
 
