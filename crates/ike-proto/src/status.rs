@@ -136,6 +136,125 @@ pub struct AdmissionStats {
     pub drops: Drops,
 }
 
+/// An IKE SA's state, in strongSwan's words (`ike status` shows them as they are).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum IkeSaState {
+    /// Being set up (IKE_SA_INIT, IKE_INTERMEDIATE or IKE_AUTH under way).
+    Connecting,
+    /// Established and idle or carrying Child SA exchanges.
+    Established,
+    /// Established, with our rekey of the IKE SA under way.
+    Rekeying,
+    /// Our Delete is on its way (or queued behind another exchange).
+    Deleting,
+}
+
+impl IkeSaState {
+    /// CONNECTING, ESTABLISHED, REKEYING or DELETING.
+    pub fn word(self) -> &'static str {
+        match self {
+            IkeSaState::Connecting => "CONNECTING",
+            IkeSaState::Established => "ESTABLISHED",
+            IkeSaState::Rekeying => "REKEYING",
+            IkeSaState::Deleting => "DELETING",
+        }
+    }
+}
+
+impl std::fmt::Display for IkeSaState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.word())
+    }
+}
+
+/// A Child SA's state, in strongSwan's words. (The engine announces a Child SA once it is
+/// negotiated and the driver installs it at once, so INSTALLING is never reported.)
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ChildSaState {
+    /// Installed and in use.
+    Installed,
+    /// A rekey of it is under way.
+    Rekeying,
+    /// Our delete of it, or of its IKE SA, is under way.
+    Deleting,
+}
+
+impl ChildSaState {
+    /// INSTALLED, REKEYING or DELETING.
+    pub fn word(self) -> &'static str {
+        match self {
+            ChildSaState::Installed => "INSTALLED",
+            ChildSaState::Rekeying => "REKEYING",
+            ChildSaState::Deleting => "DELETING",
+        }
+    }
+}
+
+/// What the engine knows of an IKE SA, for `ike status` (the driver adds what only it knows,
+/// such as the kernel's byte counters).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct IkeSaStatus {
+    /// The SA.
+    pub sa: crate::v2::SaHandle,
+    /// Its connection.
+    pub connection: String,
+    /// 1 or 2.
+    pub version: u8,
+    /// Its state.
+    pub state: IkeSaState,
+    /// Whether we initiated it.
+    pub initiator: bool,
+    /// Our address (and port: 4500 after NAT-T moved it there).
+    pub local: std::net::SocketAddr,
+    /// The peer's.
+    pub remote: std::net::SocketAddr,
+    /// Our identity, once established.
+    pub local_id: Option<crate::v2::Identity>,
+    /// The peer's authenticated identity, once established.
+    pub remote_id: Option<crate::v2::Identity>,
+    /// Initiator's SPI.
+    pub spi_i: [u8; 8],
+    /// Responder's SPI (zero until known).
+    pub spi_r: [u8; 8],
+    /// The negotiated IKE proposal in strongSwan's syntax, once chosen.
+    pub proposal: Option<String>,
+    /// How long it has been established.
+    pub established_for: Option<std::time::Duration>,
+    /// When it will be rekeyed, from now.
+    pub rekey_in: Option<std::time::Duration>,
+    /// Its Child SAs.
+    pub children: Vec<ChildSaStatus>,
+}
+
+/// What the engine knows of a Child SA.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ChildSaStatus {
+    /// The child's name.
+    pub name: String,
+    /// Its state.
+    pub state: ChildSaState,
+    /// ESP or AH.
+    pub protocol: crate::v2::IpsecProtocol,
+    /// Our inbound SPI.
+    pub spi_in: u32,
+    /// Our outbound SPI.
+    pub spi_out: u32,
+    /// Our selectors.
+    pub local_ts: Vec<crate::v2::Ts>,
+    /// The peer's selectors.
+    pub remote_ts: Vec<crate::v2::Ts>,
+    /// Tunnel or transport.
+    pub mode: crate::v2::Mode,
+    /// The negotiated proposal as in [`crate::v2::ChildSaInstall::proposal`].
+    pub proposal: String,
+    /// When it will be rekeyed, from now.
+    pub rekey_in: Option<std::time::Duration>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

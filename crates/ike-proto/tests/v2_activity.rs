@@ -55,3 +55,80 @@ fn rekeys_and_deletes_show_while_under_way() {
     assert!(!p.a.activity(new).unwrap().rekeying);
     assert!(p.a.activity(new).unwrap().children.is_empty());
 }
+
+/// `Endpoint::status`: the engine's own view of each IKE SA and Child SA (the daemon keeps no
+/// copy), with strongSwan's state words through a handshake, a Child SA rekey, an IKE SA rekey
+/// and a delete, on both sides.
+#[test]
+fn status_follows_the_sa_through_its_life() {
+    use ike_proto::v2::{ChildSaState, IkeSaState, Identity, Mode};
+    let mut p = pair(
+        Side {
+            ike_rekey: Some(Duration::from_secs(3600)),
+            ..Side::default()
+        },
+        Side::responder(),
+    );
+    let h = initiate(&mut p);
+    let s = p.a.sa_status(h, p.now()).unwrap();
+    assert_eq!(s.state, IkeSaState::Connecting);
+    assert!(s.initiator && s.proposal.is_none() && s.local_id.is_none());
+    assert_eq!(s.spi_r, [0; 8]);
+    // The responder's half-open SA, after IKE_SA_INIT.
+    assert!(p.run_until(Duration::from_secs(10), |p| p.b.half_open_count() == 1));
+    let b0 = p.b.status(p.now());
+    assert_eq!(b0.len(), 1);
+    assert_eq!(b0[0].state, IkeSaState::Connecting);
+    assert!(!b0[0].initiator);
+    assert!(p.run_until(Duration::from_secs(10), |p| installs(&p.events_a).len() == 1
+        && installs(&p.events_b).len() == 1));
+    p.run_for(Duration::from_secs(10));
+    let (sa, sb) = (&p.a.status(p.now())[0], &p.b.status(p.now())[0]);
+    for s in [sa, sb] {
+        assert_eq!(s.state, IkeSaState::Established);
+        assert_eq!(s.proposal.as_deref(), Some("aes128gcm16-prfsha256-x25519"));
+        // The network's delay separates the two ends' establishment by milliseconds.
+        let up = s.established_for.unwrap();
+        assert!(up >= Duration::from_secs(10) && up < Duration::from_millis(10_100), "{up:?}");
+        assert_eq!(s.children.len(), 1);
+        assert_eq!(s.children[0].state, ChildSaState::Installed);
+        assert_eq!(s.children[0].proposal, "aes128gcm16");
+        assert_eq!(s.children[0].mode, Mode::Tunnel);
+    }
+    assert_eq!((sa.spi_i, sa.spi_r), (sb.spi_i, sb.spi_r));
+    assert_eq!(sa.local_id, Some(Identity::parse("a.example.org")));
+    assert_eq!(sa.remote_id, Some(Identity::parse("b.example.org")));
+    assert_eq!(sb.remote_id, Some(Identity::parse("a.example.org")));
+    let rekey = sa.rekey_in.unwrap();
+    assert!(rekey <= Duration::from_secs(3590) && rekey >= Duration::from_secs(3230));
+    assert_eq!(sb.rekey_in, None);
+    assert_eq!(sa.children[0].spi_in, sb.children[0].spi_out);
+    assert_eq!(sa.children[0].local_ts, sb.children[0].remote_ts);
+
+    let a = sa.sa;
+    let first = sa.children[0].spi_in;
+    let now = p.now();
+    p.a.rekey_child(now, a, first).unwrap();
+    let s = p.a.sa_status(a, now).unwrap();
+    assert_eq!(s.children[0].state, ChildSaState::Rekeying);
+    assert_eq!(s.state, IkeSaState::Established);
+    assert!(p.run_until(Duration::from_secs(10), |p| p.a.child_sas(a).len() == 1
+        && p.a.child_sas(a)[0].1 != first));
+
+    let now = p.now();
+    p.a.rekey_ike(now, a).unwrap();
+    assert_eq!(p.a.sa_status(a, now).unwrap().state, IkeSaState::Rekeying);
+    assert!(p.run_until(Duration::from_secs(10), |p| p.a.sa_status(a, p.now()).is_none()));
+    let new = p.a.established()[0];
+    let s = p.a.sa_status(new, p.now()).unwrap();
+    assert_eq!(s.state, IkeSaState::Established);
+    assert_eq!(s.children.len(), 1, "the Child SA moved to the new IKE SA");
+
+    let now = p.now();
+    p.a.delete(now, new).unwrap();
+    let s = p.a.sa_status(new, now).unwrap();
+    assert_eq!(s.state, IkeSaState::Deleting);
+    assert_eq!(s.children[0].state, ChildSaState::Deleting);
+    assert!(p.run_until(Duration::from_secs(10), |p| p.a.status(p.now()).is_empty()
+        && p.b.status(p.now()).is_empty()));
+}

@@ -20,7 +20,7 @@
 //! connection name and SPIs), `kernel` (what the backend installs), `net` (sockets) and
 //! `control` (the control socket). Keys are never logged.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -30,7 +30,7 @@ use anyhow::{bail, Context};
 use ike_config::{Config, Connection, KernelKind, StartAction};
 use ike_kernel::{BackendKind, KernelError, KernelEvent, SaBackend, TrapPolicy};
 use ike_proto::v2::{
-    CloseReason, DeletingReason, Endpoint, Event, Mode, SaActivity, SaHandle, Transmit,
+    CloseReason, DeletingReason, Endpoint, Event, IkeSaState, Mode, SaHandle, Transmit,
 };
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UdpSocket, UnixListener, UnixStream};
@@ -87,31 +87,6 @@ enum Input {
     Kernel(KernelEvent),
 }
 
-/// What the daemon knows of an IKE SA, for status.
-struct SaInfo {
-    name: String,
-    state: &'static str,
-    local: SocketAddr,
-    remote: SocketAddr,
-    local_id: String,
-    remote_id: String,
-    spi_i: [u8; 8],
-    spi_r: [u8; 8],
-    proposal: String,
-    established: Option<Instant>,
-    rekey_time: Option<Duration>,
-    children: BTreeMap<u32, ChildInfo>,
-}
-
-struct ChildInfo {
-    name: String,
-    spi_out: u32,
-    local_ts: Vec<String>,
-    remote_ts: Vec<String>,
-    mode: Mode,
-    proposal: String,
-}
-
 /// A `down` waiting for its IKE SAs to close.
 struct DownWaiter {
     name: String,
@@ -125,7 +100,6 @@ struct Daemon {
     endpoint: Endpoint,
     kernel: Box<dyn SaBackend>,
     socks: Vec<Sock>,
-    sas: BTreeMap<SaHandle, SaInfo>,
     up_waiters: HashMap<SaHandle, Vec<oneshot::Sender<Response>>>,
     down_waiters: Vec<DownWaiter>,
     /// Our source address towards a peer, for datagrams that arrived on a wildcard socket.
@@ -144,20 +118,6 @@ fn mode_word(m: Mode) -> &'static str {
     match m {
         Mode::Tunnel => "tunnel",
         Mode::Transport => "transport",
-    }
-}
-
-/// A Child SA's status word (strongSwan's): DELETING with its IKE SA or while our delete is
-/// under way, REKEYING while a rekey is, else INSTALLED (installs are synchronous, so
-/// INSTALLING is never seen).
-fn child_state(ike_state: &str, activity: &SaActivity, spi_in: u32) -> &'static str {
-    let a = activity.children.iter().find(|c| c.spi_in == spi_in);
-    if ike_state == "DELETING" || a.is_some_and(|c| c.deleting) {
-        "DELETING"
-    } else if a.is_some_and(|c| c.rekeying) {
-        "REKEYING"
-    } else {
-        "INSTALLED"
     }
 }
 
@@ -319,7 +279,6 @@ async fn run_async(options: Options, config: Config) -> anyhow::Result<()> {
         endpoint,
         kernel,
         socks,
-        sas: BTreeMap::new(),
         up_waiters: HashMap::new(),
         down_waiters: Vec::new(),
         route_cache: HashMap::new(),
@@ -547,13 +506,14 @@ impl Daemon {
                 };
                 // An established IKE SA of the connection without this child: add the child
                 // to it (CREATE_CHILD_SA); otherwise bring the connection up.
+                let now = Instant::now();
                 let established = self
                     .endpoint
                     .sas_of(&conn)
                     .into_iter()
-                    .filter_map(|h| self.sas.get(&h).map(|s| (h, s)))
-                    .find(|(_, s)| s.state == "ESTABLISHED")
-                    .map(|(h, s)| (h, s.children.values().any(|c| c.name == child)));
+                    .filter_map(|h| self.endpoint.sa_status(h, now))
+                    .find(|s| s.state == IkeSaState::Established)
+                    .map(|s| (s.sa, s.children.iter().any(|c| c.name == child)));
                 match established {
                     Some((_, true)) => {
                         debug!(target: "kernel", "{conn}/{child}: acquire {src} -> {dst}: the Child SA is up already");
@@ -766,12 +726,14 @@ impl Daemon {
             warn!(target: "ike", "{name}: no such connection");
             return respond(reply, Response::err(format!("no connection named {name}")));
         };
-        let mine: Vec<SaHandle> = self.endpoint.sas_of(name);
-        if let Some(sa) = mine
-            .iter()
-            .filter_map(|h| self.sas.get(h))
-            .find(|s| s.state == "ESTABLISHED")
-        {
+        let now = Instant::now();
+        let mine: Vec<ike_proto::v2::IkeSaStatus> = self
+            .endpoint
+            .sas_of(name)
+            .into_iter()
+            .filter_map(|h| self.endpoint.sa_status(h, now))
+            .collect();
+        if let Some(sa) = mine.iter().find(|s| s.state == IkeSaState::Established) {
             let msg = format!(
                 "{name}: already established ({}_i {}_r)",
                 hex8(&sa.spi_i),
@@ -780,12 +742,12 @@ impl Daemon {
             return respond(reply, Response::ok(msg));
         }
         // An initiation under way: wait for that one rather than start a second IKE SA.
-        if let Some(h) = mine
+        if let Some(s) = mine
             .iter()
-            .find(|h| self.sas.get(h).is_some_and(|s| s.state == "CONNECTING"))
+            .find(|s| s.state == IkeSaState::Connecting && s.initiator)
         {
             if let Some(tx) = reply {
-                self.up_waiters.entry(*h).or_default().push(tx);
+                self.up_waiters.entry(s.sa).or_default().push(tx);
             }
             return;
         }
@@ -803,25 +765,7 @@ impl Daemon {
                     conn.remote_addrs.first().copied().unwrap_or(local.ip()),
                     500,
                 );
-                let path = self.endpoint.sa_path(h);
                 info!(target: "ike", "{name}: initiating IKE SA {local} -> {remote}");
-                self.sas.insert(
-                    h,
-                    SaInfo {
-                        name: name.to_owned(),
-                        state: "CONNECTING",
-                        local: path.as_ref().map_or(local, |p| p.local),
-                        remote: path.as_ref().map_or(remote, |p| p.remote),
-                        local_id: conn.peer.local_id.to_string(),
-                        remote_id: String::new(),
-                        spi_i: [0; 8],
-                        spi_r: [0; 8],
-                        proposal: String::new(),
-                        established: None,
-                        rekey_time: conn.peer.rekey_time,
-                        children: BTreeMap::new(),
-                    },
-                );
                 if let Some(tx) = reply {
                     self.up_waiters.entry(h).or_default().push(tx);
                 }
@@ -842,9 +786,8 @@ impl Daemon {
         self.clock();
         let now = Instant::now();
         for h in &handles {
-            if let Some(info) = self.sas.get_mut(h) {
-                info.state = "DELETING";
-                info!(target: "ike", "{name}: deleting IKE SA {}_i {}_r", hex8(&info.spi_i), hex8(&info.spi_r));
+            if let Some((i, r)) = self.endpoint.sa_spis(*h) {
+                info!(target: "ike", "{name}: deleting IKE SA {}_i {}_r", hex8(&i), hex8(&r));
             }
             if let Err(e) = self.endpoint.delete(now, *h) {
                 debug!(target: "ike", "{name}: delete: {e}");
@@ -917,31 +860,6 @@ impl Daemon {
         }
     }
 
-    /// The status entry of an SA, created (as CONNECTING, SPIs unknown) if events come before
-    /// the daemon knew of it.
-    fn info_entry(&mut self, sa: SaHandle, connection: &str) -> &mut SaInfo {
-        let rekey_time = self
-            .config
-            .connection(connection)
-            .and_then(|c| c.peer.rekey_time);
-        let path = self.endpoint.sa_path(sa);
-        let unknown = SocketAddr::new(unspecified(false), 0);
-        self.sas.entry(sa).or_insert_with(|| SaInfo {
-            name: connection.to_owned(),
-            state: "CONNECTING",
-            local: path.as_ref().map_or(unknown, |p| p.local),
-            remote: path.as_ref().map_or(unknown, |p| p.remote),
-            local_id: String::new(),
-            remote_id: String::new(),
-            spi_i: [0; 8],
-            spi_r: [0; 8],
-            proposal: String::new(),
-            established: None,
-            rekey_time,
-            children: BTreeMap::new(),
-        })
-    }
-
     fn resolve_up(&mut self, sa: SaHandle, r: Response) {
         if let Some(ws) = self.up_waiters.remove(&sa) {
             for w in ws {
@@ -963,28 +881,16 @@ impl Daemon {
                 proposal,
                 ..
             } => {
-                let path = self.endpoint.sa_path(sa);
-                let info = self.info_entry(sa, &connection);
-                if let Some(p) = path {
-                    info.local = p.local;
-                    info.remote = p.remote;
-                }
-                info.state = "ESTABLISHED";
-                info.spi_i = spi_i;
-                info.spi_r = spi_r;
-                info.local_id = local_id.to_string();
-                info.remote_id = remote_id.to_string();
-                info.proposal = proposal.clone();
-                info.established = Some(Instant::now());
+                let unknown = SocketAddr::new(unspecified(false), 0);
+                let (local, remote) = self
+                    .endpoint
+                    .sa_path(sa)
+                    .map_or((unknown, unknown), |p| (p.local, p.remote));
                 info!(
                     target: "ike",
-                    "{connection}: IKE SA established {}_i {}_r {}[{}]...{}[{}] {proposal} ({})",
+                    "{connection}: IKE SA established {}_i {}_r {local}[{local_id}]...{remote}[{remote_id}] {proposal} ({})",
                     hex8(&spi_i),
                     hex8(&spi_r),
-                    info.local,
-                    info.local_id,
-                    info.remote,
-                    info.remote_id,
                     if initiator { "initiator" } else { "responder" },
                 );
                 let childless = self
@@ -1028,7 +934,9 @@ impl Daemon {
                     );
                     return;
                 }
-                let ts = |v: &[ike_proto::v2::Ts]| v.iter().map(ike_kernel::ts_text).collect();
+                let ts = |v: &[ike_proto::v2::Ts]| -> Vec<String> {
+                    v.iter().map(ike_kernel::ts_text).collect()
+                };
                 info!(
                     target: "ike",
                     "{}/{}: Child SA installed in {:08x} out {:08x} {} {} {} === {}",
@@ -1038,65 +946,45 @@ impl Daemon {
                     c.spi_out,
                     mode_word(c.mode),
                     c.proposal,
-                    (ts(&c.local_ts) as Vec<String>).join(","),
-                    (ts(&c.remote_ts) as Vec<String>).join(","),
+                    ts(&c.local_ts).join(","),
+                    ts(&c.remote_ts).join(","),
                 );
-                {
-                    let info = self.info_entry(c.sa, &c.connection);
-                    info.children.insert(
-                        c.spi_in,
-                        ChildInfo {
-                            name: c.child.clone(),
-                            spi_out: c.spi_out,
-                            local_ts: ts(&c.local_ts),
-                            remote_ts: ts(&c.remote_ts),
-                            mode: c.mode,
-                            proposal: c.proposal.clone(),
-                        },
-                    );
-                    let msg = format!(
-                        "{}: established {}_i {}_r, child {} in {:08x} out {:08x}",
-                        c.connection,
-                        hex8(&info.spi_i),
-                        hex8(&info.spi_r),
-                        c.child,
-                        c.spi_in,
-                        c.spi_out
-                    );
-                    self.resolve_up(c.sa, Response::ok(msg));
-                }
+                let (spi_i, spi_r) = self.endpoint.sa_spis(c.sa).unwrap_or_default();
+                let msg = format!(
+                    "{}: established {}_i {}_r, child {} in {:08x} out {:08x}",
+                    c.connection,
+                    hex8(&spi_i),
+                    hex8(&spi_r),
+                    c.child,
+                    c.spi_in,
+                    c.spi_out
+                );
+                self.resolve_up(c.sa, Response::ok(msg));
             }
-            Event::ChildSaFailed { sa, child, reason } => {
-                let name = self
-                    .sas
-                    .get(&sa)
-                    .map(|s| s.name.clone())
-                    .unwrap_or_default();
-                warn!(target: "ike", "{name}/{child}: Child SA failed: {reason}");
+            Event::ChildSaFailed {
+                sa,
+                connection,
+                child,
+                reason,
+            } => {
+                warn!(target: "ike", "{connection}/{child}: Child SA failed: {reason}");
                 self.resolve_up(
                     sa,
                     Response::err(format!(
-                        "{name}: IKE SA up but child {child} failed: {reason}"
+                        "{connection}: IKE SA up but child {child} failed: {reason}"
                     )),
                 );
             }
             Event::ChildSaDelete {
-                sa,
+                connection,
                 child,
                 spi_in,
                 spi_out,
+                ..
             } => {
-                let name = self
-                    .sas
-                    .get(&sa)
-                    .map(|s| s.name.clone())
-                    .unwrap_or_default();
-                info!(target: "ike", "{name}/{child}: Child SA deleted in {spi_in:08x} out {spi_out:08x}");
+                info!(target: "ike", "{connection}/{child}: Child SA deleted in {spi_in:08x} out {spi_out:08x}");
                 if let Err(e) = self.kernel.delete(spi_in) {
-                    debug!(target: "kernel", "{name}/{child}: {e}");
-                }
-                if let Some(info) = self.sas.get_mut(&sa) {
-                    info.children.remove(&spi_in);
+                    debug!(target: "kernel", "{connection}/{child}: {e}");
                 }
             }
             Event::IkeSaRekeyed {
@@ -1105,43 +993,32 @@ impl Daemon {
                 spi_i,
                 spi_r,
             } => {
-                if let Some(mut info) = self.sas.remove(&old) {
-                    info!(
-                        target: "ike",
-                        "{}: IKE SA rekeyed {}_i {}_r -> {}_i {}_r",
-                        info.name,
-                        hex8(&info.spi_i),
-                        hex8(&info.spi_r),
-                        hex8(&spi_i),
-                        hex8(&spi_r)
-                    );
-                    info.spi_i = spi_i;
-                    info.spi_r = spi_r;
-                    info.established = Some(Instant::now());
-                    info.state = "ESTABLISHED";
-                    self.sas.insert(new, info);
-                }
+                let name = self.endpoint.connection_of(new).unwrap_or_default();
+                let (old_i, old_r) = self.endpoint.sa_spis(old).unwrap_or_default();
+                info!(
+                    target: "ike",
+                    "{name}: IKE SA rekeyed {}_i {}_r -> {}_i {}_r",
+                    hex8(&old_i),
+                    hex8(&old_r),
+                    hex8(&spi_i),
+                    hex8(&spi_r)
+                );
                 if let Some(w) = self.up_waiters.remove(&old) {
                     self.up_waiters.insert(new, w);
                 }
             }
             Event::IkeSaClosed {
                 sa,
+                spi_i,
+                spi_r,
                 connection,
                 reason,
             } => {
-                let info = self.sas.remove(&sa);
-                let spis = info.as_ref().map_or_else(String::new, |i| {
-                    format!(" {}_i {}_r", hex8(&i.spi_i), hex8(&i.spi_r))
-                });
+                let spis = format!(" {}_i {}_r", hex8(&spi_i), hex8(&spi_r));
                 if reason == CloseReason::Rekeyed {
                     debug!(target: "ike", "{connection}: old IKE SA{spis} closed after rekey");
                 } else {
                     info!(target: "ike", "{connection}: IKE SA{spis} closed: {}", close_words(&reason));
-                    // The engine deletes Child SAs before closing; anything left is removed here.
-                    for spi in info.iter().flat_map(|i| i.children.keys()) {
-                        let _ = self.kernel.delete(*spi);
-                    }
                 }
                 self.resolve_up(
                     sa,
@@ -1149,28 +1026,24 @@ impl Daemon {
                 );
             }
             Event::AddressChanged { sa, local, remote } => {
-                if let Some(info) = self.sas.get_mut(&sa) {
-                    info!(target: "ike", "{}: peer moved to {remote} (from {local})", info.name);
-                    info.local = local;
-                    info.remote = remote;
-                    let spis: Vec<u32> = info.children.keys().copied().collect();
-                    self.kernel.update_address(&spis, local, remote);
-                }
+                let name = self.endpoint.connection_of(sa).unwrap_or_default();
+                info!(target: "ike", "{name}: peer moved to {remote} (from {local})");
+                let spis: Vec<u32> = self
+                    .endpoint
+                    .child_sas(sa)
+                    .into_iter()
+                    .map(|(_, spi_in, _)| spi_in)
+                    .collect();
+                self.kernel.update_address(&spis, local, remote);
             }
-            Event::IkeSaSpis { sa, spi_i, spi_r } => {
-                if let Some(info) = self.sas.get_mut(&sa) {
-                    (info.spi_i, info.spi_r) = (spi_i, spi_r);
-                }
-            }
+            Event::IkeSaSpis { .. } => {}
             Event::IkeSaDeleting {
                 sa,
                 connection,
                 reason,
             } => {
-                let spis = self.sas.get_mut(&sa).map_or_else(String::new, |info| {
-                    info.state = "DELETING";
-                    format!(" {}_i {}_r", hex8(&info.spi_i), hex8(&info.spi_r))
-                });
+                let (i, r) = self.endpoint.sa_spis(sa).unwrap_or_default();
+                let spis = format!(" {}_i {}_r", hex8(&i), hex8(&r));
                 match reason {
                     DeletingReason::HardLifetime(life) => {
                         info!(target: "ike", "{connection}: IKE SA{spis} reached its hard lifetime ({}s) without a rekey: deleting", life.as_secs())
@@ -1179,8 +1052,12 @@ impl Daemon {
                 }
             }
             Event::IkeSaRestarting { sa, connection } => {
-                let info = self.info_entry(sa, &connection);
-                info!(target: "ike", "{connection}: dead peer: initiating IKE SA {} -> {} again", info.local, info.remote);
+                let unknown = SocketAddr::new(unspecified(false), 0);
+                let (local, remote) = self
+                    .endpoint
+                    .sa_path(sa)
+                    .map_or((unknown, unknown), |p| (p.local, p.remote));
+                info!(target: "ike", "{connection}: dead peer: initiating IKE SA {local} -> {remote} again");
             }
             Event::TrapInstall { connection, .. } => {
                 let children: Vec<String> = self
@@ -1197,58 +1074,45 @@ impl Daemon {
         }
     }
 
+    /// `ike status`: the engine's view of every IKE SA (it owns their state), with the kernel's
+    /// byte counters of each Child SA.
     fn status(&self) -> Status {
-        let now = Instant::now();
         let ike_sas = self
-            .sas
-            .iter()
-            .map(|(h, s)| {
-                let path = self.endpoint.sa_path(*h);
-                let elapsed = s
-                    .established
-                    .map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
-                let activity = self.endpoint.activity(*h).unwrap_or_default();
-                let state = if s.state == "ESTABLISHED" && activity.rekeying {
-                    "REKEYING"
-                } else {
-                    s.state
-                };
-                IkeSaStatus {
-                    name: s.name.clone(),
-                    version: 2,
-                    state: state.to_owned(),
-                    local_addr: path.as_ref().map_or(s.local, |p| p.local).to_string(),
-                    remote_addr: path.as_ref().map_or(s.remote, |p| p.remote).to_string(),
-                    local_id: s.local_id.clone(),
-                    remote_id: s.remote_id.clone(),
-                    initiator_spi: hex8(&s.spi_i),
-                    responder_spi: hex8(&s.spi_r),
-                    proposal: s.proposal.clone(),
-                    established_seconds: s.established.map_or(0, |_| elapsed.as_secs()),
-                    rekey_seconds: match (s.established, s.rekey_time) {
-                        (Some(_), Some(r)) => r.saturating_sub(elapsed).as_secs(),
-                        _ => 0,
-                    },
-                    child_sas: s
-                        .children
-                        .iter()
-                        .map(|(spi_in, c)| {
-                            let k = self.kernel.get(*spi_in);
-                            ChildSaStatus {
-                                name: c.name.clone(),
-                                state: child_state(s.state, &activity, *spi_in).to_owned(),
-                                spi_in: format!("{spi_in:08x}"),
-                                spi_out: format!("{:08x}", c.spi_out),
-                                local_ts: c.local_ts.clone(),
-                                remote_ts: c.remote_ts.clone(),
-                                mode: mode_word(c.mode).to_owned(),
-                                proposal: c.proposal.clone(),
-                                bytes_in: k.as_ref().map_or(0, |k| k.bytes_in),
-                                bytes_out: k.as_ref().map_or(0, |k| k.bytes_out),
-                            }
-                        })
-                        .collect(),
-                }
+            .endpoint
+            .status(Instant::now())
+            .into_iter()
+            .map(|s| IkeSaStatus {
+                name: s.connection,
+                version: s.version,
+                state: s.state.word().to_owned(),
+                local_addr: s.local.to_string(),
+                remote_addr: s.remote.to_string(),
+                local_id: s.local_id.map(|i| i.to_string()).unwrap_or_default(),
+                remote_id: s.remote_id.map(|i| i.to_string()).unwrap_or_default(),
+                initiator_spi: hex8(&s.spi_i),
+                responder_spi: hex8(&s.spi_r),
+                proposal: s.proposal.unwrap_or_default(),
+                established_seconds: s.established_for.map_or(0, |d| d.as_secs()),
+                rekey_seconds: s.rekey_in.map_or(0, |d| d.as_secs()),
+                child_sas: s
+                    .children
+                    .into_iter()
+                    .map(|c| {
+                        let k = self.kernel.get(c.spi_in);
+                        ChildSaStatus {
+                            name: c.name,
+                            state: c.state.word().to_owned(),
+                            spi_in: format!("{:08x}", c.spi_in),
+                            spi_out: format!("{:08x}", c.spi_out),
+                            local_ts: c.local_ts.iter().map(ike_kernel::ts_text).collect(),
+                            remote_ts: c.remote_ts.iter().map(ike_kernel::ts_text).collect(),
+                            mode: mode_word(c.mode).to_owned(),
+                            proposal: c.proposal,
+                            bytes_in: k.as_ref().map_or(0, |k| k.bytes_in),
+                            bytes_out: k.as_ref().map_or(0, |k| k.bytes_out),
+                        }
+                    })
+                    .collect(),
             })
             .collect();
         Status { ike_sas }
@@ -1311,9 +1175,6 @@ impl Daemon {
                 .connection_of(h)
                 .is_some_and(|n| gone.contains(n))
             {
-                if let Some(info) = self.sas.get_mut(&h) {
-                    info.state = "DELETING";
-                }
                 let _ = self.endpoint.delete(now, h);
             }
         }
@@ -1344,9 +1205,10 @@ impl Daemon {
         let now = Instant::now();
         let handles = self.endpoint.handles_all();
         for h in &handles {
-            if let Some(info) = self.sas.get_mut(h) {
-                info!(target: "ike", "{}: deleting IKE SA {}_i {}_r", info.name, hex8(&info.spi_i), hex8(&info.spi_r));
-                info.state = "DELETING";
+            if let (Some(name), Some((i, r))) =
+                (self.endpoint.connection_of(*h), self.endpoint.sa_spis(*h))
+            {
+                info!(target: "ike", "{name}: deleting IKE SA {}_i {}_r", hex8(&i), hex8(&r));
             }
             let _ = self.endpoint.delete(now, *h);
         }
@@ -1390,40 +1252,5 @@ impl Daemon {
                 let _ = w.send(Response::err("the daemon is shutting down"));
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use ike_proto::v2::ChildActivity;
-
-    #[test]
-    fn child_state_words() {
-        let act = SaActivity {
-            rekeying: false,
-            children: vec![
-                ChildActivity {
-                    spi_in: 1,
-                    rekeying: true,
-                    deleting: false,
-                },
-                ChildActivity {
-                    spi_in: 2,
-                    rekeying: false,
-                    deleting: true,
-                },
-                ChildActivity {
-                    spi_in: 3,
-                    ..Default::default()
-                },
-            ],
-        };
-        assert_eq!(child_state("ESTABLISHED", &act, 1), "REKEYING");
-        assert_eq!(child_state("ESTABLISHED", &act, 2), "DELETING");
-        assert_eq!(child_state("ESTABLISHED", &act, 3), "INSTALLED");
-        assert_eq!(child_state("DELETING", &act, 1), "DELETING");
-        // A Child SA the engine no longer lists (the event is on its way) is installed.
-        assert_eq!(child_state("ESTABLISHED", &act, 9), "INSTALLED");
     }
 }

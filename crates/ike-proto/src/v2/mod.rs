@@ -36,7 +36,9 @@ mod payloads;
 mod protect;
 mod sa;
 
-pub use crate::status::{AdmissionStats, DropReason, Drops};
+pub use crate::status::{
+    AdmissionStats, ChildSaState, ChildSaStatus, DropReason, Drops, IkeSaState, IkeSaStatus,
+};
 pub use auth::PeerAuth;
 pub use config::{
     AuthMethod, ChildConfig, ConfigError, Credential, DpdAction, EndpointConfig, Identity,
@@ -284,6 +286,8 @@ pub enum Event {
     ChildSaFailed {
         /// The IKE SA.
         sa: SaHandle,
+        /// Its connection.
+        connection: String,
         /// The child's name.
         child: String,
         /// Why.
@@ -293,6 +297,8 @@ pub enum Event {
     ChildSaDelete {
         /// The IKE SA.
         sa: SaHandle,
+        /// Its connection.
+        connection: String,
         /// The child's name.
         child: String,
         /// Inbound SPI.
@@ -315,6 +321,10 @@ pub enum Event {
     IkeSaClosed {
         /// The SA.
         sa: SaHandle,
+        /// Its initiator's SPI.
+        spi_i: [u8; 8],
+        /// Its responder's SPI (zero if it never got one).
+        spi_r: [u8; 8],
         /// Its connection.
         connection: String,
         /// Why.
@@ -735,6 +745,17 @@ impl Endpoint {
                 })
                 .collect(),
         })
+    }
+
+    /// The status of every IKE SA, in handle order (a walk: for `ike status`, not for a hot
+    /// path).
+    pub fn status(&self, now: Instant) -> Vec<IkeSaStatus> {
+        self.table.iter().map(|(_, sa)| sa.status(now)).collect()
+    }
+
+    /// The status of one IKE SA.
+    pub fn sa_status(&self, sa: SaHandle, now: Instant) -> Option<IkeSaStatus> {
+        self.table.get(sa).map(|s| s.status(now))
     }
 
     /// Sends a liveness check (an empty INFORMATIONAL request, §1.4).

@@ -109,6 +109,8 @@ struct Outstanding {
 pub(crate) struct Child {
     name: String,
     cfg: usize,
+    /// The negotiated transforms (for status).
+    chosen: Chosen,
     /// ESP or AH: Delete and REKEY_SA name it with the SPI.
     protocol: IpsecProtocol,
     spi_in: u32,
@@ -198,6 +200,8 @@ pub(crate) struct IkeSa {
     ike_rekey_at: Option<Instant>,
     /// When to delete this IKE SA if no rekey replaced it ([`PeerConfig::life_time`]).
     ike_expire_at: Option<Instant>,
+    /// When it was established (or created by a rekey).
+    established_at: Option<Instant>,
     /// Set once a rekeyed IKE SA has replaced this one; its deletion then closes it as rekeyed.
     rekeyed: bool,
     /// The responder nonce of our last completed CREATE_CHILD_SA, for the collision rule.
@@ -544,6 +548,69 @@ impl IkeSa {
         matches!(self.state, State::Established)
     }
 
+    /// What status shows of this SA at `now`.
+    pub(crate) fn status(&self, now: Instant) -> crate::status::IkeSaStatus {
+        use crate::status::{ChildSaState, ChildSaStatus, IkeSaState};
+        let deleting = matches!(self.state, State::Deleting)
+            || self.queue.contains(&create_child::Op::DeleteIke);
+        let state = if deleting {
+            IkeSaState::Deleting
+        } else if !self.is_established() {
+            IkeSaState::Connecting
+        } else if self.rekeying_ike() {
+            IkeSaState::Rekeying
+        } else {
+            IkeSaState::Established
+        };
+        crate::status::IkeSaStatus {
+            sa: self.handle,
+            connection: self.connection.clone(),
+            version: 2,
+            state,
+            initiator: self.initiator,
+            local: self.local,
+            remote: self.remote,
+            local_id: self.local_id.clone(),
+            remote_id: self.remote_id.clone(),
+            spi_i: self.spi_i,
+            spi_r: self.spi_r,
+            proposal: self.chosen.map(|c| c.describe()),
+            established_for: self
+                .established_at
+                .map(|t| now.saturating_duration_since(t)),
+            rekey_in: self.ike_rekey_at.map(|t| t.saturating_duration_since(now)),
+            children: self
+                .children
+                .iter()
+                .map(|c| ChildSaStatus {
+                    name: c.name.clone(),
+                    state: if deleting || c.deleting {
+                        ChildSaState::Deleting
+                    } else if c.busy {
+                        ChildSaState::Rekeying
+                    } else {
+                        ChildSaState::Installed
+                    },
+                    protocol: c.protocol,
+                    spi_in: c.spi_in,
+                    spi_out: c.spi_out,
+                    local_ts: c.local_ts.clone(),
+                    remote_ts: c.remote_ts.clone(),
+                    mode: if c.transport {
+                        Mode::Transport
+                    } else {
+                        Mode::Tunnel
+                    },
+                    proposal: match c.protocol {
+                        IpsecProtocol::Esp => c.chosen.describe(),
+                        IpsecProtocol::Ah => format!("ah:{}", c.chosen.describe()),
+                    },
+                    rekey_in: c.rekey_at.map(|t| t.saturating_duration_since(now)),
+                })
+                .collect(),
+        }
+    }
+
     pub(crate) fn is_half_open_responder(&self) -> bool {
         !self.initiator && matches!(self.state, State::InitDone | State::Intermediate(_))
     }
@@ -583,6 +650,7 @@ impl IkeSa {
         for c in self.children.drain(..) {
             out.events.push(Event::ChildSaDelete {
                 sa: self.handle,
+                connection: self.connection.clone(),
                 child: c.name,
                 spi_in: c.spi_in,
                 spi_out: c.spi_out,
@@ -590,6 +658,8 @@ impl IkeSa {
         }
         out.events.push(Event::IkeSaClosed {
             sa: self.handle,
+            spi_i: self.spi_i,
+            spi_r: self.spi_r,
             connection: self.connection.clone(),
             reason,
         });
@@ -677,6 +747,7 @@ impl IkeSa {
             creating: None,
             ike_rekey_at: None,
             ike_expire_at: None,
+            established_at: None,
             rekeyed: false,
             last_exchange_nr: Vec::new(),
             fragmentation: false,
@@ -1003,6 +1074,7 @@ impl IkeSa {
             creating: None,
             ike_rekey_at: None,
             ike_expire_at: None,
+            established_at: None,
             rekeyed: false,
             last_exchange_nr: Vec::new(),
             fragmentation: false,
@@ -1441,6 +1513,7 @@ impl IkeSa {
         if let Some((child, reason)) = failed {
             out.events.push(Event::ChildSaFailed {
                 sa: self.handle,
+                connection: self.connection.clone(),
                 child,
                 reason,
             });
@@ -1501,6 +1574,7 @@ impl IkeSa {
             .rekey_time
             .map(|t| self.clock + create_child::jittered(t, &self.spi_i));
         self.ike_expire_at = peer.life_time.map(|t| self.clock + t);
+        self.established_at = Some(self.clock);
         self.local_id = Some(peer.local_id.clone());
         // RealMessage1/2 (§2.15) served IKE_AUTH; an established SA answers a retransmitted
         // IKE_AUTH from its response cache and never signs again.
@@ -1657,6 +1731,7 @@ impl IkeSa {
         let Some((encr, integ)) = algs else {
             out.events.push(Event::ChildSaFailed {
                 sa: self.handle,
+                connection: self.connection.clone(),
                 child: peer
                     .children
                     .get(c.cfg)
@@ -1706,6 +1781,7 @@ impl IkeSa {
         self.children.push(Child {
             name: name.clone(),
             cfg: c.cfg,
+            chosen: c.chosen,
             protocol: c.protocol,
             spi_in: c.spi_in,
             spi_out: c.spi_out,
@@ -1810,6 +1886,7 @@ impl IkeSa {
             Ok(c) => self.install_child(peer, c, out),
             Err(reason) => out.events.push(Event::ChildSaFailed {
                 sa: self.handle,
+                connection: self.connection.clone(),
                 child: name,
                 reason,
             }),
@@ -2010,6 +2087,7 @@ impl IkeSa {
                                 deleted_spis.push((protocol, c.spi_in.to_be_bytes()));
                                 out.events.push(Event::ChildSaDelete {
                                     sa: self.handle,
+                                    connection: self.connection.clone(),
                                     child: c.name,
                                     spi_in: c.spi_in,
                                     spi_out: c.spi_out,

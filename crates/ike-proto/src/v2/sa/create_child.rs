@@ -363,6 +363,7 @@ impl IkeSa {
             let c = self.children.remove(pos);
             out.events.push(Event::ChildSaDelete {
                 sa: self.handle,
+                connection: self.connection.clone(),
                 child: c.name,
                 spi_in: c.spi_in,
                 spi_out: c.spi_out,
@@ -453,6 +454,7 @@ impl IkeSa {
                         }
                         out.events.push(Event::ChildSaFailed {
                             sa: self.handle,
+                            connection: self.connection.clone(),
                             child: peer
                                 .children
                                 .get(cfg)
@@ -613,6 +615,7 @@ impl IkeSa {
             .unwrap_or_default();
         out.events.push(Event::ChildSaFailed {
             sa: self.handle,
+            connection: self.connection.clone(),
             child,
             reason,
         });
@@ -697,6 +700,7 @@ impl IkeSa {
                         let c = self.children.remove(pos);
                         out.events.push(Event::ChildSaDelete {
                             sa: self.handle,
+                            connection: self.connection.clone(),
                             child: c.name,
                             spi_in: c.spi_in,
                             spi_out: c.spi_out,
@@ -1095,6 +1099,7 @@ impl IkeSa {
             creating: None,
             ike_rekey_at: peer.rekey_time.map(|t| self.clock + jittered(t, &spi_i)),
             ike_expire_at: peer.life_time.map(|t| self.clock + t),
+            established_at: Some(self.clock),
             rekeyed: false,
             last_exchange_nr: Vec::new(),
             int_auth: None,

@@ -591,7 +591,9 @@ impl Driver {
                     }),
                 );
             }
-            Event::ChildSaFailed { sa, child, reason } => self.emit(
+            Event::ChildSaFailed {
+                sa, child, reason, ..
+            } => self.emit(
                 "child_sa_failed",
                 json!({"sa": sa.0, "child": child, "reason": reason.to_string()}),
             ),
@@ -600,6 +602,7 @@ impl Driver {
                 child,
                 spi_in,
                 spi_out,
+                ..
             } => {
                 self.children.retain(|&(_, s)| s != spi_in);
                 self.esp.remove(spi_in, spi_out);
@@ -633,6 +636,7 @@ impl Driver {
                 sa,
                 connection,
                 reason,
+                ..
             } => {
                 self.live.retain(|&h| h != sa);
                 if self.current == Some(sa) {
