@@ -21,7 +21,7 @@
 # information only. MODE=both runs both.
 #
 # Usage (root; build first):
-#   cargo build --release -p ike -p ike-testkit --bin ike-load
+#   cargo build --release --bin ike --bin ike-load
 #   sudo bash bench/handshakes.sh
 # Environment:
 #   COUNT="1000 4000"  IKE SAs per round; each number gets its own rounds and table
@@ -451,7 +451,7 @@ for cmd in ip swanctl jq bc taskset getconf timeout flock "$CHARON"; do
   command -v "$cmd" >/dev/null || die "missing $cmd"
 done
 [[ -x $IKE && -x $IKE_LOAD ]] ||
-  die "missing $IKE or $IKE_LOAD: run 'cargo build --release -p ike -p ike-testkit --bin ike-load' first"
+  die "missing $IKE or $IKE_LOAD: run 'cargo build --release --bin ike --bin ike-load' first"
 for m in $MODE; do
   case $m in childless | child) ;; *) die "MODE must be childless, child or both" ;; esac
 done
