@@ -21,7 +21,7 @@
 # information only. MODE=both runs both.
 #
 # Usage (root; build first):
-#   cargo build --release --bin ike --bin ike-load
+#   cargo build --release --bin ike --bin ike-load --bin ike-crypto-floor
 #   sudo bash bench/handshakes.sh
 # Environment:
 #   COUNT="1000 4000"  IKE SAs per round; each number gets its own rounds and table
@@ -34,7 +34,15 @@
 #                      defaults: cookies from 3 half-open SAs per address, none past 5)
 #   SWAN_TABLE=1024    charon's ikesa_table_size (strongSwan's default, 1, is one linked list)
 #   KEEP_WORK=1        keep the work directory (logs, configurations)
-#   IKE, IKE_LOAD      the binaries (default: target/release); CHARON (/usr/lib/ipsec/charon)
+#   PERF=1             profile the ike responder of each round with `perf record -e cpu-clock -g`
+#                      during the load; the flat profile goes to target/bench/perf-<round>.txt
+#   IKE, IKE_LOAD, CRYPTO_FLOOR  the binaries (default: target/release); CHARON
+#                      (/usr/lib/ipsec/charon)
+#
+# The crypto floor: ike-crypto-floor (crates/ike-testkit/src/bin/ike-crypto-floor.rs) computes,
+# on the responder's CPU in the same run, the crypto a PSK/X25519/AES-GCM responder cannot
+# avoid per childless handshake (key pair, shared secret, prf+, both AUTHs, the IKE_AUTH
+# pair's AES-GCM); the report shows ike's CPU per SA as a multiple of it.
 
 set -euo pipefail
 
@@ -42,6 +50,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TARGET=${CARGO_TARGET_DIR:-$REPO/target}
 IKE=${IKE:-$TARGET/release/ike}
 IKE_LOAD=${IKE_LOAD:-$TARGET/release/ike-load}
+CRYPTO_FLOOR=${CRYPTO_FLOOR:-$TARGET/release/ike-crypto-floor}
 CHARON=${CHARON:-/usr/lib/ipsec/charon}
 COUNT=${COUNT:-1000 4000}
 IN_FLIGHT=${IN_FLIGHT:-8}
@@ -52,6 +61,7 @@ PIN=${PIN:-1}
 SWAN_TABLE=${SWAN_TABLE:-1024}
 THRESHOLD=${THRESHOLD:-1000}
 KEEP_WORK=${KEEP_WORK:-0}
+PERF=${PERF:-0}
 
 NS_I=ikeb-i
 NS_R=ikeb-r
@@ -383,7 +393,21 @@ round() {
     </dev/null >"$WORK/load.out" 2>>"$WORK/load.err" 9>&- &
   load_pid=$!
   PIDS+=("$load_pid")
+  local perf_pid=""
+  if [[ $PERF == 1 && $who == ike ]]; then
+    perf record -q -e cpu-clock -g -p "$RESP_PID" -o "$WORK/perf-$tag.data" >/dev/null 2>&1 &
+    perf_pid=$!
+    PIDS+=("$perf_pid")
+  fi
   wait "$load_pid" || rc=$?
+  if [[ -n $perf_pid ]]; then
+    kill -INT "$perf_pid" 2>/dev/null || true
+    wait "$perf_pid" 2>/dev/null || true
+    mkdir -p "$TARGET/bench"
+    perf report -q -i "$WORK/perf-$tag.data" --no-children --sort symbol --stdio -g none 2>/dev/null |
+      head -n 60 >"$TARGET/bench/perf-$tag.txt" || true
+    log "perf profile of ike $tag: $TARGET/bench/perf-$tag.txt"
+  fi
   stop_pid "$load_pid"
   out=$(<"$WORK/load.out")
   sleep 0.5 # let the responder finish its last message and settle
@@ -442,6 +466,9 @@ report() {
   printf '  %-24s %10s %11s %8s\n' "  (schedstat check)" "$ike_sch" "$sw_sch" "$(ratio "$sw_sch" "$ike_sch")"
   printf '  %-24s %10s %11s %8s\n' "RSS growth bytes per SA" "$ike_mem" "$sw_mem" "$(ratio "$sw_mem" "$ike_mem")"
   printf '  %-24s %10s %11s %8s\n' "IKE SAs per second" "$ike_rate" "$sw_rate" "$(ratio "$ike_rate" "$sw_rate")"
+  if [[ $mode == childless && -n $FLOOR_US ]]; then
+    printf '  %-24s %10s   (ike CPU per SA / floor: %s; < 2 is the target)\n' "crypto floor us per SA" "$FLOOR_US" "$(ratio "$ike_cpu" "$FLOOR_US")"
+  fi
 }
 
 # --- main -------------------------------------------------------------------------------------
@@ -450,8 +477,8 @@ report() {
 for cmd in ip swanctl jq bc taskset getconf timeout flock "$CHARON"; do
   command -v "$cmd" >/dev/null || die "missing $cmd"
 done
-[[ -x $IKE && -x $IKE_LOAD ]] ||
-  die "missing $IKE or $IKE_LOAD: run 'cargo build --release --bin ike --bin ike-load' first"
+[[ -x $IKE && -x $IKE_LOAD && -x $CRYPTO_FLOOR ]] ||
+  die "missing $IKE, $IKE_LOAD or $CRYPTO_FLOOR: run 'cargo build --release --bin ike --bin ike-load --bin ike-crypto-floor' first"
 for m in $MODE; do
   case $m in childless | child) ;; *) die "MODE must be childless, child or both" ;; esac
 done
@@ -482,6 +509,10 @@ for mode in $MODE; do
     done
   done
 done
+
+# The crypto floor on the responder's CPU, after the rounds (same machine, same run).
+FLOOR_US=$("${PIN_R[@]}" "$CRYPTO_FLOOR" --count 20000 | jq -r .us_per_handshake) || FLOOR_US=""
+log "crypto floor (ike-crypto-floor, 20000 responder handshakes' crypto): $FLOOR_US us each"
 
 mkdir -p "$TARGET/bench"
 {

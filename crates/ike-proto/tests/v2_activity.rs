@@ -61,7 +61,7 @@ fn rekeys_and_deletes_show_while_under_way() {
 /// and a delete, on both sides.
 #[test]
 fn status_follows_the_sa_through_its_life() {
-    use ike_proto::v2::{ChildSaState, IkeSaState, Identity, Mode};
+    use ike_proto::v2::{ChildSaState, Identity, IkeSaState, Mode};
     let mut p = pair(
         Side {
             ike_rekey: Some(Duration::from_secs(3600)),
@@ -80,8 +80,11 @@ fn status_follows_the_sa_through_its_life() {
     assert_eq!(b0.len(), 1);
     assert_eq!(b0[0].state, IkeSaState::Connecting);
     assert!(!b0[0].initiator);
-    assert!(p.run_until(Duration::from_secs(10), |p| installs(&p.events_a).len() == 1
-        && installs(&p.events_b).len() == 1));
+    assert!(
+        p.run_until(Duration::from_secs(10), |p| installs(&p.events_a).len()
+            == 1
+            && installs(&p.events_b).len() == 1)
+    );
     p.run_for(Duration::from_secs(10));
     let (sa, sb) = (&p.a.status(p.now())[0], &p.b.status(p.now())[0]);
     for s in [sa, sb] {
@@ -89,7 +92,10 @@ fn status_follows_the_sa_through_its_life() {
         assert_eq!(s.proposal.as_deref(), Some("aes128gcm16-prfsha256-x25519"));
         // The network's delay separates the two ends' establishment by milliseconds.
         let up = s.established_for.unwrap();
-        assert!(up >= Duration::from_secs(10) && up < Duration::from_millis(10_100), "{up:?}");
+        assert!(
+            up >= Duration::from_secs(10) && up < Duration::from_millis(10_100),
+            "{up:?}"
+        );
         assert_eq!(s.children.len(), 1);
         assert_eq!(s.children[0].state, ChildSaState::Installed);
         assert_eq!(s.children[0].proposal, "aes128gcm16");
@@ -112,13 +118,18 @@ fn status_follows_the_sa_through_its_life() {
     let s = p.a.sa_status(a, now).unwrap();
     assert_eq!(s.children[0].state, ChildSaState::Rekeying);
     assert_eq!(s.state, IkeSaState::Established);
-    assert!(p.run_until(Duration::from_secs(10), |p| p.a.child_sas(a).len() == 1
-        && p.a.child_sas(a)[0].1 != first));
+    assert!(
+        p.run_until(Duration::from_secs(10), |p| p.a.child_sas(a).len() == 1
+            && p.a.child_sas(a)[0].1 != first)
+    );
 
     let now = p.now();
     p.a.rekey_ike(now, a).unwrap();
     assert_eq!(p.a.sa_status(a, now).unwrap().state, IkeSaState::Rekeying);
-    assert!(p.run_until(Duration::from_secs(10), |p| p.a.sa_status(a, p.now()).is_none()));
+    assert!(p.run_until(Duration::from_secs(10), |p| p
+        .a
+        .sa_status(a, p.now())
+        .is_none()));
     let new = p.a.established()[0];
     let s = p.a.sa_status(new, p.now()).unwrap();
     assert_eq!(s.state, IkeSaState::Established);
@@ -129,6 +140,8 @@ fn status_follows_the_sa_through_its_life() {
     let s = p.a.sa_status(new, now).unwrap();
     assert_eq!(s.state, IkeSaState::Deleting);
     assert_eq!(s.children[0].state, ChildSaState::Deleting);
-    assert!(p.run_until(Duration::from_secs(10), |p| p.a.status(p.now()).is_empty()
-        && p.b.status(p.now()).is_empty()));
+    assert!(
+        p.run_until(Duration::from_secs(10), |p| p.a.status(p.now()).is_empty()
+            && p.b.status(p.now()).is_empty())
+    );
 }
