@@ -20,6 +20,7 @@
 )]
 
 pub mod proposal;
+pub mod shard;
 pub mod status;
 mod table;
 #[cfg(feature = "test-hooks")]

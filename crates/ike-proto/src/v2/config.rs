@@ -649,6 +649,9 @@ pub struct EndpointConfig {
     /// Child SA ([`crate::v2::ChildFlags::non_first_fragments`]). Off by default, as strongSwan,
     /// which never sends it.
     pub non_first_fragments: bool,
+    /// Which shard of a sharded driver this endpoint is: every IKE SPI it chooses names it
+    /// ([`crate::shard`]). The admission caps and thresholds above are this endpoint's own.
+    pub shard: crate::shard::Shard,
 }
 
 impl Default for EndpointConfig {
@@ -669,6 +672,7 @@ impl Default for EndpointConfig {
             export_keys: false,
             tfc_padding_supported: true,
             non_first_fragments: false,
+            shard: crate::shard::Shard::SINGLE,
         }
     }
 }

@@ -30,11 +30,29 @@ pub trait SpiAllocator: Send {
 pub(crate) struct Entropy {
     rng: Box<dyn Rng + Send>,
     spis: Option<Box<dyn SpiAllocator>>,
+    shard: crate::shard::Shard,
 }
 
 impl Entropy {
-    pub(crate) fn new(rng: Box<dyn Rng + Send>) -> Self {
-        Self { rng, spis: None }
+    pub(crate) fn new(rng: Box<dyn Rng + Send>, shard: crate::shard::Shard) -> Self {
+        Self {
+            rng,
+            spis: None,
+            shard,
+        }
+    }
+
+    /// A fresh IKE SA SPI of ours: random, non-zero, naming our shard in its first octet
+    /// ([`crate::shard`]).
+    pub(crate) fn ike_spi(&mut self) -> Result<[u8; 8], CryptoError> {
+        loop {
+            let mut spi = [0u8; 8];
+            self.rng.fill(&mut spi)?;
+            self.shard.tag(&mut spi);
+            if spi != [0; 8] {
+                return Ok(spi);
+            }
+        }
     }
 
     pub(crate) fn set_spi_allocator(&mut self, spis: Option<Box<dyn SpiAllocator>>) {

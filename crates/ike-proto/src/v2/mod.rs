@@ -479,12 +479,13 @@ impl Endpoint {
         }
         let mut cookie_secret = [0u8; 32];
         rng.fill(&mut cookie_secret)?;
+        let shard = config.shard;
         let mut endpoint = Self {
             config,
             peers: Vec::new(),
             peer_by_name: HashMap::new(),
             same_identities: Vec::new(),
-            rng: entropy::Entropy::new(rng),
+            rng: entropy::Entropy::new(rng, shard),
             table: SaTable::default(),
             next_handle: 1,
             transmits: VecDeque::new(),
@@ -566,13 +567,12 @@ impl Endpoint {
             .ok_or_else(|| EngineError::NoRemoteAddress(name.to_owned()))?;
         let remote = SocketAddr::new(remote_ip, 500);
         let handle = self.alloc_handle();
-        let mut spi = [0u8; 8];
-        loop {
-            self.rng.fill(&mut spi)?;
-            if spi != [0; 8] && !self.table.spi_taken(&spi) {
-                break;
+        let spi = loop {
+            let spi = self.rng.ike_spi()?;
+            if !self.table.spi_taken(&spi) {
+                break spi;
             }
-        }
+        };
         // §2.4: INITIAL_CONTACT when we hold no other IKE SA with this peer: none of any
         // connection with the same pair of identities, in any state, and none whose peer
         // authenticated with them.
@@ -1258,15 +1258,14 @@ impl Endpoint {
             }
             Ok(chosen) => {
                 let handle = self.alloc_handle();
-                let mut spi = [0u8; 8];
-                loop {
-                    if self.rng.fill(&mut spi).is_err() {
+                let spi = loop {
+                    let Ok(spi) = self.rng.ike_spi() else {
                         return;
+                    };
+                    if !self.table.spi_taken(&spi) {
+                        break spi;
                     }
-                    if spi != [0; 8] && !self.table.spi_taken(&spi) {
-                        break;
-                    }
-                }
+                };
                 match IkeSa::respond(
                     handle,
                     idx,

@@ -391,10 +391,9 @@ impl IkeSa {
                 return;
             }
             Op::RekeyIke => {
-                let mut spi = vec![0u8; 8];
-                if rng.fill(&mut spi).is_err() {
+                let Ok(spi) = rng.ike_spi().map(|s| s.to_vec()) else {
                     return;
-                }
+                };
                 let group = peer
                     .ike_proposals
                     .iter()
@@ -1216,8 +1215,8 @@ impl IkeSa {
                 .ok_or((NotifyType::NoProposalChosen, Vec::new()))?;
             let spi_i = <[u8; 8]>::try_from(peer_prop.spi)
                 .map_err(|_| (NotifyType::InvalidSyntax, Vec::new()))?;
-            let mut spi_r = [0u8; 8];
-            rng.fill(&mut spi_r)
+            let spi_r = rng
+                .ike_spi()
                 .map_err(|_| (NotifyType::TemporaryFailure, Vec::new()))?;
             let (our_ke, shared) = dh::respond(group, ke.data, rng)
                 .map_err(|_| (NotifyType::InvalidSyntax, Vec::new()))?;
