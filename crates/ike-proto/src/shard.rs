@@ -34,7 +34,7 @@ impl Shard {
 
     /// Shard `index` of `count` (1 to [`Self::MAX`]).
     pub fn new(index: u8, count: u8) -> Option<Self> {
-        (count >= 1 && count <= Self::MAX && index < count).then_some(Self { index, count })
+        ((1..=Self::MAX).contains(&count) && index < count).then_some(Self { index, count })
     }
 
     /// Its index.
