@@ -38,6 +38,7 @@ const DAEMON_KEYS: &[&str] = &[
     "keep_alive",
     "prefer_configured_proposals",
     "non_first_fragments",
+    "shards",
 ];
 const CONNECTION_KEYS: &[&str] = &[
     "version",
@@ -342,6 +343,11 @@ fn daemon(ctx: &mut Ctx<'_>, t: &Table<'_, '_>) -> DaemonConfig {
     if let Some(n) = t.get("non_first_fragments") {
         if let Some(v) = n.bool(ctx) {
             e.non_first_fragments = v;
+        }
+    }
+    if let Some(n) = t.get("shards") {
+        if let Some(v) = n.int_in(ctx, 1..=i64::from(ike_proto::shard::Shard::MAX)) {
+            d.shards = u8::try_from(v).ok();
         }
     }
     d.endpoint = e;

@@ -167,8 +167,10 @@ pub struct DaemonConfig {
     /// Log levels in `tracing`'s filter syntax (`info`, `ike=debug,kernel=info`), if set; the
     /// command line's `--log` wins over it.
     pub log: Option<String>,
-    /// Timers and admission limits of the IKEv2 endpoint.
+    /// Timers and admission limits of the IKEv2 endpoint (each shard's own).
     pub endpoint: EndpointConfig,
+    /// Engine shards, one thread each (1 to 64); `None`: one per core.
+    pub shards: Option<u8>,
 }
 
 impl Default for DaemonConfig {
@@ -181,6 +183,7 @@ impl Default for DaemonConfig {
             kernel: KernelKind::Xfrm,
             log: None,
             endpoint: EndpointConfig::default(),
+            shards: None,
         }
     }
 }

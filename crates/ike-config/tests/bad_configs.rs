@@ -182,6 +182,11 @@ fn cases() -> Vec<(&'static str, String, Vec<String>)> {
             &[r#"bad.toml:16: connections.site-b.remote.auth: unknown authentication method "eap-mschapv2" (expected psk, pubkey, pke or rpke)"#],
         ),
         c(
+            "no shards",
+            edit(2, "kernel = \"none\"\nshards = 0"),
+            &[r#"bad.toml:3: daemon.shards: 0 is out of range (expected 1 to 64)"#],
+        ),
+        c(
             "non_first_fragments not a boolean",
             edit(2, "kernel = \"none\"\nnon_first_fragments = \"yes\""),
             &[r#"bad.toml:3: daemon.non_first_fragments: expected true or false, found a string"#],

@@ -308,7 +308,8 @@ half_open_timeout = "10s"
 fragment_size = 0
 keep_alive = "0"
 prefer_configured_proposals = false
-non_first_fragments = true"#,
+non_first_fragments = true
+shards = 3"#,
     );
     let config = parse(&text).unwrap();
     let d = &config.daemon;
@@ -317,6 +318,7 @@ non_first_fragments = true"#,
     assert_eq!((d.port, d.port_nat_t), (1500, 14500));
     assert_eq!(d.control_socket, data_dir().join("run/ike.sock"));
     assert_eq!(d.log.as_deref(), Some("info,ike=debug"));
+    assert_eq!(d.shards, Some(3));
     let e = &d.endpoint;
     assert_eq!(e.retransmit_timeout, Duration::from_millis(1500));
     assert_eq!(e.retransmit_base, 2.0);

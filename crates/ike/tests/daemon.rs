@@ -62,6 +62,15 @@ impl Daemon {
         config_text: &str,
         extra: &[&str],
     ) -> Daemon {
+        // Every daemon here runs two engine shards (whatever the machine's cores), so that every
+        // scenario crosses shards: SAs of both sides land on either.
+        let config_text = if config_text.contains("shards =") {
+            config_text.to_owned()
+        } else if config_text.contains("[daemon]\n") {
+            config_text.replacen("[daemon]\n", "[daemon]\nshards = 2\n", 1)
+        } else {
+            format!("[daemon]\nshards = 2\n\n{config_text}")
+        };
         let config = dir.join(format!("{name}.toml"));
         std::fs::write(&config, config_text).unwrap();
         let socket = dir.join(format!("{name}.sock"));
@@ -1218,4 +1227,60 @@ fn ah_child_between_two_daemons() {
         esp_sa.lines().all(|l| l.starts_with('#')),
         "no esp_sa entry for an AH SA: {esp_sa}"
     );
+}
+
+/// Six connections of A to B with the same pair of identities, over two engine shards on each
+/// side: `up` spreads them over A's shards, B's responder SAs spread over B's shards by their
+/// SPIs, `ike status` gathers all of them on both sides, and only the first carries
+/// INITIAL_CONTACT (the others are brought up knowing that some shard holds an IKE SA with
+/// that peer), so B keeps all six. `down` finds each connection's SA on whichever shard.
+#[test]
+fn connections_spread_over_two_shards_and_status_gathers_them() {
+    let (a_addr, b_addr) = ("127.0.38.1", "127.0.38.2");
+    if !can_bind_500(a_addr) {
+        return;
+    }
+    let dir = Scratch::new("shards");
+    let (ca, cb) = configs(a_addr, b_addr, "none");
+    let start = ca.find("[connections.site-b]").unwrap();
+    let end = ca.find("[[secrets.ike]]").unwrap();
+    let block = &ca[start..end];
+    let mut a_text = ca[..start].to_owned();
+    for i in 1..=6 {
+        a_text.push_str(&block.replace("site-b", &format!("site-b{i}")));
+    }
+    a_text.push_str(&ca[end..]);
+    let a = Daemon::start(&dir.0, "a", &a_text);
+    let b = Daemon::start(&dir.0, "b", &cb);
+    for i in 1..=6 {
+        let (code, out, err) = a.ike(&["up", &format!("site-b{i}")]);
+        assert_eq!(code, 0, "site-b{i}: {out}{err}\n{}", a.log_text());
+    }
+    wait_for("six IKE SAs on both sides", || {
+        sas(&a.status()).len() == 6 && sas(&b.status()).len() == 6
+    });
+    let (sa, sb) = (a.status(), b.status());
+    for s in sas(&sa).iter().chain(sas(&sb)) {
+        assert_eq!(s["state"], "ESTABLISHED", "{s}");
+        assert_eq!(s["child_sas"].as_array().unwrap().len(), 1, "{s}");
+    }
+    let names: std::collections::BTreeSet<&str> = sas(&sa)
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 6);
+    let (la, lb) = (a.log_text(), b.log_text());
+    assert!(la.contains("2 engine shards"), "{la}");
+    assert!(!lb.contains("replaced (INITIAL_CONTACT)"), "{lb}");
+    assert_eq!(la.matches("N(INITIAL_CONTACT)").count(), 1, "{la}");
+    for i in 1..=6 {
+        let (code, out, err) = a.ike(&["down", &format!("site-b{i}")]);
+        assert_eq!(code, 0, "site-b{i}: {out}{err}");
+    }
+    wait_for("no SA left", || {
+        sas(&a.status()).is_empty() && sas(&b.status()).is_empty()
+    });
+    let (code, _, err) = a.ike(&["down", "site-b1"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no IKE SA to delete"), "{err}");
 }

@@ -369,6 +369,17 @@ pub enum Event {
         /// Why.
         reason: DeletingReason,
     },
+    /// The peer of an IKE SA sent INITIAL_CONTACT (RFC 7296 §2.4): this endpoint dropped its
+    /// other IKE SAs with the pair of identities; a sharded driver tells the other shards
+    /// ([`Endpoint::replace_stale`]).
+    InitialContact {
+        /// The SA that received it.
+        sa: SaHandle,
+        /// Our identity.
+        local_id: Identity,
+        /// The peer's authenticated identity.
+        remote_id: Identity,
+    },
     /// [`DpdAction::Trap`]: the IKE SA is closed (an [`Event::IkeSaClosed`] came first); install
     /// trap policies for the connection's children, so that traffic initiates it again.
     TrapInstall {
@@ -556,6 +567,19 @@ impl Endpoint {
         local: SocketAddr,
         name: &str,
     ) -> Result<SaHandle, EngineError> {
+        self.initiate_with(now, local, name, true)
+    }
+
+    /// [`Self::initiate`], but with `may_contact` false the IKE SA never carries
+    /// INITIAL_CONTACT: a sharded driver knows that another shard holds an IKE SA with this peer
+    /// ([`Self::peer_contacted`] there), which the peer would otherwise drop (RFC 7296 §2.4).
+    pub fn initiate_with(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        name: &str,
+        may_contact: bool,
+    ) -> Result<SaHandle, EngineError> {
         let idx = *self
             .peer_by_name
             .get(name)
@@ -576,7 +600,7 @@ impl Endpoint {
         // §2.4: INITIAL_CONTACT when we hold no other IKE SA with this peer: none of any
         // connection with the same pair of identities, in any state, and none whose peer
         // authenticated with them.
-        let first = self.initial_contact_for(idx);
+        let first = may_contact && self.initial_contact_for(idx);
         let (sa, out) = IkeSa::initiate(
             handle,
             idx,
@@ -594,6 +618,27 @@ impl Endpoint {
         self.insert_sa(handle, sa);
         self.push_transmits(out);
         Ok(handle)
+    }
+
+    /// Whether this endpoint holds an IKE SA with the peer of connection `name`: of any
+    /// connection with the same pair of identities, in any state, or authenticated with them.
+    pub fn peer_contacted(&self, name: &str) -> bool {
+        self.peer_by_name
+            .get(name)
+            .is_some_and(|idx| !self.initial_contact_for(*idx))
+    }
+
+    /// Another shard's IKE SA received INITIAL_CONTACT from the peer authenticated as
+    /// `ids.1` while we were `ids.0` ([`Event::InitialContact`]): our IKE SAs with that pair
+    /// are stale and close without a word to the peer (RFC 7296 §2.4), Child SAs first.
+    pub fn replace_stale(&mut self, ids: &(Identity, Identity)) {
+        let stale: Vec<SaHandle> = self.table.with_identities(ids).collect();
+        for h in stale {
+            if let Some(mut old) = self.table.remove(h) {
+                let o = old.close_silently(CloseReason::Replaced);
+                self.events.extend(o.events);
+            }
+        }
     }
 
     fn initial_contact_for(&self, idx: usize) -> bool {
@@ -1030,9 +1075,10 @@ impl Endpoint {
                 .and_then(TableSa::identities)
                 .map(|(local, _)| (local, id));
             let stale: Vec<SaHandle> = ids
+                .as_ref()
                 .map(|ids| {
                     self.table
-                        .with_identities(&ids)
+                        .with_identities(ids)
                         .filter(|h| *h != handle)
                         .collect()
                 })
@@ -1042,6 +1088,13 @@ impl Endpoint {
                     let o = old.close_silently(CloseReason::Replaced);
                     self.events.extend(o.events);
                 }
+            }
+            if let Some((local_id, remote_id)) = ids {
+                self.events.push_back(Event::InitialContact {
+                    sa: handle,
+                    local_id,
+                    remote_id,
+                });
             }
         }
         let mut kicked = None;

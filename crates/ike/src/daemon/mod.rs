@@ -1,0 +1,503 @@
+//! `ike daemon`: the driver of the sans-I/O IKE engine, in shards across cores.
+//!
+//! - **Shards** ([`shard`]): `[daemon] shards` threads (default: one per core), each with its own
+//!   [`ike_proto::v2::Endpoint`] that owns the IKE SAs whose SPIs name it. Nothing on the handshake path is
+//!   shared; the kernel backend and the key log are, behind a mutex, for Child SA installs.
+//! - **Sockets** ([`net`]): a receive task per UDP socket hands each IKE message to its shard by
+//!   its header ([`ike_proto::shard::shard_of`]); shards send on the same sockets.
+//! - **The coordinator** (this module): the control socket (see [`crate::control`]) and its
+//!   requests ([`requests`]: status gathered over the shards, `up`, `down`), the kernel's
+//!   acquires and expires and the trap policies ([`kernel`]), INITIAL_CONTACT across shards,
+//!   signals: SIGTERM and SIGINT delete every IKE SA, wait (at most [`SHUTDOWN_WAIT`]) for the
+//!   peers' answers and remove the control socket; SIGHUP reloads the configuration.
+//!
+//! Logs go through `tracing` under the targets `ike` (IKE and Child SA events, with the
+//! connection name and SPIs; the engine's own debug lines too), `kernel` (what the backend
+//! installs), `net` (sockets) and `control` (the control socket). Keys are never logged.
+
+mod kernel;
+mod net;
+mod requests;
+mod shard;
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use ike_config::{Config, Connection, KernelKind, StartAction};
+use ike_kernel::{BackendKind, KernelError, KernelEvent};
+use ike_proto::v2::{CloseReason, Mode};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, error, info, warn};
+
+use crate::control::{Request, Response, MAX_LINE};
+use shard::{ShardInput, ToCoordinator};
+
+/// How long shutdown waits for the peers to answer our deletes.
+pub const SHUTDOWN_WAIT: Duration = Duration::from_secs(3);
+
+/// How long the daemon keeps an `up` or `down` client waiting before it answers "timed out"
+/// (the engine may still succeed later; clients usually give up sooner).
+pub const REQUEST_WAIT: Duration = Duration::from_secs(120);
+
+/// How long a client may take to send its request line.
+const READ_REQUEST_WAIT: Duration = Duration::from_secs(10);
+
+/// What `ike daemon` was asked to do.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The configuration file.
+    pub config: PathBuf,
+    /// The control socket, overriding the configuration's.
+    pub socket: Option<PathBuf>,
+    /// Write negotiated keys for Wireshark into this directory ([`crate::keylog`]).
+    pub keylog: Option<PathBuf>,
+}
+
+/// Runs the daemon until SIGTERM or SIGINT. `config` is the already loaded `options.config`.
+pub fn run(options: Options, config: Config) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
+    rt.block_on(run_async(options, config))
+}
+
+/// What reaches the coordinator.
+enum Input {
+    Control(Request, oneshot::Sender<Response>),
+    /// What the kernel said (acquire, expire), from the monitor thread.
+    Kernel(KernelEvent),
+}
+
+fn hex8(b: &[u8; 8]) -> String {
+    hex::encode(b)
+}
+
+fn mode_word(m: Mode) -> &'static str {
+    match m {
+        Mode::Tunnel => "tunnel",
+        Mode::Transport => "transport",
+    }
+}
+
+fn close_words(r: &CloseReason) -> String {
+    match r {
+        CloseReason::Deleted => "deleted".into(),
+        CloseReason::DeletedByPeer => "deleted by the peer".into(),
+        CloseReason::Timeout => "the peer stopped answering".into(),
+        CloseReason::HalfOpenExpired => "half-open SA expired".into(),
+        CloseReason::PeerError(n) => format!("the peer refused with {n:?}"),
+        CloseReason::LocalError(e) => format!("refused: {e}"),
+        CloseReason::Rekeyed => "rekeyed".into(),
+        CloseReason::Replaced => "replaced (INITIAL_CONTACT)".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
+        None => std::future::pending::<()>().await,
+    }
+}
+
+fn starts_at_load(c: &Connection) -> bool {
+    c.children
+        .iter()
+        .any(|ch| ch.start_action == StartAction::Start)
+}
+
+/// The control socket's path: `-s`, else the configuration's.
+pub fn control_path(options_socket: Option<&Path>, config: &Config) -> PathBuf {
+    options_socket
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| config.daemon.control_socket.clone())
+}
+
+fn bind_control(path: &Path) -> anyhow::Result<UnixListener> {
+    if path.exists() {
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            bail!(
+                "another daemon answers on the control socket {}",
+                path.display()
+            );
+        }
+        std::fs::remove_file(path)
+            .with_context(|| format!("removing the stale control socket {}", path.display()))?;
+    }
+    if let Some(dir) = path.parent() {
+        if !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("creating the directory {}", dir.display()))?;
+        }
+    }
+    let listener = UnixListener::bind(path)
+        .with_context(|| format!("binding the control socket {}", path.display()))?;
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .with_context(|| format!("setting mode 0600 on {}", path.display()))?;
+    Ok(listener)
+}
+
+/// The number of shards: `[daemon] shards`, else one per core (at most
+/// [`ike_proto::shard::Shard::MAX`]).
+fn shard_count(config: &Config) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    config
+        .daemon
+        .shards
+        .map_or(cores, usize::from)
+        .clamp(1, usize::from(ike_proto::shard::Shard::MAX))
+}
+
+/// The coordinator's state: everything that is not an SA.
+struct Coordinator {
+    config_path: PathBuf,
+    config: Arc<Config>,
+    kernel: shard::Kernel,
+    socks: Arc<Vec<net::Sock>>,
+    routes: net::Routes,
+    shards: requests::Shards,
+    traps: kernel::Traps,
+}
+
+async fn run_async(options: Options, config: Config) -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+
+    let backend = ike_kernel::backend(match config.daemon.kernel {
+        KernelKind::None => BackendKind::None,
+        _ => BackendKind::Xfrm,
+    })
+    .map_err(|e: KernelError| {
+        anyhow::anyhow!("kernel backend: {e} (use kernel = \"none\" in [daemon])")
+    })?;
+    let backend_name = backend.name();
+    let kernel: shard::Kernel = Arc::new(Mutex::new(backend));
+    let mut config = config;
+    let keylog = match &options.keylog {
+        Some(dir) => {
+            let k = crate::keylog::KeyLog::open(dir)
+                .with_context(|| format!("--keylog {}", dir.display()))?;
+            warn!(target: "ike", "writing IKE and ESP keys to {} (--keylog): anyone who reads them can decrypt this host's IPsec traffic", dir.display());
+            config.daemon.endpoint.export_keys = true;
+            Some(Arc::new(Mutex::new(k)))
+        }
+        None => None,
+    };
+    let config = Arc::new(config);
+    let socks = Arc::new(net::bind_all(&config)?);
+
+    let socket_path = control_path(options.socket.as_deref(), &config);
+    let listener = bind_control(&socket_path)?;
+    info!(target: "control", "control socket {}", socket_path.display());
+
+    let (tx, mut rx) = mpsc::channel::<Input>(1024);
+    let (to_coordinator, mut from_shards) = mpsc::unbounded_channel::<ToCoordinator>();
+    let count = shard_count(&config);
+    let mut senders = Vec::with_capacity(count);
+    let mut threads = Vec::with_capacity(count);
+    for index in 0..count {
+        let (stx, thread) = shard::spawn(shard::ShardSetup {
+            index,
+            count,
+            config: config.clone(),
+            kernel: kernel.clone(),
+            socks: socks.clone(),
+            keylog: keylog.clone(),
+            to_coordinator: to_coordinator.clone(),
+        })?;
+        senders.push(stx);
+        threads.push(thread);
+    }
+    drop(to_coordinator);
+    let shards: requests::Shards = Arc::new(senders);
+    for i in 0..socks.len() {
+        tokio::spawn(net::receive(i, socks.clone(), shards.clone()));
+    }
+    tokio::spawn(serve_control(listener, tx.clone()));
+    if config.daemon.kernel != KernelKind::None {
+        kernel::spawn_monitor(tx.clone())?;
+    }
+
+    let mut sigterm = signal(SignalKind::terminate()).context("SIGTERM handler")?;
+    let mut sigint = signal(SignalKind::interrupt()).context("SIGINT handler")?;
+    let mut sighup = signal(SignalKind::hangup()).context("SIGHUP handler")?;
+
+    let mut c = Coordinator {
+        config_path: options.config.clone(),
+        config,
+        kernel,
+        socks,
+        routes: net::Routes::default(),
+        shards,
+        traps: kernel::Traps::default(),
+    };
+    let n = c.config.connections.len();
+    info!(
+        target: "ike",
+        "ike daemon started with {} ({n} connection{}, {count} engine shard{}, kernel backend {backend_name})",
+        c.config_path.display(),
+        if n == 1 { "" } else { "s" },
+        if count == 1 { "" } else { "s" },
+    );
+    let starts: Vec<String> = c
+        .config
+        .connections
+        .iter()
+        .filter(|c| starts_at_load(c))
+        .map(|c| c.name.clone())
+        .collect();
+    for name in starts {
+        tokio::spawn(requests::up(c.shards.clone(), c.config.clone(), name, None));
+    }
+    c.traps
+        .install_configured(&c.config, &c.kernel, &c.socks, &mut c.routes);
+
+    loop {
+        tokio::select! {
+            input = rx.recv() => match input {
+                Some(Input::Control(req, reply)) => c.control(req, reply),
+                Some(Input::Kernel(e)) => kernel::event(e, &c.kernel, &c.shards, &c.config),
+                None => break,
+            },
+            msg = from_shards.recv() => match msg {
+                Some(m) => c.shard_message(m),
+                None => break,
+            },
+            _ = sigterm.recv() => { info!(target: "ike", "SIGTERM: shutting down"); break; }
+            _ = sigint.recv() => { info!(target: "ike", "SIGINT: shutting down"); break; }
+            _ = sighup.recv() => c.reload(),
+        }
+    }
+
+    c.shutdown(&mut rx, &mut sigterm, &mut sigint).await;
+    drop(c);
+    for t in threads {
+        if t.join().is_err() {
+            error!(target: "ike", "a shard thread panicked");
+        }
+    }
+    if let Err(e) = std::fs::remove_file(&socket_path) {
+        warn!(target: "control", "removing {}: {e}", socket_path.display());
+    }
+    info!(target: "ike", "ike daemon stopped");
+    Ok(())
+}
+
+impl Coordinator {
+    fn control(&mut self, req: Request, reply: oneshot::Sender<Response>) {
+        let shards = self.shards.clone();
+        match req {
+            Request::Status => {
+                tokio::spawn(requests::status(shards, reply));
+            }
+            Request::Up { name } => {
+                tokio::spawn(requests::up(shards, self.config.clone(), name, Some(reply)));
+            }
+            Request::Down { name } => {
+                tokio::spawn(requests::down(shards, name, reply));
+            }
+        }
+    }
+
+    fn shard_message(&mut self, msg: ToCoordinator) {
+        match msg {
+            ToCoordinator::InstallTraps(conn) => self.traps.install_connection(
+                &self.config,
+                &self.kernel,
+                &self.socks,
+                &mut self.routes,
+                &conn,
+            ),
+            ToCoordinator::InitialContact { from, ids } => {
+                for (i, tx) in self.shards.iter().enumerate() {
+                    if i != from && tx.try_send(ShardInput::ReplaceStale(ids.clone())).is_err() {
+                        warn!(target: "ike", "INITIAL_CONTACT: shard {i} is busy; its stale IKE SAs stay until they time out");
+                    }
+                }
+            }
+        }
+    }
+
+    /// SIGHUP: reload the configuration. Connections that are new start (if `start_action =
+    /// "start"`); removed or changed ones lose their IKE SAs (the peer is told); unchanged ones
+    /// keep theirs. The `[daemon]` section is not re-applied (sockets, kernel backend, shards).
+    fn reload(&mut self) {
+        info!(target: "ike", "SIGHUP: reloading {}", self.config_path.display());
+        let mut new = match ike_config::load(&self.config_path) {
+            Ok(c) => c,
+            Err(e) => {
+                error!(target: "ike", "reload failed, keeping the running configuration:\n{e}");
+                return;
+            }
+        };
+        for w in &new.warnings {
+            warn!(target: "ike", "{w}");
+        }
+        // Secrets print redacted in Debug, so a changed PSK alone is not seen as a change.
+        let fingerprint = |c: &Connection| format!("{c:?}");
+        let old_by_name: HashMap<&str, String> = self
+            .config
+            .connections
+            .iter()
+            .map(|c| (c.name.as_str(), fingerprint(c)))
+            .collect();
+        let mut gone = HashSet::new();
+        let mut start = Vec::new();
+        for c in &self.config.connections {
+            match new.connection(&c.name) {
+                None => {
+                    info!(target: "ike", "{}: removed from the configuration", c.name);
+                    gone.insert(c.name.clone());
+                }
+                Some(n) if fingerprint(n) != fingerprint(c) => {
+                    info!(target: "ike", "{}: changed in the configuration", c.name);
+                    gone.insert(c.name.clone());
+                    if starts_at_load(n) {
+                        start.push(n.name.clone());
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+        for c in &new.connections {
+            if !old_by_name.contains_key(c.name.as_str()) {
+                info!(target: "ike", "{}: added to the configuration", c.name);
+                if starts_at_load(c) {
+                    start.push(c.name.clone());
+                }
+            }
+        }
+        for name in &gone {
+            self.traps.uninstall_connection(&self.kernel, name);
+        }
+        // Sockets, the backend and the shards stay as they were started.
+        new.daemon = self.config.daemon.clone();
+        let new = Arc::new(new);
+        let gone = Arc::new(gone);
+        for tx in self.shards.iter() {
+            let input = ShardInput::Reload {
+                config: new.clone(),
+                gone: gone.clone(),
+            };
+            if tx.try_send(input).is_err() {
+                error!(target: "ike", "reload: a shard is busy; try again");
+            }
+        }
+        self.config = new;
+        for name in start {
+            tokio::spawn(requests::up(
+                self.shards.clone(),
+                self.config.clone(),
+                name,
+                None,
+            ));
+        }
+        self.traps
+            .install_configured(&self.config, &self.kernel, &self.socks, &mut self.routes);
+    }
+
+    /// Every shard deletes its IKE SAs and waits (bounded) for the peers, while the receive
+    /// tasks keep feeding them; a second SIGTERM or SIGINT stops waiting. Then what is left in
+    /// the kernel goes.
+    async fn shutdown(
+        &mut self,
+        rx: &mut mpsc::Receiver<Input>,
+        sigterm: &mut tokio::signal::unix::Signal,
+        sigint: &mut tokio::signal::unix::Signal,
+    ) {
+        let mut waits = Vec::new();
+        for tx in self.shards.iter() {
+            let (done, wait) = oneshot::channel();
+            if tx.send(ShardInput::Shutdown(done)).await.is_ok() {
+                waits.push(wait);
+            }
+        }
+        let all = async {
+            for w in waits {
+                let _ = w.await;
+            }
+        };
+        tokio::pin!(all);
+        let give_up = tokio::time::sleep(SHUTDOWN_WAIT + Duration::from_secs(1));
+        tokio::pin!(give_up);
+        loop {
+            tokio::select! {
+                _ = &mut all => break,
+                _ = &mut give_up => {
+                    warn!(target: "ike", "the shards did not stop in time");
+                    break;
+                }
+                input = rx.recv() => match input {
+                    Some(Input::Control(_, reply)) => {
+                        let _ = reply.send(Response::err("the daemon is shutting down"));
+                    }
+                    Some(Input::Kernel(_)) => {}
+                    None => {}
+                },
+                _ = sigterm.recv() => break,
+                _ = sigint.recv() => break,
+            }
+        }
+        let leftovers = self.kernel.lock().unwrap_or_else(|e| e.into_inner()).list();
+        for sa in leftovers {
+            let _ = self
+                .kernel
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .delete(sa.spi_in);
+        }
+        self.traps.uninstall_all(&self.kernel);
+    }
+}
+
+async fn serve_control(listener: UnixListener, tx: mpsc::Sender<Input>) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                tokio::spawn(client(stream, tx.clone()));
+            }
+            Err(e) => {
+                warn!(target: "control", "accept: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+async fn client(stream: UnixStream, tx: mpsc::Sender<Input>) {
+    let (r, mut w) = stream.into_split();
+    let mut reader = BufReader::new(r.take(MAX_LINE as u64));
+    let mut line = String::new();
+    let response = match tokio::time::timeout(READ_REQUEST_WAIT, reader.read_line(&mut line)).await
+    {
+        Err(_) => Response::err("no request received in time"),
+        Ok(Err(e)) => Response::err(format!("reading the request: {e}")),
+        Ok(Ok(_)) => match serde_json::from_str::<Request>(line.trim()) {
+            Err(e) => Response::err(format!("bad request: {e}")),
+            Ok(req) => {
+                debug!(target: "control", "request {req:?}");
+                let (otx, orx) = oneshot::channel();
+                if tx.send(Input::Control(req, otx)).await.is_err() {
+                    Response::err("the daemon is shutting down")
+                } else {
+                    match tokio::time::timeout(REQUEST_WAIT, orx).await {
+                        Ok(Ok(r)) => r,
+                        Ok(Err(_)) => Response::err("the daemon is shutting down"),
+                        Err(_) => Response::err("timed out"),
+                    }
+                }
+            }
+        },
+    };
+    let mut out = serde_json::to_string(&response)
+        .unwrap_or_else(|_| r#"{"ok":false,"message":"internal error"}"#.to_owned());
+    out.push('\n');
+    let _ = w.write_all(out.as_bytes()).await;
+    let _ = w.shutdown().await;
+}

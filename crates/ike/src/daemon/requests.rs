@@ -1,0 +1,151 @@
+//! Control requests that span the shards: `ike status` gathers every shard's SAs, `ike up`
+//! asks every shard about the connection before one shard initiates, `ike down` deletes the
+//! connection's SAs on every shard. Each runs as its own task, so the coordinator never waits.
+
+use std::sync::Arc;
+
+use ike_config::Config;
+use tokio::sync::{mpsc, oneshot};
+use tracing::warn;
+
+use super::hex8;
+use super::shard::{ConnSummary, DownResult, ShardInput};
+use crate::control::{Response, Status};
+
+/// The shards' input channels, in shard order.
+pub(super) type Shards = Arc<Vec<mpsc::Sender<ShardInput>>>;
+
+/// Asks every shard and collects the answers, in shard order (a shard that is gone answers
+/// nothing).
+pub(super) async fn ask_all<T>(
+    shards: &Shards,
+    make: impl Fn(oneshot::Sender<T>) -> ShardInput,
+) -> Vec<T> {
+    let mut waits = Vec::with_capacity(shards.len());
+    for tx in shards.iter() {
+        let (otx, orx) = oneshot::channel();
+        if tx.send(make(otx)).await.is_ok() {
+            waits.push(orx);
+        }
+    }
+    let mut out = Vec::with_capacity(waits.len());
+    for w in waits {
+        if let Ok(v) = w.await {
+            out.push(v);
+        }
+    }
+    out
+}
+
+/// `ike status`: every shard's IKE SAs, shard after shard.
+pub(super) async fn status(shards: Shards, reply: oneshot::Sender<Response>) {
+    let ike_sas = ask_all(&shards, ShardInput::Status)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    let _ = reply.send(Response {
+        ok: true,
+        message: None,
+        status: Some(Status { ike_sas }),
+    });
+}
+
+/// The shard a connection's own initiations go to when none is under way.
+pub(super) fn home_shard(name: &str, count: usize) -> usize {
+    let h = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    usize::try_from(h % u64::try_from(count.max(1)).unwrap_or(1)).unwrap_or(0)
+}
+
+/// What every shard holds of a connection.
+pub(super) async fn lookup(shards: &Shards, name: &str) -> Vec<ConnSummary> {
+    ask_all(shards, |reply| ShardInput::Lookup {
+        name: name.to_owned(),
+        reply,
+    })
+    .await
+}
+
+/// `ike up NAME` (and `start_action = start`, acquires, reloads): "already established" if a
+/// shard holds an established IKE SA of the connection; else the shard with an initiation under
+/// way waits for it, or the connection's home shard initiates, with INITIAL_CONTACT only when no
+/// shard holds an IKE SA with that peer.
+pub(super) async fn up(
+    shards: Shards,
+    config: Arc<Config>,
+    name: String,
+    reply: Option<oneshot::Sender<Response>>,
+) {
+    let respond = |reply: Option<oneshot::Sender<Response>>, r: Response| {
+        if let Some(tx) = reply {
+            let _ = tx.send(r);
+        }
+    };
+    if config.connection(&name).is_none() {
+        warn!(target: "ike", "{name}: no such connection");
+        return respond(reply, Response::err(format!("no connection named {name}")));
+    }
+    let summaries = lookup(&shards, &name).await;
+    if let Some((i, r, _)) = summaries.iter().find_map(|s| s.established.as_ref()) {
+        let msg = format!("{name}: already established ({}_i {}_r)", hex8(i), hex8(r));
+        return respond(reply, Response::ok(msg));
+    }
+    let target = summaries
+        .iter()
+        .position(|s| s.connecting)
+        .unwrap_or_else(|| home_shard(&name, shards.len()));
+    let contacted_elsewhere = summaries
+        .iter()
+        .enumerate()
+        .any(|(i, s)| i != target && s.peer_contacted);
+    let Some(tx) = shards.get(target) else {
+        return respond(reply, Response::err("the daemon is shutting down"));
+    };
+    let input = ShardInput::Up {
+        name,
+        may_contact: !contacted_elsewhere,
+        reply,
+    };
+    if let Err(e) = tx.send(input).await {
+        if let ShardInput::Up { reply, .. } = e.0 {
+            respond(reply, Response::err("the daemon is shutting down"));
+        }
+    }
+}
+
+/// `ike down NAME`: every shard deletes the connection's IKE SAs (telling the peers); the answer
+/// comes when all of them are gone.
+pub(super) async fn down(shards: Shards, name: String, reply: oneshot::Sender<Response>) {
+    let results = ask_all(&shards, |r| ShardInput::Down {
+        name: name.clone(),
+        reply: r,
+    })
+    .await;
+    let response = if results.iter().all(|r| *r == DownResult::Nothing) {
+        Response::err(format!("{name}: no IKE SA to delete"))
+    } else {
+        Response::ok(format!("{name}: IKE SAs deleted"))
+    };
+    let _ = reply.send(response);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn home_shards_spread_and_stay_in_range() {
+        for count in 1..=8 {
+            let mut hit = vec![false; count];
+            for i in 0..200 {
+                let s = home_shard(&format!("conn-{i}"), count);
+                assert!(s < count);
+                assert_eq!(s, home_shard(&format!("conn-{i}"), count));
+                hit[s] = true;
+            }
+            assert!(hit.iter().all(|h| *h), "{count}: {hit:?}");
+        }
+    }
+}
