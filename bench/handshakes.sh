@@ -34,6 +34,9 @@
 #                      defaults: cookies from 3 half-open SAs per address, none past 5)
 #   SWAN_TABLE=1024    charon's ikesa_table_size (strongSwan's default, 1, is one linked list)
 #   KEEP_WORK=1        keep the work directory (logs, configurations)
+#   SHARDS=N           ike's engine shards ([daemon] shards); default 1 when the responder is
+#                      pinned to one CPU (PIN=1: a second shard there could only add thread
+#                      switches), else one per core
 #   PERF=1             profile the ike responder of each round with `perf record -e cpu-clock -g`
 #                      during the load; the flat profile goes to target/bench/perf-<round>.txt
 #   IKE, IKE_LOAD, CRYPTO_FLOOR  the binaries (default: target/release); CHARON
@@ -62,6 +65,7 @@ SWAN_TABLE=${SWAN_TABLE:-1024}
 THRESHOLD=${THRESHOLD:-1000}
 KEEP_WORK=${KEEP_WORK:-0}
 PERF=${PERF:-0}
+SHARDS=${SHARDS:-}
 
 NS_I=ikeb-i
 NS_R=ikeb-r
@@ -216,6 +220,7 @@ write_ike_conf() {
 listen = ["$ADDR_R"]
 control_socket = "$WORK/ike.sock"
 kernel = "none"
+$([[ -n $SHARDS ]] && echo "shards = $SHARDS")
 cookie_threshold = $THRESHOLD
 block_threshold = $THRESHOLD
 init_limit_half_open = $((THRESHOLD * 10))
@@ -487,6 +492,7 @@ for n in $COUNT; do [[ $n =~ ^[1-9][0-9]*$ ]] || die "COUNT must be numbers"; do
 if [[ $PIN == 1 ]]; then
   PIN_R=(taskset -c 1)
   PIN_I=(taskset -c 0)
+  SHARDS=${SHARDS:-1}
 fi
 
 exec 9>/run/ike-bench.lock
@@ -496,7 +502,7 @@ trap 'exit 130' INT TERM
 WORK=$(mktemp -d /tmp/ike-bench.XXXXXX)
 ns_up
 write_ike_conf
-log "modes: $MODE; IKE SAs per round: $COUNT; $IN_FLIGHT in flight; $RUNS rounds each; $(nproc) CPUs, pinned: $PIN; work dir $WORK"
+log "modes: $MODE; IKE SAs per round: $COUNT; $IN_FLIGHT in flight; $RUNS rounds each; $(nproc) CPUs, pinned: $PIN; ike shards: ${SHARDS:-one per core}; work dir $WORK"
 log "$("$CHARON" --version 2>/dev/null | head -n 1 || echo "charon ?"), $("$IKE" --version)"
 
 for mode in $MODE; do

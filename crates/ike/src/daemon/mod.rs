@@ -278,8 +278,12 @@ async fn run_async(options: Options, config: Config) -> anyhow::Result<()> {
     c.shutdown(&mut rx, &mut sigterm, &mut sigint).await;
     drop(c);
     for t in threads {
-        if t.join().is_err() {
-            error!(target: "ike", "a shard thread panicked");
+        let ok = match t {
+            shard::Running::Thread(t) => t.join().is_ok(),
+            shard::Running::Task(t) => t.await.is_ok(),
+        };
+        if !ok {
+            error!(target: "ike", "a shard panicked");
         }
     }
     if let Err(e) = std::fs::remove_file(&socket_path) {

@@ -137,10 +137,18 @@ pub(super) struct ShardSetup {
 /// How many inputs wait for a shard before the receive tasks drop datagrams.
 const QUEUE: usize = 4096;
 
-/// Starts shard `setup.index` on its own thread; returns its input channel and the thread.
-pub(super) fn spawn(
-    setup: ShardSetup,
-) -> anyhow::Result<(mpsc::Sender<ShardInput>, std::thread::JoinHandle<()>)> {
+/// Where a shard runs.
+pub(super) enum Running {
+    /// On its own thread.
+    Thread(std::thread::JoinHandle<()>),
+    /// As a task on the coordinator's runtime (shard 0: the receive tasks hand it datagrams
+    /// without a thread switch, which is all there is with one shard).
+    Task(tokio::task::JoinHandle<()>),
+}
+
+/// Starts shard `setup.index`: shard 0 as a task on the current (coordinator's) runtime, the
+/// others on threads of their own; returns its input channel and where it runs.
+pub(super) fn spawn(setup: ShardSetup) -> anyhow::Result<(mpsc::Sender<ShardInput>, Running)> {
     let id = ShardId::new(
         u8::try_from(setup.index).unwrap_or(0),
         u8::try_from(setup.count).unwrap_or(1),
@@ -182,6 +190,9 @@ pub(super) fn spawn(
         up_waiters: HashMap::new(),
         down_waiters: Vec::new(),
     };
+    if setup.index == 0 {
+        return Ok((tx, Running::Task(tokio::spawn(state.run(rx)))));
+    }
     let thread = std::thread::Builder::new()
         .name(format!("ike-shard-{}", setup.index))
         .spawn(move || {
@@ -198,7 +209,7 @@ pub(super) fn spawn(
             rt.block_on(state.run(rx));
         })
         .context("starting a shard thread")?;
-    Ok((tx, thread))
+    Ok((tx, Running::Thread(thread)))
 }
 
 impl ShardState {
