@@ -271,6 +271,18 @@ impl<S: TableSa> SaTable<S> {
         self.sas.iter().map(|(h, e)| (*h, &e.0))
     }
 
+    /// The SAs after handle `after` (all with `None`), in handle order.
+    pub(crate) fn iter_after(
+        &self,
+        after: Option<SaHandle>,
+    ) -> impl Iterator<Item = (SaHandle, &S)> + '_ {
+        use std::ops::Bound;
+        let from = after.map_or(Bound::Unbounded, Bound::Excluded);
+        self.sas
+            .range((from, Bound::Unbounded))
+            .map(|(h, e)| (*h, &e.0))
+    }
+
     /// Number of SAs.
     pub(crate) fn len(&self) -> usize {
         self.sas.len()

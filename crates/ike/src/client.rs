@@ -45,3 +45,42 @@ pub fn request(socket: &Path, request: &Request, wait: Duration) -> anyhow::Resu
     }
     serde_json::from_str(answer.trim()).context("the daemon's answer is not valid JSON")
 }
+
+/// Sends a streaming request (`status_stream`) and hands each line of the answer to `on_line`
+/// until the final [`Response`] line, which it returns. Each line may be as long as
+/// [`MAX_RESPONSE`]; their number is not limited.
+pub fn stream(
+    socket: &Path,
+    request: &Request,
+    wait: Duration,
+    mut on_line: impl FnMut(&str) -> anyhow::Result<()>,
+) -> anyhow::Result<Response> {
+    let mut stream = UnixStream::connect(socket).with_context(|| {
+        format!(
+            "cannot reach the daemon on {} (is `ike daemon` running? -s sets the socket)",
+            socket.display()
+        )
+    })?;
+    stream.set_read_timeout(Some(wait))?;
+    stream.set_write_timeout(Some(Duration::from_secs(5)))?;
+    let mut line = serde_json::to_string(request)?;
+    line.push('\n');
+    stream.write_all(line.as_bytes())?;
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut answer = String::new();
+        let n = (&mut reader)
+            .take(MAX_RESPONSE as u64)
+            .read_line(&mut answer)
+            .context("reading the daemon's answer")?;
+        if n == 0 {
+            bail!("the daemon closed the connection before the end of its answer");
+        }
+        let value: serde_json::Value =
+            serde_json::from_str(answer.trim()).context("the daemon's answer is not valid JSON")?;
+        if value.get("ok").is_some() {
+            return serde_json::from_value(value).context("the daemon's last line");
+        }
+        on_line(answer.trim_end())?;
+    }
+}

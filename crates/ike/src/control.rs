@@ -11,6 +11,10 @@
 //! < {"ok":true,"message":"site-b established: IKE SA 1a2b.../..., child net in c1234567 out c7654321"}
 //! > {"cmd":"status"}
 //! < {"ok":true,"status":{"ike_sas":[...]}}
+//! > {"cmd":"status_stream"}
+//! < {"name":"site-b","version":2,"state":"ESTABLISHED",...}
+//! < {"name":"site-c",...}
+//! < {"ok":true,"message":"2 IKE SAs"}
 //! ```
 //!
 //! [`Status`] is the `ike status --json` document of DESIGN.md, field for field.
@@ -43,6 +47,10 @@ pub enum Request {
     },
     /// The SAs.
     Status,
+    /// The SAs, streamed: one [`IkeSaStatus`] per line, then a [`Response`] line that ends the
+    /// answer (`ike status --json --stream`; no line-length limit whatever the number of SAs).
+    #[serde(rename = "status_stream")]
+    StatusStream,
 }
 
 /// The daemon's answer.
@@ -205,6 +213,7 @@ mod tests {
             Request::Up { name: "a".into() },
             Request::Down { name: "b".into() },
             Request::Status,
+            Request::StatusStream,
         ] {
             let line = serde_json::to_string(&r).unwrap();
             assert_eq!(serde_json::from_str::<Request>(&line).unwrap(), r);
@@ -212,6 +221,10 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&Request::Status).unwrap(),
             r#"{"cmd":"status"}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&Request::StatusStream).unwrap(),
+            r#"{"cmd":"status_stream"}"#
         );
     }
 

@@ -123,6 +123,10 @@ struct StatusArgs {
     /// Print JSON.
     #[arg(long)]
     json: bool,
+    /// With --json: one JSON object per IKE SA, one per line, as the daemon streams them (for
+    /// many SAs: no single document is built).
+    #[arg(long, requires = "json")]
+    stream: bool,
     #[command(flatten)]
     socket: SocketArgs,
 }
@@ -186,6 +190,7 @@ fn main() -> ExitCode {
             args.timeout,
             false,
         ),
+        Command::Status(args) if args.stream => status_stream(&args.socket),
         Command::Status(args) => client(&args.socket, &Request::Status, 10, args.json),
     };
     match result {
@@ -260,6 +265,25 @@ fn client(args: &SocketArgs, req: &Request, timeout: u64, json: bool) -> anyhow:
         if resp.ok {
             println!("{m}");
         } else {
+            eprintln!("ike: {m}");
+        }
+    }
+    Ok(resp.ok)
+}
+
+/// `ike status --json --stream`: the daemon's lines as they come.
+fn status_stream(args: &SocketArgs) -> anyhow::Result<bool> {
+    use std::io::Write as _;
+    let path = socket_path(args)?;
+    let mut out = std::io::stdout().lock();
+    let resp = ike::client::stream(
+        &path,
+        &Request::StatusStream,
+        std::time::Duration::from_secs(30),
+        |line| Ok(writeln!(out, "{line}")?),
+    )?;
+    if !resp.ok {
+        if let Some(m) = &resp.message {
             eprintln!("ike: {m}");
         }
     }

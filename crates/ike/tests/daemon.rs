@@ -1269,6 +1269,25 @@ fn connections_spread_over_two_shards_and_status_gathers_them() {
         .map(|s| s["name"].as_str().unwrap())
         .collect();
     assert_eq!(names.len(), 6);
+    // The same SAs streamed, one JSON object per line, gathered page by page over the shards.
+    let (code, out, err) = a.ike(&["status", "--json", "--stream"]);
+    assert_eq!(code, 0, "{err}");
+    let streamed: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(streamed.len(), 6, "{out}");
+    let mut spis: Vec<&str> = streamed
+        .iter()
+        .map(|s| s["initiator_spi"].as_str().unwrap())
+        .collect();
+    let mut want: Vec<&str> = sas(&sa)
+        .iter()
+        .map(|s| s["initiator_spi"].as_str().unwrap())
+        .collect();
+    spis.sort_unstable();
+    want.sort_unstable();
+    assert_eq!(spis, want);
     let (la, lb) = (a.log_text(), b.log_text());
     assert!(la.contains("2 engine shards"), "{la}");
     assert!(!lb.contains("replaced (INITIAL_CONTACT)"), "{lb}");

@@ -798,6 +798,22 @@ impl Endpoint {
         self.table.iter().map(|(_, sa)| sa.status(now)).collect()
     }
 
+    /// At most `limit` IKE SAs' status after handle `after` (from the first with `None`), in
+    /// handle order: a page, so that a driver can stream the status of many SAs without
+    /// building it all at once.
+    pub fn status_page(
+        &self,
+        after: Option<SaHandle>,
+        limit: usize,
+        now: Instant,
+    ) -> Vec<IkeSaStatus> {
+        self.table
+            .iter_after(after)
+            .take(limit)
+            .map(|(_, sa)| sa.status(now))
+            .collect()
+    }
+
     /// The status of one IKE SA.
     pub fn sa_status(&self, sa: SaHandle, now: Instant) -> Option<IkeSaStatus> {
         self.table.get(sa).map(|s| s.status(now))

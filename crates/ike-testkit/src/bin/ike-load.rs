@@ -85,6 +85,14 @@ struct Args {
     /// Give up after this many seconds.
     #[arg(long, value_name = "SECS", default_value_t = 120.0)]
     timeout: f64,
+    /// Rekey each Child SA this often (our `rekey_time`, less the engine's jitter); with
+    /// `--hold`, to measure the responder's rekeys.
+    #[arg(long, value_name = "SECS")]
+    child_rekey: Option<u64>,
+    /// Once every SA is up, keep running (answering, rekeying) for this many seconds before
+    /// the summary.
+    #[arg(long, value_name = "SECS", default_value_t = 0)]
+    hold: u64,
 }
 
 /// Where a receive thread found a datagram.
@@ -104,6 +112,8 @@ struct Counts {
     closed_after_established: usize,
     /// IKE_SA_INIT responses that demanded a cookie (RFC 7296 §2.6).
     cookies: usize,
+    /// Child SAs installed by rekeys (installs beyond the first of each IKE SA).
+    child_rekeys: usize,
     failures: BTreeMap<String, usize>,
     child_failures: BTreeMap<String, usize>,
 }
@@ -154,7 +164,7 @@ fn peer_config(a: &Args) -> anyhow::Result<PeerConfig> {
             esp_proposals: esp,
             ah_proposals: Vec::new(),
             mode: Mode::Tunnel,
-            rekey_time: None,
+            rekey_time: a.child_rekey.map(Duration::from_secs),
             life_time: None,
         }]
     } else {
@@ -228,6 +238,8 @@ struct Driver {
     pending: HashSet<SaHandle>,
     /// Established IKE SAs.
     up: HashSet<SaHandle>,
+    /// IKE SAs whose first Child SA is installed.
+    with_child: HashSet<SaHandle>,
     counts: Counts,
     send_errors: u64,
 }
@@ -251,7 +263,21 @@ impl Driver {
     fn event(&mut self, e: Event) {
         match e {
             Event::IkeSaEstablished { sa, .. } => self.established(sa),
-            Event::ChildSaInstall(_) => self.counts.children += 1,
+            Event::ChildSaInstall(c) => {
+                if self.with_child.insert(c.sa) {
+                    self.counts.children += 1;
+                } else {
+                    self.counts.child_rekeys += 1;
+                }
+            }
+            Event::IkeSaRekeyed { old, new, .. } => {
+                if self.with_child.remove(&old) {
+                    self.with_child.insert(new);
+                }
+                if self.up.remove(&old) {
+                    self.up.insert(new);
+                }
+            }
             Event::ChildSaFailed { reason, .. } => {
                 self.counts.child_failed += 1;
                 *self
@@ -345,6 +371,7 @@ fn run(args: &Args) -> anyhow::Result<bool> {
         socks,
         pending: HashSet::new(),
         up: HashSet::new(),
+        with_child: HashSet::new(),
         counts: Counts::default(),
         send_errors: 0,
     };
@@ -354,13 +381,17 @@ fn run(args: &Args) -> anyhow::Result<bool> {
     let mut last_report = start;
     let mut last_clock = start;
     let mut timed_out = false;
+    let mut all_up: Option<Instant> = None;
     loop {
         let now = Instant::now();
         let c = &d.counts;
         if c.established + c.failed >= args.count {
-            break;
+            let since = *all_up.get_or_insert(now);
+            if now.duration_since(since) >= Duration::from_secs(args.hold) {
+                break;
+            }
         }
-        if now >= deadline {
+        if all_up.is_none() && now >= deadline {
             timed_out = true;
             break;
         }
@@ -418,7 +449,14 @@ fn run(args: &Args) -> anyhow::Result<bool> {
         }
     }
     let c = &d.counts;
-    let elapsed = last_answer.duration_since(start).as_secs_f64();
+    let elapsed = all_up
+        .unwrap_or(last_answer)
+        .min(last_answer)
+        .duration_since(start)
+        .as_secs_f64();
+    let held = all_up.map_or(0.0, |t| {
+        last_answer.saturating_duration_since(t).as_secs_f64()
+    });
     let rate = if elapsed > 0.0 {
         c.established as f64 / elapsed
     } else {
@@ -438,6 +476,9 @@ fn run(args: &Args) -> anyhow::Result<bool> {
         "child_failures": c.child_failures,
         "closed_after_established": c.closed_after_established,
         "cookies": c.cookies,
+        "held_s": (held * 1000.0).round() / 1000.0,
+        "child_rekeys": c.child_rekeys,
+        "child_rekeys_per_s": if held > 0.0 { (c.child_rekeys as f64 / held).round() } else { 0.0 },
         "send_errors": d.send_errors,
         "elapsed_s": (elapsed * 1000.0).round() / 1000.0,
         "rate": rate.round(),

@@ -70,6 +70,8 @@ pub fn run(options: Options, config: Config) -> anyhow::Result<()> {
 /// What reaches the coordinator.
 enum Input {
     Control(Request, oneshot::Sender<Response>),
+    /// `status_stream`: the SAs' JSON lines go to this channel.
+    StatusStream(mpsc::Sender<String>),
     /// What the kernel said (acquire, expire), from the monitor thread.
     Kernel(KernelEvent),
 }
@@ -262,6 +264,9 @@ async fn run_async(options: Options, config: Config) -> anyhow::Result<()> {
         tokio::select! {
             input = rx.recv() => match input {
                 Some(Input::Control(req, reply)) => c.control(req, reply),
+                Some(Input::StatusStream(lines)) => {
+                    tokio::spawn(requests::status_stream(c.shards.clone(), lines));
+                }
                 Some(Input::Kernel(e)) => kernel::event(e, &c.kernel, &c.shards, &c.config),
                 None => break,
             },
@@ -305,6 +310,11 @@ impl Coordinator {
             }
             Request::Down { name } => {
                 tokio::spawn(requests::down(shards, name, reply));
+            }
+            Request::StatusStream => {
+                let _ = reply.send(Response::err(
+                    "a status stream is answered by the client task",
+                ));
             }
         }
     }
@@ -441,7 +451,7 @@ impl Coordinator {
                     Some(Input::Control(_, reply)) => {
                         let _ = reply.send(Response::err("the daemon is shutting down"));
                     }
-                    Some(Input::Kernel(_)) => {}
+                    Some(Input::Kernel(_) | Input::StatusStream(_)) => {}
                     None => {}
                 },
                 _ = sigterm.recv() => break,
@@ -474,6 +484,40 @@ async fn serve_control(listener: UnixListener, tx: mpsc::Sender<Input>) {
     }
 }
 
+/// Writes the status stream: one line per IKE SA, then a [`Response`] line.
+async fn stream_status(tx: &mpsc::Sender<Input>, w: &mut tokio::net::unix::OwnedWriteHalf) {
+    let (ltx, mut lrx) = mpsc::channel::<String>(64);
+    let mut count = 0usize;
+    let end = if tx.send(Input::StatusStream(ltx)).await.is_err() {
+        Response::err("the daemon is shutting down")
+    } else {
+        let mut failed = None;
+        while let Some(mut line) = lrx.recv().await {
+            line.push('\n');
+            if let Err(e) = w.write_all(line.as_bytes()).await {
+                failed = Some(e);
+                break;
+            }
+            count += 1;
+        }
+        match failed {
+            Some(e) => {
+                debug!(target: "control", "status stream: {e}");
+                return;
+            }
+            None => Response::ok(format!(
+                "{count} IKE SA{}",
+                if count == 1 { "" } else { "s" }
+            )),
+        }
+    };
+    let mut out = serde_json::to_string(&end)
+        .unwrap_or_else(|_| r#"{"ok":false,"message":"internal error"}"#.to_owned());
+    out.push('\n');
+    let _ = w.write_all(out.as_bytes()).await;
+    let _ = w.shutdown().await;
+}
+
 async fn client(stream: UnixStream, tx: mpsc::Sender<Input>) {
     let (r, mut w) = stream.into_split();
     let mut reader = BufReader::new(r.take(MAX_LINE as u64));
@@ -484,6 +528,10 @@ async fn client(stream: UnixStream, tx: mpsc::Sender<Input>) {
         Ok(Err(e)) => Response::err(format!("reading the request: {e}")),
         Ok(Ok(_)) => match serde_json::from_str::<Request>(line.trim()) {
             Err(e) => Response::err(format!("bad request: {e}")),
+            Ok(Request::StatusStream) => {
+                stream_status(&tx, &mut w).await;
+                return;
+            }
             Ok(req) => {
                 debug!(target: "control", "request {req:?}");
                 let (otx, orx) = oneshot::channel();

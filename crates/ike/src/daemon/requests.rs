@@ -51,6 +51,41 @@ pub(super) async fn status(shards: Shards, reply: oneshot::Sender<Response>) {
     });
 }
 
+/// SAs per page when streaming a status: bounds what a shard builds at once.
+const PAGE: usize = 512;
+
+/// `ike status --json --stream`: every shard's IKE SAs, a page at a time, one JSON line each
+/// on `lines`; the channel closes at the end.
+pub(super) async fn status_stream(shards: Shards, lines: mpsc::Sender<String>) {
+    for tx in shards.iter() {
+        let mut after = None;
+        loop {
+            let (otx, orx) = oneshot::channel();
+            let ask = ShardInput::StatusPage {
+                after,
+                limit: PAGE,
+                reply: otx,
+            };
+            if tx.send(ask).await.is_err() {
+                break;
+            }
+            let Ok((page, last)) = orx.await else { break };
+            for sa in &page {
+                let Ok(line) = serde_json::to_string(sa) else {
+                    continue;
+                };
+                if lines.send(line).await.is_err() {
+                    return;
+                }
+            }
+            if page.len() < PAGE || last.is_none() {
+                break;
+            }
+            after = last;
+        }
+    }
+}
+
 /// The shard a connection's own initiations go to when none is under way.
 pub(super) fn home_shard(name: &str, count: usize) -> usize {
     let h = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {

@@ -58,6 +58,12 @@ pub(super) enum ShardInput {
         data: Vec<u8>,
     },
     Status(oneshot::Sender<Vec<IkeSaStatus>>),
+    /// At most `limit` IKE SAs after handle `after`, and the last handle of the page.
+    StatusPage {
+        after: Option<SaHandle>,
+        limit: usize,
+        reply: oneshot::Sender<(Vec<IkeSaStatus>, Option<SaHandle>)>,
+    },
     Lookup {
         name: String,
         reply: oneshot::Sender<ConnSummary>,
@@ -253,7 +259,16 @@ impl ShardState {
         match input {
             ShardInput::Datagram { sock, from, data } => self.datagram(sock, from, &data),
             ShardInput::Status(reply) => {
-                let _ = reply.send(self.status());
+                let _ = reply.send(self.status(self.endpoint.status(Instant::now())));
+            }
+            ShardInput::StatusPage {
+                after,
+                limit,
+                reply,
+            } => {
+                let page = self.endpoint.status_page(after, limit, Instant::now());
+                let last = page.last().map(|s| s.sa);
+                let _ = reply.send((self.status(page), last));
             }
             ShardInput::Lookup { name, reply } => {
                 let _ = reply.send(self.lookup(&name));
@@ -486,11 +501,10 @@ impl ShardState {
         }
     }
 
-    fn status(&self) -> Vec<IkeSaStatus> {
+    /// The engine's status of SAs as `ike status` shows them, with the kernel's counters.
+    fn status(&self, sas: Vec<ike_proto::v2::IkeSaStatus>) -> Vec<IkeSaStatus> {
         let kernel = self.kernel();
-        self.endpoint
-            .status(Instant::now())
-            .into_iter()
+        sas.into_iter()
             .map(|s| IkeSaStatus {
                 name: s.connection,
                 version: s.version,
