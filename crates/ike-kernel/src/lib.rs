@@ -1,6 +1,6 @@
 //! Kernel backends: where the Child SAs negotiated by `ike-proto` are installed.
 //!
-//! The daemon hands every [`ike_proto::v2::ChildSaInstall`] to an [`SaBackend`] and tells it
+//! The daemon hands every [`ike_proto::ipsec::ChildSaInstall`] to an [`SaBackend`] and tells it
 //! when a Child SA goes away or its peer moves. Two backends are planned:
 //!
 //! - [`NoneBackend`] (`kernel = "none"`): installs nothing. It logs what it would have
@@ -27,7 +27,7 @@
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 
-use ike_proto::v2::{ChildSaInstall, IpsecProtocol, Mode, Ts};
+use ike_proto::ipsec::{ChildSaInstall, IpsecProtocol, Mode, Ts};
 
 pub mod sockopt;
 pub mod xfrm;
@@ -194,9 +194,11 @@ pub trait SaBackend: Send {
     fn get(&self, spi_in: u32) -> Option<InstalledSa>;
     /// Every installed Child SA.
     fn list(&self) -> Vec<InstalledSa>;
-    /// Where the engine should take inbound SPIs from ([`ike_proto::v2::SpiAllocator`]);
+    /// Where the engine should take inbound SPIs from ([`ike_proto::ipsec::SpiAllocator`]);
     /// `Ok(None)`: from its RNG.
-    fn spi_allocator(&self) -> Result<Option<Box<dyn ike_proto::v2::SpiAllocator>>, KernelError> {
+    fn spi_allocator(
+        &self,
+    ) -> Result<Option<Box<dyn ike_proto::ipsec::SpiAllocator>>, KernelError> {
         Ok(None)
     }
     /// Installs a trap for a child (see [`TrapPolicy`]).

@@ -25,7 +25,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use ike_crypto::cipher::{EncrAlg, IntegAlg};
 use ike_crypto::Secret;
-use ike_proto::v2::{ChildSaInstall, IpsecProtocol, Mode, Ts};
+use ike_proto::ipsec::{ChildSaInstall, IpsecProtocol, Mode, Ts};
 use netlink_packet_core::{
     NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL,
     NLM_F_REQUEST,
@@ -556,7 +556,7 @@ impl Netlink {
 }
 
 /// Inbound SPIs from the kernel (`XFRM_MSG_ALLOCSPI`), for the engine
-/// ([`ike_proto::v2::Endpoint::set_spi_allocator`]). The kernel keeps a larval state with the
+/// ([`ike_proto::Endpoint::set_spi_allocator`]). The kernel keeps a larval state with the
 /// SPI (so that nobody else gets it) until the SA is installed over it with `XFRM_MSG_UPDSA`,
 /// or for `net.core.xfrm_acq_expires` seconds (30 by default) if the negotiation fails.
 pub struct XfrmSpiAllocator {
@@ -608,7 +608,7 @@ impl XfrmSpiAllocator {
     }
 }
 
-impl ike_proto::v2::SpiAllocator for XfrmSpiAllocator {
+impl ike_proto::ipsec::SpiAllocator for XfrmSpiAllocator {
     fn alloc_spi(
         &mut self,
         protocol: IpsecProtocol,
@@ -1099,7 +1099,9 @@ impl SaBackend for XfrmBackend {
         self.sas.keys().filter_map(|spi| self.get(*spi)).collect()
     }
 
-    fn spi_allocator(&self) -> Result<Option<Box<dyn ike_proto::v2::SpiAllocator>>, KernelError> {
+    fn spi_allocator(
+        &self,
+    ) -> Result<Option<Box<dyn ike_proto::ipsec::SpiAllocator>>, KernelError> {
         Ok(Some(Box::new(XfrmSpiAllocator::new()?)))
     }
 

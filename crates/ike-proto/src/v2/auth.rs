@@ -25,10 +25,10 @@ use ike_crypto::sign::{
 use ike_crypto::x509::{self, Certificate, ChainFailure, KeyUsage};
 use ike_wire::v2::{Auth, AuthMethod as WireAuth, CertEncoding, NotifyType, Payload};
 
-use super::config::{
+use super::payloads::ProtocolError;
+use crate::v2::{
     AuthMethod, Credential, Identity, PeerCertPolicy, PeerConfig, DEFAULT_SIGNATURE_HASHES,
 };
-use super::payloads::ProtocolError;
 
 /// At most this many CERT payloads are parsed; a peer that sends more fails. The chain
 /// validation refuses chains deeper than eight certificates anyway.

@@ -10,21 +10,7 @@ use std::net::IpAddr;
 use ike_crypto::rng::Rng;
 use ike_crypto::CryptoError;
 
-use super::{EngineError, IpsecProtocol};
-
-/// Reserves inbound SPIs for Child SAs (RFC 7296 §3.3.1: the SPI the peer will send with).
-pub trait SpiAllocator: Send {
-    /// A fresh inbound SPI of `protocol` (ESP or AH: the kernel keeps their SPIs apart) for
-    /// traffic from `remote` to `local`, reserved until it is installed (or, in the kernel's
-    /// case, until the reservation times out). The SPI must be over 255 (RFC 4303 §2.1 and RFC
-    /// 4302 §2.4 reserve 1-255). An error refuses the Child SA that needed it.
-    fn alloc_spi(
-        &mut self,
-        protocol: IpsecProtocol,
-        local: IpAddr,
-        remote: IpAddr,
-    ) -> Result<u32, String>;
-}
+use super::{EngineError, IpsecProtocol, SpiAllocator};
 
 /// The RNG and the optional SPI allocator, owned by the endpoint and lent to its SAs.
 pub(crate) struct Entropy {

@@ -28,7 +28,6 @@
 //! authenticated messages, keepalives, and the liveness checks with their dead peer action.
 
 mod auth;
-mod config;
 mod entropy;
 #[cfg(test)]
 mod negative_tests;
@@ -36,15 +35,15 @@ mod payloads;
 mod protect;
 mod sa;
 
+pub use crate::config::{
+    AuthMethod, ChildConfig, ConfigError, Credential, DpdAction, EndpointConfig, Identity,
+    PeerCertPolicy, PeerConfig, DEFAULT_SIGNATURE_HASHES,
+};
+pub use crate::ipsec::{ChildFlags, ChildSaInstall, IpsecProtocol, Mode, SpiAllocator, Ts};
 pub use crate::status::{
     AdmissionStats, ChildSaState, ChildSaStatus, DropReason, Drops, IkeSaState, IkeSaStatus,
 };
 pub use auth::PeerAuth;
-pub use config::{
-    AuthMethod, ChildConfig, ConfigError, Credential, DpdAction, EndpointConfig, Identity,
-    IpsecProtocol, Mode, PeerCertPolicy, PeerConfig, Ts, DEFAULT_SIGNATURE_HASHES,
-};
-pub use entropy::SpiAllocator;
 pub use payloads::{check_payloads, ProtocolError};
 pub use sa::SaPath;
 
@@ -58,7 +57,6 @@ use ike_crypto::Secret;
 use ike_wire::v2::{self, ExchangeType, NotifyType, Payload};
 
 use crate::table::{SaTable, TableSa};
-pub use sa::ChildFlags;
 use sa::IkeSa;
 
 /// Identifies an IKE SA within its endpoint.
@@ -144,66 +142,6 @@ pub enum CloseReason {
     Rekeyed,
     /// The peer set up a new IKE SA with INITIAL_CONTACT (§2.4): this one is stale.
     Replaced,
-}
-
-/// Keys and parameters of a Child SA, for the kernel.
-///
-/// ESP and AH differ in [`Self::protocol`] and [`Self::encr`]: an AH SA has no encryption
-/// algorithm (`encr` is `None`, and the encryption halves of the key pairs are empty), an ESP SA
-/// always has one.
-#[derive(Debug)]
-pub struct ChildSaInstall {
-    /// ESP or AH.
-    pub protocol: IpsecProtocol,
-    /// What the peer said about ESP processing (TFC padding, non-first fragments).
-    pub flags: ChildFlags,
-    /// The IKE SA it belongs to.
-    pub sa: SaHandle,
-    /// The connection's name.
-    pub connection: String,
-    /// The child's name.
-    pub child: String,
-    /// Our inbound SPI (the peer sends with it).
-    pub spi_in: u32,
-    /// Our outbound SPI.
-    pub spi_out: u32,
-    /// The negotiated transforms in strongSwan's syntax: for ESP as they are
-    /// (`aes128gcm16`, `aes256-sha256-modp2048`), for AH behind `ah:` (`ah:sha256-x25519`), so
-    /// that logs and status show the protocol.
-    pub proposal: String,
-    /// Encryption algorithm: always for ESP, `None` for AH.
-    pub encr: Option<ike_crypto::cipher::EncrAlg>,
-    /// Integrity algorithm (none with an ESP AEAD; always for AH).
-    pub integ: Option<ike_crypto::cipher::IntegAlg>,
-    /// Inbound encryption key (with salt; empty for AH) then integrity key (empty with AEAD).
-    pub keys_in: (Secret, Secret),
-    /// Outbound encryption key (with salt; empty for AH) then integrity key (empty with AEAD).
-    pub keys_out: (Secret, Secret),
-    /// Our selectors (narrowed).
-    pub local_ts: Vec<Ts>,
-    /// The peer's selectors (narrowed).
-    pub remote_ts: Vec<Ts>,
-    /// Tunnel or transport.
-    pub mode: Mode,
-    /// Our address.
-    pub local: SocketAddr,
-    /// The peer's address.
-    pub remote: SocketAddr,
-    /// ESP in UDP (RFC 3948) because a NAT was detected or faked: (our port, the peer's port),
-    /// the ports of [`Self::local`] and [`Self::remote`]. `None`: plain ESP.
-    pub encap: Option<(u16, u16)>,
-    /// Install only the inbound SA now, and the outbound one when the Child SA with this
-    /// inbound SPI is deleted: we answered the rekey of that SA, and the initiator installs
-    /// our new inbound SA only when our answer arrives, so sending on the new SA before then
-    /// loses packets. The initiator's Delete of the old SA (or its expiry) says it is time
-    /// (strongSwan does the same).
-    pub outbound_after_delete: Option<u32>,
-    /// When the engine will rekey this Child SA (its `rekey_time` less jitter), from now;
-    /// `None`: never.
-    pub rekey_in: Option<std::time::Duration>,
-    /// When the engine will delete it if no rekey replaced it (`life_time`), from now; `None`:
-    /// never. A kernel backend may hold the SA a little longer as a safety net.
-    pub expire_in: Option<std::time::Duration>,
 }
 
 /// What an IKE SA is busy with ([`Endpoint::activity`]).

@@ -18,12 +18,13 @@ use ike_wire::v2::{
 };
 
 use super::auth::{self, AuthState};
-use super::config::{EndpointConfig, Identity, IpsecProtocol, Mode, PeerConfig, Ts};
 use super::payloads::{check_payloads, ProtocolError};
 use super::protect::{header, Protect};
 use super::{ChildSaInstall, CloseReason, EngineError, Event, SaHandle, Transmit};
+use crate::ipsec::ChildFlags;
 use crate::proposal::{check_reply, select_with, Chosen, Proposal};
 use crate::status::DropReason;
+use crate::v2::{EndpointConfig, Identity, IpsecProtocol, Mode, PeerConfig, Ts};
 
 /// What an SA asks its endpoint to do.
 #[derive(Default)]
@@ -2357,17 +2358,7 @@ struct NegotiatedChild {
     replaces: Option<u32>,
 }
 
-/// What the peer said about the Child SA's ESP processing (RFC 7296 §3.10.1).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ChildFlags {
-    /// The peer sent ESP_TFC_PADDING_NOT_SUPPORTED: do not send it TFC padding.
-    pub peer_refuses_tfc_padding: bool,
-    /// Both ends sent NON_FIRST_FRAGMENTS_ALSO (ours per
-    /// [`EndpointConfig::non_first_fragments`]): non-first fragments may use this SA.
-    pub non_first_fragments: bool,
-}
-
-impl ChildFlags {
+impl crate::ipsec::ChildFlags {
     pub(crate) fn from_payloads(inner: &[Payload<'_>]) -> Self {
         Self {
             peer_refuses_tfc_padding: find_notify(inner, NotifyType::EspTfcPaddingNotSupported)

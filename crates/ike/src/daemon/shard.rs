@@ -610,7 +610,7 @@ impl ShardState {
                     );
                     return;
                 }
-                let ts = |v: &[ike_proto::v2::Ts]| -> Vec<String> {
+                let ts = |v: &[ike_proto::ipsec::Ts]| -> Vec<String> {
                     v.iter().map(ike_kernel::ts_text).collect()
                 };
                 info!(

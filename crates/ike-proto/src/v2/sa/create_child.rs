@@ -22,8 +22,8 @@ use ike_wire::v2::{
 use super::followup::{self, Agreed, KeyExchanges};
 use super::{IkeSa, NegotiatedChild, Output, RequestKind, State};
 use crate::proposal::{check_reply, select_with, Chosen, Proposal};
-use crate::v2::config::{ChildConfig, EndpointConfig, IpsecProtocol, Mode, PeerConfig, Ts};
 use crate::v2::payloads::{check_payloads, ProtocolError};
+use crate::v2::{ChildConfig, EndpointConfig, IpsecProtocol, Mode, PeerConfig, Ts};
 use crate::v2::{DeletingReason, EngineError, Event, SaHandle};
 
 /// A command from the driver.
@@ -165,7 +165,7 @@ impl IkeSa {
 
     pub(super) fn child_timers(
         &self,
-        cfg: Option<&crate::v2::config::ChildConfig>,
+        cfg: Option<&crate::v2::ChildConfig>,
     ) -> (Option<Instant>, Option<Instant>) {
         let Some(cfg) = cfg else { return (None, None) };
         let rekey = cfg
@@ -929,7 +929,7 @@ impl IkeSa {
             ts_i,
             ts_r,
             transport,
-            flags: super::ChildFlags::from_payloads(inner),
+            flags: crate::ipsec::ChildFlags::from_payloads(inner),
         };
         let kes = KeyExchanges::new(gir, &chosen);
         Ok((Agreed::Child(neg), nr.to_vec(), kes))
@@ -1386,7 +1386,7 @@ impl IkeSa {
                 ts_i: ni_ts.clone(),
                 ts_r: nr_ts.clone(),
                 transport,
-                flags: super::ChildFlags::from_payloads(inner),
+                flags: crate::ipsec::ChildFlags::from_payloads(inner),
             };
             let (ke_out, shared) = match ke_reply {
                 Some((g, our, shared)) => (Some((g, our)), Some(shared)),

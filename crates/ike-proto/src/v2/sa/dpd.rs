@@ -15,8 +15,8 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use super::{IkeSa, Output, RequestKind, State};
-use crate::v2::config::{DpdAction, EndpointConfig, PeerConfig};
 use crate::v2::{CloseReason, Endpoint, Event};
+use crate::v2::{DpdAction, EndpointConfig, PeerConfig};
 
 /// Signs of life from the peer.
 pub(crate) struct Liveness {

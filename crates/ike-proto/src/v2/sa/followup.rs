@@ -35,9 +35,9 @@ use ike_wire::v2::{self, ExchangeType, KeyExchange as KePayload, Notify, NotifyT
 use super::create_child::Creating;
 use super::{find_notify, first_error_notify, IkeSa, NegotiatedChild, Output, RequestKind};
 use crate::proposal::{Chosen, Proposal};
-use crate::v2::config::{EndpointConfig, PeerConfig};
 use crate::v2::entropy::Entropy;
 use crate::v2::payloads::{check_payloads, ProtocolError};
+use crate::v2::{EndpointConfig, PeerConfig};
 
 /// How many CREATE_CHILD_SA exchanges of the peer may wait for their follow-ups at once.
 const MAX_PENDING: usize = 4;

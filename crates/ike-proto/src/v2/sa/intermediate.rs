@@ -32,10 +32,10 @@ use ike_wire::v2::{
 
 use super::{find_notify, first_error_notify, IkeSa, Output, RequestKind, State};
 use crate::proposal::{Chosen, Proposal};
-use crate::v2::config::{EndpointConfig, PeerConfig};
 use crate::v2::payloads::{check_payloads, ProtocolError};
 use crate::v2::protect::header;
 use crate::v2::CloseReason;
+use crate::v2::{EndpointConfig, PeerConfig};
 
 /// The IKE_INTERMEDIATE exchanges of one IKE SA under way.
 pub(crate) struct Round {

@@ -28,7 +28,7 @@ use ike_crypto::prf::PrfAlg;
 use ike_wire::v2::{self, ExchangeType, Flags, NotifyType, Payload};
 
 use super::{nat_hash, IkeSa, Output, State};
-use crate::v2::config::EndpointConfig;
+use crate::v2::EndpointConfig;
 use crate::v2::{Endpoint, Event, SaHandle, Transmit, NAT_KEEPALIVE, NAT_T_PORT};
 
 /// Offset of the flags octet in the IKE header (RFC 7296 §3.1).
