@@ -163,6 +163,31 @@ struct KeyCopy {
     sk_ar: Secret,
 }
 
+/// The message window of an IKE SA (RFC 7296 §2.1-§2.3; a window of one).
+#[derive(Default)]
+struct Window {
+    /// The message ID of our next request.
+    next_mid: u32,
+    /// The message ID we expect of the peer's next request.
+    peer_next_mid: u32,
+    /// Our request awaiting its response, with its retransmission state.
+    outstanding: Option<Outstanding>,
+    /// The response to the peer's last request, for its retransmissions: (message ID, bytes).
+    last_response: Option<(u32, Vec<u8>)>,
+}
+
+/// What an IKE SA needs only until it is established (then dropped, `IkeSa::established_events`).
+#[derive(Default)]
+struct Handshake {
+    /// RealMessage1 and RealMessage2 of §2.15: the IKE_SA_INIT request and response.
+    init_request: Vec<u8>,
+    init_response: Vec<u8>,
+    /// IntAuth of the IKE_INTERMEDIATE exchanges, for IKE_AUTH (RFC 9242 §3.3.2).
+    int_auth: Option<intermediate::IntAuth>,
+    /// The first Child SA proposed in IKE_AUTH (initiator).
+    pending_child: Option<PendingChild>,
+}
+
 pub(crate) struct IkeSa {
     handle: SaHandle,
     peer_idx: usize,
@@ -177,15 +202,11 @@ pub(crate) struct IkeSa {
     nr: Vec<u8>,
     chosen: Option<Chosen>,
     keys: Option<Keys>,
-    /// RealMessage1 and RealMessage2 of §2.15: the IKE_SA_INIT request and response.
-    init_request: Vec<u8>,
-    init_response: Vec<u8>,
-    next_mid: u32,
-    peer_next_mid: u32,
-    outstanding: Option<Outstanding>,
-    last_response: Option<(u32, Vec<u8>)>,
+    /// What only the handshake needs; emptied once the SA is established.
+    handshake: Handshake,
+    /// Message IDs, our outstanding request and the response cache (§2.1-§2.3).
+    window: Window,
     children: Vec<Child>,
-    pending_child: Option<PendingChild>,
     created: Instant,
     half_open_timeout: Duration,
     remote_id: Option<Identity>,
@@ -224,8 +245,6 @@ pub(crate) struct IkeSa {
     nat: nat::Nat,
     /// When the peer last sent an authenticated message (§2.4).
     liveness: dpd::Liveness,
-    /// IntAuth of the IKE_INTERMEDIATE exchanges, for IKE_AUTH (RFC 9242 §3.3.2).
-    int_auth: Option<intermediate::IntAuth>,
     /// Select proposals in the initiator's order (EndpointConfig).
     prefer_initiator_proposals: bool,
     /// While answering a colliding IKE rekey: keep the Child SAs (§2.8.2).
@@ -627,7 +646,7 @@ impl IkeSa {
         config: &EndpointConfig,
         peer: Option<&PeerConfig>,
     ) -> Option<Instant> {
-        let retransmit = self.outstanding.as_ref().map(|o| o.next_at);
+        let retransmit = self.window.outstanding.as_ref().map(|o| o.next_at);
         let half_open = self
             .is_half_open_responder()
             .then(|| self.created + self.half_open_timeout);
@@ -683,7 +702,7 @@ impl IkeSa {
         mid: u32,
     ) {
         self.transmit(out, bytes.clone());
-        self.outstanding = Some(Outstanding {
+        self.window.outstanding = Some(Outstanding {
             mid,
             bytes,
             tries: 0,
@@ -773,7 +792,7 @@ impl IkeSa {
             out
         };
         if h.flags.response() {
-            let Some(outstanding) = self.outstanding.as_ref() else {
+            let Some(outstanding) = self.window.outstanding.as_ref() else {
                 return drop(out, DropReason::UnexpectedResponse);
             };
             if h.message_id != outstanding.mid {
@@ -805,7 +824,7 @@ impl IkeSa {
                     self.handle_auth_response(&inner, peer, rng, &mut out)
                 }
                 (RequestKind::Delete, ExchangeType::Informational) => {
-                    self.outstanding = None;
+                    self.window.outstanding = None;
                     let reason = if self.rekeyed {
                         CloseReason::Rekeyed
                     } else {
@@ -813,17 +832,19 @@ impl IkeSa {
                     };
                     self.close(&mut out, reason);
                 }
-                (RequestKind::Liveness, ExchangeType::Informational) => self.outstanding = None,
+                (RequestKind::Liveness, ExchangeType::Informational) => {
+                    self.window.outstanding = None
+                }
                 (RequestKind::DeleteChild, ExchangeType::Informational) => {
-                    self.outstanding = None;
+                    self.window.outstanding = None;
                     self.handle_delete_child_response(&inner, &mut out);
                 }
                 (RequestKind::CreateChild, ExchangeType::CreateChildSa) => {
-                    self.outstanding = None;
+                    self.window.outstanding = None;
                     self.handle_create_child_response(&inner, peer, config, rng, &mut out);
                 }
                 (RequestKind::FollowupKe, ExchangeType::IkeFollowupKe) => {
-                    self.outstanding = None;
+                    self.window.outstanding = None;
                     self.handle_followup_response(&inner, peer, config, rng, &mut out);
                 }
                 _ => return drop(out, DropReason::UnexpectedResponse),
@@ -834,7 +855,7 @@ impl IkeSa {
             return out;
         }
         // A request from the peer.
-        if let Some((mid, bytes)) = &self.last_response {
+        if let Some((mid, bytes)) = &self.window.last_response {
             let later_fragment = fragment::skf(msg).is_some_and(|f| f.fragment_number != 1);
             if h.message_id == *mid && h.exchange != ExchangeType::IkeSaInit && !later_fragment {
                 // §2.1: a retransmitted request gets the identical response.
@@ -844,7 +865,7 @@ impl IkeSa {
                 return out;
             }
         }
-        if h.message_id != self.peer_next_mid {
+        if h.message_id != self.window.peer_next_mid {
             return drop(out, DropReason::UnexpectedMessageId);
         }
         let Some((plain, first)) = self.open(data, msg) else {
@@ -901,7 +922,7 @@ impl IkeSa {
             self.close(&mut out, CloseReason::HalfOpenExpired);
             return out;
         }
-        let Some(o) = self.outstanding.as_mut() else {
+        let Some(o) = self.window.outstanding.as_mut() else {
             return out;
         };
         if now < o.next_at {
@@ -909,7 +930,7 @@ impl IkeSa {
         }
         if o.tries >= config.retransmit_tries {
             let kind = o.kind;
-            self.outstanding = None;
+            self.window.outstanding = None;
             self.give_up(kind, peer, &mut out);
             return out;
         }

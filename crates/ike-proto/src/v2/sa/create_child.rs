@@ -20,7 +20,7 @@ use ike_wire::v2::{
 };
 
 use super::followup::{self, Agreed, KeyExchanges};
-use super::{IkeSa, NegotiatedChild, Output, RequestKind, State};
+use super::{Handshake, IkeSa, NegotiatedChild, Output, RequestKind, State, Window};
 use crate::proposal::{check_reply, select_with, Chosen, Proposal};
 use crate::v2::payloads::{check_payloads, ProtocolError};
 use crate::v2::{ChildConfig, EndpointConfig, IpsecProtocol, Mode, PeerConfig, Ts};
@@ -283,7 +283,7 @@ impl IkeSa {
         rng: &mut Entropy,
         out: &mut Output,
     ) {
-        while self.outstanding.is_none() && matches!(self.state, State::Established) {
+        while self.window.outstanding.is_none() && matches!(self.state, State::Established) {
             let Some(op) = self.queue.pop_front() else {
                 return;
             };
@@ -318,11 +318,11 @@ impl IkeSa {
             spi_size: 4,
             spis: vec![&spi],
         })];
-        let mid = self.next_mid;
+        let mid = self.window.next_mid;
         let Some(bytes) = self.seal(ExchangeType::Informational, false, mid, &payloads, rng) else {
             return;
         };
-        self.next_mid = mid.wrapping_add(1);
+        self.window.next_mid = mid.wrapping_add(1);
         self.creating = Some(Box::new(Creating {
             op: Op::DeleteChild { spi_in },
             ni: Vec::new(),
@@ -502,7 +502,7 @@ impl IkeSa {
         rng: &mut Entropy,
         out: &mut Output,
     ) {
-        let mid = self.next_mid;
+        let mid = self.window.next_mid;
         let bytes = {
             let mut payloads: Vec<Payload<'_>> = Vec::new();
             let old_spi;
@@ -571,7 +571,7 @@ impl IkeSa {
             self.seal(ExchangeType::CreateChildSa, false, mid, &payloads, rng)
         };
         let Some(bytes) = bytes else { return };
-        self.next_mid = mid.wrapping_add(1);
+        self.window.next_mid = mid.wrapping_add(1);
         self.creating = Some(Box::new(creating));
         self.send_request(
             out,
@@ -1081,14 +1081,9 @@ impl IkeSa {
             nr: nr.to_vec(),
             chosen: Some(chosen),
             keys: Some(new_keys),
-            init_request: Vec::new(),
-            init_response: Vec::new(),
-            next_mid: 0,
-            peer_next_mid: 0,
-            outstanding: None,
-            last_response: None,
+            handshake: Handshake::default(),
+            window: Window::default(),
             children,
-            pending_child: None,
             created: self.clock,
             half_open_timeout: self.half_open_timeout,
             remote_id: self.remote_id.clone(),
@@ -1101,7 +1096,6 @@ impl IkeSa {
             established_at: Some(self.clock),
             rekeyed: false,
             last_exchange_nr: Vec::new(),
-            int_auth: None,
             // The peer authenticated on the old SA; the new one inherits that (§2.18).
             auth: self.auth.clone(),
             // Fragmentation support was negotiated for the IKE SA and carries over (RFC 7383
@@ -1129,7 +1123,7 @@ impl IkeSa {
         rng: &mut Entropy,
         out: &mut Output,
     ) {
-        self.peer_next_mid = mid.wrapping_add(1);
+        self.window.peer_next_mid = mid.wrapping_add(1);
         let reply = self.answer_create_child(inner, peer, rng, out);
         let payloads: Vec<Payload<'_>>;
         let owned;
@@ -1143,7 +1137,7 @@ impl IkeSa {
             }
         }
         if let Some(bytes) = self.seal(ExchangeType::CreateChildSa, true, mid, &payloads, rng) {
-            self.last_response = Some((mid, bytes.clone()));
+            self.window.last_response = Some((mid, bytes.clone()));
             self.transmit(out, bytes);
         }
     }

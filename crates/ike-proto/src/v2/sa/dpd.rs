@@ -46,7 +46,7 @@ impl IkeSa {
     pub(super) fn dpd_at(&self, peer: Option<&PeerConfig>) -> Option<Instant> {
         let delay = peer?.dpd_delay.filter(|d| !d.is_zero())?;
         let idle = matches!(self.state, State::Established)
-            && self.outstanding.is_none()
+            && self.window.outstanding.is_none()
             && self.queue.is_empty()
             && !self.rekeyed;
         idle.then(|| self.liveness.last_received + delay)

@@ -191,7 +191,7 @@ impl IkeSa {
                 return;
             }
         };
-        let mid = self.next_mid;
+        let mid = self.window.next_mid;
         let payloads = [
             Payload::Ke(KePayload {
                 group,
@@ -209,7 +209,7 @@ impl IkeSa {
             return;
         };
         f.kex = Some(kex);
-        self.next_mid = mid.wrapping_add(1);
+        self.window.next_mid = mid.wrapping_add(1);
         self.creating = Some(Box::new(creating));
         self.send_request(out, self.clock, config, bytes, RequestKind::FollowupKe, mid);
     }
@@ -305,7 +305,7 @@ impl IkeSa {
         rng: &mut Entropy,
         out: &mut Output,
     ) {
-        self.peer_next_mid = mid.wrapping_add(1);
+        self.window.peer_next_mid = mid.wrapping_add(1);
         let answer = self.answer_followup(inner, peer, rng, out);
         let payloads: Vec<Payload<'_>> = match &answer {
             Ok((group, ours, link)) => {
@@ -324,7 +324,7 @@ impl IkeSa {
             Err(t) => vec![Payload::Notify(Notify::new(*t, &[]))],
         };
         if let Some(bytes) = self.seal(ExchangeType::IkeFollowupKe, true, mid, &payloads, rng) {
-            self.last_response = Some((mid, bytes.clone()));
+            self.window.last_response = Some((mid, bytes.clone()));
             self.transmit(out, bytes);
         }
     }

@@ -7,9 +7,9 @@ impl IkeSa {
     pub(super) fn auth_octets(&self, sender_is_initiator: bool, id_body: &[u8]) -> Option<Vec<u8>> {
         let keys = self.keys.as_ref()?;
         let (msg, nonce, sk_p) = if sender_is_initiator {
-            (&self.init_request, &self.nr, &keys.sk_pi)
+            (&self.handshake.init_request, &self.nr, &keys.sk_pi)
         } else {
-            (&self.init_response, &self.ni, &keys.sk_pr)
+            (&self.handshake.init_response, &self.ni, &keys.sk_pr)
         };
         let maced = kdf::maced_id(keys.prf, sk_p.expose(), id_body);
         let int_auth = self.int_auth_octets();
@@ -172,12 +172,12 @@ impl IkeSa {
             payloads.extend(self.esp_notifies.payloads(None));
         }
         // Message ID 1, or the next after the IKE_INTERMEDIATE exchanges (RFC 9242 §3.2).
-        let mid = self.next_mid;
+        let mid = self.window.next_mid;
         let Some(bytes) = self.seal(ExchangeType::IkeAuth, false, mid, &payloads, rng) else {
             return;
         };
         if let (Some(c), Some(spi)) = (child, spi_in) {
-            self.pending_child = Some(PendingChild {
+            self.handshake.pending_child = Some(PendingChild {
                 cfg: 0,
                 spi_in: spi,
                 ts_i: c.local_ts.clone(),
@@ -187,7 +187,7 @@ impl IkeSa {
         }
         self.state = State::AuthSent;
         self.send_request(out, now, config, bytes, RequestKind::Auth, mid);
-        self.next_mid = mid.wrapping_add(1);
+        self.window.next_mid = mid.wrapping_add(1);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -202,7 +202,7 @@ impl IkeSa {
         let _ = now;
         // The dispatcher checked that the request has the expected message ID: 1, or the next
         // after the IKE_INTERMEDIATE exchanges.
-        let mid = self.peer_next_mid;
+        let mid = self.window.peer_next_mid;
         // Authenticate the initiator, then build our AUTH; a failure of either is answered
         // with the notify (AUTHENTICATION_FAILED) and closes the SA.
         let found = self
@@ -273,8 +273,8 @@ impl IkeSa {
         let Some(bytes) = self.seal(ExchangeType::IkeAuth, true, mid, &payloads, rng) else {
             return;
         };
-        self.last_response = Some((mid, bytes.clone()));
-        self.peer_next_mid = mid.wrapping_add(1);
+        self.window.last_response = Some((mid, bytes.clone()));
+        self.window.peer_next_mid = mid.wrapping_add(1);
         self.transmit(out, bytes);
         self.state = State::Established;
         if find_notify(inner, NotifyType::InitialContact).is_some() {
@@ -354,10 +354,14 @@ impl IkeSa {
         self.ike_expire_at = peer.life_time.map(|t| self.clock + t);
         self.established_at = Some(self.clock);
         self.local_id = Some(peer.local_id.clone());
-        // RealMessage1/2 (§2.15) served IKE_AUTH; an established SA answers a retransmitted
-        // IKE_AUTH from its response cache and never signs again.
-        self.init_request = Vec::new();
-        self.init_response = Vec::new();
+        // RealMessage1/2 (§2.15) and IntAuth served IKE_AUTH; an established SA answers a
+        // retransmitted IKE_AUTH from its response cache and never signs again. (The first
+        // Child SA's proposal, the rest of the handshake, is taken by the caller next.)
+        let pending_child = self.handshake.pending_child.take();
+        self.handshake = Handshake {
+            pending_child,
+            ..Handshake::default()
+        };
         out.events.push(Event::IkeSaEstablished {
             sa: self.handle,
             connection: peer.name.clone(),
@@ -635,29 +639,29 @@ impl IkeSa {
             Err(e) => {
                 // §2.21.2: the responder thinks the IKE SA is up; tell it, once (we close at
                 // once, so nothing would retransmit or take the answer).
-                let mid = self.next_mid;
+                let mid = self.window.next_mid;
                 let n = [Payload::Notify(Notify::new(
                     NotifyType::AuthenticationFailed,
                     &[],
                 ))];
                 if let Some(bytes) = self.seal(ExchangeType::Informational, false, mid, &n, rng) {
-                    self.next_mid = mid.wrapping_add(1);
+                    self.window.next_mid = mid.wrapping_add(1);
                     self.transmit(out, bytes);
                 }
                 self.close(out, CloseReason::LocalError(e));
                 return;
             }
         }
-        self.outstanding = None;
+        self.window.outstanding = None;
         self.state = State::Established;
         self.established_events(peer, out);
         // Every other child of the connection follows in CREATE_CHILD_SA exchanges, in the
         // configuration's order (strongSwan too initiates every child of a connection).
-        let first = self.pending_child.as_ref().map(|p| p.cfg);
+        let first = self.handshake.pending_child.as_ref().map(|p| p.cfg);
         for cfg in (0..peer.children.len()).filter(|c| Some(*c) != first) {
             self.queue.push_back(create_child::Op::Create { cfg });
         }
-        let Some(pending) = self.pending_child.take() else {
+        let Some(pending) = self.handshake.pending_child.take() else {
             return;
         };
         let name = peer

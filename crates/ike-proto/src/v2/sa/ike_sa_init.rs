@@ -47,14 +47,9 @@ impl IkeSa {
             nr: Vec::new(),
             chosen: None,
             keys: None,
-            init_request: Vec::new(),
-            init_response: Vec::new(),
-            next_mid: 0,
-            peer_next_mid: 0,
-            outstanding: None,
-            last_response: None,
+            handshake: Handshake::default(),
+            window: Window::default(),
             children: Vec::new(),
-            pending_child: None,
             created: now,
             half_open_timeout: config.half_open_timeout,
             remote_id: None,
@@ -75,7 +70,6 @@ impl IkeSa {
             peer_childless: false,
             nat: nat::Nat::new(local, remote, now, true, peer.encap),
             liveness: dpd::Liveness::new(now),
-            int_auth: None,
             prefer_initiator_proposals: false,
             ike_collision_pending: false,
             ike_collision_lost: false,
@@ -86,9 +80,9 @@ impl IkeSa {
         let bytes = sa
             .init_request_bytes(peer)
             .map_err(|_| EngineError::UnknownSa)?;
-        sa.init_request = bytes.clone();
+        sa.handshake.init_request = bytes.clone();
         sa.send_request(&mut out, now, config, bytes, RequestKind::Init, 0);
-        sa.next_mid = 1;
+        sa.window.next_mid = 1;
         Ok((sa, out))
     }
 
@@ -227,7 +221,7 @@ impl IkeSa {
         let result = self.complete_init(data, msg, peer);
         match result {
             Ok(()) => {
-                self.outstanding = None;
+                self.window.outstanding = None;
                 self.detect_nat(msg, self.local, self.remote);
                 self.after_init(now, peer, config, rng, out);
             }
@@ -243,7 +237,7 @@ impl IkeSa {
         out: &mut Output,
     ) {
         if let Ok(bytes) = self.init_request_bytes(peer) {
-            self.init_request = bytes.clone();
+            self.handshake.init_request = bytes.clone();
             self.send_request(out, now, config, bytes, RequestKind::Init, 0);
         }
     }
@@ -293,7 +287,7 @@ impl IkeSa {
             .map_err(|_| ProtocolError::InvalidSyntax("peer key exchange value"))?;
         self.spi_r = msg.header.spi_r;
         self.nr = nonce.to_vec();
-        self.init_response = data.to_vec();
+        self.handshake.init_response = data.to_vec();
         self.derive_keys(chosen, shared.expose())?;
         self.fragmentation = self.fragment_size > 0
             && find_notify(&msg.payloads, NotifyType::FragmentationSupported).is_some();
@@ -385,14 +379,15 @@ impl IkeSa {
             nr,
             chosen: Some(chosen),
             keys: None,
-            init_request: data.to_vec(),
-            init_response: Vec::new(),
-            next_mid: 0,
-            peer_next_mid: 1,
-            outstanding: None,
-            last_response: None,
+            handshake: Handshake {
+                init_request: data.to_vec(),
+                ..Handshake::default()
+            },
+            window: Window {
+                peer_next_mid: 1,
+                ..Window::default()
+            },
             children: Vec::new(),
-            pending_child: None,
             created: now,
             half_open_timeout: Duration::from_secs(30),
             remote_id: None,
@@ -413,7 +408,6 @@ impl IkeSa {
             peer_childless: false,
             nat: nat::Nat::new(local, remote, now, false, peer.encap),
             liveness: dpd::Liveness::new(now),
-            int_auth: None,
             prefer_initiator_proposals: false,
             ike_collision_pending: false,
             ike_collision_lost: false,
@@ -483,8 +477,8 @@ impl IkeSa {
         }
         .to_vec()
         .map_err(|_| EngineError::UnknownSa)?;
-        sa.init_response = reply.clone();
-        sa.last_response = Some((0, reply.clone()));
+        sa.handshake.init_response = reply.clone();
+        sa.window.last_response = Some((0, reply.clone()));
         let mut out = Output::default();
         sa.transmit(&mut out, reply);
         Ok((sa, out))
@@ -493,8 +487,8 @@ impl IkeSa {
     pub(crate) fn retransmit_init_response(&mut self, request: &[u8]) -> Output {
         let mut out = Output::default();
         // Only an identical request is a retransmission (§2.1).
-        if request == self.init_request.as_slice() {
-            if let Some((0, bytes)) = self.last_response.clone() {
+        if request == self.handshake.init_request.as_slice() {
+            if let Some((0, bytes)) = self.window.last_response.clone() {
                 self.answer_origin();
                 self.transmit(&mut out, bytes);
             }

@@ -17,7 +17,7 @@ impl IkeSa {
             self.close(&mut out, CloseReason::Deleted);
             return out;
         }
-        if self.outstanding.is_some() {
+        if self.window.outstanding.is_some() {
             self.queue.push_back(create_child::Op::DeleteIke);
             return out;
         }
@@ -26,12 +26,12 @@ impl IkeSa {
             spi_size: 0,
             spis: Vec::new(),
         })];
-        let mid = self.next_mid;
+        let mid = self.window.next_mid;
         let Some(bytes) = self.seal(ExchangeType::Informational, false, mid, &payloads, rng) else {
             self.close(&mut out, CloseReason::Deleted);
             return out;
         };
-        self.next_mid = mid.wrapping_add(1);
+        self.window.next_mid = mid.wrapping_add(1);
         self.state = State::Deleting;
         self.send_request(&mut out, now, config, bytes, RequestKind::Delete, mid);
         out
@@ -45,14 +45,14 @@ impl IkeSa {
     ) -> Output {
         let mut out = Output::default();
         self.clock = now;
-        if !matches!(self.state, State::Established) || self.outstanding.is_some() {
+        if !matches!(self.state, State::Established) || self.window.outstanding.is_some() {
             return out;
         }
-        let mid = self.next_mid;
+        let mid = self.window.next_mid;
         let Some(bytes) = self.seal(ExchangeType::Informational, false, mid, &[], rng) else {
             return out;
         };
-        self.next_mid = mid.wrapping_add(1);
+        self.window.next_mid = mid.wrapping_add(1);
         self.send_request(&mut out, now, config, bytes, RequestKind::Liveness, mid);
         out
     }
@@ -124,10 +124,10 @@ impl IkeSa {
             }
         }
         if let Some(bytes) = self.seal(ExchangeType::Informational, true, mid, &reply, rng) {
-            self.last_response = Some((mid, bytes.clone()));
+            self.window.last_response = Some((mid, bytes.clone()));
             self.transmit(out, bytes);
         }
-        self.peer_next_mid = mid.wrapping_add(1);
+        self.window.peer_next_mid = mid.wrapping_add(1);
         if refused {
             self.close(
                 out,

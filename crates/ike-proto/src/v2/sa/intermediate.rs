@@ -153,7 +153,7 @@ pub(super) fn generate(
 impl IkeSa {
     /// The octets IntAuth adds to the AUTH payloads, if IKE_INTERMEDIATE exchanges took place.
     pub(super) fn int_auth_octets(&self) -> Option<Vec<u8>> {
-        self.int_auth.as_ref().map(IntAuth::octets)
+        self.handshake.int_auth.as_ref().map(IntAuth::octets)
     }
 
     /// Responder, after IKE_SA_INIT: wait for the IKE_INTERMEDIATE exchanges if the chosen
@@ -213,7 +213,7 @@ impl IkeSa {
                 return;
             }
         };
-        let mid = self.next_mid;
+        let mid = self.window.next_mid;
         let payloads = [Payload::Ke(KePayload {
             group,
             data: kex.public_value(),
@@ -224,8 +224,8 @@ impl IkeSa {
         if let State::Intermediate(round) = &mut self.state {
             round.kex = Some(kex);
         }
-        self.int_auth = Some(auth);
-        self.next_mid = mid.wrapping_add(1);
+        self.handshake.int_auth = Some(auth);
+        self.window.next_mid = mid.wrapping_add(1);
         self.send_request(out, now, config, bytes, RequestKind::Intermediate, mid);
     }
 
@@ -258,7 +258,7 @@ impl IkeSa {
     /// IntAuth_i under SK_pi, a response into IntAuth_r under SK_pr.
     fn fold_int_auth(&self, from_initiator: bool, mid: u32, data: &[u8]) -> Option<IntAuth> {
         let keys = self.keys.as_ref()?;
-        let mut chain = self.int_auth.clone().unwrap_or_default();
+        let mut chain = self.handshake.int_auth.clone().unwrap_or_default();
         let (key, slot) = if from_initiator {
             (&keys.sk_pi, &mut chain.i)
         } else {
@@ -305,7 +305,7 @@ impl IkeSa {
             return;
         };
         round.pending.pop_front();
-        self.outstanding = None;
+        self.window.outstanding = None;
         if let Some(err) = first_error_notify(inner) {
             self.close(out, CloseReason::PeerError(err));
             return;
@@ -333,7 +333,7 @@ impl IkeSa {
             let auth = int_auth_data(&msg.header, first, plain)
                 .and_then(|d| self.fold_int_auth(false, msg.header.message_id, &d))
                 .ok_or(ProtocolError::InvalidSyntax("IKE_INTERMEDIATE message"))?;
-            self.int_auth = Some(auth);
+            self.handshake.int_auth = Some(auth);
             self.update_keys(shared.expose())
         });
         if let Err(e) = result {
@@ -396,7 +396,7 @@ impl IkeSa {
                     .map_err(|_| ProtocolError::InvalidSyntax("peer key exchange value"))?;
                 Ok((auth, ours, shared))
             });
-        self.peer_next_mid = mid.wrapping_add(1);
+        self.window.peer_next_mid = mid.wrapping_add(1);
         let (auth, ours, shared) = match answer {
             Ok(a) => a,
             Err(e) => {
@@ -411,7 +411,7 @@ impl IkeSa {
                 return;
             }
         };
-        self.int_auth = Some(auth);
+        self.handshake.int_auth = Some(auth);
         let payloads = [Payload::Ke(KePayload { group, data: &ours })];
         let Some((bytes, auth)) = self.seal_intermediate(true, mid, &payloads, rng) else {
             self.close(
@@ -420,8 +420,8 @@ impl IkeSa {
             );
             return;
         };
-        self.int_auth = Some(auth);
-        self.last_response = Some((mid, bytes.clone()));
+        self.handshake.int_auth = Some(auth);
+        self.window.last_response = Some((mid, bytes.clone()));
         self.transmit(out, bytes);
         if let Err(e) = self.update_keys(shared.expose()) {
             self.close(out, CloseReason::LocalError(e));
