@@ -1236,7 +1236,7 @@ fn ah_child_between_two_daemons() {
 /// that peer), so B keeps all six. `down` finds each connection's SA on whichever shard.
 #[test]
 fn connections_spread_over_two_shards_and_status_gathers_them() {
-    let (a_addr, b_addr) = ("127.0.38.1", "127.0.38.2");
+    let (a_addr, b_addr) = ("127.0.39.1", "127.0.39.2");
     if !can_bind_500(a_addr) {
         return;
     }
