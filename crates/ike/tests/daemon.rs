@@ -669,6 +669,8 @@ fn every_subcommand_has_help() {
 /// Two network namespaces joined by a veth pair, IPv4 and IPv6; deleted on drop.
 struct NetnsPair {
     names: [String; 2],
+    /// The veth device in each.
+    veths: [String; 2],
 }
 
 impl NetnsPair {
@@ -677,9 +679,10 @@ impl NetnsPair {
     fn create(tag: &str) -> Option<NetnsPair> {
         let id = std::process::id() % 100_000;
         let names = [format!("ike-t{id}{tag}a"), format!("ike-t{id}{tag}b")];
-        let pair = NetnsPair { names };
+        let veths = [format!("ikv{id}{tag}a"), format!("ikv{id}{tag}b")];
+        let pair = NetnsPair { names, veths };
         let [a, b] = &pair.names;
-        let (va, vb) = (format!("ikv{id}{tag}a"), format!("ikv{id}{tag}b"));
+        let [va, vb] = &pair.veths;
         let run = |args: &[&str]| {
             Command::new("ip")
                 .args(args)
@@ -756,18 +759,42 @@ fn wildcard_listen_ipv4_and_ipv6_in_namespaces() {
             conn("v6", &format!("fd00:231::{me}"), &format!("fd00:231::{peer}")),
         )
     };
-    let a = Daemon::start_in(
-        Some(&ns.names[0]),
-        &dir.0,
-        "a",
-        &config("1", "2", "a.test", "b.test"),
+    // B has a second address; A's childless connection v4b goes to it. B's wildcard socket
+    // must answer from the address A sent to (IP_PKTINFO), not from the one its routing table
+    // prefers, or A drops the IKE_SA_INIT response (RFC 7296 §2.11).
+    ip_out(
+        &ns.names[1],
+        &["addr", "add", "10.231.0.22/24", "dev", &ns.veths[1]],
     );
+    let a_text = config("1", "2", "a.test", "b.test").replace(
+        "\n[[secrets.ike]]",
+        "[connections.v4b]\nremote_addrs = [\"10.231.0.22\"]\nproposals = [\"aes256-sha256-modp2048\"]\n\
+         [connections.v4b.local]\nauth = \"psk\"\nid = \"a.test\"\n\
+         [connections.v4b.remote]\nauth = \"psk\"\nid = \"b.test\"\n\n[[secrets.ike]]",
+    );
+    let a = Daemon::start_in(Some(&ns.names[0]), &dir.0, "a", &a_text);
     let b = Daemon::start_in(
         Some(&ns.names[1]),
         &dir.0,
         "b",
         &config("2", "1", "b.test", "a.test"),
     );
+    let (code, out, err) = a.ike(&["up", "v4b"]);
+    assert_eq!(
+        code,
+        0,
+        "v4b: {out}{err}\n{}\n{}",
+        a.log_text(),
+        b.log_text()
+    );
+    let on_second: Vec<Value> = sas(&b.status())
+        .iter()
+        .filter(|s| s["local_addr"] == "10.231.0.22:500")
+        .cloned()
+        .collect();
+    assert_eq!(on_second.len(), 1, "{}", b.status());
+    let (code, out, err) = a.ike(&["down", "v4b"]);
+    assert_eq!(code, 0, "{out}{err}");
     for name in ["v4", "v6"] {
         let (code, out, err) = a.ike(&["up", name]);
         assert_eq!(

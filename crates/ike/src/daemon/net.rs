@@ -8,8 +8,14 @@
 //! ESP exists and the kernel takes ESP-in-UDP itself. The shard comes from the message's header
 //! ([`ike_proto::shard::shard_of`]); a shard whose queue is full drops the datagram (the peer
 //! retransmits), so a flood cannot grow memory.
+//!
+//! Sockets go through `quinn-udp`: a receive takes up to a batch of datagrams per system call
+//! (`recvmmsg`, GRO on Linux) and reports the local address each was sent to (`IP_PKTINFO`,
+//! `IPV6_RECVPKTINFO`), so that a wildcard socket knows which of our addresses a peer used; a
+//! send from a wildcard socket names its source address the same way.
 
 use std::collections::HashMap;
+use std::io::IoSliceMut;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +23,8 @@ use std::time::Duration;
 use anyhow::Context;
 use ike_config::{Config, Connection, KernelKind};
 use ike_proto::v2::Transmit;
+use quinn_udp::{RecvMeta, UdpSocketState};
+use tokio::io::Interest;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
@@ -30,6 +38,7 @@ pub(super) struct Sock {
     pub(super) nat_t: bool,
     recv: Arc<UdpSocket>,
     send: std::net::UdpSocket,
+    state: Arc<UdpSocketState>,
 }
 
 pub(super) fn unspecified(v6: bool) -> IpAddr {
@@ -116,6 +125,8 @@ pub(super) fn bind_all(config: &Config) -> anyhow::Result<Vec<Sock>> {
                     if config.daemon.kernel != KernelKind::None {
                         kernel_socket_options(&s, addr, nat_t)?;
                     }
+                    let state = UdpSocketState::new((&s).into())
+                        .with_context(|| format!("socket options of {addr}/udp"))?;
                     let send = s
                         .try_clone()
                         .with_context(|| format!("duplicating {addr}/udp"))?;
@@ -127,6 +138,7 @@ pub(super) fn bind_all(config: &Config) -> anyhow::Result<Vec<Sock>> {
                         nat_t,
                         recv: Arc::new(recv),
                         send,
+                        state: Arc::new(state),
                     });
                 }
                 Err(e) if config.daemon.listen.is_empty() && ip.is_ipv6() => {
@@ -139,20 +151,35 @@ pub(super) fn bind_all(config: &Config) -> anyhow::Result<Vec<Sock>> {
     Ok(socks)
 }
 
-/// Receives on socket `index` and hands each IKE message to its shard, until the shards are
-/// gone.
+/// Receives on socket `index`, a batch at a time, and hands each IKE message to its shard, until
+/// the shards are gone.
 pub(super) async fn receive(
     index: usize,
     socks: Arc<Vec<Sock>>,
     shards: Arc<Vec<mpsc::Sender<ShardInput>>>,
 ) {
     let Some(sock) = socks.get(index) else { return };
-    let (socket, nat_t) = (sock.recv.clone(), sock.nat_t);
+    let (socket, state, nat_t) = (sock.recv.clone(), sock.state.clone(), sock.nat_t);
     let count = u8::try_from(shards.len()).unwrap_or(u8::MAX);
-    let mut buf = vec![0u8; 65536];
+    let batch = quinn_udp::BATCH_SIZE.clamp(1, 32);
+    let mut bufs: Vec<Vec<u8>> = (0..batch).map(|_| vec![0u8; 65536]).collect();
+    let mut metas = vec![RecvMeta::default(); batch];
     loop {
-        let (n, from) = match socket.recv_from(&mut buf).await {
-            Ok(r) => r,
+        if let Err(e) = socket.readable().await {
+            debug!(target: "net", "receive: {e}");
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            continue;
+        }
+        let got = {
+            let mut iovs: Vec<IoSliceMut<'_>> =
+                bufs.iter_mut().map(|b| IoSliceMut::new(b)).collect();
+            socket.try_io(Interest::READABLE, || {
+                state.recv((&*socket).into(), &mut iovs, &mut metas)
+            })
+        };
+        let n = match got {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
             // ICMP errors (port unreachable) surface here on Linux; they are no reason to
             // stop, but a pause keeps a persistent error from spinning.
             Err(e) => {
@@ -161,39 +188,76 @@ pub(super) async fn receive(
                 continue;
             }
         };
-        let data = buf.get(..n).unwrap_or_default();
-        let ike = if nat_t {
-            // RFC 3948 §2.2: IKE after the non-ESP marker, ESP otherwise; §2.3 keepalives.
-            match data {
-                [0, 0, 0, 0, rest @ ..] => rest,
-                [0xff] => {
-                    debug!(target: "net", "NAT keepalive from {from}");
-                    continue;
-                }
-                _ => {
-                    debug!(target: "net", "dropped {n} bytes of ESP-in-UDP from {from} (no ESP here)");
-                    continue;
+        for (meta, buf) in metas.iter().zip(&bufs).take(n) {
+            let data = buf.get(..meta.len).unwrap_or_default();
+            // GRO hands several datagrams of one sender in one buffer, `stride` bytes each.
+            let stride = if meta.stride == 0 {
+                meta.len
+            } else {
+                meta.stride
+            };
+            for datagram in data.chunks(stride.max(1)) {
+                if !dispatch(
+                    index,
+                    nat_t,
+                    datagram,
+                    meta.addr,
+                    meta.dst_ip,
+                    &shards,
+                    count,
+                ) {
+                    return;
                 }
             }
-        } else {
-            data
-        };
-        let shard = ike_proto::shard::shard_of(ike, from, count);
-        let Some(tx) = shards.get(shard) else {
-            continue;
-        };
-        let input = ShardInput::Datagram {
-            sock: index,
-            from,
-            data: ike.to_vec(),
-        };
-        match tx.try_send(input) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                debug!(target: "net", "shard {shard} is busy: dropped {n} bytes from {from}");
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => return,
         }
+    }
+}
+
+/// Demultiplexes one datagram and queues its IKE message for its shard; false when the shards
+/// are gone.
+fn dispatch(
+    index: usize,
+    nat_t: bool,
+    data: &[u8],
+    from: SocketAddr,
+    local: Option<IpAddr>,
+    shards: &[mpsc::Sender<ShardInput>],
+    count: u8,
+) -> bool {
+    let n = data.len();
+    let ike = if nat_t {
+        // RFC 3948 §2.2: IKE after the non-ESP marker, ESP otherwise; §2.3 keepalives.
+        match data {
+            [0, 0, 0, 0, rest @ ..] => rest,
+            [0xff] => {
+                debug!(target: "net", "NAT keepalive from {from}");
+                return true;
+            }
+            _ => {
+                debug!(target: "net", "dropped {n} bytes of ESP-in-UDP from {from} (no ESP here)");
+                return true;
+            }
+        }
+    } else {
+        data
+    };
+    let shard = ike_proto::shard::shard_of(ike, from, count);
+    let Some(tx) = shards.get(shard) else {
+        return true;
+    };
+    let input = ShardInput::Datagram {
+        sock: index,
+        from,
+        local,
+        data: ike.to_vec(),
+    };
+    match tx.try_send(input) {
+        Ok(()) => true,
+        Err(mpsc::error::TrySendError::Full(_)) => {
+            debug!(target: "net", "shard {shard} is busy: dropped {n} bytes from {from}");
+            true
+        }
+        Err(mpsc::error::TrySendError::Closed(_)) => false,
     }
 }
 
@@ -215,7 +279,16 @@ pub(super) fn send(socks: &[Sock], t: &Transmit) {
         warn!(target: "net", "no socket for {} (to {}): datagram dropped", t.local, t.remote);
         return;
     };
-    if let Err(e) = sock.send.send_to(&t.datagram(), t.remote) {
+    let contents = t.datagram();
+    let transmit = quinn_udp::Transmit {
+        destination: t.remote,
+        ecn: None,
+        contents: &contents,
+        segment_size: None,
+        // From a wildcard socket: the address the SA uses, not the routing table's choice.
+        src_ip: sock.bound.ip().is_unspecified().then_some(t.local.ip()),
+    };
+    if let Err(e) = sock.state.try_send((&sock.send).into(), &transmit) {
         warn!(target: "net", "send {} -> {}: {e}", t.local, t.remote);
     }
 }

@@ -9,7 +9,7 @@
 //! in the kernel before the message that completes it leaves).
 
 use std::collections::{HashMap, HashSet};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -55,6 +55,8 @@ pub(super) enum ShardInput {
     Datagram {
         sock: usize,
         from: SocketAddr,
+        /// The local address it was sent to (`IP_PKTINFO`), when the socket says.
+        local: Option<IpAddr>,
         data: Vec<u8>,
     },
     Status(oneshot::Sender<Vec<IkeSaStatus>>),
@@ -257,7 +259,12 @@ impl ShardState {
 
     fn input(&mut self, input: ShardInput) {
         match input {
-            ShardInput::Datagram { sock, from, data } => self.datagram(sock, from, &data),
+            ShardInput::Datagram {
+                sock,
+                from,
+                local,
+                data,
+            } => self.datagram(sock, from, local, &data),
             ShardInput::Status(reply) => {
                 let _ = reply.send(self.status(self.endpoint.status(Instant::now())));
             }
@@ -289,12 +296,16 @@ impl ShardState {
         }
     }
 
-    fn datagram(&mut self, sock: usize, from: SocketAddr, data: &[u8]) {
+    fn datagram(&mut self, sock: usize, from: SocketAddr, to: Option<IpAddr>, data: &[u8]) {
         let Some(bound) = self.socks.get(sock).map(|s| s.bound) else {
             return;
         };
         let local = if bound.ip().is_unspecified() {
-            let ip = self.routes.source_towards(from.ip()).unwrap_or(bound.ip());
+            // The address the peer sent to (IP_PKTINFO), else the routing table's guess.
+            let ip = to
+                .filter(|ip| !ip.is_unspecified())
+                .or_else(|| self.routes.source_towards(from.ip()))
+                .unwrap_or(bound.ip());
             SocketAddr::new(ip, bound.port())
         } else {
             bound
@@ -776,7 +787,7 @@ impl ShardState {
                 .map_or(give_up, |d| d.min(give_up));
             tokio::select! {
                 input = rx.recv() => match input {
-                    Some(ShardInput::Datagram { sock, from, data }) => self.datagram(sock, from, &data),
+                    Some(ShardInput::Datagram { sock, from, local, data }) => self.datagram(sock, from, local, &data),
                     Some(ShardInput::Up { reply: Some(r), .. }) => {
                         let _ = r.send(Response::err("the daemon is shutting down"));
                     }
