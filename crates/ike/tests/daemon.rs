@@ -697,7 +697,7 @@ impl NetnsPair {
         }
         let ok = run(&["netns", "add", b])
             && run(&[
-                "link", "add", &va, "netns", a, "type", "veth", "peer", "name", &vb, "netns", b,
+                "link", "add", va, "netns", a, "type", "veth", "peer", "name", vb, "netns", b,
             ])
             && [(a, &va, "1"), (b, &vb, "2")]
                 .iter()
