@@ -35,6 +35,7 @@ mod table;
 #[cfg(feature = "test-hooks")]
 pub mod test_hooks;
 mod timers;
+pub mod v1;
 pub mod v2;
 
 pub use v2::{CloseReason, Endpoint, EngineError, Event, SaHandle, Transmit};

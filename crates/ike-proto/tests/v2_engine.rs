@@ -382,10 +382,19 @@ fn garbage_and_unknown_spis_are_dropped_without_state() {
     msg[19] = 0x08;
     msg[27] = 28;
     p.b.handle_datagram(now, b, a, &msg);
+    // An ISAKMP (IKEv1) Main Mode header: routed by version, counted, dropped.
+    let mut v1 = vec![0u8; 28];
+    v1[0] = 3;
+    v1[16] = 1; // SA
+    v1[17] = 0x10;
+    v1[18] = 2; // Identity Protection (Main Mode)
+    v1[27] = 28;
+    p.b.handle_datagram(now, b, a, &v1);
     let drops = p.b.stats().drops;
     assert_eq!(drops.get(DropReason::Undecodable), 1);
     assert_eq!(drops.get(DropReason::UnknownSpi), 1);
-    assert_eq!(drops.total(), 2);
+    assert_eq!(drops.get(DropReason::UnsupportedVersion), 1);
+    assert_eq!(drops.total(), 3);
     assert_eq!(p.b.sa_count(), 0);
     assert!(p.b.poll_transmit().is_none());
 }

@@ -782,6 +782,13 @@ impl Endpoint {
         if data == NAT_KEEPALIVE {
             return;
         }
+        if let Ok(ike_wire::IkeVersion::V1) = ike_wire::peek_version(data) {
+            // The SA table and the admission step take both versions; IKEv1's exchanges
+            // (`crate::v1`) are not there yet, so an ISAKMP message is counted and dropped.
+            tracing::debug!(target: "ike", "dropped an IKEv1 (ISAKMP) message of {} bytes from {remote}: no IKEv1 engine yet", data.len());
+            self.stats.drops.add(DropReason::UnsupportedVersion);
+            return;
+        }
         let msg = match v2::Message::decode(data) {
             Ok(m) => m,
             Err(e) => {
