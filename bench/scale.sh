@@ -31,25 +31,11 @@ ADDR_I=10.77.12.1
 ADDR_R=10.77.12.2
 WORK=""
 PIDS=()
+TAG=scale
+NAMESPACES=("$NS_I" "$NS_R")
+# shellcheck source=bench/lib.sh
+source "$REPO/bench/lib.sh"
 
-log() { printf '[scale %5.1fs] %s\n' "$SECONDS" "$*" >&2; }
-die() { log "FAILED: $*"; exit 1; }
-alive() { [[ -d /proc/$1 ]] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
-stop_pid() {
-  local pid=$1 i
-  alive "$pid" || return 0
-  kill -KILL "$pid" 2>/dev/null || true
-  for ((i = 0; i < 50; i++)); do alive "$pid" || break; sleep 0.1; done
-  wait "$pid" 2>/dev/null || true
-}
-ns_down() {
-  local ns pid
-  for ns in "$NS_I" "$NS_R"; do
-    ip netns list | grep -qw "$ns" || continue
-    for pid in $(ip netns pids "$ns" 2>/dev/null); do stop_pid "$pid"; done
-    ip netns del "$ns" || true
-  done
-}
 cleanup() {
   local rc=$? pid
   set +e
@@ -61,7 +47,6 @@ cleanup() {
   exit "$rc"
 }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
-cpu_s() { awk -v t="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($14 + $15) / t }' "/proc/$1/stat"; }
 
 [[ $(id -u) == 0 ]] || die "must run as root (network namespaces): sudo bash $0"
 for cmd in ip jq bc timeout; do command -v "$cmd" >/dev/null || die "missing $cmd"; done

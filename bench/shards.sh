@@ -16,7 +16,9 @@
 # Usage (root; build first):
 #   cargo build --release --bin ike --bin ike-replay
 #   sudo bash bench/shards.sh
-# Environment: COUNT (30000), RUNS (3), WINDOW (512), SHARDS_A (1), SHARDS_B (2), KEEP_WORK=1.
+# Environment: COUNT (30000), RUNS (3), WINDOW (200: the responder's default socket buffer
+# holds about 270 requests), SHARDS_A (1), SHARDS_B (2), EXTRA_I (the extra source addresses),
+# KEEP_WORK=1.
 
 set -euo pipefail
 
@@ -26,7 +28,7 @@ IKE=${IKE:-$TARGET/release/ike}
 REPLAY=${REPLAY:-$TARGET/release/ike-replay}
 COUNT=${COUNT:-30000}
 RUNS=${RUNS:-3}
-WINDOW=${WINDOW:-512}
+WINDOW=${WINDOW:-200}
 SHARDS_A=${SHARDS_A:-1}
 SHARDS_B=${SHARDS_B:-2}
 KEEP_WORK=${KEEP_WORK:-0}
@@ -40,34 +42,10 @@ ADDR_R=10.77.11.2
 EXTRA_I=${EXTRA_I:-$(seq -f "10.77.11.%g" 11 18 | paste -sd,)}
 WORK=""
 PIDS=()
-
-log() { printf '[shards %5.1fs] %s\n' "$SECONDS" "$*" >&2; }
-die() { log "FAILED: $*"; exit 1; }
-
-alive() { [[ -d /proc/$1 ]] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
-
-stop_pid() {
-  local pid=$1 sig=${2:-TERM} i
-  [[ -n $pid ]] || return 0
-  if alive "$pid"; then
-    kill -s "$sig" "$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-      alive "$pid" || break
-      sleep 0.1
-    done
-    alive "$pid" && kill -s KILL "$pid" 2>/dev/null
-  fi
-  wait "$pid" 2>/dev/null || true
-}
-
-ns_down() {
-  local ns pid
-  for ns in "$NS_I" "$NS_R"; do
-    ip netns list | grep -qw "$ns" || continue
-    for pid in $(ip netns pids "$ns" 2>/dev/null); do stop_pid "$pid" KILL; done
-    ip netns del "$ns" || true
-  done
-}
+TAG=shards
+NAMESPACES=("$NS_I" "$NS_R")
+# shellcheck source=bench/lib.sh
+source "$REPO/bench/lib.sh"
 
 ns_up() {
   ns_down
@@ -87,7 +65,7 @@ ns_up() {
 cleanup() {
   local rc=$? pid
   set +e
-  for pid in "${PIDS[@]}"; do stop_pid "$pid" KILL; done
+  for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
   ns_down
   if [[ -n $WORK ]]; then
     if [[ $KEEP_WORK == 1 || $rc != 0 ]]; then log "work dir kept: $WORK"; else rm -rf "$WORK"; fi
@@ -95,8 +73,6 @@ cleanup() {
   exit "$rc"
 }
 
-# cpu_s PID: utime + stime of all threads, in seconds
-cpu_s() { awk -v t="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($14 + $15) / t }' "/proc/$1/stat"; }
 
 write_conf() {
   cat >"$WORK/ike-$1.toml" <<EOF
@@ -143,7 +119,7 @@ round() {
   out=$(timeout 300 ip netns exec "$NS_I" "$REPLAY" --local "$ADDR_I,$EXTRA_I" --remote "$ADDR_R" \
     --count "$COUNT" --window "$WINDOW") || die "ike-replay failed"
   c1=$(cpu_s "$pid")
-  stop_pid "$pid" KILL
+  stop_pid "$pid"
   # A few responses may be lost in socket buffers (UDP); a rate needs nearly all of them.
   (($(jq .responses <<<"$out") * 100 >= COUNT * 95)) || die "$shards shards: under 95 % of the requests were answered: $out"
   log "$shards shards, round $run: $out; responder CPU $(bc <<<"$c1 - $c0") s"
