@@ -163,6 +163,25 @@ struct KeyCopy {
     sk_ar: Secret,
 }
 
+/// Whether an IKE SA has been replaced by a rekey (RFC 7296 §2.18, §2.8.2).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum RekeyState {
+    /// It is the current IKE SA of its peer.
+    #[default]
+    Current,
+    /// A new IKE SA took its place (and its Child SAs); it is deleted next.
+    Replaced,
+    /// Replaced, and our own simultaneous rekey lost the §2.8.2 nonce rule: the peer deletes
+    /// it, not we; becomes `Replaced` when our exchange has been concluded.
+    ReplacedLostCollision,
+}
+
+impl RekeyState {
+    fn replaced(self) -> bool {
+        self != RekeyState::Current
+    }
+}
+
 /// The message window of an IKE SA (RFC 7296 §2.1-§2.3; a window of one).
 #[derive(Default)]
 struct Window {
@@ -227,8 +246,9 @@ pub(crate) struct IkeSa {
     ike_expire_at: Option<Instant>,
     /// When it was established (or created by a rekey).
     established_at: Option<Instant>,
-    /// Set once a rekeyed IKE SA has replaced this one; its deletion then closes it as rekeyed.
-    rekeyed: bool,
+    /// Whether a rekeyed IKE SA replaced this one (§2.18; its deletion then closes it as
+    /// rekeyed), and how.
+    rekey: RekeyState,
     /// The responder nonce of our last completed CREATE_CHILD_SA, for the collision rule.
     last_exchange_nr: Vec<u8>,
     /// Both ends announced IKEV2_FRAGMENTATION_SUPPORTED (RFC 7383).
@@ -247,10 +267,6 @@ pub(crate) struct IkeSa {
     liveness: dpd::Liveness,
     /// Select proposals in the initiator's order (EndpointConfig).
     prefer_initiator_proposals: bool,
-    /// While answering a colliding IKE rekey: keep the Child SAs (§2.8.2).
-    ike_collision_pending: bool,
-    /// Our IKE rekey lost the §2.8.2 nonce rule: do not delete the old SA ourselves.
-    ike_collision_lost: bool,
     /// Responder: the peer's CREATE_CHILD_SA exchanges waiting for their IKE_FOLLOWUP_KE
     /// exchanges (RFC 9370 §2.2.4).
     followups: Vec<followup::Responder>,
@@ -825,7 +841,7 @@ impl IkeSa {
                 }
                 (RequestKind::Delete, ExchangeType::Informational) => {
                     self.window.outstanding = None;
-                    let reason = if self.rekeyed {
+                    let reason = if self.rekey.replaced() {
                         CloseReason::Rekeyed
                     } else {
                         CloseReason::Deleted

@@ -29,7 +29,7 @@ use ike_wire::v2::{
 };
 
 use super::followup::{self, Agreed, KeyExchanges};
-use super::{Handshake, IkeSa, NegotiatedChild, Output, RequestKind, State, Window};
+use super::{Handshake, IkeSa, NegotiatedChild, Output, RekeyState, RequestKind, State, Window};
 use crate::proposal::{check_reply, select_with, Chosen, Proposal};
 use crate::v2::payloads::{check_payloads, ProtocolError};
 use crate::v2::{ChildConfig, EndpointConfig, IpsecProtocol, Mode, PeerConfig, Ts};
@@ -120,7 +120,7 @@ impl IkeSa {
 
     /// Marks an IKE SA made redundant by a collision: the peer deletes it, as rekeyed.
     pub(crate) fn mark_redundant(&mut self) {
-        self.rekeyed = true;
+        self.rekey = RekeyState::Replaced;
         self.ike_rekey_at = None;
     }
 

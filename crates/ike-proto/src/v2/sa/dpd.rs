@@ -48,7 +48,7 @@ impl IkeSa {
         let idle = matches!(self.state, State::Established)
             && self.window.outstanding.is_none()
             && self.queue.is_empty()
-            && !self.rekeyed;
+            && !self.rekey.replaced();
         idle.then(|| self.liveness.last_received + delay)
     }
 
@@ -81,7 +81,7 @@ impl IkeSa {
     ) {
         let was_up = matches!(self.state, State::Established)
             && kind != RequestKind::Delete
-            && !self.rekeyed;
+            && !self.rekey.replaced();
         self.close(out, CloseReason::Timeout);
         if !was_up {
             return;

@@ -401,6 +401,7 @@ impl IkeSa {
                 let new = self
                     .rekeyed_sa(
                         false,
+                        false,
                         spi_i,
                         spi_r,
                         &ni,

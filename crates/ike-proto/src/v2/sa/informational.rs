@@ -136,7 +136,7 @@ impl IkeSa {
             return;
         }
         if close {
-            let reason = if self.rekeyed {
+            let reason = if self.rekey.replaced() {
                 CloseReason::Rekeyed
             } else {
                 CloseReason::DeletedByPeer

@@ -73,8 +73,8 @@ impl IkeSa {
             (redundant, *peer_new_spi)
         });
         let lost = matches!(collision, Some((true, _)));
-        self.ike_collision_pending = lost;
         let new = self.rekeyed_sa(
+            lost,
             true,
             spi_i,
             spi_r,
@@ -85,17 +85,15 @@ impl IkeSa {
             extra,
             peer,
         );
-        self.ike_collision_pending = false;
         let mut new = new?;
         match collision {
             Some((true, peer_new_spi)) => {
-                new.rekeyed = true;
+                new.rekey = RekeyState::Replaced;
                 new.queue.push_back(Op::DeleteIke);
                 out.kick_new_sa = true;
                 out.move_children_to = Some(peer_new_spi);
-                self.rekeyed = true;
+                self.rekey = RekeyState::ReplacedLostCollision;
                 self.ike_rekey_at = None;
-                self.ike_collision_lost = true;
             }
             Some((false, peer_new_spi)) => out.mark_redundant = Some(peer_new_spi),
             None => {}
@@ -110,6 +108,7 @@ impl IkeSa {
     #[allow(clippy::too_many_arguments)]
     pub(in crate::v2::sa) fn rekeyed_sa(
         &mut self,
+        keep_children: bool,
         initiator: bool,
         spi_i: [u8; 8],
         spi_r: [u8; 8],
@@ -129,10 +128,10 @@ impl IkeSa {
         let new_keys =
             crate::v2::sa::ike_keys(chosen, skeyseed.expose(), ni, nr, &spi_i, &spi_r, initiator)?;
         // In a collision (§2.8.2) the Child SAs stay until the nonce rule names the survivor.
-        let children = if self.ike_collision_pending {
+        let children = if keep_children {
             Vec::new()
         } else {
-            self.rekeyed = true;
+            self.rekey = RekeyState::Replaced;
             self.ike_rekey_at = None;
             std::mem::take(&mut self.children)
         };
@@ -163,7 +162,7 @@ impl IkeSa {
             ike_rekey_at: peer.rekey_time.map(|t| self.clock + jittered(t, &spi_i)),
             ike_expire_at: peer.life_time.map(|t| self.clock + t),
             established_at: Some(self.clock),
-            rekeyed: false,
+            rekey: RekeyState::Current,
             last_exchange_nr: Vec::new(),
             // The peer authenticated on the old SA; the new one inherits that (§2.18).
             auth: self.auth.clone(),
@@ -175,8 +174,6 @@ impl IkeSa {
             initial_contact: false,
             peer_childless: self.peer_childless,
             prefer_initiator_proposals: self.prefer_initiator_proposals,
-            ike_collision_pending: false,
-            ike_collision_lost: false,
             nat: self.nat.clone(),
             liveness: crate::v2::sa::dpd::Liveness::new(self.clock),
             followups: Vec::new(),

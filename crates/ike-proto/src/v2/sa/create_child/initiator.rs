@@ -429,9 +429,9 @@ impl IkeSa {
                     },
                 }
             }
-            Op::RekeyIke if self.ike_collision_lost => {
+            Op::RekeyIke if self.rekey == RekeyState::ReplacedLostCollision => {
                 // We lost the §2.8.2 nonce rule: the peer deletes the old IKE SA.
-                self.ike_collision_lost = false;
+                self.rekey = RekeyState::Replaced;
                 self.queue.clear();
             }
             Op::RekeyIke => {

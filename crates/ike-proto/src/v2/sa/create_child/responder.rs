@@ -61,7 +61,7 @@ impl IkeSa {
                 })
             );
             if (self.creating.is_some() && !our_ike_rekey)
-                || self.rekeyed
+                || self.rekey.replaced()
                 || self.ike_followup_pending()
             {
                 // Our own exchange on this IKE SA is under way (a rekey of one of its Child SAs,
@@ -134,8 +134,8 @@ impl IkeSa {
             }
             // §2.8.2: if we are rekeying this IKE SA too, answer as usual but keep the Child
             // SAs here until both exchanges are done and the nonce rule names the survivor.
-            self.ike_collision_pending = our_ike_rekey;
             let new = self.rekeyed_sa(
+                our_ike_rekey,
                 false,
                 spi_i,
                 spi_r,
@@ -146,7 +146,6 @@ impl IkeSa {
                 &[],
                 peer,
             );
-            self.ike_collision_pending = false;
             let new = new.map_err(|_| (NotifyType::NoProposalChosen, Vec::new()))?;
             if our_ike_rekey {
                 if let Some(c) = self.creating.as_mut() {
@@ -179,7 +178,7 @@ impl IkeSa {
                 op: Op::RekeyIke,
                 ..
             })
-        ) || self.rekeyed
+        ) || self.rekey.replaced()
             || self.ike_followup_pending()
         {
             // We are moving to a new IKE SA: create Child SAs there, later (§2.25.2).
