@@ -1,6 +1,7 @@
 //! Proposals in strongSwan's syntax (`aes128gcm16-prfsha256-x25519`, `aes256-sha256-modp2048`,
-//! `aes128-sha256-ecp256-esn`) and their IKEv2 wire form (RFC 7296 §3.3), with the responder's
-//! selection (§2.7).
+//! `aes128-sha256-ecp256-esn`), the same for both IKE versions, and what was chosen; their IKEv2
+//! wire form and the responder's selection (RFC 7296 §3.3, §2.7) are in `v2`; IKEv1's Oakley and
+//! IPsec DOI attributes (RFC 2409 Appendix A, RFC 2407 §4.5) go in `v1` beside it.
 //!
 //! As in strongSwan, an IKE proposal without a PRF takes the PRF that matches its integrity
 //! algorithm; an AEAD IKE proposal must name its PRF. An ESP/AH proposal has no PRF, may name key
@@ -19,7 +20,11 @@
 use ike_crypto::cipher::{EncrAlg, IntegAlg};
 use ike_crypto::prf::PrfAlg;
 use ike_wire::group::DhGroup;
-use ike_wire::v2::{self, EncrId, EsnId, IntegId, PrfId, ProtocolId, TransformType};
+use ike_wire::v2::{self as wire, EncrId, EsnId, IntegId, PrfId, ProtocolId, TransformType};
+
+pub mod v2;
+
+pub use self::v2::{check_reply, select, select_with};
 
 /// Why a proposal string could not be parsed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -372,40 +377,6 @@ impl Proposal {
             ..self.clone()
         }
     }
-
-    /// The proposal on the wire, numbered `number`, with `spi`.
-    pub fn to_wire<'a>(&self, number: u8, spi: &'a [u8]) -> v2::Proposal<'a> {
-        let mut transforms = Vec::new();
-        for (id, bits) in &self.encr {
-            transforms.push(match bits {
-                Some(b) => v2::Transform::with_key_length(TransformType::Encr, id.value(), *b),
-                None => v2::Transform::new(TransformType::Encr, id.value()),
-            });
-        }
-        for id in &self.prf {
-            transforms.push(v2::Transform::new(TransformType::Prf, id.value()));
-        }
-        for id in &self.integ {
-            transforms.push(v2::Transform::new(TransformType::Integ, id.value()));
-        }
-        for g in &self.ke {
-            transforms.push(v2::Transform::new(TransformType::Ke, g.value()));
-        }
-        for (i, list) in self.addke.iter().enumerate() {
-            for g in list {
-                transforms.push(v2::Transform::new(addke_type(i), g.value()));
-            }
-        }
-        for e in &self.esn {
-            transforms.push(v2::Transform::new(TransformType::Esn, e.value()));
-        }
-        v2::Proposal {
-            number,
-            protocol: self.protocol,
-            spi,
-            transforms,
-        }
-    }
 }
 
 /// The transforms chosen from one proposal: one of each type present.
@@ -429,20 +400,6 @@ pub struct Chosen {
 }
 
 impl Chosen {
-    /// The single-proposal reply that names this choice (RFC 7296 §3.3.6).
-    pub fn to_wire<'a>(&self, protocol: ProtocolId, spi: &'a [u8]) -> v2::Proposal<'a> {
-        let p = Proposal {
-            protocol,
-            encr: self.encr.into_iter().collect(),
-            integ: self.integ.into_iter().collect(),
-            prf: self.prf.into_iter().collect(),
-            ke: self.ke.into_iter().collect(),
-            esn: self.esn.into_iter().collect(),
-            addke: self.addke.map(|g| g.into_iter().collect()),
-        };
-        p.to_wire(self.number, spi)
-    }
-
     /// The additional key exchanges to run, in order (RFC 9370 §2.2.2): transform type and
     /// method, NONE left out.
     pub fn additional(&self) -> impl Iterator<Item = (TransformType, DhGroup)> + '_ {
@@ -563,194 +520,11 @@ pub fn ke_name(g: DhGroup) -> String {
     }
 }
 
-fn key_length(t: &v2::Transform<'_>) -> Option<u16> {
-    t.key_length()
-}
-
-/// The responder's selection (RFC 7296 §2.7): the first of `ours` (in our order of preference)
-/// that one of `theirs` matches, taking from each transform type the first of our algorithms the
-/// peer also offers. A peer proposal matches when, for every type our proposal has, it offers
-/// one we accept, and it has no transform type we lack (other than an ESN "none").
-pub fn select(ours: &[Proposal], theirs: &[v2::Proposal<'_>]) -> Option<Chosen> {
-    select_with(ours, theirs, false)
-}
-
-/// [`select`], or with `initiator_order` the first of the peer's proposals (in its order) that
-/// one of ours matches: strongSwan's `prefer_configured_proposals = no`.
-pub fn select_with(
-    ours: &[Proposal],
-    theirs: &[v2::Proposal<'_>],
-    initiator_order: bool,
-) -> Option<Chosen> {
-    if initiator_order {
-        for peer in theirs {
-            for mine in ours.iter().filter(|m| m.protocol == peer.protocol) {
-                if let Some(c) = match_one(mine, peer) {
-                    return Some(c);
-                }
-            }
-        }
-        return None;
-    }
-    for mine in ours {
-        for peer in theirs.iter().filter(|p| p.protocol == mine.protocol) {
-            if let Some(c) = match_one(mine, peer) {
-                return Some(c);
-            }
-        }
-    }
-    None
-}
-
-fn match_one(mine: &Proposal, peer: &v2::Proposal<'_>) -> Option<Chosen> {
-    let offered = |t: TransformType| {
-        peer.transforms
-            .iter()
-            .filter(move |x| x.transform_type == t)
-    };
-    // A transform type we do not use at all must not be required by the peer's proposal.
-    for t in &peer.transforms {
-        let used = match t.transform_type {
-            TransformType::Encr => !mine.encr.is_empty(),
-            TransformType::Integ => !mine.integ.is_empty(),
-            TransformType::Prf => !mine.prf.is_empty(),
-            TransformType::Ke => true,
-            TransformType::Esn => true,
-            // Selected below, type by type (NONE when we do not do that exchange).
-            TransformType::AddKe1
-            | TransformType::AddKe2
-            | TransformType::AddKe3
-            | TransformType::AddKe4
-            | TransformType::AddKe5
-            | TransformType::AddKe6
-            | TransformType::AddKe7 => true,
-            _ => false,
-        };
-        if !used {
-            return None;
-        }
-    }
-    // AH has no encryption transform (and a peer's AH proposal with one was refused above).
-    let encr = if mine.encr.is_empty() {
-        None
-    } else {
-        Some(mine.encr.iter().copied().find(|(id, bits)| {
-            offered(TransformType::Encr).any(|t| t.id == id.value() && key_length(t) == *bits)
-        })?)
-    };
-    let integ = if mine.integ.is_empty() {
-        None
-    } else {
-        Some(
-            *mine
-                .integ
-                .iter()
-                .find(|i| offered(TransformType::Integ).any(|t| t.id == i.value()))?,
-        )
-    };
-    let prf = if mine.prf.is_empty() {
-        None
-    } else {
-        Some(
-            *mine
-                .prf
-                .iter()
-                .find(|p| offered(TransformType::Prf).any(|t| t.id == p.value()))?,
-        )
-    };
-    // Key exchange: for IKE required; for ESP, PFS if either side asks (none matches none).
-    let peer_ke: Vec<u16> = offered(TransformType::Ke).map(|t| t.id).collect();
-    let ke = if mine.ke.is_empty() {
-        if peer_ke.iter().any(|g| *g != 0) {
-            return None;
-        }
-        None
-    } else {
-        Some(*mine.ke.iter().find(|g| peer_ke.contains(&g.value()))?)
-    };
-    let esn = if mine.esn.is_empty() {
-        None
-    } else {
-        let peer_esn: Vec<u16> = offered(TransformType::Esn).map(|t| t.id).collect();
-        if peer_esn.is_empty() {
-            // RFC 7296 §3.3.2: an ESP proposal without ESN transform means no ESN.
-            mine.esn.contains(&EsnId::NoEsn).then_some(EsnId::NoEsn)
-        } else {
-            mine.esn
-                .iter()
-                .copied()
-                .find(|e| peer_esn.contains(&e.value()))
-        }
-    };
-    if !mine.esn.is_empty() && esn.is_none() {
-        return None;
-    }
-    // Additional key exchanges (RFC 9370 §2.2.1), each type like an optional KE: NONE matches
-    // NONE or absence, and a method already chosen for an earlier type is not chosen again
-    // (strongSwan does the same).
-    let mut used: Vec<DhGroup> = ke.into_iter().collect();
-    let mut addke = [None; ADDKE_TYPES];
-    for ((i, ours), slot) in mine.addke.iter().enumerate().zip(addke.iter_mut()) {
-        let theirs: Vec<u16> = offered(addke_type(i)).map(|t| t.id).collect();
-        let pick = if theirs.is_empty() {
-            (ours.is_empty() || ours.contains(&DhGroup::None)).then_some(DhGroup::None)
-        } else if ours.is_empty() {
-            theirs.contains(&0).then_some(DhGroup::None)
-        } else {
-            ours.iter()
-                .copied()
-                .filter(|g| *g == DhGroup::None || !used.contains(g))
-                .find(|g| theirs.contains(&g.value()))
-        }?;
-        if pick != DhGroup::None {
-            used.push(pick);
-            *slot = Some(pick);
-        }
-    }
-    Some(Chosen {
-        encr,
-        integ,
-        prf,
-        ke,
-        esn,
-        addke,
-        number: peer.number,
-    })
-}
-
-/// Whether a responder's single-proposal reply is one we offered (RFC 7296 §2.7: the initiator
-/// must check it).
-pub fn check_reply(ours: &[Proposal], reply: &v2::Proposal<'_>) -> Option<Chosen> {
-    let chosen = ours
-        .iter()
-        .filter(|p| p.protocol == reply.protocol)
-        .find_map(|p| match_one(p, reply))?;
-    // The reply must have exactly one transform of each type it uses.
-    let count = |t: TransformType| {
-        reply
-            .transforms
-            .iter()
-            .filter(|x| x.transform_type == t)
-            .count()
-    };
-    let single = [
-        TransformType::Encr,
-        TransformType::Integ,
-        TransformType::Prf,
-        TransformType::Ke,
-        TransformType::Esn,
-    ]
-    .into_iter()
-    .chain((0..ADDKE_TYPES).map(addke_type))
-    .all(|t| count(t) <= 1);
-    single.then_some(chosen)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn wire(p: &Proposal) -> v2::Proposal<'static> {
+    fn wire(p: &Proposal) -> wire::Proposal<'static> {
         p.to_wire(1, &[])
     }
 
