@@ -9,9 +9,8 @@ use anyhow::{bail, Context};
 
 use crate::control::{Request, Response, MAX_RESPONSE};
 
-/// Sends `request` to the daemon at `socket` and waits at most `wait` for its answer; a wait
-/// that runs out is a failed [`Response`], a daemon that cannot be reached an error.
-pub fn request(socket: &Path, request: &Request, wait: Duration) -> anyhow::Result<Response> {
+/// Connects to the daemon at `socket` and writes `request`; reads will wait at most `wait`.
+fn send(socket: &Path, request: &Request, wait: Duration) -> anyhow::Result<UnixStream> {
     let mut stream = UnixStream::connect(socket).with_context(|| {
         format!(
             "cannot reach the daemon on {} (is `ike daemon` running? -s sets the socket)",
@@ -23,6 +22,13 @@ pub fn request(socket: &Path, request: &Request, wait: Duration) -> anyhow::Resu
     let mut line = serde_json::to_string(request)?;
     line.push('\n');
     stream.write_all(line.as_bytes())?;
+    Ok(stream)
+}
+
+/// Sends `request` to the daemon at `socket` and waits at most `wait` for its answer; a wait
+/// that runs out is a failed [`Response`], a daemon that cannot be reached an error.
+pub fn request(socket: &Path, request: &Request, wait: Duration) -> anyhow::Result<Response> {
+    let stream = send(socket, request, wait)?;
     let mut reader = BufReader::new(stream.take(MAX_RESPONSE as u64));
     let mut answer = String::new();
     match reader.read_line(&mut answer) {
@@ -55,18 +61,7 @@ pub fn stream(
     wait: Duration,
     mut on_line: impl FnMut(&str) -> anyhow::Result<()>,
 ) -> anyhow::Result<Response> {
-    let mut stream = UnixStream::connect(socket).with_context(|| {
-        format!(
-            "cannot reach the daemon on {} (is `ike daemon` running? -s sets the socket)",
-            socket.display()
-        )
-    })?;
-    stream.set_read_timeout(Some(wait))?;
-    stream.set_write_timeout(Some(Duration::from_secs(5)))?;
-    let mut line = serde_json::to_string(request)?;
-    line.push('\n');
-    stream.write_all(line.as_bytes())?;
-    let mut reader = BufReader::new(stream);
+    let mut reader = BufReader::new(send(socket, request, wait)?);
     loop {
         let mut answer = String::new();
         let n = (&mut reader)
