@@ -11,13 +11,15 @@ use common::*;
 
 use ike_crypto::rng::SeededRng;
 use ike_proto::shard::{shard_of, Shard};
-use ike_proto::v2::{DropReason, Endpoint, EndpointConfig, Event, IkeSaState};
+use ike_proto::v2::{DropReason, Endpoint, EndpointConfig, Event, Identity, IkeSaState};
 
 struct Sharded {
     a: Endpoint,
     shards: Vec<Endpoint>,
     now: Instant,
     events_a: Vec<Event>,
+    /// INITIAL_CONTACT seen by a shard, for the driver to relay: (shard, identities, when).
+    contacts: Vec<(usize, (Identity, Identity), Instant)>,
 }
 
 impl Sharded {
@@ -31,12 +33,23 @@ impl Sharded {
                 let s = shard_of(&t.payload, a_addr, self.shards.len() as u8);
                 self.shards[s].handle_datagram(self.now, b_addr, a_addr, &t.payload);
             }
-            for s in &mut self.shards {
+            for (i, s) in self.shards.iter_mut().enumerate() {
                 while let Some(t) = s.poll_transmit() {
                     moved = true;
                     self.a.handle_datagram(self.now, a_addr, b_addr, &t.payload);
                 }
-                while s.poll_event().is_some() {}
+                while let Some(e) = s.poll_event() {
+                    if let Event::InitialContact {
+                        local_id,
+                        remote_id,
+                        established_at,
+                        ..
+                    } = e
+                    {
+                        self.contacts
+                            .push((i, (local_id, remote_id), established_at));
+                    }
+                }
             }
             while let Some(e) = self.a.poll_event() {
                 self.events_a.push(e);
@@ -109,6 +122,7 @@ fn sas_spread_over_shards_and_every_message_finds_its_shard() {
         shards,
         now: Instant::now(),
         events_a: Vec::new(),
+        contacts: Vec::new(),
     };
     let addr = A.parse().unwrap();
     // The first SA alone (INITIAL_CONTACT), then the rest.
@@ -166,4 +180,110 @@ fn sas_spread_over_shards_and_every_message_finds_its_shard() {
     net.run_for(Duration::from_secs(5));
     assert_eq!(net.a.sa_count(), 0);
     assert!(net.shards.iter().all(|s| s.sa_count() == 0));
+}
+
+fn two_shard_responder() -> Sharded {
+    let a = Endpoint::new(
+        EndpointConfig::default(),
+        vec![peer(
+            "site-b",
+            B,
+            "a.example.org",
+            "b.example.org",
+            &Side::default(),
+        )],
+        Box::new(SeededRng::new(21)),
+    )
+    .unwrap();
+    let shards = (0..2u8)
+        .map(|i| {
+            let cfg = EndpointConfig {
+                shard: Shard::new(i, 2).unwrap(),
+                ..EndpointConfig::default()
+            };
+            let b = peer(
+                "site-a",
+                A,
+                "b.example.org",
+                "a.example.org",
+                &Side::responder(),
+            );
+            Endpoint::new(cfg, vec![b], Box::new(SeededRng::new(30 + u64::from(i)))).unwrap()
+        })
+        .collect();
+    Sharded {
+        a,
+        shards,
+        now: Instant::now(),
+        events_a: Vec::new(),
+        contacts: Vec::new(),
+    }
+}
+
+/// INITIAL_CONTACT across shards (RFC 7296 §2.4): a restarted initiator's first IKE SA lands on
+/// one shard, which drops its own stale SAs and reports the pair of identities; relayed
+/// (`Endpoint::replace_stale`), the other shard drops the SAs established before it, and keeps
+/// one established since (the relay arrives later than the peer's next SA may).
+#[test]
+fn initial_contact_reaches_the_other_shards_and_spares_newer_sas() {
+    let mut net = two_shard_responder();
+    let addr = A.parse().unwrap();
+    // Old SAs on both shards (only the first carries INITIAL_CONTACT, and nothing is stale yet).
+    for _ in 0..12 {
+        let now = net.now;
+        net.a.initiate(now, addr, "site-b").unwrap();
+        net.run_for(Duration::from_millis(100));
+    }
+    assert!(net.shards.iter().all(|s| s.established().len() >= 2));
+    let old: Vec<usize> = net.shards.iter().map(|s| s.established().len()).collect();
+    net.contacts.clear();
+    net.run_for(Duration::from_secs(1));
+    // The initiator restarts: a fresh endpoint, the same identities.
+    net.a = Endpoint::new(
+        EndpointConfig::default(),
+        vec![peer(
+            "site-b",
+            B,
+            "a.example.org",
+            "b.example.org",
+            &Side::default(),
+        )],
+        Box::new(SeededRng::new(99)),
+    )
+    .unwrap();
+    let now = net.now;
+    net.a.initiate(now, addr, "site-b").unwrap();
+    net.run_for(Duration::from_millis(100));
+    assert_eq!(net.contacts.len(), 1, "one INITIAL_CONTACT");
+    let (k, ids, at) = net.contacts[0].clone();
+    assert_eq!(
+        net.shards[k].established().len(),
+        1,
+        "shard {k} dropped its own stale SAs"
+    );
+    // Before the relay arrives, the restarted peer sets up more SAs (without INITIAL_CONTACT):
+    // those on the other shard are newer than the restart.
+    net.run_for(Duration::from_secs(1));
+    for _ in 0..8 {
+        let now = net.now;
+        net.a.initiate(now, addr, "site-b").unwrap();
+        net.run_for(Duration::from_millis(100));
+    }
+    let other = 1 - k;
+    let before = net.shards[other].established().len();
+    assert!(before > old[other], "new SAs reached shard {other} too");
+    let newer = before - old[other];
+    net.shards[other].replace_stale(&ids, at);
+    net.run_for(Duration::from_millis(10));
+    assert_eq!(
+        net.shards[other].established().len(),
+        newer,
+        "the old SAs of shard {other} are gone, the newer ones stay"
+    );
+    assert_eq!(net.a.established().len(), 9);
+    let total: usize = net.shards.iter().map(|s| s.established().len()).sum();
+    assert_eq!(total, 9, "the responder holds exactly the initiator's SAs");
+    for s in &net.shards {
+        s.audit().unwrap();
+    }
 }

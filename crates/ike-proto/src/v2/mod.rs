@@ -317,6 +317,8 @@ pub enum Event {
         local_id: Identity,
         /// The peer's authenticated identity.
         remote_id: Identity,
+        /// When that SA was established: only IKE SAs established before it are stale.
+        established_at: Instant,
     },
     /// [`DpdAction::Trap`]: the IKE SA is closed (an [`Event::IkeSaClosed`] came first); install
     /// trap policies for the connection's children, so that traffic initiates it again.
@@ -566,11 +568,22 @@ impl Endpoint {
             .is_some_and(|idx| !self.initial_contact_for(*idx))
     }
 
-    /// Another shard's IKE SA received INITIAL_CONTACT from the peer authenticated as
-    /// `ids.1` while we were `ids.0` ([`Event::InitialContact`]): our IKE SAs with that pair
-    /// are stale and close without a word to the peer (RFC 7296 §2.4), Child SAs first.
-    pub fn replace_stale(&mut self, ids: &(Identity, Identity)) {
-        let stale: Vec<SaHandle> = self.table.with_identities(ids).collect();
+    /// Another shard's IKE SA, established at `before`, received INITIAL_CONTACT from the peer
+    /// authenticated as `ids.1` while we were `ids.0` ([`Event::InitialContact`]): our IKE SAs
+    /// with that pair established before it are stale and close without a word to the peer
+    /// (RFC 7296 §2.4), Child SAs first. One established since (the message took a while to get
+    /// here) is newer than the peer's restart and stays.
+    pub fn replace_stale(&mut self, ids: &(Identity, Identity), before: Instant) {
+        let stale: Vec<SaHandle> = self
+            .table
+            .with_identities(ids)
+            .filter(|h| {
+                self.table
+                    .get(*h)
+                    .and_then(IkeSa::established_at)
+                    .is_some_and(|t| t < before)
+            })
+            .collect();
         for h in stale {
             if let Some(mut old) = self.table.remove(h) {
                 let o = old.close_silently(CloseReason::Replaced);
@@ -1050,11 +1063,13 @@ impl Endpoint {
                     self.events.extend(o.events);
                 }
             }
-            if let Some((local_id, remote_id)) = ids {
+            let established_at = self.table.get(handle).and_then(IkeSa::established_at);
+            if let (Some((local_id, remote_id)), Some(established_at)) = (ids, established_at) {
                 self.events.push_back(Event::InitialContact {
                     sa: handle,
                     local_id,
                     remote_id,
+                    established_at,
                 });
             }
         }

@@ -590,6 +590,11 @@ impl IkeSa {
         matches!(self.state, State::Established)
     }
 
+    /// When it was established (or created by a rekey).
+    pub(crate) fn established_at(&self) -> Option<Instant> {
+        self.established_at
+    }
+
     /// What status shows of this SA at `now`.
     pub(crate) fn status(&self, now: Instant) -> crate::status::IkeSaStatus {
         use crate::status::{ChildSaState, ChildSaStatus, IkeSaState};

@@ -328,9 +328,13 @@ impl Coordinator {
                 &mut self.routes,
                 &conn,
             ),
-            ToCoordinator::InitialContact { from, ids } => {
+            ToCoordinator::InitialContact { from, ids, at } => {
                 for (i, tx) in self.shards.iter().enumerate() {
-                    if i != from && tx.try_send(ShardInput::ReplaceStale(ids.clone())).is_err() {
+                    if i != from
+                        && tx
+                            .try_send(ShardInput::ReplaceStale(ids.clone(), at))
+                            .is_err()
+                    {
                         warn!(target: "ike", "INITIAL_CONTACT: shard {i} is busy; its stale IKE SAs stay until they time out");
                     }
                 }

@@ -90,8 +90,9 @@ pub(super) enum ShardInput {
         spi: u32,
         hard: bool,
     },
-    /// Another shard's IKE SA received INITIAL_CONTACT for this pair of identities.
-    ReplaceStale((Identity, Identity)),
+    /// Another shard's IKE SA, established at that instant, received INITIAL_CONTACT for this
+    /// pair of identities.
+    ReplaceStale((Identity, Identity), Instant),
     /// A reloaded configuration: delete the IKE SAs of `gone` connections, then take `config`.
     Reload {
         config: Arc<Config>,
@@ -109,6 +110,7 @@ pub(super) enum ToCoordinator {
     InitialContact {
         from: usize,
         ids: (Identity, Identity),
+        at: Instant,
     },
 }
 
@@ -288,7 +290,7 @@ impl ShardState {
             ShardInput::Down { name, reply } => self.down(&name, reply),
             ShardInput::CreateChild { name, child } => self.create_child(&name, &child),
             ShardInput::KernelExpire { spi, hard } => self.expire(spi, hard),
-            ShardInput::ReplaceStale(ids) => self.endpoint.replace_stale(&ids),
+            ShardInput::ReplaceStale(ids, at) => self.endpoint.replace_stale(&ids, at),
             ShardInput::Reload { config, gone } => self.reload(config, &gone),
             ShardInput::Shutdown(done) => {
                 let _ = done.send(());
@@ -749,11 +751,13 @@ impl ShardState {
             Event::InitialContact {
                 local_id,
                 remote_id,
+                established_at,
                 ..
             } => {
                 let _ = self.to_coordinator.send(ToCoordinator::InitialContact {
                     from: self.index,
                     ids: (local_id, remote_id),
+                    at: established_at,
                 });
             }
             Event::TrapInstall { connection, .. } => {
