@@ -265,7 +265,11 @@ async fn run_async(options: Options, config: Config) -> anyhow::Result<()> {
             input = rx.recv() => match input {
                 Some(Input::Control(req, reply)) => c.control(req, reply),
                 Some(Input::StatusStream(lines)) => {
-                    tokio::spawn(requests::status_stream(c.shards.clone(), lines));
+                    tokio::spawn(requests::status_stream(
+                        c.shards.clone(),
+                        c.kernel.clone(),
+                        lines,
+                    ));
                 }
                 Some(Input::Kernel(e)) => kernel::event(e, &c.kernel, &c.shards, &c.config),
                 None => break,
@@ -303,7 +307,7 @@ impl Coordinator {
         let shards = self.shards.clone();
         match req {
             Request::Status => {
-                tokio::spawn(requests::status(shards, reply));
+                tokio::spawn(requests::status(shards, self.kernel.clone(), reply));
             }
             Request::Up { name } => {
                 tokio::spawn(requests::up(shards, self.config.clone(), name, Some(reply)));

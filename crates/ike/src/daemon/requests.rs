@@ -9,8 +9,8 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::warn;
 
 use super::hex8;
-use super::shard::{ConnSummary, DownResult, ShardInput};
-use crate::control::{Response, Status};
+use super::shard::{ConnSummary, DownResult, Kernel, ShardInput};
+use crate::control::{IkeSaStatus, Response, Status};
 
 /// The shards' input channels, in shard order.
 pub(super) type Shards = Arc<Vec<mpsc::Sender<ShardInput>>>;
@@ -37,13 +37,35 @@ pub(super) async fn ask_all<T>(
     out
 }
 
-/// `ike status`: every shard's IKE SAs, shard after shard.
-pub(super) async fn status(shards: Shards, reply: oneshot::Sender<Response>) {
-    let ike_sas = ask_all(&shards, ShardInput::Status)
+/// Fills in the kernel's byte counters of every Child SA, on a blocking thread: with `xfrm`
+/// each is a netlink round trip (XFRM_MSG_GETSA), which must not hold up a shard. The backend's
+/// lock is taken per Child SA, so that installs go on in between.
+pub(super) async fn with_counters(kernel: &Kernel, mut sas: Vec<IkeSaStatus>) -> Vec<IkeSaStatus> {
+    let kernel = kernel.clone();
+    let filled = tokio::task::spawn_blocking(move || {
+        for c in sas.iter_mut().flat_map(|s| s.child_sas.iter_mut()) {
+            let Ok(spi) = u32::from_str_radix(&c.spi_in, 16) else {
+                continue;
+            };
+            let k = kernel.lock().unwrap_or_else(|e| e.into_inner()).get(spi);
+            if let Some(k) = k {
+                (c.bytes_in, c.bytes_out) = (k.bytes_in, k.bytes_out);
+            }
+        }
+        sas
+    })
+    .await;
+    filled.unwrap_or_default()
+}
+
+/// `ike status`: every shard's IKE SAs, shard after shard, with the kernel's counters.
+pub(super) async fn status(shards: Shards, kernel: Kernel, reply: oneshot::Sender<Response>) {
+    let sas = ask_all(&shards, ShardInput::Status)
         .await
         .into_iter()
         .flatten()
         .collect();
+    let ike_sas = with_counters(&kernel, sas).await;
     let _ = reply.send(Response {
         ok: true,
         message: None,
@@ -56,7 +78,7 @@ const PAGE: usize = 512;
 
 /// `ike status --json --stream`: every shard's IKE SAs, a page at a time, one JSON line each
 /// on `lines`; the channel closes at the end.
-pub(super) async fn status_stream(shards: Shards, lines: mpsc::Sender<String>) {
+pub(super) async fn status_stream(shards: Shards, kernel: Kernel, lines: mpsc::Sender<String>) {
     for tx in shards.iter() {
         let mut after = None;
         loop {
@@ -70,6 +92,8 @@ pub(super) async fn status_stream(shards: Shards, lines: mpsc::Sender<String>) {
                 break;
             }
             let Ok((page, last)) = orx.await else { break };
+            let n = page.len();
+            let page = with_counters(&kernel, page).await;
             for sa in &page {
                 let Ok(line) = serde_json::to_string(sa) else {
                     continue;
@@ -78,7 +102,7 @@ pub(super) async fn status_stream(shards: Shards, lines: mpsc::Sender<String>) {
                     return;
                 }
             }
-            if page.len() < PAGE || last.is_none() {
+            if n < PAGE || last.is_none() {
                 break;
             }
             after = last;

@@ -514,9 +514,9 @@ impl ShardState {
         }
     }
 
-    /// The engine's status of SAs as `ike status` shows them, with the kernel's counters.
+    /// The engine's status of SAs as `ike status` shows them; the kernel's byte counters are
+    /// filled in by the coordinator, off the shards (`requests::with_counters`).
     fn status(&self, sas: Vec<ike_proto::v2::IkeSaStatus>) -> Vec<IkeSaStatus> {
-        let kernel = self.kernel();
         sas.into_iter()
             .map(|s| IkeSaStatus {
                 name: s.connection,
@@ -534,20 +534,17 @@ impl ShardState {
                 child_sas: s
                     .children
                     .into_iter()
-                    .map(|c| {
-                        let k = kernel.get(c.spi_in);
-                        ChildSaStatus {
-                            name: c.name,
-                            state: c.state.word().to_owned(),
-                            spi_in: format!("{:08x}", c.spi_in),
-                            spi_out: format!("{:08x}", c.spi_out),
-                            local_ts: c.local_ts.iter().map(ike_kernel::ts_text).collect(),
-                            remote_ts: c.remote_ts.iter().map(ike_kernel::ts_text).collect(),
-                            mode: mode_word(c.mode).to_owned(),
-                            proposal: c.proposal,
-                            bytes_in: k.as_ref().map_or(0, |k| k.bytes_in),
-                            bytes_out: k.as_ref().map_or(0, |k| k.bytes_out),
-                        }
+                    .map(|c| ChildSaStatus {
+                        name: c.name,
+                        state: c.state.word().to_owned(),
+                        spi_in: format!("{:08x}", c.spi_in),
+                        spi_out: format!("{:08x}", c.spi_out),
+                        local_ts: c.local_ts.iter().map(ike_kernel::ts_text).collect(),
+                        remote_ts: c.remote_ts.iter().map(ike_kernel::ts_text).collect(),
+                        mode: mode_word(c.mode).to_owned(),
+                        proposal: c.proposal,
+                        bytes_in: 0,
+                        bytes_out: 0,
                     })
                     .collect(),
             })
