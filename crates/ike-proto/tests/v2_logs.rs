@@ -83,3 +83,40 @@ fn messages_retransmissions_and_drops_are_logged_in_rfc_terms() {
         assert!(!log.contains(bad), "{bad:?} in:\n{log}");
     }
 }
+
+/// Why an IKE SA ended or is being deleted, as logs and `ike up` show it: RFC names for
+/// notifies, never a Rust variant name.
+#[test]
+fn close_and_delete_reasons_read_in_rfc_terms() {
+    use ike_proto::v2::{CloseReason, DeletingReason};
+    use ike_wire::v2::NotifyType;
+    assert_eq!(
+        CloseReason::PeerError(NotifyType::NoProposalChosen).to_string(),
+        "the peer refused with NO_PROPOSAL_CHOSEN"
+    );
+    assert_eq!(
+        CloseReason::PeerError(NotifyType::AuthenticationFailed).to_string(),
+        "the peer refused with AUTHENTICATION_FAILED"
+    );
+    assert_eq!(
+        CloseReason::Replaced.to_string(),
+        "replaced (the peer sent INITIAL_CONTACT)"
+    );
+    assert_eq!(
+        DeletingReason::HardLifetime(Duration::from_secs(90)).to_string(),
+        "reached its hard lifetime (90s) without a rekey"
+    );
+    for r in [
+        CloseReason::Deleted,
+        CloseReason::DeletedByPeer,
+        CloseReason::Timeout,
+        CloseReason::HalfOpenExpired,
+        CloseReason::Rekeyed,
+    ] {
+        let text = r.to_string();
+        assert!(
+            text.chars().next().is_some_and(char::is_lowercase) && !text.contains("::"),
+            "{text}"
+        );
+    }
+}

@@ -330,12 +330,45 @@ pub enum Event {
     },
 }
 
+impl std::fmt::Display for CloseReason {
+    /// In RFC terms, for logs and `ike up`: notifies by their RFC 7296 names.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CloseReason::Deleted => f.write_str("deleted"),
+            CloseReason::DeletedByPeer => f.write_str("deleted by the peer"),
+            CloseReason::Timeout => f.write_str("the peer stopped answering"),
+            CloseReason::HalfOpenExpired => {
+                f.write_str("half-open SA expired (IKE_AUTH never came)")
+            }
+            CloseReason::PeerError(n) => match n.name() {
+                Some(name) => write!(f, "the peer refused with {name}"),
+                None => write!(f, "the peer refused with notify {}", u16::from(*n)),
+            },
+            CloseReason::LocalError(e) => write!(f, "refused: {e}"),
+            CloseReason::Rekeyed => f.write_str("rekeyed"),
+            CloseReason::Replaced => f.write_str("replaced (the peer sent INITIAL_CONTACT)"),
+        }
+    }
+}
+
 /// Why the engine deletes an IKE SA by itself ([`Event::IkeSaDeleting`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DeletingReason {
     /// It reached its hard lifetime ([`PeerConfig::life_time`], given here) without a rekey.
     HardLifetime(Duration),
+}
+
+impl std::fmt::Display for DeletingReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DeletingReason::HardLifetime(life) => write!(
+                f,
+                "reached its hard lifetime ({}s) without a rekey",
+                life.as_secs()
+            ),
+        }
+    }
 }
 
 /// A command the engine refused.

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use ike_config::{Config, Connection, KernelKind, StartAction};
 use ike_kernel::{BackendKind, KernelError, KernelEvent};
-use ike_proto::v2::{CloseReason, Mode};
+use ike_proto::v2::Mode;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, oneshot};
@@ -84,20 +84,6 @@ fn mode_word(m: Mode) -> &'static str {
     match m {
         Mode::Tunnel => "tunnel",
         Mode::Transport => "transport",
-    }
-}
-
-fn close_words(r: &CloseReason) -> String {
-    match r {
-        CloseReason::Deleted => "deleted".into(),
-        CloseReason::DeletedByPeer => "deleted by the peer".into(),
-        CloseReason::Timeout => "the peer stopped answering".into(),
-        CloseReason::HalfOpenExpired => "half-open SA expired".into(),
-        CloseReason::PeerError(n) => format!("the peer refused with {n:?}"),
-        CloseReason::LocalError(e) => format!("refused: {e}"),
-        CloseReason::Rekeyed => "rekeyed".into(),
-        CloseReason::Replaced => "replaced (INITIAL_CONTACT)".into(),
-        other => format!("{other:?}"),
     }
 }
 

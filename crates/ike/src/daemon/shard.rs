@@ -17,12 +17,12 @@ use anyhow::Context;
 use ike_config::Config;
 use ike_kernel::SaBackend;
 use ike_proto::shard::Shard as ShardId;
-use ike_proto::v2::{CloseReason, DeletingReason, Endpoint, Event, Identity, IkeSaState, SaHandle};
+use ike_proto::v2::{CloseReason, Endpoint, Event, Identity, IkeSaState, SaHandle};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, error, info, warn};
 
 use super::net::{self, Routes, Sock};
-use super::{close_words, hex8, mode_word, sleep_until, SHUTDOWN_WAIT};
+use super::{hex8, mode_word, sleep_until, SHUTDOWN_WAIT};
 use crate::control::{ChildSaStatus, IkeSaStatus, Response};
 use crate::keylog::KeyLog;
 
@@ -704,11 +704,11 @@ impl ShardState {
                 if reason == CloseReason::Rekeyed {
                     debug!(target: "ike", "{connection}: old IKE SA{spis} closed after rekey");
                 } else {
-                    info!(target: "ike", "{connection}: IKE SA{spis} closed: {}", close_words(&reason));
+                    info!(target: "ike", "{connection}: IKE SA{spis} closed: {}", reason);
                 }
                 self.resolve_up(
                     sa,
-                    Response::err(format!("{connection}: failed: {}", close_words(&reason))),
+                    Response::err(format!("{connection}: failed: {}", reason)),
                 );
             }
             Event::AddressChanged { sa, local, remote } => {
@@ -730,12 +730,7 @@ impl ShardState {
             } => {
                 let (i, r) = self.endpoint.sa_spis(sa).unwrap_or_default();
                 let spis = format!(" {}_i {}_r", hex8(&i), hex8(&r));
-                match reason {
-                    DeletingReason::HardLifetime(life) => {
-                        info!(target: "ike", "{connection}: IKE SA{spis} reached its hard lifetime ({}s) without a rekey: deleting", life.as_secs())
-                    }
-                    other => info!(target: "ike", "{connection}: deleting IKE SA{spis}: {other:?}"),
-                }
+                info!(target: "ike", "{connection}: IKE SA{spis} {reason}: deleting");
             }
             Event::IkeSaRestarting { sa, connection } => {
                 let unknown = SocketAddr::new(net::unspecified(false), 0);
