@@ -1317,7 +1317,7 @@ fn connections_spread_over_two_shards_and_status_gathers_them() {
     assert_eq!(spis, want);
     let (la, lb) = (a.log_text(), b.log_text());
     assert!(la.contains("2 engine shards"), "{la}");
-    assert!(!lb.contains("replaced (INITIAL_CONTACT)"), "{lb}");
+    assert!(!lb.contains("closed: replaced"), "{lb}");
     assert_eq!(la.matches("N(INITIAL_CONTACT)").count(), 1, "{la}");
     for i in 1..=6 {
         let (code, out, err) = a.ike(&["down", &format!("site-b{i}")]);
