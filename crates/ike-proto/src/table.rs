@@ -23,7 +23,8 @@ pub(crate) trait TableSa {
     /// The SPI (IKEv2) or cookie (IKEv1) we chose: it routes the peer's messages to the SA.
     /// Constant for the SA's life.
     fn our_spi(&self) -> [u8; 8];
-    /// For a responder: the address and SPI of the peer's first request. Constant.
+    /// For a responder: the address and SPI of the peer's first request. Constant; indexed
+    /// while the SA is half-open.
     fn init_key(&self) -> Option<(SocketAddr, [u8; 8])>;
     /// The connection's name. Constant.
     fn connection(&self) -> &str;
@@ -122,6 +123,15 @@ impl<S: TableSa> SaTable<S> {
         let (sa, meta) = &mut **entry;
         self.timers.arm(h, next_timeout);
         let half_open = sa.half_open_from();
+        if half_open.is_none() {
+            // Only a half-open responder SA answers a retransmitted IKE_SA_INIT (§2.1); past
+            // that, a late copy is a new request like any other.
+            if let Some(k) = meta.init_key.take() {
+                if self.by_init.get(&k) == Some(&h) {
+                    self.by_init.remove(&k);
+                }
+            }
+        }
         if half_open != meta.half_open {
             if let Some(ip) = meta.half_open.take() {
                 dec(&mut self.half_open, &mut self.half_open_per_ip, ip);
@@ -326,6 +336,12 @@ impl<S: TableSa> SaTable<S> {
             return Err(format!(
                 "half-open per address: {:?} but recounted {per_ip:?}",
                 self.half_open_per_ip
+            ));
+        }
+        if self.by_init.len() != half_open {
+            return Err(format!(
+                "{} first requests indexed for {half_open} half-open SAs",
+                self.by_init.len()
             ));
         }
         if self.by_spi.len() != self.sas.len() {
