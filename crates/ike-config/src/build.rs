@@ -875,13 +875,20 @@ fn connection(
     let local_addrs = local_addrs.unwrap_or_default();
     let remote_addrs = remote_addrs.unwrap_or_default();
     let ike_proposals = proposals(ctx, t.get("proposals"), Kind::Ike, &t);
+    let mut aggressive = false;
+    let mut aggressive_span = t.span.clone();
     if let Some(n) = t.get("aggressive") {
-        if n.bool(ctx) == Some(true) && version == IkeVersion::V2 {
-            ctx.error(
-                &n.span,
-                &n.path,
-                "aggressive mode is IKEv1 only (expected false, or version = 1)",
-            );
+        if n.bool(ctx) == Some(true) {
+            if version == IkeVersion::V2 {
+                ctx.error(
+                    &n.span,
+                    &n.path,
+                    "aggressive mode is IKEv1 only (expected false, or version = 1)",
+                );
+            } else {
+                aggressive = true;
+                aggressive_span = n.span.clone();
+            }
         }
     }
     let dpd_delay = timer(ctx, &t, "dpd_delay", None);
@@ -971,20 +978,26 @@ fn connection(
         .map(|(i, _)| i.clone())
         .unwrap_or(Identity::Any);
 
-    if version == IkeVersion::V1 {
-        ctx.warn(
-            &version_span,
-            &join(&t.path, "version"),
-            "IKEv1 engine not implemented yet: the connection is checked but not loaded (expected version = 2 to use it now)",
-        );
-        return None;
-    }
     if ctx.error_count() > before {
         return None;
     }
     let (Some(local_auth), Some(remote_auth)) = (local_auth, remote_auth) else {
+        if version == IkeVersion::V1 {
+            ctx.warn(
+                &version_span,
+                &join(&t.path, "version"),
+                "IKEv1 public-key encryption (pke, rpke) is not implemented yet: the connection is checked but not loaded (expected auth = \"psk\" or \"pubkey\" to use it now)",
+            );
+        }
         return None;
     };
+    if aggressive && matches!(local_auth, AuthMethod::Psk(_)) {
+        ctx.warn(
+            &aggressive_span,
+            &join(&t.path, "aggressive"),
+            "Aggressive Mode with a pre-shared key sends a hash of the key that an eavesdropper can crack offline (RFC 2409 §5); use Main Mode (aggressive = false) or certificates (auth = \"pubkey\")",
+        );
+    }
     let peer = PeerConfig {
         name: name.to_owned(),
         remote_addrs: remote_addrs.clone(),
@@ -999,6 +1012,8 @@ fn connection(
         dpd_action,
         encap,
         life_time: ike_life_time,
+        version,
+        aggressive,
     };
     Some(Connection {
         name: name.to_owned(),

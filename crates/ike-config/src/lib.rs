@@ -39,13 +39,13 @@
 //! non_first_fragments = false       # announce NON_FIRST_FRAGMENTS_ALSO for Child SAs
 //!
 //! [connections.site-b]
-//! version = 2                       # 2 (default); 1 is checked but not loaded yet
+//! version = 2                       # 2 (default) or 1 (IKEv1)
 //! local_addrs = ["10.77.0.1"]       # default %any
 //! remote_addrs = ["10.77.0.2"]      # "%any" (default) for a responder that accepts anyone
 //! proposals = ["aes128gcm16-prfsha256-x25519", "aes256-sha256-modp2048"]   # or "default"
 //! # hybrid post-quantum: "aes256gcm16-prfsha384-x25519-ke1_mlkem768" (RFC 9370 over
 //! # IKE_INTERMEDIATE, and IKE_FOLLOWUP_KE when rekeyed; ke1_none makes it optional)
-//! aggressive = false                # IKEv1 only
+//! aggressive = false                # IKEv1 only (warned with a PSK)
 //! dpd_delay = "30s"                 # default: off
 //! dpd_action = "clear"              # clear (default) | restart | trap
 //! rekey_time = "4h"                 # default 4h; "0": never
@@ -94,8 +94,9 @@
 //! wins over one without `ids`. Identities are strongSwan's text forms (FQDN, `user@domain`, IP
 //! address, `@#hex` key ID, `C=CH, O=Example, CN=moon` DN, `%any`).
 //!
-//! IKEv1 connections (`version = 1`) are checked like the others but not loaded: the IKEv1
-//! engine does not exist yet, and each such connection gets a warning saying so.
+//! IKEv1 connections (`version = 1`) run on the IKEv1 engine (Main Mode and Quick Mode with
+//! pre-shared keys for now); one with `auth = "pke"` or `"rpke"` is checked but not loaded, with
+//! a warning saying so, and Aggressive Mode with a pre-shared key is warned about.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(
@@ -199,26 +200,7 @@ pub enum KernelKind {
     None,
 }
 
-/// The IKE version of a connection.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum IkeVersion {
-    /// IKEv1 (RFC 2409).
-    V1,
-    /// IKEv2 (RFC 7296).
-    #[default]
-    V2,
-}
-
-impl IkeVersion {
-    /// 1 or 2.
-    pub fn number(self) -> u8 {
-        match self {
-            IkeVersion::V1 => 1,
-            IkeVersion::V2 => 2,
-        }
-    }
-}
+pub use ike_proto::config::IkeVersion;
 
 /// What the daemon does with a child when the configuration is loaded (strongSwan's
 /// `start_action`).
@@ -240,7 +222,7 @@ pub enum StartAction {
 pub struct Connection {
     /// Its name.
     pub name: String,
-    /// Its IKE version (always [`IkeVersion::V2`] for now: IKEv1 connections are not loaded).
+    /// Its IKE version.
     pub version: IkeVersion,
     /// Our addresses; empty means any.
     pub local_addrs: Vec<IpAddr>,

@@ -221,16 +221,25 @@ file = "{CERTS}/a.example.org.key.pem"
 }
 
 #[test]
-fn ikev1_connections_are_checked_and_skipped_with_a_warning() {
+fn ikev1_connections_are_loaded_and_aggressive_psk_warns() {
     let text = edit(5, "version = 1");
     let config = parse(&text).unwrap();
-    assert!(config.connections.is_empty());
+    assert_eq!(config.connections.len(), 1);
+    assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+    assert_eq!(config.connections[0].version, IkeVersion::V1);
+    assert_eq!(config.connections[0].peer.version, IkeVersion::V1);
+    assert!(!config.connections[0].peer.aggressive);
+    let text = edit(5, "version = 1\naggressive = true");
+    let config = parse(&text).unwrap();
+    assert!(config.connections[0].peer.aggressive);
     assert_eq!(config.warnings.len(), 1);
     assert_eq!(config.warnings[0].severity, Severity::Warning);
-    assert_eq!(
-        config.warnings[0].to_string(),
-        "bad.toml:5: connections.site-b.version: warning: IKEv1 engine not implemented yet: the \
-         connection is checked but not loaded (expected version = 2 to use it now)"
+    assert!(
+        config.warnings[0].to_string().contains(
+            "connections.site-b.aggressive: warning: Aggressive Mode with a pre-shared key"
+        ),
+        "{}",
+        config.warnings[0]
     );
     // pke is allowed there, but still checked.
     let text = edit(5, "version = 1").replace(

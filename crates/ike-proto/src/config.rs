@@ -371,6 +371,11 @@ pub struct PeerConfig {
     /// an IKE SA that lived this long without a rekey replacing it is deleted, the peer told
     /// (the rekey kept failing, so it must not live on with old keys); `None` never.
     pub life_time: Option<Duration>,
+    /// IKEv2 (RFC 7296) or IKEv1 (RFC 2409): which engine runs the connection's SAs.
+    pub version: IkeVersion,
+    /// IKEv1: Phase 1 in Aggressive Mode (RFC 2409 §5, three messages, identities in the
+    /// clear) instead of Main Mode. Ignored for IKEv2.
+    pub aggressive: bool,
 }
 
 /// What happens to an established IKE SA whose peer stopped answering (strongSwan's
@@ -455,6 +460,27 @@ impl Default for EndpointConfig {
             tfc_padding_supported: true,
             non_first_fragments: false,
             shard: crate::shard::Shard::SINGLE,
+        }
+    }
+}
+
+/// The IKE version of a connection.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum IkeVersion {
+    /// IKEv1 (RFC 2409).
+    V1,
+    /// IKEv2 (RFC 7296).
+    #[default]
+    V2,
+}
+
+impl IkeVersion {
+    /// 1 or 2.
+    pub fn number(self) -> u8 {
+        match self {
+            IkeVersion::V1 => 1,
+            IkeVersion::V2 => 2,
         }
     }
 }

@@ -269,6 +269,8 @@ fn peer(name: &str, remote: &str, s: Side, local_ts: &str, remote_ts: &str) -> P
         dpd_action: DpdAction::Clear,
         encap: false,
         life_time: None,
+        version: ike_proto::config::IkeVersion::V2,
+        aggressive: false,
     }
 }
 

@@ -41,6 +41,8 @@ fn peer(name: &str, remote: &str, ids: (&str, &str), ts: (&str, &str), ike: &str
         dpd_action: DpdAction::Clear,
         encap: false,
         life_time: None,
+        version: ike_proto::config::IkeVersion::V2,
+        aggressive: false,
     }
 }
 

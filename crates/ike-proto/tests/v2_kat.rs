@@ -55,6 +55,8 @@ fn peer(
         dpd_action: DpdAction::Clear,
         encap: false,
         life_time: None,
+        version: ike_proto::config::IkeVersion::V2,
+        aggressive: false,
     }
 }
 

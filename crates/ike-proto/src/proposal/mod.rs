@@ -22,6 +22,7 @@ use ike_crypto::prf::PrfAlg;
 use ike_wire::group::DhGroup;
 use ike_wire::v2::{self as wire, EncrId, EsnId, IntegId, PrfId, ProtocolId, TransformType};
 
+pub mod v1;
 pub mod v2;
 
 pub use self::v2::{check_reply, select, select_with};

@@ -1,9 +1,476 @@
-//! The IKEv1 engine (RFC 2409 on ISAKMP, RFC 2408, with the IPsec DOI, RFC 2407): Main,
-//! Aggressive, Quick, New Group and Informational exchanges. Not implemented yet.
+//! The IKEv1 engine (RFC 2409 on ISAKMP, RFC 2408, with the IPsec DOI, RFC 2407).
 //!
-//! It goes here as the SA table's second tenant (`crate::table::TableSa`, with our ISAKMP cookie
-//! as the SPI that routes messages), arming the same timer queue and admission counters, and
-//! reporting through the same events, drop reasons and status types as `v2`. Until it exists,
-//! [`crate::Endpoint::handle_datagram`] counts every ISAKMP message as
-//! [`crate::status::DropReason::UnsupportedVersion`] and logs it at debug level; `ike-wire::v1`
-//! (the codec) and `ike-crypto::kdf::v1` (the key schedule) are ready for it.
+//! It is the SA table's second tenant: each ISAKMP SA ([`sa::IsakmpSa`]) is indexed by the
+//! cookie we chose (the initiator cookie when we initiate, carrying our shard, the responder
+//! cookie when we respond), arms the same kind of timer queue and counts in the same admission
+//! counters and drop reasons as IKEv2; [`crate::Endpoint`] routes every ISAKMP datagram here and
+//! reports through the same events and status types.
+//!
+//! Implemented: Main Mode with pre-shared keys (`main_mode.rs`), Quick Mode with and without
+//! PFS, one IPsec SA per exchange, for every child of the connection (`quick_mode.rs`), and the
+//! Informational exchange with HASH(1) for Delete payloads and notifies (`informational.rs`);
+//! retransmission with back-off and answers to repeated messages from the stored copy. Not yet:
+//! Aggressive Mode, signatures, NAT traversal, DPD, fragments, rekeying (the initiator refuses
+//! such connections with [`crate::EngineError::InvalidConfig`], the responder answers
+//! NO-PROPOSAL-CHOSEN).
+
+mod informational;
+mod main_mode;
+mod protect;
+mod quick_mode;
+mod sa;
+
+use std::collections::VecDeque;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Instant;
+
+use ike_wire::v1::{self as wire, ExchangeType};
+
+use crate::config::{EndpointConfig, IkeVersion, PeerConfig};
+use crate::status::{DropReason, Drops, IkeSaStatus};
+use crate::table::{SaTable, TableSa};
+use crate::v2::{CloseReason, EngineError, Event, SaHandle, Transmit};
+use sa::{IsakmpSa, Output};
+
+pub(crate) use crate::v2::entropy::Entropy;
+
+/// What the endpoint lends the IKEv1 engine for one input.
+pub(crate) struct Ctx<'a> {
+    pub(crate) config: &'a EndpointConfig,
+    pub(crate) peers: &'a [Arc<PeerConfig>],
+    pub(crate) rng: &'a mut Entropy,
+    pub(crate) transmits: &'a mut VecDeque<Transmit>,
+    pub(crate) events: &'a mut VecDeque<Event>,
+    pub(crate) next_handle: &'a mut u64,
+    pub(crate) drops: &'a mut Drops,
+    /// Half-open SAs of the IKEv2 engine, which count against the same caps.
+    pub(crate) other_half_open: (usize, usize),
+}
+
+impl Ctx<'_> {
+    fn alloc_handle(&mut self) -> SaHandle {
+        let h = SaHandle(*self.next_handle);
+        *self.next_handle += 1;
+        h
+    }
+
+    fn dropped(&mut self, reason: DropReason, from: SocketAddr) {
+        tracing::debug!(target: "ike", "dropped an ISAKMP message from {from}: {reason}");
+        self.drops.add(reason);
+    }
+}
+
+impl TableSa for IsakmpSa {
+    fn our_spi(&self) -> [u8; 8] {
+        self.our_cookie()
+    }
+
+    fn init_key(&self) -> Option<(SocketAddr, [u8; 8])> {
+        self.init_key
+    }
+
+    fn connection(&self) -> &str {
+        &self.conn
+    }
+
+    fn spis(&self) -> ([u8; 8], [u8; 8]) {
+        self.cookies()
+    }
+
+    fn half_open_from(&self) -> Option<IpAddr> {
+        (!self.initiator && !self.is_established()).then_some(self.remote.ip())
+    }
+
+    fn identities(&self) -> Option<(crate::config::Identity, crate::config::Identity)> {
+        self.remote_id
+            .clone()
+            .filter(|_| self.is_established())
+            .map(|r| (self.local_id.clone(), r))
+    }
+
+    fn child_spis(&self, out: &mut Vec<u32>) {
+        out.extend(self.children.iter().map(|c| c.spi_in));
+    }
+}
+
+/// The IKEv1 half of an endpoint.
+pub(crate) struct Engine {
+    table: SaTable<IsakmpSa>,
+    /// The local secret of responder cookies (RFC 2408 §2.5.3).
+    secret: [u8; 32],
+    cookie_counter: u64,
+}
+
+impl Engine {
+    pub(crate) fn new(secret: [u8; 32]) -> Self {
+        Self {
+            table: SaTable::default(),
+            secret,
+            cookie_counter: 0,
+        }
+    }
+
+    pub(crate) fn contains(&self, h: SaHandle) -> bool {
+        self.table.get(h).is_some()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    pub(crate) fn half_open(&self) -> usize {
+        self.table.half_open()
+    }
+
+    pub(crate) fn half_open_from(&self, ip: IpAddr) -> usize {
+        self.table.half_open_from(ip)
+    }
+
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
+        self.table.next_timeout()
+    }
+
+    pub(crate) fn handles(&self) -> impl Iterator<Item = SaHandle> + '_ {
+        self.table.handles()
+    }
+
+    pub(crate) fn of_connection<'a>(&'a self, name: &str) -> impl Iterator<Item = SaHandle> + 'a {
+        self.table.of_connection(name)
+    }
+
+    pub(crate) fn by_child(&self, spi_in: u32) -> Option<SaHandle> {
+        self.table.by_child(spi_in)
+    }
+
+    pub(crate) fn has_identities(
+        &self,
+        local: &crate::config::Identity,
+        remote: &crate::config::Identity,
+    ) -> bool {
+        self.table.has_identities(local, remote)
+    }
+
+    pub(crate) fn connection_of(&self, h: SaHandle) -> Option<&str> {
+        self.table.get(h).map(|s| s.conn.as_str())
+    }
+
+    pub(crate) fn is_established(&self, h: SaHandle) -> bool {
+        self.table.get(h).is_some_and(IsakmpSa::is_established)
+    }
+
+    pub(crate) fn sa_spis(&self, h: SaHandle) -> Option<([u8; 8], [u8; 8])> {
+        self.table.get(h).map(IsakmpSa::cookies)
+    }
+
+    pub(crate) fn child_sas(&self, h: SaHandle) -> Vec<(String, u32, u32)> {
+        self.table
+            .get(h)
+            .map(|s| {
+                s.children
+                    .iter()
+                    .map(|c| (c.name.clone(), c.spi_in, c.spi_out))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn status(&self, h: SaHandle, now: Instant) -> Option<IkeSaStatus> {
+        self.table.get(h).map(|s| s.status(now))
+    }
+
+    pub(crate) fn status_after(
+        &self,
+        after: Option<SaHandle>,
+        limit: usize,
+        now: Instant,
+    ) -> Vec<IkeSaStatus> {
+        self.table
+            .iter_after(after)
+            .take(limit)
+            .map(|(_, s)| s.status(now))
+            .collect()
+    }
+
+    #[cfg(any(test, feature = "test-hooks"))]
+    pub(crate) fn audit(&self, config: &EndpointConfig) -> Result<(), String> {
+        self.table.audit()?;
+        for (h, sa) in self.table.iter() {
+            if self.table.deadline(h) != sa.next_timeout(config) {
+                return Err(format!("ISAKMP SA {h:?}: timer out of date"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts Main Mode for connection `idx`.
+    pub(crate) fn initiate(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        now: Instant,
+        local: SocketAddr,
+        idx: usize,
+        initial_contact: bool,
+    ) -> Result<SaHandle, EngineError> {
+        let peer = ctx.peers.get(idx).cloned().ok_or(EngineError::UnknownSa)?;
+        let remote_ip = *peer
+            .remote_addrs
+            .first()
+            .ok_or_else(|| EngineError::NoRemoteAddress(peer.name.clone()))?;
+        let remote = SocketAddr::new(remote_ip, 500);
+        let cookie = loop {
+            let c = ctx.rng.ike_spi()?;
+            if !self.table.spi_taken(&c) {
+                break c;
+            }
+        };
+        let handle = ctx.alloc_handle();
+        let (sa, bytes) = IsakmpSa::initiate(handle, idx, &peer, local, remote, cookie, now, ctx)?;
+        let mut sa = sa;
+        sa.send_initial_contact = initial_contact;
+        ctx.transmits.push_back(Transmit::ike(local, remote, bytes));
+        let next = sa.next_timeout(ctx.config);
+        self.table.insert(handle, sa, next);
+        Ok(handle)
+    }
+
+    /// Deletes an ISAKMP SA and its IPsec SAs, telling the peer (RFC 2408 §4.8, one
+    /// Informational exchange per Delete payload).
+    pub(crate) fn delete(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        now: Instant,
+        h: SaHandle,
+    ) -> Result<(), EngineError> {
+        let sa = self.table.get_mut(h).ok_or(EngineError::UnknownSa)?;
+        let out = sa.delete(now, ctx);
+        self.collect(ctx, h, out);
+        Ok(())
+    }
+
+    /// Closes an SA without a word to the peer (a reload removed its connection, or
+    /// INITIAL-CONTACT showed it stale).
+    pub(crate) fn close_silently(&mut self, ctx: &mut Ctx<'_>, h: SaHandle, reason: CloseReason) {
+        if let Some(mut sa) = self.table.remove(h) {
+            let out = sa.close(reason);
+            ctx.events.extend(out.events);
+        }
+    }
+
+    /// After a reload: each SA follows its connection by name; one whose connection is gone
+    /// closes without a word to the peer.
+    pub(crate) fn reindex(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        by_name: &std::collections::HashMap<String, usize>,
+    ) {
+        let handles: Vec<SaHandle> = self.table.handles().collect();
+        for h in handles {
+            let Some(sa) = self.table.get_mut(h) else {
+                continue;
+            };
+            match by_name.get(&sa.conn) {
+                Some(&idx)
+                    if ctx
+                        .peers
+                        .get(idx)
+                        .is_some_and(|p| p.version == IkeVersion::V1) =>
+                {
+                    sa.peer_idx = idx;
+                }
+                _ => self.close_silently(ctx, h, CloseReason::Deleted),
+            }
+        }
+    }
+
+    pub(crate) fn handle_timeout(&mut self, ctx: &mut Ctx<'_>, now: Instant) {
+        for h in self.table.pop_due(now) {
+            if let Some(sa) = self.table.get_mut(h) {
+                let out = sa.handle_timeout(now, ctx.config);
+                self.collect(ctx, h, out);
+            }
+        }
+    }
+
+    /// One ISAKMP datagram.
+    pub(crate) fn handle_datagram(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        data: &[u8],
+    ) {
+        let msg = match wire::Message::decode(data) {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::debug!(target: "ike", "dropped {} bytes of ISAKMP from {remote}: {e}", data.len());
+                ctx.drops.add(DropReason::Undecodable);
+                return;
+            }
+        };
+        let h = msg.header;
+        if h.minor_version() != 0 {
+            // RFC 2408 §5.1: a minor version we do not speak (an answer would be unauthenticated).
+            ctx.dropped(DropReason::Undecodable, remote);
+            return;
+        }
+        tracing::debug!(
+            target: "ike",
+            "received {} message (M-ID {:08x}{}) from {remote}",
+            sa::exchange_name(h.exchange),
+            h.message_id,
+            if h.flags.encryption() { ", encrypted" } else { "" }
+        );
+        if h.rcookie == [0; 8] && h.exchange != ExchangeType::Informational {
+            if h.exchange == ExchangeType::IdentityProtection && h.message_id == 0 {
+                self.handle_mm1(ctx, now, local, remote, data, &msg);
+            } else {
+                ctx.dropped(DropReason::NotAnInitiation, remote);
+            }
+            return;
+        }
+        // Our cookie is the responder's when we responded, the initiator's when we initiated.
+        let handle = [h.rcookie, h.icookie].iter().find_map(|c| {
+            self.table.by_spi(c).filter(|x| {
+                self.table
+                    .get(*x)
+                    .is_some_and(|s| s.matches(&h.icookie, &h.rcookie))
+            })
+        });
+        let Some(handle) = handle else {
+            ctx.dropped(DropReason::UnknownSpi, remote);
+            return;
+        };
+        let Some(sa) = self.table.get_mut(handle) else {
+            return;
+        };
+        let out = sa.handle_message(now, local, remote, data, &msg, ctx);
+        self.collect(ctx, handle, out);
+    }
+
+    fn collect(&mut self, ctx: &mut Ctx<'_>, h: SaHandle, mut out: Output) {
+        if let Some((reason, from)) = out.dropped.take() {
+            ctx.dropped(reason, from);
+        }
+        if out.initial_contact {
+            // RFC 2407 §4.6.3.3: the peer holds no other SA with us: ours with the same pair of
+            // identities are stale.
+            if let Some(ids) = self.table.get(h).and_then(TableSa::identities) {
+                let stale: Vec<SaHandle> = self
+                    .table
+                    .with_identities(&ids)
+                    .filter(|x| *x != h)
+                    .collect();
+                for s in stale {
+                    self.close_silently(ctx, s, CloseReason::Replaced);
+                }
+            }
+        }
+        ctx.transmits.extend(out.transmits);
+        ctx.events.extend(out.events);
+        if out.closed {
+            self.table.remove(h);
+        } else if let Some(sa) = self.table.get(h) {
+            let next = sa.next_timeout(ctx.config);
+            if let Some((i, r)) = self.table.sync(h, next).spis {
+                ctx.events.push_back(Event::IkeSaSpis {
+                    sa: h,
+                    spi_i: i,
+                    spi_r: r,
+                });
+            }
+        }
+    }
+
+    /// Main Mode message 1: admission before any state (caps), then a half-open SA with our
+    /// cookie and the chosen proposal; no exponentiation until message 3.
+    fn handle_mm1(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        data: &[u8],
+        msg: &wire::Message<'_>,
+    ) {
+        let h = msg.header;
+        if let Some(handle) = self.table.by_init(remote, h.icookie) {
+            // A repeated message 1: message 2 again, from the stored copy.
+            if let Some(sa) = self.table.get_mut(handle) {
+                let out = sa.repeat_answer(data);
+                self.collect(ctx, handle, out);
+            }
+            return;
+        }
+        let half_open = self.table.half_open() + ctx.other_half_open.0;
+        let per_peer = self.table.half_open_from(remote.ip()) + ctx.other_half_open.1;
+        if half_open >= ctx.config.max_half_open || per_peer >= ctx.config.max_half_open_per_peer {
+            ctx.dropped(DropReason::HalfOpenLimit, remote);
+            return;
+        }
+        let candidates: Vec<usize> = ctx
+            .peers
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| {
+                p.version == IkeVersion::V1
+                    && (p.remote_addrs.is_empty() || p.remote_addrs.contains(&remote.ip()))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let cookie = self.responder_cookie(&h.icookie, remote);
+        let handle = ctx.alloc_handle();
+        match IsakmpSa::respond_mm1(
+            handle,
+            &candidates,
+            local,
+            remote,
+            cookie,
+            now,
+            data,
+            msg,
+            ctx,
+        ) {
+            Ok((sa, bytes)) => {
+                ctx.transmits.push_back(Transmit::ike(local, remote, bytes));
+                let next = sa.next_timeout(ctx.config);
+                self.table.insert(handle, sa, next);
+            }
+            Err(reply) => {
+                if let Some(bytes) = reply {
+                    ctx.transmits.push_back(Transmit::ike(local, remote, bytes));
+                }
+            }
+        }
+    }
+
+    /// A responder cookie (RFC 2408 §2.5.3): a keyed hash (the endpoint's local secret) over the
+    /// peer's address and port, its cookie and a counter that never repeats (in place of the
+    /// time: the engine reads no clock), unique in the table.
+    fn responder_cookie(&mut self, icookie: &[u8; 8], remote: SocketAddr) -> [u8; 8] {
+        let ip = match remote.ip() {
+            IpAddr::V4(a) => a.octets().to_vec(),
+            IpAddr::V6(a) => a.octets().to_vec(),
+        };
+        loop {
+            self.cookie_counter = self.cookie_counter.wrapping_add(1);
+            let mac = ike_crypto::prf::PrfAlg::HmacSha256.compute(
+                &self.secret,
+                &[
+                    icookie,
+                    &ip,
+                    &remote.port().to_be_bytes(),
+                    &self.cookie_counter.to_be_bytes(),
+                ],
+            );
+            let mut c = [0u8; 8];
+            if let Some(b) = mac.expose().get(..8) {
+                c.copy_from_slice(b);
+            }
+            if c != [0; 8] && !self.table.spi_taken(&c) {
+                return c;
+            }
+        }
+    }
+}

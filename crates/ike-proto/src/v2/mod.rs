@@ -28,7 +28,7 @@
 //! authenticated messages, keepalives, and the liveness checks with their dead peer action.
 
 mod auth;
-mod entropy;
+pub(crate) mod entropy;
 #[cfg(test)]
 mod negative_tests;
 mod payloads;
@@ -136,6 +136,8 @@ pub enum CloseReason {
     HalfOpenExpired,
     /// The peer refused us with an error notify.
     PeerError(NotifyType),
+    /// The IKEv1 peer refused us with an error notify (RFC 2408 §3.14.1).
+    PeerErrorV1(ike_wire::v1::NotifyType),
     /// We refused the peer (authentication, proposals, identities).
     LocalError(ProtocolError),
     /// A new IKE SA replaced it (RFC 7296 §2.18); its Child SAs moved there.
@@ -344,6 +346,10 @@ impl std::fmt::Display for CloseReason {
                 Some(name) => write!(f, "the peer refused with {name}"),
                 None => write!(f, "the peer refused with notify {}", u16::from(*n)),
             },
+            CloseReason::PeerErrorV1(n) => match n.name() {
+                Some(name) => write!(f, "the peer refused with {name}"),
+                None => write!(f, "the peer refused with notify {}", n.value()),
+            },
             CloseReason::LocalError(e) => write!(f, "refused: {e}"),
             CloseReason::Rekeyed => f.write_str("rekeyed"),
             CloseReason::Replaced => f.write_str("replaced (the peer sent INITIAL_CONTACT)"),
@@ -399,6 +405,9 @@ pub enum EngineError {
     /// The SPI allocator ([`SpiAllocator`]) refused.
     #[error("SPI allocation failed: {0}")]
     SpiAllocation(String),
+    /// The command is not implemented for this SA's IKE version yet.
+    #[error("not implemented for IKEv1 yet: {0}")]
+    NotImplemented(&'static str),
 }
 
 /// The IKEv2 endpoint: every IKE SA of one set of local addresses.
@@ -414,6 +423,8 @@ pub struct Endpoint {
     rng: entropy::Entropy,
     /// Every IKE SA, its indexes, admission counters and timers.
     table: SaTable<IkeSa>,
+    /// The IKEv1 engine and its ISAKMP SAs (the same handles, events and counters).
+    v1: crate::v1::Engine,
     next_handle: u64,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
@@ -463,6 +474,8 @@ impl Endpoint {
         }
         let mut cookie_secret = [0u8; 32];
         rng.fill(&mut cookie_secret)?;
+        let mut v1_secret = [0u8; 32];
+        rng.fill(&mut v1_secret)?;
         let shard = config.shard;
         let mut endpoint = Self {
             config,
@@ -471,6 +484,7 @@ impl Endpoint {
             same_identities: Vec::new(),
             rng: entropy::Entropy::new(rng, shard),
             table: SaTable::default(),
+            v1: crate::v1::Engine::new(v1_secret),
             next_handle: 1,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -558,6 +572,11 @@ impl Endpoint {
             .get(name)
             .ok_or_else(|| EngineError::UnknownConnection(name.to_owned()))?;
         let peer = self.peers.get(idx).cloned().ok_or(EngineError::UnknownSa)?;
+        if peer.version == crate::config::IkeVersion::V1 {
+            let first = may_contact && self.initial_contact_for(idx);
+            let (v1, mut ctx) = self.v1_ctx();
+            return v1.initiate(&mut ctx, now, local, idx, first);
+        }
         let remote_ip = *peer
             .remote_addrs
             .first()
@@ -631,17 +650,23 @@ impl Endpoint {
         };
         let group = self.same_identities.get(idx).map_or(&[][..], Vec::as_slice);
         let connections_idle = group.iter().chain(std::iter::once(&idx)).all(|i| {
-            self.peers
-                .get(*i)
-                .is_none_or(|p| self.table.of_connection(&p.name).next().is_none())
+            self.peers.get(*i).is_none_or(|p| {
+                self.table.of_connection(&p.name).next().is_none()
+                    && self.v1.of_connection(&p.name).next().is_none()
+            })
         });
         connections_idle
             && (peer.remote_id == Identity::Any
-                || !self.table.has_identities(&peer.local_id, &peer.remote_id))
+                || !(self.table.has_identities(&peer.local_id, &peer.remote_id)
+                    || self.v1.has_identities(&peer.local_id, &peer.remote_id)))
     }
 
     /// Deletes an IKE SA and its Child SAs, telling the peer (RFC 7296 §1.4.1).
     pub fn delete(&mut self, now: Instant, sa: SaHandle) -> Result<(), EngineError> {
+        if self.v1.contains(sa) {
+            let (v1, mut ctx) = self.v1_ctx();
+            return v1.delete(&mut ctx, now, sa);
+        }
         let _span = self.span_of(sa).entered();
         let s = self.table.get_mut(sa).ok_or(EngineError::UnknownSa)?;
         let out = s.start_delete(now, &self.config, &mut self.rng);
@@ -685,6 +710,11 @@ impl Endpoint {
     }
 
     fn command(&mut self, now: Instant, sa: SaHandle, cmd: sa::Command) -> Result<(), EngineError> {
+        if self.v1.contains(sa) {
+            return Err(EngineError::NotImplemented(
+                "creating, rekeying or deleting a single IPsec SA",
+            ));
+        }
         let _span = self.span_of(sa).entered();
         let s = self.table.get_mut(sa).ok_or(EngineError::UnknownSa)?;
         let peer = self
@@ -706,6 +736,11 @@ impl Endpoint {
         // A reload walks every SA once: its connection may have moved or gone, and its timers
         // depend on the connection (dead peer detection).
         let handles: Vec<SaHandle> = self.table.handles().collect();
+        {
+            let by_name = self.peer_by_name.clone();
+            let (v1, mut ctx) = self.v1_ctx();
+            v1.reindex(&mut ctx, &by_name);
+        }
         for h in handles {
             let Some(sa) = self.table.get_mut(h) else {
                 continue;
@@ -722,45 +757,64 @@ impl Endpoint {
 
     /// The connection of an IKE SA.
     pub fn connection_of(&self, sa: SaHandle) -> Option<&str> {
-        self.table.get(sa).map(IkeSa::connection_name)
+        self.table
+            .get(sa)
+            .map(IkeSa::connection_name)
+            .or_else(|| self.v1.connection_of(sa))
     }
 
     /// Handles of every IKE SA, in any state.
     pub fn handles_all(&self) -> Vec<SaHandle> {
-        self.table.handles().collect()
+        let mut v: Vec<SaHandle> = self.table.handles().chain(self.v1.handles()).collect();
+        v.sort_unstable();
+        v
     }
 
     /// The IKE SAs of a connection, in any state, oldest first.
     pub fn sas_of(&self, connection: &str) -> Vec<SaHandle> {
-        self.table.of_connection(connection).collect()
+        let mut v: Vec<SaHandle> = self
+            .table
+            .of_connection(connection)
+            .chain(self.v1.of_connection(connection))
+            .collect();
+        v.sort_unstable();
+        v
     }
 
     /// Whether the IKE SA exists (in any state).
     pub fn contains(&self, sa: SaHandle) -> bool {
-        self.table.get(sa).is_some()
+        self.table.get(sa).is_some() || self.v1.contains(sa)
     }
 
     /// The IKE SA holding the Child SA whose inbound SPI is `spi_in`.
     pub fn sa_of_child(&self, spi_in: u32) -> Option<SaHandle> {
-        self.table.by_child(spi_in)
+        self.table
+            .by_child(spi_in)
+            .or_else(|| self.v1.by_child(spi_in))
     }
 
     /// The Child SAs of an IKE SA: (name, inbound SPI, outbound SPI).
     pub fn child_sas(&self, sa: SaHandle) -> Vec<(String, u32, u32)> {
-        self.table
-            .get(sa)
-            .map(IkeSa::child_list)
-            .unwrap_or_default()
+        match self.table.get(sa) {
+            Some(s) => s.child_list(),
+            None => self.v1.child_sas(sa),
+        }
     }
 
     /// An IKE SA's SPIs (initiator's, responder's; the responder's is zero until known).
     pub fn sa_spis(&self, sa: SaHandle) -> Option<([u8; 8], [u8; 8])> {
-        self.table.get(sa).map(IkeSa::spis)
+        self.table
+            .get(sa)
+            .map(IkeSa::spis)
+            .or_else(|| self.v1.sa_spis(sa))
     }
 
     /// What an SA is busy with, for status displays: whether our rekey of the IKE SA is under
     /// way, and for each Child SA (by inbound SPI) whether it is being rekeyed or deleted.
     pub fn activity(&self, sa: SaHandle) -> Option<SaActivity> {
+        if self.v1.contains(sa) {
+            return Some(SaActivity::default());
+        }
         let s = self.table.get(sa)?;
         Some(SaActivity {
             rekeying: s.rekeying_ike(),
@@ -779,7 +833,7 @@ impl Endpoint {
     /// The status of every IKE SA, in handle order (a walk: for `ike status`, not for a hot
     /// path).
     pub fn status(&self, now: Instant) -> Vec<IkeSaStatus> {
-        self.table.iter().map(|(_, sa)| sa.status(now)).collect()
+        self.status_page(None, usize::MAX, now)
     }
 
     /// At most `limit` IKE SAs' status after handle `after` (from the first with `None`), in
@@ -791,20 +845,35 @@ impl Endpoint {
         limit: usize,
         now: Instant,
     ) -> Vec<IkeSaStatus> {
-        self.table
+        let mut page: Vec<IkeSaStatus> = self
+            .table
             .iter_after(after)
             .take(limit)
             .map(|(_, sa)| sa.status(now))
-            .collect()
+            .collect();
+        if self.v1.len() > 0 {
+            page.extend(self.v1.status_after(after, limit, now));
+            page.sort_unstable_by_key(|s| s.sa);
+            page.truncate(limit);
+        }
+        page
     }
 
     /// The status of one IKE SA.
     pub fn sa_status(&self, sa: SaHandle, now: Instant) -> Option<IkeSaStatus> {
-        self.table.get(sa).map(|s| s.status(now))
+        self.table
+            .get(sa)
+            .map(|s| s.status(now))
+            .or_else(|| self.v1.status(sa, now))
     }
 
     /// Sends a liveness check (an empty INFORMATIONAL request, §1.4).
     pub fn check_liveness(&mut self, now: Instant, sa: SaHandle) -> Result<(), EngineError> {
+        if self.v1.contains(sa) {
+            return Err(EngineError::NotImplemented(
+                "dead peer detection (R-U-THERE)",
+            ));
+        }
         let s = self.table.get_mut(sa).ok_or(EngineError::UnknownSa)?;
         let out = s.start_liveness(now, &self.config, &mut self.rng);
         self.collect(sa, out);
@@ -829,10 +898,10 @@ impl Endpoint {
             return;
         }
         if let Ok(ike_wire::IkeVersion::V1) = ike_wire::peek_version(data) {
-            // The SA table and the admission step take both versions; IKEv1's exchanges
-            // (`crate::v1`) are not there yet, so an ISAKMP message is counted and dropped.
-            tracing::debug!(target: "ike", "dropped an IKEv1 (ISAKMP) message of {} bytes from {remote}: no IKEv1 engine yet", data.len());
-            self.stats.drops.add(DropReason::UnsupportedVersion);
+            let per_peer = self.table.half_open_from(remote.ip());
+            let (v1, mut ctx) = self.v1_ctx();
+            ctx.other_half_open.1 = per_peer;
+            v1.handle_datagram(&mut ctx, now, local, remote, data);
             return;
         }
         let msg = match v2::Message::decode(data) {
@@ -908,6 +977,10 @@ impl Endpoint {
     /// peer detection and keepalives. Only the SAs whose timer is due run.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.rotate_cookie_secret(now);
+        if self.v1.len() > 0 {
+            let (v1, mut ctx) = self.v1_ctx();
+            v1.handle_timeout(&mut ctx, now);
+        }
         for h in self.table.pop_due(now) {
             let _span = self.span_of(h).entered();
             if let Some(sa) = self.table.get_mut(h) {
@@ -925,7 +998,10 @@ impl Endpoint {
 
     /// When [`Self::handle_timeout`] should next be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.table.next_timeout()
+        match (self.table.next_timeout(), self.v1.poll_timeout()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// The next event.
@@ -935,12 +1011,12 @@ impl Endpoint {
 
     /// Number of IKE SAs (in any state).
     pub fn sa_count(&self) -> usize {
-        self.table.len()
+        self.table.len() + self.v1.len()
     }
 
     /// Number of half-open IKE SAs we answered.
     pub fn half_open_count(&self) -> usize {
-        self.table.half_open()
+        self.table.half_open() + self.v1.half_open()
     }
 
     /// Admission statistics.
@@ -950,16 +1026,20 @@ impl Endpoint {
 
     /// Whether the SA is established.
     pub fn is_established(&self, sa: SaHandle) -> bool {
-        self.table.get(sa).is_some_and(IkeSa::is_established)
+        self.table.get(sa).is_some_and(IkeSa::is_established) || self.v1.is_established(sa)
     }
 
     /// Handles of the established IKE SAs.
     pub fn established(&self) -> Vec<SaHandle> {
-        self.table
+        let mut v: Vec<SaHandle> = self
+            .table
             .iter()
             .filter(|(_, s)| s.is_established())
             .map(|(h, _)| h)
-            .collect()
+            .chain(self.v1.handles().filter(|h| self.v1.is_established(*h)))
+            .collect();
+        v.sort_unstable();
+        v
     }
 
     /// The SA, to change it in a test; the test then calls [`Self::sync`].
@@ -980,6 +1060,7 @@ impl Endpoint {
     #[doc(hidden)]
     pub fn audit(&self) -> Result<(), String> {
         self.table.audit()?;
+        self.v1.audit(&self.config)?;
         for (h, sa) in self.table.iter() {
             let peer = self.peers.get(sa.peer_index()).map(|p| &**p);
             let want = sa.next_timeout(&self.config, peer);
@@ -1021,6 +1102,24 @@ impl Endpoint {
                 spi_r,
             });
         }
+    }
+
+    /// The IKEv1 engine and what it borrows of the endpoint for one input.
+    fn v1_ctx(&mut self) -> (&mut crate::v1::Engine, crate::v1::Ctx<'_>) {
+        let other = (self.table.half_open(), 0);
+        (
+            &mut self.v1,
+            crate::v1::Ctx {
+                config: &self.config,
+                peers: &self.peers,
+                rng: &mut self.rng,
+                transmits: &mut self.transmits,
+                events: &mut self.events,
+                next_handle: &mut self.next_handle,
+                drops: &mut self.stats.drops,
+                other_half_open: other,
+            },
+        )
     }
 
     fn alloc_handle(&mut self) -> SaHandle {
@@ -1258,8 +1357,8 @@ impl Endpoint {
             self.dropped(DropReason::InvalidInitiation, remote);
             return;
         }
-        let half_open = self.table.half_open();
-        let per_peer = self.table.half_open_from(remote.ip());
+        let half_open = self.table.half_open() + self.v1.half_open();
+        let per_peer = self.table.half_open_from(remote.ip()) + self.v1.half_open_from(remote.ip());
         if half_open >= self.config.max_half_open || per_peer >= self.config.max_half_open_per_peer
         {
             self.dropped(DropReason::HalfOpenLimit, remote);

@@ -100,6 +100,8 @@ pub fn peer(name: &str, remote: &str, local_id: &str, remote_id: &str, s: &Side<
         dpd_action: DpdAction::Clear,
         encap: false,
         life_time: None,
+        version: ike_proto::config::IkeVersion::V2,
+        aggressive: false,
     }
 }
 

@@ -185,6 +185,8 @@ fn peer_config(a: &Args) -> anyhow::Result<PeerConfig> {
         dpd_action: DpdAction::Clear,
         encap: false,
         life_time: None,
+        version: ike_proto::config::IkeVersion::V2,
+        aggressive: false,
     })
 }
 

@@ -69,6 +69,8 @@ fn request(remote: IpAddr) -> anyhow::Result<Vec<u8>> {
         dpd_action: DpdAction::Clear,
         encap: false,
         life_time: None,
+        version: ike_proto::config::IkeVersion::V2,
+        aggressive: false,
     };
     let mut e = Endpoint::new(
         EndpointConfig::default(),

@@ -82,5 +82,7 @@ pub(crate) fn test_peer(
         dpd_action: crate::v2::DpdAction::Clear,
         encap: false,
         life_time: None,
+        version: crate::config::IkeVersion::V2,
+        aggressive: false,
     }
 }

@@ -245,6 +245,8 @@ fn peer_config(a: &Args) -> anyhow::Result<PeerConfig> {
         dpd_action: DpdAction::Clear,
         encap: a.encap,
         life_time: None,
+        version: ike_proto::config::IkeVersion::V2,
+        aggressive: false,
     })
 }
 

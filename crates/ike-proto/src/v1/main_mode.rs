@@ -1,0 +1,784 @@
+//! Main Mode (RFC 2409 §5, the ISAKMP Identity Protection exchange of RFC 2408 §4.5) with
+//! pre-shared keys (§5.4):
+//!
+//! ```text
+//! Initiator                          Responder
+//! HDR, SA                     -->
+//!                             <--    HDR, SA
+//! HDR, KE, Ni                 -->
+//!                             <--    HDR, KE, Nr
+//! HDR*, IDii, HASH_I          -->
+//!                             <--    HDR*, IDir, HASH_R
+//! ```
+//!
+//! SKEYID = prf(pre-shared-key, Ni_b | Nr_b); the messages after the key exchange are encrypted
+//! with the key and IVs of Appendix B.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use ike_crypto::cipher::Cipher;
+use ike_crypto::kdf::v1 as kdf;
+use ike_crypto::rng::Rng;
+use ike_wire::group::DhGroup;
+use ike_wire::v1::{
+    self as wire, Body, ExchangeType, NotifyType, OakleyAuthMethod, Padding, Payload, PayloadType,
+    ProtocolId, DOI_IPSEC,
+};
+
+use super::protect::{self, Chain};
+use super::sa::{Handshake, IsakmpSa, Keys, Output, Phase1State, Retransmit, Sent};
+use super::Ctx;
+use crate::config::{AuthMethod, Identity, PeerConfig};
+use crate::proposal::v1::{self as prop, Refusal};
+use crate::status::DropReason;
+use crate::v2::{CloseReason, EngineError, Event, ProtocolError, SaHandle};
+
+const NONCE_LEN: usize = 32;
+
+/// The vendor ID of RFC 3706 (dead peer detection), sent so that peers know we answer R-U-THERE.
+pub(crate) const DPD_VID: [u8; 16] = [
+    0xaf, 0xca, 0xd7, 0x13, 0x68, 0xa1, 0xf1, 0xc9, 0x6b, 0x86, 0x96, 0xfc, 0x77, 0x57, 0x01, 0x00,
+];
+
+fn auth_method(peer: &PeerConfig) -> Result<OakleyAuthMethod, EngineError> {
+    match (&peer.local_auth, &peer.remote_auth) {
+        (AuthMethod::Psk(_), AuthMethod::Psk(_)) => Ok(OakleyAuthMethod::PreSharedKey),
+        _ => Err(EngineError::InvalidConfig(
+            peer.name.clone(),
+            crate::config::ConfigError(
+                "IKEv1 signature authentication is not implemented yet (use pre-shared keys)",
+            ),
+        )),
+    }
+}
+
+fn psk(peer: &PeerConfig) -> Option<&[u8]> {
+    match &peer.local_auth {
+        AuthMethod::Psk(k) => Some(k.expose()),
+        _ => None,
+    }
+}
+
+fn phase1_life(peer: &PeerConfig) -> u32 {
+    peer.life_time
+        .or(peer.rekey_time)
+        .map_or(prop::DEFAULT_LIFETIME, |d| {
+            u32::try_from(d.as_secs()).unwrap_or(u32::MAX)
+        })
+}
+
+/// An ID payload body for Phase 1 (RFC 2407 §4.6.2: protocol and port zero, or UDP/500).
+fn id_body(id: &Identity) -> Vec<u8> {
+    let (t, data) = id.to_wire();
+    let mut b = vec![t.value(), 0, 0, 0];
+    b.extend_from_slice(&data);
+    b
+}
+
+/// An unprotected notify to the sender of a first message (RFC 2408 §5: before an SA exists the
+/// answer cannot be authenticated; it only tells an honest peer why).
+pub(crate) fn notify_reply(h: &wire::Header, n: NotifyType) -> Vec<u8> {
+    let mut c = Chain::default();
+    let mut body = Vec::new();
+    body.extend_from_slice(&DOI_IPSEC.to_be_bytes());
+    body.push(ProtocolId::Isakmp.value());
+    body.push(16);
+    body.extend_from_slice(&n.value().to_be_bytes());
+    body.extend_from_slice(&h.icookie);
+    body.extend_from_slice(&h.rcookie);
+    c.add(PayloadType::Notify, &body);
+    protect::plain((h.icookie, h.rcookie), ExchangeType::Informational, 0, &c)
+}
+
+impl IsakmpSa {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn initiate(
+        handle: SaHandle,
+        idx: usize,
+        peer: &PeerConfig,
+        local: SocketAddr,
+        remote: SocketAddr,
+        cookie: [u8; 8],
+        now: Instant,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<(Self, Vec<u8>), EngineError> {
+        let auth = auth_method(peer)?;
+        if peer.aggressive {
+            return Err(EngineError::InvalidConfig(
+                peer.name.clone(),
+                crate::config::ConfigError("IKEv1 Aggressive Mode is not implemented yet"),
+            ));
+        }
+        let offered = prop::phase1_suites(&peer.ike_proposals);
+        if offered.is_empty() || offered.len() > 255 {
+            return Err(EngineError::InvalidConfig(
+                peer.name.clone(),
+                crate::config::ConfigError(
+                    "no IKE proposal IKEv1 can carry (it needs a CBC cipher and a hash, e.g. aes128-sha256-modp2048)",
+                ),
+            ));
+        }
+        let sai_b = prop::encode_phase1_sa(&offered, auth, phase1_life(peer));
+        let mut c = Chain::default();
+        c.add(PayloadType::Sa, &sai_b)
+            .add(PayloadType::VendorId, &DPD_VID);
+        let bytes = protect::plain((cookie, [0; 8]), ExchangeType::IdentityProtection, 0, &c);
+        tracing::debug!(target: "ike", "sending Main Mode message 1 [SA V] to {remote}");
+        let sa = Self {
+            handle,
+            peer_idx: idx,
+            conn: peer.name.clone(),
+            initiator: true,
+            icookie: cookie,
+            rcookie: [0; 8],
+            local,
+            remote,
+            init_key: None,
+            state: Phase1State::MmSent1,
+            created: now,
+            established_at: None,
+            chosen: None,
+            hs: Some(Box::new(Handshake {
+                sai_b,
+                offered,
+                ..Handshake::default()
+            })),
+            keys: None,
+            local_id: peer.local_id.clone(),
+            remote_id: None,
+            p1_sent: Some(Sent {
+                bytes: bytes.clone(),
+                awaiting: Some(Retransmit::start(now, ctx.config)),
+                answers: None,
+            }),
+            quick: Vec::new(),
+            children: Vec::new(),
+            seen_mids: Default::default(),
+            todo: peer.children.iter().map(|c| c.name.clone()).collect(),
+            send_initial_contact: false,
+        };
+        Ok((sa, bytes))
+    }
+
+    /// Message 1 at a responder: choose a connection and a transform, answer with message 2.
+    /// `Err` holds the unprotected notify to send, if any.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn respond_mm1(
+        handle: SaHandle,
+        candidates: &[usize],
+        local: SocketAddr,
+        remote: SocketAddr,
+        cookie: [u8; 8],
+        now: Instant,
+        data: &[u8],
+        msg: &wire::Message<'_>,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<(Self, Vec<u8>), Option<Vec<u8>>> {
+        let h = msg.header;
+        let Body::Plain(payloads) = &msg.body else {
+            ctx.dropped(DropReason::InvalidInitiation, remote);
+            return Err(None);
+        };
+        let sas: Vec<&wire::Sa<'_>> = payloads
+            .iter()
+            .filter_map(|p| match p {
+                Payload::Sa(s) => Some(s),
+                _ => None,
+            })
+            .collect();
+        let [offer] = sas.as_slice() else {
+            ctx.dropped(DropReason::InvalidInitiation, remote);
+            return Err(Some(notify_reply(&h, NotifyType::PayloadMalformed)));
+        };
+        // SAi_b, the SA payload's body as it came (RFC 2409 §5), for HASH_I and HASH_R.
+        let sai_b = data.get(28..).and_then(|body| {
+            let (l, _) = protect::layout(*data.get(16)?, body)?;
+            protect::find_body(body, &l, PayloadType::Sa).map(<[u8]>::to_vec)
+        });
+        let Some(sai_b) = sai_b else {
+            ctx.dropped(DropReason::InvalidInitiation, remote);
+            return Err(None);
+        };
+        let mut found = None;
+        for &idx in candidates {
+            let Some(peer) = ctx.peers.get(idx) else {
+                continue;
+            };
+            let (Ok(auth), false) = (auth_method(peer), peer.aggressive) else {
+                continue;
+            };
+            let ours = prop::phase1_suites(&peer.ike_proposals);
+            match prop::select_phase1(
+                &ours,
+                auth,
+                offer,
+                phase1_life(peer),
+                ctx.config.prefer_initiator_proposals,
+            ) {
+                Ok((c, n)) => {
+                    found = Some((idx, c, n));
+                    break;
+                }
+                Err(Refusal::Syntax(why)) => {
+                    tracing::info!(target: "ike", "Main Mode from {remote} refused: {why}");
+                    return Err(Some(notify_reply(&h, NotifyType::BadProposalSyntax)));
+                }
+                Err(Refusal::NoProposalChosen) => {}
+            }
+        }
+        let Some((idx, chosen, number)) = found else {
+            tracing::info!(target: "ike", "Main Mode from {remote}: no acceptable proposal (NO-PROPOSAL-CHOSEN)");
+            return Err(Some(notify_reply(&h, NotifyType::NoProposalChosen)));
+        };
+        let Some(peer) = ctx.peers.get(idx).cloned() else {
+            return Err(None);
+        };
+        let reply = prop::encode_phase1_reply(&chosen, number);
+        let mut c = Chain::default();
+        c.add(PayloadType::Sa, &reply)
+            .add(PayloadType::VendorId, &DPD_VID);
+        let bytes = protect::plain((h.icookie, cookie), ExchangeType::IdentityProtection, 0, &c);
+        tracing::debug!(target: "ike", "sending Main Mode message 2 [SA V] to {remote} ({})", chosen.describe());
+        let sa = Self {
+            handle,
+            peer_idx: idx,
+            conn: peer.name.clone(),
+            initiator: false,
+            icookie: h.icookie,
+            rcookie: cookie,
+            local,
+            remote,
+            init_key: Some((remote, h.icookie)),
+            state: Phase1State::MmSent2,
+            created: now,
+            established_at: None,
+            chosen: Some(chosen),
+            hs: Some(Box::new(Handshake {
+                sai_b,
+                ..Handshake::default()
+            })),
+            keys: None,
+            local_id: peer.local_id.clone(),
+            remote_id: None,
+            p1_sent: Some(Sent {
+                bytes: bytes.clone(),
+                awaiting: None,
+                answers: Some(data.to_vec()),
+            }),
+            quick: Vec::new(),
+            children: Vec::new(),
+            seen_mids: Default::default(),
+            todo: Vec::new(),
+            send_initial_contact: false,
+        };
+        Ok((sa, bytes))
+    }
+
+    /// Whether a message with these cookies belongs to this SA (the initiator learns the
+    /// responder's cookie from message 2).
+    pub(crate) fn matches(&self, icookie: &[u8; 8], rcookie: &[u8; 8]) -> bool {
+        *icookie == self.icookie
+            && (*rcookie == self.rcookie
+                || (self.initiator && self.state == Phase1State::MmSent1 && self.rcookie == [0; 8]))
+    }
+
+    /// The peer repeated the message we answered last: the stored answer again.
+    pub(crate) fn repeat_answer(&mut self, data: &[u8]) -> Output {
+        let mut out = Output::default();
+        let stored = std::iter::once(self.p1_sent.as_ref())
+            .chain(self.quick.iter().map(|q| q.sent.as_ref()))
+            .flatten()
+            .find(|s| s.answers.as_deref() == Some(data))
+            .map(|s| s.bytes.clone());
+        if let Some(b) = stored {
+            tracing::debug!(target: "ike", "the peer repeated a message: answering from the stored copy");
+            out.transmits.push(self.transmit(b));
+        } else {
+            out.dropped = Some((DropReason::UnexpectedMessageId, self.remote));
+        }
+        out
+    }
+
+    /// Any message for this SA.
+    pub(crate) fn handle_message(
+        &mut self,
+        now: Instant,
+        _local: SocketAddr,
+        remote: SocketAddr,
+        data: &[u8],
+        msg: &wire::Message<'_>,
+        ctx: &mut Ctx<'_>,
+    ) -> Output {
+        // A repeat of a message we answered: answer again, compute nothing.
+        let repeated = std::iter::once(self.p1_sent.as_ref())
+            .chain(self.quick.iter().map(|q| q.sent.as_ref()))
+            .flatten()
+            .any(|s| s.answers.as_deref() == Some(data));
+        if repeated {
+            return self.repeat_answer(data);
+        }
+        if remote != self.remote {
+            // NAT traversal (which would let the peer move) is not implemented yet.
+            return Output {
+                dropped: Some((DropReason::UnexpectedAddress, remote)),
+                ..Output::default()
+            };
+        }
+        let h = msg.header;
+        match h.exchange {
+            ExchangeType::IdentityProtection if h.message_id == 0 => {
+                self.main_mode(now, data, msg, ctx)
+            }
+            ExchangeType::QuickMode if self.is_established() && h.message_id != 0 => {
+                self.quick_mode(now, data, msg, ctx)
+            }
+            ExchangeType::Informational if h.message_id != 0 || !h.flags.encryption() => {
+                self.informational(now, data, msg, ctx)
+            }
+            _ => Output {
+                dropped: Some((DropReason::WrongState, remote)),
+                ..Output::default()
+            },
+        }
+    }
+
+    fn main_mode(
+        &mut self,
+        now: Instant,
+        data: &[u8],
+        msg: &wire::Message<'_>,
+        ctx: &mut Ctx<'_>,
+    ) -> Output {
+        let r = match (self.state, self.initiator) {
+            (Phase1State::MmSent1, true) => self.mm2(now, data, msg, ctx),
+            (Phase1State::MmSent2, false) => self.mm3(now, data, msg, ctx),
+            (Phase1State::MmSent3, true) => self.mm4(now, data, msg, ctx),
+            (Phase1State::MmSent4, false) => self.mm5(now, data, msg, ctx),
+            (Phase1State::MmSent5, true) => self.mm6(now, data, msg, ctx),
+            _ => Err(Step::Drop(DropReason::WrongState)),
+        };
+        match r {
+            Ok(out) => out,
+            Err(Step::Drop(reason)) => Output {
+                dropped: Some((reason, self.remote)),
+                ..Output::default()
+            },
+            Err(Step::Fail(e)) => {
+                tracing::info!(target: "ike", "Main Mode failed: {e}");
+                self.close(CloseReason::LocalError(e))
+            }
+        }
+    }
+
+    fn peer_of<'a>(&self, ctx: &'a Ctx<'_>) -> Result<&'a std::sync::Arc<PeerConfig>, Step> {
+        ctx.peers
+            .get(self.peer_idx)
+            .ok_or(Step::Fail(ProtocolError::LocalFailure("connection gone")))
+    }
+
+    /// Initiator: the responder's choice; send KE and Ni.
+    fn mm2(
+        &mut self,
+        now: Instant,
+        data: &[u8],
+        msg: &wire::Message<'_>,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<Output, Step> {
+        let payloads = plain_payloads(msg)?;
+        let sa = payloads
+            .iter()
+            .find_map(|p| match p {
+                Payload::Sa(s) => Some(s),
+                _ => None,
+            })
+            .ok_or(Step::Drop(DropReason::InvalidPayloads))?;
+        let peer = self.peer_of(ctx)?.clone();
+        let auth = auth_method(&peer).map_err(|_| Step::Fail(ProtocolError::NoProposalChosen))?;
+        let hs = self.hs.as_mut().ok_or(Step::Drop(DropReason::WrongState))?;
+        let chosen = prop::check_phase1_reply(&hs.offered, auth, phase1_life(&peer), sa).ok_or(
+            Step::Fail(ProtocolError::InvalidResponse(
+                "the responder chose a transform we did not offer",
+            )),
+        )?;
+        self.rcookie = msg.header.rcookie;
+        let dh = ike_crypto::dh::generate(chosen.group(), &mut *ctx.rng)
+            .map_err(|_| Step::Fail(ProtocolError::LocalFailure("key generation failed")))?;
+        let mut ni = vec![0u8; NONCE_LEN];
+        ctx.rng
+            .fill(&mut ni)
+            .map_err(|_| Step::Fail(ProtocolError::LocalFailure("RNG failed")))?;
+        hs.gxi = dh.public_value().to_vec();
+        let mut c = Chain::default();
+        c.add(PayloadType::Ke, &hs.gxi).add(PayloadType::Nonce, &ni);
+        hs.ni = ni;
+        hs.dh = Some(dh);
+        self.chosen = Some(chosen);
+        let bytes = protect::plain(self.cookies(), ExchangeType::IdentityProtection, 0, &c);
+        tracing::debug!(target: "ike", "Main Mode: the responder chose {}; sending message 3 [KE No]", chosen.describe());
+        self.state = Phase1State::MmSent3;
+        Ok(self.send_p1(now, ctx, bytes, true, data))
+    }
+
+    /// Responder: the initiator's KE and Ni; send ours and derive the keys.
+    fn mm3(
+        &mut self,
+        now: Instant,
+        data: &[u8],
+        msg: &wire::Message<'_>,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<Output, Step> {
+        let payloads = plain_payloads(msg)?;
+        let (ke, ni) = ke_and_nonce(payloads)?;
+        let chosen = self.chosen.ok_or(Step::Drop(DropReason::WrongState))?;
+        let group = chosen.group();
+        if ike_crypto::dh::public_value_len(group) != Some(ke.len()) {
+            return Err(Step::Drop(DropReason::InvalidPayloads));
+        }
+        let dh = ike_crypto::dh::generate(group, &mut *ctx.rng)
+            .map_err(|_| Step::Fail(ProtocolError::LocalFailure("key generation failed")))?;
+        let mut nr = vec![0u8; NONCE_LEN];
+        ctx.rng
+            .fill(&mut nr)
+            .map_err(|_| Step::Fail(ProtocolError::LocalFailure("RNG failed")))?;
+        let gxy = dh
+            .shared_secret(ke)
+            .map_err(|_| Step::Drop(DropReason::InvalidPayloads))?;
+        let peer = self.peer_of(ctx)?.clone();
+        let hs = self.hs.as_mut().ok_or(Step::Drop(DropReason::WrongState))?;
+        hs.gxi = ke.to_vec();
+        hs.gxr = dh.public_value().to_vec();
+        hs.ni = ni.to_vec();
+        hs.nr = nr.clone();
+        let mut c = Chain::default();
+        c.add(PayloadType::Ke, &hs.gxr).add(PayloadType::Nonce, &nr);
+        self.derive(&peer, gxy.expose())?;
+        let bytes = protect::plain(self.cookies(), ExchangeType::IdentityProtection, 0, &c);
+        tracing::debug!(target: "ike", "sending Main Mode message 4 [KE No]");
+        self.state = Phase1State::MmSent4;
+        Ok(self.send_p1(now, ctx, bytes, false, data))
+    }
+
+    /// Initiator: the responder's KE and Nr; derive the keys, send IDii and HASH_I.
+    fn mm4(
+        &mut self,
+        now: Instant,
+        data: &[u8],
+        msg: &wire::Message<'_>,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<Output, Step> {
+        let payloads = plain_payloads(msg)?;
+        let (ke, nr) = ke_and_nonce(payloads)?;
+        let group = self.chosen.map_or(DhGroup::None, |c| c.group());
+        if ike_crypto::dh::public_value_len(group) != Some(ke.len()) {
+            return Err(Step::Drop(DropReason::InvalidPayloads));
+        }
+        let peer = self.peer_of(ctx)?.clone();
+        let hs = self.hs.as_mut().ok_or(Step::Drop(DropReason::WrongState))?;
+        let gxy = hs
+            .dh
+            .as_ref()
+            .ok_or(Step::Drop(DropReason::WrongState))?
+            .shared_secret(ke)
+            .map_err(|_| Step::Drop(DropReason::InvalidPayloads))?;
+        hs.gxr = ke.to_vec();
+        hs.nr = nr.to_vec();
+        hs.dh = None;
+        self.derive(&peer, gxy.expose())?;
+        let idii = id_body(&self.local_id);
+        let hash_i = self.auth_hash(true, &idii)?;
+        let mut c = Chain::default();
+        c.add(PayloadType::Id, &idii)
+            .add(PayloadType::Hash, hash_i.expose());
+        if self.send_initial_contact {
+            let mut n = Vec::new();
+            n.extend_from_slice(&DOI_IPSEC.to_be_bytes());
+            n.push(ProtocolId::Isakmp.value());
+            n.push(16);
+            n.extend_from_slice(&NotifyType::InitialContact.value().to_be_bytes());
+            n.extend_from_slice(&self.icookie);
+            n.extend_from_slice(&self.rcookie);
+            c.add(PayloadType::Notify, &n);
+        }
+        let bytes = self.encrypt_p1(&c)?;
+        tracing::debug!(target: "ike", "sending Main Mode message 5 [ID HASH{}]", if self.send_initial_contact { " N(INITIAL-CONTACT)" } else { "" });
+        self.state = Phase1State::MmSent5;
+        Ok(self.send_p1(now, ctx, bytes, true, data))
+    }
+
+    /// Responder: IDii and HASH_I; check them, send IDir and HASH_R; established.
+    fn mm5(
+        &mut self,
+        now: Instant,
+        data: &[u8],
+        msg: &wire::Message<'_>,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<Output, Step> {
+        let (plain, l, next_iv) = self.decrypt_p1(msg)?;
+        let idii = protect::find_body(&plain, &l, PayloadType::Id)
+            .ok_or(Step::Drop(DropReason::InvalidPayloads))?
+            .to_vec();
+        let hash = protect::find_body(&plain, &l, PayloadType::Hash)
+            .ok_or(Step::Drop(DropReason::InvalidPayloads))?;
+        let want = self.auth_hash(true, &idii)?;
+        if !ike_crypto::ct_eq(want.expose(), hash) {
+            // A wrong key or a forgery: drop, keep the IV, let a genuine message through.
+            tracing::info!(target: "ike", "Main Mode message 5 from {}: HASH_I does not verify (pre-shared key mismatch?)", self.remote);
+            return Err(Step::Drop(DropReason::IntegrityCheckFailed));
+        }
+        if let Some(k) = self.keys.as_mut() {
+            k.p1_iv = next_iv;
+        }
+        let peer = self.peer_of(ctx)?.clone();
+        let id = parse_id(&idii).ok_or(Step::Fail(ProtocolError::AuthenticationFailed(
+            "unsupported identity type",
+        )))?;
+        if !peer.remote_id.accepts(&id) {
+            return Err(Step::Fail(ProtocolError::AuthenticationFailed(
+                "the peer's identity is not the one configured",
+            )));
+        }
+        let initial_contact = notifies(&plain, &l).contains(&NotifyType::InitialContact);
+        self.remote_id = Some(id);
+        let idir = id_body(&self.local_id);
+        let hash_r = self.auth_hash(false, &idir)?;
+        let mut c = Chain::default();
+        c.add(PayloadType::Id, &idir)
+            .add(PayloadType::Hash, hash_r.expose());
+        let bytes = self.encrypt_p1(&c)?;
+        tracing::debug!(target: "ike", "sending Main Mode message 6 [ID HASH]");
+        let mut out = self.send_p1(now, ctx, bytes, false, data);
+        out.initial_contact = initial_contact;
+        self.established(now, &mut out);
+        Ok(out)
+    }
+
+    /// Initiator: IDir and HASH_R; established; start the Quick Modes.
+    fn mm6(
+        &mut self,
+        now: Instant,
+        _data: &[u8],
+        msg: &wire::Message<'_>,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<Output, Step> {
+        let (plain, l, next_iv) = self.decrypt_p1(msg)?;
+        let idir = protect::find_body(&plain, &l, PayloadType::Id)
+            .ok_or(Step::Drop(DropReason::InvalidPayloads))?
+            .to_vec();
+        let hash = protect::find_body(&plain, &l, PayloadType::Hash)
+            .ok_or(Step::Drop(DropReason::InvalidPayloads))?;
+        let want = self.auth_hash(false, &idir)?;
+        if !ike_crypto::ct_eq(want.expose(), hash) {
+            tracing::info!(target: "ike", "Main Mode message 6 from {}: HASH_R does not verify (pre-shared key mismatch?)", self.remote);
+            return Err(Step::Drop(DropReason::IntegrityCheckFailed));
+        }
+        if let Some(k) = self.keys.as_mut() {
+            k.p1_iv = next_iv;
+        }
+        let peer = self.peer_of(ctx)?.clone();
+        let id = parse_id(&idir).ok_or(Step::Fail(ProtocolError::AuthenticationFailed(
+            "unsupported identity type",
+        )))?;
+        if !peer.remote_id.accepts(&id) {
+            return Err(Step::Fail(ProtocolError::AuthenticationFailed(
+                "the peer's identity is not the one configured",
+            )));
+        }
+        self.remote_id = Some(id);
+        let mut out = Output::default();
+        // Nothing more to send in Phase 1; keep no message.
+        self.p1_sent = None;
+        self.established(now, &mut out);
+        let todo = std::mem::take(&mut self.todo);
+        for child in todo {
+            let o = self.start_quick_mode(now, &child, ctx);
+            out.transmits.extend(o.transmits);
+            out.events.extend(o.events);
+        }
+        Ok(out)
+    }
+
+    fn established(&mut self, now: Instant, out: &mut Output) {
+        self.state = Phase1State::Established;
+        self.established_at = Some(now);
+        self.hs = None;
+        let proposal = self.chosen.map(|c| c.describe()).unwrap_or_default();
+        tracing::info!(target: "ike", "ISAKMP SA established ({proposal}) with {}", self.remote);
+        out.events.push(Event::IkeSaEstablished {
+            sa: self.handle,
+            connection: self.conn.clone(),
+            initiator: self.initiator,
+            spi_i: self.icookie,
+            spi_r: self.rcookie,
+            local_id: self.local_id.clone(),
+            remote_id: self.remote_id.clone().unwrap_or(Identity::Any),
+            proposal,
+            remote_auth: None,
+        });
+    }
+
+    /// Records a Phase 1 message we send (waiting for the next one, or answering `answers`).
+    fn send_p1(
+        &mut self,
+        now: Instant,
+        ctx: &Ctx<'_>,
+        bytes: Vec<u8>,
+        awaiting: bool,
+        answers: &[u8],
+    ) -> Output {
+        let mut out = Output::default();
+        out.transmits.push(self.transmit(bytes.clone()));
+        self.p1_sent = Some(Sent {
+            bytes,
+            awaiting: awaiting.then(|| Retransmit::start(now, ctx.config)),
+            answers: Some(answers.to_vec()),
+        });
+        out
+    }
+
+    /// SKEYID and its offspring, the cipher and the first IV (RFC 2409 §5, Appendix B).
+    fn derive(&mut self, peer: &PeerConfig, gxy: &[u8]) -> Result<(), Step> {
+        let chosen = self.chosen.ok_or(Step::Drop(DropReason::WrongState))?;
+        let fail = |_| Step::Fail(ProtocolError::LocalFailure("key derivation failed"));
+        let prf = chosen.prf_alg().map_err(fail)?;
+        let encr = chosen.encr_alg().map_err(fail)?;
+        let hs = self.hs.as_mut().ok_or(Step::Drop(DropReason::WrongState))?;
+        let key = psk(peer).ok_or(Step::Fail(ProtocolError::LocalFailure("no pre-shared key")))?;
+        let skeyid = kdf::skeyid_psk(prf, key, &hs.ni, &hs.nr);
+        let dae = kdf::skeyid_d_a_e(prf, skeyid.expose(), gxy, &self.icookie, &self.rcookie);
+        let enc = kdf::encryption_key(prf, dae.skeyid_e.expose(), encr.key_len()).map_err(fail)?;
+        let cipher = Cipher::new(encr, enc.expose()).map_err(fail)?;
+        let block = encr.block_len();
+        let iv = kdf::phase1_iv(prf, &hs.gxi, &hs.gxr, block).map_err(fail)?;
+        hs.skeyid = Some(skeyid);
+        self.keys = Some(Keys {
+            prf,
+            cipher,
+            block,
+            skeyid_d: dae.skeyid_d,
+            skeyid_a: dae.skeyid_a,
+            p1_iv: iv,
+        });
+        Ok(())
+    }
+
+    /// HASH_I (`initiator`) or HASH_R over an ID payload body.
+    fn auth_hash(&self, initiator: bool, id_b: &[u8]) -> Result<ike_crypto::Secret, Step> {
+        let hs = self.hs.as_ref().ok_or(Step::Drop(DropReason::WrongState))?;
+        let keys = self
+            .keys
+            .as_ref()
+            .ok_or(Step::Drop(DropReason::WrongState))?;
+        let skeyid = hs
+            .skeyid
+            .as_ref()
+            .ok_or(Step::Drop(DropReason::WrongState))?;
+        let f = if initiator { kdf::hash_i } else { kdf::hash_r };
+        Ok(f(
+            keys.prf,
+            skeyid.expose(),
+            &hs.gxi,
+            &hs.gxr,
+            &self.icookie,
+            &self.rcookie,
+            &hs.sai_b,
+            id_b,
+        ))
+    }
+
+    fn encrypt_p1(&mut self, c: &Chain) -> Result<Vec<u8>, Step> {
+        let cookies = self.cookies();
+        let keys = self
+            .keys
+            .as_mut()
+            .ok_or(Step::Drop(DropReason::WrongState))?;
+        let (bytes, next) = protect::encrypted(
+            &keys.cipher,
+            &keys.p1_iv,
+            cookies,
+            ExchangeType::IdentityProtection,
+            0,
+            0,
+            c,
+        )
+        .ok_or(Step::Fail(ProtocolError::LocalFailure("encryption failed")))?;
+        keys.p1_iv = next;
+        Ok(bytes)
+    }
+
+    /// Decrypts a Phase 1 message; the IV is committed by the caller once it verified it.
+    fn decrypt_p1(
+        &self,
+        msg: &wire::Message<'_>,
+    ) -> Result<(Vec<u8>, protect::Layout, Vec<u8>), Step> {
+        let Body::Encrypted {
+            first_payload,
+            ciphertext,
+        } = &msg.body
+        else {
+            // RFC 2409 §5: messages 5 and 6 are encrypted; a clear one is not from the peer.
+            return Err(Step::Drop(DropReason::InvalidPayloads));
+        };
+        let keys = self
+            .keys
+            .as_ref()
+            .ok_or(Step::Drop(DropReason::WrongState))?;
+        let (plain, next) = protect::decrypt(&keys.cipher, &keys.p1_iv, ciphertext)
+            .ok_or(Step::Drop(DropReason::IntegrityCheckFailed))?;
+        let (l, _) = protect::layout(first_payload.value(), &plain)
+            .ok_or(Step::Drop(DropReason::IntegrityCheckFailed))?;
+        // Every payload must parse (strict syntax, RFC 2408 §5.2).
+        wire::decode_payloads(*first_payload, &plain, 28, Padding::Allowed)
+            .map_err(|_| Step::Drop(DropReason::InvalidPayloads))?;
+        Ok((plain, l, next))
+    }
+}
+
+/// Why a step did not complete: drop the message and wait, or fail the SA.
+pub(crate) enum Step {
+    Drop(DropReason),
+    Fail(ProtocolError),
+}
+
+fn plain_payloads<'a>(msg: &'a wire::Message<'a>) -> Result<&'a [Payload<'a>], Step> {
+    match &msg.body {
+        Body::Plain(p) => Ok(p),
+        Body::Encrypted { .. } => Err(Step::Drop(DropReason::InvalidPayloads)),
+    }
+}
+
+fn ke_and_nonce<'a>(payloads: &[Payload<'a>]) -> Result<(&'a [u8], &'a [u8]), Step> {
+    let ke = payloads.iter().find_map(|p| match p {
+        Payload::Ke(k) => Some(*k),
+        _ => None,
+    });
+    let n = payloads.iter().find_map(|p| match p {
+        Payload::Nonce(n) => Some(*n),
+        _ => None,
+    });
+    match (ke, n) {
+        // RFC 2409 §5: nonces of 8 to 256 bytes.
+        (Some(k), Some(n)) if (8..=256).contains(&n.len()) => Ok((k, n)),
+        _ => Err(Step::Drop(DropReason::InvalidPayloads)),
+    }
+}
+
+/// An identity from an ID payload body.
+pub(crate) fn parse_id(b: &[u8]) -> Option<Identity> {
+    let (&t, rest) = b.split_first()?;
+    let data = rest.get(3..)?;
+    Identity::from_wire(ike_wire::v2::IdType::from(t), data)
+}
+
+/// The notify types of a decrypted chain.
+pub(crate) fn notifies(plain: &[u8], l: &[(u8, usize, usize)]) -> Vec<NotifyType> {
+    l.iter()
+        .enumerate()
+        .filter(|(_, (t, _, _))| *t == PayloadType::Notify.value())
+        .filter_map(|(i, _)| {
+            let b = protect::body_of(plain, l, i);
+            let v = u16::from_be_bytes([*b.get(6)?, *b.get(7)?]);
+            Some(NotifyType::from(v))
+        })
+        .collect()
+}

@@ -1,0 +1,963 @@
+//! Quick Mode (RFC 2409 §5.5): one IPsec SA pair per exchange, with PFS when the child's
+//! proposal names a group, and the client identities (IDci, IDcr) as traffic selectors:
+//!
+//! ```text
+//! Initiator                              Responder
+//! HDR*, HASH(1), SA, Ni [, KE ] [, IDci, IDcr ] -->
+//!                                        <-- HDR*, HASH(2), SA, Nr [, KE ] [, IDci, IDcr ]
+//! HDR*, HASH(3)                          -->
+//! ```
+//!
+//! HASH(1) = prf(SKEYID_a, M-ID | SA | Ni [ | KE ] [ | IDci | IDcr ]),
+//! HASH(2) = prf(SKEYID_a, M-ID | Ni_b | SA | Nr [ | KE ] [ | IDci | IDcr ]),
+//! HASH(3) = prf(SKEYID_a, 0 | M-ID | Ni_b | Nr_b); KEYMAT per direction from SKEYID_d, the
+//! optional g(qm)^xy, the protocol, the receiver's SPI and both nonces. The initiator installs
+//! after message 2, the responder after message 3.
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use ike_crypto::kdf::v1 as kdf;
+use ike_crypto::rng::Rng;
+use ike_wire::v1::{
+    self as wire, Body, EncapsulationMode, ExchangeType, IdType, Padding, Payload, PayloadType,
+};
+
+use super::main_mode::Step;
+use super::protect::{self, Chain};
+use super::sa::{Child, IsakmpSa, Output, QuickMode, Retransmit, Sent};
+use super::Ctx;
+use crate::config::ChildConfig;
+use crate::ipsec::{ChildFlags, ChildSaInstall, IpsecProtocol, Mode, Ts};
+use crate::proposal::v1::{self as prop};
+use crate::status::DropReason;
+use crate::v2::{Event, ProtocolError};
+
+const NONCE_LEN: usize = 32;
+/// How long a Quick Mode may take, retransmissions included.
+const QM_TIMEOUT: Duration = Duration::from_secs(60);
+
+fn encap(mode: Mode) -> EncapsulationMode {
+    match mode {
+        Mode::Tunnel => EncapsulationMode::Tunnel,
+        Mode::Transport => EncapsulationMode::Transport,
+    }
+}
+
+fn child_life(c: &ChildConfig) -> u32 {
+    c.life_time
+        .or(c.rekey_time)
+        .map_or(3600, |d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX))
+}
+
+/// An ID payload body for a client identity (RFC 2407 §4.6.2): a single address, a subnet or
+/// a range, with the selector's protocol and port (a single port, or 0 for all).
+pub(crate) fn ts_id(ts: &Ts) -> Vec<u8> {
+    let port = if ts.start_port == ts.end_port {
+        ts.start_port
+    } else {
+        0
+    };
+    let mut b = Vec::new();
+    let (t, data): (IdType, Vec<u8>) = match (ts.start, ts.end) {
+        (IpAddr::V4(s), IpAddr::V4(e)) => {
+            let (s, e) = (u32::from(s), u32::from(e));
+            if s == e {
+                (IdType::Ipv4Addr, s.to_be_bytes().to_vec())
+            } else if let Some(mask) = subnet_mask32(s, e) {
+                (
+                    IdType::Ipv4AddrSubnet,
+                    [s.to_be_bytes(), mask.to_be_bytes()].concat(),
+                )
+            } else {
+                (
+                    IdType::Ipv4AddrRange,
+                    [s.to_be_bytes(), e.to_be_bytes()].concat(),
+                )
+            }
+        }
+        (IpAddr::V6(s), IpAddr::V6(e)) => {
+            let (s, e) = (u128::from(s), u128::from(e));
+            if s == e {
+                (IdType::Ipv6Addr, s.to_be_bytes().to_vec())
+            } else if let Some(mask) = subnet_mask128(s, e) {
+                (
+                    IdType::Ipv6AddrSubnet,
+                    [s.to_be_bytes(), mask.to_be_bytes()].concat(),
+                )
+            } else {
+                (
+                    IdType::Ipv6AddrRange,
+                    [s.to_be_bytes(), e.to_be_bytes()].concat(),
+                )
+            }
+        }
+        _ => (IdType::Ipv4Addr, vec![0; 4]),
+    };
+    b.push(t.value());
+    b.push(ts.protocol);
+    b.extend_from_slice(&port.to_be_bytes());
+    b.extend_from_slice(&data);
+    b
+}
+
+fn subnet_mask32(s: u32, e: u32) -> Option<u32> {
+    let host = s ^ e;
+    (host.wrapping_add(1) & host == 0 && s & host == 0).then_some(!host)
+}
+
+fn subnet_mask128(s: u128, e: u128) -> Option<u128> {
+    let host = s ^ e;
+    (host.wrapping_add(1) & host == 0 && s & host == 0).then_some(!host)
+}
+
+/// A traffic selector from a client ID payload body; `None` for the types that are not
+/// addresses (RFC 2407 §4.6.2.1: a client ID of another type is refused, INVALID-ID-INFORMATION).
+pub(crate) fn id_ts(b: &[u8]) -> Option<Ts> {
+    let (&t, rest) = b.split_first()?;
+    let protocol = *rest.first()?;
+    let port = u16::from_be_bytes([*rest.get(1)?, *rest.get(2)?]);
+    let data = rest.get(3..)?;
+    let (start, end): (IpAddr, IpAddr) = match IdType::from(t) {
+        IdType::Ipv4Addr => {
+            let a: [u8; 4] = data.try_into().ok()?;
+            (a.into(), a.into())
+        }
+        IdType::Ipv6Addr => {
+            let a: [u8; 16] = data.try_into().ok()?;
+            (a.into(), a.into())
+        }
+        IdType::Ipv4AddrSubnet => {
+            let a: [u8; 8] = data.try_into().ok()?;
+            let (s, m) = (
+                u32::from_be_bytes([a[0], a[1], a[2], a[3]]),
+                u32::from_be_bytes([a[4], a[5], a[6], a[7]]),
+            );
+            // A mask must be contiguous ones.
+            if (!m).wrapping_add(1) & !m != 0 {
+                return None;
+            }
+            ((s & m).to_be_bytes().into(), (s | !m).to_be_bytes().into())
+        }
+        IdType::Ipv6AddrSubnet => {
+            let a: [u8; 32] = data.try_into().ok()?;
+            let s = u128::from_be_bytes(a.get(..16)?.try_into().ok()?);
+            let m = u128::from_be_bytes(a.get(16..)?.try_into().ok()?);
+            if (!m).wrapping_add(1) & !m != 0 {
+                return None;
+            }
+            ((s & m).to_be_bytes().into(), (s | !m).to_be_bytes().into())
+        }
+        IdType::Ipv4AddrRange => {
+            let a: [u8; 8] = data.try_into().ok()?;
+            let (s, e) = (
+                u32::from_be_bytes([a[0], a[1], a[2], a[3]]),
+                u32::from_be_bytes([a[4], a[5], a[6], a[7]]),
+            );
+            if s > e {
+                return None;
+            }
+            (s.to_be_bytes().into(), e.to_be_bytes().into())
+        }
+        IdType::Ipv6AddrRange => {
+            let a: [u8; 32] = data.try_into().ok()?;
+            let s = u128::from_be_bytes(a.get(..16)?.try_into().ok()?);
+            let e = u128::from_be_bytes(a.get(16..)?.try_into().ok()?);
+            if s > e {
+                return None;
+            }
+            (s.to_be_bytes().into(), e.to_be_bytes().into())
+        }
+        _ => return None,
+    };
+    let (start_port, end_port) = if port == 0 {
+        (0, u16::MAX)
+    } else {
+        (port, port)
+    };
+    Some(Ts {
+        protocol,
+        start_port,
+        end_port,
+        start,
+        end,
+    })
+}
+
+fn host_ts(ip: IpAddr) -> Ts {
+    Ts {
+        protocol: 0,
+        start_port: 0,
+        end_port: u16::MAX,
+        start: ip,
+        end: ip,
+    }
+}
+
+impl IsakmpSa {
+    /// Starts a Quick Mode for child `name` of the connection (we are its initiator).
+    pub(crate) fn start_quick_mode(
+        &mut self,
+        now: Instant,
+        name: &str,
+        ctx: &mut Ctx<'_>,
+    ) -> Output {
+        match self.qm1(now, name, ctx) {
+            Ok(out) => out,
+            Err(e) => {
+                let mut out = Output::default();
+                tracing::info!(target: "ike", "Quick Mode for child {name} not started: {e}");
+                out.events.push(Event::ChildSaFailed {
+                    sa: self.handle,
+                    connection: self.conn.clone(),
+                    child: name.to_owned(),
+                    reason: e,
+                });
+                out
+            }
+        }
+    }
+
+    fn new_mid(&mut self, ctx: &mut Ctx<'_>) -> Result<u32, ProtocolError> {
+        loop {
+            let mut b = [0u8; 4];
+            ctx.rng
+                .fill(&mut b)
+                .map_err(|_| ProtocolError::LocalFailure("RNG failed"))?;
+            let mid = u32::from_be_bytes(b);
+            if mid != 0 && self.seen_mids.insert(mid) {
+                return Ok(mid);
+            }
+        }
+    }
+
+    fn qm1(
+        &mut self,
+        now: Instant,
+        name: &str,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<Output, ProtocolError> {
+        let peer = self
+            .peer(ctx.peers)
+            .cloned()
+            .ok_or(ProtocolError::LocalFailure("connection gone"))?;
+        let child = peer
+            .children
+            .iter()
+            .find(|c| c.name == name)
+            .ok_or(ProtocolError::LocalFailure("no such child"))?;
+        let protocol = child.protocol();
+        let wire_proto = match protocol {
+            IpsecProtocol::Esp => wire::ProtocolId::Esp,
+            IpsecProtocol::Ah => wire::ProtocolId::Ah,
+        };
+        let mut offered = prop::phase2_suites(child.proposals(), wire_proto);
+        // One KE payload: every suite offered has the first one's PFS group.
+        let pfs = offered.first().and_then(|s| s.ke);
+        offered.retain(|s| s.ke == pfs);
+        offered.truncate(255);
+        if offered.is_empty() {
+            return Err(ProtocolError::Unsupported(
+                "no ESP/AH proposal IKEv1 can carry",
+            ));
+        }
+        let (Some(local_ts), Some(remote_ts)) = (child.local_ts.first(), child.remote_ts.first())
+        else {
+            return Err(ProtocolError::LocalFailure(
+                "child without traffic selectors",
+            ));
+        };
+        let spi_in = ctx
+            .rng
+            .child_spi(protocol, self.local.ip(), self.remote.ip())
+            .map_err(|_| ProtocolError::LocalFailure("no inbound SPI"))?;
+        let mid = self.new_mid(ctx)?;
+        let mut ni = vec![0u8; NONCE_LEN];
+        ctx.rng
+            .fill(&mut ni)
+            .map_err(|_| ProtocolError::LocalFailure("RNG failed"))?;
+        let dh = match pfs {
+            Some(g) => Some(
+                ike_crypto::dh::generate(g, &mut *ctx.rng)
+                    .map_err(|_| ProtocolError::LocalFailure("key generation failed"))?,
+            ),
+            None => None,
+        };
+        let sa = prop::encode_phase2_sa(
+            wire_proto,
+            spi_in,
+            &offered,
+            encap(child.mode),
+            child_life(child),
+        );
+        let mut rest = Chain::default();
+        rest.add(PayloadType::Sa, &sa).add(PayloadType::Nonce, &ni);
+        if let Some(dh) = &dh {
+            rest.add(PayloadType::Ke, dh.public_value());
+        }
+        rest.add(PayloadType::Id, &ts_id(local_ts))
+            .add(PayloadType::Id, &ts_id(remote_ts));
+        let keys = self
+            .keys
+            .as_ref()
+            .ok_or(ProtocolError::LocalFailure("no keys"))?;
+        let hash = kdf::qm_hash1(keys.prf, keys.skeyid_a.expose(), mid, &rest.buf);
+        let mut c = Chain::default();
+        c.add(PayloadType::Hash, hash.expose());
+        append(&mut c, &rest);
+        let iv = keys.phase2_iv(mid);
+        let (bytes, next_iv) = protect::encrypted(
+            &keys.cipher,
+            &iv,
+            self.cookies(),
+            ExchangeType::QuickMode,
+            0,
+            mid,
+            &c,
+        )
+        .ok_or(ProtocolError::LocalFailure("encryption failed"))?;
+        tracing::debug!(target: "ike", "sending Quick Mode message 1 (M-ID {mid:08x}) [HASH SA No{} ID ID] for child {name}", if pfs.is_some() { " KE" } else { "" });
+        self.quick.push(QuickMode {
+            mid,
+            initiator: true,
+            iv: next_iv,
+            child: name.to_owned(),
+            protocol,
+            mode: child.mode,
+            spi_in,
+            offered,
+            ni,
+            nr: Vec::new(),
+            dh,
+            local_ts: *local_ts,
+            remote_ts: *remote_ts,
+            pending: None,
+            done: false,
+            sent: Some(Sent {
+                bytes: bytes.clone(),
+                awaiting: Some(Retransmit::start(now, ctx.config)),
+                answers: None,
+            }),
+            expires: now + QM_TIMEOUT,
+        });
+        let mut out = Output::default();
+        out.transmits.push(self.transmit(bytes));
+        Ok(out)
+    }
+
+    /// A Quick Mode message.
+    pub(crate) fn quick_mode(
+        &mut self,
+        now: Instant,
+        data: &[u8],
+        msg: &wire::Message<'_>,
+        ctx: &mut Ctx<'_>,
+    ) -> Output {
+        let mid = msg.header.message_id;
+        let r = match self.quick.iter().position(|q| q.mid == mid) {
+            Some(i) => {
+                let (initiator, waiting) = self
+                    .quick
+                    .get(i)
+                    .map_or((false, false), |q| (q.initiator, !q.done));
+                match (initiator, waiting) {
+                    (true, true) => self.qm2(now, i, data, msg, ctx),
+                    (false, true) => self.qm3(i, msg),
+                    _ => Err(Step::Drop(DropReason::UnexpectedMessageId)),
+                }
+            }
+            None if !self.seen_mids.contains(&mid) => self.qm_respond(now, data, msg, ctx),
+            // A message ID already used by a finished exchange: a replay.
+            None => Err(Step::Drop(DropReason::UnexpectedMessageId)),
+        };
+        match r {
+            Ok(out) => out,
+            Err(Step::Drop(reason)) => Output {
+                dropped: Some((reason, self.remote)),
+                ..Output::default()
+            },
+            Err(Step::Fail(e)) => {
+                tracing::info!(target: "ike", "Quick Mode (M-ID {mid:08x}) failed: {e}");
+                let mut out = Output::default();
+                if let Some(i) = self.quick.iter().position(|q| q.mid == mid) {
+                    let q = self.quick.remove(i);
+                    out.events.push(Event::ChildSaFailed {
+                        sa: self.handle,
+                        connection: self.conn.clone(),
+                        child: q.child,
+                        reason: e,
+                    });
+                }
+                out
+            }
+        }
+    }
+
+    /// Decrypts a Phase 2 message with `iv`; the plaintext, its layout and the next IV.
+    fn decrypt_p2(
+        &self,
+        iv: &[u8],
+        msg: &wire::Message<'_>,
+    ) -> Result<(Vec<u8>, protect::Layout, usize, Vec<u8>), Step> {
+        let Body::Encrypted {
+            first_payload,
+            ciphertext,
+        } = &msg.body
+        else {
+            return Err(Step::Drop(DropReason::InvalidPayloads));
+        };
+        let keys = self
+            .keys
+            .as_ref()
+            .ok_or(Step::Drop(DropReason::WrongState))?;
+        let (plain, next) = protect::decrypt(&keys.cipher, iv, ciphertext)
+            .ok_or(Step::Drop(DropReason::IntegrityCheckFailed))?;
+        let (l, end) = protect::layout(first_payload.value(), &plain)
+            .ok_or(Step::Drop(DropReason::IntegrityCheckFailed))?;
+        // RFC 2409 §5.5: HASH comes first.
+        if l.first().map(|p| p.0) != Some(PayloadType::Hash.value()) {
+            return Err(Step::Drop(DropReason::IntegrityCheckFailed));
+        }
+        Ok((plain, l, end, next))
+    }
+
+    /// Responder: message 1 of a new Quick Mode.
+    fn qm_respond(
+        &mut self,
+        now: Instant,
+        data: &[u8],
+        msg: &wire::Message<'_>,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<Output, Step> {
+        let mid = msg.header.message_id;
+        let iv = self
+            .keys
+            .as_ref()
+            .ok_or(Step::Drop(DropReason::WrongState))?
+            .phase2_iv(mid);
+        let (plain, l, end, next_iv) = self.decrypt_p2(&iv, msg)?;
+        let keys = self
+            .keys
+            .as_ref()
+            .ok_or(Step::Drop(DropReason::WrongState))?;
+        let rest_at = l.get(1).map_or(end, |p| p.1);
+        let rest = plain.get(rest_at..end).unwrap_or_default();
+        let want = kdf::qm_hash1(keys.prf, keys.skeyid_a.expose(), mid, rest);
+        if !ike_crypto::ct_eq(want.expose(), protect::body_of(&plain, &l, 0)) {
+            tracing::info!(target: "ike", "Quick Mode message 1 (M-ID {mid:08x}): HASH(1) does not verify");
+            return Err(Step::Drop(DropReason::IntegrityCheckFailed));
+        }
+        // Authenticated: the message ID is used now, whatever follows.
+        self.seen_mids.insert(mid);
+        let chain = wire::decode_payloads(
+            wire::PayloadType::from(l.first().map_or(0, |p| p.0)),
+            plain.get(..end).unwrap_or_default(),
+            28,
+            Padding::Forbidden,
+        )
+        .map_err(|_| Step::Drop(DropReason::InvalidPayloads))?;
+        let mut sas = Vec::new();
+        let (mut ni, mut ke, mut ids) = (None, None, Vec::new());
+        for (i, p) in chain.payloads.iter().enumerate().skip(1) {
+            match p {
+                Payload::Sa(s) => sas.push(s),
+                Payload::Nonce(n) => ni = Some(*n),
+                Payload::Ke(k) => ke = Some(*k),
+                Payload::Id(_) => ids.push(protect::body_of(&plain, &l, i).to_vec()),
+                Payload::Notify(_) | Payload::VendorId(_) => {}
+                _ => return Err(Step::Drop(DropReason::InvalidPayloads)),
+            }
+        }
+        let (Some(ni), [sa]) = (ni, sas.as_slice()) else {
+            // Several SAs in one Quick Mode are not implemented yet: refuse plainly.
+            return self.qm_refuse(
+                mid,
+                ctx,
+                wire::NotifyType::PayloadMalformed,
+                "not one SA payload and one nonce",
+            );
+        };
+        // Client IDs: both or none (RFC 2409 §5.5); none means the peers' addresses.
+        let (remote_ts, local_ts) = match ids.as_slice() {
+            [] => (host_ts(self.remote.ip()), host_ts(self.local.ip())),
+            [i, r] => match (id_ts(i), id_ts(r)) {
+                (Some(i), Some(r)) => (i, r),
+                _ => {
+                    return self.qm_refuse(
+                        mid,
+                        ctx,
+                        wire::NotifyType::InvalidIdInformation,
+                        "a client ID that is not an address, subnet or range",
+                    )
+                }
+            },
+            _ => {
+                return self.qm_refuse(
+                    mid,
+                    ctx,
+                    wire::NotifyType::InvalidIdInformation,
+                    "one client ID without the other",
+                )
+            }
+        };
+        let peer = self
+            .peer(ctx.peers)
+            .cloned()
+            .ok_or(Step::Fail(ProtocolError::LocalFailure("connection gone")))?;
+        // The first child whose selectors contain the proposed ones (no narrowing in IKEv1).
+        let found = peer.children.iter().find_map(|c| {
+            let fits = c.local_ts.iter().any(|t| local_ts.within(t))
+                && c.remote_ts.iter().any(|t| remote_ts.within(t));
+            if !fits {
+                return None;
+            }
+            let proto = match c.protocol() {
+                IpsecProtocol::Esp => wire::ProtocolId::Esp,
+                IpsecProtocol::Ah => wire::ProtocolId::Ah,
+            };
+            let ours = prop::phase2_suites(c.proposals(), proto);
+            prop::select_phase2(&ours, proto, &[encap(c.mode)], sa, child_life(c))
+                .ok()
+                .map(|(ch, n)| (c, ch, n))
+        });
+        let Some((child, chosen, number)) = found else {
+            let why = if peer.children.iter().any(|c| {
+                c.local_ts.iter().any(|t| local_ts.within(t))
+                    && c.remote_ts.iter().any(|t| remote_ts.within(t))
+            }) {
+                (
+                    wire::NotifyType::NoProposalChosen,
+                    "no acceptable ESP/AH proposal",
+                )
+            } else {
+                (
+                    wire::NotifyType::InvalidIdInformation,
+                    "the client IDs match no child",
+                )
+            };
+            tracing::info!(target: "ike", "Quick Mode from {} for {remote_ts} === {local_ts}: {}", self.remote, why.1);
+            return self.qm_refuse(mid, ctx, why.0, why.1);
+        };
+        let (dh, gxy) = match (chosen.suite.ke, ke) {
+            (Some(g), Some(k)) => {
+                if ike_crypto::dh::public_value_len(g) != Some(k.len()) {
+                    return Err(Step::Drop(DropReason::InvalidPayloads));
+                }
+                let dh = ike_crypto::dh::generate(g, &mut *ctx.rng).map_err(|_| {
+                    Step::Fail(ProtocolError::LocalFailure("key generation failed"))
+                })?;
+                let gxy = dh
+                    .shared_secret(k)
+                    .map_err(|_| Step::Drop(DropReason::InvalidPayloads))?;
+                (Some(dh), Some(gxy))
+            }
+            (None, None) => (None, None),
+            _ => {
+                return self.qm_refuse(
+                    mid,
+                    ctx,
+                    wire::NotifyType::NoProposalChosen,
+                    "PFS and KE payload disagree",
+                )
+            }
+        };
+        let protocol = child.protocol();
+        let spi_in = ctx
+            .rng
+            .child_spi(protocol, self.local.ip(), self.remote.ip())
+            .map_err(|_| Step::Fail(ProtocolError::LocalFailure("no inbound SPI")))?;
+        let mut nr = vec![0u8; NONCE_LEN];
+        ctx.rng
+            .fill(&mut nr)
+            .map_err(|_| Step::Fail(ProtocolError::LocalFailure("RNG failed")))?;
+        let reply_sa = prop::encode_phase2_reply(&chosen, spi_in, number);
+        let mut rest = Chain::default();
+        rest.add(PayloadType::Sa, &reply_sa)
+            .add(PayloadType::Nonce, &nr);
+        if let Some(dh) = &dh {
+            rest.add(PayloadType::Ke, dh.public_value());
+        }
+        if let [i, r] = ids.as_slice() {
+            rest.add(PayloadType::Id, i).add(PayloadType::Id, r);
+        }
+        let keys = self
+            .keys
+            .as_ref()
+            .ok_or(Step::Drop(DropReason::WrongState))?;
+        let hash = kdf::qm_hash2(keys.prf, keys.skeyid_a.expose(), mid, ni, &rest.buf);
+        let mut c = Chain::default();
+        c.add(PayloadType::Hash, hash.expose());
+        append(&mut c, &rest);
+        let (bytes, after) = protect::encrypted(
+            &keys.cipher,
+            &next_iv,
+            self.cookies(),
+            ExchangeType::QuickMode,
+            0,
+            mid,
+            &c,
+        )
+        .ok_or(Step::Fail(ProtocolError::LocalFailure("encryption failed")))?;
+        let install = self.child_install(
+            &child.name,
+            protocol,
+            child.mode,
+            &chosen,
+            spi_in,
+            chosen.spi,
+            ni,
+            &nr,
+            gxy.as_ref().map(|g| g.expose()),
+            local_ts,
+            remote_ts,
+            child,
+        )?;
+        tracing::debug!(target: "ike", "sending Quick Mode message 2 (M-ID {mid:08x}) [HASH SA No{} ID ID] for child {} ({})", if dh.is_some() { " KE" } else { "" }, child.name, chosen.describe());
+        self.quick.push(QuickMode {
+            mid,
+            initiator: false,
+            iv: after,
+            child: child.name.clone(),
+            protocol,
+            mode: child.mode,
+            spi_in,
+            offered: Vec::new(),
+            ni: ni.to_vec(),
+            nr,
+            dh: None,
+            local_ts,
+            remote_ts,
+            pending: Some(Box::new(install)),
+            done: false,
+            sent: Some(Sent {
+                bytes: bytes.clone(),
+                awaiting: Some(Retransmit::start(now, ctx.config)),
+                answers: Some(data.to_vec()),
+            }),
+            expires: now + QM_TIMEOUT,
+        });
+        let mut out = Output::default();
+        out.transmits.push(self.transmit(bytes));
+        Ok(out)
+    }
+
+    /// Refuses a Quick Mode with a protected notify (RFC 2409 §5.7).
+    fn qm_refuse(
+        &mut self,
+        mid: u32,
+        ctx: &mut Ctx<'_>,
+        n: wire::NotifyType,
+        why: &'static str,
+    ) -> Result<Output, Step> {
+        tracing::info!(target: "ike", "Quick Mode (M-ID {mid:08x}) refused with {}: {why}", n.name().unwrap_or("a notify"));
+        let mut out = Output::default();
+        if let Some(t) = self.send_notify(n, &[], ctx) {
+            out.transmits.push(t);
+        }
+        Ok(out)
+    }
+
+    /// Initiator: message 2; install, send message 3.
+    fn qm2(
+        &mut self,
+        now: Instant,
+        i: usize,
+        data: &[u8],
+        msg: &wire::Message<'_>,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<Output, Step> {
+        let mid = msg.header.message_id;
+        let iv = self
+            .quick
+            .get(i)
+            .map(|q| q.iv.clone())
+            .ok_or(Step::Drop(DropReason::WrongState))?;
+        let (plain, l, end, next_iv) = self.decrypt_p2(&iv, msg)?;
+        let keys = self
+            .keys
+            .as_ref()
+            .ok_or(Step::Drop(DropReason::WrongState))?;
+        let q = self
+            .quick
+            .get(i)
+            .ok_or(Step::Drop(DropReason::WrongState))?;
+        let rest_at = l.get(1).map_or(end, |p| p.1);
+        let rest = plain.get(rest_at..end).unwrap_or_default();
+        let want = kdf::qm_hash2(keys.prf, keys.skeyid_a.expose(), mid, &q.ni, rest);
+        if !ike_crypto::ct_eq(want.expose(), protect::body_of(&plain, &l, 0)) {
+            tracing::info!(target: "ike", "Quick Mode message 2 (M-ID {mid:08x}): HASH(2) does not verify");
+            return Err(Step::Drop(DropReason::IntegrityCheckFailed));
+        }
+        let chain = wire::decode_payloads(
+            wire::PayloadType::Hash,
+            plain.get(..end).unwrap_or_default(),
+            28,
+            Padding::Forbidden,
+        )
+        .map_err(|_| Step::Fail(ProtocolError::InvalidSyntax("Quick Mode message 2")))?;
+        let (mut sa, mut nr, mut ke, mut ids) = (None, None, None, Vec::new());
+        for (j, p) in chain.payloads.iter().enumerate().skip(1) {
+            match p {
+                Payload::Sa(s) if sa.is_none() => sa = Some(s),
+                Payload::Nonce(n) => nr = Some(*n),
+                Payload::Ke(k) => ke = Some(*k),
+                Payload::Id(_) => ids.push(protect::body_of(&plain, &l, j).to_vec()),
+                Payload::Notify(_) | Payload::VendorId(_) => {}
+                _ => {
+                    return Err(Step::Fail(ProtocolError::InvalidSyntax(
+                        "unexpected payload in Quick Mode message 2",
+                    )))
+                }
+            }
+        }
+        let (Some(sa), Some(nr)) = (sa, nr) else {
+            return Err(Step::Fail(ProtocolError::InvalidSyntax(
+                "Quick Mode message 2 without SA or nonce",
+            )));
+        };
+        let wire_proto = match q.protocol {
+            IpsecProtocol::Esp => wire::ProtocolId::Esp,
+            IpsecProtocol::Ah => wire::ProtocolId::Ah,
+        };
+        let chosen = prop::check_phase2_reply(&q.offered, wire_proto, encap(q.mode), sa)
+            .ok_or(Step::Fail(ProtocolError::NoProposalChosen))?;
+        // The responder echoes our client IDs, or none if we sent none.
+        if !ids.is_empty() {
+            let ours = [ts_id(&q.local_ts), ts_id(&q.remote_ts)];
+            if ids.as_slice() != ours.as_slice() {
+                return Err(Step::Fail(ProtocolError::TsUnacceptable));
+            }
+        }
+        let gxy = match (&q.dh, ke) {
+            (Some(dh), Some(k)) => Some(
+                dh.shared_secret(k)
+                    .map_err(|_| Step::Fail(ProtocolError::InvalidSyntax("bad KE")))?,
+            ),
+            (None, None) => None,
+            _ => {
+                return Err(Step::Fail(ProtocolError::InvalidSyntax(
+                    "PFS and KE disagree",
+                )))
+            }
+        };
+        let peer = self
+            .peer(ctx.peers)
+            .cloned()
+            .ok_or(Step::Fail(ProtocolError::LocalFailure("connection gone")))?;
+        let child = peer
+            .children
+            .iter()
+            .find(|c| c.name == q.child)
+            .ok_or(Step::Fail(ProtocolError::LocalFailure("child gone")))?;
+        let hash3 = kdf::qm_hash3(keys.prf, keys.skeyid_a.expose(), mid, &q.ni, nr);
+        let mut c = Chain::default();
+        c.add(PayloadType::Hash, hash3.expose());
+        let (bytes, _) = protect::encrypted(
+            &keys.cipher,
+            &next_iv,
+            self.cookies(),
+            ExchangeType::QuickMode,
+            0,
+            mid,
+            &c,
+        )
+        .ok_or(Step::Fail(ProtocolError::LocalFailure("encryption failed")))?;
+        let (name, protocol, mode, spi_in, ni, lts, rts) = (
+            q.child.clone(),
+            q.protocol,
+            q.mode,
+            q.spi_in,
+            q.ni.clone(),
+            q.local_ts,
+            q.remote_ts,
+        );
+        let install = self.child_install(
+            &name,
+            protocol,
+            mode,
+            &chosen,
+            spi_in,
+            chosen.spi,
+            &ni,
+            nr,
+            gxy.as_ref().map(|g| g.expose()),
+            lts,
+            rts,
+            child,
+        )?;
+        tracing::debug!(target: "ike", "sending Quick Mode message 3 (M-ID {mid:08x}) [HASH]");
+        tracing::info!(target: "ike", "IPsec SA {name} established: SPIs {spi_in:08x}_i {:08x}_o ({})", chosen.spi, chosen.describe());
+        if let Some(q) = self.quick.get_mut(i) {
+            q.done = true;
+            q.dh = None;
+            // Keep message 3 to answer a repeated message 2 until the exchange expires.
+            q.sent = Some(Sent {
+                bytes: bytes.clone(),
+                awaiting: None,
+                answers: Some(data.to_vec()),
+            });
+            q.expires = now + QM_TIMEOUT;
+        }
+        self.children.push(Child {
+            name,
+            protocol,
+            mode,
+            spi_in,
+            spi_out: chosen.spi,
+            proposal: install.proposal.clone(),
+            local_ts: lts,
+            remote_ts: rts,
+        });
+        let mut out = Output::default();
+        out.transmits.push(self.transmit(bytes));
+        out.events.push(Event::ChildSaInstall(Box::new(install)));
+        Ok(out)
+    }
+
+    /// Responder: message 3; install.
+    fn qm3(&mut self, i: usize, msg: &wire::Message<'_>) -> Result<Output, Step> {
+        let mid = msg.header.message_id;
+        let iv = self
+            .quick
+            .get(i)
+            .map(|q| q.iv.clone())
+            .ok_or(Step::Drop(DropReason::WrongState))?;
+        let (plain, l, _, _) = self.decrypt_p2(&iv, msg)?;
+        let keys = self
+            .keys
+            .as_ref()
+            .ok_or(Step::Drop(DropReason::WrongState))?;
+        let q = self
+            .quick
+            .get(i)
+            .ok_or(Step::Drop(DropReason::WrongState))?;
+        let want = kdf::qm_hash3(keys.prf, keys.skeyid_a.expose(), mid, &q.ni, &q.nr);
+        if !ike_crypto::ct_eq(want.expose(), protect::body_of(&plain, &l, 0)) {
+            tracing::info!(target: "ike", "Quick Mode message 3 (M-ID {mid:08x}): HASH(3) does not verify");
+            return Err(Step::Drop(DropReason::IntegrityCheckFailed));
+        }
+        let q = self.quick.remove(i);
+        let mut out = Output::default();
+        if let Some(install) = q.pending {
+            tracing::info!(target: "ike", "IPsec SA {} established: SPIs {:08x}_i {:08x}_o ({})", q.child, install.spi_in, install.spi_out, install.proposal);
+            self.children.push(Child {
+                name: q.child,
+                protocol: q.protocol,
+                mode: q.mode,
+                spi_in: install.spi_in,
+                spi_out: install.spi_out,
+                proposal: install.proposal.clone(),
+                local_ts: q.local_ts,
+                remote_ts: q.remote_ts,
+            });
+            out.events.push(Event::ChildSaInstall(install));
+        }
+        Ok(out)
+    }
+
+    /// KEYMAT for both directions (RFC 2409 §5.5) and what the kernel needs.
+    #[allow(clippy::too_many_arguments)]
+    fn child_install(
+        &self,
+        name: &str,
+        protocol: IpsecProtocol,
+        mode: Mode,
+        chosen: &prop::Phase2,
+        spi_in: u32,
+        spi_out: u32,
+        ni: &[u8],
+        nr: &[u8],
+        gxy: Option<&[u8]>,
+        local_ts: Ts,
+        remote_ts: Ts,
+        child: &ChildConfig,
+    ) -> Result<ChildSaInstall, Step> {
+        let fail = |_| Step::Fail(ProtocolError::LocalFailure("KEYMAT derivation failed"));
+        let keys = self
+            .keys
+            .as_ref()
+            .ok_or(Step::Drop(DropReason::WrongState))?;
+        let encr = chosen.encr_alg().map_err(fail)?;
+        let integ = chosen.integ_alg().map_err(fail)?;
+        let enc_len = encr.map_or(0, |e| e.key_material_len());
+        let int_len = integ.map_or(0, |i| i.key_len());
+        let proto = match protocol {
+            IpsecProtocol::Esp => 3,
+            IpsecProtocol::Ah => 2,
+        };
+        let km = |spi: u32| {
+            kdf::keymat(
+                keys.prf,
+                keys.skeyid_d.expose(),
+                gxy,
+                proto,
+                &spi.to_be_bytes(),
+                ni,
+                nr,
+                enc_len + int_len,
+            )
+            .map(|mut k| {
+                let e = k.take_prefix(enc_len).unwrap_or_default();
+                (e, k)
+            })
+        };
+        let keys_in = km(spi_in).map_err(fail)?;
+        let keys_out = km(spi_out).map_err(fail)?;
+        Ok(ChildSaInstall {
+            protocol,
+            flags: ChildFlags::default(),
+            sa: self.handle,
+            connection: self.conn.clone(),
+            child: name.to_owned(),
+            spi_in,
+            spi_out,
+            proposal: chosen.describe(),
+            encr,
+            integ,
+            keys_in,
+            keys_out,
+            local_ts: vec![local_ts],
+            remote_ts: vec![remote_ts],
+            mode,
+            local: self.local,
+            remote: self.remote,
+            encap: None,
+            outbound_after_delete: None,
+            rekey_in: None,
+            expire_in: Some(Duration::from_secs(u64::from(chosen.life)))
+                .filter(|_| child.life_time.is_some() || child.rekey_time.is_some()),
+        })
+    }
+}
+
+/// Appends every payload of `rest` to `c`.
+fn append(c: &mut Chain, rest: &Chain) {
+    if let Some((l, _)) = protect::layout(rest.first(), &rest.buf) {
+        for (i, (t, _, _)) in l.iter().enumerate() {
+            c.add(PayloadType::from(*t), protect::body_of(&rest.buf, &l, i));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_ids_round_trip() {
+        for t in ["10.88.1.0/24", "10.88.1.7", "fd00::/64", "0.0.0.0/0"] {
+            let ts = Ts::cidr(t).unwrap();
+            assert_eq!(id_ts(&ts_id(&ts)), Some(ts), "{t}");
+        }
+        let mut r = Ts::cidr("10.0.0.0/24").unwrap();
+        r.end = "10.0.0.9".parse().unwrap();
+        r.protocol = 17;
+        r.start_port = 500;
+        r.end_port = 500;
+        assert_eq!(id_ts(&ts_id(&r)), Some(r));
+        // FQDN client IDs are refused.
+        assert_eq!(id_ts(&[2, 0, 0, 0, b'a']), None);
+        // A non-contiguous mask too.
+        assert_eq!(id_ts(&[4, 0, 0, 0, 10, 0, 0, 0, 255, 0, 255, 0]), None);
+    }
+}

@@ -1,0 +1,388 @@
+//! An ISAKMP SA (RFC 2408 §2.4, RFC 2409 §5): its Phase 1 handshake, keys and IVs, the Quick
+//! Mode and Informational exchanges under it, its IPsec SAs, and the retransmission of each
+//! exchange's last message.
+//!
+//! IKEv1 has no request/response window: each exchange is a sequence of messages, and the side
+//! that sent last waits. A side that receives again the message it last answered sends its
+//! answer again from the stored copy, without computing anything (RFC 2408 §5); a side waiting
+//! for the next message retransmits its last one with exponential back-off and gives up after
+//! the endpoint's number of tries.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ike_crypto::cipher::Cipher;
+use ike_crypto::dh::KeyExchange;
+use ike_crypto::prf::PrfAlg;
+use ike_crypto::Secret;
+use ike_wire::v1::ExchangeType;
+
+use crate::config::{EndpointConfig, Identity, PeerConfig};
+use crate::ipsec::{IpsecProtocol, Mode, Ts};
+use crate::proposal::v1::Phase1;
+use crate::proposal::Chosen;
+use crate::status::{ChildSaState, ChildSaStatus, DropReason, IkeSaState, IkeSaStatus};
+use crate::v2::{CloseReason, Event, SaHandle, Transmit};
+
+/// What an input to an SA produced.
+#[derive(Default)]
+pub(crate) struct Output {
+    pub(crate) transmits: Vec<Transmit>,
+    pub(crate) events: Vec<Event>,
+    pub(crate) closed: bool,
+    pub(crate) dropped: Option<(DropReason, SocketAddr)>,
+    /// The peer sent INITIAL-CONTACT: drop our other ISAKMP SAs with this pair of identities.
+    pub(crate) initial_contact: bool,
+}
+
+/// Where Phase 1 stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Phase1State {
+    /// Initiator: Main Mode message 1 sent.
+    MmSent1,
+    /// Initiator: message 3 sent.
+    MmSent3,
+    /// Initiator: message 5 sent.
+    MmSent5,
+    /// Responder: message 2 sent (half-open).
+    MmSent2,
+    /// Responder: message 4 sent (half-open).
+    MmSent4,
+    /// Established.
+    Established,
+}
+
+/// Phase 1 data needed only until the ISAKMP SA is established.
+#[derive(Default)]
+pub(crate) struct Handshake {
+    /// The body of the initiator's SA payload (SAi_b, RFC 2409 §5).
+    pub(crate) sai_b: Vec<u8>,
+    /// The suites we offered (initiator).
+    pub(crate) offered: Vec<Chosen>,
+    pub(crate) dh: Option<Box<dyn KeyExchange>>,
+    pub(crate) ni: Vec<u8>,
+    pub(crate) nr: Vec<u8>,
+    pub(crate) gxi: Vec<u8>,
+    pub(crate) gxr: Vec<u8>,
+    pub(crate) skeyid: Option<Secret>,
+}
+
+/// The keys and IV state of an ISAKMP SA.
+pub(crate) struct Keys {
+    pub(crate) prf: PrfAlg,
+    pub(crate) cipher: Cipher,
+    pub(crate) block: usize,
+    pub(crate) skeyid_d: Secret,
+    pub(crate) skeyid_a: Secret,
+    /// The Phase 1 IV: while Phase 1 runs, the IV of its next message; once established, the
+    /// last CBC block of Phase 1, from which Phase 2 IVs are derived (Appendix B).
+    pub(crate) p1_iv: Vec<u8>,
+}
+
+impl Keys {
+    /// The first IV of a Quick Mode or Informational exchange with message ID `mid`.
+    pub(crate) fn phase2_iv(&self, mid: u32) -> Vec<u8> {
+        ike_crypto::kdf::v1::phase2_iv(self.prf, &self.p1_iv, mid, self.block).unwrap_or_default()
+    }
+}
+
+/// A message we sent and may have to send again.
+pub(crate) struct Sent {
+    pub(crate) bytes: Vec<u8>,
+    /// Retransmit it on a timer (we wait for an answer), or only when the peer repeats its
+    /// message (we answered last).
+    pub(crate) awaiting: Option<Retransmit>,
+    /// The peer message it answers, to recognise a repeat.
+    pub(crate) answers: Option<Vec<u8>>,
+}
+
+/// A retransmission timer.
+#[derive(Clone, Copy)]
+pub(crate) struct Retransmit {
+    pub(crate) next: Instant,
+    pub(crate) tries: u32,
+}
+
+impl Retransmit {
+    pub(crate) fn start(now: Instant, config: &EndpointConfig) -> Self {
+        Self {
+            next: now + config.retransmit_timeout,
+            tries: 0,
+        }
+    }
+}
+
+/// A Quick Mode exchange under way (RFC 2409 §5.5).
+pub(crate) struct QuickMode {
+    pub(crate) mid: u32,
+    /// We sent message 1.
+    pub(crate) initiator: bool,
+    /// The IV of the next message.
+    pub(crate) iv: Vec<u8>,
+    pub(crate) child: String,
+    pub(crate) protocol: IpsecProtocol,
+    pub(crate) mode: Mode,
+    pub(crate) spi_in: u32,
+    pub(crate) offered: Vec<Chosen>,
+    pub(crate) ni: Vec<u8>,
+    pub(crate) nr: Vec<u8>,
+    pub(crate) dh: Option<Box<dyn KeyExchange>>,
+    pub(crate) local_ts: Ts,
+    pub(crate) remote_ts: Ts,
+    /// Responder: the Child SA to install when message 3 arrives.
+    pub(crate) pending: Option<Box<crate::ipsec::ChildSaInstall>>,
+    pub(crate) done: bool,
+    pub(crate) sent: Option<Sent>,
+    pub(crate) expires: Instant,
+}
+
+/// An installed IPsec SA pair.
+pub(crate) struct Child {
+    pub(crate) name: String,
+    pub(crate) protocol: IpsecProtocol,
+    pub(crate) mode: Mode,
+    pub(crate) spi_in: u32,
+    pub(crate) spi_out: u32,
+    pub(crate) proposal: String,
+    pub(crate) local_ts: Ts,
+    pub(crate) remote_ts: Ts,
+}
+
+/// An ISAKMP SA.
+pub(crate) struct IsakmpSa {
+    pub(crate) handle: SaHandle,
+    pub(crate) peer_idx: usize,
+    pub(crate) conn: String,
+    pub(crate) initiator: bool,
+    pub(crate) icookie: [u8; 8],
+    pub(crate) rcookie: [u8; 8],
+    pub(crate) local: SocketAddr,
+    pub(crate) remote: SocketAddr,
+    pub(crate) init_key: Option<(SocketAddr, [u8; 8])>,
+    pub(crate) state: Phase1State,
+    pub(crate) created: Instant,
+    pub(crate) established_at: Option<Instant>,
+    pub(crate) chosen: Option<Phase1>,
+    pub(crate) hs: Option<Box<Handshake>>,
+    pub(crate) keys: Option<Keys>,
+    pub(crate) local_id: Identity,
+    pub(crate) remote_id: Option<Identity>,
+    /// The last message of Phase 1 we sent.
+    pub(crate) p1_sent: Option<Sent>,
+    pub(crate) quick: Vec<QuickMode>,
+    pub(crate) children: Vec<Child>,
+    /// Message IDs of Phase 2 and Informational exchanges seen, against replays (RFC 2408 §3.1:
+    /// a message ID names one exchange).
+    pub(crate) seen_mids: std::collections::HashSet<u32>,
+    /// Children of the connection still to negotiate (initiator).
+    pub(crate) todo: Vec<String>,
+    pub(crate) send_initial_contact: bool,
+}
+
+impl IsakmpSa {
+    pub(crate) fn cookies(&self) -> ([u8; 8], [u8; 8]) {
+        (self.icookie, self.rcookie)
+    }
+
+    pub(crate) fn our_cookie(&self) -> [u8; 8] {
+        if self.initiator {
+            self.icookie
+        } else {
+            self.rcookie
+        }
+    }
+
+    pub(crate) fn is_established(&self) -> bool {
+        self.state == Phase1State::Established
+    }
+
+    pub(crate) fn transmit(&self, bytes: Vec<u8>) -> Transmit {
+        Transmit::ike(self.local, self.remote, bytes)
+    }
+
+    /// When this SA next needs [`Self::handle_timeout`].
+    pub(crate) fn next_timeout(&self, config: &EndpointConfig) -> Option<Instant> {
+        let mut t: Option<Instant> = None;
+        let mut consider = |x: Instant| t = Some(t.map_or(x, |y| y.min(x)));
+        if let Some(r) = self.p1_sent.as_ref().and_then(|s| s.awaiting) {
+            consider(r.next);
+        }
+        if !self.is_established() {
+            consider(self.created + config.half_open_timeout);
+        }
+        for q in &self.quick {
+            if let Some(r) = q.sent.as_ref().and_then(|s| s.awaiting) {
+                consider(r.next);
+            }
+            consider(q.expires);
+        }
+        t
+    }
+
+    /// Retransmissions, give-ups and the expiry of unfinished exchanges.
+    pub(crate) fn handle_timeout(&mut self, now: Instant, config: &EndpointConfig) -> Output {
+        let mut out = Output::default();
+        if !self.is_established() && now >= self.created + config.half_open_timeout {
+            tracing::debug!(target: "ike", "Main Mode did not complete in {:?}", config.half_open_timeout);
+            return self.close(CloseReason::HalfOpenExpired);
+        }
+        if let Some(s) = self.p1_sent.as_mut() {
+            match retransmit(s, now, config) {
+                Tick::Idle => {}
+                Tick::Resend => {
+                    tracing::debug!(target: "ike", "retransmitting Main Mode message");
+                    let b = s.bytes.clone();
+                    out.transmits.push(self.transmit(b));
+                }
+                Tick::GiveUp => return self.close(CloseReason::Timeout),
+            }
+        }
+        let mut resend = Vec::new();
+        let mut failed = Vec::new();
+        self.quick.retain_mut(|q| {
+            if now >= q.expires {
+                if !q.done {
+                    failed.push(q.child.clone());
+                }
+                return false;
+            }
+            if let Some(s) = q.sent.as_mut() {
+                match retransmit(s, now, config) {
+                    Tick::Idle => {}
+                    Tick::Resend => resend.push(s.bytes.clone()),
+                    Tick::GiveUp => {
+                        if !q.done {
+                            failed.push(q.child.clone());
+                        }
+                        return false;
+                    }
+                }
+            }
+            true
+        });
+        for b in resend {
+            tracing::debug!(target: "ike", "retransmitting Quick Mode message");
+            out.transmits.push(self.transmit(b));
+        }
+        for child in failed {
+            tracing::info!(target: "ike", "Quick Mode for child {child} got no answer");
+            out.events.push(Event::ChildSaFailed {
+                sa: self.handle,
+                connection: self.conn.clone(),
+                child,
+                reason: crate::v2::ProtocolError::LocalFailure(
+                    "the peer did not answer the Quick Mode",
+                ),
+            });
+        }
+        out
+    }
+
+    /// Ends the SA without telling the peer: its IPsec SAs are deleted first.
+    pub(crate) fn close(&mut self, reason: CloseReason) -> Output {
+        let mut out = Output::default();
+        for c in self.children.drain(..) {
+            out.events.push(Event::ChildSaDelete {
+                sa: self.handle,
+                connection: self.conn.clone(),
+                child: c.name,
+                spi_in: c.spi_in,
+                spi_out: c.spi_out,
+            });
+        }
+        tracing::info!(target: "ike", "ISAKMP SA closed: {reason}");
+        out.events.push(Event::IkeSaClosed {
+            sa: self.handle,
+            spi_i: self.icookie,
+            spi_r: self.rcookie,
+            connection: self.conn.clone(),
+            reason,
+        });
+        out.closed = true;
+        out
+    }
+
+    pub(crate) fn status(&self, now: Instant) -> IkeSaStatus {
+        IkeSaStatus {
+            sa: self.handle,
+            connection: self.conn.clone(),
+            version: 1,
+            state: if self.is_established() {
+                IkeSaState::Established
+            } else {
+                IkeSaState::Connecting
+            },
+            initiator: self.initiator,
+            local: self.local,
+            remote: self.remote,
+            local_id: Some(self.local_id.clone()),
+            remote_id: self.remote_id.clone(),
+            spi_i: self.icookie,
+            spi_r: self.rcookie,
+            proposal: self.chosen.map(|c| c.describe()),
+            established_for: self
+                .established_at
+                .map(|t| now.saturating_duration_since(t)),
+            rekey_in: None,
+            children: self
+                .children
+                .iter()
+                .map(|c| ChildSaStatus {
+                    name: c.name.clone(),
+                    state: ChildSaState::Installed,
+                    protocol: c.protocol,
+                    spi_in: c.spi_in,
+                    spi_out: c.spi_out,
+                    local_ts: vec![c.local_ts],
+                    remote_ts: vec![c.remote_ts],
+                    mode: c.mode,
+                    proposal: c.proposal.clone(),
+                    rekey_in: None,
+                })
+                .collect(),
+        }
+    }
+
+    pub(crate) fn peer<'a>(&self, peers: &'a [Arc<PeerConfig>]) -> Option<&'a Arc<PeerConfig>> {
+        peers.get(self.peer_idx)
+    }
+}
+
+pub(crate) enum Tick {
+    Idle,
+    Resend,
+    GiveUp,
+}
+
+pub(crate) fn retransmit(s: &mut Sent, now: Instant, config: &EndpointConfig) -> Tick {
+    let Some(r) = s.awaiting.as_mut() else {
+        return Tick::Idle;
+    };
+    if now < r.next {
+        return Tick::Idle;
+    }
+    if r.tries >= config.retransmit_tries {
+        return Tick::GiveUp;
+    }
+    r.tries += 1;
+    let factor = config
+        .retransmit_base
+        .powi(i32::try_from(r.tries).unwrap_or(i32::MAX));
+    let wait = config.retransmit_timeout.mul_f64(factor.min(1e6));
+    r.next = now + wait.min(Duration::from_secs(3600));
+    Tick::Resend
+}
+
+/// The exchange name for logs.
+pub(crate) fn exchange_name(e: ExchangeType) -> &'static str {
+    match e {
+        ExchangeType::IdentityProtection => "Main Mode",
+        ExchangeType::Aggressive => "Aggressive Mode",
+        ExchangeType::QuickMode => "Quick Mode",
+        ExchangeType::Informational => "Informational",
+        ExchangeType::NewGroupMode => "New Group Mode",
+        ExchangeType::Transaction => "Transaction",
+        _ => "ISAKMP",
+    }
+}

@@ -1,0 +1,318 @@
+//! IKEv1 engine to engine in the simulated network: Main Mode with pre-shared keys, Quick Mode
+//! with and without PFS for every child, loss and retransmission, deletes from either side,
+//! and the refusals (proposals, client IDs, pre-shared key).
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use ike_crypto::rng::SeededRng;
+use ike_proto::config::IkeVersion;
+use ike_proto::v2::{CloseReason, Endpoint, EndpointConfig, Event, PeerConfig, Ts};
+use ike_testkit::sim::{Faults, Pair};
+
+fn v1(mut p: PeerConfig) -> PeerConfig {
+    p.version = IkeVersion::V1;
+    p
+}
+
+fn side(ike: &'static [&'static str], esp: &'static [&'static str]) -> Side<'static> {
+    Side {
+        ike,
+        esp,
+        ..Side::default()
+    }
+}
+
+fn v1_pair(a: Side<'_>, b: Side<'_>, faults: Faults, seed: u64) -> Pair {
+    let b = Side {
+        local_ts: &["10.88.2.0/24"],
+        remote_ts: &["10.88.1.0/24"],
+        ..b
+    };
+    let pa = v1(peer("site-b", B, "a.example.org", "b.example.org", &a));
+    let pb = v1(peer("site-a", A, "b.example.org", "a.example.org", &b));
+    let ea = Endpoint::new(
+        EndpointConfig::default(),
+        vec![pa],
+        Box::new(SeededRng::new(seed * 2 + 1)),
+    )
+    .unwrap();
+    let eb = Endpoint::new(
+        EndpointConfig::default(),
+        vec![pb],
+        Box::new(SeededRng::new(seed * 2 + 2)),
+    )
+    .unwrap();
+    Pair::new(ea, eb, A.parse().unwrap(), B.parse().unwrap(), faults, seed)
+}
+
+const IKE: &[&str] = &["aes128-sha256-modp2048"];
+const ESP: &[&str] = &["aes128-sha256"];
+
+fn up(p: &mut Pair) -> bool {
+    initiate(p);
+    p.run_until(Duration::from_secs(120), |p| {
+        installs(&p.events_a).len() == 1 && installs(&p.events_b).len() == 1
+    })
+}
+
+/// Both ends installed the same pair of SAs with the same keys, crossed.
+fn check_crossed(p: &Pair) {
+    let a = installs(&p.events_a);
+    let b = installs(&p.events_b);
+    assert_eq!(a.len(), b.len());
+    for ia in &a {
+        let ib = b
+            .iter()
+            .find(|ib| ib.spi_in == ia.spi_out)
+            .expect("the responder's inbound SPI is the initiator's outbound");
+        assert_eq!(ib.spi_out, ia.spi_in);
+        assert_eq!(ia.keys_out.0.expose(), ib.keys_in.0.expose());
+        assert_eq!(ia.keys_out.1.expose(), ib.keys_in.1.expose());
+        assert_eq!(ia.keys_in.0.expose(), ib.keys_out.0.expose());
+        assert_ne!(ia.keys_in.0.expose(), ia.keys_out.0.expose());
+        assert_eq!(ia.proposal, ib.proposal);
+        assert_eq!(ia.local_ts, ib.remote_ts);
+    }
+}
+
+#[test]
+fn main_mode_psk_and_quick_mode() {
+    let mut p = v1_pair(side(IKE, ESP), side(IKE, ESP), Faults::none(), 1);
+    assert!(up(&mut p));
+    assert!(established(&p.events_a) && established(&p.events_b));
+    check_crossed(&p);
+    let a = installs(&p.events_a)[0];
+    assert_eq!(a.proposal, "aes128-sha256");
+    assert_eq!(a.keys_in.0.len(), 16);
+    assert_eq!(a.keys_in.1.len(), 32);
+    assert_eq!(a.local_ts, vec![Ts::cidr("10.88.1.0/24").unwrap()]);
+    // Status speaks IKEv1: version 1, cookies as SPIs, the Phase 1 proposal, the IPsec SA.
+    let s = p.a.status(p.now());
+    assert_eq!(s.len(), 1);
+    assert_eq!(s[0].version, 1);
+    assert_eq!(s[0].proposal.as_deref(), Some("aes128-sha256-modp2048"));
+    assert_eq!(s[0].children.len(), 1);
+    assert_eq!(s[0].children[0].spi_in, a.spi_in);
+    let sb = p.b.status(p.now());
+    assert_eq!((sb[0].spi_i, sb[0].spi_r), (s[0].spi_i, s[0].spi_r));
+    assert!(!sb[0].initiator);
+    p.a.audit().unwrap();
+    p.b.audit().unwrap();
+    // Nothing was dropped on either side.
+    assert_eq!(p.a.stats().drops.total(), 0);
+    assert_eq!(p.b.stats().drops.total(), 0);
+}
+
+#[test]
+fn quick_mode_with_pfs_and_two_children() {
+    let esp: &[&str] = &["aes256-sha256-modp2048"];
+    let mut pa = v1(peer(
+        "site-b",
+        B,
+        "a.example.org",
+        "b.example.org",
+        &side(&["aes256-sha256-x25519"], esp),
+    ));
+    let mut pb = v1(peer(
+        "site-a",
+        A,
+        "b.example.org",
+        "a.example.org",
+        &Side {
+            local_ts: &["10.88.2.0/24"],
+            remote_ts: &["10.88.1.0/24"],
+            ..side(&["aes256-sha256-x25519"], esp)
+        },
+    ));
+    // A second child: other subnets.
+    let mut second = pa.children[0].clone();
+    second.name = "net2".to_owned();
+    second.local_ts = vec![Ts::cidr("10.99.1.0/24").unwrap()];
+    second.remote_ts = vec![Ts::cidr("10.99.2.0/24").unwrap()];
+    pa.children.push(second.clone());
+    second.local_ts = vec![Ts::cidr("10.99.2.0/24").unwrap()];
+    second.remote_ts = vec![Ts::cidr("10.99.1.0/24").unwrap()];
+    pb.children.push(second);
+    let ea = Endpoint::new(
+        EndpointConfig::default(),
+        vec![pa],
+        Box::new(SeededRng::new(3)),
+    )
+    .unwrap();
+    let eb = Endpoint::new(
+        EndpointConfig::default(),
+        vec![pb],
+        Box::new(SeededRng::new(4)),
+    )
+    .unwrap();
+    let mut p = Pair::new(
+        ea,
+        eb,
+        A.parse().unwrap(),
+        B.parse().unwrap(),
+        Faults::none(),
+        2,
+    );
+    initiate(&mut p);
+    assert!(
+        p.run_until(Duration::from_secs(120), |p| installs(&p.events_a).len()
+            == 2
+            && installs(&p.events_b).len() == 2)
+    );
+    check_crossed(&p);
+    let names: Vec<&str> = installs(&p.events_b)
+        .iter()
+        .map(|c| c.child.as_str())
+        .collect();
+    assert!(
+        names.contains(&"net") && names.contains(&"net2"),
+        "{names:?}"
+    );
+    assert_eq!(installs(&p.events_a)[0].proposal, "aes256-sha256-modp2048");
+    assert_eq!(installs(&p.events_a)[0].keys_in.0.len(), 32);
+}
+
+#[test]
+fn loss_and_duplication_end_in_one_sa_pair() {
+    for seed in 0..12u64 {
+        let faults = Faults {
+            loss: 0.25,
+            duplicate: 0.2,
+            ..Faults::none()
+        };
+        let mut p = v1_pair(side(IKE, ESP), side(IKE, ESP), faults, 100 + seed);
+        assert!(up(&mut p), "seed {seed}: not up");
+        // Let repeats and retransmissions drain.
+        p.run_for(Duration::from_secs(90));
+        assert_eq!(installs(&p.events_a).len(), 1, "seed {seed}");
+        assert_eq!(installs(&p.events_b).len(), 1, "seed {seed}");
+        check_crossed(&p);
+        assert_eq!(p.a.sa_count(), 1, "seed {seed}");
+        assert_eq!(p.b.sa_count(), 1, "seed {seed}");
+        p.a.audit().unwrap();
+        p.b.audit().unwrap();
+    }
+}
+
+#[test]
+fn delete_from_either_side() {
+    for initiator_deletes in [true, false] {
+        let mut p = v1_pair(side(IKE, ESP), side(IKE, ESP), Faults::none(), 5);
+        assert!(up(&mut p));
+        let now = p.now();
+        if initiator_deletes {
+            let h = p.a.handles_all()[0];
+            p.a.delete(now, h).unwrap();
+        } else {
+            let h = p.b.handles_all()[0];
+            p.b.delete(now, h).unwrap();
+        }
+        assert!(p.run_until(Duration::from_secs(10), |p| p.a.sa_count() == 0
+            && p.b.sa_count() == 0));
+        assert!(live(&p.events_a).is_empty() && live(&p.events_b).is_empty());
+        let (us, them) = if initiator_deletes {
+            (&p.events_a, &p.events_b)
+        } else {
+            (&p.events_b, &p.events_a)
+        };
+        assert_eq!(closed(us), Some(&CloseReason::Deleted));
+        assert_eq!(closed(them), Some(&CloseReason::DeletedByPeer));
+    }
+}
+
+#[test]
+fn psk_mismatch_never_establishes() {
+    let a = Side {
+        psk: "one key",
+        peer_psk: "one key",
+        ..side(IKE, ESP)
+    };
+    let b = Side {
+        psk: "another key",
+        peer_psk: "another key",
+        ..side(IKE, ESP)
+    };
+    let mut p = v1_pair(a, b, Faults::none(), 9);
+    initiate(&mut p);
+    p.run_for(Duration::from_secs(60));
+    assert!(!established(&p.events_a) && !established(&p.events_b));
+    // The responder dropped message 5 (HASH_I does not verify), counted.
+    assert!(p.b.stats().drops.total() >= 1);
+    // Both give up eventually: the half-open responder SA expires, the initiator times out.
+    p.run_for(Duration::from_secs(600));
+    assert_eq!(p.a.sa_count() + p.b.sa_count(), 0);
+}
+
+#[test]
+fn no_proposal_chosen_is_reported() {
+    let mut p = v1_pair(
+        side(IKE, ESP),
+        side(&["aes256-sha384-ecp384"], ESP),
+        Faults::none(),
+        11,
+    );
+    initiate(&mut p);
+    assert!(p.run_until(Duration::from_secs(30), |p| closed(&p.events_a).is_some()));
+    let r = closed(&p.events_a).unwrap();
+    assert_eq!(r.to_string(), "the peer refused with NO-PROPOSAL-CHOSEN");
+    assert_eq!(p.b.sa_count(), 0, "the responder kept no state");
+}
+
+#[test]
+fn quick_mode_refused_for_unknown_client_ids() {
+    let b = Side {
+        esp: ESP,
+        ike: IKE,
+        ..Side::default()
+    };
+    // The responder's child covers other subnets.
+    let pa = v1(peer(
+        "site-b",
+        B,
+        "a.example.org",
+        "b.example.org",
+        &side(IKE, ESP),
+    ));
+    let pb = v1(peer(
+        "site-a",
+        A,
+        "b.example.org",
+        "a.example.org",
+        &Side {
+            local_ts: &["10.77.77.0/24"],
+            remote_ts: &["10.88.1.0/24"],
+            ..b
+        },
+    ));
+    let ea = Endpoint::new(
+        EndpointConfig::default(),
+        vec![pa],
+        Box::new(SeededRng::new(21)),
+    )
+    .unwrap();
+    let eb = Endpoint::new(
+        EndpointConfig::default(),
+        vec![pb],
+        Box::new(SeededRng::new(22)),
+    )
+    .unwrap();
+    let mut p = Pair::new(
+        ea,
+        eb,
+        A.parse().unwrap(),
+        B.parse().unwrap(),
+        Faults::none(),
+        3,
+    );
+    initiate(&mut p);
+    assert!(p.run_until(Duration::from_secs(120), |p| p
+        .events_a
+        .iter()
+        .any(|e| matches!(e, Event::ChildSaFailed { .. }))));
+    assert!(installs(&p.events_a).is_empty() && installs(&p.events_b).is_empty());
+    // The ISAKMP SA stays up.
+    assert!(p.a.is_established(p.a.handles_all()[0]));
+}
