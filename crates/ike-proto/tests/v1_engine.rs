@@ -316,3 +316,84 @@ fn quick_mode_refused_for_unknown_client_ids() {
     // The ISAKMP SA stays up.
     assert!(p.a.is_established(p.a.handles_all()[0]));
 }
+
+fn aggressive_pair(a_aggr: bool, b_aggr: bool, faults: Faults, seed: u64) -> Pair {
+    let mut pa = v1(peer(
+        "site-b",
+        B,
+        "a.example.org",
+        "b.example.org",
+        &side(IKE, ESP),
+    ));
+    let mut pb = v1(peer(
+        "site-a",
+        A,
+        "b.example.org",
+        "a.example.org",
+        &Side {
+            local_ts: &["10.88.2.0/24"],
+            remote_ts: &["10.88.1.0/24"],
+            ..side(IKE, ESP)
+        },
+    ));
+    pa.aggressive = a_aggr;
+    pb.aggressive = b_aggr;
+    let ea = Endpoint::new(
+        EndpointConfig::default(),
+        vec![pa],
+        Box::new(SeededRng::new(seed)),
+    )
+    .unwrap();
+    let eb = Endpoint::new(
+        EndpointConfig::default(),
+        vec![pb],
+        Box::new(SeededRng::new(seed + 1)),
+    )
+    .unwrap();
+    Pair::new(ea, eb, A.parse().unwrap(), B.parse().unwrap(), faults, seed)
+}
+
+#[test]
+fn aggressive_mode_psk_three_messages_then_quick_mode() {
+    let mut p = aggressive_pair(true, true, Faults::none(), 31);
+    assert!(up(&mut p));
+    check_crossed(&p);
+    // Aggressive Mode (exchange 4) three messages, then Quick Mode's three.
+    let exchanges: Vec<u8> = p.log.iter().map(|s| s.payload[18]).collect();
+    assert_eq!(exchanges, [4, 4, 4, 32, 32, 32]);
+    // Message 3 is encrypted; 1 and 2 are not.
+    let flags: Vec<u8> = p.log.iter().take(3).map(|s| s.payload[19] & 1).collect();
+    assert_eq!(flags, [0, 0, 1]);
+    assert_eq!(p.a.status(p.now())[0].version, 1);
+    p.a.audit().unwrap();
+    p.b.audit().unwrap();
+    // With loss and duplication too.
+    for seed in 0..8u64 {
+        let faults = Faults {
+            loss: 0.25,
+            duplicate: 0.2,
+            ..Faults::none()
+        };
+        let mut p = aggressive_pair(true, true, faults, 200 + seed);
+        assert!(up(&mut p), "seed {seed}");
+        p.run_for(Duration::from_secs(90));
+        assert_eq!(installs(&p.events_a).len(), 1, "seed {seed}");
+        assert_eq!(installs(&p.events_b).len(), 1, "seed {seed}");
+        check_crossed(&p);
+        p.a.audit().unwrap();
+        p.b.audit().unwrap();
+    }
+}
+
+#[test]
+fn aggressive_mode_is_refused_unless_the_responder_enables_it() {
+    let mut p = aggressive_pair(true, false, Faults::none(), 41);
+    initiate(&mut p);
+    assert!(p.run_until(Duration::from_secs(30), |p| closed(&p.events_a).is_some()));
+    assert_eq!(
+        closed(&p.events_a).unwrap().to_string(),
+        "the peer refused with NO-PROPOSAL-CHOSEN"
+    );
+    assert_eq!(p.b.sa_count(), 0);
+    assert!(!established(&p.events_b));
+}

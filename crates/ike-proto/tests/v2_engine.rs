@@ -382,7 +382,7 @@ fn garbage_and_unknown_spis_are_dropped_without_state() {
     msg[19] = 0x08;
     msg[27] = 28;
     p.b.handle_datagram(now, b, a, &msg);
-    // An ISAKMP (IKEv1) Main Mode header: routed by version, counted, dropped.
+    // An ISAKMP (IKEv1) Main Mode header without an IKEv1 connection: counted, dropped.
     let mut v1 = vec![0u8; 28];
     v1[0] = 3;
     v1[16] = 1; // SA

@@ -255,8 +255,12 @@ impl IsakmpSa {
             _ => None,
         });
         match n {
-            Some(n) if self.initiator && self.state == Phase1State::MmSent1 && n.is_error() => {
-                tracing::info!(target: "ike", "the peer refused Main Mode with {}", n.name().unwrap_or("an error notify"));
+            Some(n)
+                if self.initiator
+                    && matches!(self.state, Phase1State::MmSent1 | Phase1State::AmSent1)
+                    && n.is_error() =>
+            {
+                tracing::info!(target: "ike", "the peer refused {} with {}", super::sa::exchange_name(self.exchange), n.name().unwrap_or("an error notify"));
                 self.close(CloseReason::PeerErrorV1(n))
             }
             Some(n) => {

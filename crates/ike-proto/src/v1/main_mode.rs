@@ -41,7 +41,7 @@ pub(crate) const DPD_VID: [u8; 16] = [
     0xaf, 0xca, 0xd7, 0x13, 0x68, 0xa1, 0xf1, 0xc9, 0x6b, 0x86, 0x96, 0xfc, 0x77, 0x57, 0x01, 0x00,
 ];
 
-fn auth_method(peer: &PeerConfig) -> Result<OakleyAuthMethod, EngineError> {
+pub(super) fn auth_method(peer: &PeerConfig) -> Result<OakleyAuthMethod, EngineError> {
     match (&peer.local_auth, &peer.remote_auth) {
         (AuthMethod::Psk(_), AuthMethod::Psk(_)) => Ok(OakleyAuthMethod::PreSharedKey),
         _ => Err(EngineError::InvalidConfig(
@@ -53,14 +53,14 @@ fn auth_method(peer: &PeerConfig) -> Result<OakleyAuthMethod, EngineError> {
     }
 }
 
-fn psk(peer: &PeerConfig) -> Option<&[u8]> {
+pub(super) fn psk(peer: &PeerConfig) -> Option<&[u8]> {
     match &peer.local_auth {
         AuthMethod::Psk(k) => Some(k.expose()),
         _ => None,
     }
 }
 
-fn phase1_life(peer: &PeerConfig) -> u32 {
+pub(super) fn phase1_life(peer: &PeerConfig) -> u32 {
     peer.life_time
         .or(peer.rekey_time)
         .map_or(prop::DEFAULT_LIFETIME, |d| {
@@ -69,7 +69,7 @@ fn phase1_life(peer: &PeerConfig) -> u32 {
 }
 
 /// An ID payload body for Phase 1 (RFC 2407 §4.6.2: protocol and port zero, or UDP/500).
-fn id_body(id: &Identity) -> Vec<u8> {
+pub(super) fn id_body(id: &Identity) -> Vec<u8> {
     let (t, data) = id.to_wire();
     let mut b = vec![t.value(), 0, 0, 0];
     b.extend_from_slice(&data);
@@ -104,12 +104,6 @@ impl IsakmpSa {
         ctx: &mut Ctx<'_>,
     ) -> Result<(Self, Vec<u8>), EngineError> {
         let auth = auth_method(peer)?;
-        if peer.aggressive {
-            return Err(EngineError::InvalidConfig(
-                peer.name.clone(),
-                crate::config::ConfigError("IKEv1 Aggressive Mode is not implemented yet"),
-            ));
-        }
         let offered = prop::phase1_suites(&peer.ike_proposals);
         if offered.is_empty() || offered.len() > 255 {
             return Err(EngineError::InvalidConfig(
@@ -118,6 +112,11 @@ impl IsakmpSa {
                     "no IKE proposal IKEv1 can carry (it needs a CBC cipher and a hash, e.g. aes128-sha256-modp2048)",
                 ),
             ));
+        }
+        if peer.aggressive {
+            return Self::initiate_aggressive(
+                handle, idx, peer, local, remote, cookie, now, ctx, auth, offered,
+            );
         }
         let sai_b = prop::encode_phase1_sa(&offered, auth, phase1_life(peer));
         let mut c = Chain::default();
@@ -130,6 +129,7 @@ impl IsakmpSa {
             peer_idx: idx,
             conn: peer.name.clone(),
             initiator: true,
+            exchange: ExchangeType::IdentityProtection,
             icookie: cookie,
             rcookie: [0; 8],
             local,
@@ -205,7 +205,7 @@ impl IsakmpSa {
             let Some(peer) = ctx.peers.get(idx) else {
                 continue;
             };
-            let (Ok(auth), false) = (auth_method(peer), peer.aggressive) else {
+            let Ok(auth) = auth_method(peer) else {
                 continue;
             };
             let ours = prop::phase1_suites(&peer.ike_proposals);
@@ -245,6 +245,7 @@ impl IsakmpSa {
             peer_idx: idx,
             conn: peer.name.clone(),
             initiator: false,
+            exchange: ExchangeType::IdentityProtection,
             icookie: h.icookie,
             rcookie: cookie,
             local,
@@ -280,7 +281,9 @@ impl IsakmpSa {
     pub(crate) fn matches(&self, icookie: &[u8; 8], rcookie: &[u8; 8]) -> bool {
         *icookie == self.icookie
             && (*rcookie == self.rcookie
-                || (self.initiator && self.state == Phase1State::MmSent1 && self.rcookie == [0; 8]))
+                || (self.initiator
+                    && matches!(self.state, Phase1State::MmSent1 | Phase1State::AmSent1)
+                    && self.rcookie == [0; 8]))
     }
 
     /// The peer repeated the message we answered last: the stored answer again.
@@ -327,8 +330,13 @@ impl IsakmpSa {
         }
         let h = msg.header;
         match h.exchange {
-            ExchangeType::IdentityProtection if h.message_id == 0 => {
+            ExchangeType::IdentityProtection
+                if h.message_id == 0 && self.exchange == h.exchange =>
+            {
                 self.main_mode(now, data, msg, ctx)
+            }
+            ExchangeType::Aggressive if h.message_id == 0 && self.exchange == h.exchange => {
+                self.aggressive_mode(now, data, msg, ctx)
             }
             ExchangeType::QuickMode if self.is_established() && h.message_id != 0 => {
                 self.quick_mode(now, data, msg, ctx)
@@ -371,7 +379,10 @@ impl IsakmpSa {
         }
     }
 
-    fn peer_of<'a>(&self, ctx: &'a Ctx<'_>) -> Result<&'a std::sync::Arc<PeerConfig>, Step> {
+    pub(super) fn peer_of<'a>(
+        &self,
+        ctx: &'a Ctx<'_>,
+    ) -> Result<&'a std::sync::Arc<PeerConfig>, Step> {
         ctx.peers
             .get(self.peer_idx)
             .ok_or(Step::Fail(ProtocolError::LocalFailure("connection gone")))
@@ -598,7 +609,7 @@ impl IsakmpSa {
         Ok(out)
     }
 
-    fn established(&mut self, now: Instant, out: &mut Output) {
+    pub(super) fn established(&mut self, now: Instant, out: &mut Output) {
         self.state = Phase1State::Established;
         self.established_at = Some(now);
         self.hs = None;
@@ -618,7 +629,7 @@ impl IsakmpSa {
     }
 
     /// Records a Phase 1 message we send (waiting for the next one, or answering `answers`).
-    fn send_p1(
+    pub(super) fn send_p1(
         &mut self,
         now: Instant,
         ctx: &Ctx<'_>,
@@ -637,7 +648,7 @@ impl IsakmpSa {
     }
 
     /// SKEYID and its offspring, the cipher and the first IV (RFC 2409 §5, Appendix B).
-    fn derive(&mut self, peer: &PeerConfig, gxy: &[u8]) -> Result<(), Step> {
+    pub(super) fn derive(&mut self, peer: &PeerConfig, gxy: &[u8]) -> Result<(), Step> {
         let chosen = self.chosen.ok_or(Step::Drop(DropReason::WrongState))?;
         let fail = |_| Step::Fail(ProtocolError::LocalFailure("key derivation failed"));
         let prf = chosen.prf_alg().map_err(fail)?;
@@ -663,7 +674,11 @@ impl IsakmpSa {
     }
 
     /// HASH_I (`initiator`) or HASH_R over an ID payload body.
-    fn auth_hash(&self, initiator: bool, id_b: &[u8]) -> Result<ike_crypto::Secret, Step> {
+    pub(super) fn auth_hash(
+        &self,
+        initiator: bool,
+        id_b: &[u8],
+    ) -> Result<ike_crypto::Secret, Step> {
         let hs = self.hs.as_ref().ok_or(Step::Drop(DropReason::WrongState))?;
         let keys = self
             .keys
@@ -686,28 +701,22 @@ impl IsakmpSa {
         ))
     }
 
-    fn encrypt_p1(&mut self, c: &Chain) -> Result<Vec<u8>, Step> {
+    pub(super) fn encrypt_p1(&mut self, c: &Chain) -> Result<Vec<u8>, Step> {
+        let exchange = self.exchange;
         let cookies = self.cookies();
         let keys = self
             .keys
             .as_mut()
             .ok_or(Step::Drop(DropReason::WrongState))?;
-        let (bytes, next) = protect::encrypted(
-            &keys.cipher,
-            &keys.p1_iv,
-            cookies,
-            ExchangeType::IdentityProtection,
-            0,
-            0,
-            c,
-        )
-        .ok_or(Step::Fail(ProtocolError::LocalFailure("encryption failed")))?;
+        let (bytes, next) =
+            protect::encrypted(&keys.cipher, &keys.p1_iv, cookies, exchange, 0, 0, c)
+                .ok_or(Step::Fail(ProtocolError::LocalFailure("encryption failed")))?;
         keys.p1_iv = next;
         Ok(bytes)
     }
 
     /// Decrypts a Phase 1 message; the IV is committed by the caller once it verified it.
-    fn decrypt_p1(
+    pub(super) fn decrypt_p1(
         &self,
         msg: &wire::Message<'_>,
     ) -> Result<(Vec<u8>, protect::Layout, Vec<u8>), Step> {
@@ -740,14 +749,14 @@ pub(crate) enum Step {
     Fail(ProtocolError),
 }
 
-fn plain_payloads<'a>(msg: &'a wire::Message<'a>) -> Result<&'a [Payload<'a>], Step> {
+pub(super) fn plain_payloads<'a>(msg: &'a wire::Message<'a>) -> Result<&'a [Payload<'a>], Step> {
     match &msg.body {
         Body::Plain(p) => Ok(p),
         Body::Encrypted { .. } => Err(Step::Drop(DropReason::InvalidPayloads)),
     }
 }
 
-fn ke_and_nonce<'a>(payloads: &[Payload<'a>]) -> Result<(&'a [u8], &'a [u8]), Step> {
+pub(super) fn ke_and_nonce<'a>(payloads: &[Payload<'a>]) -> Result<(&'a [u8], &'a [u8]), Step> {
     let ke = payloads.iter().find_map(|p| match p {
         Payload::Ke(k) => Some(*k),
         _ => None,

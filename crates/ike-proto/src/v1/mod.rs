@@ -14,6 +14,7 @@
 //! such connections with [`crate::EngineError::InvalidConfig`], the responder answers
 //! NO-PROPOSAL-CHOSEN).
 
+mod aggressive_mode;
 mod informational;
 mod main_mode;
 mod protect;
@@ -323,7 +324,11 @@ impl Engine {
             if h.flags.encryption() { ", encrypted" } else { "" }
         );
         if h.rcookie == [0; 8] && h.exchange != ExchangeType::Informational {
-            if h.exchange == ExchangeType::IdentityProtection && h.message_id == 0 {
+            if matches!(
+                h.exchange,
+                ExchangeType::IdentityProtection | ExchangeType::Aggressive
+            ) && h.message_id == 0
+            {
                 self.handle_mm1(ctx, now, local, remote, data, &msg);
             } else {
                 ctx.dropped(DropReason::NotAnInitiation, remote);
@@ -383,8 +388,9 @@ impl Engine {
         }
     }
 
-    /// Main Mode message 1: admission before any state (caps), then a half-open SA with our
-    /// cookie and the chosen proposal; no exponentiation until message 3.
+    /// Main Mode or Aggressive Mode message 1: admission before any state (caps), then a
+    /// half-open SA with our cookie and the chosen proposal; in Main Mode no exponentiation
+    /// until message 3 (Aggressive Mode must answer with its KE at once).
     fn handle_mm1(
         &mut self,
         ctx: &mut Ctx<'_>,
@@ -421,7 +427,12 @@ impl Engine {
             .collect();
         let cookie = self.responder_cookie(&h.icookie, remote);
         let handle = ctx.alloc_handle();
-        match IsakmpSa::respond_mm1(
+        let respond = if h.exchange == ExchangeType::Aggressive {
+            IsakmpSa::respond_am1
+        } else {
+            IsakmpSa::respond_mm1
+        };
+        match respond(
             handle,
             &candidates,
             local,

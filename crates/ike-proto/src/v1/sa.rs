@@ -49,6 +49,10 @@ pub(crate) enum Phase1State {
     MmSent2,
     /// Responder: message 4 sent (half-open).
     MmSent4,
+    /// Initiator: Aggressive Mode message 1 sent.
+    AmSent1,
+    /// Responder: Aggressive Mode message 2 sent (half-open).
+    AmSent2,
     /// Established.
     Established,
 }
@@ -66,6 +70,8 @@ pub(crate) struct Handshake {
     pub(crate) gxi: Vec<u8>,
     pub(crate) gxr: Vec<u8>,
     pub(crate) skeyid: Option<Secret>,
+    /// Aggressive Mode: the ID payload body of message 1 (IDii_b) and of ours.
+    pub(crate) id_i: Vec<u8>,
 }
 
 /// The keys and IV state of an ISAKMP SA.
@@ -155,6 +161,8 @@ pub(crate) struct IsakmpSa {
     pub(crate) peer_idx: usize,
     pub(crate) conn: String,
     pub(crate) initiator: bool,
+    /// Main Mode or Aggressive Mode.
+    pub(crate) exchange: ExchangeType,
     pub(crate) icookie: [u8; 8],
     pub(crate) rcookie: [u8; 8],
     pub(crate) local: SocketAddr,
@@ -224,8 +232,12 @@ impl IsakmpSa {
     pub(crate) fn handle_timeout(&mut self, now: Instant, config: &EndpointConfig) -> Output {
         let mut out = Output::default();
         if !self.is_established() && now >= self.created + config.half_open_timeout {
-            tracing::debug!(target: "ike", "Main Mode did not complete in {:?}", config.half_open_timeout);
-            return self.close(CloseReason::HalfOpenExpired);
+            tracing::info!(target: "ike", "{} did not complete in {:?}", exchange_name(self.exchange), config.half_open_timeout);
+            return self.close(if self.initiator {
+                CloseReason::Timeout
+            } else {
+                CloseReason::HalfOpenExpired
+            });
         }
         if let Some(s) = self.p1_sent.as_mut() {
             match retransmit(s, now, config) {

@@ -340,7 +340,7 @@ impl std::fmt::Display for CloseReason {
             CloseReason::DeletedByPeer => f.write_str("deleted by the peer"),
             CloseReason::Timeout => f.write_str("the peer stopped answering"),
             CloseReason::HalfOpenExpired => {
-                f.write_str("half-open SA expired (IKE_AUTH never came)")
+                f.write_str("half-open SA expired (the peer never completed the exchange)")
             }
             CloseReason::PeerError(n) => match n.name() {
                 Some(name) => write!(f, "the peer refused with {name}"),
@@ -474,8 +474,12 @@ impl Endpoint {
         }
         let mut cookie_secret = [0u8; 32];
         rng.fill(&mut cookie_secret)?;
+        // The ISAKMP responder cookies' secret, derived rather than drawn (the RNG's stream,
+        // which replayed tests depend on, stays as it was before IKEv1).
         let mut v1_secret = [0u8; 32];
-        rng.fill(&mut v1_secret)?;
+        let derived =
+            ike_crypto::prf::PrfAlg::HmacSha256.compute(&cookie_secret, &[b"ISAKMP cookies"]);
+        v1_secret.copy_from_slice(derived.expose().get(..32).unwrap_or(&[0; 32]));
         let shard = config.shard;
         let mut endpoint = Self {
             config,
@@ -898,6 +902,17 @@ impl Endpoint {
             return;
         }
         if let Ok(ike_wire::IkeVersion::V1) = ike_wire::peek_version(data) {
+            if self.v1.len() == 0
+                && !self
+                    .peers
+                    .iter()
+                    .any(|p| p.version == crate::config::IkeVersion::V1)
+            {
+                // No IKEv1 connection: ISAKMP is not spoken here at all.
+                tracing::debug!(target: "ike", "dropped an IKEv1 (ISAKMP) message of {} bytes from {remote}: no IKEv1 connection is configured", data.len());
+                self.stats.drops.add(DropReason::UnsupportedVersion);
+                return;
+            }
             let per_peer = self.table.half_open_from(remote.ip());
             let (v1, mut ctx) = self.v1_ctx();
             ctx.other_half_open.1 = per_peer;

@@ -1,0 +1,422 @@
+//! Aggressive Mode (RFC 2409 §5, the ISAKMP Aggressive exchange of RFC 2408 §4.7) with
+//! pre-shared keys:
+//!
+//! ```text
+//! Initiator                          Responder
+//! HDR, SA, KE, Ni, IDii       -->
+//!                             <--    HDR, SA, KE, Nr, IDir, HASH_R
+//! HDR*, HASH_I                -->
+//! ```
+//!
+//! Three messages instead of six, and the identities in the clear. With a pre-shared key the
+//! responder's message carries a hash of the key that an eavesdropper can attack offline, so a
+//! responder answers only for connections that enable it (`PeerConfig::aggressive`); `ike
+//! check` warns about it. The group is fixed by the KE payload of message 1, so the initiator
+//! offers only suites of its first suite's group. Message 3 is encrypted (as strongSwan sends
+//! it; RFC 2409 leaves it optional) and a clear one is accepted too; the Phase 2 IVs start from
+//! its last CBC block, or from `hash(g^xi | g^xr)` after a clear one.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use ike_crypto::rng::Rng;
+use ike_wire::v1::{self as wire, Body, ExchangeType, NotifyType, Payload, PayloadType};
+
+use super::main_mode::{
+    auth_method, id_body, notify_reply, parse_id, phase1_life, plain_payloads, Step, DPD_VID,
+};
+use super::protect::{self, Chain};
+use super::sa::{Handshake, IsakmpSa, Output, Phase1State, Retransmit, Sent};
+use super::Ctx;
+use crate::config::PeerConfig;
+use crate::proposal::v1::{self as prop, Refusal};
+use crate::proposal::Chosen;
+use crate::status::DropReason;
+use crate::v2::{EngineError, ProtocolError, SaHandle};
+
+const NONCE_LEN: usize = 32;
+
+impl IsakmpSa {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn initiate_aggressive(
+        handle: SaHandle,
+        idx: usize,
+        peer: &PeerConfig,
+        local: SocketAddr,
+        remote: SocketAddr,
+        cookie: [u8; 8],
+        now: Instant,
+        ctx: &mut Ctx<'_>,
+        auth: wire::OakleyAuthMethod,
+        mut offered: Vec<Chosen>,
+    ) -> Result<(Self, Vec<u8>), EngineError> {
+        let group = offered.first().and_then(|s| s.ke);
+        offered.retain(|s| s.ke == group);
+        let group = group.ok_or(EngineError::UnknownSa)?;
+        let dh = ike_crypto::dh::generate(group, &mut *ctx.rng)?;
+        let mut ni = vec![0u8; NONCE_LEN];
+        ctx.rng.fill(&mut ni)?;
+        let sai_b = prop::encode_phase1_sa(&offered, auth, phase1_life(peer));
+        let idii = id_body(&peer.local_id);
+        let gxi = dh.public_value().to_vec();
+        let mut c = Chain::default();
+        c.add(PayloadType::Sa, &sai_b)
+            .add(PayloadType::Ke, &gxi)
+            .add(PayloadType::Nonce, &ni)
+            .add(PayloadType::Id, &idii)
+            .add(PayloadType::VendorId, &DPD_VID);
+        let bytes = protect::plain((cookie, [0; 8]), ExchangeType::Aggressive, 0, &c);
+        tracing::debug!(target: "ike", "sending Aggressive Mode message 1 [SA KE No ID V] to {remote}");
+        let sa = Self {
+            handle,
+            peer_idx: idx,
+            conn: peer.name.clone(),
+            initiator: true,
+            exchange: ExchangeType::Aggressive,
+            icookie: cookie,
+            rcookie: [0; 8],
+            local,
+            remote,
+            init_key: None,
+            state: Phase1State::AmSent1,
+            created: now,
+            established_at: None,
+            chosen: None,
+            hs: Some(Box::new(Handshake {
+                sai_b,
+                offered,
+                dh: Some(dh),
+                ni,
+                gxi,
+                id_i: idii,
+                ..Handshake::default()
+            })),
+            keys: None,
+            local_id: peer.local_id.clone(),
+            remote_id: None,
+            p1_sent: Some(Sent {
+                bytes: bytes.clone(),
+                awaiting: Some(Retransmit::start(now, ctx.config)),
+                answers: None,
+            }),
+            quick: Vec::new(),
+            children: Vec::new(),
+            seen_mids: Default::default(),
+            todo: peer.children.iter().map(|c| c.name.clone()).collect(),
+            send_initial_contact: false,
+        };
+        Ok((sa, bytes))
+    }
+
+    /// Aggressive Mode message 1 at a responder: a connection that allows Aggressive Mode and
+    /// names this identity, a transform of the KE's group; message 2 with HASH_R.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn respond_am1(
+        handle: SaHandle,
+        candidates: &[usize],
+        local: SocketAddr,
+        remote: SocketAddr,
+        cookie: [u8; 8],
+        now: Instant,
+        data: &[u8],
+        msg: &wire::Message<'_>,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<(Self, Vec<u8>), Option<Vec<u8>>> {
+        let h = msg.header;
+        let Body::Plain(payloads) = &msg.body else {
+            ctx.dropped(DropReason::InvalidInitiation, remote);
+            return Err(None);
+        };
+        let mut offer = None;
+        let (mut ke, mut ni) = (None, None);
+        for p in payloads {
+            match p {
+                Payload::Sa(s) if offer.is_none() => offer = Some(s),
+                Payload::Ke(k) => ke = Some(*k),
+                Payload::Nonce(n) => ni = Some(*n),
+                _ => {}
+            }
+        }
+        let layout = data
+            .get(28..)
+            .and_then(|body| Some((body, protect::layout(*data.get(16)?, body)?.0)));
+        let (Some(offer), Some(ke), Some(ni), Some((body, l))) = (offer, ke, ni, layout) else {
+            ctx.dropped(DropReason::InvalidInitiation, remote);
+            return Err(None);
+        };
+        let (Some(sai_b), Some(idii)) = (
+            protect::find_body(body, &l, PayloadType::Sa),
+            protect::find_body(body, &l, PayloadType::Id),
+        ) else {
+            ctx.dropped(DropReason::InvalidInitiation, remote);
+            return Err(None);
+        };
+        if !(8..=256).contains(&ni.len()) {
+            ctx.dropped(DropReason::InvalidInitiation, remote);
+            return Err(None);
+        }
+        let Some(id) = parse_id(idii) else {
+            return Err(Some(notify_reply(&h, NotifyType::InvalidIdInformation)));
+        };
+        let mut found = None;
+        for &idx in candidates {
+            let Some(peer) = ctx.peers.get(idx) else {
+                continue;
+            };
+            if !peer.aggressive || !peer.remote_id.accepts(&id) {
+                continue;
+            }
+            let Ok(auth) = auth_method(peer) else {
+                continue;
+            };
+            let ours = prop::phase1_suites(&peer.ike_proposals);
+            match prop::select_phase1(
+                &ours,
+                auth,
+                offer,
+                phase1_life(peer),
+                ctx.config.prefer_initiator_proposals,
+            ) {
+                Ok((c, n)) if ike_crypto::dh::public_value_len(c.group()) == Some(ke.len()) => {
+                    found = Some((idx, c, n));
+                    break;
+                }
+                Ok(_) | Err(Refusal::NoProposalChosen) => {}
+                Err(Refusal::Syntax(why)) => {
+                    tracing::info!(target: "ike", "Aggressive Mode from {remote} refused: {why}");
+                    return Err(Some(notify_reply(&h, NotifyType::BadProposalSyntax)));
+                }
+            }
+        }
+        let Some((idx, chosen, number)) = found else {
+            tracing::info!(target: "ike", "Aggressive Mode from {remote} as {id:?}: no connection allows it with an acceptable proposal (NO-PROPOSAL-CHOSEN)");
+            return Err(Some(notify_reply(&h, NotifyType::NoProposalChosen)));
+        };
+        let Some(peer) = ctx.peers.get(idx).cloned() else {
+            return Err(None);
+        };
+        let Ok(dh) = ike_crypto::dh::generate(chosen.group(), &mut *ctx.rng) else {
+            return Err(None);
+        };
+        let Ok(gxy) = dh.shared_secret(ke) else {
+            ctx.dropped(DropReason::InvalidInitiation, remote);
+            return Err(None);
+        };
+        let mut nr = vec![0u8; NONCE_LEN];
+        if ctx.rng.fill(&mut nr).is_err() {
+            return Err(None);
+        }
+        let mut sa = Self {
+            handle,
+            peer_idx: idx,
+            conn: peer.name.clone(),
+            initiator: false,
+            exchange: ExchangeType::Aggressive,
+            icookie: h.icookie,
+            rcookie: cookie,
+            local,
+            remote,
+            init_key: Some((remote, h.icookie)),
+            state: Phase1State::AmSent2,
+            created: now,
+            established_at: None,
+            chosen: Some(chosen),
+            hs: Some(Box::new(Handshake {
+                sai_b: sai_b.to_vec(),
+                ni: ni.to_vec(),
+                nr: nr.clone(),
+                gxi: ke.to_vec(),
+                gxr: dh.public_value().to_vec(),
+                id_i: idii.to_vec(),
+                ..Handshake::default()
+            })),
+            keys: None,
+            local_id: peer.local_id.clone(),
+            remote_id: Some(id),
+            p1_sent: None,
+            quick: Vec::new(),
+            children: Vec::new(),
+            seen_mids: Default::default(),
+            todo: Vec::new(),
+            send_initial_contact: false,
+        };
+        if sa.derive(&peer, gxy.expose()).is_err() {
+            return Err(None);
+        }
+        let idir = id_body(&sa.local_id);
+        let Ok(hash_r) = sa.auth_hash(false, &idir) else {
+            return Err(None);
+        };
+        let reply = prop::encode_phase1_reply(&chosen, number);
+        let mut c = Chain::default();
+        c.add(PayloadType::Sa, &reply)
+            .add(PayloadType::Ke, dh.public_value())
+            .add(PayloadType::Nonce, &nr)
+            .add(PayloadType::Id, &idir)
+            .add(PayloadType::VendorId, &DPD_VID)
+            .add(PayloadType::Hash, hash_r.expose());
+        let bytes = protect::plain((h.icookie, cookie), ExchangeType::Aggressive, 0, &c);
+        tracing::debug!(target: "ike", "sending Aggressive Mode message 2 [SA KE No ID V HASH] to {remote} ({})", chosen.describe());
+        sa.p1_sent = Some(Sent {
+            bytes: bytes.clone(),
+            awaiting: Some(Retransmit::start(now, ctx.config)),
+            answers: Some(data.to_vec()),
+        });
+        Ok((sa, bytes))
+    }
+
+    pub(crate) fn aggressive_mode(
+        &mut self,
+        now: Instant,
+        data: &[u8],
+        msg: &wire::Message<'_>,
+        ctx: &mut Ctx<'_>,
+    ) -> Output {
+        let r = match (self.state, self.initiator) {
+            (Phase1State::AmSent1, true) => self.am2(now, data, msg, ctx),
+            (Phase1State::AmSent2, false) => self.am3(now, msg, ctx),
+            _ => Err(Step::Drop(DropReason::WrongState)),
+        };
+        match r {
+            Ok(out) => out,
+            Err(Step::Drop(reason)) => Output {
+                dropped: Some((reason, self.remote)),
+                ..Output::default()
+            },
+            Err(Step::Fail(e)) => {
+                tracing::info!(target: "ike", "Aggressive Mode failed: {e}");
+                self.close(crate::v2::CloseReason::LocalError(e))
+            }
+        }
+    }
+
+    /// Initiator: the responder's choice, KE, Nr, IDir and HASH_R; send HASH_I.
+    fn am2(
+        &mut self,
+        now: Instant,
+        data: &[u8],
+        msg: &wire::Message<'_>,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<Output, Step> {
+        let payloads = plain_payloads(msg)?;
+        let body = data.get(28..).unwrap_or_default();
+        let (l, _) = protect::layout(msg.first_payload_type().value(), body)
+            .ok_or(Step::Drop(DropReason::InvalidPayloads))?;
+        let (mut sa, mut ke, mut nr) = (None, None, None);
+        for p in payloads {
+            match p {
+                Payload::Sa(s) if sa.is_none() => sa = Some(s),
+                Payload::Ke(k) => ke = Some(*k),
+                Payload::Nonce(n) => nr = Some(*n),
+                _ => {}
+            }
+        }
+        let (Some(sa), Some(ke), Some(nr), Some(idir), Some(hash)) = (
+            sa,
+            ke,
+            nr,
+            protect::find_body(body, &l, PayloadType::Id),
+            protect::find_body(body, &l, PayloadType::Hash),
+        ) else {
+            return Err(Step::Drop(DropReason::InvalidPayloads));
+        };
+        let peer = self.peer_of(ctx)?.clone();
+        let auth = auth_method(&peer).map_err(|_| Step::Fail(ProtocolError::NoProposalChosen))?;
+        let hs = self.hs.as_mut().ok_or(Step::Drop(DropReason::WrongState))?;
+        let chosen = prop::check_phase1_reply(&hs.offered, auth, phase1_life(&peer), sa).ok_or(
+            Step::Fail(ProtocolError::InvalidResponse(
+                "the responder chose a transform we did not offer",
+            )),
+        )?;
+        let gxy = hs
+            .dh
+            .as_ref()
+            .ok_or(Step::Drop(DropReason::WrongState))?
+            .shared_secret(ke)
+            .map_err(|_| Step::Drop(DropReason::InvalidPayloads))?;
+        hs.gxr = ke.to_vec();
+        hs.nr = nr.to_vec();
+        self.rcookie = msg.header.rcookie;
+        self.chosen = Some(chosen);
+        self.derive(&peer, gxy.expose())?;
+        let want = self.auth_hash(false, idir)?;
+        if !ike_crypto::ct_eq(want.expose(), hash) {
+            // The message is not authenticated: it may be forged; wait for a genuine one (the
+            // initiator's retransmission brings it) until the give-up.
+            tracing::info!(target: "ike", "Aggressive Mode message 2 from {}: HASH_R does not verify (pre-shared key mismatch?)", self.remote);
+            self.keys = None;
+            self.chosen = None;
+            self.rcookie = [0; 8];
+            return Err(Step::Drop(DropReason::IntegrityCheckFailed));
+        }
+        let id = parse_id(idir).ok_or(Step::Fail(ProtocolError::AuthenticationFailed(
+            "unsupported identity type",
+        )))?;
+        if !peer.remote_id.accepts(&id) {
+            return Err(Step::Fail(ProtocolError::AuthenticationFailed(
+                "the peer's identity is not the one configured",
+            )));
+        }
+        self.remote_id = Some(id);
+        let idii = self.hs.as_ref().map(|h| h.id_i.clone()).unwrap_or_default();
+        let hash_i = self.auth_hash(true, &idii)?;
+        let mut c = Chain::default();
+        c.add(PayloadType::Hash, hash_i.expose());
+        let bytes = self.encrypt_p1(&c)?;
+        tracing::debug!(target: "ike", "sending Aggressive Mode message 3 [HASH]");
+        let mut out = self.send_p1(now, ctx, bytes, false, data);
+        self.established(now, &mut out);
+        let todo = std::mem::take(&mut self.todo);
+        for child in todo {
+            let o = self.start_quick_mode(now, &child, ctx);
+            out.transmits.extend(o.transmits);
+            out.events.extend(o.events);
+        }
+        Ok(out)
+    }
+
+    /// Responder: HASH_I, encrypted or not; established.
+    fn am3(
+        &mut self,
+        now: Instant,
+        msg: &wire::Message<'_>,
+        _ctx: &mut Ctx<'_>,
+    ) -> Result<Output, Step> {
+        let (hash, next_iv) = match &msg.body {
+            Body::Encrypted { .. } => {
+                let (plain, l, next) = self.decrypt_p1(msg)?;
+                (
+                    protect::find_body(&plain, &l, PayloadType::Hash)
+                        .ok_or(Step::Drop(DropReason::InvalidPayloads))?
+                        .to_vec(),
+                    Some(next),
+                )
+            }
+            Body::Plain(p) => (
+                p.iter()
+                    .find_map(|p| match p {
+                        Payload::Hash(h) => Some(h.to_vec()),
+                        _ => None,
+                    })
+                    .ok_or(Step::Drop(DropReason::InvalidPayloads))?,
+                None,
+            ),
+        };
+        let idii = self.hs.as_ref().map(|h| h.id_i.clone()).unwrap_or_default();
+        let want = self.auth_hash(true, &idii)?;
+        if !ike_crypto::ct_eq(want.expose(), &hash) {
+            tracing::info!(target: "ike", "Aggressive Mode message 3 from {}: HASH_I does not verify", self.remote);
+            return Err(Step::Drop(DropReason::IntegrityCheckFailed));
+        }
+        if let (Some(k), Some(iv)) = (self.keys.as_mut(), next_iv) {
+            k.p1_iv = iv;
+        }
+        let mut out = Output::default();
+        // Message 2 needs no more retransmission; it stays to answer a repeated message 1.
+        if let Some(s) = self.p1_sent.as_mut() {
+            s.awaiting = None;
+        }
+        self.established(now, &mut out);
+        Ok(out)
+    }
+}
