@@ -93,7 +93,10 @@ fn main_mode_psk_and_quick_mode() {
     let s = p.a.status(p.now());
     assert_eq!(s.len(), 1);
     assert_eq!(s[0].version, 1);
-    assert_eq!(s[0].proposal.as_deref(), Some("aes128-sha256-modp2048"));
+    assert_eq!(
+        s[0].proposal.as_deref(),
+        Some("aes128-sha256-prfsha256-modp2048")
+    );
     assert_eq!(s[0].children.len(), 1);
     assert_eq!(s[0].children[0].spi_in, a.spi_in);
     let sb = p.b.status(p.now());
@@ -396,4 +399,130 @@ fn aggressive_mode_is_refused_unless_the_responder_enables_it() {
     );
     assert_eq!(p.b.sa_count(), 0);
     assert!(!established(&p.events_b));
+}
+
+#[test]
+fn nat_traversal_floats_to_4500_and_encapsulates() {
+    let pa = v1(peer(
+        "site-b",
+        B,
+        "a.example.org",
+        "b.example.org",
+        &side(IKE, ESP),
+    ));
+    let mut pb = v1(peer(
+        "site-a",
+        A,
+        "b.example.org",
+        "a.example.org",
+        &Side {
+            local_ts: &["10.88.2.0/24"],
+            remote_ts: &["10.88.1.0/24"],
+            ..side(IKE, ESP)
+        },
+    ));
+    // The responder takes the peer from any address (it comes through the NAT).
+    pb.remote_addrs.clear();
+    let ea = Endpoint::new(
+        EndpointConfig::default(),
+        vec![pa],
+        Box::new(SeededRng::new(51)),
+    )
+    .unwrap();
+    let eb = Endpoint::new(
+        EndpointConfig::default(),
+        vec![pb],
+        Box::new(SeededRng::new(52)),
+    )
+    .unwrap();
+    let mut p = Pair::new(
+        ea,
+        eb,
+        A.parse().unwrap(),
+        B.parse().unwrap(),
+        Faults::none(),
+        5,
+    );
+    p.nat_in_front_of_a("192.0.2.7".parse().unwrap(), 61000);
+    assert!(up(&mut p));
+    check_crossed(&p);
+    // Messages 1-4 on port 500, everything from message 5 on port 4500 with the marker.
+    let ports: Vec<(u16, u16, bool)> = p
+        .log
+        .iter()
+        .filter(|s| !s.is_keepalive())
+        .map(|s| (s.src.port(), s.dst.port(), s.non_esp_marker))
+        .collect();
+    assert!(
+        ports[..4]
+            .iter()
+            .all(|(s, d, m)| *s == 500 && (*d == 500 || *d == 61000) && !m),
+        "{ports:?}"
+    );
+    assert!(
+        ports[4..]
+            .iter()
+            .all(|(_, d, m)| (*d == 4500 || *d == 61001 || *d == 61000) && *m),
+        "{ports:?}"
+    );
+    let a = installs(&p.events_a)[0];
+    let b = installs(&p.events_b)[0];
+    assert_eq!(a.encap.map(|e| e.0), Some(4500));
+    assert_eq!(b.encap.map(|e| e.0), Some(4500));
+    // The responder sends to the NAT's public address and port.
+    assert_eq!(
+        b.remote.ip(),
+        "192.0.2.7".parse::<std::net::IpAddr>().unwrap()
+    );
+    assert_eq!(b.encap.map(|e| e.1), Some(b.remote.port()));
+    // The side behind the NAT keeps the mapping alive.
+    p.run_for(Duration::from_secs(70));
+    assert!(p.keepalives_received.1 >= 3, "{:?}", p.keepalives_received);
+    assert_eq!(p.keepalives_received.0, 0);
+}
+
+#[test]
+fn forced_encapsulation_without_a_nat() {
+    let mut pa = v1(peer(
+        "site-b",
+        B,
+        "a.example.org",
+        "b.example.org",
+        &side(IKE, ESP),
+    ));
+    pa.encap = true;
+    let pb = v1(peer(
+        "site-a",
+        A,
+        "b.example.org",
+        "a.example.org",
+        &Side {
+            local_ts: &["10.88.2.0/24"],
+            remote_ts: &["10.88.1.0/24"],
+            ..side(IKE, ESP)
+        },
+    ));
+    let ea = Endpoint::new(
+        EndpointConfig::default(),
+        vec![pa],
+        Box::new(SeededRng::new(61)),
+    )
+    .unwrap();
+    let eb = Endpoint::new(
+        EndpointConfig::default(),
+        vec![pb],
+        Box::new(SeededRng::new(62)),
+    )
+    .unwrap();
+    let mut p = Pair::new(
+        ea,
+        eb,
+        A.parse().unwrap(),
+        B.parse().unwrap(),
+        Faults::none(),
+        6,
+    );
+    assert!(up(&mut p));
+    assert_eq!(installs(&p.events_a)[0].encap, Some((4500, 4500)));
+    assert_eq!(installs(&p.events_b)[0].encap, Some((4500, 4500)));
 }

@@ -137,11 +137,10 @@ impl Phase1 {
         self.suite.ke.unwrap_or(DhGroup::None)
     }
 
-    /// strongSwan-style text (`aes128-sha256-modp2048`).
+    /// strongSwan-style text with the PRF the hash implies, as IKEv2 SAs show theirs
+    /// (`aes128-sha256-prfsha256-modp2048`).
     pub fn describe(&self) -> String {
-        let mut s = self.suite;
-        s.prf = None;
-        s.describe()
+        self.suite.describe()
     }
 }
 
@@ -773,7 +772,7 @@ mod tests {
             auth: OakleyAuthMethod::PreSharedKey,
             life: 3600,
         };
-        assert_eq!(p.describe(), "aes128-sha256-modp2048");
+        assert_eq!(p.describe(), "aes128-sha256-prfsha256-modp2048");
         // AEAD cannot protect IKEv1 messages: no suite.
         assert!(ike("aes128gcm16-prfsha256-x25519").is_empty());
     }

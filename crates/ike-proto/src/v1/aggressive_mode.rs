@@ -23,7 +23,8 @@ use ike_crypto::rng::Rng;
 use ike_wire::v1::{self as wire, Body, ExchangeType, NotifyType, Payload, PayloadType};
 
 use super::main_mode::{
-    auth_method, id_body, notify_reply, parse_id, phase1_life, plain_payloads, Step, DPD_VID,
+    add_vids, auth_method, id_body, notify_reply, parse_id, peer_vids, phase1_life, plain_payloads,
+    Step,
 };
 use super::protect::{self, Chain};
 use super::sa::{Handshake, IsakmpSa, Output, Phase1State, Retransmit, Sent};
@@ -63,8 +64,9 @@ impl IsakmpSa {
         c.add(PayloadType::Sa, &sai_b)
             .add(PayloadType::Ke, &gxi)
             .add(PayloadType::Nonce, &ni)
-            .add(PayloadType::Id, &idii)
-            .add(PayloadType::VendorId, &DPD_VID);
+            .add(PayloadType::Id, &idii);
+        // NAT-T in Aggressive Mode is not implemented yet: only DPD is announced.
+        add_vids(&mut c, Some(None));
         let bytes = protect::plain((cookie, [0; 8]), ExchangeType::Aggressive, 0, &c);
         tracing::debug!(target: "ike", "sending Aggressive Mode message 1 [SA KE No ID V] to {remote}");
         let sa = Self {
@@ -104,6 +106,12 @@ impl IsakmpSa {
             seen_mids: Default::default(),
             todo: peer.children.iter().map(|c| c.name.clone()).collect(),
             send_initial_contact: false,
+            nat_t: None,
+            nat_local: false,
+            nat_remote: false,
+            force_encap: false,
+            peer_dpd: false,
+            next_keepalive: None,
         };
         Ok((sa, bytes))
     }
@@ -239,7 +247,14 @@ impl IsakmpSa {
             seen_mids: Default::default(),
             todo: Vec::new(),
             send_initial_contact: false,
+            nat_t: None,
+            nat_local: false,
+            nat_remote: false,
+            force_encap: false,
+            peer_dpd: false,
+            next_keepalive: None,
         };
+        sa.peer_dpd = peer_vids(payloads).1;
         if sa.derive(&peer, gxy.expose()).is_err() {
             return Err(None);
         }
@@ -252,9 +267,9 @@ impl IsakmpSa {
         c.add(PayloadType::Sa, &reply)
             .add(PayloadType::Ke, dh.public_value())
             .add(PayloadType::Nonce, &nr)
-            .add(PayloadType::Id, &idir)
-            .add(PayloadType::VendorId, &DPD_VID)
-            .add(PayloadType::Hash, hash_r.expose());
+            .add(PayloadType::Id, &idir);
+        add_vids(&mut c, Some(None));
+        c.add(PayloadType::Hash, hash_r.expose());
         let bytes = protect::plain((h.icookie, cookie), ExchangeType::Aggressive, 0, &c);
         tracing::debug!(target: "ike", "sending Aggressive Mode message 2 [SA KE No ID V HASH] to {remote} ({})", chosen.describe());
         sa.p1_sent = Some(Sent {
@@ -338,6 +353,7 @@ impl IsakmpSa {
         hs.nr = nr.to_vec();
         self.rcookie = msg.header.rcookie;
         self.chosen = Some(chosen);
+        self.peer_dpd = peer_vids(payloads).1;
         self.derive(&peer, gxy.expose())?;
         let want = self.auth_hash(false, idir)?;
         if !ike_crypto::ct_eq(want.expose(), hash) {

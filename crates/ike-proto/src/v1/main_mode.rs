@@ -26,6 +26,7 @@ use ike_wire::v1::{
     ProtocolId, DOI_IPSEC,
 };
 
+use super::nat::{self, NatT};
 use super::protect::{self, Chain};
 use super::sa::{Handshake, IsakmpSa, Keys, Output, Phase1State, Retransmit, Sent};
 use super::Ctx;
@@ -35,11 +36,6 @@ use crate::status::DropReason;
 use crate::v2::{CloseReason, EngineError, Event, ProtocolError, SaHandle};
 
 const NONCE_LEN: usize = 32;
-
-/// The vendor ID of RFC 3706 (dead peer detection), sent so that peers know we answer R-U-THERE.
-pub(crate) const DPD_VID: [u8; 16] = [
-    0xaf, 0xca, 0xd7, 0x13, 0x68, 0xa1, 0xf1, 0xc9, 0x6b, 0x86, 0x96, 0xfc, 0x77, 0x57, 0x01, 0x00,
-];
 
 pub(super) fn auth_method(peer: &PeerConfig) -> Result<OakleyAuthMethod, EngineError> {
     match (&peer.local_auth, &peer.remote_auth) {
@@ -120,10 +116,10 @@ impl IsakmpSa {
         }
         let sai_b = prop::encode_phase1_sa(&offered, auth, phase1_life(peer));
         let mut c = Chain::default();
-        c.add(PayloadType::Sa, &sai_b)
-            .add(PayloadType::VendorId, &DPD_VID);
+        c.add(PayloadType::Sa, &sai_b);
+        add_vids(&mut c, None);
         let bytes = protect::plain((cookie, [0; 8]), ExchangeType::IdentityProtection, 0, &c);
-        tracing::debug!(target: "ike", "sending Main Mode message 1 [SA V] to {remote}");
+        tracing::debug!(target: "ike", "sending Main Mode message 1 [SA V V V V] to {remote}");
         let sa = Self {
             handle,
             peer_idx: idx,
@@ -157,6 +153,12 @@ impl IsakmpSa {
             seen_mids: Default::default(),
             todo: peer.children.iter().map(|c| c.name.clone()).collect(),
             send_initial_contact: false,
+            nat_t: None,
+            nat_local: false,
+            nat_remote: false,
+            force_encap: peer.encap,
+            peer_dpd: false,
+            next_keepalive: None,
         };
         Ok((sa, bytes))
     }
@@ -234,10 +236,11 @@ impl IsakmpSa {
         let Some(peer) = ctx.peers.get(idx).cloned() else {
             return Err(None);
         };
+        let (nat_t, peer_dpd) = peer_vids(payloads);
         let reply = prop::encode_phase1_reply(&chosen, number);
         let mut c = Chain::default();
-        c.add(PayloadType::Sa, &reply)
-            .add(PayloadType::VendorId, &DPD_VID);
+        c.add(PayloadType::Sa, &reply);
+        add_vids(&mut c, Some(nat_t));
         let bytes = protect::plain((h.icookie, cookie), ExchangeType::IdentityProtection, 0, &c);
         tracing::debug!(target: "ike", "sending Main Mode message 2 [SA V] to {remote} ({})", chosen.describe());
         let sa = Self {
@@ -272,6 +275,12 @@ impl IsakmpSa {
             seen_mids: Default::default(),
             todo: Vec::new(),
             send_initial_contact: false,
+            nat_t,
+            nat_local: false,
+            nat_remote: false,
+            force_encap: peer.encap,
+            peer_dpd,
+            next_keepalive: None,
         };
         Ok((sa, bytes))
     }
@@ -307,7 +316,7 @@ impl IsakmpSa {
     pub(crate) fn handle_message(
         &mut self,
         now: Instant,
-        _local: SocketAddr,
+        local: SocketAddr,
         remote: SocketAddr,
         data: &[u8],
         msg: &wire::Message<'_>,
@@ -321,13 +330,42 @@ impl IsakmpSa {
         if repeated {
             return self.repeat_answer(data);
         }
-        if remote != self.remote {
-            // NAT traversal (which would let the peer move) is not implemented yet.
+        let moved = (local, remote) != (self.local, self.remote);
+        if moved && !(self.nat_t.is_some() && local.port() == crate::v2::NAT_T_PORT) {
+            // Only NAT traversal lets a peer move (RFC 3947 §4), and only to port 4500.
             return Output {
                 dropped: Some((DropReason::UnexpectedAddress, remote)),
                 ..Output::default()
             };
         }
+        let before = (self.local, self.remote);
+        if moved {
+            // Answer where the message came from; kept only if it authenticates.
+            (self.local, self.remote) = (local, remote);
+        }
+        let mut out = self.dispatch(now, data, msg, ctx);
+        if moved {
+            if out.dropped.is_some() {
+                (self.local, self.remote) = before;
+            } else if self.is_established() && !self.children.is_empty() && !out.closed {
+                tracing::info!(target: "ike", "the peer moved to {remote} (NAT mapping changed)");
+                out.events.push(crate::v2::Event::AddressChanged {
+                    sa: self.handle,
+                    local,
+                    remote,
+                });
+            }
+        }
+        out
+    }
+
+    fn dispatch(
+        &mut self,
+        now: Instant,
+        data: &[u8],
+        msg: &wire::Message<'_>,
+        ctx: &mut Ctx<'_>,
+    ) -> Output {
         let h = msg.header;
         match h.exchange {
             ExchangeType::IdentityProtection
@@ -345,7 +383,7 @@ impl IsakmpSa {
                 self.informational(now, data, msg, ctx)
             }
             _ => Output {
-                dropped: Some((DropReason::WrongState, remote)),
+                dropped: Some((DropReason::WrongState, self.remote)),
                 ..Output::default()
             },
         }
@@ -413,6 +451,9 @@ impl IsakmpSa {
             )),
         )?;
         self.rcookie = msg.header.rcookie;
+        let (nat_t, peer_dpd) = peer_vids(payloads);
+        self.nat_t = nat_t;
+        self.peer_dpd = peer_dpd;
         let dh = ike_crypto::dh::generate(chosen.group(), &mut *ctx.rng)
             .map_err(|_| Step::Fail(ProtocolError::LocalFailure("key generation failed")))?;
         let mut ni = vec![0u8; NONCE_LEN];
@@ -425,6 +466,7 @@ impl IsakmpSa {
         hs.ni = ni;
         hs.dh = Some(dh);
         self.chosen = Some(chosen);
+        self.add_natd(&mut c);
         let bytes = protect::plain(self.cookies(), ExchangeType::IdentityProtection, 0, &c);
         tracing::debug!(target: "ike", "Main Mode: the responder chose {}; sending message 3 [KE No]", chosen.describe());
         self.state = Phase1State::MmSent3;
@@ -463,6 +505,8 @@ impl IsakmpSa {
         hs.nr = nr.clone();
         let mut c = Chain::default();
         c.add(PayloadType::Ke, &hs.gxr).add(PayloadType::Nonce, &nr);
+        self.detect_nat(payloads);
+        self.add_natd(&mut c);
         self.derive(&peer, gxy.expose())?;
         let bytes = protect::plain(self.cookies(), ExchangeType::IdentityProtection, 0, &c);
         tracing::debug!(target: "ike", "sending Main Mode message 4 [KE No]");
@@ -496,6 +540,12 @@ impl IsakmpSa {
         hs.nr = nr.to_vec();
         hs.dh = None;
         self.derive(&peer, gxy.expose())?;
+        self.detect_nat(payloads);
+        if self.behind_nat() {
+            // RFC 3947 §4: the initiator moves to port 4500 from message 5 on.
+            self.local.set_port(crate::v2::NAT_T_PORT);
+            self.remote.set_port(crate::v2::NAT_T_PORT);
+        }
         let idii = id_body(&self.local_id);
         let hash_i = self.auth_hash(true, &idii)?;
         let mut c = Chain::default();
@@ -611,6 +661,9 @@ impl IsakmpSa {
 
     pub(super) fn established(&mut self, now: Instant, out: &mut Output) {
         self.state = Phase1State::Established;
+        if self.nat_local {
+            self.next_keepalive = Some(now);
+        }
         self.established_at = Some(now);
         self.hs = None;
         let proposal = self.chosen.map(|c| c.describe()).unwrap_or_default();
@@ -740,6 +793,90 @@ impl IsakmpSa {
         wire::decode_payloads(*first_payload, &plain, 28, Padding::Allowed)
             .map_err(|_| Step::Drop(DropReason::InvalidPayloads))?;
         Ok((plain, l, next))
+    }
+}
+
+/// The vendor IDs we send: dead peer detection and NAT-T (all versions we speak as initiator,
+/// `Some(the one chosen)` as responder).
+pub(super) fn add_vids(c: &mut Chain, responder: Option<Option<NatT>>) {
+    c.add(PayloadType::VendorId, &nat::VID_DPD);
+    match responder {
+        None => {
+            for v in nat::OFFERED {
+                c.add(PayloadType::VendorId, &v);
+            }
+        }
+        Some(Some(n)) => {
+            c.add(PayloadType::VendorId, n.vid());
+        }
+        Some(None) => {}
+    }
+}
+
+/// What the peer's vendor IDs announce: its best NAT-T version, and DPD.
+pub(super) fn peer_vids(payloads: &[Payload<'_>]) -> (Option<NatT>, bool) {
+    let vids = payloads.iter().filter_map(|p| match p {
+        Payload::VendorId(v) => Some(*v),
+        _ => None,
+    });
+    let nat_t = NatT::best(vids.clone());
+    let dpd = vids.into_iter().any(|v| v == nat::VID_DPD);
+    (nat_t, dpd)
+}
+
+impl IsakmpSa {
+    /// NAT-D payloads (RFC 3947 §3.2): the address we send to, then ours (a hash that cannot
+    /// match with `encap`).
+    pub(super) fn add_natd(&self, c: &mut Chain) {
+        let (Some(n), Some(prf)) = (self.nat_t, self.chosen.and_then(|ch| ch.prf_alg().ok()))
+        else {
+            return;
+        };
+        let (i, r) = (&self.icookie, &self.rcookie);
+        c.add(n.natd_type(), &nat::natd_hash(prf, i, r, self.remote));
+        let ours = if self.force_encap {
+            nat::natd_hash(
+                prf,
+                i,
+                r,
+                SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), 0),
+            )
+        } else {
+            nat::natd_hash(prf, i, r, self.local)
+        };
+        c.add(n.natd_type(), &ours);
+    }
+
+    /// Reads the peer's NAT-D payloads.
+    pub(super) fn detect_nat(&mut self, payloads: &[Payload<'_>]) {
+        let (Some(_), Some(prf)) = (self.nat_t, self.chosen.and_then(|ch| ch.prf_alg().ok()))
+        else {
+            return;
+        };
+        let hashes: Vec<&[u8]> = payloads
+            .iter()
+            .filter_map(|p| match p {
+                Payload::NatD { hash, .. } => Some(*hash),
+                _ => None,
+            })
+            .collect();
+        if let Some((local, remote)) = nat::detect(
+            prf,
+            &self.icookie,
+            &self.rcookie,
+            self.local,
+            self.remote,
+            &hashes,
+        ) {
+            self.nat_local = local;
+            self.nat_remote = remote || self.force_encap;
+            if self.behind_nat() {
+                tracing::info!(target: "ike", "NAT detected ({}): moving to UDP 4500", match (local, remote) { (true, true) => "both ends", (true, false) => "in front of us", _ => "in front of the peer" });
+            }
+        }
+        if self.force_encap {
+            self.nat_local = true;
+        }
     }
 }
 

@@ -17,6 +17,7 @@
 mod aggressive_mode;
 mod informational;
 mod main_mode;
+mod nat;
 mod protect;
 mod quick_mode;
 mod sa;

@@ -24,6 +24,7 @@ use ike_wire::v1::{
 };
 
 use super::main_mode::Step;
+use super::nat::NatT;
 use super::protect::{self, Chain};
 use super::sa::{Child, IsakmpSa, Output, QuickMode, Retransmit, Sent};
 use super::Ctx;
@@ -37,7 +38,7 @@ const NONCE_LEN: usize = 32;
 /// How long a Quick Mode may take, retransmissions included.
 const QM_TIMEOUT: Duration = Duration::from_secs(60);
 
-fn encap(mode: Mode) -> EncapsulationMode {
+fn plain_encap(mode: Mode) -> EncapsulationMode {
     match mode {
         Mode::Tunnel => EncapsulationMode::Tunnel,
         Mode::Transport => EncapsulationMode::Transport,
@@ -195,6 +196,23 @@ fn host_ts(ip: IpAddr) -> Ts {
 }
 
 impl IsakmpSa {
+    /// The encapsulation mode we propose: UDP-encapsulated behind a NAT (RFC 3947 §5.1).
+    fn encap_mode(&self, mode: Mode) -> EncapsulationMode {
+        match self.nat_t {
+            Some(n) if self.behind_nat() => n.encap(mode),
+            _ => plain_encap(mode),
+        }
+    }
+
+    /// The encapsulation modes we accept from an initiator (either NAT-T spelling).
+    fn accepted_modes(&self, mode: Mode) -> Vec<EncapsulationMode> {
+        if self.nat_t.is_some() && self.behind_nat() {
+            vec![NatT::Rfc3947.encap(mode), NatT::Draft03.encap(mode)]
+        } else {
+            vec![plain_encap(mode)]
+        }
+    }
+
     /// Starts a Quick Mode for child `name` of the connection (we are its initiator).
     pub(crate) fn start_quick_mode(
         &mut self,
@@ -287,7 +305,7 @@ impl IsakmpSa {
             wire_proto,
             spi_in,
             &offered,
-            encap(child.mode),
+            self.encap_mode(child.mode),
             child_life(child),
         );
         let mut rest = Chain::default();
@@ -516,9 +534,15 @@ impl IsakmpSa {
                 IpsecProtocol::Ah => wire::ProtocolId::Ah,
             };
             let ours = prop::phase2_suites(c.proposals(), proto);
-            prop::select_phase2(&ours, proto, &[encap(c.mode)], sa, child_life(c))
-                .ok()
-                .map(|(ch, n)| (c, ch, n))
+            prop::select_phase2(
+                &ours,
+                proto,
+                &self.accepted_modes(c.mode),
+                sa,
+                child_life(c),
+            )
+            .ok()
+            .map(|(ch, n)| (c, ch, n))
         });
         let Some((child, chosen, number)) = found else {
             let why = if peer.children.iter().any(|c| {
@@ -719,7 +743,7 @@ impl IsakmpSa {
             IpsecProtocol::Esp => wire::ProtocolId::Esp,
             IpsecProtocol::Ah => wire::ProtocolId::Ah,
         };
-        let chosen = prop::check_phase2_reply(&q.offered, wire_proto, encap(q.mode), sa)
+        let chosen = prop::check_phase2_reply(&q.offered, wire_proto, self.encap_mode(q.mode), sa)
             .ok_or(Step::Fail(ProtocolError::NoProposalChosen))?;
         // The responder echoes our client IDs, or none if we sent none.
         if !ids.is_empty() {
@@ -921,7 +945,9 @@ impl IsakmpSa {
             mode,
             local: self.local,
             remote: self.remote,
-            encap: None,
+            encap: self
+                .behind_nat()
+                .then_some((self.local.port(), self.remote.port())),
             outbound_after_delete: None,
             rekey_in: None,
             expire_in: Some(Duration::from_secs(u64::from(chosen.life)))

@@ -186,6 +186,17 @@ pub(crate) struct IsakmpSa {
     /// Children of the connection still to negotiate (initiator).
     pub(crate) todo: Vec<String>,
     pub(crate) send_initial_contact: bool,
+    /// The NAT-T version both ends announced (RFC 3947 or a draft).
+    pub(crate) nat_t: Option<super::nat::NatT>,
+    /// A NAT in front of us / of the peer (NAT-D, RFC 3947 §3.2).
+    pub(crate) nat_local: bool,
+    pub(crate) nat_remote: bool,
+    /// Pretend to be behind a NAT (the connection's `encap`).
+    pub(crate) force_encap: bool,
+    /// The peer announced dead peer detection (RFC 3706 vendor ID).
+    pub(crate) peer_dpd: bool,
+    /// When to send the next NAT keepalive (we are behind a NAT).
+    pub(crate) next_keepalive: Option<Instant>,
 }
 
 impl IsakmpSa {
@@ -199,6 +210,11 @@ impl IsakmpSa {
         } else {
             self.rcookie
         }
+    }
+
+    /// Whether a NAT lies between the peers (either way, or faked).
+    pub(crate) fn behind_nat(&self) -> bool {
+        self.nat_local || self.nat_remote
     }
 
     pub(crate) fn is_established(&self) -> bool {
@@ -218,6 +234,9 @@ impl IsakmpSa {
         }
         if !self.is_established() {
             consider(self.created + config.half_open_timeout);
+        }
+        if let Some(k) = self.next_keepalive {
+            consider(k);
         }
         for q in &self.quick {
             if let Some(r) = q.sent.as_ref().and_then(|s| s.awaiting) {
@@ -249,6 +268,20 @@ impl IsakmpSa {
                 }
                 Tick::GiveUp => return self.close(CloseReason::Timeout),
             }
+        }
+        if let Some(k) = self.next_keepalive.filter(|k| now >= *k) {
+            let _ = k;
+            // RFC 3948 §2.3: one 0xFF octet from port 4500 keeps the NAT mapping.
+            out.transmits.push(Transmit {
+                local: self.local,
+                remote: self.remote,
+                payload: crate::v2::NAT_KEEPALIVE.to_vec(),
+                non_esp_marker: false,
+            });
+            self.next_keepalive = config
+                .keepalive_interval
+                .filter(|d| !d.is_zero())
+                .map(|d| now + d);
         }
         let mut resend = Vec::new();
         let mut failed = Vec::new();
