@@ -526,3 +526,96 @@ fn forced_encapsulation_without_a_nat() {
     assert_eq!(installs(&p.events_a)[0].encap, Some((4500, 4500)));
     assert_eq!(installs(&p.events_b)[0].encap, Some((4500, 4500)));
 }
+
+fn dpd_pair(action: ike_proto::v2::DpdAction, seed: u64) -> Pair {
+    let mut pa = v1(peer(
+        "site-b",
+        B,
+        "a.example.org",
+        "b.example.org",
+        &side(IKE, ESP),
+    ));
+    let mut pb = v1(peer(
+        "site-a",
+        A,
+        "b.example.org",
+        "a.example.org",
+        &Side {
+            local_ts: &["10.88.2.0/24"],
+            remote_ts: &["10.88.1.0/24"],
+            ..side(IKE, ESP)
+        },
+    ));
+    pa.dpd_delay = Some(Duration::from_secs(30));
+    pa.dpd_action = action;
+    pb.dpd_delay = Some(Duration::from_secs(30));
+    let ea = Endpoint::new(
+        EndpointConfig::default(),
+        vec![pa],
+        Box::new(SeededRng::new(seed)),
+    )
+    .unwrap();
+    let eb = Endpoint::new(
+        EndpointConfig::default(),
+        vec![pb],
+        Box::new(SeededRng::new(seed + 1)),
+    )
+    .unwrap();
+    Pair::new(
+        ea,
+        eb,
+        A.parse().unwrap(),
+        B.parse().unwrap(),
+        Faults::none(),
+        seed,
+    )
+}
+
+#[test]
+fn dead_peer_detection_keeps_a_live_peer_and_acts_on_a_dead_one() {
+    use ike_proto::v2::DpdAction;
+    // A live peer answers R-U-THERE; nothing closes.
+    let mut p = dpd_pair(DpdAction::Clear, 71);
+    assert!(up(&mut p));
+    let before = p.log.len();
+    p.run_for(Duration::from_secs(300));
+    let infos = p.log[before..]
+        .iter()
+        .filter(|s| s.payload.get(18) == Some(&5))
+        .count();
+    assert!(infos >= 8, "R-U-THERE and ACKs both ways: {infos}");
+    assert!(closed(&p.events_a).is_none() && closed(&p.events_b).is_none());
+    p.a.audit().unwrap();
+    p.b.audit().unwrap();
+
+    for action in [DpdAction::Clear, DpdAction::Restart, DpdAction::Trap] {
+        let mut p = dpd_pair(action, 81);
+        assert!(up(&mut p));
+        // The peer dies.
+        p.faults.loss = 1.0;
+        assert!(
+            p.run_until(Duration::from_secs(600), |p| closed(&p.events_a).is_some()),
+            "{action:?}"
+        );
+        assert_eq!(closed(&p.events_a), Some(&CloseReason::Timeout));
+        assert!(live(&p.events_a).is_empty());
+        let restarted = p
+            .events_a
+            .iter()
+            .any(|e| matches!(e, Event::IkeSaRestarting { .. }));
+        let trapped = p
+            .events_a
+            .iter()
+            .any(|e| matches!(e, Event::TrapInstall { .. }));
+        assert_eq!(restarted, action == DpdAction::Restart, "{action:?}");
+        assert_eq!(trapped, action == DpdAction::Trap, "{action:?}");
+        // Restart: the new ISAKMP SA comes up once the peer is back.
+        if action == DpdAction::Restart {
+            p.faults.loss = 0.0;
+            assert!(
+                p.run_until(Duration::from_secs(600), |p| installs(&p.events_a).len()
+                    == 2)
+            );
+        }
+    }
+}

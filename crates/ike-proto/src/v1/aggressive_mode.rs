@@ -112,6 +112,10 @@ impl IsakmpSa {
             force_encap: false,
             peer_dpd: false,
             next_keepalive: None,
+            dpd_delay: peer.dpd_delay,
+            last_heard: now,
+            dpd_seq: 0,
+            probe: None,
         };
         Ok((sa, bytes))
     }
@@ -253,6 +257,10 @@ impl IsakmpSa {
             force_encap: false,
             peer_dpd: false,
             next_keepalive: None,
+            dpd_delay: peer.dpd_delay,
+            last_heard: now,
+            dpd_seq: 0,
+            probe: None,
         };
         sa.peer_dpd = peer_vids(payloads).1;
         if sa.derive(&peer, gxy.expose()).is_err() {

@@ -226,7 +226,7 @@ impl IsakmpSa {
                                 out.transmits.push(t);
                             }
                         }
-                        NotifyType::RUThereAck => {}
+                        NotifyType::RUThereAck => self.dpd_ack(n.data),
                         NotifyType::InitialContact => out.initial_contact = true,
                         other => {
                             tracing::info!(target: "ike", "the peer sent notify {}", other.name().map_or_else(|| other.value().to_string(), str::to_owned))

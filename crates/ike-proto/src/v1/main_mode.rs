@@ -159,6 +159,10 @@ impl IsakmpSa {
             force_encap: peer.encap,
             peer_dpd: false,
             next_keepalive: None,
+            dpd_delay: peer.dpd_delay,
+            last_heard: now,
+            dpd_seq: 0,
+            probe: None,
         };
         Ok((sa, bytes))
     }
@@ -281,6 +285,10 @@ impl IsakmpSa {
             force_encap: peer.encap,
             peer_dpd,
             next_keepalive: None,
+            dpd_delay: peer.dpd_delay,
+            last_heard: now,
+            dpd_seq: 0,
+            probe: None,
         };
         Ok((sa, bytes))
     }
@@ -344,6 +352,9 @@ impl IsakmpSa {
             (self.local, self.remote) = (local, remote);
         }
         let mut out = self.dispatch(now, data, msg, ctx);
+        if out.dropped.is_none() {
+            self.last_heard = now;
+        }
         if moved {
             if out.dropped.is_some() {
                 (self.local, self.remote) = before;
@@ -661,6 +672,14 @@ impl IsakmpSa {
 
     pub(super) fn established(&mut self, now: Instant, out: &mut Output) {
         self.state = Phase1State::Established;
+        self.last_heard = now;
+        // RFC 3706 §5.5: the first sequence number is random; the cookies are.
+        self.dpd_seq = u32::from_be_bytes([
+            self.icookie[4],
+            self.icookie[5],
+            self.rcookie[6],
+            self.rcookie[7],
+        ]) & 0x7fff_ffff;
         if self.nat_local {
             self.next_keepalive = Some(now);
         }

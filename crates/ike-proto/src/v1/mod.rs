@@ -15,6 +15,7 @@
 //! NO-PROPOSAL-CHOSEN).
 
 mod aggressive_mode;
+mod dpd;
 mod informational;
 mod main_mode;
 mod nat;
@@ -279,6 +280,7 @@ impl Engine {
                         .is_some_and(|p| p.version == IkeVersion::V1) =>
                 {
                     sa.peer_idx = idx;
+                    sa.dpd_delay = ctx.peers.get(idx).and_then(|p| p.dpd_delay);
                 }
                 _ => self.close_silently(ctx, h, CloseReason::Deleted),
             }
@@ -288,7 +290,7 @@ impl Engine {
     pub(crate) fn handle_timeout(&mut self, ctx: &mut Ctx<'_>, now: Instant) {
         for h in self.table.pop_due(now) {
             if let Some(sa) = self.table.get_mut(h) {
-                let out = sa.handle_timeout(now, ctx.config);
+                let out = sa.handle_timeout(now, ctx);
                 self.collect(ctx, h, out);
             }
         }
@@ -376,7 +378,11 @@ impl Engine {
         ctx.transmits.extend(out.transmits);
         ctx.events.extend(out.events);
         if out.closed {
-            self.table.remove(h);
+            if let Some(old) = self.table.remove(h) {
+                if let Some(now) = out.restart {
+                    self.restart(ctx, old, now);
+                }
+            }
         } else if let Some(sa) = self.table.get(h) {
             let next = sa.next_timeout(ctx.config);
             if let Some((i, r)) = self.table.sync(h, next).spis {
@@ -386,6 +392,18 @@ impl Engine {
                     spi_r: r,
                 });
             }
+        }
+    }
+
+    /// The dead peer action `restart`: a new ISAKMP SA for the connection, from port 500.
+    fn restart(&mut self, ctx: &mut Ctx<'_>, old: IsakmpSa, now: Instant) {
+        let mut local = old.local;
+        local.set_port(500);
+        if let Ok(sa) = self.initiate(ctx, now, local, old.peer_idx, true) {
+            ctx.events.push_back(Event::IkeSaRestarting {
+                sa,
+                connection: old.conn,
+            });
         }
     }
 

@@ -34,6 +34,8 @@ pub(crate) struct Output {
     pub(crate) dropped: Option<(DropReason, SocketAddr)>,
     /// The peer sent INITIAL-CONTACT: drop our other ISAKMP SAs with this pair of identities.
     pub(crate) initial_contact: bool,
+    /// The dead peer action is `restart`: initiate the connection again once this SA is gone.
+    pub(crate) restart: Option<Instant>,
 }
 
 /// Where Phase 1 stands.
@@ -197,6 +199,13 @@ pub(crate) struct IsakmpSa {
     pub(crate) peer_dpd: bool,
     /// When to send the next NAT keepalive (we are behind a NAT).
     pub(crate) next_keepalive: Option<Instant>,
+    /// The connection's `dpd_delay` (RFC 3706 idle time before R-U-THERE).
+    pub(crate) dpd_delay: Option<Duration>,
+    /// When an authenticated message last came from the peer.
+    pub(crate) last_heard: Instant,
+    /// The next R-U-THERE sequence number, and the probe under way.
+    pub(crate) dpd_seq: u32,
+    pub(crate) probe: Option<super::dpd::Probe>,
 }
 
 impl IsakmpSa {
@@ -238,6 +247,9 @@ impl IsakmpSa {
         if let Some(k) = self.next_keepalive {
             consider(k);
         }
+        if let Some(d) = self.dpd_deadline(self.dpd_delay) {
+            consider(d);
+        }
         for q in &self.quick {
             if let Some(r) = q.sent.as_ref().and_then(|s| s.awaiting) {
                 consider(r.next);
@@ -248,8 +260,12 @@ impl IsakmpSa {
     }
 
     /// Retransmissions, give-ups and the expiry of unfinished exchanges.
-    pub(crate) fn handle_timeout(&mut self, now: Instant, config: &EndpointConfig) -> Output {
+    pub(crate) fn handle_timeout(&mut self, now: Instant, ctx: &mut super::Ctx<'_>) -> Output {
+        let config = ctx.config;
         let mut out = Output::default();
+        if self.dpd_tick(now, ctx, &mut out) {
+            return out;
+        }
         if !self.is_established() && now >= self.created + config.half_open_timeout {
             tracing::info!(target: "ike", "{} did not complete in {:?}", exchange_name(self.exchange), config.half_open_timeout);
             return self.close(if self.initiator {
