@@ -619,3 +619,67 @@ fn dead_peer_detection_keeps_a_live_peer_and_acts_on_a_dead_one() {
         }
     }
 }
+
+/// The Child SAs each side holds at `t`: installed and not yet deleted, by inbound SPI.
+fn live_at(events: &[Event]) -> std::collections::BTreeSet<u32> {
+    live(events)
+}
+
+#[test]
+fn quick_mode_rekeys_make_before_break_and_expire() {
+    let a = Side {
+        child_rekey: Some(Duration::from_secs(60)),
+        child_life: Some(Duration::from_secs(90)),
+        ..side(IKE, ESP)
+    };
+    let b = Side {
+        child_life: Some(Duration::from_secs(90)),
+        ..side(IKE, ESP)
+    };
+    let mut p = v1_pair(a, b, Faults::none(), 91);
+    assert!(up(&mut p));
+    // Over ten minutes: about ten rekeys; at every moment each side holds one or two pairs
+    // (two only during the overlap), never none.
+    for _ in 0..120 {
+        p.run_for(Duration::from_secs(5));
+        let (la, lb) = (live_at(&p.events_a), live_at(&p.events_b));
+        assert!((1..=2).contains(&la.len()), "{la:?}");
+        assert!((1..=2).contains(&lb.len()), "{lb:?}");
+    }
+    let rekeys = installs(&p.events_a).len();
+    assert!((9..=12).contains(&rekeys), "{rekeys} installs");
+    check_crossed(&p);
+    // The overlap ended: one pair each, the same one.
+    p.run_for(Duration::from_secs(10));
+    let (la, lb) = (live(&p.events_a), live(&p.events_b));
+    assert_eq!(la.len(), 1, "{la:?}");
+    assert_eq!(lb.len(), 1, "{lb:?}");
+    let s = p.a.status(p.now());
+    assert_eq!(s[0].children.len(), 1);
+    assert!(s[0].children[0].rekey_in.is_some());
+    p.a.audit().unwrap();
+    p.b.audit().unwrap();
+}
+
+#[test]
+fn an_sa_nobody_rekeys_expires_at_its_lifetime() {
+    let a = Side {
+        child_life: Some(Duration::from_secs(120)),
+        ..side(IKE, ESP)
+    };
+    let b = Side {
+        child_life: Some(Duration::from_secs(300)),
+        ..side(IKE, ESP)
+    };
+    let mut p = v1_pair(a, b, Faults::none(), 93);
+    assert!(up(&mut p));
+    // The responder takes the initiator's shorter lifetime.
+    assert_eq!(
+        installs(&p.events_b)[0].expire_in,
+        Some(Duration::from_secs(120))
+    );
+    p.run_for(Duration::from_secs(125));
+    assert!(live(&p.events_a).is_empty() && live(&p.events_b).is_empty());
+    // The ISAKMP SA stays.
+    assert_eq!(p.a.sa_count(), 1);
+}

@@ -25,7 +25,7 @@ use crate::v2::{CloseReason, Event, Transmit};
 
 impl IsakmpSa {
     /// A protected Informational message with one payload of type `t`.
-    fn informational_message(
+    pub(crate) fn protected_message(
         &mut self,
         t: PayloadType,
         body: &[u8],
@@ -73,7 +73,7 @@ impl IsakmpSa {
         body.extend_from_slice(&self.icookie);
         body.extend_from_slice(&self.rcookie);
         body.extend_from_slice(data);
-        self.informational_message(PayloadType::Notify, &body, ctx)
+        self.protected_message(PayloadType::Notify, &body, ctx)
     }
 
     /// Deletes the IPsec SAs (one Delete per protocol) and then the ISAKMP SA, telling the peer.
@@ -100,7 +100,7 @@ impl IsakmpSa {
                 for s in spis {
                     body.extend_from_slice(&s.to_be_bytes());
                 }
-                transmits.extend(self.informational_message(PayloadType::Delete, &body, ctx));
+                transmits.extend(self.protected_message(PayloadType::Delete, &body, ctx));
             }
             let mut body = Vec::new();
             body.extend_from_slice(&DOI_IPSEC.to_be_bytes());
@@ -109,7 +109,7 @@ impl IsakmpSa {
             body.extend_from_slice(&1u16.to_be_bytes());
             body.extend_from_slice(&self.icookie);
             body.extend_from_slice(&self.rcookie);
-            transmits.extend(self.informational_message(PayloadType::Delete, &body, ctx));
+            transmits.extend(self.protected_message(PayloadType::Delete, &body, ctx));
             tracing::debug!(target: "ike", "sending Informational Delete for the ISAKMP SA and its IPsec SAs");
         }
         let mut out = self.close(CloseReason::Deleted);

@@ -21,6 +21,7 @@ mod main_mode;
 mod nat;
 mod protect;
 mod quick_mode;
+mod rekey;
 mod sa;
 
 use std::collections::VecDeque;

@@ -220,10 +220,32 @@ impl IsakmpSa {
         name: &str,
         ctx: &mut Ctx<'_>,
     ) -> Output {
-        match self.qm1(now, name, ctx) {
+        self.start_qm(now, name, None, ctx)
+    }
+
+    /// Starts a Quick Mode that replaces the Child SA with inbound SPI `old`.
+    pub(crate) fn start_rekey(
+        &mut self,
+        now: Instant,
+        name: &str,
+        old: u32,
+        ctx: &mut Ctx<'_>,
+    ) -> Output {
+        self.start_qm(now, name, Some(old), ctx)
+    }
+
+    fn start_qm(
+        &mut self,
+        now: Instant,
+        name: &str,
+        replaces: Option<u32>,
+        ctx: &mut Ctx<'_>,
+    ) -> Output {
+        match self.qm1(now, name, replaces, ctx) {
             Ok(out) => out,
             Err(e) => {
                 let mut out = Output::default();
+                self.rekey_failed(now, replaces);
                 tracing::info!(target: "ike", "Quick Mode for child {name} not started: {e}");
                 out.events.push(Event::ChildSaFailed {
                     sa: self.handle,
@@ -253,6 +275,7 @@ impl IsakmpSa {
         &mut self,
         now: Instant,
         name: &str,
+        replaces: Option<u32>,
         ctx: &mut Ctx<'_>,
     ) -> Result<Output, ProtocolError> {
         let peer = self
@@ -351,6 +374,8 @@ impl IsakmpSa {
             remote_ts: *remote_ts,
             pending: None,
             done: false,
+            replaces,
+            life: 0,
             sent: Some(Sent {
                 bytes: bytes.clone(),
                 awaiting: Some(Retransmit::start(now, ctx.config)),
@@ -380,7 +405,7 @@ impl IsakmpSa {
                     .map_or((false, false), |q| (q.initiator, !q.done));
                 match (initiator, waiting) {
                     (true, true) => self.qm2(now, i, data, msg, ctx),
-                    (false, true) => self.qm3(i, msg),
+                    (false, true) => self.qm3(now, i, msg),
                     _ => Err(Step::Drop(DropReason::UnexpectedMessageId)),
                 }
             }
@@ -399,6 +424,7 @@ impl IsakmpSa {
                 let mut out = Output::default();
                 if let Some(i) = self.quick.iter().position(|q| q.mid == mid) {
                     let q = self.quick.remove(i);
+                    self.rekey_failed(now, q.replaces);
                     out.events.push(Event::ChildSaFailed {
                         sa: self.handle,
                         connection: self.conn.clone(),
@@ -634,7 +660,6 @@ impl IsakmpSa {
             gxy.as_ref().map(|g| g.expose()),
             local_ts,
             remote_ts,
-            child,
         )?;
         tracing::debug!(target: "ike", "sending Quick Mode message 2 (M-ID {mid:08x}) [HASH SA No{} ID ID] for child {} ({})", if dh.is_some() { " KE" } else { "" }, child.name, chosen.describe());
         self.quick.push(QuickMode {
@@ -653,6 +678,8 @@ impl IsakmpSa {
             remote_ts,
             pending: Some(Box::new(install)),
             done: false,
+            replaces: None,
+            life: chosen.life,
             sent: Some(Sent {
                 bytes: bytes.clone(),
                 awaiting: Some(Retransmit::start(now, ctx.config)),
@@ -786,6 +813,8 @@ impl IsakmpSa {
             &c,
         )
         .ok_or(Step::Fail(ProtocolError::LocalFailure("encryption failed")))?;
+        let replaces = q.replaces;
+        let rekey_cfg = child.clone();
         let (name, protocol, mode, spi_in, ni, lts, rts) = (
             q.child.clone(),
             q.protocol,
@@ -807,7 +836,6 @@ impl IsakmpSa {
             gxy.as_ref().map(|g| g.expose()),
             lts,
             rts,
-            child,
         )?;
         tracing::debug!(target: "ike", "sending Quick Mode message 3 (M-ID {mid:08x}) [HASH]");
         tracing::info!(target: "ike", "IPsec SA {name} established: SPIs {spi_in:08x}_i {:08x}_o ({})", chosen.spi, chosen.describe());
@@ -822,7 +850,7 @@ impl IsakmpSa {
             });
             q.expires = now + QM_TIMEOUT;
         }
-        self.children.push(Child {
+        let mut c = Child {
             name,
             protocol,
             mode,
@@ -831,7 +859,16 @@ impl IsakmpSa {
             proposal: install.proposal.clone(),
             local_ts: lts,
             remote_ts: rts,
-        });
+            rekey_at: None,
+            expire_at: now,
+            rekeying: false,
+            delete_at: None,
+        };
+        Self::schedule(&mut c, now, chosen.life, true, Some(&rekey_cfg));
+        let mut install = install;
+        install.rekey_in = c.rekey_at.map(|t| t.saturating_duration_since(now));
+        self.children.push(c);
+        self.rekeyed(now, replaces);
         let mut out = Output::default();
         out.transmits.push(self.transmit(bytes));
         out.events.push(Event::ChildSaInstall(Box::new(install)));
@@ -839,7 +876,7 @@ impl IsakmpSa {
     }
 
     /// Responder: message 3; install.
-    fn qm3(&mut self, i: usize, msg: &wire::Message<'_>) -> Result<Output, Step> {
+    fn qm3(&mut self, now: Instant, i: usize, msg: &wire::Message<'_>) -> Result<Output, Step> {
         let mid = msg.header.message_id;
         let iv = self
             .quick
@@ -864,7 +901,7 @@ impl IsakmpSa {
         let mut out = Output::default();
         if let Some(install) = q.pending {
             tracing::info!(target: "ike", "IPsec SA {} established: SPIs {:08x}_i {:08x}_o ({})", q.child, install.spi_in, install.spi_out, install.proposal);
-            self.children.push(Child {
+            let mut c = Child {
                 name: q.child,
                 protocol: q.protocol,
                 mode: q.mode,
@@ -873,7 +910,13 @@ impl IsakmpSa {
                 proposal: install.proposal.clone(),
                 local_ts: q.local_ts,
                 remote_ts: q.remote_ts,
-            });
+                rekey_at: None,
+                expire_at: now,
+                rekeying: false,
+                delete_at: None,
+            };
+            Self::schedule(&mut c, now, q.life, false, None);
+            self.children.push(c);
             out.events.push(Event::ChildSaInstall(install));
         }
         Ok(out)
@@ -894,7 +937,6 @@ impl IsakmpSa {
         gxy: Option<&[u8]>,
         local_ts: Ts,
         remote_ts: Ts,
-        child: &ChildConfig,
     ) -> Result<ChildSaInstall, Step> {
         let fail = |_| Step::Fail(ProtocolError::LocalFailure("KEYMAT derivation failed"));
         let keys = self
@@ -950,8 +992,9 @@ impl IsakmpSa {
                 .then_some((self.local.port(), self.remote.port())),
             outbound_after_delete: None,
             rekey_in: None,
-            expire_in: Some(Duration::from_secs(u64::from(chosen.life)))
-                .filter(|_| child.life_time.is_some() || child.rekey_time.is_some()),
+            // The negotiated lifetime: the engine deletes the SA then; the kernel may keep it
+            // a little longer as a safety net.
+            expire_in: Some(Duration::from_secs(u64::from(chosen.life))),
         })
     }
 }

@@ -141,6 +141,10 @@ pub(crate) struct QuickMode {
     /// Responder: the Child SA to install when message 3 arrives.
     pub(crate) pending: Option<Box<crate::ipsec::ChildSaInstall>>,
     pub(crate) done: bool,
+    /// The inbound SPI of the Child SA this Quick Mode replaces (a rekey).
+    pub(crate) replaces: Option<u32>,
+    /// Responder: the negotiated lifetime of the pending SA, in seconds.
+    pub(crate) life: u32,
     pub(crate) sent: Option<Sent>,
     pub(crate) expires: Instant,
 }
@@ -155,6 +159,15 @@ pub(crate) struct Child {
     pub(crate) proposal: String,
     pub(crate) local_ts: Ts,
     pub(crate) remote_ts: Ts,
+    /// When we start a Quick Mode that replaces it (we created it and its child rekeys).
+    pub(crate) rekey_at: Option<Instant>,
+    /// Its negotiated lifetime ends: deleted, the peer told.
+    pub(crate) expire_at: Instant,
+    /// A Quick Mode replacing it is under way.
+    pub(crate) rekeying: bool,
+    /// Replaced by a rekey: deleted at this time (both SAs overlap so that nothing in flight
+    /// is lost).
+    pub(crate) delete_at: Option<Instant>,
 }
 
 /// An ISAKMP SA.
@@ -250,6 +263,15 @@ impl IsakmpSa {
         if let Some(d) = self.dpd_deadline(self.dpd_delay) {
             consider(d);
         }
+        for c in &self.children {
+            consider(c.expire_at);
+            if let Some(t) = c.delete_at {
+                consider(t);
+            }
+            if let (Some(t), false) = (c.rekey_at, c.rekeying) {
+                consider(t);
+            }
+        }
         for q in &self.quick {
             if let Some(r) = q.sent.as_ref().and_then(|s| s.awaiting) {
                 consider(r.next);
@@ -299,12 +321,13 @@ impl IsakmpSa {
                 .filter(|d| !d.is_zero())
                 .map(|d| now + d);
         }
+        self.children_tick(now, ctx, &mut out);
         let mut resend = Vec::new();
         let mut failed = Vec::new();
         self.quick.retain_mut(|q| {
             if now >= q.expires {
                 if !q.done {
-                    failed.push(q.child.clone());
+                    failed.push((q.child.clone(), q.replaces));
                 }
                 return false;
             }
@@ -314,7 +337,7 @@ impl IsakmpSa {
                     Tick::Resend => resend.push(s.bytes.clone()),
                     Tick::GiveUp => {
                         if !q.done {
-                            failed.push(q.child.clone());
+                            failed.push((q.child.clone(), q.replaces));
                         }
                         return false;
                     }
@@ -326,8 +349,9 @@ impl IsakmpSa {
             tracing::debug!(target: "ike", "retransmitting Quick Mode message");
             out.transmits.push(self.transmit(b));
         }
-        for child in failed {
+        for (child, replaces) in failed {
             tracing::info!(target: "ike", "Quick Mode for child {child} got no answer");
+            self.rekey_failed(now, replaces);
             out.events.push(Event::ChildSaFailed {
                 sa: self.handle,
                 connection: self.conn.clone(),
@@ -391,7 +415,13 @@ impl IsakmpSa {
                 .iter()
                 .map(|c| ChildSaStatus {
                     name: c.name.clone(),
-                    state: ChildSaState::Installed,
+                    state: if c.delete_at.is_some() {
+                        ChildSaState::Deleting
+                    } else if c.rekeying {
+                        ChildSaState::Rekeying
+                    } else {
+                        ChildSaState::Installed
+                    },
                     protocol: c.protocol,
                     spi_in: c.spi_in,
                     spi_out: c.spi_out,
@@ -399,7 +429,7 @@ impl IsakmpSa {
                     remote_ts: vec![c.remote_ts],
                     mode: c.mode,
                     proposal: c.proposal.clone(),
-                    rekey_in: None,
+                    rekey_in: c.rekey_at.map(|t| t.saturating_duration_since(now)),
                 })
                 .collect(),
         }
