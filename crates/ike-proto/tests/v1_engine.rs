@@ -683,3 +683,44 @@ fn an_sa_nobody_rekeys_expires_at_its_lifetime() {
     // The ISAKMP SA stays.
     assert_eq!(p.a.sa_count(), 1);
 }
+
+#[test]
+fn isakmp_reauthentication_keeps_the_ipsec_sas() {
+    let a = Side {
+        ike_rekey: Some(Duration::from_secs(100)),
+        child_rekey: Some(Duration::from_secs(250)),
+        child_life: Some(Duration::from_secs(300)),
+        ..side(IKE, ESP)
+    };
+    let mut p = v1_pair(a, side(IKE, ESP), Faults::none(), 95);
+    assert!(up(&mut p));
+    let first = (p.a.handles_all()[0], p.b.handles_all()[0]);
+    let child = installs(&p.events_a)[0].spi_in;
+    p.run_for(Duration::from_secs(120));
+    // One ISAKMP SA each, a new one; the IPsec SA is the same and still there.
+    assert_eq!((p.a.sa_count(), p.b.sa_count()), (1, 1));
+    let now_h = (p.a.handles_all()[0], p.b.handles_all()[0]);
+    assert_ne!(now_h.0, first.0);
+    assert_ne!(now_h.1, first.1);
+    assert_eq!(installs(&p.events_a).len(), 1, "no new Quick Mode");
+    assert_eq!(live(&p.events_a), [child].into());
+    assert_eq!(p.a.child_sas(now_h.0).len(), 1);
+    assert_eq!(p.b.child_sas(now_h.1).len(), 1);
+    for ev in [&p.events_a, &p.events_b] {
+        assert!(ev.iter().any(|e| matches!(e, Event::IkeSaRekeyed { .. })));
+    }
+    assert_eq!(closed(&p.events_a), Some(&CloseReason::Rekeyed));
+    assert_eq!(closed(&p.events_b), Some(&CloseReason::DeletedByPeer));
+    assert!(p
+        .events_b
+        .iter()
+        .all(|e| !matches!(e, Event::ChildSaDelete { .. })));
+    // The child rekey later runs on the new ISAKMP SA.
+    p.run_for(Duration::from_secs(200));
+    assert_eq!(installs(&p.events_a).len(), 2);
+    check_crossed(&p);
+    assert_eq!(live(&p.events_a).len(), 1);
+    assert_eq!(live(&p.events_b).len(), 1);
+    p.a.audit().unwrap();
+    p.b.audit().unwrap();
+}

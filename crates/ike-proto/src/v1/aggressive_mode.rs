@@ -116,6 +116,10 @@ impl IsakmpSa {
             last_heard: now,
             dpd_seq: 0,
             probe: None,
+            ike_rekey: peer.rekey_time,
+            reauth_at: None,
+            expire_at: None,
+            reauth_of: None,
         };
         Ok((sa, bytes))
     }
@@ -261,6 +265,10 @@ impl IsakmpSa {
             last_heard: now,
             dpd_seq: 0,
             probe: None,
+            ike_rekey: peer.rekey_time,
+            reauth_at: None,
+            expire_at: None,
+            reauth_of: None,
         };
         sa.peer_dpd = peer_vids(payloads).1;
         if sa.derive(&peer, gxy.expose()).is_err() {

@@ -238,6 +238,7 @@ impl IsakmpSa {
         }
         if isakmp_deleted {
             tracing::info!(target: "ike", "the peer deleted the ISAKMP SA");
+            out.orphans = std::mem::take(&mut self.children);
             let o = self.close(CloseReason::DeletedByPeer);
             out.events.extend(o.events);
             out.closed = true;

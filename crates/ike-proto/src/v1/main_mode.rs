@@ -163,6 +163,10 @@ impl IsakmpSa {
             last_heard: now,
             dpd_seq: 0,
             probe: None,
+            ike_rekey: peer.rekey_time,
+            reauth_at: None,
+            expire_at: None,
+            reauth_of: None,
         };
         Ok((sa, bytes))
     }
@@ -289,6 +293,10 @@ impl IsakmpSa {
             last_heard: now,
             dpd_seq: 0,
             probe: None,
+            ike_rekey: peer.rekey_time,
+            reauth_at: None,
+            expire_at: None,
+            reauth_of: None,
         };
         Ok((sa, bytes))
     }
@@ -673,6 +681,8 @@ impl IsakmpSa {
     pub(super) fn established(&mut self, now: Instant, out: &mut Output) {
         self.state = Phase1State::Established;
         self.last_heard = now;
+        self.schedule_phase1(now, self.ike_rekey);
+        out.replaced = self.reauth_of;
         // RFC 3706 §5.5: the first sequence number is random; the cookies are.
         self.dpd_seq = u32::from_be_bytes([
             self.icookie[4],

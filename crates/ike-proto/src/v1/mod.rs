@@ -21,6 +21,7 @@ mod main_mode;
 mod nat;
 mod protect;
 mod quick_mode;
+mod reauth;
 mod rekey;
 mod sa;
 
@@ -362,6 +363,13 @@ impl Engine {
         if let Some((reason, from)) = out.dropped.take() {
             ctx.dropped(reason, from);
         }
+        if let Some(old) = out.replaced.take() {
+            self.replace(ctx, old, h);
+        }
+        if !out.orphans.is_empty() {
+            let orphans = std::mem::take(&mut out.orphans);
+            self.rehome(ctx, h, orphans);
+        }
         if out.initial_contact {
             // RFC 2407 §4.6.3.3: the peer holds no other SA with us: ours with the same pair of
             // identities are stale.
@@ -376,8 +384,12 @@ impl Engine {
                 }
             }
         }
+        let reauth = out.reauth;
         ctx.transmits.extend(out.transmits);
         ctx.events.extend(out.events);
+        if let Some(now) = reauth {
+            self.reauthenticate(ctx, h, now);
+        }
         if out.closed {
             if let Some(old) = self.table.remove(h) {
                 if let Some(now) = out.restart {
@@ -393,6 +405,86 @@ impl Engine {
                     spi_r: r,
                 });
             }
+        }
+    }
+
+    /// Re-authentication: a new ISAKMP SA for the connection of `h`, without INITIAL-CONTACT
+    /// and without Quick Modes (the IPsec SAs move to it).
+    fn reauthenticate(&mut self, ctx: &mut Ctx<'_>, h: SaHandle, now: Instant) {
+        let Some(old) = self.table.get(h) else {
+            return;
+        };
+        let (mut local, idx) = (old.local, old.peer_idx);
+        local.set_port(500);
+        match self.initiate(ctx, now, local, idx, false) {
+            Ok(new) => {
+                if let Some(sa) = self.table.get_mut(new) {
+                    sa.todo.clear();
+                    sa.reauth_of = Some(h);
+                }
+            }
+            Err(e) => tracing::info!(target: "ike", "re-authentication not started: {e}"),
+        }
+    }
+
+    /// `new` re-authenticated `old`: the IPsec SAs move, the old ISAKMP SA is deleted alone.
+    fn replace(&mut self, ctx: &mut Ctx<'_>, old: SaHandle, new: SaHandle) {
+        let Some(mut o) = self.table.remove(old) else {
+            return;
+        };
+        let children = std::mem::take(&mut o.children);
+        let mut out = Output::default();
+        o.delete_isakmp_only(ctx, &mut out);
+        if let Some(n) = self.table.get_mut(new) {
+            n.adopt(children);
+            ctx.events.push_back(n.rekeyed_event(old));
+        }
+        ctx.transmits.extend(out.transmits);
+        ctx.events.extend(o.close(CloseReason::Rekeyed).events);
+        self.sync_one(ctx, new);
+    }
+
+    /// IPsec SAs of ISAKMP SA `h`, which closed: to the newest other established ISAKMP SA
+    /// with the same identities, or deleted.
+    fn rehome(&mut self, ctx: &mut Ctx<'_>, h: SaHandle, orphans: Vec<sa::Child>) {
+        let ids = self.table.get(h).and_then(TableSa::identities);
+        let heir = ids.and_then(|ids| {
+            self.table
+                .with_identities(&ids)
+                .filter(|x| *x != h && self.table.get(*x).is_some_and(IsakmpSa::is_established))
+                .max()
+        });
+        match heir.and_then(|x| self.table.get_mut(x).map(|s| (x, s))) {
+            Some((x, s)) => {
+                tracing::info!(target: "ike", "{} IPsec SAs move to the newer ISAKMP SA", orphans.len());
+                s.adopt(orphans);
+                ctx.events.push_back(s.rekeyed_event(h));
+                self.sync_one(ctx, x);
+            }
+            None => {
+                let conn = self
+                    .table
+                    .get(h)
+                    .map(|s| s.conn.clone())
+                    .unwrap_or_default();
+                let handle = h;
+                for c in orphans {
+                    ctx.events.push_back(Event::ChildSaDelete {
+                        sa: handle,
+                        connection: conn.clone(),
+                        child: c.name,
+                        spi_in: c.spi_in,
+                        spi_out: c.spi_out,
+                    });
+                }
+            }
+        }
+    }
+
+    fn sync_one(&mut self, ctx: &mut Ctx<'_>, h: SaHandle) {
+        if let Some(sa) = self.table.get(h) {
+            let next = sa.next_timeout(ctx.config);
+            self.table.sync(h, next);
         }
     }
 

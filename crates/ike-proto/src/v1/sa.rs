@@ -36,6 +36,13 @@ pub(crate) struct Output {
     pub(crate) initial_contact: bool,
     /// The dead peer action is `restart`: initiate the connection again once this SA is gone.
     pub(crate) restart: Option<Instant>,
+    /// Time to re-authenticate: start a new ISAKMP SA that will replace this one.
+    pub(crate) reauth: Option<Instant>,
+    /// This SA, just established, replaces that one (re-authentication).
+    pub(crate) replaced: Option<SaHandle>,
+    /// IPsec SAs of an ISAKMP SA that closed without deleting them: a newer ISAKMP SA with the
+    /// same peer adopts them, or they are deleted.
+    pub(crate) orphans: Vec<Child>,
 }
 
 /// Where Phase 1 stands.
@@ -219,6 +226,13 @@ pub(crate) struct IsakmpSa {
     /// The next R-U-THERE sequence number, and the probe under way.
     pub(crate) dpd_seq: u32,
     pub(crate) probe: Option<super::dpd::Probe>,
+    /// The connection's `rekey_time`: when we re-authenticate an ISAKMP SA we set up.
+    pub(crate) ike_rekey: Option<Duration>,
+    pub(crate) reauth_at: Option<Instant>,
+    /// The negotiated lifetime ends.
+    pub(crate) expire_at: Option<Instant>,
+    /// The ISAKMP SA this one re-authenticates.
+    pub(crate) reauth_of: Option<SaHandle>,
 }
 
 impl IsakmpSa {
@@ -263,6 +277,12 @@ impl IsakmpSa {
         if let Some(d) = self.dpd_deadline(self.dpd_delay) {
             consider(d);
         }
+        if let Some(t) = self.reauth_at {
+            consider(t);
+        }
+        if let Some(t) = self.expire_at {
+            consider(t);
+        }
         for c in &self.children {
             consider(c.expire_at);
             if let Some(t) = c.delete_at {
@@ -285,7 +305,7 @@ impl IsakmpSa {
     pub(crate) fn handle_timeout(&mut self, now: Instant, ctx: &mut super::Ctx<'_>) -> Output {
         let config = ctx.config;
         let mut out = Output::default();
-        if self.dpd_tick(now, ctx, &mut out) {
+        if self.dpd_tick(now, ctx, &mut out) || self.phase1_tick(now, ctx, &mut out) {
             return out;
         }
         if !self.is_established() && now >= self.created + config.half_open_timeout {
