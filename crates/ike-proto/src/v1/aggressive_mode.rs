@@ -120,6 +120,7 @@ impl IsakmpSa {
             reauth_at: None,
             expire_at: None,
             reauth_of: None,
+            peer_auth: None,
         };
         Ok((sa, bytes))
     }
@@ -269,15 +270,13 @@ impl IsakmpSa {
             reauth_at: None,
             expire_at: None,
             reauth_of: None,
+            peer_auth: None,
         };
         sa.peer_dpd = peer_vids(payloads).1;
         if sa.derive(&peer, gxy.expose()).is_err() {
             return Err(None);
         }
         let idir = id_body(&sa.local_id);
-        let Ok(hash_r) = sa.auth_hash(false, &idir) else {
-            return Err(None);
-        };
         let reply = prop::encode_phase1_reply(&chosen, number);
         let mut c = Chain::default();
         c.add(PayloadType::Sa, &reply)
@@ -285,7 +284,9 @@ impl IsakmpSa {
             .add(PayloadType::Nonce, &nr)
             .add(PayloadType::Id, &idir);
         add_vids(&mut c, Some(None));
-        c.add(PayloadType::Hash, hash_r.expose());
+        if sa.add_proof(&mut c, &peer, false, &idir, ctx).is_err() {
+            return Err(None);
+        }
         let bytes = protect::plain((h.icookie, cookie), ExchangeType::Aggressive, 0, &c);
         tracing::debug!(target: "ike", "sending Aggressive Mode message 2 [SA KE No ID V HASH] to {remote} ({})", chosen.describe());
         sa.p1_sent = Some(Sent {
@@ -305,7 +306,7 @@ impl IsakmpSa {
     ) -> Output {
         let r = match (self.state, self.initiator) {
             (Phase1State::AmSent1, true) => self.am2(now, data, msg, ctx),
-            (Phase1State::AmSent2, false) => self.am3(now, msg, ctx),
+            (Phase1State::AmSent2, false) => self.am3(now, data, msg, ctx),
             _ => Err(Step::Drop(DropReason::WrongState)),
         };
         match r {
@@ -342,13 +343,9 @@ impl IsakmpSa {
                 _ => {}
             }
         }
-        let (Some(sa), Some(ke), Some(nr), Some(idir), Some(hash)) = (
-            sa,
-            ke,
-            nr,
-            protect::find_body(body, &l, PayloadType::Id),
-            protect::find_body(body, &l, PayloadType::Hash),
-        ) else {
+        let (Some(sa), Some(ke), Some(nr), Some(idir)) =
+            (sa, ke, nr, protect::find_body(body, &l, PayloadType::Id))
+        else {
             return Err(Step::Drop(DropReason::InvalidPayloads));
         };
         let peer = self.peer_of(ctx)?.clone();
@@ -371,19 +368,20 @@ impl IsakmpSa {
         self.chosen = Some(chosen);
         self.peer_dpd = peer_vids(payloads).1;
         self.derive(&peer, gxy.expose())?;
-        let want = self.auth_hash(false, idir)?;
-        if !ike_crypto::ct_eq(want.expose(), hash) {
-            // The message is not authenticated: it may be forged; wait for a genuine one (the
-            // initiator's retransmission brings it) until the give-up.
-            tracing::info!(target: "ike", "Aggressive Mode message 2 from {}: HASH_R does not verify (pre-shared key mismatch?)", self.remote);
-            self.keys = None;
-            self.chosen = None;
-            self.rcookie = [0; 8];
-            return Err(Step::Drop(DropReason::IntegrityCheckFailed));
-        }
         let id = parse_id(idir).ok_or(Step::Fail(ProtocolError::AuthenticationFailed(
             "unsupported identity type",
         )))?;
+        match self.verify_proof(&peer, false, idir, &id, body, &l, ctx.unix_now) {
+            Ok(auth) => self.peer_auth = auth,
+            Err(e) => {
+                // The message is not authenticated: it may be forged; wait for a genuine one
+                // (our retransmission brings it) until the give-up.
+                self.keys = None;
+                self.chosen = None;
+                self.rcookie = [0; 8];
+                return Err(e);
+            }
+        }
         if !peer.remote_id.accepts(&id) {
             return Err(Step::Fail(ProtocolError::AuthenticationFailed(
                 "the peer's identity is not the one configured",
@@ -391,11 +389,10 @@ impl IsakmpSa {
         }
         self.remote_id = Some(id);
         let idii = self.hs.as_ref().map(|h| h.id_i.clone()).unwrap_or_default();
-        let hash_i = self.auth_hash(true, &idii)?;
         let mut c = Chain::default();
-        c.add(PayloadType::Hash, hash_i.expose());
+        self.add_proof(&mut c, &peer, true, &idii, ctx)?;
         let bytes = self.encrypt_p1(&c)?;
-        tracing::debug!(target: "ike", "sending Aggressive Mode message 3 [HASH]");
+        tracing::debug!(target: "ike", "sending Aggressive Mode message 3 [{}]", if self.uses_signatures() { "CERT SIG" } else { "HASH" });
         let mut out = self.send_p1(now, ctx, bytes, false, data);
         self.established(now, &mut out);
         let todo = std::mem::take(&mut self.todo);
@@ -411,35 +408,29 @@ impl IsakmpSa {
     fn am3(
         &mut self,
         now: Instant,
+        data: &[u8],
         msg: &wire::Message<'_>,
-        _ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_>,
     ) -> Result<Output, Step> {
-        let (hash, next_iv) = match &msg.body {
+        let (plain, l, next_iv) = match &msg.body {
             Body::Encrypted { .. } => {
                 let (plain, l, next) = self.decrypt_p1(msg)?;
-                (
-                    protect::find_body(&plain, &l, PayloadType::Hash)
-                        .ok_or(Step::Drop(DropReason::InvalidPayloads))?
-                        .to_vec(),
-                    Some(next),
-                )
+                (plain, l, Some(next))
             }
-            Body::Plain(p) => (
-                p.iter()
-                    .find_map(|p| match p {
-                        Payload::Hash(h) => Some(h.to_vec()),
-                        _ => None,
-                    })
-                    .ok_or(Step::Drop(DropReason::InvalidPayloads))?,
-                None,
-            ),
+            Body::Plain(_) => {
+                let body = data.get(28..).unwrap_or_default().to_vec();
+                let (l, _) = protect::layout(msg.first_payload_type().value(), &body)
+                    .ok_or(Step::Drop(DropReason::InvalidPayloads))?;
+                (body, l, None)
+            }
         };
+        let peer = self.peer_of(ctx)?.clone();
         let idii = self.hs.as_ref().map(|h| h.id_i.clone()).unwrap_or_default();
-        let want = self.auth_hash(true, &idii)?;
-        if !ike_crypto::ct_eq(want.expose(), &hash) {
-            tracing::info!(target: "ike", "Aggressive Mode message 3 from {}: HASH_I does not verify", self.remote);
-            return Err(Step::Drop(DropReason::IntegrityCheckFailed));
-        }
+        let id = self
+            .remote_id
+            .clone()
+            .ok_or(Step::Drop(DropReason::WrongState))?;
+        self.peer_auth = self.verify_proof(&peer, true, &idii, &id, &plain, &l, ctx.unix_now)?;
         if let (Some(k), Some(iv)) = (self.keys.as_mut(), next_iv) {
             k.p1_iv = iv;
         }

@@ -192,9 +192,12 @@ impl IsakmpSa {
                             continue;
                         };
                         let spi = u32::from_be_bytes(b);
-                        // The peer names the SPI it receives with: our outbound SPI.
+                        // The peer names the SPI it receives with (our outbound SPI); strongSwan
+                        // names ours when it could not install the SA, and itself accepts
+                        // either, so either is taken.
                         if let Some(i) = self.children.iter().position(|c| {
-                            c.spi_out == spi && c.protocol.to_wire().value() == d.protocol.value()
+                            (c.spi_out == spi || c.spi_in == spi)
+                                && c.protocol.to_wire().value() == d.protocol.value()
                         }) {
                             let c = self.children.remove(i);
                             tracing::info!(target: "ike", "the peer deleted IPsec SA {} ({:08x}_i {:08x}_o)", c.name, c.spi_in, c.spi_out);

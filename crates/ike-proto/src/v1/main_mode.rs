@@ -22,39 +22,21 @@ use ike_crypto::kdf::v1 as kdf;
 use ike_crypto::rng::Rng;
 use ike_wire::group::DhGroup;
 use ike_wire::v1::{
-    self as wire, Body, ExchangeType, NotifyType, OakleyAuthMethod, Padding, Payload, PayloadType,
-    ProtocolId, DOI_IPSEC,
+    self as wire, Body, ExchangeType, NotifyType, Padding, Payload, PayloadType, ProtocolId,
+    DOI_IPSEC,
 };
 
+pub(super) use super::auth::auth_method;
 use super::nat::{self, NatT};
 use super::protect::{self, Chain};
 use super::sa::{Handshake, IsakmpSa, Keys, Output, Phase1State, Retransmit, Sent};
 use super::Ctx;
-use crate::config::{AuthMethod, Identity, PeerConfig};
+use crate::config::{Identity, PeerConfig};
 use crate::proposal::v1::{self as prop, Refusal};
 use crate::status::DropReason;
 use crate::v2::{CloseReason, EngineError, Event, ProtocolError, SaHandle};
 
 const NONCE_LEN: usize = 32;
-
-pub(super) fn auth_method(peer: &PeerConfig) -> Result<OakleyAuthMethod, EngineError> {
-    match (&peer.local_auth, &peer.remote_auth) {
-        (AuthMethod::Psk(_), AuthMethod::Psk(_)) => Ok(OakleyAuthMethod::PreSharedKey),
-        _ => Err(EngineError::InvalidConfig(
-            peer.name.clone(),
-            crate::config::ConfigError(
-                "IKEv1 signature authentication is not implemented yet (use pre-shared keys)",
-            ),
-        )),
-    }
-}
-
-pub(super) fn psk(peer: &PeerConfig) -> Option<&[u8]> {
-    match &peer.local_auth {
-        AuthMethod::Psk(k) => Some(k.expose()),
-        _ => None,
-    }
-}
 
 pub(super) fn phase1_life(peer: &PeerConfig) -> u32 {
     peer.life_time
@@ -167,6 +149,7 @@ impl IsakmpSa {
             reauth_at: None,
             expire_at: None,
             reauth_of: None,
+            peer_auth: None,
         };
         Ok((sa, bytes))
     }
@@ -297,6 +280,7 @@ impl IsakmpSa {
             reauth_at: None,
             expire_at: None,
             reauth_of: None,
+            peer_auth: None,
         };
         Ok((sa, bytes))
     }
@@ -431,7 +415,19 @@ impl IsakmpSa {
             },
             Err(Step::Fail(e)) => {
                 tracing::info!(target: "ike", "Main Mode failed: {e}");
-                self.close(CloseReason::LocalError(e))
+                let mut out = Output::default();
+                // Once keys exist the peer can be told why, protected (RFC 2409 §5.7).
+                if let (ProtocolError::AuthenticationFailed(_), true) = (&e, self.keys.is_some()) {
+                    out.transmits.extend(self.send_notify(
+                        NotifyType::AuthenticationFailed,
+                        &[],
+                        ctx,
+                    ));
+                }
+                let o = self.close(CloseReason::LocalError(e));
+                out.events = o.events;
+                out.closed = true;
+                out
             }
         }
     }
@@ -485,6 +481,9 @@ impl IsakmpSa {
         hs.ni = ni;
         hs.dh = Some(dh);
         self.chosen = Some(chosen);
+        if self.uses_signatures() {
+            c.add(PayloadType::CertReq, &super::auth::certreq_body());
+        }
         self.add_natd(&mut c);
         let bytes = protect::plain(self.cookies(), ExchangeType::IdentityProtection, 0, &c);
         tracing::debug!(target: "ike", "Main Mode: the responder chose {}; sending message 3 [KE No]", chosen.describe());
@@ -525,6 +524,9 @@ impl IsakmpSa {
         let mut c = Chain::default();
         c.add(PayloadType::Ke, &hs.gxr).add(PayloadType::Nonce, &nr);
         self.detect_nat(payloads);
+        if self.uses_signatures() {
+            c.add(PayloadType::CertReq, &super::auth::certreq_body());
+        }
         self.add_natd(&mut c);
         self.derive(&peer, gxy.expose())?;
         let bytes = protect::plain(self.cookies(), ExchangeType::IdentityProtection, 0, &c);
@@ -566,10 +568,9 @@ impl IsakmpSa {
             self.remote.set_port(crate::v2::NAT_T_PORT);
         }
         let idii = id_body(&self.local_id);
-        let hash_i = self.auth_hash(true, &idii)?;
         let mut c = Chain::default();
-        c.add(PayloadType::Id, &idii)
-            .add(PayloadType::Hash, hash_i.expose());
+        c.add(PayloadType::Id, &idii);
+        self.add_proof(&mut c, &peer, true, &idii, ctx)?;
         if self.send_initial_contact {
             let mut n = Vec::new();
             n.extend_from_slice(&DOI_IPSEC.to_be_bytes());
@@ -598,35 +599,28 @@ impl IsakmpSa {
         let idii = protect::find_body(&plain, &l, PayloadType::Id)
             .ok_or(Step::Drop(DropReason::InvalidPayloads))?
             .to_vec();
-        let hash = protect::find_body(&plain, &l, PayloadType::Hash)
-            .ok_or(Step::Drop(DropReason::InvalidPayloads))?;
-        let want = self.auth_hash(true, &idii)?;
-        if !ike_crypto::ct_eq(want.expose(), hash) {
-            // A wrong key or a forgery: drop, keep the IV, let a genuine message through.
-            tracing::info!(target: "ike", "Main Mode message 5 from {}: HASH_I does not verify (pre-shared key mismatch?)", self.remote);
-            return Err(Step::Drop(DropReason::IntegrityCheckFailed));
-        }
-        if let Some(k) = self.keys.as_mut() {
-            k.p1_iv = next_iv;
-        }
         let peer = self.peer_of(ctx)?.clone();
         let id = parse_id(&idii).ok_or(Step::Fail(ProtocolError::AuthenticationFailed(
             "unsupported identity type",
         )))?;
+        let auth = self.verify_proof(&peer, true, &idii, &id, &plain, &l, ctx.unix_now)?;
+        if let Some(k) = self.keys.as_mut() {
+            k.p1_iv = next_iv;
+        }
         if !peer.remote_id.accepts(&id) {
             return Err(Step::Fail(ProtocolError::AuthenticationFailed(
                 "the peer's identity is not the one configured",
             )));
         }
+        self.peer_auth = auth;
         let initial_contact = notifies(&plain, &l).contains(&NotifyType::InitialContact);
         self.remote_id = Some(id);
         let idir = id_body(&self.local_id);
-        let hash_r = self.auth_hash(false, &idir)?;
         let mut c = Chain::default();
-        c.add(PayloadType::Id, &idir)
-            .add(PayloadType::Hash, hash_r.expose());
+        c.add(PayloadType::Id, &idir);
+        self.add_proof(&mut c, &peer, false, &idir, ctx)?;
         let bytes = self.encrypt_p1(&c)?;
-        tracing::debug!(target: "ike", "sending Main Mode message 6 [ID HASH]");
+        tracing::debug!(target: "ike", "sending Main Mode message 6 [ID {}]", if self.uses_signatures() { "CERT SIG" } else { "HASH" });
         let mut out = self.send_p1(now, ctx, bytes, false, data);
         out.initial_contact = initial_contact;
         self.established(now, &mut out);
@@ -645,25 +639,20 @@ impl IsakmpSa {
         let idir = protect::find_body(&plain, &l, PayloadType::Id)
             .ok_or(Step::Drop(DropReason::InvalidPayloads))?
             .to_vec();
-        let hash = protect::find_body(&plain, &l, PayloadType::Hash)
-            .ok_or(Step::Drop(DropReason::InvalidPayloads))?;
-        let want = self.auth_hash(false, &idir)?;
-        if !ike_crypto::ct_eq(want.expose(), hash) {
-            tracing::info!(target: "ike", "Main Mode message 6 from {}: HASH_R does not verify (pre-shared key mismatch?)", self.remote);
-            return Err(Step::Drop(DropReason::IntegrityCheckFailed));
-        }
-        if let Some(k) = self.keys.as_mut() {
-            k.p1_iv = next_iv;
-        }
         let peer = self.peer_of(ctx)?.clone();
         let id = parse_id(&idir).ok_or(Step::Fail(ProtocolError::AuthenticationFailed(
             "unsupported identity type",
         )))?;
+        let auth = self.verify_proof(&peer, false, &idir, &id, &plain, &l, ctx.unix_now)?;
+        if let Some(k) = self.keys.as_mut() {
+            k.p1_iv = next_iv;
+        }
         if !peer.remote_id.accepts(&id) {
             return Err(Step::Fail(ProtocolError::AuthenticationFailed(
                 "the peer's identity is not the one configured",
             )));
         }
+        self.peer_auth = auth;
         self.remote_id = Some(id);
         let mut out = Output::default();
         // Nothing more to send in Phase 1; keep no message.
@@ -706,7 +695,7 @@ impl IsakmpSa {
             local_id: self.local_id.clone(),
             remote_id: self.remote_id.clone().unwrap_or(Identity::Any),
             proposal,
-            remote_auth: None,
+            remote_auth: self.peer_auth.clone(),
         });
     }
 
@@ -736,8 +725,11 @@ impl IsakmpSa {
         let prf = chosen.prf_alg().map_err(fail)?;
         let encr = chosen.encr_alg().map_err(fail)?;
         let hs = self.hs.as_mut().ok_or(Step::Drop(DropReason::WrongState))?;
-        let key = psk(peer).ok_or(Step::Fail(ProtocolError::LocalFailure("no pre-shared key")))?;
-        let skeyid = kdf::skeyid_psk(prf, key, &hs.ni, &hs.nr);
+        let skeyid = {
+            let (ni, nr) = (hs.ni.clone(), hs.nr.clone());
+            self.skeyid(peer, prf, &ni, &nr, gxy)?
+        };
+        let hs = self.hs.as_mut().ok_or(Step::Drop(DropReason::WrongState))?;
         let dae = kdf::skeyid_d_a_e(prf, skeyid.expose(), gxy, &self.icookie, &self.rcookie);
         let enc = kdf::encryption_key(prf, dae.skeyid_e.expose(), encr.key_len()).map_err(fail)?;
         let cipher = Cipher::new(encr, enc.expose()).map_err(fail)?;

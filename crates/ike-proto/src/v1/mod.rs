@@ -15,6 +15,7 @@
 //! NO-PROPOSAL-CHOSEN).
 
 mod aggressive_mode;
+mod auth;
 mod dpd;
 mod informational;
 mod main_mode;
@@ -49,6 +50,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) events: &'a mut VecDeque<Event>,
     pub(crate) next_handle: &'a mut u64,
     pub(crate) drops: &'a mut Drops,
+    /// Wall-clock time for certificate validity (seconds since the Unix epoch).
+    pub(crate) unix_now: Option<i64>,
     /// Half-open SAs of the IKEv2 engine, which count against the same caps.
     pub(crate) other_half_open: (usize, usize),
 }

@@ -1,8 +1,9 @@
 //! Building, encrypting and decrypting ISAKMP messages (RFC 2408 §3.1, RFC 2409 Appendix B).
 //!
-//! Encrypted messages are CBC over the payload chain padded with zeros to the cipher's block
-//! (nothing in IKEv1 says how long the padding is; the receiver finds the end of the chain from
-//! the payload lengths). Each message's IV is the last ciphertext block of the previous message
+//! Encrypted messages are CBC over the payload chain padded with zeros to the cipher's block,
+//! at least one byte (a whole block when the chain is aligned), as strongSwan pads; nothing in
+//! IKEv1 says how long the padding is, so the receiver finds the end of the chain from the
+//! payload lengths. Each message's IV is the last ciphertext block of the previous message
 //! of its exchange; the first message of a Quick Mode or Informational exchange starts from
 //! `hash(last Phase 1 CBC block | M-ID)`. The caller commits an IV only after the message that
 //! produced it was authenticated, so a forged message cannot desynchronise an exchange.
@@ -94,7 +95,7 @@ pub(crate) fn encrypted(
 ) -> Option<(Vec<u8>, Vec<u8>)> {
     let block = cipher.alg().block_len().max(1);
     let mut body = chain.buf.clone();
-    let pad = (block - body.len() % block) % block;
+    let pad = block - body.len() % block;
     body.resize(body.len() + pad, 0);
     cipher.encrypt(iv, &mut body).ok()?;
     let next_iv = body.get(body.len().checked_sub(block)?..)?.to_vec();

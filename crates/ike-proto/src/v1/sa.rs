@@ -233,6 +233,8 @@ pub(crate) struct IsakmpSa {
     pub(crate) expire_at: Option<Instant>,
     /// The ISAKMP SA this one re-authenticates.
     pub(crate) reauth_of: Option<SaHandle>,
+    /// How the peer authenticated (signatures: the scheme and the validated chain).
+    pub(crate) peer_auth: Option<crate::v2::PeerAuth>,
 }
 
 impl IsakmpSa {

@@ -299,10 +299,15 @@ fn received_certs(inner: &[Payload<'_>]) -> Result<Vec<Certificate>, ProtocolErr
             _ => None,
         })
         .collect();
+    parse_certs(&ders)
+}
+
+/// Parses received DER certificates (at most [`MAX_CERTS`]), the end entity first.
+pub(crate) fn parse_certs(ders: &[&[u8]]) -> Result<Vec<Certificate>, ProtocolError> {
     if ders.len() > MAX_CERTS {
         return Err(ProtocolError::AuthenticationFailed("too many certificates"));
     }
-    ders.into_iter()
+    ders.iter()
         .map(|d| {
             Certificate::from_der(d)
                 .map_err(|_| ProtocolError::AuthenticationFailed("malformed certificate"))
@@ -330,6 +335,28 @@ fn verify_signature(
         return Err(fail("peer must authenticate with a signature"));
     }
     let certs = received_certs(inner)?;
+    let (key, chain) = peer_key(policy, &certs, peer_id, unix_now)?;
+    let (scheme, signature) =
+        scheme_for(auth.method, auth.data, key.kind(), policy.hash_algorithms())?;
+    sign::verify(&key, scheme, octets, signature)
+        .map_err(|_| fail("AUTH signature does not verify"))?;
+    Ok(PeerAuth {
+        method: auth.method,
+        scheme: Some(scheme),
+        chain,
+    })
+}
+
+/// The peer's public key from its certificates (the end entity first; a pinned certificate
+/// when it sent none), after chain validation at `unix_now` and the check that the end
+/// entity names `peer_id`; also the chain's subjects, for status. Both IKE versions use it.
+pub(crate) fn peer_key(
+    policy: &PeerCertPolicy,
+    certs: &[Certificate],
+    peer_id: &Identity,
+    unix_now: Option<i64>,
+) -> Result<(PublicKey, Vec<String>), ProtocolError> {
+    let fail = ProtocolError::AuthenticationFailed;
     let (end_entity, intermediates) = match certs.split_first() {
         Some((ee, rest)) => (ee.clone(), rest),
         None => (
@@ -369,15 +396,7 @@ fn verify_signature(
     }
     let key = PublicKey::from_spki_der(&end_entity.spki_der())
         .map_err(|_| fail("unusable certificate key"))?;
-    let (scheme, signature) =
-        scheme_for(auth.method, auth.data, key.kind(), policy.hash_algorithms())?;
-    sign::verify(&key, scheme, octets, signature)
-        .map_err(|_| fail("AUTH signature does not verify"))?;
-    Ok(PeerAuth {
-        method: auth.method,
-        scheme: Some(scheme),
-        chain: chain.iter().map(Certificate::subject_text).collect(),
-    })
+    Ok((key, chain.iter().map(Certificate::subject_text).collect()))
 }
 
 /// The scheme and signature value of a received AUTH payload: method 14 names its scheme,

@@ -27,7 +27,7 @@
 //! `sa::dpd`: NAT detection in IKE_SA_INIT, the float to UDP 4500, address updates from
 //! authenticated messages, keepalives, and the liveness checks with their dead peer action.
 
-mod auth;
+pub(crate) mod auth;
 pub(crate) mod entropy;
 #[cfg(test)]
 mod negative_tests;
@@ -1132,6 +1132,7 @@ impl Endpoint {
                 events: &mut self.events,
                 next_handle: &mut self.next_handle,
                 drops: &mut self.stats.drops,
+                unix_now: self.unix_now,
                 other_half_open: other,
             },
         )

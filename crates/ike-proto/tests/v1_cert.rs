@@ -1,0 +1,227 @@
+//! IKEv1 Phase 1 with signatures (RFC 2409 §5.1, RFC 4754 §8) engine to engine: RSA and ECDSA
+//! certificates in Main Mode and Aggressive Mode, chains through an intermediate, and the
+//! refusals (untrusted chain, identity not in the certificate).
+
+mod common;
+#[path = "common/pki.rs"]
+mod pki;
+
+use std::time::Duration;
+
+use common::{installs, A, B};
+use ike_crypto::sign::SignatureScheme;
+use ike_proto::config::IkeVersion;
+use ike_proto::v2::{AuthMethod, CloseReason, Endpoint, EndpointConfig, Event, PeerConfig};
+use ike_testkit::sim::{Faults, Pair};
+use pki::*;
+
+fn v1_peer(
+    name: &str,
+    remote: &str,
+    ids: (&str, &str),
+    auth: (AuthMethod, AuthMethod),
+    ts: (&str, &str),
+) -> PeerConfig {
+    let mut p = common::peer(
+        name,
+        remote,
+        ids.0,
+        ids.1,
+        &common::Side {
+            ike: &["aes128-sha256-modp2048"],
+            esp: &["aes128-sha256"],
+            local_ts: &[ts.0],
+            remote_ts: &[ts.1],
+            ..common::Side::default()
+        },
+    );
+    p.version = IkeVersion::V1;
+    p.local_auth = auth.0;
+    p.remote_auth = auth.1;
+    p
+}
+
+fn pair(
+    a: (AuthMethod, AuthMethod),
+    b: (AuthMethod, AuthMethod),
+    aggressive: bool,
+    seed: u64,
+) -> Pair {
+    let mut pa = v1_peer(
+        "site-b",
+        B,
+        ("a.example.org", "b.example.org"),
+        a,
+        ("10.88.1.0/24", "10.88.2.0/24"),
+    );
+    let mut pb = v1_peer(
+        "site-a",
+        A,
+        ("b.example.org", "a.example.org"),
+        b,
+        ("10.88.2.0/24", "10.88.1.0/24"),
+    );
+    pa.aggressive = aggressive;
+    pb.aggressive = aggressive;
+    let mut ea = Endpoint::new(
+        EndpointConfig::default(),
+        vec![pa],
+        Box::new(ike_crypto::rng::SeededRng::new(seed)),
+    )
+    .unwrap();
+    let mut eb = Endpoint::new(
+        EndpointConfig::default(),
+        vec![pb],
+        Box::new(ike_crypto::rng::SeededRng::new(seed + 1)),
+    )
+    .unwrap();
+    ea.set_unix_time(T0);
+    eb.set_unix_time(T0);
+    Pair::new(
+        ea,
+        eb,
+        A.parse().unwrap(),
+        B.parse().unwrap(),
+        Faults::none(),
+        seed,
+    )
+}
+
+fn run(p: &mut Pair) -> bool {
+    common::initiate(p);
+    p.run_until(Duration::from_secs(60), |p| {
+        installs(&p.events_a).len() == 1 && installs(&p.events_b).len() == 1
+    })
+}
+
+fn scheme(events: &[Event]) -> Option<SignatureScheme> {
+    events.iter().find_map(|e| match e {
+        Event::IkeSaEstablished { remote_auth, .. } => remote_auth.as_ref().and_then(|a| a.scheme),
+        _ => None,
+    })
+}
+
+#[test]
+fn rsa_signatures_in_main_and_aggressive_mode() {
+    let k = pki();
+    for aggressive in [false, true] {
+        let mut p = pair(
+            (sign_with(&k.a_rsa, &[]), trusting(&k.root)),
+            (sign_with(&k.b_rsa, &[]), trusting(&k.root)),
+            aggressive,
+            11,
+        );
+        assert!(run(&mut p), "aggressive {aggressive}");
+        assert_eq!(scheme(&p.events_a), Some(SignatureScheme::RsaPkcs1BareHash));
+        assert_eq!(scheme(&p.events_b), Some(SignatureScheme::RsaPkcs1BareHash));
+        // Message 5 (or Aggressive Mode 2 and 3) carries CERT and SIG, no HASH.
+        let k2 = installs(&p.events_a)[0];
+        let k3 = installs(&p.events_b)[0];
+        assert_eq!(k2.keys_out.0.expose(), k3.keys_in.0.expose());
+    }
+}
+
+#[test]
+fn ecdsa_signatures_with_an_intermediate() {
+    let k = pki();
+    let mut p = pair(
+        (sign_with(&k.a_ec, &[&k.intermediate]), trusting(&k.root)),
+        (sign_with(&k.b_ec, &[&k.intermediate]), trusting(&k.root)),
+        false,
+        21,
+    );
+    assert!(run(&mut p));
+    assert!(matches!(
+        scheme(&p.events_b),
+        Some(SignatureScheme::Ecdsa { .. })
+    ));
+    let chain = p.events_b.iter().find_map(|e| match e {
+        Event::IkeSaEstablished { remote_auth, .. } => remote_auth.as_ref().map(|a| a.chain.len()),
+        _ => None,
+    });
+    assert_eq!(chain, Some(3), "end entity, intermediate, root");
+}
+
+#[test]
+fn an_untrusted_chain_or_a_foreign_identity_is_refused() {
+    let k = pki();
+    // The initiator's certificate is from a root the responder does not trust.
+    let mut p = pair(
+        (sign_with(&k.a_rogue, &[]), trusting(&k.root)),
+        (sign_with(&k.b_rsa, &[]), trusting(&k.root)),
+        false,
+        31,
+    );
+    assert!(!run(&mut p));
+    assert!(
+        matches!(
+            common::closed(&p.events_b),
+            Some(CloseReason::LocalError(_))
+        ),
+        "{:?}",
+        common::closed(&p.events_b)
+    );
+    assert!(installs(&p.events_a).is_empty() && installs(&p.events_b).is_empty());
+    // The responder's certificate names b.example.org, but the initiator expects another.
+    let mut pa = v1_peer(
+        "site-b",
+        B,
+        ("a.example.org", "c.example.org"),
+        (sign_with(&k.a_rsa, &[]), trusting(&k.root)),
+        ("10.88.1.0/24", "10.88.2.0/24"),
+    );
+    pa.remote_id = ike_proto::v2::Identity::parse("c.example.org");
+    let pb = v1_peer(
+        "site-a",
+        A,
+        ("b.example.org", "a.example.org"),
+        (sign_with(&k.b_rsa, &[]), trusting(&k.root)),
+        ("10.88.2.0/24", "10.88.1.0/24"),
+    );
+    let mut ea = Endpoint::new(
+        EndpointConfig::default(),
+        vec![pa],
+        Box::new(ike_crypto::rng::SeededRng::new(41)),
+    )
+    .unwrap();
+    let mut eb = Endpoint::new(
+        EndpointConfig::default(),
+        vec![pb],
+        Box::new(ike_crypto::rng::SeededRng::new(42)),
+    )
+    .unwrap();
+    ea.set_unix_time(T0);
+    eb.set_unix_time(T0);
+    let mut p = Pair::new(
+        ea,
+        eb,
+        A.parse().unwrap(),
+        B.parse().unwrap(),
+        Faults::none(),
+        4,
+    );
+    assert!(!run(&mut p));
+    assert!(common::closed(&p.events_a).is_some());
+    assert!(installs(&p.events_a).is_empty());
+}
+
+#[test]
+fn psk_on_one_side_and_certificates_on_the_other_cannot_be_configured() {
+    let k = pki();
+    let pa = v1_peer(
+        "site-b",
+        B,
+        ("a.example.org", "b.example.org"),
+        (psk(), trusting(&k.root)),
+        ("10.88.1.0/24", "10.88.2.0/24"),
+    );
+    let mut ea = Endpoint::new(
+        EndpointConfig::default(),
+        vec![pa],
+        Box::new(ike_crypto::rng::SeededRng::new(1)),
+    )
+    .unwrap();
+    let now = std::time::Instant::now();
+    let e = ea.initiate(now, A.parse().unwrap(), "site-b").unwrap_err();
+    assert!(e.to_string().contains("one method"), "{e}");
+}
