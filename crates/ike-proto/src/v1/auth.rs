@@ -104,6 +104,7 @@ impl IsakmpSa {
     /// HASH against ours, or its certificates and SIG. `initiator`: the proof is the
     /// initiator's. A wrong hash is dropped (a forgery or a wrong key, indistinguishable); a
     /// wrong signature fails the exchange.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn verify_proof(
         &self,
         peer: &PeerConfig,
