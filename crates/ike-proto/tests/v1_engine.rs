@@ -724,3 +724,60 @@ fn isakmp_reauthentication_keeps_the_ipsec_sas() {
     p.a.audit().unwrap();
     p.b.audit().unwrap();
 }
+
+#[test]
+fn aggressive_mode_behind_a_nat_floats_at_message_3() {
+    let mut pa = v1(peer(
+        "site-b",
+        B,
+        "a.example.org",
+        "b.example.org",
+        &side(IKE, ESP),
+    ));
+    let mut pb = v1(peer(
+        "site-a",
+        A,
+        "b.example.org",
+        "a.example.org",
+        &Side {
+            local_ts: &["10.88.2.0/24"],
+            remote_ts: &["10.88.1.0/24"],
+            ..side(IKE, ESP)
+        },
+    ));
+    pa.aggressive = true;
+    pb.aggressive = true;
+    pb.remote_addrs.clear();
+    let ea = Endpoint::new(
+        EndpointConfig::default(),
+        vec![pa],
+        Box::new(SeededRng::new(57)),
+    )
+    .unwrap();
+    let eb = Endpoint::new(
+        EndpointConfig::default(),
+        vec![pb],
+        Box::new(SeededRng::new(58)),
+    )
+    .unwrap();
+    let mut p = Pair::new(
+        ea,
+        eb,
+        A.parse().unwrap(),
+        B.parse().unwrap(),
+        Faults::none(),
+        5,
+    );
+    p.nat_in_front_of_a("192.0.2.7".parse().unwrap(), 61000);
+    assert!(up(&mut p));
+    check_crossed(&p);
+    let ports: Vec<u16> = p
+        .log
+        .iter()
+        .filter(|s| !s.is_keepalive())
+        .map(|s| s.src.port())
+        .collect();
+    assert_eq!(&ports[..3], &[500, 500, 4500], "{ports:?}");
+    assert_eq!(installs(&p.events_a)[0].encap.map(|e| e.0), Some(4500));
+    assert_eq!(installs(&p.events_b)[0].encap.map(|e| e.0), Some(4500));
+}

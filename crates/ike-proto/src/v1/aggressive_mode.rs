@@ -65,8 +65,7 @@ impl IsakmpSa {
             .add(PayloadType::Ke, &gxi)
             .add(PayloadType::Nonce, &ni)
             .add(PayloadType::Id, &idii);
-        // NAT-T in Aggressive Mode is not implemented yet: only DPD is announced.
-        add_vids(&mut c, Some(None));
+        add_vids(&mut c, None);
         let bytes = protect::plain((cookie, [0; 8]), ExchangeType::Aggressive, 0, &c);
         tracing::debug!(target: "ike", "sending Aggressive Mode message 1 [SA KE No ID V] to {remote}");
         let sa = Self {
@@ -109,7 +108,7 @@ impl IsakmpSa {
             nat_t: None,
             nat_local: false,
             nat_remote: false,
-            force_encap: false,
+            force_encap: peer.encap,
             peer_dpd: false,
             next_keepalive: None,
             dpd_delay: peer.dpd_delay,
@@ -272,7 +271,8 @@ impl IsakmpSa {
             reauth_of: None,
             peer_auth: None,
         };
-        sa.peer_dpd = peer_vids(payloads).1;
+        (sa.nat_t, sa.peer_dpd) = peer_vids(payloads);
+        sa.force_encap = peer.encap;
         if sa.derive(&peer, gxy.expose()).is_err() {
             return Err(None);
         }
@@ -283,7 +283,9 @@ impl IsakmpSa {
             .add(PayloadType::Ke, dh.public_value())
             .add(PayloadType::Nonce, &nr)
             .add(PayloadType::Id, &idir);
-        add_vids(&mut c, Some(None));
+        add_vids(&mut c, Some(sa.nat_t));
+        // RFC 3947 §3.1: NAT-D in Aggressive Mode messages 2 and 3.
+        sa.add_natd(&mut c);
         if sa.add_proof(&mut c, &peer, false, &idir, ctx).is_err() {
             return Err(None);
         }
@@ -366,7 +368,7 @@ impl IsakmpSa {
         hs.nr = nr.to_vec();
         self.rcookie = msg.header.rcookie;
         self.chosen = Some(chosen);
-        self.peer_dpd = peer_vids(payloads).1;
+        (self.nat_t, self.peer_dpd) = peer_vids(payloads);
         self.derive(&peer, gxy.expose())?;
         let id = parse_id(idir).ok_or(Step::Fail(ProtocolError::AuthenticationFailed(
             "unsupported identity type",
@@ -389,8 +391,15 @@ impl IsakmpSa {
         }
         self.remote_id = Some(id);
         let idii = self.hs.as_ref().map(|h| h.id_i.clone()).unwrap_or_default();
+        self.detect_nat(payloads);
         let mut c = Chain::default();
         self.add_proof(&mut c, &peer, true, &idii, ctx)?;
+        self.add_natd(&mut c);
+        if self.behind_nat() {
+            // RFC 3947 §4: message 3 already goes to port 4500.
+            self.local.set_port(crate::v2::NAT_T_PORT);
+            self.remote.set_port(crate::v2::NAT_T_PORT);
+        }
         let bytes = self.encrypt_p1(&c)?;
         tracing::debug!(target: "ike", "sending Aggressive Mode message 3 [{}]", if self.uses_signatures() { "CERT SIG" } else { "HASH" });
         let mut out = self.send_p1(now, ctx, bytes, false, data);
@@ -431,6 +440,16 @@ impl IsakmpSa {
             .clone()
             .ok_or(Step::Drop(DropReason::WrongState))?;
         self.peer_auth = self.verify_proof(&peer, true, &idii, &id, &plain, &l, ctx.unix_now)?;
+        if let Some(first) = l.first() {
+            if let Ok(chain) = wire::decode_payloads(
+                PayloadType::from(first.0),
+                &plain,
+                28,
+                wire::Padding::Allowed,
+            ) {
+                self.detect_nat(&chain.payloads);
+            }
+        }
         if let (Some(k), Some(iv)) = (self.keys.as_mut(), next_iv) {
             k.p1_iv = iv;
         }
