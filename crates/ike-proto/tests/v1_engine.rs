@@ -781,3 +781,28 @@ fn aggressive_mode_behind_a_nat_floats_at_message_3() {
     assert_eq!(installs(&p.events_a)[0].encap.map(|e| e.0), Some(4500));
     assert_eq!(installs(&p.events_b)[0].encap.map(|e| e.0), Some(4500));
 }
+
+#[test]
+fn a_shorter_responder_lifetime_is_announced_and_used_by_both() {
+    let a = Side {
+        child_life: Some(Duration::from_secs(600)),
+        ..side(IKE, ESP)
+    };
+    let b = Side {
+        child_life: Some(Duration::from_secs(120)),
+        ..side(IKE, ESP)
+    };
+    let mut p = v1_pair(a, b, Faults::none(), 97);
+    assert!(up(&mut p));
+    // RESPONDER-LIFETIME (RFC 2407 §4.6.3.1) told the initiator.
+    assert_eq!(
+        installs(&p.events_a)[0].expire_in,
+        Some(Duration::from_secs(120))
+    );
+    assert_eq!(
+        installs(&p.events_b)[0].expire_in,
+        Some(Duration::from_secs(120))
+    );
+    p.run_for(Duration::from_secs(125));
+    assert!(live(&p.events_a).is_empty() && live(&p.events_b).is_empty());
+}

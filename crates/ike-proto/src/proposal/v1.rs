@@ -313,12 +313,14 @@ pub enum Refusal {
 
 /// The responder's Phase 1 choice (RFC 2408 §4.2): the first offered transform, in our order of
 /// `ours` (or the initiator's with `prefer_initiator`), that equals one of our suites with our
-/// authentication method. The lifetime is the smaller of the offered one and `max_life`.
+/// authentication method. The transform is returned as offered, lifetime included: RFC 2408
+/// §4.2 has the responder return one of the offered transforms unchanged; a responder whose own
+/// lifetime is shorter applies it to its own SA (and in Quick Mode says so with
+/// RESPONDER-LIFETIME, RFC 2407 §4.6.3.1).
 pub fn select_phase1(
     ours: &[Chosen],
     auth: OakleyAuthMethod,
     sa: &wire::Sa<'_>,
-    max_life: u32,
     prefer_initiator: bool,
 ) -> Result<(Phase1, u8), Refusal> {
     if sa.doi != DOI_IPSEC {
@@ -338,11 +340,7 @@ pub fn select_phase1(
         .filter_map(|t| parse_phase1_transform(t).ok().map(|c| (c, t.number)))
         .filter(|(c, _)| c.auth == auth)
         .collect();
-    let pick = |(c, n): &(Phase1, u8)| {
-        let mut c = *c;
-        c.life = c.life.min(max_life);
-        (c, *n)
-    };
+    let pick = |(c, n): &(Phase1, u8)| (*c, *n);
     if prefer_initiator {
         offered
             .iter()
@@ -684,13 +682,12 @@ pub fn parse_phase2_transform(
 
 /// The responder's Quick Mode choice from one SA payload: the first offered transform (in our
 /// order) of the one proposal that equals a suite of ours with an acceptable mode
-/// (`modes`), with the lifetime capped at `max_life`; also the transform's number.
+/// (`modes`), as offered (lifetime included; see [`select_phase1`]); also the transform's number.
 pub fn select_phase2(
     ours: &[Chosen],
     protocol: ProtocolId,
     modes: &[EncapsulationMode],
     sa: &wire::Sa<'_>,
-    max_life: u32,
 ) -> Result<(Phase2, u8), Refusal> {
     if sa.doi != DOI_IPSEC {
         return Err(Refusal::Syntax("DOI is not IPsec"));
@@ -708,11 +705,7 @@ pub fn select_phase2(
         .collect();
     ours.iter()
         .find_map(|s| offered.iter().find(|(c, _)| c.suite == *s))
-        .map(|(c, n)| {
-            let mut c = *c;
-            c.life = c.life.min(max_life);
-            (c, *n)
-        })
+        .map(|(c, n)| (*c, *n))
         .ok_or(Refusal::NoProposalChosen)
 }
 
@@ -784,14 +777,13 @@ mod tests {
         let body = encode_phase1_sa(&theirs, OakleyAuthMethod::PreSharedKey, 100_000);
         let bytes = sa_payload(&body);
         let sa = &parse(&bytes);
-        let (c, n) =
-            select_phase1(&ours, OakleyAuthMethod::PreSharedKey, sa, 28_800, false).unwrap();
+        let (c, n) = select_phase1(&ours, OakleyAuthMethod::PreSharedKey, sa, false).unwrap();
         assert_eq!(n, 2);
-        assert_eq!(c.life, 28_800, "capped at ours");
+        assert_eq!(c.life, 100_000, "as offered");
         assert_eq!(c.suite, ours[0]);
         // Another method: nothing.
         assert_eq!(
-            select_phase1(&ours, OakleyAuthMethod::RsaSignatures, sa, 28_800, false),
+            select_phase1(&ours, OakleyAuthMethod::RsaSignatures, sa, false),
             Err(Refusal::NoProposalChosen)
         );
         let reply = encode_phase1_reply(&c, n);
@@ -825,24 +817,13 @@ mod tests {
         );
         let bytes = sa_payload(&body);
         let sa = &parse(&bytes);
-        let (c, n) = select_phase2(
-            &ours,
-            ProtocolId::Esp,
-            &[EncapsulationMode::Tunnel],
-            sa,
-            7200,
-        )
-        .unwrap();
+        let (c, n) =
+            select_phase2(&ours, ProtocolId::Esp, &[EncapsulationMode::Tunnel], sa).unwrap();
         assert_eq!((c.spi, n, c.life), (0x1234_5678, 1, 3600));
         assert_eq!(c.describe(), "aes128gcm16");
-        assert!(select_phase2(
-            &ours,
-            ProtocolId::Esp,
-            &[EncapsulationMode::Transport],
-            sa,
-            7200
-        )
-        .is_err());
+        assert!(
+            select_phase2(&ours, ProtocolId::Esp, &[EncapsulationMode::Transport], sa).is_err()
+        );
         let ah = phase2_suites(&[Proposal::parse_ah("sha256").unwrap()], ProtocolId::Ah);
         let body = encode_phase2_sa(
             ProtocolId::Ah,
@@ -853,14 +834,8 @@ mod tests {
         );
         let bytes = sa_payload(&body);
         let sa = &parse(&bytes);
-        let (c, _) = select_phase2(
-            &ah,
-            ProtocolId::Ah,
-            &[EncapsulationMode::Transport],
-            sa,
-            7200,
-        )
-        .unwrap();
+        let (c, _) =
+            select_phase2(&ah, ProtocolId::Ah, &[EncapsulationMode::Transport], sa).unwrap();
         assert_eq!(c.describe(), "ah:sha256");
     }
 }

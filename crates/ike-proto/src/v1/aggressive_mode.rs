@@ -116,6 +116,7 @@ impl IsakmpSa {
             dpd_seq: 0,
             probe: None,
             ike_rekey: peer.rekey_time,
+            life_cap: phase1_life(peer),
             reauth_at: None,
             expire_at: None,
             reauth_of: None,
@@ -186,13 +187,7 @@ impl IsakmpSa {
                 continue;
             };
             let ours = prop::phase1_suites(&peer.ike_proposals);
-            match prop::select_phase1(
-                &ours,
-                auth,
-                offer,
-                phase1_life(peer),
-                ctx.config.prefer_initiator_proposals,
-            ) {
+            match prop::select_phase1(&ours, auth, offer, ctx.config.prefer_initiator_proposals) {
                 Ok((c, n)) if ike_crypto::dh::public_value_len(c.group()) == Some(ke.len()) => {
                     found = Some((idx, c, n));
                     break;
@@ -266,6 +261,7 @@ impl IsakmpSa {
             dpd_seq: 0,
             probe: None,
             ike_rekey: peer.rekey_time,
+            life_cap: phase1_life(&peer),
             reauth_at: None,
             expire_at: None,
             reauth_of: None,

@@ -146,6 +146,7 @@ impl IsakmpSa {
             dpd_seq: 0,
             probe: None,
             ike_rekey: peer.rekey_time,
+            life_cap: phase1_life(peer),
             reauth_at: None,
             expire_at: None,
             reauth_of: None,
@@ -202,13 +203,7 @@ impl IsakmpSa {
                 continue;
             };
             let ours = prop::phase1_suites(&peer.ike_proposals);
-            match prop::select_phase1(
-                &ours,
-                auth,
-                offer,
-                phase1_life(peer),
-                ctx.config.prefer_initiator_proposals,
-            ) {
+            match prop::select_phase1(&ours, auth, offer, ctx.config.prefer_initiator_proposals) {
                 Ok((c, n)) => {
                     found = Some((idx, c, n));
                     break;
@@ -277,6 +272,7 @@ impl IsakmpSa {
             dpd_seq: 0,
             probe: None,
             ike_rekey: peer.rekey_time,
+            life_cap: phase1_life(&peer),
             reauth_at: None,
             expire_at: None,
             reauth_of: None,

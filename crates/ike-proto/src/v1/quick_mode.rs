@@ -560,15 +560,9 @@ impl IsakmpSa {
                 IpsecProtocol::Ah => wire::ProtocolId::Ah,
             };
             let ours = prop::phase2_suites(c.proposals(), proto);
-            prop::select_phase2(
-                &ours,
-                proto,
-                &self.accepted_modes(c.mode),
-                sa,
-                child_life(c),
-            )
-            .ok()
-            .map(|(ch, n)| (c, ch, n))
+            prop::select_phase2(&ours, proto, &self.accepted_modes(c.mode), sa)
+                .ok()
+                .map(|(ch, n)| (c, ch, n))
         });
         let Some((child, chosen, number)) = found else {
             let why = if peer.children.iter().any(|c| {
@@ -629,6 +623,16 @@ impl IsakmpSa {
         }
         if let [i, r] = ids.as_slice() {
             rest.add(PayloadType::Id, i).add(PayloadType::Id, r);
+        }
+        // RFC 2407 §4.6.3.1: a shorter lifetime of ours is announced, and used on both sides.
+        let ours = child_life(child);
+        let mut chosen = chosen;
+        if ours < chosen.life {
+            rest.add(
+                PayloadType::Notify,
+                &responder_lifetime(chosen.protocol, chosen.spi, ours),
+            );
+            chosen.life = ours;
         }
         let keys = self
             .keys
@@ -747,12 +751,16 @@ impl IsakmpSa {
         )
         .map_err(|_| Step::Fail(ProtocolError::InvalidSyntax("Quick Mode message 2")))?;
         let (mut sa, mut nr, mut ke, mut ids) = (None, None, None, Vec::new());
+        let mut responder_life = None;
         for (j, p) in chain.payloads.iter().enumerate().skip(1) {
             match p {
                 Payload::Sa(s) if sa.is_none() => sa = Some(s),
                 Payload::Nonce(n) => nr = Some(*n),
                 Payload::Ke(k) => ke = Some(*k),
                 Payload::Id(_) => ids.push(protect::body_of(&plain, &l, j).to_vec()),
+                Payload::Notify(n) if n.notify_type == wire::NotifyType::ResponderLifetime => {
+                    responder_life = life_of(n.data);
+                }
                 Payload::Notify(_) | Payload::VendorId(_) => {}
                 _ => {
                     return Err(Step::Fail(ProtocolError::InvalidSyntax(
@@ -770,8 +778,12 @@ impl IsakmpSa {
             IpsecProtocol::Esp => wire::ProtocolId::Esp,
             IpsecProtocol::Ah => wire::ProtocolId::Ah,
         };
-        let chosen = prop::check_phase2_reply(&q.offered, wire_proto, self.encap_mode(q.mode), sa)
-            .ok_or(Step::Fail(ProtocolError::NoProposalChosen))?;
+        let mut chosen =
+            prop::check_phase2_reply(&q.offered, wire_proto, self.encap_mode(q.mode), sa)
+                .ok_or(Step::Fail(ProtocolError::NoProposalChosen))?;
+        if let Some(l) = responder_life {
+            chosen.life = chosen.life.min(l);
+        }
         // The responder echoes our client IDs, or none if we sent none.
         if !ids.is_empty() {
             let ours = [ts_id(&q.local_ts), ts_id(&q.remote_ts)];
@@ -997,6 +1009,56 @@ impl IsakmpSa {
             expire_in: Some(Duration::from_secs(u64::from(chosen.life))),
         })
     }
+}
+
+/// A RESPONDER-LIFETIME notify body (RFC 2407 §4.6.3.1): the SA's SPI, then its lifetime as
+/// SA Life Type and SA Life Duration attributes.
+fn responder_lifetime(protocol: wire::ProtocolId, spi: u32, life: u32) -> Vec<u8> {
+    let mut b = Vec::new();
+    b.extend_from_slice(&wire::DOI_IPSEC.to_be_bytes());
+    b.push(protocol.value());
+    b.push(4);
+    b.extend_from_slice(&wire::NotifyType::ResponderLifetime.value().to_be_bytes());
+    b.extend_from_slice(&spi.to_be_bytes());
+    b.extend_from_slice(&(0x8000 | wire::IpsecAttrType::SaLifeType.value()).to_be_bytes());
+    b.extend_from_slice(&wire::LifeType::Seconds.value().to_be_bytes());
+    // SA Life Duration as a variable-length attribute of four bytes.
+    b.extend_from_slice(&wire::IpsecAttrType::SaLifeDuration.value().to_be_bytes());
+    b.extend_from_slice(&4u16.to_be_bytes());
+    b.extend_from_slice(&life.to_be_bytes());
+    b
+}
+
+/// The lifetime in seconds of RESPONDER-LIFETIME's attributes, if it names one.
+fn life_of(mut data: &[u8]) -> Option<u32> {
+    let mut seconds = false;
+    let mut life = None;
+    while let Some(&[t0, t1, v0, v1]) = data.get(..4) {
+        let t = u16::from_be_bytes([t0, t1]);
+        let v = u16::from_be_bytes([v0, v1]);
+        let (kind, value, rest): (u16, u64, &[u8]) = if t & 0x8000 != 0 {
+            (t & 0x7fff, u64::from(v), data.get(4..)?)
+        } else {
+            let len = usize::from(v);
+            let bytes = data.get(4..4 + len)?;
+            if len == 0 || len > 8 {
+                return None;
+            }
+            let value = bytes.iter().fold(0u64, |a, b| (a << 8) | u64::from(*b));
+            (t, value, data.get(4 + len..)?)
+        };
+        match wire::IpsecAttrType::from(kind) {
+            wire::IpsecAttrType::SaLifeType => {
+                seconds = value == u64::from(wire::LifeType::Seconds.value())
+            }
+            wire::IpsecAttrType::SaLifeDuration if seconds => {
+                life = Some(u32::try_from(value).unwrap_or(u32::MAX));
+            }
+            _ => {}
+        }
+        data = rest;
+    }
+    life
 }
 
 /// Appends every payload of `rest` to `c`.

@@ -22,7 +22,8 @@ use crate::v2::{CloseReason, Event};
 impl IsakmpSa {
     /// Sets the re-authentication and expiry times when the SA is established.
     pub(crate) fn schedule_phase1(&mut self, now: Instant, rekey_time: Option<Duration>) {
-        let life = Duration::from_secs(u64::from(self.chosen.map_or(28_800, |c| c.life).max(1)));
+        let negotiated = self.chosen.map_or(self.life_cap, |c| c.life);
+        let life = Duration::from_secs(u64::from(negotiated.min(self.life_cap).max(1)));
         self.expire_at = Some(now + life);
         self.reauth_at = None;
         if !self.initiator {

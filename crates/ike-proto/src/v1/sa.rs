@@ -228,6 +228,8 @@ pub(crate) struct IsakmpSa {
     pub(crate) probe: Option<super::dpd::Probe>,
     /// The connection's `rekey_time`: when we re-authenticate an ISAKMP SA we set up.
     pub(crate) ike_rekey: Option<Duration>,
+    /// Our own lifetime of the ISAKMP SA: a longer negotiated one is cut to it locally.
+    pub(crate) life_cap: u32,
     pub(crate) reauth_at: Option<Instant>,
     /// The negotiated lifetime ends.
     pub(crate) expire_at: Option<Instant>,
