@@ -225,3 +225,65 @@ fn psk_on_one_side_and_certificates_on_the_other_cannot_be_configured() {
     let e = ea.initiate(now, A.parse().unwrap(), "site-b").unwrap_err();
     assert!(e.to_string().contains("one method"), "{e}");
 }
+
+#[test]
+fn large_messages_go_in_fragments_and_are_reassembled() {
+    let k = pki();
+    let mut pa = v1_peer(
+        "site-b",
+        B,
+        ("a.example.org", "b.example.org"),
+        (sign_with(&k.a_ec, &[&k.intermediate]), trusting(&k.root)),
+        ("10.88.1.0/24", "10.88.2.0/24"),
+    );
+    let pb = v1_peer(
+        "site-a",
+        A,
+        ("b.example.org", "a.example.org"),
+        (sign_with(&k.b_ec, &[&k.intermediate]), trusting(&k.root)),
+        ("10.88.2.0/24", "10.88.1.0/24"),
+    );
+    pa.aggressive = false;
+    let cfg = EndpointConfig {
+        fragment_size: 400,
+        ..EndpointConfig::default()
+    };
+    for loss in [0.0, 0.2] {
+        let mut ea = Endpoint::new(
+            cfg.clone(),
+            vec![pa.clone()],
+            Box::new(ike_crypto::rng::SeededRng::new(51)),
+        )
+        .unwrap();
+        let mut eb = Endpoint::new(
+            cfg.clone(),
+            vec![pb.clone()],
+            Box::new(ike_crypto::rng::SeededRng::new(52)),
+        )
+        .unwrap();
+        ea.set_unix_time(T0);
+        eb.set_unix_time(T0);
+        let faults = Faults {
+            loss,
+            ..Faults::none()
+        };
+        let mut p = Pair::new(ea, eb, A.parse().unwrap(), B.parse().unwrap(), faults, 5);
+        assert!(run(&mut p), "loss {loss}");
+        // Main Mode 5 and 6 (certificate chains) went as fragments (payload 132), each datagram
+        // within the size.
+        let frags = p
+            .log
+            .iter()
+            .filter(|s| s.payload.get(16) == Some(&132))
+            .count();
+        assert!(frags >= 4, "{frags} fragments");
+        assert!(
+            p.log.iter().all(|s| s.payload.len() <= 400),
+            "a datagram over the limit"
+        );
+        assert!(matches!(
+            scheme(&p.events_a),
+            Some(SignatureScheme::Ecdsa { .. })
+        ));
+    }
+}

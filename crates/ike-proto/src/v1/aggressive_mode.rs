@@ -111,6 +111,9 @@ impl IsakmpSa {
             force_encap: peer.encap,
             peer_dpd: false,
             next_keepalive: None,
+            peer_frag: false,
+            frag_size: ctx.config.fragment_size,
+            reassembly: None,
             dpd_delay: peer.dpd_delay,
             last_heard: now,
             dpd_seq: 0,
@@ -256,6 +259,9 @@ impl IsakmpSa {
             force_encap: false,
             peer_dpd: false,
             next_keepalive: None,
+            peer_frag: false,
+            frag_size: ctx.config.fragment_size,
+            reassembly: None,
             dpd_delay: peer.dpd_delay,
             last_heard: now,
             dpd_seq: 0,
@@ -267,7 +273,8 @@ impl IsakmpSa {
             reauth_of: None,
             peer_auth: None,
         };
-        (sa.nat_t, sa.peer_dpd) = peer_vids(payloads);
+        let vids = peer_vids(payloads);
+        sa.take_vids(&vids);
         sa.force_encap = peer.encap;
         if sa.derive(&peer, gxy.expose()).is_err() {
             return Err(None);
@@ -279,7 +286,7 @@ impl IsakmpSa {
             .add(PayloadType::Ke, dh.public_value())
             .add(PayloadType::Nonce, &nr)
             .add(PayloadType::Id, &idir);
-        add_vids(&mut c, Some(sa.nat_t));
+        add_vids(&mut c, Some(&vids));
         // RFC 3947 §3.1: NAT-D in Aggressive Mode messages 2 and 3.
         sa.add_natd(&mut c);
         if sa.add_proof(&mut c, &peer, false, &idir, ctx).is_err() {
@@ -364,7 +371,7 @@ impl IsakmpSa {
         hs.nr = nr.to_vec();
         self.rcookie = msg.header.rcookie;
         self.chosen = Some(chosen);
-        (self.nat_t, self.peer_dpd) = peer_vids(payloads);
+        self.take_vids(&peer_vids(payloads));
         self.derive(&peer, gxy.expose())?;
         let id = parse_id(idir).ok_or(Step::Fail(ProtocolError::AuthenticationFailed(
             "unsupported identity type",

@@ -141,6 +141,9 @@ impl IsakmpSa {
             force_encap: peer.encap,
             peer_dpd: false,
             next_keepalive: None,
+            peer_frag: false,
+            frag_size: ctx.config.fragment_size,
+            reassembly: None,
             dpd_delay: peer.dpd_delay,
             last_heard: now,
             dpd_seq: 0,
@@ -222,11 +225,11 @@ impl IsakmpSa {
         let Some(peer) = ctx.peers.get(idx).cloned() else {
             return Err(None);
         };
-        let (nat_t, peer_dpd) = peer_vids(payloads);
+        let vids = peer_vids(payloads);
         let reply = prop::encode_phase1_reply(&chosen, number);
         let mut c = Chain::default();
         c.add(PayloadType::Sa, &reply);
-        add_vids(&mut c, Some(nat_t));
+        add_vids(&mut c, Some(&vids));
         let bytes = protect::plain((h.icookie, cookie), ExchangeType::IdentityProtection, 0, &c);
         tracing::debug!(target: "ike", "sending Main Mode message 2 [SA V] to {remote} ({})", chosen.describe());
         let sa = Self {
@@ -261,12 +264,15 @@ impl IsakmpSa {
             seen_mids: Default::default(),
             todo: Vec::new(),
             send_initial_contact: false,
-            nat_t,
+            nat_t: vids.nat_t,
             nat_local: false,
             nat_remote: false,
             force_encap: peer.encap,
-            peer_dpd,
+            peer_dpd: vids.dpd,
             next_keepalive: None,
+            peer_frag: vids.frag,
+            frag_size: ctx.config.fragment_size,
+            reassembly: None,
             dpd_delay: peer.dpd_delay,
             last_heard: now,
             dpd_seq: 0,
@@ -301,7 +307,7 @@ impl IsakmpSa {
             .map(|s| s.bytes.clone());
         if let Some(b) = stored {
             tracing::debug!(target: "ike", "the peer repeated a message: answering from the stored copy");
-            out.transmits.push(self.transmit(b));
+            out.transmits.extend(self.datagrams(b));
         } else {
             out.dropped = Some((DropReason::UnexpectedMessageId, self.remote));
         }
@@ -462,9 +468,8 @@ impl IsakmpSa {
             )),
         )?;
         self.rcookie = msg.header.rcookie;
-        let (nat_t, peer_dpd) = peer_vids(payloads);
-        self.nat_t = nat_t;
-        self.peer_dpd = peer_dpd;
+        let vids = peer_vids(payloads);
+        (self.nat_t, self.peer_dpd, self.peer_frag) = (vids.nat_t, vids.dpd, vids.frag);
         let dh = ike_crypto::dh::generate(chosen.group(), &mut *ctx.rng)
             .map_err(|_| Step::Fail(ProtocolError::LocalFailure("key generation failed")))?;
         let mut ni = vec![0u8; NONCE_LEN];
@@ -705,7 +710,7 @@ impl IsakmpSa {
         answers: &[u8],
     ) -> Output {
         let mut out = Output::default();
-        out.transmits.push(self.transmit(bytes.clone()));
+        out.transmits.extend(self.datagrams(bytes.clone()));
         self.p1_sent = Some(Sent {
             bytes,
             awaiting: awaiting.then(|| Retransmit::start(now, ctx.config)),
@@ -813,32 +818,59 @@ impl IsakmpSa {
     }
 }
 
-/// The vendor IDs we send: dead peer detection and NAT-T (all versions we speak as initiator,
-/// `Some(the one chosen)` as responder).
-pub(super) fn add_vids(c: &mut Chain, responder: Option<Option<NatT>>) {
+/// What the peer's vendor IDs announce.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct PeerVids {
+    /// Its best NAT-T version (RFC 3947 or a draft).
+    pub(super) nat_t: Option<NatT>,
+    /// Dead peer detection (RFC 3706).
+    pub(super) dpd: bool,
+    /// IKEv1 fragmentation.
+    pub(super) frag: bool,
+}
+
+/// The vendor IDs we send: as initiator DPD, fragmentation and every NAT-T version we speak;
+/// as responder DPD, fragmentation if the initiator announced it, and the NAT-T version chosen.
+pub(super) fn add_vids(c: &mut Chain, responder: Option<&PeerVids>) {
     c.add(PayloadType::VendorId, &nat::VID_DPD);
     match responder {
         None => {
+            c.add(PayloadType::VendorId, &super::fragment::VID_FRAGMENTATION);
             for v in nat::OFFERED {
                 c.add(PayloadType::VendorId, &v);
             }
         }
-        Some(Some(n)) => {
-            c.add(PayloadType::VendorId, n.vid());
+        Some(p) => {
+            if p.frag {
+                c.add(PayloadType::VendorId, &super::fragment::VID_FRAGMENTATION);
+            }
+            if let Some(n) = p.nat_t {
+                c.add(PayloadType::VendorId, n.vid());
+            }
         }
-        Some(None) => {}
     }
 }
 
-/// What the peer's vendor IDs announce: its best NAT-T version, and DPD.
-pub(super) fn peer_vids(payloads: &[Payload<'_>]) -> (Option<NatT>, bool) {
+/// What the peer's vendor IDs announce.
+pub(super) fn peer_vids(payloads: &[Payload<'_>]) -> PeerVids {
     let vids = payloads.iter().filter_map(|p| match p {
         Payload::VendorId(v) => Some(*v),
         _ => None,
     });
-    let nat_t = NatT::best(vids.clone());
-    let dpd = vids.into_iter().any(|v| v == nat::VID_DPD);
-    (nat_t, dpd)
+    PeerVids {
+        nat_t: NatT::best(vids.clone()),
+        dpd: vids.clone().any(|v| v == nat::VID_DPD),
+        frag: vids.into_iter().any(super::fragment::is_fragmentation_vid),
+    }
+}
+
+impl IsakmpSa {
+    /// Takes what the peer's vendor IDs announce.
+    pub(super) fn take_vids(&mut self, v: &PeerVids) {
+        self.nat_t = v.nat_t;
+        self.peer_dpd = v.dpd;
+        self.peer_frag = v.frag;
+    }
 }
 
 impl IsakmpSa {

@@ -17,6 +17,7 @@
 mod aggressive_mode;
 mod auth;
 mod dpd;
+mod fragment;
 mod informational;
 mod main_mode;
 mod nat;
@@ -358,7 +359,36 @@ impl Engine {
         let Some(sa) = self.table.get_mut(handle) else {
             return;
         };
-        let out = sa.handle_message(now, local, remote, data, &msg, ctx);
+        let fragment = match &msg.body {
+            wire::Body::Plain(p) => match p.as_slice() {
+                [wire::Payload::Fragment(f)] => Some(f),
+                _ => None,
+            },
+            wire::Body::Encrypted { .. } => None,
+        };
+        let out = match fragment {
+            None => sa.handle_message(now, local, remote, data, &msg, ctx),
+            Some(f) => {
+                let Some(whole) = sa.reassemble(now, f) else {
+                    return;
+                };
+                tracing::debug!(target: "ike", "reassembled a message of {} bytes from fragments", whole.len());
+                match wire::Message::decode(&whole) {
+                    // A fragment inside fragments, or cookies of another SA: dropped.
+                    Ok(m)
+                        if m.header.icookie == h.icookie
+                            && m.header.rcookie == h.rcookie
+                            && !matches!(&m.body, wire::Body::Plain(p) if p.iter().any(|x| matches!(x, wire::Payload::Fragment(_)))) =>
+                    {
+                        sa.handle_message(now, local, remote, &whole, &m, ctx)
+                    }
+                    _ => {
+                        ctx.dropped(DropReason::Undecodable, remote);
+                        return;
+                    }
+                }
+            }
+        };
         self.collect(ctx, handle, out);
     }
 

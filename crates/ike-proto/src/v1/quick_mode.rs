@@ -384,7 +384,7 @@ impl IsakmpSa {
             expires: now + QM_TIMEOUT,
         });
         let mut out = Output::default();
-        out.transmits.push(self.transmit(bytes));
+        out.transmits.extend(self.datagrams(bytes));
         Ok(out)
     }
 
@@ -692,7 +692,7 @@ impl IsakmpSa {
             expires: now + QM_TIMEOUT,
         });
         let mut out = Output::default();
-        out.transmits.push(self.transmit(bytes));
+        out.transmits.extend(self.datagrams(bytes));
         Ok(out)
     }
 
@@ -882,7 +882,7 @@ impl IsakmpSa {
         self.children.push(c);
         self.rekeyed(now, replaces);
         let mut out = Output::default();
-        out.transmits.push(self.transmit(bytes));
+        out.transmits.extend(self.datagrams(bytes));
         out.events.push(Event::ChildSaInstall(Box::new(install)));
         Ok(out)
     }

@@ -219,6 +219,10 @@ pub(crate) struct IsakmpSa {
     pub(crate) peer_dpd: bool,
     /// When to send the next NAT keepalive (we are behind a NAT).
     pub(crate) next_keepalive: Option<Instant>,
+    /// The peer takes IKEv1 fragments (vendor ID), above this size.
+    pub(crate) peer_frag: bool,
+    pub(crate) frag_size: usize,
+    pub(crate) reassembly: Option<super::fragment::Reassembly>,
     /// The connection's `dpd_delay` (RFC 3706 idle time before R-U-THERE).
     pub(crate) dpd_delay: Option<Duration>,
     /// When an authenticated message last came from the peer.
@@ -326,7 +330,7 @@ impl IsakmpSa {
                 Tick::Resend => {
                     tracing::debug!(target: "ike", "retransmitting Main Mode message");
                     let b = s.bytes.clone();
-                    out.transmits.push(self.transmit(b));
+                    out.transmits.extend(self.datagrams(b));
                 }
                 Tick::GiveUp => return self.close(CloseReason::Timeout),
             }
@@ -371,7 +375,7 @@ impl IsakmpSa {
         });
         for b in resend {
             tracing::debug!(target: "ike", "retransmitting Quick Mode message");
-            out.transmits.push(self.transmit(b));
+            out.transmits.extend(self.datagrams(b));
         }
         for (child, replaces) in failed {
             tracing::info!(target: "ike", "Quick Mode for child {child} got no answer");
