@@ -59,7 +59,8 @@ impl IsakmpSa {
         let exchange = ike_wire::v1::ExchangeType::from(bytes.get(18).copied().unwrap_or(0));
         let mid = bytes
             .get(20..24)
-            .map_or(0, |m| u32::from_be_bytes([m[0], m[1], m[2], m[3]]));
+            .and_then(|m| <[u8; 4]>::try_from(m).ok())
+            .map_or(0, u32::from_be_bytes);
         // The same identifier for every retransmission of the same message.
         let id = bytes
             .iter()
