@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=${1:?usage: scripts/fuzz-smoke.sh SECONDS}
-targets=(v2_decode v1_decode any_datagram v2_engine)
+targets=(v2_decode v1_decode any_datagram v2_engine v1_engine)
 logs=fuzz/artifacts/logs
 
 if ! cargo fuzz --version >/dev/null 2>&1; then

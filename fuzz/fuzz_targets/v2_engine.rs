@@ -40,6 +40,8 @@ fn peer(name: &str, remote: &str, local_id: &str, remote_id: &str) -> PeerConfig
         dpd_action: DpdAction::Clear,
         encap: false,
         life_time: None,
+        version: ike_proto::config::IkeVersion::V2,
+        aggressive: false,
     }
 }
 

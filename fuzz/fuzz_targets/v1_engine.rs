@@ -1,0 +1,136 @@
+//! Arbitrary datagrams into the IKEv1 engine: to a fresh responder (Main Mode or Aggressive
+//! Mode message 1 admission), to a half-open responder ISAKMP SA between Main Mode messages
+//! (its cookies patched into the header), and to both ends of an established ISAKMP SA with an
+//! IPsec SA (the Quick Mode, Informational and fragment paths; the message ID and flags come
+//! from the input). The first input byte picks the variant. Nothing may panic, and an
+//! established ISAKMP SA must survive garbage: it stays established and keeps its IPsec SA.
+#![no_main]
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use ike_crypto::rng::SeededRng;
+use ike_crypto::Secret;
+use ike_proto::config::IkeVersion;
+use ike_proto::proposal::Proposal;
+use ike_proto::v2::{
+    AuthMethod, ChildConfig, DpdAction, Endpoint, EndpointConfig, Event, Identity, Mode,
+    PeerConfig, Ts,
+};
+use libfuzzer_sys::fuzz_target;
+
+fn peer(remote: &str, local_id: &str, remote_id: &str, aggressive: bool) -> PeerConfig {
+    PeerConfig {
+        name: "peer".into(),
+        remote_addrs: vec![remote.parse().unwrap()],
+        local_id: Identity::parse(local_id),
+        remote_id: Identity::parse(remote_id),
+        local_auth: AuthMethod::Psk(Secret::from_slice(b"fuzz")),
+        remote_auth: AuthMethod::Psk(Secret::from_slice(b"fuzz")),
+        ike_proposals: vec![Proposal::parse_ike("aes128-sha256-x25519").unwrap()],
+        children: vec![ChildConfig {
+            name: "net".into(),
+            local_ts: vec![Ts::cidr("10.0.0.0/8").unwrap()],
+            remote_ts: vec![Ts::cidr("10.0.0.0/8").unwrap()],
+            ah_proposals: Vec::new(),
+            esp_proposals: vec![Proposal::parse_esp("aes128-sha256").unwrap()],
+            mode: Mode::Tunnel,
+            rekey_time: None,
+            life_time: None,
+        }],
+        rekey_time: None,
+        dpd_delay: None,
+        dpd_action: DpdAction::Clear,
+        encap: false,
+        life_time: None,
+        version: IkeVersion::V1,
+        aggressive,
+    }
+}
+
+fn pump(a: &mut Endpoint, b: &mut Endpoint, now: Instant, a_addr: SocketAddr, b_addr: SocketAddr) {
+    for _ in 0..8 {
+        while let Some(t) = a.poll_transmit() {
+            b.handle_datagram(now, t.remote, t.local, &t.payload);
+        }
+        while let Some(t) = b.poll_transmit() {
+            a.handle_datagram(now, t.remote, t.local, &t.payload);
+        }
+    }
+    let _ = (a_addr, b_addr);
+}
+
+fuzz_target!(|data: &[u8]| {
+    let a_addr: SocketAddr = "10.77.0.1:500".parse().unwrap();
+    let b_addr: SocketAddr = "10.77.0.2:500".parse().unwrap();
+    let now = Instant::now();
+    let variant = data.first().copied().unwrap_or(0) % 4;
+    let aggressive = variant == 3;
+    let cfg = || EndpointConfig {
+        fragment_size: if variant == 2 { 200 } else { EndpointConfig::default().fragment_size },
+        ..EndpointConfig::default()
+    };
+    let mut a = Endpoint::new(cfg(), vec![peer("10.77.0.2", "a", "b", aggressive)], Box::new(SeededRng::new(1))).unwrap();
+    let mut b = Endpoint::new(cfg(), vec![peer("10.77.0.1", "b", "a", aggressive)], Box::new(SeededRng::new(2))).unwrap();
+
+    // A fresh responder sees the datagram first (as it came, and with a zero responder cookie).
+    b.handle_datagram(now, b_addr, a_addr, data);
+    let mut first = data.to_vec();
+    if let Some(r) = first.get_mut(8..16) {
+        r.fill(0);
+    }
+    b.handle_datagram(now, b_addr, a_addr, &first);
+    while b.poll_transmit().is_some() {}
+    let mut b = Endpoint::new(cfg(), vec![peer("10.77.0.1", "b", "a", aggressive)], Box::new(SeededRng::new(2))).unwrap();
+
+    a.initiate(now, a_addr, "peer").unwrap();
+    // Half-open: after Main Mode message 1 and 2, the datagram with the SA's cookies.
+    if variant == 1 {
+        while let Some(t) = a.poll_transmit() {
+            b.handle_datagram(now, b_addr, a_addr, &t.payload);
+        }
+        let mut cookies = None;
+        let mut replies = Vec::new();
+        while let Some(t) = b.poll_transmit() {
+            cookies = t.payload.get(..16).map(<[u8]>::to_vec);
+            replies.push(t.payload);
+        }
+        let mut d = data.to_vec();
+        if let (Some(head), Some(c)) = (d.get_mut(..16), cookies.as_ref()) {
+            head.copy_from_slice(c);
+        }
+        b.handle_datagram(now, b_addr, a_addr, &d);
+        while b.poll_transmit().is_some() {}
+        for r in replies {
+            a.handle_datagram(now, a_addr, b_addr, &r);
+        }
+    }
+    pump(&mut a, &mut b, now, a_addr, b_addr);
+    let sa = b.established();
+    assert_eq!(sa.len(), 1, "no ISAKMP SA (variant {variant}): garbage broke a handshake");
+    let installed = |e: &mut Endpoint| {
+        let mut n = 0;
+        while let Some(ev) = e.poll_event() {
+            if matches!(ev, Event::ChildSaInstall(_)) {
+                n += 1;
+            }
+        }
+        n
+    };
+    assert_eq!(installed(&mut b), 1, "no IPsec SA (variant {variant})");
+    let cookies = b.sa_spis(sa[0]).unwrap();
+    // The datagram as a message of the established SA, to both ends.
+    let mut d = data.to_vec();
+    if let Some(head) = d.get_mut(..8) {
+        head.copy_from_slice(&cookies.0);
+    }
+    if let Some(head) = d.get_mut(8..16) {
+        head.copy_from_slice(&cookies.1);
+    }
+    b.handle_datagram(now, b_addr, a_addr, &d);
+    a.handle_datagram(now, a_addr, b_addr, &d);
+    while b.poll_transmit().is_some() {}
+    while a.poll_transmit().is_some() {}
+    assert!(b.is_established(sa[0]), "garbage tore down an established ISAKMP SA");
+    assert_eq!(b.child_sas(sa[0]).len(), 1, "garbage removed an IPsec SA");
+});
