@@ -212,6 +212,63 @@ impl Engine {
         Ok(())
     }
 
+    /// A Quick Mode or Informational message as the peer of ISAKMP SA `h` would send it (test
+    /// hook): `payloads` (type, body) after an optional HASH(1) (`hash`: `Some(true)` right,
+    /// `Some(false)` wrong, `None` absent), encrypted under the IV of message ID `mid`, or in
+    /// the clear.
+    #[cfg(feature = "test-hooks")]
+    pub(crate) fn forge(
+        &self,
+        h: SaHandle,
+        exchange: u8,
+        mid: u32,
+        payloads: &[(u8, Vec<u8>)],
+        hash: Option<bool>,
+        encrypt: bool,
+    ) -> Option<Vec<u8>> {
+        let sa = self.table.get(h)?;
+        let keys = sa.keys.as_ref()?;
+        let mut rest = protect::Chain::default();
+        for (t, b) in payloads {
+            rest.add(wire::PayloadType::from(*t), b);
+        }
+        let mut c = protect::Chain::default();
+        if let Some(right) = hash {
+            let mut v = ike_crypto::kdf::v1::informational_hash(
+                keys.prf,
+                keys.skeyid_a.expose(),
+                mid,
+                &rest.buf,
+            )
+            .expose()
+            .to_vec();
+            if !right {
+                if let Some(b) = v.first_mut() {
+                    *b ^= 1;
+                }
+            }
+            c.add(wire::PayloadType::Hash, &v);
+        }
+        for (t, b) in payloads {
+            c.add(wire::PayloadType::from(*t), b);
+        }
+        let ex = ExchangeType::from(exchange);
+        if encrypt {
+            protect::encrypted(
+                &keys.cipher,
+                &keys.phase2_iv(mid),
+                sa.cookies(),
+                ex,
+                0,
+                mid,
+                &c,
+            )
+            .map(|(m, _)| m)
+        } else {
+            Some(protect::plain(sa.cookies(), ex, mid, &c))
+        }
+    }
+
     /// Starts Main Mode for connection `idx`.
     pub(crate) fn initiate(
         &mut self,

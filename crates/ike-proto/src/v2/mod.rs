@@ -1068,6 +1068,24 @@ impl Endpoint {
         self.table.handles().collect()
     }
 
+    /// An IKEv1 Quick Mode or Informational message as the peer of ISAKMP SA `sa` would send
+    /// it, for negative tests (the `test-hooks` feature): `payloads` (type, body) after a HASH(1)
+    /// that is right (`Some(true)`), wrong (`Some(false)`) or absent (`None`), encrypted under
+    /// the IV of message ID `mid` or in the clear.
+    #[cfg(feature = "test-hooks")]
+    #[doc(hidden)]
+    pub fn v1_forge(
+        &self,
+        sa: SaHandle,
+        exchange: u8,
+        mid: u32,
+        payloads: &[(u8, Vec<u8>)],
+        hash: Option<bool>,
+        encrypt: bool,
+    ) -> Option<Vec<u8>> {
+        self.v1.forge(sa, exchange, mid, payloads, hash, encrypt)
+    }
+
     /// Recounts the table's counters and indexes by a walk over every SA, and checks that each
     /// SA's armed timer is the one it wants; says what disagrees. For tests (the `test-hooks`
     /// feature), which call it after random sequences of inputs.
