@@ -284,7 +284,7 @@ fn phase_2_before_phase_1_and_foreign_payloads_are_dropped() {
 
     // Quick Mode to a responder with no ISAKMP SA yet (before Phase 1): a Main Mode responder
     // whose message 1 only arrived.
-    let (mut q, qa, _) = established();
+    let (q, qa, _) = established();
     let forged =
         q.a.v1_forge(
             qa,
