@@ -2,7 +2,8 @@
 //! IKEv2 and ESP, so that a user can read their captures.
 //!
 //! DIR gets `ikev2_decryption_table` (one line per IKE SA key set: SPIs, SK_ei, SK_er, the
-//! encryption algorithm, SK_ai, SK_ar, the integrity algorithm) and `esp_sa` (one line per
+//! encryption algorithm, SK_ai, SK_ar, the integrity algorithm), `ikev1_decryption_table` (one
+//! line per ISAKMP SA: the initiator cookie and the encryption key) and `esp_sa` (one line per
 //! direction of each Child SA: protocol, addresses, SPI, algorithms and keys), in the CSV form
 //! of Wireshark's user tables (UAT), and a `preferences` file that turns ESP decryption on.
 //! `WIRESHARK_CONFIG_DIR=DIR wireshark capture.pcap` (or tshark) then decrypts at once; or copy
@@ -19,7 +20,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use ike_crypto::cipher::{EncrAlg, IntegAlg};
-use ike_proto::v2::{ChildSaInstall, IkeSaKeys};
+use ike_proto::v2::{ChildSaInstall, IkeSaKeys, IsakmpSaKeys};
 use zeroize::Zeroizing;
 
 /// Wireshark's label for an IKEv2 encryption transform (packet-isakmp.c's table).
@@ -100,6 +101,16 @@ pub fn ikev2_line(k: &IkeSaKeys) -> Zeroizing<String> {
     })
 }
 
+/// The `ikev1_decryption_table` line of an ISAKMP SA: the initiator cookie and the encryption
+/// key, bare hex (Wireshark finds the cipher in the SA payload it dissected).
+pub fn ikev1_line(k: &IsakmpSaKeys) -> Zeroizing<String> {
+    Zeroizing::new(format!(
+        "{},{}\n",
+        hex::encode(k.icookie),
+        Zeroizing::new(hex::encode(k.key.expose())).as_str()
+    ))
+}
+
 fn family(ip: IpAddr) -> &'static str {
     if ip.is_ipv4() {
         "IPv4"
@@ -149,6 +160,7 @@ pub fn esp_lines(c: &ChildSaInstall) -> Zeroizing<String> {
 pub struct KeyLog {
     dir: PathBuf,
     ikev2: File,
+    ikev1: File,
     esp: File,
 }
 
@@ -178,6 +190,7 @@ impl KeyLog {
         Ok(KeyLog {
             dir: dir.to_path_buf(),
             ikev2: open_0600(&dir.join("ikev2_decryption_table"))?,
+            ikev1: open_0600(&dir.join("ikev1_decryption_table"))?,
             esp: open_0600(&dir.join("esp_sa"))?,
         })
     }
@@ -190,6 +203,11 @@ impl KeyLog {
     /// Appends an IKE SA's keys.
     pub fn ike(&mut self, k: &IkeSaKeys) -> std::io::Result<()> {
         self.ikev2.write_all(ikev2_line(k).as_bytes())
+    }
+
+    /// Appends an ISAKMP SA's key.
+    pub fn isakmp(&mut self, k: &IsakmpSaKeys) -> std::io::Result<()> {
+        self.ikev1.write_all(ikev1_line(k).as_bytes())
     }
 
     /// Appends a Child SA's keys.

@@ -77,7 +77,8 @@ struct DaemonArgs {
     #[arg(short = 's', long = "socket", value_name = "PATH")]
     socket: Option<PathBuf>,
     /// Write every negotiated IKE and ESP key into DIR as Wireshark's decryption tables
-    /// (ikev2_decryption_table, esp_sa, and preferences that enable ESP decryption): then
+    /// (ikev2_decryption_table, ikev1_decryption_table, esp_sa, and preferences that enable ESP
+    /// decryption): then
     /// `WIRESHARK_CONFIG_DIR=DIR wireshark capture.pcap` decrypts. For debugging only: the
     /// files hold secrets.
     #[arg(long, value_name = "DIR")]

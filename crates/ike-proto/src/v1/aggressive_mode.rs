@@ -124,6 +124,7 @@ impl IsakmpSa {
             expire_at: None,
             reauth_of: None,
             peer_auth: None,
+            fresh_key: None,
         };
         Ok((sa, bytes))
     }
@@ -272,6 +273,7 @@ impl IsakmpSa {
             expire_at: None,
             reauth_of: None,
             peer_auth: None,
+            fresh_key: None,
         };
         let vids = peer_vids(payloads);
         sa.take_vids(&vids);

@@ -154,6 +154,7 @@ impl IsakmpSa {
             expire_at: None,
             reauth_of: None,
             peer_auth: None,
+            fresh_key: None,
         };
         Ok((sa, bytes))
     }
@@ -283,6 +284,7 @@ impl IsakmpSa {
             expire_at: None,
             reauth_of: None,
             peer_auth: None,
+            fresh_key: None,
         };
         Ok((sa, bytes))
     }
@@ -734,6 +736,7 @@ impl IsakmpSa {
         let dae = kdf::skeyid_d_a_e(prf, skeyid.expose(), gxy, &self.icookie, &self.rcookie);
         let enc = kdf::encryption_key(prf, dae.skeyid_e.expose(), encr.key_len()).map_err(fail)?;
         let cipher = Cipher::new(encr, enc.expose()).map_err(fail)?;
+        self.fresh_key = Some(enc);
         let block = encr.block_len();
         let iv = kdf::phase1_iv(prf, &hs.gxi, &hs.gxr, block).map_err(fail)?;
         hs.skeyid = Some(skeyid);

@@ -486,7 +486,21 @@ impl Engine {
                     self.restart(ctx, old, now);
                 }
             }
-        } else if let Some(sa) = self.table.get(h) {
+        } else if let Some(sa) = self.table.get_mut(h) {
+            // The raw key exists only for this: handed over, or dropped (zeroized) now.
+            if let (Some(key), Some(chosen)) = (sa.fresh_key.take(), sa.chosen) {
+                if let (true, Ok(encr)) = (ctx.config.export_keys, chosen.encr_alg()) {
+                    ctx.events
+                        .push_back(Event::IsakmpSaKeys(Box::new(crate::v2::IsakmpSaKeys {
+                            sa: h,
+                            connection: sa.conn.clone(),
+                            icookie: sa.icookie,
+                            rcookie: sa.rcookie,
+                            encr,
+                            key,
+                        })));
+                }
+            }
             let next = sa.next_timeout(ctx.config);
             if let Some((i, r)) = self.table.sync(h, next).spis {
                 ctx.events.push_back(Event::IkeSaSpis {
@@ -646,9 +660,13 @@ impl Engine {
             ctx,
         ) {
             Ok((sa, bytes)) => {
-                ctx.transmits.push_back(Transmit::ike(local, remote, bytes));
                 let next = sa.next_timeout(ctx.config);
                 self.table.insert(handle, sa, next);
+                let out = Output {
+                    transmits: vec![Transmit::ike(local, remote, bytes)],
+                    ..Output::default()
+                };
+                self.collect(ctx, handle, out);
             }
             Err(reply) => {
                 if let Some(bytes) = reply {

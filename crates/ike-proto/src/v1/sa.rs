@@ -239,6 +239,8 @@ pub(crate) struct IsakmpSa {
     pub(crate) expire_at: Option<Instant>,
     /// The ISAKMP SA this one re-authenticates.
     pub(crate) reauth_of: Option<SaHandle>,
+    /// The encryption key just derived, until the endpoint takes it for a key log (or drops it).
+    pub(crate) fresh_key: Option<ike_crypto::Secret>,
     /// How the peer authenticated (signatures: the scheme and the validated chain).
     pub(crate) peer_auth: Option<crate::v2::PeerAuth>,
 }

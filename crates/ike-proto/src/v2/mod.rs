@@ -192,6 +192,25 @@ pub struct IkeSaKeys {
     pub sk_ar: Secret,
 }
 
+/// The key that encrypts an ISAKMP SA's messages, for a key log (Wireshark's
+/// `ikev1_decryption_table` takes the initiator cookie and this key); only with
+/// [`EndpointConfig::export_keys`].
+#[derive(Debug)]
+pub struct IsakmpSaKeys {
+    /// The SA.
+    pub sa: SaHandle,
+    /// Its connection.
+    pub connection: String,
+    /// The initiator cookie.
+    pub icookie: [u8; 8],
+    /// The responder cookie.
+    pub rcookie: [u8; 8],
+    /// The cipher.
+    pub encr: ike_crypto::cipher::EncrAlg,
+    /// The encryption key (from SKEYID_e).
+    pub key: Secret,
+}
+
 /// What the engine tells its driver.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -220,6 +239,9 @@ pub enum Event {
     /// An IKE SA has (new) keys: after IKE_SA_INIT, after each IKE_INTERMEDIATE key update,
     /// and for an SA made by a rekey. Only with [`EndpointConfig::export_keys`].
     IkeSaKeys(Box<IkeSaKeys>),
+    /// An ISAKMP SA (IKEv1) has its encryption key (RFC 2409 Appendix B), derived after Main
+    /// Mode message 4 or Aggressive Mode message 2. Only with [`EndpointConfig::export_keys`].
+    IsakmpSaKeys(Box<IsakmpSaKeys>),
     /// A Child SA is ready to install.
     ChildSaInstall(Box<ChildSaInstall>),
     /// A Child SA could not be created (the IKE SA may still be up).

@@ -597,6 +597,14 @@ impl ShardState {
                     }
                 }
             }
+            Event::IsakmpSaKeys(k) => {
+                if let Some(log) = &self.keylog {
+                    let mut log = log.lock().unwrap_or_else(|e| e.into_inner());
+                    if let Err(e) = log.isakmp(&k) {
+                        error!(target: "ike", "{}: writing the key log: {e}", k.connection);
+                    }
+                }
+            }
             Event::ChildSaInstall(c) => {
                 if let Some(log) = &self.keylog {
                     let mut log = log.lock().unwrap_or_else(|e| e.into_inner());
