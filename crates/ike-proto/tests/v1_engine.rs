@@ -648,6 +648,10 @@ fn quick_mode_rekeys_make_before_break_and_expire() {
     }
     let rekeys = installs(&p.events_a).len();
     assert!((9..=12).contains(&rekeys), "{rekeys} installs");
+    // The responder defers its new outbound SA of each rekey until the old pair is deleted.
+    let b = installs(&p.events_b);
+    assert!(b[0].outbound_after_delete.is_none());
+    assert!(b[1..].iter().all(|c| c.outbound_after_delete.is_some()));
     check_crossed(&p);
     // The overlap ended: one pair each, the same one.
     p.run_for(Duration::from_secs(10));
@@ -805,4 +809,20 @@ fn a_shorter_responder_lifetime_is_announced_and_used_by_both() {
     );
     p.run_for(Duration::from_secs(125));
     assert!(live(&p.events_a).is_empty() && live(&p.events_b).is_empty());
+}
+
+#[test]
+fn a_quick_mode_whose_message_3_never_comes_is_undone() {
+    let mut p = v1_pair(side(IKE, ESP), side(IKE, ESP), Faults::none(), 99);
+    initiate(&mut p);
+    // Up to Quick Mode message 2; then the network fails for the initiator's sends.
+    assert!(
+        p.run_until(Duration::from_secs(10), |p| installs(&p.events_b).len()
+            == 1)
+    );
+    p.faults.loss = 1.0;
+    p.run_for(Duration::from_secs(120));
+    // B installed at message 2 and removed the SA when message 3 never came.
+    assert!(live(&p.events_b).is_empty(), "{:?}", live(&p.events_b));
+    p.b.audit().unwrap();
 }

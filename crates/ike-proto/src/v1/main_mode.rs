@@ -38,9 +38,11 @@ use crate::v2::{CloseReason, EngineError, Event, ProtocolError, SaHandle};
 
 const NONCE_LEN: usize = 32;
 
+/// The ISAKMP SA lifetime we propose and accept: the connection's `life_time`, else its
+/// `rekey_time` plus 10 % (strongSwan's over_time), else RFC 2407's 8 hours.
 pub(super) fn phase1_life(peer: &PeerConfig) -> u32 {
     peer.life_time
-        .or(peer.rekey_time)
+        .or(peer.rekey_time.map(|r| r.mul_f64(1.1)))
         .map_or(prop::DEFAULT_LIFETIME, |d| {
             u32::try_from(d.as_secs()).unwrap_or(u32::MAX)
         })

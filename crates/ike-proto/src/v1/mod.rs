@@ -42,6 +42,11 @@ use sa::{IsakmpSa, Output};
 
 pub(crate) use crate::v2::entropy::Entropy;
 
+/// Eight octets in lowercase hex, for logs.
+fn hex8(b: &[u8; 8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
 /// What the endpoint lends the IKEv1 engine for one input.
 pub(crate) struct Ctx<'a> {
     pub(crate) config: &'a EndpointConfig,
@@ -308,6 +313,7 @@ impl Engine {
         now: Instant,
         h: SaHandle,
     ) -> Result<(), EngineError> {
+        let _span = self.span_of(h).entered();
         let sa = self.table.get_mut(h).ok_or(EngineError::UnknownSa)?;
         let out = sa.delete(now, ctx);
         self.collect(ctx, h, out);
@@ -350,8 +356,23 @@ impl Engine {
         }
     }
 
+    /// The tracing span of an ISAKMP SA: its connection and cookies on every line inside it.
+    fn span_of(&self, h: SaHandle) -> tracing::Span {
+        match self.table.get(h) {
+            Some(sa) => tracing::debug_span!(
+                target: "ike",
+                "isakmp_sa",
+                conn = %sa.conn,
+                cky_i = %hex8(&sa.icookie),
+                cky_r = %hex8(&sa.rcookie)
+            ),
+            None => tracing::Span::none(),
+        }
+    }
+
     pub(crate) fn handle_timeout(&mut self, ctx: &mut Ctx<'_>, now: Instant) {
         for h in self.table.pop_due(now) {
+            let _span = self.span_of(h).entered();
             if let Some(sa) = self.table.get_mut(h) {
                 let out = sa.handle_timeout(now, ctx);
                 self.collect(ctx, h, out);
@@ -413,6 +434,7 @@ impl Engine {
             ctx.dropped(DropReason::UnknownSpi, remote);
             return;
         };
+        let _span = self.span_of(handle).entered();
         let Some(sa) = self.table.get_mut(handle) else {
             return;
         };

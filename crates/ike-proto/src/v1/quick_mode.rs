@@ -45,10 +45,14 @@ fn plain_encap(mode: Mode) -> EncapsulationMode {
     }
 }
 
+/// The lifetime we propose and accept for a child's SAs: its `life_time`, else its
+/// `rekey_time` plus 10 % (strongSwan's default), else an hour.
 fn child_life(c: &ChildConfig) -> u32 {
     c.life_time
-        .or(c.rekey_time)
-        .map_or(3600, |d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX))
+        .or(c.rekey_time.map(|r| r.mul_f64(1.1)))
+        .map_or(3600, |d| {
+            u32::try_from(d.as_secs().max(1)).unwrap_or(u32::MAX)
+        })
 }
 
 /// An ID payload body for a client identity (RFC 2407 §4.6.2): a single address, a subnet or
@@ -372,10 +376,8 @@ impl IsakmpSa {
             dh,
             local_ts: *local_ts,
             remote_ts: *remote_ts,
-            pending: None,
             done: false,
             replaces,
-            life: 0,
             sent: Some(Sent {
                 bytes: bytes.clone(),
                 awaiting: Some(Retransmit::start(now, ctx.config)),
@@ -680,10 +682,8 @@ impl IsakmpSa {
             dh: None,
             local_ts,
             remote_ts,
-            pending: Some(Box::new(install)),
             done: false,
             replaces: None,
-            life: chosen.life,
             sent: Some(Sent {
                 bytes: bytes.clone(),
                 awaiting: Some(Retransmit::start(now, ctx.config)),
@@ -691,7 +691,40 @@ impl IsakmpSa {
             }),
             expires: now + QM_TIMEOUT,
         });
+        // Installed before message 2 leaves: the initiator sends on the new SA as soon as it
+        // has message 2. A rekey of a child we hold (same child, same selectors) keeps our
+        // outbound traffic on the old SA until that is deleted, because the initiator installs
+        // the new inbound SA only when message 2 arrives (make-before-break, no loss).
+        let mut install = install;
+        install.outbound_after_delete = self
+            .children
+            .iter()
+            .rev()
+            .find(|c| {
+                c.name == child.name
+                    && c.local_ts == local_ts
+                    && c.remote_ts == remote_ts
+                    && c.delete_at.is_none()
+            })
+            .map(|c| c.spi_in);
+        let mut c = Child {
+            name: child.name.clone(),
+            protocol,
+            mode: child.mode,
+            spi_in,
+            spi_out: chosen.spi,
+            proposal: install.proposal.clone(),
+            local_ts,
+            remote_ts,
+            rekey_at: None,
+            expire_at: now,
+            rekeying: false,
+            delete_at: None,
+        };
+        Self::schedule(&mut c, now, chosen.life, false, None);
+        self.children.push(c);
         let mut out = Output::default();
+        out.events.push(Event::ChildSaInstall(Box::new(install)));
         out.transmits.extend(self.datagrams(bytes));
         Ok(out)
     }
@@ -887,8 +920,8 @@ impl IsakmpSa {
         Ok(out)
     }
 
-    /// Responder: message 3; install.
-    fn qm3(&mut self, now: Instant, i: usize, msg: &wire::Message<'_>) -> Result<Output, Step> {
+    /// Responder: message 3 completes the exchange (the SAs went in with message 2).
+    fn qm3(&mut self, _now: Instant, i: usize, msg: &wire::Message<'_>) -> Result<Output, Step> {
         let mid = msg.header.message_id;
         let iv = self
             .quick
@@ -910,28 +943,8 @@ impl IsakmpSa {
             return Err(Step::Drop(DropReason::IntegrityCheckFailed));
         }
         let q = self.quick.remove(i);
-        let mut out = Output::default();
-        if let Some(install) = q.pending {
-            tracing::info!(target: "ike", "IPsec SA {} established: SPIs {:08x}_i {:08x}_o ({})", q.child, install.spi_in, install.spi_out, install.proposal);
-            let mut c = Child {
-                name: q.child,
-                protocol: q.protocol,
-                mode: q.mode,
-                spi_in: install.spi_in,
-                spi_out: install.spi_out,
-                proposal: install.proposal.clone(),
-                local_ts: q.local_ts,
-                remote_ts: q.remote_ts,
-                rekey_at: None,
-                expire_at: now,
-                rekeying: false,
-                delete_at: None,
-            };
-            Self::schedule(&mut c, now, q.life, false, None);
-            self.children.push(c);
-            out.events.push(Event::ChildSaInstall(install));
-        }
-        Ok(out)
+        tracing::info!(target: "ike", "IPsec SA {} established: SPIs {:08x}_i", q.child, q.spi_in);
+        Ok(Output::default())
     }
 
     /// KEYMAT for both directions (RFC 2409 §5.5) and what the kernel needs.

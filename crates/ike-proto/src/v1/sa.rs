@@ -145,13 +145,9 @@ pub(crate) struct QuickMode {
     pub(crate) dh: Option<Box<dyn KeyExchange>>,
     pub(crate) local_ts: Ts,
     pub(crate) remote_ts: Ts,
-    /// Responder: the Child SA to install when message 3 arrives.
-    pub(crate) pending: Option<Box<crate::ipsec::ChildSaInstall>>,
     pub(crate) done: bool,
     /// The inbound SPI of the Child SA this Quick Mode replaces (a rekey).
     pub(crate) replaces: Option<u32>,
-    /// Responder: the negotiated lifetime of the pending SA, in seconds.
-    pub(crate) life: u32,
     pub(crate) sent: Option<Sent>,
     pub(crate) expires: Instant,
 }
@@ -354,10 +350,14 @@ impl IsakmpSa {
         self.children_tick(now, ctx, &mut out);
         let mut resend = Vec::new();
         let mut failed = Vec::new();
+        let mut unconfirmed = Vec::new();
         self.quick.retain_mut(|q| {
             if now >= q.expires {
                 if !q.done {
                     failed.push((q.child.clone(), q.replaces));
+                    if !q.initiator {
+                        unconfirmed.push(q.spi_in);
+                    }
                 }
                 return false;
             }
@@ -368,6 +368,9 @@ impl IsakmpSa {
                     Tick::GiveUp => {
                         if !q.done {
                             failed.push((q.child.clone(), q.replaces));
+                            if !q.initiator {
+                                unconfirmed.push(q.spi_in);
+                            }
                         }
                         return false;
                     }
@@ -378,6 +381,10 @@ impl IsakmpSa {
         for b in resend {
             tracing::debug!(target: "ike", "retransmitting Quick Mode message");
             out.transmits.extend(self.datagrams(b));
+        }
+        // A responder's SA whose message 3 never came goes again.
+        for spi in unconfirmed {
+            self.delete_child(spi, ctx, &mut out);
         }
         for (child, replaces) in failed {
             tracing::info!(target: "ike", "Quick Mode for child {child} got no answer");
