@@ -19,6 +19,11 @@
 #   rekey      tunnel with A's child rekey_time = "3s": A rekeys the Child SA (with PFS) again and
 #              again; checked: two rekeys, the old SAs gone from both kernels, the policies kept,
 #              the ping still ESP (rekey_checks)
+#   v1, v1-transport, v1-rekey
+#              the tunnel, transport and rekey variants with version = 1 on both connections:
+#              IKEv1 Main Mode (aes256-sha256-modp2048, the examples' IKEv1-capable proposal) and
+#              Quick Mode with PFS (the examples' AES-GCM-16 ESP proposal with x25519); v1-rekey
+#              rekeys every 6 s (a new Quick Mode; the old pair deleted a few seconds later)
 # For each variant (rekey: see rekey_checks):
 #   - `ike up site-b` on A succeeds (trap: the trap policy is there first, and a ping brings the
 #     Child SA up); both `ike status --json` show the Child SA INSTALLED with mirrored SPIs and the
@@ -60,7 +65,7 @@ RUN=/run/uml-ike # control sockets: the guest's own /run
 CONN=site-b      # A's connection, examples/site-to-site-psk.toml
 COUNT=3
 VARIANTS=("$@")
-((${#VARIANTS[@]})) || VARIANTS=(tunnel transport encap cbc ah trap ipv6 rekey)
+((${#VARIANTS[@]})) || VARIANTS=(tunnel transport encap cbc ah trap ipv6 rekey v1 v1-transport v1-rekey)
 PID_A=""
 PID_B=""
 
@@ -81,10 +86,18 @@ log "namespaces $NS_A ($A, $HOST_A, $A6, $HOST_A6) and $NS_B ($B, $HOST_B, $B6, 
 
 # adapt EXAMPLE SIDE VARIANT: the example as this test runs it (see the top)
 adapt() {
-  local example=$1 side=$2 variant=$3 local remote out=$WORK/$3-$2.toml start=none
+  local example=$1 side=$2 variant=$3 local remote out=$WORK/$3-$2.toml start=none orig=$3
   [[ $variant == trap && $side == a ]] && start=trap
   local -a sed=(-e "s#^control_socket = .*#control_socket = \"$RUN/$side.sock\"#"
     -e "s/^start_action = \"start\".*/start_action = \"$start\"/")
+  if [[ $variant == v1* ]]; then
+    sed+=(-e 's#^version = 2#version = 1#' -e 's#^proposals = .*#proposals = ["aes256-sha256-modp2048"]#')
+    variant=${variant#v1}
+    variant=${variant#-}
+    [[ -n $variant ]] || variant=tunnel
+    [[ $variant == rekey && $side == a ]] && sed+=(-e 's#^rekey_time = "1h".*#rekey_time = "6s"#')
+    [[ $variant == rekey ]] && variant=none
+  fi
   case $variant in
   transport)
     if [[ $side == a ]]; then local=$A remote=$B; else local=$B remote=$A; fi
@@ -115,6 +128,7 @@ adapt() {
     ! grep -v '^#' "$out" | grep -q '10\.77\.\|10\.88\.' ;;
   trap-a) grep -q '^start_action = "trap"' "$out" ;;
   esac || die "could not make examples/$example the $variant variant"
+  [[ $orig != v1* ]] || grep -q '^version = 1' "$out" || die "could not make examples/$example IKEv1"
   "$IKE" check -c "$out" >&2 || die "ike check refused $out"
 }
 
@@ -256,7 +270,9 @@ rekey_checks() {
     sleep 0.1
   done
   check_ge "$v: Child SA rekeys by A within 20 s" 2 "$changes"
-  check_eq "$v: Child SAs at A" 1 "$(status_json a | jq '[.ike_sas[].child_sas[]] | length')"
+  # (an IKEv1 rekey keeps the old pair a few seconds, DELETING, beside the new one)
+  check_eq "$v: Child SAs at A (not being deleted)" 1 \
+    "$(status_json a | jq '[.ike_sas[].child_sas[] | select(.state != "DELETING")] | length')"
   for ns in "$NS_A" "$NS_B"; do
     n=$(ip -n "$ns" xfrm state | grep -c '^src' || true)
     check "$v: $ns has 2 SAs (3 or 4 while a rekey overlaps): $n" test "$n" -ge 2 -a "$n" -le 4
@@ -298,7 +314,7 @@ run_variant() {
   local v=$1 mode=tunnel sel_a=10.88.1.0/24 sel_b=10.88.2.0/24 src=$HOST_A dst=$HOST_B ga=$A gb=$B
   local t rc spi_in spi_out ns side sa sb name wire=esp failures_before=$FAILURES
   local -a sa_has=("aead rfc4106(gcm(aes))")
-  case $v in
+  case ${v#v1-} in
   transport) mode=transport sel_a=$A/32 sel_b=$B/32 src=$A dst=$B ;;
   ipv6) ga=$A6 gb=$B6 sel_a=fd88:1::/64 sel_b=fd88:2::/64 src=$HOST_A6 dst=$HOST_B6 ;;
   encap) wire=esp_in_udp sa_has+=("encap type espinudp sport 4500 dport 4500") ;;
@@ -336,7 +352,7 @@ run_variant() {
   "$IKE" status -s "$RUN/a.sock" >&2 || true
 
   check_eq "$v: A's IKE SA" ESTABLISHED "$(jq -r '.ike_sas[0].state' "$WORK/$v-status-a.json")"
-  if [[ $v == rekey ]]; then
+  if [[ $v == rekey || $v == v1-rekey ]]; then
     rekey_checks
   else
     standard_checks
@@ -381,8 +397,8 @@ run_variant() {
 
 for v in "${VARIANTS[@]}"; do
   case $v in
-  tunnel | transport | encap | cbc | ah | trap | rekey | ipv6) run_variant "$v" ;;
-  *) die "unknown variant $v (tunnel, transport, encap, cbc, ah, trap, rekey or ipv6)" ;;
+  tunnel | transport | encap | cbc | ah | trap | rekey | ipv6 | v1 | v1-transport | v1-rekey) run_variant "$v" ;;
+  *) die "unknown variant $v (tunnel, transport, encap, cbc, ah, trap, rekey, ipv6, v1, v1-transport or v1-rekey)" ;;
   esac
 done
 finish
