@@ -73,6 +73,9 @@ struct Args {
     /// Ask for a Child SA in each IKE_AUTH (otherwise the IKE SAs are childless, RFC 6023).
     #[arg(long)]
     child: bool,
+    /// IKEv1: Main Mode, then a Quick Mode for the Child SA (which `--child` must ask for).
+    #[arg(long)]
+    ikev1: bool,
     /// ESP proposals of the Child SA, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "aes128gcm16")]
     esp_proposal: Vec<String>,
@@ -150,6 +153,9 @@ fn peer_config(a: &Args) -> anyhow::Result<PeerConfig> {
     if ike.is_empty() {
         bail!("at least one IKE proposal is needed");
     }
+    if a.ikev1 && !a.child {
+        bail!("IKEv1 has no childless ISAKMP SAs here: --ikev1 needs --child");
+    }
     let children = if a.child {
         let esp = parse_list(&a.esp_proposal, "ESP proposal", |s| {
             Proposal::parse_esp(s).ok()
@@ -185,7 +191,11 @@ fn peer_config(a: &Args) -> anyhow::Result<PeerConfig> {
         dpd_action: DpdAction::Clear,
         encap: false,
         life_time: None,
-        version: ike_proto::config::IkeVersion::V2,
+        version: if a.ikev1 {
+            ike_proto::config::IkeVersion::V1
+        } else {
+            ike_proto::config::IkeVersion::V2
+        },
         aggressive: false,
     })
 }
@@ -387,7 +397,9 @@ fn run(args: &Args) -> anyhow::Result<bool> {
     loop {
         let now = Instant::now();
         let c = &d.counts;
-        if c.established + c.failed >= args.count {
+        // IKEv1's Child SA comes in a Quick Mode after the ISAKMP SA: wait for it too.
+        let children_pending = args.ikev1 && c.children + c.child_failed < c.established;
+        if c.established + c.failed >= args.count && !children_pending {
             let since = *all_up.get_or_insert(now);
             if now.duration_since(since) >= Duration::from_secs(args.hold) {
                 break;
