@@ -200,7 +200,7 @@ impl IsakmpSa {
                                 && c.protocol.to_wire().value() == d.protocol.value()
                         }) {
                             let c = self.children.remove(i);
-                            tracing::info!(target: "ike", "the peer deleted IPsec SA {} ({:08x}_i {:08x}_o)", c.name, c.spi_in, c.spi_out);
+                            tracing::debug!(target: "ike", "the peer deleted IPsec SA {} ({:08x}_i {:08x}_o)", c.name, c.spi_in, c.spi_out);
                             deleted_spis.push(spi);
                             out.events.push(Event::ChildSaDelete {
                                 sa: self.handle,

@@ -690,7 +690,7 @@ impl IsakmpSa {
         self.established_at = Some(now);
         self.hs = None;
         let proposal = self.chosen.map(|c| c.describe()).unwrap_or_default();
-        tracing::info!(target: "ike", "ISAKMP SA established ({proposal}) with {}", self.remote);
+        tracing::debug!(target: "ike", "ISAKMP SA established ({proposal}) with {}", self.remote);
         out.events.push(Event::IkeSaEstablished {
             sa: self.handle,
             connection: self.conn.clone(),

@@ -883,7 +883,7 @@ impl IsakmpSa {
             rts,
         )?;
         tracing::debug!(target: "ike", "sending Quick Mode message 3 (M-ID {mid:08x}) [HASH]");
-        tracing::info!(target: "ike", "IPsec SA {name} established: SPIs {spi_in:08x}_i {:08x}_o ({})", chosen.spi, chosen.describe());
+        tracing::debug!(target: "ike", "IPsec SA {name} established: SPIs {spi_in:08x}_i {:08x}_o ({})", chosen.spi, chosen.describe());
         if let Some(q) = self.quick.get_mut(i) {
             q.done = true;
             q.dh = None;
@@ -943,7 +943,7 @@ impl IsakmpSa {
             return Err(Step::Drop(DropReason::IntegrityCheckFailed));
         }
         let q = self.quick.remove(i);
-        tracing::info!(target: "ike", "IPsec SA {} established: SPIs {:08x}_i", q.child, q.spi_in);
+        tracing::debug!(target: "ike", "IPsec SA {} established: SPIs {:08x}_i", q.child, q.spi_in);
         Ok(Output::default())
     }
 
