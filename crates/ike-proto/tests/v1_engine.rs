@@ -72,7 +72,10 @@ fn check_crossed(p: &Pair) {
         assert_eq!(ia.keys_out.0.expose(), ib.keys_in.0.expose());
         assert_eq!(ia.keys_out.1.expose(), ib.keys_in.1.expose());
         assert_eq!(ia.keys_in.0.expose(), ib.keys_out.0.expose());
-        assert_ne!(ia.keys_in.0.expose(), ia.keys_out.0.expose());
+        assert_ne!(
+            (ia.keys_in.0.expose(), ia.keys_in.1.expose()),
+            (ia.keys_out.0.expose(), ia.keys_out.1.expose())
+        );
         assert_eq!(ia.proposal, ib.proposal);
         assert_eq!(ia.local_ts, ib.remote_ts);
     }
@@ -824,5 +827,80 @@ fn a_quick_mode_whose_message_3_never_comes_is_undone() {
     p.run_for(Duration::from_secs(120));
     // B installed at message 2 and removed the SA when message 3 never came.
     assert!(live(&p.events_b).is_empty(), "{:?}", live(&p.events_b));
+    p.b.audit().unwrap();
+}
+
+#[test]
+fn several_sas_in_one_quick_mode() {
+    // Two children with the same selectors, one ESP and one AH: one Quick Mode with two SA
+    // payloads (RFC 2409 §5.5), with PFS, two SA pairs on each side.
+    let esp_pfs: &[&str] = &["aes128-sha256-modp2048"];
+    let mut pa = v1(peer(
+        "site-b",
+        B,
+        "a.example.org",
+        "b.example.org",
+        &side(IKE, esp_pfs),
+    ));
+    let mut pb = v1(peer(
+        "site-a",
+        A,
+        "b.example.org",
+        "a.example.org",
+        &Side {
+            local_ts: &["10.88.2.0/24"],
+            remote_ts: &["10.88.1.0/24"],
+            ..side(IKE, esp_pfs)
+        },
+    ));
+    for p in [&mut pa, &mut pb] {
+        let mut ah = p.children[0].clone();
+        ah.name = "net-ah".to_owned();
+        ah.esp_proposals.clear();
+        ah.ah_proposals = vec![ike_proto::proposal::Proposal::parse_ah("sha256-modp2048").unwrap()];
+        p.children.push(ah);
+    }
+    let ea = Endpoint::new(
+        EndpointConfig::default(),
+        vec![pa],
+        Box::new(SeededRng::new(101)),
+    )
+    .unwrap();
+    let eb = Endpoint::new(
+        EndpointConfig::default(),
+        vec![pb],
+        Box::new(SeededRng::new(102)),
+    )
+    .unwrap();
+    let mut p = Pair::new(
+        ea,
+        eb,
+        A.parse().unwrap(),
+        B.parse().unwrap(),
+        Faults::none(),
+        10,
+    );
+    initiate(&mut p);
+    assert!(
+        p.run_until(Duration::from_secs(60), |p| installs(&p.events_a).len()
+            == 2
+            && installs(&p.events_b).len() == 2)
+    );
+    // One Quick Mode: Main Mode's 6 messages and Quick Mode's 3.
+    assert_eq!(p.log.len(), 9);
+    check_crossed(&p);
+    let protocols: std::collections::BTreeSet<String> = installs(&p.events_a)
+        .iter()
+        .map(|c| c.proposal.clone())
+        .collect();
+    assert_eq!(
+        protocols,
+        [
+            "aes128-sha256-modp2048".to_owned(),
+            "ah:sha256-modp2048".to_owned()
+        ]
+        .into()
+    );
+    p.a.audit().unwrap();
     p.b.audit().unwrap();
 }

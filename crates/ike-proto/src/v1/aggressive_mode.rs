@@ -410,11 +410,9 @@ impl IsakmpSa {
         let mut out = self.send_p1(now, ctx, bytes, false, data);
         self.established(now, &mut out);
         let todo = std::mem::take(&mut self.todo);
-        for child in todo {
-            let o = self.start_quick_mode(now, &child, ctx);
-            out.transmits.extend(o.transmits);
-            out.events.extend(o.events);
-        }
+        let o = self.start_quick_modes(now, todo, ctx);
+        out.transmits.extend(o.transmits);
+        out.events.extend(o.events);
         Ok(out)
     }
 

@@ -37,6 +37,8 @@ use crate::v2::{Event, ProtocolError};
 const NONCE_LEN: usize = 32;
 /// How long a Quick Mode may take, retransmissions included.
 const QM_TIMEOUT: Duration = Duration::from_secs(60);
+/// Most SA payloads in one Quick Mode (RFC 2409 §5.5 allows several).
+const MAX_SAS: usize = 8;
 
 fn plain_encap(mode: Mode) -> EncapsulationMode {
     match mode {
@@ -217,16 +219,6 @@ impl IsakmpSa {
         }
     }
 
-    /// Starts a Quick Mode for child `name` of the connection (we are its initiator).
-    pub(crate) fn start_quick_mode(
-        &mut self,
-        now: Instant,
-        name: &str,
-        ctx: &mut Ctx<'_>,
-    ) -> Output {
-        self.start_qm(now, name, None, ctx)
-    }
-
     /// Starts a Quick Mode that replaces the Child SA with inbound SPI `old`.
     pub(crate) fn start_rekey(
         &mut self,
@@ -245,7 +237,60 @@ impl IsakmpSa {
         replaces: Option<u32>,
         ctx: &mut Ctx<'_>,
     ) -> Output {
-        match self.qm1(now, name, replaces, ctx) {
+        self.start_qm_with(now, name, &[], replaces, ctx)
+    }
+
+    /// Quick Modes for children of the connection right after Phase 1: children with the same
+    /// selectors and mode go in one exchange with one SA payload each (RFC 2409 §5.5).
+    pub(crate) fn start_quick_modes(
+        &mut self,
+        now: Instant,
+        names: Vec<String>,
+        ctx: &mut Ctx<'_>,
+    ) -> Output {
+        let Some(peer) = self.peer(ctx.peers).cloned() else {
+            return Output::default();
+        };
+        let key = |n: &String| {
+            peer.children.iter().find(|c| &c.name == n).map(|c| {
+                (
+                    c.local_ts.first().copied(),
+                    c.remote_ts.first().copied(),
+                    c.mode,
+                )
+            })
+        };
+        let mut groups: Vec<Vec<String>> = Vec::new();
+        for n in names {
+            match groups.iter_mut().find(|g| {
+                g.first()
+                    .is_some_and(|f| key(f).is_some() && key(f) == key(&n))
+            }) {
+                Some(g) if g.len() < MAX_SAS => g.push(n),
+                _ => groups.push(vec![n]),
+            }
+        }
+        let mut out = Output::default();
+        for g in groups {
+            let Some((first, rest)) = g.split_first() else {
+                continue;
+            };
+            let o = self.start_qm_with(now, first, rest, None, ctx);
+            out.transmits.extend(o.transmits);
+            out.events.extend(o.events);
+        }
+        out
+    }
+
+    fn start_qm_with(
+        &mut self,
+        now: Instant,
+        name: &str,
+        with: &[String],
+        replaces: Option<u32>,
+        ctx: &mut Ctx<'_>,
+    ) -> Output {
+        match self.qm1(now, name, with, replaces, ctx) {
             Ok(out) => out,
             Err(e) => {
                 let mut out = Output::default();
@@ -279,6 +324,7 @@ impl IsakmpSa {
         &mut self,
         now: Instant,
         name: &str,
+        with: &[String],
         replaces: Option<u32>,
         ctx: &mut Ctx<'_>,
     ) -> Result<Output, ProtocolError> {
@@ -336,7 +382,40 @@ impl IsakmpSa {
             child_life(child),
         );
         let mut rest = Chain::default();
-        rest.add(PayloadType::Sa, &sa).add(PayloadType::Nonce, &ni);
+        rest.add(PayloadType::Sa, &sa);
+        // Further SAs with the same selectors, mode and PFS group (RFC 2409 §5.5).
+        let mut extra = Vec::new();
+        for other in with {
+            let Some(oc) = peer.children.iter().find(|c| &c.name == other) else {
+                continue;
+            };
+            let proto = oc.protocol();
+            let wp = match proto {
+                IpsecProtocol::Esp => wire::ProtocolId::Esp,
+                IpsecProtocol::Ah => wire::ProtocolId::Ah,
+            };
+            let mut o = prop::phase2_suites(oc.proposals(), wp);
+            o.retain(|s| s.ke == pfs);
+            o.truncate(255);
+            if o.is_empty() {
+                continue;
+            }
+            let spi = ctx
+                .rng
+                .child_spi(proto, self.local.ip(), self.remote.ip())
+                .map_err(|_| ProtocolError::LocalFailure("no inbound SPI"))?;
+            rest.add(
+                PayloadType::Sa,
+                &prop::encode_phase2_sa(wp, spi, &o, self.encap_mode(oc.mode), child_life(oc)),
+            );
+            extra.push(super::sa::ExtraSa {
+                child: oc.name.clone(),
+                protocol: proto,
+                spi_in: spi,
+                offered: o,
+            });
+        }
+        rest.add(PayloadType::Nonce, &ni);
         if let Some(dh) = &dh {
             rest.add(PayloadType::Ke, dh.public_value());
         }
@@ -371,6 +450,7 @@ impl IsakmpSa {
             mode: child.mode,
             spi_in,
             offered,
+            extra,
             ni,
             nr: Vec::new(),
             dh,
@@ -514,13 +594,13 @@ impl IsakmpSa {
                 _ => return Err(Step::Drop(DropReason::InvalidPayloads)),
             }
         }
-        let (Some(ni), [sa]) = (ni, sas.as_slice()) else {
-            // Several SAs in one Quick Mode are not implemented yet: refuse plainly.
+        // RFC 2409 §5.5: several SA payloads negotiate several SAs with the same client IDs.
+        let (Some(ni), false) = (ni, sas.is_empty() || sas.len() > MAX_SAS) else {
             return self.qm_refuse(
                 mid,
                 ctx,
                 wire::NotifyType::PayloadMalformed,
-                "not one SA payload and one nonce",
+                "no nonce, or no SA payload, or too many",
             );
         };
         // Client IDs: both or none (RFC 2409 §5.5); none means the peers' addresses.
@@ -550,41 +630,57 @@ impl IsakmpSa {
             .peer(ctx.peers)
             .cloned()
             .ok_or(Step::Fail(ProtocolError::LocalFailure("connection gone")))?;
-        // The first child whose selectors contain the proposed ones (no narrowing in IKEv1).
-        let found = peer.children.iter().find_map(|c| {
-            let fits = c.local_ts.iter().any(|t| local_ts.within(t))
-                && c.remote_ts.iter().any(|t| remote_ts.within(t));
-            if !fits {
-                return None;
-            }
-            let proto = match c.protocol() {
-                IpsecProtocol::Esp => wire::ProtocolId::Esp,
-                IpsecProtocol::Ah => wire::ProtocolId::Ah,
-            };
-            let ours = prop::phase2_suites(c.proposals(), proto);
-            prop::select_phase2(&ours, proto, &self.accepted_modes(c.mode), sa)
-                .ok()
-                .map(|(ch, n)| (c, ch, n))
-        });
-        let Some((child, chosen, number)) = found else {
-            let why = if peer.children.iter().any(|c| {
-                c.local_ts.iter().any(|t| local_ts.within(t))
-                    && c.remote_ts.iter().any(|t| remote_ts.within(t))
-            }) {
-                (
-                    wire::NotifyType::NoProposalChosen,
-                    "no acceptable ESP/AH proposal",
-                )
-            } else {
-                (
-                    wire::NotifyType::InvalidIdInformation,
-                    "the client IDs match no child",
-                )
-            };
-            tracing::info!(target: "ike", "Quick Mode from {} for {remote_ts} === {local_ts}: {}", self.remote, why.1);
-            return self.qm_refuse(mid, ctx, why.0, why.1);
+        // For each SA payload, the first child not yet taken whose selectors contain the
+        // proposed ones (no narrowing in IKEv1) and whose proposals accept it.
+        let fits = |c: &&ChildConfig| {
+            c.local_ts.iter().any(|t| local_ts.within(t))
+                && c.remote_ts.iter().any(|t| remote_ts.within(t))
         };
-        let (dh, gxy) = match (chosen.suite.ke, ke) {
+        let mut picks: Vec<(&ChildConfig, prop::Phase2, u8)> = Vec::new();
+        for sa in &sas {
+            let pick = peer.children.iter().filter(fits).find_map(|c| {
+                if picks.iter().any(|(p, _, _)| p.name == c.name) {
+                    return None;
+                }
+                let proto = match c.protocol() {
+                    IpsecProtocol::Esp => wire::ProtocolId::Esp,
+                    IpsecProtocol::Ah => wire::ProtocolId::Ah,
+                };
+                let ours = prop::phase2_suites(c.proposals(), proto);
+                prop::select_phase2(&ours, proto, &self.accepted_modes(c.mode), sa)
+                    .ok()
+                    .map(|(ch, n)| (c, ch, n))
+            });
+            match pick {
+                Some(p) => picks.push(p),
+                None => {
+                    let why = if peer.children.iter().any(|c| fits(&c)) {
+                        (
+                            wire::NotifyType::NoProposalChosen,
+                            "no acceptable ESP/AH proposal",
+                        )
+                    } else {
+                        (
+                            wire::NotifyType::InvalidIdInformation,
+                            "the client IDs match no child",
+                        )
+                    };
+                    tracing::info!(target: "ike", "Quick Mode from {} for {remote_ts} === {local_ts}: {}", self.remote, why.1);
+                    return self.qm_refuse(mid, ctx, why.0, why.1);
+                }
+            }
+        }
+        // One KE for all: every SA's PFS group must be the KE's.
+        let group = picks.first().and_then(|p| p.1.suite.ke);
+        if picks.iter().any(|p| p.1.suite.ke != group) {
+            return self.qm_refuse(
+                mid,
+                ctx,
+                wire::NotifyType::NoProposalChosen,
+                "the SAs ask for different PFS groups",
+            );
+        }
+        let (dh, gxy) = match (group, ke) {
             (Some(g), Some(k)) => {
                 if ike_crypto::dh::public_value_len(g) != Some(k.len()) {
                     return Err(Step::Drop(DropReason::InvalidPayloads));
@@ -607,19 +703,27 @@ impl IsakmpSa {
                 )
             }
         };
-        let protocol = child.protocol();
-        let spi_in = ctx
-            .rng
-            .child_spi(protocol, self.local.ip(), self.remote.ip())
-            .map_err(|_| Step::Fail(ProtocolError::LocalFailure("no inbound SPI")))?;
         let mut nr = vec![0u8; NONCE_LEN];
         ctx.rng
             .fill(&mut nr)
             .map_err(|_| Step::Fail(ProtocolError::LocalFailure("RNG failed")))?;
-        let reply_sa = prop::encode_phase2_reply(&chosen, spi_in, number);
+        let mut accepted = Vec::new();
+        for (child, chosen, number) in picks {
+            let protocol = child.protocol();
+            let spi_in = ctx
+                .rng
+                .child_spi(protocol, self.local.ip(), self.remote.ip())
+                .map_err(|_| Step::Fail(ProtocolError::LocalFailure("no inbound SPI")))?;
+            accepted.push((child, chosen, number, spi_in));
+        }
         let mut rest = Chain::default();
-        rest.add(PayloadType::Sa, &reply_sa)
-            .add(PayloadType::Nonce, &nr);
+        for (_, chosen, number, spi_in) in &accepted {
+            rest.add(
+                PayloadType::Sa,
+                &prop::encode_phase2_reply(chosen, *spi_in, *number),
+            );
+        }
+        rest.add(PayloadType::Nonce, &nr);
         if let Some(dh) = &dh {
             rest.add(PayloadType::Ke, dh.public_value());
         }
@@ -627,14 +731,15 @@ impl IsakmpSa {
             rest.add(PayloadType::Id, i).add(PayloadType::Id, r);
         }
         // RFC 2407 §4.6.3.1: a shorter lifetime of ours is announced, and used on both sides.
-        let ours = child_life(child);
-        let mut chosen = chosen;
-        if ours < chosen.life {
-            rest.add(
-                PayloadType::Notify,
-                &responder_lifetime(chosen.protocol, chosen.spi, ours),
-            );
-            chosen.life = ours;
+        for (child, chosen, _, _) in &mut accepted {
+            let ours = child_life(child);
+            if ours < chosen.life {
+                rest.add(
+                    PayloadType::Notify,
+                    &responder_lifetime(chosen.protocol, chosen.spi, ours),
+                );
+                chosen.life = ours;
+            }
         }
         let keys = self
             .keys
@@ -654,29 +759,38 @@ impl IsakmpSa {
             &c,
         )
         .ok_or(Step::Fail(ProtocolError::LocalFailure("encryption failed")))?;
-        let install = self.child_install(
-            &child.name,
-            protocol,
-            child.mode,
-            &chosen,
-            spi_in,
-            chosen.spi,
-            ni,
-            &nr,
-            gxy.as_ref().map(|g| g.expose()),
-            local_ts,
-            remote_ts,
-        )?;
-        tracing::debug!(target: "ike", "sending Quick Mode message 2 (M-ID {mid:08x}) [HASH SA No{} ID ID] for child {} ({})", if dh.is_some() { " KE" } else { "" }, child.name, chosen.describe());
+        let mut installs = Vec::new();
+        for (child, chosen, _, spi_in) in &accepted {
+            let install = self.child_install(
+                &child.name,
+                child.protocol(),
+                child.mode,
+                chosen,
+                *spi_in,
+                chosen.spi,
+                ni,
+                &nr,
+                gxy.as_ref().map(|g| g.expose()),
+                local_ts,
+                remote_ts,
+            )?;
+            installs.push(install);
+        }
+        let names: Vec<String> = accepted.iter().map(|a| a.0.name.clone()).collect();
+        tracing::debug!(target: "ike", "sending Quick Mode message 2 (M-ID {mid:08x}) [HASH {}No{} ID ID] for {}", "SA ".repeat(accepted.len()), if dh.is_some() { " KE" } else { "" }, names.join(", "));
+        let Some((first, _, _, first_spi)) = accepted.first() else {
+            return Err(Step::Drop(DropReason::InvalidPayloads));
+        };
         self.quick.push(QuickMode {
             mid,
             initiator: false,
             iv: after,
-            child: child.name.clone(),
-            protocol,
-            mode: child.mode,
-            spi_in,
+            child: first.name.clone(),
+            protocol: first.protocol(),
+            mode: first.mode,
+            spi_in: *first_spi,
             offered: Vec::new(),
+            extra: Vec::new(),
             ni: ni.to_vec(),
             nr,
             dh: None,
@@ -695,36 +809,37 @@ impl IsakmpSa {
         // has message 2. A rekey of a child we hold (same child, same selectors) keeps our
         // outbound traffic on the old SA until that is deleted, because the initiator installs
         // the new inbound SA only when message 2 arrives (make-before-break, no loss).
-        let mut install = install;
-        install.outbound_after_delete = self
-            .children
-            .iter()
-            .rev()
-            .find(|c| {
-                c.name == child.name
-                    && c.local_ts == local_ts
-                    && c.remote_ts == remote_ts
-                    && c.delete_at.is_none()
-            })
-            .map(|c| c.spi_in);
-        let mut c = Child {
-            name: child.name.clone(),
-            protocol,
-            mode: child.mode,
-            spi_in,
-            spi_out: chosen.spi,
-            proposal: install.proposal.clone(),
-            local_ts,
-            remote_ts,
-            rekey_at: None,
-            expire_at: now,
-            rekeying: false,
-            delete_at: None,
-        };
-        Self::schedule(&mut c, now, chosen.life, false, None);
-        self.children.push(c);
         let mut out = Output::default();
-        out.events.push(Event::ChildSaInstall(Box::new(install)));
+        for (mut install, (child, chosen, _, spi_in)) in installs.into_iter().zip(&accepted) {
+            install.outbound_after_delete = self
+                .children
+                .iter()
+                .rev()
+                .find(|c| {
+                    c.name == child.name
+                        && c.local_ts == local_ts
+                        && c.remote_ts == remote_ts
+                        && c.delete_at.is_none()
+                })
+                .map(|c| c.spi_in);
+            let mut c = Child {
+                name: child.name.clone(),
+                protocol: child.protocol(),
+                mode: child.mode,
+                spi_in: *spi_in,
+                spi_out: chosen.spi,
+                proposal: install.proposal.clone(),
+                local_ts,
+                remote_ts,
+                rekey_at: None,
+                expire_at: now,
+                rekeying: false,
+                delete_at: None,
+            };
+            Self::schedule(&mut c, now, chosen.life, false, None);
+            self.children.push(c);
+            out.events.push(Event::ChildSaInstall(Box::new(install)));
+        }
         out.transmits.extend(self.datagrams(bytes));
         Ok(out)
     }
@@ -783,16 +898,18 @@ impl IsakmpSa {
             Padding::Forbidden,
         )
         .map_err(|_| Step::Fail(ProtocolError::InvalidSyntax("Quick Mode message 2")))?;
-        let (mut sa, mut nr, mut ke, mut ids) = (None, None, None, Vec::new());
-        let mut responder_life = None;
+        let (mut sas, mut nr, mut ke, mut ids) = (Vec::new(), None, None, Vec::new());
+        let mut responder_life: Vec<(u32, u32)> = Vec::new();
         for (j, p) in chain.payloads.iter().enumerate().skip(1) {
             match p {
-                Payload::Sa(s) if sa.is_none() => sa = Some(s),
+                Payload::Sa(s) => sas.push(s),
                 Payload::Nonce(n) => nr = Some(*n),
                 Payload::Ke(k) => ke = Some(*k),
                 Payload::Id(_) => ids.push(protect::body_of(&plain, &l, j).to_vec()),
                 Payload::Notify(n) if n.notify_type == wire::NotifyType::ResponderLifetime => {
-                    responder_life = life_of(n.data);
+                    if let (Some(life), Ok(spi)) = (life_of(n.data), <[u8; 4]>::try_from(n.spi)) {
+                        responder_life.push((u32::from_be_bytes(spi), life));
+                    }
                 }
                 Payload::Notify(_) | Payload::VendorId(_) => {}
                 _ => {
@@ -802,20 +919,39 @@ impl IsakmpSa {
                 }
             }
         }
-        let (Some(sa), Some(nr)) = (sa, nr) else {
+        let (Some(sa), Some(nr)) = (sas.first(), nr) else {
             return Err(Step::Fail(ProtocolError::InvalidSyntax(
                 "Quick Mode message 2 without SA or nonce",
             )));
         };
-        let wire_proto = match q.protocol {
+        if sas.len() != 1 + q.extra.len() {
+            return Err(Step::Fail(ProtocolError::InvalidResponse(
+                "not one SA payload for each SA proposed",
+            )));
+        }
+        let wire = |p: IpsecProtocol| match p {
             IpsecProtocol::Esp => wire::ProtocolId::Esp,
             IpsecProtocol::Ah => wire::ProtocolId::Ah,
         };
+        // RESPONDER-LIFETIME names the SA by our SPI (its outbound one) or the responder's.
+        let cap = |c: &mut prop::Phase2, spi_in: u32| {
+            for (spi, life) in &responder_life {
+                if *spi == c.spi || *spi == spi_in {
+                    c.life = c.life.min(*life);
+                }
+            }
+        };
         let mut chosen =
-            prop::check_phase2_reply(&q.offered, wire_proto, self.encap_mode(q.mode), sa)
+            prop::check_phase2_reply(&q.offered, wire(q.protocol), self.encap_mode(q.mode), sa)
                 .ok_or(Step::Fail(ProtocolError::NoProposalChosen))?;
-        if let Some(l) = responder_life {
-            chosen.life = chosen.life.min(l);
+        cap(&mut chosen, q.spi_in);
+        let mut extra_chosen = Vec::new();
+        for (e, sa) in q.extra.iter().zip(sas.iter().skip(1)) {
+            let mut c =
+                prop::check_phase2_reply(&e.offered, wire(e.protocol), self.encap_mode(q.mode), sa)
+                    .ok_or(Step::Fail(ProtocolError::NoProposalChosen))?;
+            cap(&mut c, e.spi_in);
+            extra_chosen.push((e.child.clone(), e.protocol, e.spi_in, c));
         }
         // The responder echoes our client IDs, or none if we sent none.
         if !ids.is_empty() {
@@ -917,6 +1053,39 @@ impl IsakmpSa {
         let mut out = Output::default();
         out.transmits.extend(self.datagrams(bytes));
         out.events.push(Event::ChildSaInstall(Box::new(install)));
+        for (name, protocol, spi_in, chosen) in extra_chosen {
+            let cfg = peer.children.iter().find(|c| c.name == name).cloned();
+            let install = self.child_install(
+                &name,
+                protocol,
+                mode,
+                &chosen,
+                spi_in,
+                chosen.spi,
+                &ni,
+                nr,
+                gxy.as_ref().map(|g| g.expose()),
+                lts,
+                rts,
+            )?;
+            let mut c = Child {
+                name,
+                protocol,
+                mode,
+                spi_in,
+                spi_out: chosen.spi,
+                proposal: install.proposal.clone(),
+                local_ts: lts,
+                remote_ts: rts,
+                rekey_at: None,
+                expire_at: now,
+                rekeying: false,
+                delete_at: None,
+            };
+            Self::schedule(&mut c, now, chosen.life, true, cfg.as_ref());
+            self.children.push(c);
+            out.events.push(Event::ChildSaInstall(Box::new(install)));
+        }
         Ok(out)
     }
 

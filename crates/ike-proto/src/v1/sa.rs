@@ -140,6 +140,9 @@ pub(crate) struct QuickMode {
     pub(crate) mode: Mode,
     pub(crate) spi_in: u32,
     pub(crate) offered: Vec<Chosen>,
+    /// Initiator: the further SAs negotiated in the same exchange (RFC 2409 §5.5), each for a
+    /// child with the same selectors.
+    pub(crate) extra: Vec<ExtraSa>,
     pub(crate) ni: Vec<u8>,
     pub(crate) nr: Vec<u8>,
     pub(crate) dh: Option<Box<dyn KeyExchange>>,
@@ -150,6 +153,14 @@ pub(crate) struct QuickMode {
     pub(crate) replaces: Option<u32>,
     pub(crate) sent: Option<Sent>,
     pub(crate) expires: Instant,
+}
+
+/// A further SA of a Quick Mode (initiator).
+pub(crate) struct ExtraSa {
+    pub(crate) child: String,
+    pub(crate) protocol: IpsecProtocol,
+    pub(crate) spi_in: u32,
+    pub(crate) offered: Vec<Chosen>,
 }
 
 /// An installed IPsec SA pair.
