@@ -904,3 +904,67 @@ fn several_sas_in_one_quick_mode() {
     p.a.audit().unwrap();
     p.b.audit().unwrap();
 }
+
+/// Quick Mode message 1's length in a transport-mode exchange, with a NAT in front of A or not.
+fn transport_qm1_len(nat: bool) -> usize {
+    let t = Side {
+        mode: ike_proto::v2::Mode::Transport,
+        local_ts: &["10.77.0.1/32"],
+        remote_ts: &["10.77.0.2/32"],
+        ..side(IKE, ESP)
+    };
+    let pa = v1(peer("site-b", B, "a.example.org", "b.example.org", &t));
+    let mut pb = v1(peer(
+        "site-a",
+        A,
+        "b.example.org",
+        "a.example.org",
+        &Side {
+            local_ts: &["10.77.0.2/32"],
+            remote_ts: &["10.77.0.1/32"],
+            ..t
+        },
+    ));
+    pb.remote_addrs.clear();
+    let ea = Endpoint::new(
+        EndpointConfig::default(),
+        vec![pa],
+        Box::new(SeededRng::new(111)),
+    )
+    .unwrap();
+    let eb = Endpoint::new(
+        EndpointConfig::default(),
+        vec![pb],
+        Box::new(SeededRng::new(112)),
+    )
+    .unwrap();
+    let mut p = Pair::new(
+        ea,
+        eb,
+        A.parse().unwrap(),
+        B.parse().unwrap(),
+        Faults::none(),
+        11,
+    );
+    if nat {
+        p.nat_in_front_of_a("192.0.2.7".parse().unwrap(), 61000);
+    }
+    assert!(up(&mut p));
+    let a = installs(&p.events_a)[0];
+    assert_eq!(a.mode, ike_proto::v2::Mode::Transport);
+    assert_eq!(a.encap.is_some(), nat);
+    p.log
+        .iter()
+        .find(|s| s.payload.get(18) == Some(&32))
+        .unwrap()
+        .payload
+        .len()
+}
+
+#[test]
+fn transport_mode_behind_a_nat_sends_nat_oa() {
+    // Two NAT-OA payloads of 12 bytes make Quick Mode message 1 longer (it is encrypted; the
+    // SAs coming up shows the responder took them).
+    let (plain, natted) = (transport_qm1_len(false), transport_qm1_len(true));
+    assert!(natted >= plain + 16, "{plain} {natted}");
+}

@@ -202,6 +202,40 @@ fn host_ts(ip: IpAddr) -> Ts {
 }
 
 impl IsakmpSa {
+    /// NAT-OA payloads (RFC 3947 §5.2) for transport mode behind a NAT: the initiator's
+    /// original address, then the responder's (as each end knows them: ours, and the one we
+    /// send to).
+    fn add_nat_oa(&self, c: &mut Chain, mode: Mode) {
+        let (Some(n), true, Mode::Transport) = (self.nat_t, self.behind_nat(), mode) else {
+            return;
+        };
+        let t = if n == NatT::Rfc3947 {
+            PayloadType::NatOa
+        } else {
+            PayloadType::NatOaDraft
+        };
+        let body = |ip: IpAddr| {
+            let mut b = Vec::with_capacity(20);
+            match ip {
+                IpAddr::V4(a) => {
+                    b.extend_from_slice(&[IdType::Ipv4Addr.value(), 0, 0, 0]);
+                    b.extend_from_slice(&a.octets());
+                }
+                IpAddr::V6(a) => {
+                    b.extend_from_slice(&[IdType::Ipv6Addr.value(), 0, 0, 0]);
+                    b.extend_from_slice(&a.octets());
+                }
+            }
+            b
+        };
+        let (i, r) = if self.initiator {
+            (self.local.ip(), self.remote.ip())
+        } else {
+            (self.remote.ip(), self.local.ip())
+        };
+        c.add(t, &body(i)).add(t, &body(r));
+    }
+
     /// The encapsulation mode we propose: UDP-encapsulated behind a NAT (RFC 3947 §5.1).
     fn encap_mode(&self, mode: Mode) -> EncapsulationMode {
         match self.nat_t {
@@ -421,6 +455,7 @@ impl IsakmpSa {
         }
         rest.add(PayloadType::Id, &ts_id(local_ts))
             .add(PayloadType::Id, &ts_id(remote_ts));
+        self.add_nat_oa(&mut rest, child.mode);
         let keys = self
             .keys
             .as_ref()
@@ -590,7 +625,9 @@ impl IsakmpSa {
                 Payload::Nonce(n) => ni = Some(*n),
                 Payload::Ke(k) => ke = Some(*k),
                 Payload::Id(_) => ids.push(protect::body_of(&plain, &l, i).to_vec()),
-                Payload::Notify(_) | Payload::VendorId(_) => {}
+                // NAT-OA (RFC 3947 §5.2): the peer's original addresses in transport mode;
+                // Linux needs no checksum fix-up for ESP in UDP, so they are not used.
+                Payload::Notify(_) | Payload::VendorId(_) | Payload::NatOa(_) => {}
                 _ => return Err(Step::Drop(DropReason::InvalidPayloads)),
             }
         }
@@ -729,6 +766,9 @@ impl IsakmpSa {
         }
         if let [i, r] = ids.as_slice() {
             rest.add(PayloadType::Id, i).add(PayloadType::Id, r);
+        }
+        if let Some((child, _, _, _)) = accepted.first() {
+            self.add_nat_oa(&mut rest, child.mode);
         }
         // RFC 2407 §4.6.3.1: a shorter lifetime of ours is announced, and used on both sides.
         for (child, chosen, _, _) in &mut accepted {
@@ -911,7 +951,7 @@ impl IsakmpSa {
                         responder_life.push((u32::from_be_bytes(spi), life));
                     }
                 }
-                Payload::Notify(_) | Payload::VendorId(_) => {}
+                Payload::Notify(_) | Payload::VendorId(_) | Payload::NatOa(_) => {}
                 _ => {
                     return Err(Step::Fail(ProtocolError::InvalidSyntax(
                         "unexpected payload in Quick Mode message 2",
