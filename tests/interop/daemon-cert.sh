@@ -7,11 +7,20 @@
 # strongSwan initiates and deletes; each time both sides' SAs must agree (ike status --json vs
 # swanctl --list-sas), and strongSwan's log must show that it verified our signature with the
 # key type's method, signed its own with it, and built the chain to the test's CA.
+# The last part: our side trusts only the CA of the other key type, strongSwan presents a
+# certificate of the last key type (ours is of that type too): refused.
+# v1-cert-rsa.sh and v1-cert-ecdsa.sh run this scenario in IKEv1 (SW_VERSION=1), one key type
+# each (CERT_KEY_TYPES): Main Mode with RSA or ECDSA signatures (RFC 2409 §5.1, RFC 4754), CERT
+# and SIG in messages 5 and 6, then Quick Mode.
 # Run: sudo bash tests/interop/THIS.sh
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 command -v openssl >/dev/null || die "missing openssl"
 ikei_begin
-SW_PROPOSALS=aes128gcm16-prfsha256-x25519
+if [[ $SW_VERSION == 1 ]]; then
+  SW_PROPOSALS=aes128-sha256-x25519 # (no AEAD for an ISAKMP SA)
+else
+  SW_PROPOSALS=aes128gcm16-prfsha256-x25519
+fi
 SW_ESP=aes128gcm16
 SW_AUTH=pubkey
 IKE_AUTH=pubkey
@@ -54,8 +63,15 @@ check_swan_auth() {
   [[ $kt == rsa ]] && m='RSA[A-Z0-9_]*' || m='ECDSA[A-Z0-9_-]*( signature)?'
   check "strongSwan verified our signature ($kt)" \
     swan_log "authentication of '$ID_A' with $m successful"
-  check "strongSwan signed with its $kt key" \
-    swan_log "authentication of '$ID_B' \(myself\) with $m successful"
+  if [[ $SW_VERSION == 1 ]]; then
+    # (IKEv1: the method is the SA payload's authentication attribute, not in this line)
+    check "strongSwan signed with its key" swan_log "authentication of '$ID_B' \(myself\) successful"
+    check "strongSwan's Main Mode carried its certificate and signature" \
+      swan_log 'generating ID_PROT (request|response) 0 \[ ID CERT SIG'
+  else
+    check "strongSwan signed with its $kt key" \
+      swan_log "authentication of '$ID_B' \(myself\) with $m successful"
+  fi
   check "strongSwan used our certificate" \
     swan_log "using certificate \"C=XX, O=ikei interop, CN=$ID_A\""
   check "strongSwan chained it to the test's CA" \
@@ -64,7 +80,7 @@ check_swan_auth() {
 }
 
 first=1
-for kt in rsa ecdsa; do
+for kt in ${CERT_KEY_TYPES:-rsa ecdsa}; do
   log "=== $kt certificates"
   pki=$WORK/pki-$kt
   make_pki "$pki" "$kt"
@@ -115,21 +131,31 @@ cacert = \"$pki/ca.pem\""
   daemon_stop
 done
 
-log "=== our side trusts only the rsa CA; strongSwan has an ecdsa certificate: refused"
+# (strongSwan keeps the last key type's credentials; our certificate and key are of that type
+# too, as IKEv1 needs one signature method for both ends)
+[[ $kt == rsa ]] && other=ecdsa || other=rsa
+[[ -e $WORK/pki-$other/ca.pem ]] || make_pki "$WORK/pki-$other" "$other"
+log "=== our side trusts only the $other CA; strongSwan's certificate ($kt) is refused"
 IKE_TAIL="[[secrets.private_key]]
-file = \"$WORK/pki-ecdsa/a.key.pem\"
+file = \"$WORK/pki-$kt/a.key.pem\"
 
 [[authorities]]
-cacert = \"$WORK/pki-rsa/ca.pem\""
+cacert = \"$WORK/pki-$other/ca.pem\""
 daemon_start
 swan_log_mark
 check "ike up $CONN fails" eval '! "$IKE" up "$CONN" -s "$IKE_SOCK" --timeout 10'
 check_eq "our IKE SAs" 0 "$(ike_get '.ike_sas | length')"
 check "our daemon says why" daemon_log "$CONN: IKE SA .*closed: .*certificate not issued by a trusted CA"
-check "strongSwan's IKE_AUTH response carried its certificate" \
-  swan_log 'generating IKE_AUTH response 1 \[ IDr CERT AUTH'
+if [[ $SW_VERSION == 1 ]]; then
+  check "strongSwan's Main Mode 6 carried its certificate" \
+    swan_log 'generating ID_PROT response 0 \[ ID CERT SIG'
+else
+  check "strongSwan's IKE_AUTH response carried its certificate" \
+    swan_log 'generating IKE_AUTH response 1 \[ IDr CERT AUTH'
+fi
 # (RFC 7296 §2.21.2 lets the initiator tell the responder in an INFORMATIONAL exchange (MAY);
-# ours does not, so strongSwan keeps its half of the SA until it is deleted here)
+# ours does not, so strongSwan keeps its half of the SA until it is deleted here. In IKEv1 the
+# responder is ESTABLISHED once it has sent Main Mode 6.)
 log "strongSwan's IKE SAs after our refusal: $(swan_get 'map(.state) | join(",")')"
 sw --terminate --ike "$CONN" --force >>"$WORK/swan/terminate.out" 2>&1 || true
 daemon_end

@@ -250,7 +250,9 @@ sw() {
 }
 
 # Settings of strongSwan's side, set by the scenario before swan_start:
-SW_VERSION=2                                # the connection's IKE version: 2 | 1 (IKEv1)
+# the connection's IKE version: 2 | 1 (IKEv1); kept when already set, so that a v1-*.sh script can
+# set SW_VERSION=1 and source an IKEv2 daemon-*.sh scenario (v1-cert.sh runs daemon-cert.sh)
+SW_VERSION=${SW_VERSION:-2}
 SW_PROPOSALS="aes128gcm16-prfsha256-x25519" # connection proposals
 SW_ESP="aes128gcm16"                        # child esp_proposals
 SW_CONN_EXTRA=""                            # more lines in the connection section

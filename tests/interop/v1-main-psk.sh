@@ -19,15 +19,27 @@
 # responder it then deletes the Child SA right after Quick Mode 3 with a Delete that names the
 # initiator's (our) inbound SPI, not its own; strongSwan itself accepts a Delete naming either
 # SPI, and we must drop the Child SA for it too.
-# In pending/ (scripts/test.sh does not run it) until the IKEv1 engine is declared ready; then
-# `git mv` it to tests/interop/. Run: sudo bash tests/interop/pending/THIS.sh
-d=$(dirname "$0")
-[[ -e $d/lib.sh ]] || d=$d/..
-source "$d/lib.sh"
+# v1-aggressive-psk.sh runs this scenario with Aggressive Mode (RFC 2409 §5.4, 3 messages)
+# instead of Main Mode: it sets V1_AGGRESSIVE=1 and sources this file.
+# Run: sudo bash tests/interop/THIS.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ikei_begin
 SW_VERSION=1 # and so our connection's version too (IKE_VERSION defaults to it)
 SW_PROPOSALS=aes128-sha256-modp2048
 SW_ESP=aes128-sha256
+if [[ ${V1_AGGRESSIVE:-0} == 1 ]]; then
+  MODE="Aggressive Mode"  # strongSwan's log names
+  MODE_EX="Aggressive"    # ike decode's exchange name
+  MODE_MIN=3              # messages of a whole exchange
+  OTHER_EX="Identity Protection" OTHER="Main Mode"
+  IKE_CONN_EXTRA='aggressive = true'
+  SW_CONN_EXTRA='aggressive = yes'
+  # (only a responder needs it; strongSwan answers in part 1)
+  SW_CHARON_EXTRA='i_dont_care_about_security_and_use_aggressive_mode_psk = yes'
+else
+  MODE="Main Mode" MODE_EX="Identity Protection" MODE_MIN=6
+  OTHER_EX="Aggressive" OTHER="Aggressive Mode"
+fi
 swan_start
 daemon_start
 children=$(expected_children "$CHILD")
@@ -45,33 +57,42 @@ v1_exchanges() {
     | .value] | first)"' "$WORK/$CAPTURE.json" 2>/dev/null
 }
 
-# check_capture INITIATOR_ADDR: the part's capture holds IKEv1 only; Main Mode begun by
-# INITIATOR_ADDR (first message from it), at least 6 Main Mode messages, at least 3 Quick Mode
-# messages when a Child SA was expected, an Informational (the Deletes), no Aggressive Mode
+# check_capture INITIATOR_ADDR: the part's capture holds IKEv1 only; Main Mode (Aggressive
+# Mode) begun by INITIATOR_ADDR (first message from it), at least 6 (3) of its messages, at least
+# 3 Quick Mode messages when a Child SA was expected, an Informational (the Deletes), none of the
+# other phase 1 mode
 check_capture() {
   local ex
   ex=$(v1_exchanges)
   check "the capture $CAPTURE has IKE messages" test -n "$ex"
   check_eq "every message in $CAPTURE is IKEv1" 0 "$(grep -vc '^IKEv1 ' <<<"$ex" || true)"
-  check_eq "Main Mode's first message from $1" "$1" \
-    "$(capture_messages '(.exchange // "") | startswith("Identity Protection")' | head -n 1 |
+  check_eq "$MODE's first message from $1" "$1" \
+    "$(capture_messages "(.exchange // \"\") | startswith(\"$MODE_EX\")" | head -n 1 |
       jq -r '.src | sub(":[0-9]+$"; "")')"
-  check "at least 6 Main Mode messages" test "$(grep -c 'Main Mode' <<<"$ex" || true)" -ge 6
+  check "at least $MODE_MIN $MODE messages" \
+    test "$(grep -c "^IKEv1 $MODE_EX" <<<"$ex" || true)" -ge "$MODE_MIN"
   if [[ -n $children ]]; then
     check "at least 3 Quick Mode messages" test "$(grep -c 'Quick Mode' <<<"$ex" || true)" -ge 3
   fi
   check "an Informational exchange (the Deletes)" grep -q 'Informational' <<<"$ex"
-  check_eq "Aggressive Mode messages" 0 "$(grep -c 'Aggressive' <<<"$ex" || true)"
+  check_eq "$OTHER messages" 0 "$(grep -c "^IKEv1 $OTHER_EX" <<<"$ex" || true)"
 }
 
-log "--- ike up (Main Mode, Quick Mode), ike down"
+log "--- ike up ($MODE, Quick Mode), ike down"
 swan_log_mark
 capture_start ours
 ike_up
 both_wait_up $children
+if [[ $MODE_EX == Aggressive ]]; then
+  # (strongSwan 5.9.8 hands datagrams to worker threads that race for the IKE SA: our Quick
+  # Mode 1, sent right behind Aggressive Mode 3, sometimes goes first and is dropped, and our
+  # retransmission 2 s later completes it; about every other run here)
+  n=$(swan_log_count 'ignoring QUICK_MODE request while phase 1 is incomplete')
+  ((n == 0)) || log "note: strongSwan took our Quick Mode 1 before Aggressive Mode 3 and dropped it ($n)"
+fi
 check_sas_match $children
 check_v1
-check "strongSwan answered a Main Mode" swan_log "$A4 is initiating a Main Mode IKE_SA"
+check "strongSwan answered a $MODE" swan_log "$A4 is initiating a $MODE IKE_SA"
 if [[ -n $children ]]; then
   check "strongSwan answered a Quick Mode" swan_log 'parsed QUICK_MODE request [0-9]+ \[ HASH SA No ID ID \]'
 fi
@@ -84,14 +105,14 @@ fi
 capture_stop
 check_capture "$A4"
 
-log "--- strongSwan initiates (Main Mode, Quick Mode) and deletes"
+log "--- strongSwan initiates ($MODE, Quick Mode) and deletes"
 swan_log_mark
 capture_start theirs
 swan_initiate
 both_wait_up $children
 check_sas_match $children
 check_v1
-check "strongSwan initiated a Main Mode" swan_log 'initiating Main Mode IKE_SA'
+check "strongSwan initiated a $MODE" swan_log "initiating $MODE IKE_SA"
 if [[ -n $children ]]; then
   check "strongSwan's Quick Mode completed" swan_log "CHILD_SA $CHILD\{[0-9]+\} established"
 fi

@@ -116,19 +116,19 @@ fn a_missing_file_exits_1() {
 
 #[test]
 fn warnings_go_to_stderr_and_keep_exit_0() {
-    let text = "[connections.old]\nversion = 1\nlocal_addrs = [\"10.0.0.1\"]\n[connections.old.local]\nauth = \"psk\"\n[connections.old.remote]\nauth = \"psk\"\n[[secrets.ike]]\nsecret = \"x\"\n";
+    let text = "[connections.old]\nversion = 1\naggressive = true\nlocal_addrs = [\"10.0.0.1\"]\n[connections.old.local]\nauth = \"psk\"\n[connections.old.remote]\nauth = \"psk\"\n[[secrets.ike]]\nsecret = \"x\"\n";
     let path = temp_file("v1.toml", text);
     let p = path.display();
     let (code, out, err) = ike(&["check", "-c", path.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(out, format!("{p}: OK (0 connections, 0 children)\n"));
-    assert_eq!(
-        err,
-        format!(
-            "{p}:2: connections.old.version: warning: IKEv1 engine not implemented yet: the \
-             connection is checked but not loaded (expected version = 2 to use it now)\n"
-        )
+    assert_eq!(out, format!("{p}: OK (1 connection, 0 children)\n"));
+    assert!(
+        err.starts_with(&format!(
+            "{p}:3: connections.old.aggressive: warning: Aggressive Mode with a pre-shared key"
+        )),
+        "{err}"
     );
+    assert_eq!(err.lines().count(), 1, "{err}");
 }
 
 #[test]
