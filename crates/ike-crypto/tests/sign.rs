@@ -811,3 +811,90 @@ fn certificate_public_keys_load() {
     assert_eq!(public.kind(), KeyKind::Rsa { bits: 2048 });
     assert_eq!(public.spki_der(), cert.spki_der());
 }
+
+/// IKEv1 ECDSA over a bare hash (strongSwan's form): r‖s of the field length over the given
+/// digest, verified independently by Python's `cryptography` with a prehashed digest; a wrong
+/// length, a flipped bit or a hash over the hash do not verify.
+#[test]
+fn ecdsa_over_a_bare_hash_is_checked_by_python() {
+    let have = std::process::Command::new("python3")
+        .args(["-c", "import cryptography"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have {
+        assert!(
+            std::env::var_os("IKE_REQUIRE_PYTHON").is_none(),
+            "python3 with `cryptography` is required"
+        );
+        eprintln!("SKIPPED: python3 with the cryptography package is not available");
+        return;
+    }
+    let mut rng = SeededRng::new(7);
+    for (file, len) in [("ec_p256.pkcs8.pem", 32), ("ec_p384.pkcs8.pem", 48)] {
+        let k = key(file);
+        let digest: Vec<u8> = (0..len).map(|i| (i * 7 + 1) as u8).collect();
+        let sig = sign(&k, SignatureScheme::EcdsaBareHash, &digest, &mut rng).unwrap();
+        assert_eq!(sig.len(), len * 2, "{file}");
+        verify(
+            &k.public_key(),
+            SignatureScheme::EcdsaBareHash,
+            &digest,
+            &sig,
+        )
+        .unwrap();
+        let script = format!(
+            "import sys\n\
+             from cryptography.hazmat.primitives import serialization, hashes\n\
+             from cryptography.hazmat.primitives.asymmetric import ec, utils\n\
+             key = serialization.load_pem_private_key(open(sys.argv[1],'rb').read(), None)\n\
+             d = bytes.fromhex(sys.argv[2]); s = bytes.fromhex(sys.argv[3]); h = len(s)//2\n\
+             der = utils.encode_dss_signature(int.from_bytes(s[:h],'big'), int.from_bytes(s[h:],'big'))\n\
+             alg = hashes.SHA256() if len(d) == 32 else hashes.SHA384()\n\
+             key.public_key().verify(der, d, ec.ECDSA(utils.Prehashed(alg)))\n\
+             print('ok')\n"
+        );
+        let path = format!("{}/tests/data/sign/{file}", env!("CARGO_MANIFEST_DIR"));
+        let out = std::process::Command::new("python3")
+            .args([
+                "-c",
+                &script,
+                &path,
+                &hex::encode(&digest),
+                &hex::encode(&sig),
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "ok",
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut bad = sig.clone();
+        bad[3] ^= 1;
+        assert!(verify(
+            &k.public_key(),
+            SignatureScheme::EcdsaBareHash,
+            &digest,
+            &bad
+        )
+        .is_err());
+        assert!(verify(
+            &k.public_key(),
+            SignatureScheme::EcdsaBareHash,
+            &digest,
+            &sig[1..]
+        )
+        .is_err());
+        // The hashing form over the same bytes is a different signature.
+        let hashed = SignatureScheme::Ecdsa {
+            hash: if len == 32 {
+                Hash::Sha256
+            } else {
+                Hash::Sha384
+            },
+            format: EcdsaFormat::Raw,
+        };
+        assert!(verify(&k.public_key(), hashed, &digest, &sig).is_err());
+    }
+}

@@ -355,3 +355,23 @@ fn an_aggressive_mode_reject_leaves_no_cookie_to_reuse() {
     assert!(p.b.stats().drops.get(DropReason::UnknownSpi) >= 1);
     p.b.audit().unwrap();
 }
+
+#[test]
+fn a_protected_no_proposal_chosen_for_an_sa_removes_it() {
+    let (mut p, ha, hb) = established();
+    let spi_in = installs(&p.events_b)[0].spi_in;
+    // NO-PROPOSAL-CHOSEN (14) for ESP naming the responder's inbound SPI, as strongSwan sends
+    // it when it cannot install after Quick Mode message 2.
+    let mut n = vec![0, 0, 0, 1, 3, 4, 0, 14];
+    n.extend_from_slice(&spi_in.to_be_bytes());
+    let m =
+        p.a.v1_forge(ha, INFORMATIONAL, 0x6161, &[(NOTIFY, n)], Some(true), true)
+            .unwrap();
+    to_b(&mut p, &m, DropReason::IntegrityCheckFailed);
+    assert!(p.b.child_sas(hb).is_empty());
+    assert!(b_events(&mut p)
+        .iter()
+        .any(|e| matches!(e, Event::ChildSaDelete { spi_in: s, .. } if *s == spi_in)));
+    assert!(p.b.is_established(hb), "the ISAKMP SA stays");
+    p.b.audit().unwrap();
+}

@@ -118,6 +118,11 @@ pub enum SignatureScheme {
         /// How the signature is encoded.
         format: EcdsaFormat,
     },
+    /// IKEv1 ECDSA signatures as strongSwan, the peer that exists, makes and checks them: ECDSA
+    /// over the already-computed HASH_I/HASH_R taken as the digest (no further hashing), r‖s
+    /// with each half the curve's field length. [`sign`] and [`verify`] take the hash bytes as
+    /// the message.
+    EcdsaBareHash,
     /// Ed25519 (RFC 8032) over the whole signed octets (RFC 8420).
     Ed25519,
     /// Ed448 (RFC 8032) over the whole signed octets, empty context (RFC 8420).
@@ -140,6 +145,7 @@ impl SignatureScheme {
             | SignatureScheme::Ecdsa { hash, .. }
             | SignatureScheme::Dsa { hash } => Some(hash),
             SignatureScheme::RsaPkcs1BareHash
+            | SignatureScheme::EcdsaBareHash
             | SignatureScheme::Ed25519
             | SignatureScheme::Ed448 => None,
         }
@@ -163,7 +169,7 @@ impl SignatureScheme {
             SignatureScheme::RsaPkcs1 { .. }
             | SignatureScheme::RsaPkcs1BareHash
             | SignatureScheme::RsaPss { .. } => "RSA",
-            SignatureScheme::Ecdsa { .. } => "ECDSA",
+            SignatureScheme::Ecdsa { .. } | SignatureScheme::EcdsaBareHash => "ECDSA",
             SignatureScheme::Ed25519 => "Ed25519",
             SignatureScheme::Ed448 => "Ed448",
             SignatureScheme::Dsa { .. } => "DSA",
@@ -196,6 +202,7 @@ impl fmt::Display for SignatureScheme {
                 };
                 write!(f, "ECDSA with {} ({form})", hash.name())
             }
+            SignatureScheme::EcdsaBareHash => f.write_str("ECDSA over a bare hash (r||s)"),
             SignatureScheme::Ed25519 => f.write_str("Ed25519"),
             SignatureScheme::Ed448 => f.write_str("Ed448"),
             SignatureScheme::Dsa { hash } => write!(f, "DSA with {}", hash.name()),

@@ -76,6 +76,18 @@ pub(super) fn sign(
                     .ok_or(CryptoError::Backend("OpenSSL ECDSA signature encoding")),
             }
         }
+        SignatureScheme::EcdsaBareHash => {
+            let ec = pkey.ec_key().map_err(fail)?;
+            let sig = openssl::ecdsa::EcdsaSig::sign(message, &ec).map_err(fail)?;
+            let half = half_len(key.kind, pkey)?;
+            let (r, s) = (
+                sig.r()
+                    .to_vec_padded(i32::try_from(half).map_err(|_| fail_size())?),
+                sig.s()
+                    .to_vec_padded(i32::try_from(half).map_err(|_| fail_size())?),
+            );
+            Ok([r.map_err(fail)?, s.map_err(fail)?].concat())
+        }
         SignatureScheme::Dsa { hash } => {
             let mut signer = Signer::new(digest(hash), pkey).map_err(fail)?;
             let der = signer.sign_oneshot_to_vec(message).map_err(fail)?;
@@ -148,6 +160,19 @@ pub(super) fn verify(
             verifier
                 .verify_oneshot(der_signature, message)
                 .map_err(bad)?
+        }
+        SignatureScheme::EcdsaBareHash => {
+            let half = half_len(key.kind, pkey)?;
+            // Exactly r‖s of the field length: no other length or encoding is accepted.
+            if signature.len() != half * 2 || message.is_empty() {
+                return Err(CryptoError::BadSignature);
+            }
+            let (r, s) = signature.split_at(half);
+            let r = openssl::bn::BigNum::from_slice(r).map_err(bad)?;
+            let s = openssl::bn::BigNum::from_slice(s).map_err(bad)?;
+            let sig = openssl::ecdsa::EcdsaSig::from_private_components(r, s).map_err(bad)?;
+            let ec = pkey.ec_key().map_err(bad)?;
+            sig.verify(message, &ec).map_err(bad)?
         }
         SignatureScheme::Dsa { hash } => {
             let der =

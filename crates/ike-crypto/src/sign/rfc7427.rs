@@ -123,9 +123,9 @@ fn encode_algorithm_identifier(scheme: SignatureScheme) -> Result<Vec<u8>, Crypt
                 "RFC 7427 ECDSA signatures are DER (use EcdsaFormat::Der)",
             ))
         }
-        SignatureScheme::RsaPkcs1BareHash => {
+        SignatureScheme::RsaPkcs1BareHash | SignatureScheme::EcdsaBareHash => {
             return Err(CryptoError::Unsupported(
-                "the IKEv1 bare-hash RSA form in an RFC 7427 AUTH payload",
+                "an IKEv1 bare-hash signature form in an RFC 7427 AUTH payload",
             ))
         }
         SignatureScheme::Dsa { .. } => {

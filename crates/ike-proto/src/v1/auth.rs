@@ -7,10 +7,12 @@
 //! on P-256/P-384/P-521 with SHA-256/384/512) and the peer must authenticate with the same.
 //! RSA signatures are PKCS#1 v1.5 type 1 padding over the bare hash, with no DigestInfo, and
 //! are verified strictly (the signature exactly as long as the modulus, the padding whole);
-//! ECDSA signatures are r‖s. The peer's certificate chain is validated and its identity must
-//! be in the end-entity certificate, exactly as for IKEv2.
+//! ECDSA signatures are r‖s over the bare HASH_I/HASH_R taken as the digest, as strongSwan
+//! makes and checks them (hashing the HASH again, one reading of RFC 4754, does not
+//! interoperate). The peer's certificate chain is validated and its identity must be in the
+//! end-entity certificate, exactly as for IKEv2.
 
-use ike_crypto::sign::{self, Curve, EcdsaFormat, Hash, KeyKind, SignatureScheme};
+use ike_crypto::sign::{self, Curve, KeyKind, SignatureScheme};
 use ike_crypto::Secret;
 use ike_wire::v1::{CertEncoding, OakleyAuthMethod, PayloadType};
 
@@ -42,15 +44,21 @@ pub(crate) fn auth_method(peer: &PeerConfig) -> Result<OakleyAuthMethod, EngineE
 
 /// The signature scheme of a method (RFC 2409 §5.1, RFC 4754 §8).
 fn scheme(method: OakleyAuthMethod) -> Option<SignatureScheme> {
-    let ecdsa = |hash| SignatureScheme::Ecdsa {
-        hash,
-        format: EcdsaFormat::Raw,
-    };
     Some(match method {
         OakleyAuthMethod::RsaSignatures => SignatureScheme::RsaPkcs1BareHash,
-        OakleyAuthMethod::EcdsaP256 => ecdsa(Hash::Sha256),
-        OakleyAuthMethod::EcdsaP384 => ecdsa(Hash::Sha384),
-        OakleyAuthMethod::EcdsaP521 => ecdsa(Hash::Sha512),
+        OakleyAuthMethod::EcdsaP256 | OakleyAuthMethod::EcdsaP384 | OakleyAuthMethod::EcdsaP521 => {
+            SignatureScheme::EcdsaBareHash
+        }
+        _ => return None,
+    })
+}
+
+/// The curve an ECDSA method names.
+fn curve(method: OakleyAuthMethod) -> Option<Curve> {
+    Some(match method {
+        OakleyAuthMethod::EcdsaP256 => Curve::P256,
+        OakleyAuthMethod::EcdsaP384 => Curve::P384,
+        OakleyAuthMethod::EcdsaP521 => Curve::P521,
         _ => return None,
     })
 }
@@ -149,31 +157,11 @@ impl IsakmpSa {
                 ProtocolError::AuthenticationFailed(w) => fail(w),
                 _ => fail("certificate refused"),
             })?;
-        let fits = matches!(
-            (sch, key.kind()),
-            (SignatureScheme::RsaPkcs1BareHash, KeyKind::Rsa { .. })
-                | (
-                    SignatureScheme::Ecdsa {
-                        hash: Hash::Sha256,
-                        ..
-                    },
-                    KeyKind::Ec(Curve::P256)
-                )
-                | (
-                    SignatureScheme::Ecdsa {
-                        hash: Hash::Sha384,
-                        ..
-                    },
-                    KeyKind::Ec(Curve::P384)
-                )
-                | (
-                    SignatureScheme::Ecdsa {
-                        hash: Hash::Sha512,
-                        ..
-                    },
-                    KeyKind::Ec(Curve::P521)
-                )
-        );
+        let fits = match (sch, key.kind()) {
+            (SignatureScheme::RsaPkcs1BareHash, KeyKind::Rsa { .. }) => true,
+            (SignatureScheme::EcdsaBareHash, KeyKind::Ec(c)) => curve(self.method()) == Some(c),
+            _ => false,
+        };
         if !fits {
             return Err(fail(
                 "the negotiated method does not fit the certificate key",

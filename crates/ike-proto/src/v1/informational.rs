@@ -137,7 +137,8 @@ impl IsakmpSa {
             dropped: Some((r, s.remote)),
             ..Output::default()
         };
-        if !self.is_established() || mid == 0 {
+        // Protected once the keys exist: also during Phase 1 (an error after message 5).
+        if self.keys.is_none() || mid == 0 {
             return drop(DropReason::WrongState, self);
         }
         if self.seen_mids.contains(&mid) {
@@ -177,6 +178,7 @@ impl IsakmpSa {
         };
         let mut out = Output::default();
         let mut isakmp_deleted = false;
+        let mut phase1_error = None;
         let mut deleted_spis: Vec<u32> = Vec::new();
         for p in chain.payloads.iter().skip(1) {
             match p {
@@ -231,6 +233,15 @@ impl IsakmpSa {
                         }
                         NotifyType::RUThereAck => self.dpd_ack(n.data),
                         NotifyType::InitialContact => out.initial_contact = true,
+                        other if other.is_error() && !self.is_established() => {
+                            // An authenticated error before Phase 1 completed ends it.
+                            phase1_error = Some(other);
+                        }
+                        other if other.is_error() => {
+                            tracing::info!(target: "ike", "the peer sent notify {}", other.name().map_or_else(|| other.value().to_string(), str::to_owned));
+                            let spi = <[u8; 4]>::try_from(n.spi).ok().map(u32::from_be_bytes);
+                            self.refused_child(spi, other, ctx, &mut out);
+                        }
                         other => {
                             tracing::info!(target: "ike", "the peer sent notify {}", other.name().map_or_else(|| other.value().to_string(), str::to_owned))
                         }
@@ -238,6 +249,13 @@ impl IsakmpSa {
                 }
                 _ => {}
             }
+        }
+        if let Some(n) = phase1_error {
+            tracing::info!(target: "ike", "the peer refused {} with {}", super::sa::exchange_name(self.exchange), n.name().unwrap_or("an error notify"));
+            let o = self.close(CloseReason::PeerErrorV1(n));
+            out.events.extend(o.events);
+            out.closed = true;
+            return out;
         }
         if isakmp_deleted {
             tracing::info!(target: "ike", "the peer deleted the ISAKMP SA");
@@ -247,6 +265,50 @@ impl IsakmpSa {
             out.closed = true;
         }
         out
+    }
+
+    /// An error notify about an IPsec SA (NO-PROPOSAL-CHOSEN after our Quick Mode message 2,
+    /// when the peer could not install): the SA it names (by either SPI), or else the one
+    /// Quick Mode we answered and still wait on, goes from our side too, without a Delete.
+    fn refused_child(
+        &mut self,
+        spi: Option<u32>,
+        n: NotifyType,
+        _ctx: &mut Ctx<'_>,
+        out: &mut Output,
+    ) {
+        let pending: Vec<u32> = self
+            .quick
+            .iter()
+            .filter(|q| !q.initiator && !q.done)
+            .map(|q| q.spi_in)
+            .collect();
+        let target = spi
+            .and_then(|s| {
+                self.children
+                    .iter()
+                    .find(|c| c.spi_in == s || c.spi_out == s)
+                    .map(|c| c.spi_in)
+            })
+            .or(match pending.as_slice() {
+                [one] => Some(*one),
+                _ => None,
+            });
+        let Some(target) = target else {
+            return;
+        };
+        self.quick.retain(|q| q.spi_in != target);
+        if let Some(i) = self.children.iter().position(|c| c.spi_in == target) {
+            let c = self.children.remove(i);
+            tracing::info!(target: "ike", "IPsec SA {} ({:08x}_i) removed: the peer refused it with {}", c.name, c.spi_in, n.name().unwrap_or("an error notify"));
+            out.events.push(Event::ChildSaDelete {
+                sa: self.handle,
+                connection: self.conn.clone(),
+                child: c.name,
+                spi_in: c.spi_in,
+                spi_out: c.spi_out,
+            });
+        }
     }
 
     /// An unprotected Informational message (before Phase 1 is authenticated).

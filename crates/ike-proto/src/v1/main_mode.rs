@@ -608,7 +608,17 @@ impl IsakmpSa {
         let id = parse_id(&idii).ok_or(Step::Fail(ProtocolError::AuthenticationFailed(
             "unsupported identity type",
         )))?;
-        let auth = self.verify_proof(&peer, true, &idii, &id, &plain, &l, ctx.unix_now)?;
+        let auth = match self.verify_proof(&peer, true, &idii, &id, &plain, &l, ctx.unix_now) {
+            Err(Step::Fail(e)) => {
+                // The message decrypted and parsed: the peer's IV has moved past it, so ours
+                // does too, and the AUTHENTICATION-FAILED notify reaches it.
+                if let Some(k) = self.keys.as_mut() {
+                    k.p1_iv = next_iv;
+                }
+                return Err(Step::Fail(e));
+            }
+            other => other?,
+        };
         if let Some(k) = self.keys.as_mut() {
             k.p1_iv = next_iv;
         }
@@ -648,7 +658,17 @@ impl IsakmpSa {
         let id = parse_id(&idir).ok_or(Step::Fail(ProtocolError::AuthenticationFailed(
             "unsupported identity type",
         )))?;
-        let auth = self.verify_proof(&peer, false, &idir, &id, &plain, &l, ctx.unix_now)?;
+        let auth = match self.verify_proof(&peer, false, &idir, &id, &plain, &l, ctx.unix_now) {
+            Err(Step::Fail(e)) => {
+                // The message decrypted and parsed: the peer's IV has moved past it, so ours
+                // does too, and the AUTHENTICATION-FAILED notify reaches it.
+                if let Some(k) = self.keys.as_mut() {
+                    k.p1_iv = next_iv;
+                }
+                return Err(Step::Fail(e));
+            }
+            other => other?,
+        };
         if let Some(k) = self.keys.as_mut() {
             k.p1_iv = next_iv;
         }
