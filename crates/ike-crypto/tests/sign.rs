@@ -842,12 +842,12 @@ fn ecdsa_over_a_bare_hash_is_checked_by_python() {
             &sig,
         )
         .unwrap();
-        let script = format!(
-            "import sys\n\
-             from cryptography.hazmat.primitives import serialization, hashes\n\
-             from cryptography.hazmat.primitives.asymmetric import ec, utils\n\
-             key = serialization.load_pem_private_key(open(sys.argv[1],'rb').read(), None)\n\
-             d = bytes.fromhex(sys.argv[2]); s = bytes.fromhex(sys.argv[3]); h = len(s)//2\n\
+        let script = concat!(
+            "import sys\n",
+            "from cryptography.hazmat.primitives import serialization, hashes\n",
+            "from cryptography.hazmat.primitives.asymmetric import ec, utils\n",
+            "key = serialization.load_pem_private_key(open(sys.argv[1],'rb').read(), None)\n",
+            "d = bytes.fromhex(sys.argv[2]); s = bytes.fromhex(sys.argv[3]); h = len(s)//2\n\
              der = utils.encode_dss_signature(int.from_bytes(s[:h],'big'), int.from_bytes(s[h:],'big'))\n\
              alg = hashes.SHA256() if len(d) == 32 else hashes.SHA384()\n\
              key.public_key().verify(der, d, ec.ECDSA(utils.Prehashed(alg)))\n\
@@ -857,7 +857,7 @@ fn ecdsa_over_a_bare_hash_is_checked_by_python() {
         let out = std::process::Command::new("python3")
             .args([
                 "-c",
-                &script,
+                script,
                 &path,
                 &hex::encode(&digest),
                 &hex::encode(&sig),
