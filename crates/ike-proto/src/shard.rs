@@ -7,8 +7,10 @@
 //! for every retransmission.
 //!
 //! IKEv1 (RFC 2408 §3.1): both cookies appear in every message and the dispatcher cannot tell our
-//! role, so an ISAKMP SA lives on the shard named by the initiator cookie: the peer's random one
-//! when we respond, our tagged one when we initiate.
+//! role; and every ISAKMP SA with a peer must be on one shard, because a re-authentication moves
+//! the IPsec SAs of an old ISAKMP SA to a newer one with the same peer, whichever side started
+//! it. So ISAKMP SAs live on the shard a hash of the peer's IP address names ([`v1_shard`]), and
+//! a driver initiates an IKEv1 connection on the shard of its remote address.
 
 use std::net::SocketAddr;
 
@@ -61,11 +63,25 @@ impl Shard {
     }
 }
 
+/// The shard (of `count`) of every ISAKMP SA with the peer at `ip` (an FNV hash of the address).
+pub fn v1_shard(ip: std::net::IpAddr, count: u8) -> usize {
+    if count <= 1 {
+        return 0;
+    }
+    let bytes = match ip {
+        std::net::IpAddr::V4(a) => a.octets().to_vec(),
+        std::net::IpAddr::V6(a) => a.octets().to_vec(),
+    };
+    let h = bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    usize::try_from(h % u64::from(count)).unwrap_or(0)
+}
+
 /// The shard (of `count`) that should handle an IKE message (after any non-ESP marker) from
 /// `from`. Looks at the header only; anything too short to have one goes to shard 0, which
 /// drops it.
 pub fn shard_of(message: &[u8], from: SocketAddr, count: u8) -> usize {
-    let _ = from;
     if count <= 1 {
         return 0;
     }
@@ -80,7 +96,7 @@ pub fn shard_of(message: &[u8], from: SocketAddr, count: u8) -> usize {
     let n = usize::from(count);
     let tagged = |spi: &[u8]| usize::from(spi.first().copied().unwrap_or(0)) % n;
     if version >> 4 == 1 {
-        return tagged(spi_i);
+        return v1_shard(from.ip(), count);
     }
     let from_initiator = flags & 0x08 != 0;
     if from_initiator && spi_r.iter().all(|b| *b == 0) {
@@ -132,8 +148,15 @@ mod tests {
             prop_assert_eq!(shard_of(&header(peer, ours, 0x20, 0x08), from, count), want);
             // We initiated: the responder's messages name our SPI as the initiator's.
             prop_assert_eq!(shard_of(&header(ours, peer, 0x20, 0x20), from, count), want);
-            // IKEv1 as initiator: our tagged initiator cookie decides.
-            prop_assert_eq!(shard_of(&header(ours, peer, 0x10, 0), from, count), want);
+            // IKEv1: the peer's address decides, whatever the cookies.
+            prop_assert_eq!(
+                shard_of(&header(ours, peer, 0x10, 0), from, count),
+                v1_shard(from.ip(), count)
+            );
+            prop_assert_eq!(
+                shard_of(&header(peer, ours, 0x10, 0), from, count),
+                v1_shard(from.ip(), count)
+            );
         }
     }
 

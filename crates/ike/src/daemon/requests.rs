@@ -151,9 +151,20 @@ pub(super) async fn up(
         let msg = format!("{name}: already established ({}_i {}_r)", hex8(i), hex8(r));
         return respond(reply, Response::ok(msg));
     }
+    // IKEv1: every ISAKMP SA with a peer lives on the shard of its address (a re-authentication
+    // moves IPsec SAs between them); IKEv2: the connection's home shard.
+    let v1_home = config.connection(&name).and_then(|c| {
+        (c.peer.version == ike_proto::config::IkeVersion::V1)
+            .then(|| c.peer.remote_addrs.first().copied())
+            .flatten()
+            .map(|ip| {
+                ike_proto::shard::v1_shard(ip, u8::try_from(shards.len()).unwrap_or(u8::MAX))
+            })
+    });
     let target = summaries
         .iter()
         .position(|s| s.connecting)
+        .or(v1_home)
         .unwrap_or_else(|| home_shard(&name, shards.len()));
     let contacted_elsewhere = summaries
         .iter()
