@@ -62,7 +62,7 @@ for f in crates/ike-wire/tests/data/*.pcap; do
 done
 echo "decoded $(ls crates/ike-wire/tests/data/*.pcap | wc -l) captures"
 
-step "interop with strongSwan 5.9.8 in network namespaces (tests/interop/*.sh, about 90 s)"
+step "interop with strongSwan 5.9.8 in network namespaces (tests/interop/*.sh, IKEv2 and IKEv1, about 3 minutes)"
 cargo build --quiet -p ike-testkit --bin ike-peer -p ike
 if ip netns add ike-probe-$$ 2>/dev/null; then
   ip netns del ike-probe-$$

@@ -9,9 +9,9 @@
 # key type's method, signed its own with it, and built the chain to the test's CA.
 # The last part: our side trusts only the CA of the other key type, strongSwan presents a
 # certificate of the last key type (ours is of that type too): refused.
-# v1-cert-rsa.sh and v1-cert-ecdsa.sh run this scenario in IKEv1 (SW_VERSION=1), one key type
-# each (CERT_KEY_TYPES): Main Mode with RSA or ECDSA signatures (RFC 2409 §5.1, RFC 4754), CERT
-# and SIG in messages 5 and 6, then Quick Mode.
+# v1-cert-rsa.sh and pending/v1-cert-ecdsa.sh run this scenario in IKEv1 (SW_VERSION=1), one
+# key type each (CERT_KEY_TYPES): Main Mode with RSA or ECDSA signatures (RFC 2409 §5.1, RFC
+# 4754), CERT and SIG in messages 5 and 6, then Quick Mode.
 # Run: sudo bash tests/interop/THIS.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 command -v openssl >/dev/null || die "missing openssl"
@@ -65,7 +65,8 @@ check_swan_auth() {
     swan_log "authentication of '$ID_A' with $m successful"
   if [[ $SW_VERSION == 1 ]]; then
     # (IKEv1: the method is the SA payload's authentication attribute, not in this line)
-    check "strongSwan signed with its key" swan_log "authentication of '$ID_B' \(myself\) successful"
+    check "strongSwan signed with its key" \
+      swan_log "authentication of '$ID_B' \(myself\) successful"
     check "strongSwan's Main Mode carried its certificate and signature" \
       swan_log 'generating ID_PROT (request|response) 0 \[ ID CERT SIG'
   else

@@ -12,11 +12,29 @@
 #      sides (strongSwan's encap flag, our daemon's install line).
 # Each part has its own capture: IKE_SA_INIT on 500, every later IKE message between the 4500
 # ports behind the non-ESP marker (ike decode's non_esp_marker); both sides' status show the
-# ports. Run: sudo bash tests/interop/THIS.sh
-source "$(dirname "$0")/lib.sh"
+# ports.
+# pending/v1-natt.sh runs this scenario in IKEv1 (SW_VERSION=1, RFC 3947): NAT-D payloads in
+# Main Mode messages 3 and 4, then from message 5 on everything (encrypted) between the 4500
+# ports behind the marker, and Quick Mode's UDP-encapsulated tunnel mode.
+# Run: sudo bash tests/interop/THIS.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ikei_begin
-SW_PROPOSALS=aes128gcm16-prfsha256-x25519
-SW_ESP=aes128gcm16
+if [[ $SW_VERSION == 1 ]]; then
+  SW_PROPOSALS=aes128-sha256-x25519
+  SW_ESP=aes128-sha256
+  # the messages before the move: Main Mode 1-4, the only ones in the clear
+  BEFORE='.flags | test("Encryption") | not'
+  BEFORE_WHAT="clear Main Mode messages (1-4)"
+  # NAT-D payloads from both sides (Main Mode 3 and 4)
+  NATD_JQ='map(select(.payloads | index("NAT-D (20)") != null) | .src) | unique | length == 2'
+else
+  SW_PROPOSALS=aes128gcm16-prfsha256-x25519
+  SW_ESP=aes128gcm16
+  BEFORE='.exchange | startswith("IKE_SA_INIT")'
+  BEFORE_WHAT="IKE_SA_INIT messages"
+  # NAT_DETECTION_SOURCE_IP in every IKE_SA_INIT message, both ways
+  NATD_JQ='map(.notify | index("NAT_DETECTION_SOURCE_IP (16388)") != null) | all and length >= 2'
+fi
 KERNEL_WANTED=$IKEI_KERNEL
 
 # check_ports PORT: our IKE SA and strongSwan's are between PORT and PORT (check_sas_match has
@@ -26,22 +44,25 @@ check_ports() {
     "$(ike_snap '.ike_sas[0] | "\(.local_addr) \(.remote_addr)"')"
 }
 
-# check_capture_moved: in the part's capture, IKE_SA_INIT went between the 500 ports without a
-# marker, and every other IKE message between the 4500 ports behind the non-ESP marker
+# natd_both_ways: the messages before the move carried NAT detection payloads both ways
+natd_both_ways() { [[ $(capture_messages "$BEFORE" | jq -s "$NATD_JQ") == true ]]; }
+
+# check_capture_moved: in the part's capture, the messages before the move (IKE_SA_INIT; IKEv1:
+# Main Mode 1-4) went between the 500 ports without a marker, and every other IKE message
+# between the 4500 ports behind the non-ESP marker
 check_capture_moved() {
   local init others
-  init=$(capture_messages '.exchange | startswith("IKE_SA_INIT")' | wc -l)
-  others=$(capture_messages '.exchange | startswith("IKE_SA_INIT") | not' | wc -l)
-  check_eq "IKE_SA_INIT messages, all on 500 -> 500 without a marker" "$init" \
-    "$(capture_messages '(.exchange | startswith("IKE_SA_INIT")) and (.src | endswith(":500"))
-      and (.dst | endswith(":500")) and (.non_esp_marker | not)' | wc -l)"
+  init=$(capture_messages "$BEFORE" | wc -l)
+  others=$(capture_messages "($BEFORE) | not" | wc -l)
+  check "$BEFORE_WHAT seen ($init)" test "$init" -ge 2
+  check_eq "$BEFORE_WHAT, all on 500 -> 500 without a marker" "$init" \
+    "$(capture_messages "($BEFORE) and (.src | endswith(\":500\"))
+      and (.dst | endswith(\":500\")) and (.non_esp_marker | not)" | wc -l)"
   check "later IKE messages seen ($others)" test "$others" -ge 4
   check_eq "later IKE messages on 4500 -> 4500 behind the non-ESP marker" "$others" \
-    "$(capture_messages '(.exchange | startswith("IKE_SA_INIT") | not) and (.src | endswith(":4500"))
-      and (.dst | endswith(":4500")) and .non_esp_marker' | wc -l)"
-  check "IKE_SA_INIT carried NAT detection payloads both ways" eval \
-    "[[ \$(capture_messages '.exchange | startswith(\"IKE_SA_INIT\")' |
-      jq -s 'map(.notify | index(\"NAT_DETECTION_SOURCE_IP (16388)\") != null) | all and length >= 2') == true ]]"
+    "$(capture_messages "(($BEFORE) | not) and (.src | endswith(\":4500\"))
+      and (.dst | endswith(\":4500\")) and .non_esp_marker" | wc -l)"
+  check "$BEFORE_WHAT carried NAT detection payloads both ways" natd_both_ways
 }
 
 # swan_nat FLAG: strongSwan's nat-FLAG of its IKE SA (yes or no)

@@ -617,13 +617,16 @@ capture_stop() {
 }
 
 # capture_messages JQ_SELECT: the decoded messages of the last stopped capture for which the
-# filter holds, one compact JSON line each: {frame, src, dst, non_esp_marker, exchange, flags}
+# filter holds, one compact JSON line each: {frame, src, dst, non_esp_marker, exchange, flags,
+# notify, payloads} (notify: IKEv2 notify types; payloads: the names of the payloads in the
+# clear, e.g. "NAT-D (20)"; none for an encrypted IKEv1 message)
 capture_messages() {
   jq -c '.messages[] | {frame, src, dst, non_esp_marker,
       exchange: ([.ike.children[]? | select(.name == "Exchange type") | .value] | first),
       flags: ([.ike.children[]? | select(.name == "Flags") | .value] | first),
       notify: [.ike.children[]? | select(.name == "Payload" and .value == "N (41)")
-        | .children[] | select(.name == "Notify type") | .value]}
+        | .children[] | select(.name == "Notify type") | .value],
+      payloads: [.ike.children[]? | select(.name == "Payload") | .value]}
     | select('"$1"')' "$WORK/$CAPTURE.json"
 }
 

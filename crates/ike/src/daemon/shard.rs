@@ -688,12 +688,14 @@ impl ShardState {
                 spi_r,
             } => {
                 let name = self.endpoint.connection_of(new).unwrap_or_default();
-                let (old_i, old_r) = self.endpoint.sa_spis(old).unwrap_or_default();
+                // (An IKEv1 ISAKMP SA that was re-authenticated is already gone.)
+                let from = self.endpoint.sa_spis(old).map_or_else(
+                    || "an older IKE SA".to_owned(),
+                    |(i, r)| format!("{}_i {}_r", hex8(&i), hex8(&r)),
+                );
                 info!(
                     target: "ike",
-                    "{name}: IKE SA rekeyed {}_i {}_r -> {}_i {}_r",
-                    hex8(&old_i),
-                    hex8(&old_r),
+                    "{name}: IKE SA rekeyed {from} -> {}_i {}_r",
                     hex8(&spi_i),
                     hex8(&spi_r)
                 );
