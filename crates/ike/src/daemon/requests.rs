@@ -157,9 +157,7 @@ pub(super) async fn up(
         (c.peer.version == ike_proto::config::IkeVersion::V1)
             .then(|| c.peer.remote_addrs.first().copied())
             .flatten()
-            .map(|ip| {
-                ike_proto::shard::v1_shard(ip, u8::try_from(shards.len()).unwrap_or(u8::MAX))
-            })
+            .map(|ip| ike_proto::shard::v1_shard(ip, u8::try_from(shards.len()).unwrap_or(u8::MAX)))
     });
     let target = summaries
         .iter()
