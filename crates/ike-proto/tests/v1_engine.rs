@@ -182,11 +182,17 @@ fn quick_mode_with_pfs_and_two_children() {
 }
 
 #[test]
-fn loss_and_duplication_end_in_one_sa_pair() {
-    for seed in 0..12u64 {
+fn loss_duplication_and_reordering_end_in_one_sa_pair() {
+    for seed in 0..16u64 {
+        // Half the seeds also reorder: delays spread from 10 to 400 ms.
         let faults = Faults {
             loss: 0.25,
             duplicate: 0.2,
+            max_delay: if seed % 2 == 1 {
+                Duration::from_millis(400)
+            } else {
+                Faults::none().max_delay
+            },
             ..Faults::none()
         };
         let mut p = v1_pair(side(IKE, ESP), side(IKE, ESP), faults, 100 + seed);
