@@ -253,6 +253,58 @@ pub(crate) struct IsakmpSa {
 }
 
 impl IsakmpSa {
+    /// An SA of connection `peer` with every field at its starting value; the exchange that
+    /// creates it sets its handle, role, cookies, addresses and state.
+    pub(crate) fn blank(peer: &PeerConfig, now: Instant, frag_size: usize) -> Self {
+        let unspecified = SocketAddr::from(([0, 0, 0, 0], 0));
+        Self {
+            handle: SaHandle(0),
+            peer_idx: 0,
+            conn: peer.name.clone(),
+            initiator: false,
+            exchange: ExchangeType::IdentityProtection,
+            icookie: [0; 8],
+            rcookie: [0; 8],
+            local: unspecified,
+            remote: unspecified,
+            init_key: None,
+            state: Phase1State::MmSent1,
+            created: now,
+            established_at: None,
+            chosen: None,
+            hs: None,
+            keys: None,
+            local_id: peer.local_id.clone(),
+            remote_id: None,
+            p1_sent: None,
+            quick: Vec::new(),
+            children: Vec::new(),
+            seen_mids: Default::default(),
+            todo: Vec::new(),
+            send_initial_contact: false,
+            nat_t: None,
+            nat_local: false,
+            nat_remote: false,
+            force_encap: peer.encap,
+            peer_dpd: false,
+            next_keepalive: None,
+            peer_frag: false,
+            frag_size,
+            reassembly: None,
+            dpd_delay: peer.dpd_delay,
+            last_heard: now,
+            dpd_seq: 0,
+            probe: None,
+            ike_rekey: peer.rekey_time,
+            life_cap: super::main_mode::phase1_life(peer),
+            reauth_at: None,
+            expire_at: None,
+            reauth_of: None,
+            peer_auth: None,
+            fresh_key: None,
+        }
+    }
+
     pub(crate) fn cookies(&self) -> ([u8; 8], [u8; 8]) {
         (self.icookie, self.rcookie)
     }
