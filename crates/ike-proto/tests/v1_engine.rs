@@ -48,6 +48,46 @@ fn v1_pair(a: Side<'_>, b: Side<'_>, faults: Faults, seed: u64) -> Pair {
     Pair::new(ea, eb, A.parse().unwrap(), B.parse().unwrap(), faults, seed)
 }
 
+/// The responder's side of `s`: the selectors mirrored.
+fn responder(s: Side<'_>) -> PeerConfig {
+    v1(peer(
+        "site-a",
+        A,
+        "b.example.org",
+        "a.example.org",
+        &Side {
+            local_ts: &["10.88.2.0/24"],
+            remote_ts: &["10.88.1.0/24"],
+            ..s
+        },
+    ))
+}
+
+/// Two endpoints with `pa` and `pb`, RNGs seeded from `rng` and `rng + 1` (B's seed may be
+/// any other: what matters is that each test's is fixed).
+fn pair_of(pa: PeerConfig, pb: PeerConfig, rng: u64, seed: u64) -> Pair {
+    let ea = Endpoint::new(
+        EndpointConfig::default(),
+        vec![pa],
+        Box::new(SeededRng::new(rng)),
+    )
+    .unwrap();
+    let eb = Endpoint::new(
+        EndpointConfig::default(),
+        vec![pb],
+        Box::new(SeededRng::new(rng + 1)),
+    )
+    .unwrap();
+    Pair::new(
+        ea,
+        eb,
+        A.parse().unwrap(),
+        B.parse().unwrap(),
+        Faults::none(),
+        seed,
+    )
+}
+
 const IKE: &[&str] = &["aes128-sha256-modp2048"];
 const ESP: &[&str] = &["aes128-sha256"];
 
@@ -122,17 +162,7 @@ fn quick_mode_with_pfs_and_two_children() {
         "b.example.org",
         &side(&["aes256-sha256-x25519"], esp),
     ));
-    let mut pb = v1(peer(
-        "site-a",
-        A,
-        "b.example.org",
-        "a.example.org",
-        &Side {
-            local_ts: &["10.88.2.0/24"],
-            remote_ts: &["10.88.1.0/24"],
-            ..side(&["aes256-sha256-x25519"], esp)
-        },
-    ));
+    let mut pb = responder(side(&["aes256-sha256-x25519"], esp));
     // A second child: other subnets.
     let mut second = pa.children[0].clone();
     second.name = "net2".to_owned();
@@ -142,26 +172,7 @@ fn quick_mode_with_pfs_and_two_children() {
     second.local_ts = vec![Ts::cidr("10.99.2.0/24").unwrap()];
     second.remote_ts = vec![Ts::cidr("10.99.1.0/24").unwrap()];
     pb.children.push(second);
-    let ea = Endpoint::new(
-        EndpointConfig::default(),
-        vec![pa],
-        Box::new(SeededRng::new(3)),
-    )
-    .unwrap();
-    let eb = Endpoint::new(
-        EndpointConfig::default(),
-        vec![pb],
-        Box::new(SeededRng::new(4)),
-    )
-    .unwrap();
-    let mut p = Pair::new(
-        ea,
-        eb,
-        A.parse().unwrap(),
-        B.parse().unwrap(),
-        Faults::none(),
-        2,
-    );
+    let mut p = pair_of(pa, pb, 3, 2);
     initiate(&mut p);
     assert!(
         p.run_until(Duration::from_secs(120), |p| installs(&p.events_a).len()
@@ -299,26 +310,7 @@ fn quick_mode_refused_for_unknown_client_ids() {
             ..b
         },
     ));
-    let ea = Endpoint::new(
-        EndpointConfig::default(),
-        vec![pa],
-        Box::new(SeededRng::new(21)),
-    )
-    .unwrap();
-    let eb = Endpoint::new(
-        EndpointConfig::default(),
-        vec![pb],
-        Box::new(SeededRng::new(22)),
-    )
-    .unwrap();
-    let mut p = Pair::new(
-        ea,
-        eb,
-        A.parse().unwrap(),
-        B.parse().unwrap(),
-        Faults::none(),
-        3,
-    );
+    let mut p = pair_of(pa, pb, 21, 3);
     initiate(&mut p);
     assert!(p.run_until(Duration::from_secs(120), |p| p
         .events_a
@@ -337,17 +329,7 @@ fn aggressive_pair(a_aggr: bool, b_aggr: bool, faults: Faults, seed: u64) -> Pai
         "b.example.org",
         &side(IKE, ESP),
     ));
-    let mut pb = v1(peer(
-        "site-a",
-        A,
-        "b.example.org",
-        "a.example.org",
-        &Side {
-            local_ts: &["10.88.2.0/24"],
-            remote_ts: &["10.88.1.0/24"],
-            ..side(IKE, ESP)
-        },
-    ));
+    let mut pb = responder(side(IKE, ESP));
     pa.aggressive = a_aggr;
     pb.aggressive = b_aggr;
     let ea = Endpoint::new(
@@ -419,39 +401,10 @@ fn nat_traversal_floats_to_4500_and_encapsulates() {
         "b.example.org",
         &side(IKE, ESP),
     ));
-    let mut pb = v1(peer(
-        "site-a",
-        A,
-        "b.example.org",
-        "a.example.org",
-        &Side {
-            local_ts: &["10.88.2.0/24"],
-            remote_ts: &["10.88.1.0/24"],
-            ..side(IKE, ESP)
-        },
-    ));
+    let mut pb = responder(side(IKE, ESP));
     // The responder takes the peer from any address (it comes through the NAT).
     pb.remote_addrs.clear();
-    let ea = Endpoint::new(
-        EndpointConfig::default(),
-        vec![pa],
-        Box::new(SeededRng::new(51)),
-    )
-    .unwrap();
-    let eb = Endpoint::new(
-        EndpointConfig::default(),
-        vec![pb],
-        Box::new(SeededRng::new(52)),
-    )
-    .unwrap();
-    let mut p = Pair::new(
-        ea,
-        eb,
-        A.parse().unwrap(),
-        B.parse().unwrap(),
-        Faults::none(),
-        5,
-    );
+    let mut p = pair_of(pa, pb, 51, 5);
     p.nat_in_front_of_a("192.0.2.7".parse().unwrap(), 61000);
     assert!(up(&mut p));
     check_crossed(&p);
@@ -500,37 +453,8 @@ fn forced_encapsulation_without_a_nat() {
         &side(IKE, ESP),
     ));
     pa.encap = true;
-    let pb = v1(peer(
-        "site-a",
-        A,
-        "b.example.org",
-        "a.example.org",
-        &Side {
-            local_ts: &["10.88.2.0/24"],
-            remote_ts: &["10.88.1.0/24"],
-            ..side(IKE, ESP)
-        },
-    ));
-    let ea = Endpoint::new(
-        EndpointConfig::default(),
-        vec![pa],
-        Box::new(SeededRng::new(61)),
-    )
-    .unwrap();
-    let eb = Endpoint::new(
-        EndpointConfig::default(),
-        vec![pb],
-        Box::new(SeededRng::new(62)),
-    )
-    .unwrap();
-    let mut p = Pair::new(
-        ea,
-        eb,
-        A.parse().unwrap(),
-        B.parse().unwrap(),
-        Faults::none(),
-        6,
-    );
+    let pb = responder(side(IKE, ESP));
+    let mut p = pair_of(pa, pb, 61, 6);
     assert!(up(&mut p));
     assert_eq!(installs(&p.events_a)[0].encap, Some((4500, 4500)));
     assert_eq!(installs(&p.events_b)[0].encap, Some((4500, 4500)));
@@ -544,17 +468,7 @@ fn dpd_pair(action: ike_proto::v2::DpdAction, seed: u64) -> Pair {
         "b.example.org",
         &side(IKE, ESP),
     ));
-    let mut pb = v1(peer(
-        "site-a",
-        A,
-        "b.example.org",
-        "a.example.org",
-        &Side {
-            local_ts: &["10.88.2.0/24"],
-            remote_ts: &["10.88.1.0/24"],
-            ..side(IKE, ESP)
-        },
-    ));
+    let mut pb = responder(side(IKE, ESP));
     pa.dpd_delay = Some(Duration::from_secs(30));
     pa.dpd_action = action;
     pb.dpd_delay = Some(Duration::from_secs(30));
@@ -747,40 +661,11 @@ fn aggressive_mode_behind_a_nat_floats_at_message_3() {
         "b.example.org",
         &side(IKE, ESP),
     ));
-    let mut pb = v1(peer(
-        "site-a",
-        A,
-        "b.example.org",
-        "a.example.org",
-        &Side {
-            local_ts: &["10.88.2.0/24"],
-            remote_ts: &["10.88.1.0/24"],
-            ..side(IKE, ESP)
-        },
-    ));
+    let mut pb = responder(side(IKE, ESP));
     pa.aggressive = true;
     pb.aggressive = true;
     pb.remote_addrs.clear();
-    let ea = Endpoint::new(
-        EndpointConfig::default(),
-        vec![pa],
-        Box::new(SeededRng::new(57)),
-    )
-    .unwrap();
-    let eb = Endpoint::new(
-        EndpointConfig::default(),
-        vec![pb],
-        Box::new(SeededRng::new(58)),
-    )
-    .unwrap();
-    let mut p = Pair::new(
-        ea,
-        eb,
-        A.parse().unwrap(),
-        B.parse().unwrap(),
-        Faults::none(),
-        5,
-    );
+    let mut p = pair_of(pa, pb, 57, 5);
     p.nat_in_front_of_a("192.0.2.7".parse().unwrap(), 61000);
     assert!(up(&mut p));
     check_crossed(&p);
@@ -848,17 +733,7 @@ fn several_sas_in_one_quick_mode() {
         "b.example.org",
         &side(IKE, esp_pfs),
     ));
-    let mut pb = v1(peer(
-        "site-a",
-        A,
-        "b.example.org",
-        "a.example.org",
-        &Side {
-            local_ts: &["10.88.2.0/24"],
-            remote_ts: &["10.88.1.0/24"],
-            ..side(IKE, esp_pfs)
-        },
-    ));
+    let mut pb = responder(side(IKE, esp_pfs));
     for p in [&mut pa, &mut pb] {
         let mut ah = p.children[0].clone();
         ah.name = "net-ah".to_owned();
@@ -866,26 +741,7 @@ fn several_sas_in_one_quick_mode() {
         ah.ah_proposals = vec![ike_proto::proposal::Proposal::parse_ah("sha256-modp2048").unwrap()];
         p.children.push(ah);
     }
-    let ea = Endpoint::new(
-        EndpointConfig::default(),
-        vec![pa],
-        Box::new(SeededRng::new(101)),
-    )
-    .unwrap();
-    let eb = Endpoint::new(
-        EndpointConfig::default(),
-        vec![pb],
-        Box::new(SeededRng::new(102)),
-    )
-    .unwrap();
-    let mut p = Pair::new(
-        ea,
-        eb,
-        A.parse().unwrap(),
-        B.parse().unwrap(),
-        Faults::none(),
-        10,
-    );
+    let mut p = pair_of(pa, pb, 101, 10);
     initiate(&mut p);
     assert!(
         p.run_until(Duration::from_secs(60), |p| installs(&p.events_a).len()
@@ -932,26 +788,7 @@ fn transport_qm1_len(nat: bool) -> usize {
         },
     ));
     pb.remote_addrs.clear();
-    let ea = Endpoint::new(
-        EndpointConfig::default(),
-        vec![pa],
-        Box::new(SeededRng::new(111)),
-    )
-    .unwrap();
-    let eb = Endpoint::new(
-        EndpointConfig::default(),
-        vec![pb],
-        Box::new(SeededRng::new(112)),
-    )
-    .unwrap();
-    let mut p = Pair::new(
-        ea,
-        eb,
-        A.parse().unwrap(),
-        B.parse().unwrap(),
-        Faults::none(),
-        11,
-    );
+    let mut p = pair_of(pa, pb, 111, 11);
     if nat {
         p.nat_in_front_of_a("192.0.2.7".parse().unwrap(), 61000);
     }
