@@ -536,23 +536,33 @@ impl IsakmpSa {
         Ok(self.send_p1(now, ctx, bytes, true, data))
     }
 
-    /// Responder: IDii and HASH_I; check them, send IDir and HASH_R; established.
-    fn mm5(
+    /// Main Mode message 5 or 6: decrypts it, checks the peer's ID and proof (`initiator`: the
+    /// proof is the initiator's), commits the IV, and returns the plaintext, its layout, the
+    /// connection and the peer's identity.
+    #[allow(clippy::type_complexity)]
+    fn peer_proof(
         &mut self,
-        now: Instant,
-        data: &[u8],
         msg: &wire::Message<'_>,
+        initiator: bool,
         ctx: &mut Ctx<'_>,
-    ) -> Result<Output, Step> {
+    ) -> Result<
+        (
+            Vec<u8>,
+            protect::Layout,
+            std::sync::Arc<PeerConfig>,
+            Identity,
+        ),
+        Step,
+    > {
         let (plain, l, next_iv) = self.decrypt_p1(msg)?;
-        let idii = protect::find_body(&plain, &l, PayloadType::Id)
+        let id_b = protect::find_body(&plain, &l, PayloadType::Id)
             .ok_or(Step::Drop(DropReason::InvalidPayloads))?
             .to_vec();
         let peer = self.peer_of(ctx)?.clone();
-        let id = parse_id(&idii).ok_or(Step::Fail(ProtocolError::AuthenticationFailed(
+        let id = parse_id(&id_b).ok_or(Step::Fail(ProtocolError::AuthenticationFailed(
             "unsupported identity type",
         )))?;
-        let auth = match self.verify_proof(&peer, true, &idii, &id, &plain, &l, ctx.unix_now) {
+        let auth = match self.verify_proof(&peer, initiator, &id_b, &id, &plain, &l, ctx.unix_now) {
             Err(Step::Fail(e)) => {
                 // The message decrypted and parsed: the peer's IV has moved past it, so ours
                 // does too, and the AUTHENTICATION-FAILED notify reaches it.
@@ -572,6 +582,18 @@ impl IsakmpSa {
             )));
         }
         self.peer_auth = auth;
+        Ok((plain, l, peer, id))
+    }
+
+    /// Responder: IDii and HASH_I; check them, send IDir and HASH_R; established.
+    fn mm5(
+        &mut self,
+        now: Instant,
+        data: &[u8],
+        msg: &wire::Message<'_>,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<Output, Step> {
+        let (plain, l, peer, id) = self.peer_proof(msg, true, ctx)?;
         let initial_contact = notifies(&plain, &l).contains(&NotifyType::InitialContact);
         self.remote_id = Some(id);
         let idir = id_body(&self.local_id);
@@ -594,34 +616,7 @@ impl IsakmpSa {
         msg: &wire::Message<'_>,
         ctx: &mut Ctx<'_>,
     ) -> Result<Output, Step> {
-        let (plain, l, next_iv) = self.decrypt_p1(msg)?;
-        let idir = protect::find_body(&plain, &l, PayloadType::Id)
-            .ok_or(Step::Drop(DropReason::InvalidPayloads))?
-            .to_vec();
-        let peer = self.peer_of(ctx)?.clone();
-        let id = parse_id(&idir).ok_or(Step::Fail(ProtocolError::AuthenticationFailed(
-            "unsupported identity type",
-        )))?;
-        let auth = match self.verify_proof(&peer, false, &idir, &id, &plain, &l, ctx.unix_now) {
-            Err(Step::Fail(e)) => {
-                // The message decrypted and parsed: the peer's IV has moved past it, so ours
-                // does too, and the AUTHENTICATION-FAILED notify reaches it.
-                if let Some(k) = self.keys.as_mut() {
-                    k.p1_iv = next_iv;
-                }
-                return Err(Step::Fail(e));
-            }
-            other => other?,
-        };
-        if let Some(k) = self.keys.as_mut() {
-            k.p1_iv = next_iv;
-        }
-        if !peer.remote_id.accepts(&id) {
-            return Err(Step::Fail(ProtocolError::AuthenticationFailed(
-                "the peer's identity is not the one configured",
-            )));
-        }
-        self.peer_auth = auth;
+        let (_, _, _, id) = self.peer_proof(msg, false, ctx)?;
         self.remote_id = Some(id);
         let mut out = Output::default();
         // Nothing more to send in Phase 1; keep no message.
