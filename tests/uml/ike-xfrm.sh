@@ -23,7 +23,8 @@
 #              the tunnel, transport and rekey variants with version = 1 on both connections:
 #              IKEv1 Main Mode (aes256-sha256-modp2048, the examples' IKEv1-capable proposal) and
 #              Quick Mode with PFS (the examples' AES-GCM-16 ESP proposal with x25519); v1-rekey
-#              rekeys every 6 s (a new Quick Mode; the old pair deleted a few seconds later)
+#              rekeys every 6 s (a new Quick Mode; the old pair deleted a few seconds later);
+#              v1-trap: the trap variant in IKEv1 (the acquire starts Main Mode)
 # For each variant (rekey: see rekey_checks):
 #   - `ike up site-b` on A succeeds (trap: the trap policy is there first, and a ping brings the
 #     Child SA up); both `ike status --json` show the Child SA INSTALLED with mirrored SPIs and the
@@ -65,7 +66,7 @@ RUN=/run/uml-ike # control sockets: the guest's own /run
 CONN=site-b      # A's connection, examples/site-to-site-psk.toml
 COUNT=3
 VARIANTS=("$@")
-((${#VARIANTS[@]})) || VARIANTS=(tunnel transport encap cbc ah trap ipv6 rekey v1 v1-transport v1-rekey)
+((${#VARIANTS[@]})) || VARIANTS=(tunnel transport encap cbc ah trap ipv6 rekey v1 v1-transport v1-rekey v1-trap)
 PID_A=""
 PID_B=""
 
@@ -87,7 +88,7 @@ log "namespaces $NS_A ($A, $HOST_A, $A6, $HOST_A6) and $NS_B ($B, $HOST_B, $B6, 
 # adapt EXAMPLE SIDE VARIANT: the example as this test runs it (see the top)
 adapt() {
   local example=$1 side=$2 variant=$3 local remote out=$WORK/$3-$2.toml start=none orig=$3
-  [[ $variant == trap && $side == a ]] && start=trap
+  [[ ($variant == trap || $variant == v1-trap) && $side == a ]] && start=trap
   local -a sed=(-e "s#^control_socket = .*#control_socket = \"$RUN/$side.sock\"#"
     -e "s/^start_action = \"start\".*/start_action = \"$start\"/")
   if [[ $variant == v1* ]]; then
@@ -331,7 +332,7 @@ run_variant() {
   start_daemon b "$NS_B" "$v"
 
   t=$EPOCHREALTIME
-  if [[ $v == trap ]]; then
+  if [[ $v == trap || $v == v1-trap ]]; then
     poll 50 xfrm_policy_has "$NS_A" out "$sel_a" "$sel_b" "$mode" || true
     check "$v: the trap policy out $sel_a -> $sel_b is in $NS_A before any traffic" \
       xfrm_policy_has "$NS_A" out "$sel_a" "$sel_b" "$mode"
@@ -367,7 +368,7 @@ run_variant() {
   check_eq "$v: $NS_B states after ike down" "" "$(ip -n "$NS_B" xfrm state)"
   # (the IKE sockets' own bypass policies, "socket in/out", stay as long as the sockets; a trap
   # keeps its outbound policy)
-  if [[ $v == trap ]]; then
+  if [[ $v == trap || $v == v1-trap ]]; then
     check_eq "$v: $NS_A SPD policies after ike down (the trap's)" "dir out" \
       "$(spd_policies "$NS_A" | awk '{ print $1, $2 }' | tr '\n' ' ' | sed 's/ $//')"
   else
@@ -397,8 +398,8 @@ run_variant() {
 
 for v in "${VARIANTS[@]}"; do
   case $v in
-  tunnel | transport | encap | cbc | ah | trap | rekey | ipv6 | v1 | v1-transport | v1-rekey) run_variant "$v" ;;
-  *) die "unknown variant $v (tunnel, transport, encap, cbc, ah, trap, rekey, ipv6, v1, v1-transport or v1-rekey)" ;;
+  tunnel | transport | encap | cbc | ah | trap | rekey | ipv6 | v1 | v1-transport | v1-rekey | v1-trap) run_variant "$v" ;;
+  *) die "unknown variant $v (tunnel, transport, encap, cbc, ah, trap, rekey, ipv6, v1, v1-transport, v1-rekey or v1-trap)" ;;
   esac
 done
 finish
