@@ -90,7 +90,7 @@ else
   echo "SKIPPED: network namespaces are not available here; the demo did not run"
 fi
 
-step "user-mode-Linux kernel tests: real ESP in a UML guest, manual SAs, then two ike daemons with kernel = xfrm: tunnel, transport, ESP in UDP, AES-CBC, AH, trap, IPv6, rekey, and IKEv1 tunnel, transport, rekey and trap (tests/uml, about 4 minutes)"
+step "user-mode-Linux kernel tests: real ESP in a UML guest, manual SAs, then two ike daemons with kernel = xfrm: tunnel, transport, ESP in UDP, AES-CBC, AH, trap, IPv6, rekey, and IKEv1 tunnel, transport, rekey, trap and ESP in UDP (tests/uml, about 4 minutes)"
 # This host's kernel has no ESP; the guest's has. A guest that cannot boot at all (no ptrace, say)
 # is the only reason to skip; once it boots, every failure counts.
 uml_test() { # uml_test NAME TIMEOUT: one guest script, its log shown only when it fails

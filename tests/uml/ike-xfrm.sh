@@ -24,7 +24,8 @@
 #              IKEv1 Main Mode (aes256-sha256-modp2048, the examples' IKEv1-capable proposal) and
 #              Quick Mode with PFS (the examples' AES-GCM-16 ESP proposal with x25519); v1-rekey
 #              rekeys every 6 s (a new Quick Mode; the old pair deleted a few seconds later);
-#              v1-trap: the trap variant in IKEv1 (the acquire starts Main Mode)
+#              v1-trap: the trap variant in IKEv1 (the acquire starts Main Mode); v1-encap: A's
+#              encap = true, so RFC 3947 NAT-T floats to 4500 and ESP goes in UDP
 # For each variant (rekey: see rekey_checks):
 #   - `ike up site-b` on A succeeds (trap: the trap policy is there first, and a ping brings the
 #     Child SA up); both `ike status --json` show the Child SA INSTALLED with mirrored SPIs and the
@@ -66,7 +67,7 @@ RUN=/run/uml-ike # control sockets: the guest's own /run
 CONN=site-b      # A's connection, examples/site-to-site-psk.toml
 COUNT=3
 VARIANTS=("$@")
-((${#VARIANTS[@]})) || VARIANTS=(tunnel transport encap cbc ah trap ipv6 rekey v1 v1-transport v1-rekey v1-trap)
+((${#VARIANTS[@]})) || VARIANTS=(tunnel transport encap cbc ah trap ipv6 rekey v1 v1-transport v1-rekey v1-trap v1-encap)
 PID_A=""
 PID_B=""
 
@@ -398,8 +399,8 @@ run_variant() {
 
 for v in "${VARIANTS[@]}"; do
   case $v in
-  tunnel | transport | encap | cbc | ah | trap | rekey | ipv6 | v1 | v1-transport | v1-rekey | v1-trap) run_variant "$v" ;;
-  *) die "unknown variant $v (tunnel, transport, encap, cbc, ah, trap, rekey, ipv6, v1, v1-transport, v1-rekey or v1-trap)" ;;
+  tunnel | transport | encap | cbc | ah | trap | rekey | ipv6 | v1 | v1-transport | v1-rekey | v1-trap | v1-encap) run_variant "$v" ;;
+  *) die "unknown variant $v (tunnel, transport, encap, cbc, ah, trap, rekey, ipv6, v1, v1-transport, v1-rekey, v1-trap or v1-encap)" ;;
   esac
 done
 finish
