@@ -1,47 +1,116 @@
 #!/usr/bin/env python3
-"""An independent check of a whole IKEv1 exchange: Main Mode with a pre-shared key, one Quick Mode
-and optional Informational exchanges, written from RFC 2408 section 3 (ISAKMP payloads), RFC 2407
-section 4 (IPsec DOI), RFC 2409 sections 5, 5.4, 5.5, 5.7 and Appendix B, and RFC 7748 (X25519),
-with Python's hmac/hashlib and the `cryptography` package. It shares no code with the engine.
+"""An independent check of a whole IKEv1 exchange: Main Mode or Aggressive Mode, authenticated
+with a pre-shared key or with RSA or ECDSA signatures, one Quick Mode and optional Informational
+exchanges, written from RFC 2408 section 3 (ISAKMP payloads), RFC 2407 section 4 (IPsec DOI),
+RFC 2409 sections 5, 5.1, 5.4, 5.5, 5.7 and Appendix B, RFC 4754 (ECDSA), RFC 3947 (NAT-D),
+RFC 3948 2.2 (non-ESP marker) and RFC 7748 (X25519), with Python's hmac/hashlib and the
+`cryptography` package. It shares no code with the engine.
 
 Fixed suite (asserted from the SA payloads): Phase 1 AES-CBC-128, SHA2-256 (PRF HMAC-SHA256),
-pre-shared key, group 31 (Curve25519); Quick Mode ESP_AES-128 with HMAC-SHA2-256, PFS optional.
+group 31 (Curve25519), authentication method 1 (pre-shared key), 3 (RSA signatures) or 9/10/11
+(ECDSA-256/384/521, RFC 4754 4); Quick Mode ESP_AES-128 with HMAC-SHA2-256, PFS optional.
 
 Input (JSON on stdin):
-  messages       hex: Main Mode 1..6 then Quick Mode 1..3, each the whole UDP payload
+  messages       hex, each the whole UDP payload: Phase 1 then Quick Mode 1..3. The first
+                 message's exchange type says which Phase 1: Main Mode (2) has 6 messages,
+                 Aggressive Mode (4) has 3, so 9 or 6 messages in all
   informational  optional, hex: later Informational exchanges (type 5), encrypted, HASH(1) first
   draws_i/draws_r  the 32-byte draws of each side's RNG; its X25519 private keys are among them
-  psk            hex
+  auth           optional, "psk" (the default), "rsa" or "ecdsa"
+  psk            hex, needed with "psk" only
+  addresses      optional {"i": "ip:port", "r": "ip:port"} ("[v6]:port" for IPv6): where each
+                 side sent Phase 1 from; with it the NAT-D payloads are checked too
   installs       [{side: "i"|"r", spi_in, spi_out, enc_in, integ_in, enc_out, integ_out}]
-Output: a JSON report on stdout; a mismatch is a false in it. A decrypted message that does not
-parse (wrong key or IV) is a mismatch too: "decrypt_ok" false with "decrypt_error", and every check
-after it stays false. Exit status 2 only on malformed input (a cleartext parse error, a missing
-cleartext payload, no draw matching a KE, a suite other than the one above), reason on stderr.
+Output: a JSON report on stdout; a mismatch is a false in it.
+  mode, auth      "main" | "aggressive", and the auth of the input
+  hash_i_ok/hash_r_ok  the Phase 1 proof of each side is right for the HASH_I/HASH_R computed
+                  here: with a pre-shared key the HASH payload equals it; with signatures the
+                  SIG payload is a valid signature over it, so these equal sig_i_ok/sig_r_ok
+                  (one key for "Phase 1 authenticated" whatever the method)
+  sig_i_ok/sig_r_ok  null with a pre-shared key; else SIG_I/SIG_R verify as RFC 2409 5.1 and
+                  RFC 4754 say (see below) under the end-entity certificate's public key
+  sig_i_form/sig_r_form  what the signature turned out to sign, for diagnosis when it fails:
+                  "pkcs1-bare-hash" or "ecdsa-sha-of-hash" (the two accepted), or
+                  "pkcs1-digestinfo-sha256-of-hash", "pkcs1-digestinfo-around-hash",
+                  "pkcs1-over <hex>", "ecdsa-hash-as-digest", or why nothing could be verified
+  cert_i_subject/cert_r_subject  RFC 4514 subject of the end-entity certificate used
+  certs           {"i"|"r": [{encoding, subject, issuer}]}: every CERT payload, in order
+  nat_d           {label: [hex]}: the NAT-D payloads each Phase 1 message carried
+  nat_d_ok        null without "addresses" or NAT-D; else every NAT-D-carrying message has
+                  HASH(CKY-I | CKY-R | IP | port) of its destination first and of its source
+                  among the rest (RFC 3947 3.2)
+  non_esp_marker  labels of the datagrams that began with the 4-octet non-ESP marker (stripped)
+  am3_encrypted   Aggressive Mode only: whether message 3 was encrypted
+  p1_last         the block every Phase 2 IV is derived from (see below)
+  qm_hash1_ok.., keymat_ok, informational_hash_ok, ivs, padding, decrypted_payloads as before.
+A decrypted message that does not parse (wrong key or IV) is a mismatch too: "decrypt_ok" false
+with "decrypt_error", and every check after it stays false. Exit status 2 only on malformed input
+(a cleartext parse error, a missing cleartext payload, no draw matching a KE, a suite other than
+the one above, an IKE fragment: payload 132 is not supported), reason on stderr.
 
 Conclusions on points the RFC text leaves open:
 - Informational IV: RFC 2409 5.7 sends the reader to Appendix B, which derives the first IV of any
   Phase 2 exchange from hash(last Phase 1 CBC output block | M-ID). So every new M-ID starts from
-  the last ciphertext block of Main Mode message 6, never from the end of the previous Quick Mode
-  or Informational exchange. A second message with an M-ID already seen continues that exchange's
-  chain (the last block of its previous message), as within Quick Mode.
+  the last ciphertext block of Phase 1 (Main Mode message 6, Aggressive Mode message 3), never
+  from the end of the previous Quick Mode or Informational exchange. A second message with an
+  M-ID already seen continues that exchange's chain (the last block of its previous message), as
+  within Quick Mode.
+- Aggressive Mode message 3: RFC 2409 5 shows it without the asterisk of an encrypted message,
+  yet RFC 2408 4.7 encrypts it, and both occur. Its E flag decides. Encrypted, it takes the first
+  Phase 1 IV, hash(g^xi | g^xr), and its last block seeds Phase 2; in the clear, no Phase 1 CBC
+  output exists, so Phase 2 is seeded by that first IV itself (the Phase 1 IV state, unused).
 - Padding: Appendix B says to pad to the block size (with zero bytes) and that the header length
   includes the pad; nothing carries a pad length. The payload chain says where the payloads end;
   whatever follows is padding and is reported, not judged.
 - IDii_b/IDir_b and SAi_b are the payload bodies without the 4-byte generic header, so IDii_b
-  starts with the ID type, protocol ID and port of RFC 2407 4.6.2."""
+  starts with the ID type, protocol ID and port of RFC 2407 4.6.2.
+- What is signed (RFC 2409 5.1: "the negotiated digital signature algorithm applied to HASH_I").
+  RSA: PKCS#1 v1.5 block type 1 around the bare HASH_I, no DigestInfo (there is no hash
+  algorithm to name: HASH_I is a prf output), and the signature is exactly the modulus length.
+  ECDSA: RFC 4754 treats ECDSA-256/384/521 as ECDSA with SHA-256/384/512 applied to a message
+  (its section 8 vectors sign m = "abc" by way of h = SHA-256(m)), and in IKEv1 that message is
+  HASH_I, so e = SHA-256(HASH_I) for ECDSA-256; the signature is r | s, each an unsigned
+  big-endian integer of the field length (RFC 4754 7). Using HASH_I itself as the digest is the
+  other reading found in the field; it is reported as "ecdsa-hash-as-digest" and not accepted.
+- Certificates: only encoding 4 (X.509 signature, DER) is used; CERT payloads may come in any
+  order, so the end-entity certificate is the one that issued none of the others. Chains are not
+  validated here: that is the engine's policy, not a known-answer question.
+- NAT-D (RFC 3947 3.2): HASH is the negotiated hash (SHA-256); IP is 4 or 16 octets and the port
+  2 octets, network order. Phase 1 HASH_I/HASH_R do not cover NAT-D (nor VID) payloads, so
+  they may sit anywhere in Phase 1 messages (in the clear or after HASH_I in Aggressive Mode 3).
+- Non-ESP marker: after NAT-T moves to port 4500, each IKE datagram starts with four zero
+  octets, which are stripped and reported. An ISAKMP header starts with the random CKY-I, so it
+  is mistaken for a marker once in 2^32 exchanges."""
 import hashlib
 import hmac
+import ipaddress
 import json
 import sys
+import warnings
 
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-# RFC 2408 3.1 payload types and exchange types.
-SA, PROPOSAL, TRANSFORM, KE, ID, HASH, NONCE, NOTIFY, DELETE = 1, 2, 3, 4, 5, 8, 10, 11, 12
-MAIN_MODE, INFORMATIONAL, QUICK_MODE = 2, 5, 32
+# RFC 2408 3.1 payload types and exchange types; 20 NAT-D (RFC 3947 3.2); 132 the IKE fragment
+# payload of the Cisco/strongSwan extension, which this check does not reassemble.
+SA, PROPOSAL, TRANSFORM, KE, ID, CERT, HASH, SIG, NONCE, NOTIFY, DELETE = (
+    1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12)
+NAT_D, FRAGMENT = 20, 132
+MAIN_MODE, AGGRESSIVE, INFORMATIONAL, QUICK_MODE = 2, 4, 5, 32
+PHASE1 = {MAIN_MODE: ("main", "mm", 6), AGGRESSIVE: ("aggressive", "am", 3)}
 FLAG_E = 0x01
+ZERO_MID = b"\0" * 4
+# RFC 2409 Appendix A authentication methods, RFC 4754 4 for ECDSA; each ECDSA method fixes the
+# curve and the hash applied to the signed message.
+AUTH_METHODS = {"psk": (1,), "rsa": (3,), "ecdsa": (9, 10, 11)}
+ECDSA_METHODS = {9: ("secp256r1", hashes.SHA256), 10: ("secp384r1", hashes.SHA384),
+                 11: ("secp521r1", hashes.SHA512)}
+CERT_X509_SIGNATURE = 4
+SHA256_DIGESTINFO = bytes.fromhex("3031300d060960864801650304020105000420")  # RFC 8017 9.2
 
 
 class Malformed(Exception):
@@ -70,11 +139,20 @@ def u16(b):
     return int.from_bytes(b[:2], "big")
 
 
+def unwrap(msg, label, report):
+    """Strip the non-ESP marker of RFC 3948 2.2 from a datagram sent to port 4500."""
+    if msg[:4] == b"\0\0\0\0":
+        report["non_esp_marker"].append(label)
+        return msg[4:]
+    return msg
+
+
 def header(msg, label):
     """The ISAKMP header (RFC 2408 3.1): 28 octets, its length counting the whole message."""
     need(len(msg) >= 28, f"{label}: shorter than the ISAKMP header")
     need(msg[17] == 0x10, f"{label}: version {msg[17]:#x}, not 1.0")
     need(int.from_bytes(msg[24:28], "big") == len(msg), f"{label}: header length != datagram")
+    need(msg[16] != FRAGMENT, f"{label}: an IKE fragment (payload 132), not supported here")
     return {"cky_i": msg[0:8], "cky_r": msg[8:16], "np": msg[16], "exch": msg[18],
             "flags": msg[19], "mid": msg[20:24]}
 
@@ -90,6 +168,14 @@ def chain(first, data, label):
         out.append((nxt, data[off + 4:off + length], off, off + length))
         nxt, off = data[off], off + length
     return out, off
+
+
+def clear_chain(msg, h, label):
+    """The payloads of a message sent in the clear, which must fill it exactly."""
+    ps, end = chain(h["np"], msg[28:], label)
+    need(end == len(msg) - 28, f"{label}: bytes after the payload chain")
+    need(all(p[0] != FRAGMENT for p in ps), f"{label}: an IKE fragment payload (132)")
+    return ps
 
 
 def get(payloads, ptype, label, exc=Malformed):
@@ -133,6 +219,15 @@ def proposals(sa_body, label):
     return out
 
 
+def decrypted_proposals(sa_body, label):
+    """proposals() of an SA payload that came encrypted: unparsable, it is a decryption
+    mismatch, not malformed input (a well-formed SA of another suite still is)."""
+    try:
+        return proposals(sa_body, label)
+    except Malformed as e:
+        raise Garbled(f"{label}: decrypted SA payload: {e}") from None
+
+
 def x25519_priv(draws, public, label):
     for d in draws:
         k = X25519PrivateKey.from_private_bytes(bytes.fromhex(d))
@@ -152,10 +247,11 @@ def cbc_decrypt(key, iv, ct, label):
 def main():
     c = json.load(sys.stdin)
     report = {"decrypt_ok": True, "problems": [], "ivs": {}, "hash_i_ok": False,
-              "hash_r_ok": False, "qm_hash1_ok": False, "qm_hash2_ok": False,
-              "qm_hash3_ok": False, "spis_ok": False, "keymat_ok": False, "installs_checked": 0,
-              "informational_hash_ok": [], "informational": [], "decrypted_payloads": {},
-              "padding": {}}
+              "hash_r_ok": False, "sig_i_ok": None, "sig_r_ok": None, "certs": {},
+              "nat_d": {}, "nat_d_ok": None, "non_esp_marker": [], "qm_hash1_ok": False,
+              "qm_hash2_ok": False, "qm_hash3_ok": False, "spis_ok": False,
+              "keymat_ok": False, "installs_checked": 0, "informational_hash_ok": [],
+              "informational": [], "decrypted_payloads": {}, "padding": {}}
     try:
         check(c, report)
     except Garbled as e:  # the checks that depended on this message stay false
@@ -165,51 +261,98 @@ def main():
     print()
 
 
+class Opener:
+    """Decrypts messages under the Phase 1 cipher key (RFC 2409 Appendix B) and keeps each one's
+    payloads; the plaintext after the end of the payload chain is padding."""
+
+    def __init__(self, key, report):
+        self.key, self.report, self.opened = key, report, {}
+
+    def open(self, label, msg, h, iv):
+        self.report["ivs"][label] = iv.hex()
+        p = cbc_decrypt(self.key, iv, msg[28:], label)
+        try:
+            ps, end = chain(h["np"], p, label)
+        except Malformed as e:
+            raise Garbled(f"{label}: decrypted payload chain: {e}") from None
+        self.report["padding"][label] = {"len": len(p) - end, "hex": p[end:].hex()}
+        self.report["decrypted_payloads"][label] = [x[0] for x in ps]
+        self.opened[label] = (ps, p[:end])
+        return ps
+
+    def after_hash(self, label):
+        """The first payload must be HASH; return its value and every byte after it up to the
+        end of the chain, generic headers included and padding excluded (RFC 2409 5.5)."""
+        ps, data = self.opened[label]
+        need(ps and ps[0][0] == HASH, f"{label}: first payload is not HASH", Garbled)
+        return ps[0][1], data[ps[0][3]:]
+
+
 def check(c, report):
-    msgs = [bytes.fromhex(m) for m in c["messages"]]
-    need(len(msgs) == 9, "messages: want Main Mode 1..6 and Quick Mode 1..3")
-    labels = ["mm1", "mm2", "mm3", "mm4", "mm5", "mm6", "qm1", "qm2", "qm3"]
+    auth = c.get("auth", "psk")
+    need(auth in AUTH_METHODS, f"auth {auth!r} is not psk, rsa or ecdsa")
+    raw = [bytes.fromhex(m) for m in c["messages"]]
+    need(raw and len(raw[0]) >= 28, "messages: no first message")
+    need(raw[0][18] in PHASE1, f"first message: exchange type {raw[0][18]}, not 2 or 4")
+    mode, prefix, n1 = PHASE1[raw[0][18]]
+    need(len(raw) == n1 + 3, f"messages: want {mode} mode 1..{n1} and Quick Mode 1..3")
+    labels = [f"{prefix}{i + 1}" for i in range(n1)] + ["qm1", "qm2", "qm3"]
+    report.update({"mode": mode, "auth": auth})
+    msgs = [unwrap(m, l, report) for m, l in zip(raw, labels)]
     hdrs = [header(m, l) for m, l in zip(msgs, labels)]
     cky_i, cky_r = hdrs[1]["cky_i"], hdrs[1]["cky_r"]
-    qm_mid = hdrs[6]["mid"]
+    qm_mid = hdrs[n1]["mid"]
+    am3_encrypted = mode == "aggressive" and bool(hdrs[2]["flags"] & FLAG_E)
+    # Main Mode encrypts from message 5 on; Aggressive Mode 1 and 2 go in the clear, 3 either way.
+    encrypted = [i >= 4 if mode == "main" else (i == 2 and am3_encrypted) for i in range(n1)]
+    encrypted += [True] * 3
     problems = report["problems"]  # header rules of RFC 2408 3.1 / RFC 2409 5 broken
     for i, (h, l) in enumerate(zip(hdrs, labels)):
-        want_exch, want_mid = (MAIN_MODE, b"\0" * 4) if i < 6 else (QUICK_MODE, qm_mid)
+        want_exch, want_mid = (raw[0][18], ZERO_MID) if i < n1 else (QUICK_MODE, qm_mid)
         if h["exch"] != want_exch or h["mid"] != want_mid:
             problems.append(f"{l}: exchange {h['exch']} M-ID {h['mid'].hex()}")
         if h["cky_i"] != cky_i or h["cky_r"] != (b"\0" * 8 if i == 0 else cky_r):
             problems.append(f"{l}: cookies")
-        if bool(h["flags"] & FLAG_E) != (i >= 4):
+        if bool(h["flags"] & FLAG_E) != encrypted[i]:
             problems.append(f"{l}: encryption flag")
-    if qm_mid == b"\0" * 4:
+    if qm_mid == ZERO_MID:
         problems.append("qm: M-ID zero")
+    if mode == "aggressive":
+        report["am3_encrypted"] = am3_encrypted
 
-    # Main Mode 1-4 in the clear (RFC 2409 5, 5.4): SA, then KE and nonce.
-    plain = []
-    for m, h, l in zip(msgs[:4], hdrs, labels):
-        ps, end = chain(h["np"], m[28:], l)
-        need(end == len(m) - 28, f"{l}: bytes after the payload chain")
-        plain.append(ps)
-    sai_b = get(plain[0], SA, "mm1")
-    offered, chosen = proposals(sai_b, "mm1"), proposals(get(plain[1], SA, "mm2"), "mm2")
-    need(len(chosen) == 1 and len(chosen[0]["transforms"]) == 1, "mm2: not one transform")
+    # Phase 1 messages in the clear (RFC 2409 5, 5.4): SA first, then KE and nonce, which
+    # Aggressive Mode carries in its first two messages together with the identities.
+    n_clear = encrypted.index(True)
+    plain = [clear_chain(m, h, l) for m, h, l in zip(msgs[:n_clear], hdrs, labels)]
+    sai_b = get(plain[0], SA, labels[0])
+    offered = proposals(sai_b, labels[0])
+    chosen = proposals(get(plain[1], SA, labels[1]), labels[1])
+    need(len(chosen) == 1 and len(chosen[0]["transforms"]) == 1, f"{labels[1]}: not one transform")
     t = chosen[0]["transforms"][0]
     # RFC 2409 Appendix A: 1 encryption (7 AES-CBC), 14 key length, 2 hash (4 SHA2-256),
-    # 3 authentication method (1 pre-shared key), 4 group (31 Curve25519); KEY_IKE in PROTO_ISAKMP.
-    need(chosen[0]["protocol"] == 1 and t["id"] == 1, "mm2: not PROTO_ISAKMP/KEY_IKE")
-    need(all(t["attrs"].get(k) == v for k, v in {1: 7, 14: 128, 2: 4, 3: 1, 4: 31}.items()),
-         f"mm2: Phase 1 suite {t['attrs']} is not AES-CBC-128/SHA2-256/PSK/group 31")
+    # 3 authentication method, 4 group (31 Curve25519); KEY_IKE in PROTO_ISAKMP.
+    need(chosen[0]["protocol"] == 1 and t["id"] == 1, f"{labels[1]}: not PROTO_ISAKMP/KEY_IKE")
+    need(all(t["attrs"].get(k) == v for k, v in {1: 7, 14: 128, 2: 4, 4: 31}.items())
+         and t["attrs"].get(3) in AUTH_METHODS[auth],
+         f"{labels[1]}: Phase 1 suite {t['attrs']} is not AES-CBC-128/SHA2-256/group 31 "
+         f"with a {auth} authentication method {AUTH_METHODS[auth]}")
+    method = t["attrs"][3]
     if t["attrs"] not in [x["attrs"] for p in offered for x in p["transforms"]]:
-        problems.append("mm2: the chosen transform was not offered in mm1")
-    gxi, gxr = get(plain[2], KE, "mm3"), get(plain[3], KE, "mm4")
-    ni_b, nr_b = get(plain[2], NONCE, "mm3"), get(plain[3], NONCE, "mm4")
-    priv_i = x25519_priv(c["draws_i"], gxi, "mm3")
-    priv_r = x25519_priv(c["draws_r"], gxr, "mm4")
+        problems.append(f"{labels[1]}: the chosen transform was not offered in {labels[0]}")
+    ke_i, ke_r = (plain[2], plain[3]) if mode == "main" else (plain[0], plain[1])
+    li, lr = (labels[2], labels[3]) if mode == "main" else (labels[0], labels[1])
+    gxi, gxr = get(ke_i, KE, li), get(ke_r, KE, lr)
+    ni_b, nr_b = get(ke_i, NONCE, li), get(ke_r, NONCE, lr)
+    priv_i = x25519_priv(c["draws_i"], gxi, li)
+    priv_r = x25519_priv(c["draws_r"], gxr, lr)
     gxy = priv_i.exchange(X25519PublicKey.from_public_bytes(gxr))
     need(gxy == priv_r.exchange(X25519PublicKey.from_public_bytes(gxi)), "g^xy differs")
 
-    # RFC 2409 5: SKEYID for pre-shared keys and its three children.
-    skeyid = prf(bytes.fromhex(c["psk"]), ni_b, nr_b)
+    # RFC 2409 5: SKEYID for pre-shared keys and for signatures, then its three children.
+    if auth == "psk":
+        skeyid = prf(bytes.fromhex(c["psk"]), ni_b, nr_b)
+    else:
+        skeyid = prf(ni_b + nr_b, gxy)
     skeyid_d = prf(skeyid, gxy, cky_i, cky_r, b"\0")
     skeyid_a = prf(skeyid, skeyid_d, gxy, cky_i, cky_r, b"\1")
     skeyid_e = prf(skeyid, skeyid_a, gxy, cky_i, cky_r, b"\2")
@@ -219,46 +362,45 @@ def check(c, report):
     report.update({"gxy": gxy.hex(), "skeyid": skeyid.hex(), "skeyid_d": skeyid_d.hex(),
                    "skeyid_a": skeyid_a.hex(), "skeyid_e": skeyid_e.hex(),
                    "enc_key": enc_key.hex()})
-    opened = {}
-
-    def open_msg(label, msg, h, iv):
-        """Decrypt one message and walk its payloads; the rest of the plaintext is padding."""
-        report["ivs"][label] = iv.hex()
-        p = cbc_decrypt(enc_key, iv, msg[28:], label)
-        try:
-            ps, end = chain(h["np"], p, label)
-        except Malformed as e:
-            raise Garbled(f"{label}: decrypted payload chain: {e}") from None
-        report["padding"][label] = {"len": len(p) - end, "hex": p[end:].hex()}
-        report["decrypted_payloads"][label] = [x[0] for x in ps]
-        opened[label] = (ps, p[:end])
-
-    def after_hash(label):
-        """The first payload must be HASH; return its value and every byte after it up to the
-        end of the chain, generic headers included and padding excluded (RFC 2409 5.5)."""
-        ps, data = opened[label]
-        need(ps and ps[0][0] == HASH, f"{label}: first payload is not HASH", Garbled)
-        return ps[0][1], data[ps[0][3]:]
+    box = Opener(enc_key, report)
 
     # Appendix B: the first encrypted Phase 1 message takes hash(g^xi | g^xr); each later one the
-    # last ciphertext block of the message before it.
-    open_msg("mm5", msgs[4], hdrs[4], hash_(gxi, gxr)[:16])
-    open_msg("mm6", msgs[5], hdrs[5], msgs[4][-16:])
-    p1_last = msgs[5][-16:]  # the last Phase 1 CBC output block, seed of every Phase 2 IV
-    # RFC 2409 5.4 / 5: HASH_I and HASH_R over the SA, ID payload bodies without generic header.
-    ps5, ps6 = opened["mm5"][0], opened["mm6"][0]
-    hash_i = prf(skeyid, gxi, gxr, cky_i, cky_r, sai_b, get(ps5, ID, "mm5", Garbled))
-    hash_r = prf(skeyid, gxr, gxi, cky_r, cky_i, sai_b, get(ps6, ID, "mm6", Garbled))
-    report["hash_i_ok"] = get(ps5, HASH, "mm5", Garbled) == hash_i
-    report["hash_r_ok"] = get(ps6, HASH, "mm6", Garbled) == hash_r
+    # last ciphertext block of the message before it. The last Phase 1 CBC output block seeds
+    # every Phase 2 IV; with nothing encrypted in Phase 1 it is that first IV, still unused.
+    iv = hash_(gxi, gxr)[:16]
+    p1 = dict(zip(labels, plain))  # every Phase 1 message's payloads, by label
+    for i in range(n_clear, n1):
+        p1[labels[i]] = box.open(labels[i], msgs[i], hdrs[i], iv)
+        iv = msgs[i][-16:]
+    p1_last = iv
+    report["p1_last"] = p1_last.hex()
+
+    nat_d(report, c, p1, labels, cky_i, cky_r)
+
+    # RFC 2409 5 / 5.1 / 5.4: HASH_I and HASH_R over the SA and ID payload bodies (no generic
+    # header). Main Mode carries IDii and its proof in message 5, IDir and its proof in 6;
+    # Aggressive Mode the identities in 1 and 2, the proofs in 3 and 2.
+    if mode == "main":
+        id_i, id_r, from_i, from_r = "mm5", "mm6", "mm5", "mm6"
+    else:
+        id_i, id_r, from_i, from_r = "am1", "am2", "am3", "am2"
+    # A payload missing from a decrypted message is a mismatch; from a cleartext one, bad input.
+    missing = {l: Garbled if encrypted[i] else Malformed for i, l in enumerate(labels[:n1])}
+    idii_b = get(p1[id_i], ID, id_i, missing[id_i])
+    idir_b = get(p1[id_r], ID, id_r, missing[id_r])
+    hash_i = prf(skeyid, gxi, gxr, cky_i, cky_r, sai_b, idii_b)
+    hash_r = prf(skeyid, gxr, gxi, cky_r, cky_i, sai_b, idir_b)
+    authenticate(report, "i", auth, method, p1[from_i], hash_i, from_i, missing[from_i])
+    authenticate(report, "r", auth, method, p1[from_r], hash_r, from_r, missing[from_r])
 
     # Informational exchanges (RFC 2409 5.7): HASH(1) = prf(SKEYID_a, M-ID | N/D ...), each one
     # independent of the others and of Quick Mode, so a garbled one spoils only its own entry.
     chains = {}
     for n, hexmsg in enumerate(c.get("informational", [])):
-        msg, label = bytes.fromhex(hexmsg), f"info{n + 1}"
+        label = f"info{n + 1}"
+        msg = unwrap(bytes.fromhex(hexmsg), label, report)
         h = header(msg, label)
-        if h["exch"] != INFORMATIONAL or not h["flags"] & FLAG_E or h["mid"] == b"\0" * 4:
+        if h["exch"] != INFORMATIONAL or not h["flags"] & FLAG_E or h["mid"] == ZERO_MID:
             problems.append(
                 f"{label}: exchange {h['exch']} flags {h['flags']} M-ID {h['mid'].hex()}")
         if (h["cky_i"], h["cky_r"]) != (cky_i, cky_r):
@@ -268,28 +410,33 @@ def check(c, report):
         entry = {"mid": h["mid"].hex(), "hash_ok": False}
         report["informational"].append(entry)
         try:
-            open_msg(label, msg, h, iv)
-            value, rest = after_hash(label)
+            box.open(label, msg, h, iv)
+            value, rest = box.after_hash(label)
             entry["payloads"] = report["decrypted_payloads"][label]
             entry["hash_ok"] = value == prf(skeyid_a, h["mid"], rest)
-            entry.update(notify_delete(opened[label][0], label))
+            entry.update(notify_delete(box.opened[label][0], label))
         except Garbled as e:
             entry["error"] = str(e)
     report["informational_hash_ok"] = [e["hash_ok"] for e in report["informational"]]
 
-    # Quick Mode (RFC 2409 5.5), its first IV per Appendix B.
+    quick_mode(c, report, box, msgs[n1:], hdrs[n1:], p1_last, skeyid_a, skeyid_d)
+
+
+def quick_mode(c, report, box, msgs, hdrs, p1_last, skeyid_a, skeyid_d):
+    """Quick Mode (RFC 2409 5.5), its first IV per Appendix B."""
+    qm_mid = hdrs[0]["mid"]
     iv = hash_(p1_last, qm_mid)[:16]
-    for i in (6, 7, 8):
-        open_msg(labels[i], msgs[i], hdrs[i], iv)
-        iv = msgs[i][-16:]
-    (h1, rest1), (h2, rest2), (h3, _) = (after_hash(l) for l in ("qm1", "qm2", "qm3"))
-    q1, q2 = opened["qm1"][0], opened["qm2"][0]
+    for label, msg, h in zip(("qm1", "qm2", "qm3"), msgs, hdrs):
+        box.open(label, msg, h, iv)
+        iv = msg[-16:]
+    (h1, rest1), (h2, rest2), (h3, _) = (box.after_hash(l) for l in ("qm1", "qm2", "qm3"))
+    q1, q2 = box.opened["qm1"][0], box.opened["qm2"][0]
     qni_b, qnr_b = get(q1, NONCE, "qm1", Garbled), get(q2, NONCE, "qm2", Garbled)
     report["qm_hash1_ok"] = h1 == prf(skeyid_a, qm_mid, rest1)
     report["qm_hash2_ok"] = h2 == prf(skeyid_a, qm_mid, qni_b, rest2)
     report["qm_hash3_ok"] = h3 == prf(skeyid_a, b"\0", qm_mid, qni_b, qnr_b)
-    qm_offer = proposals(get(q1, SA, "qm1", Garbled), "qm1")
-    qm_chosen = proposals(get(q2, SA, "qm2", Garbled), "qm2")
+    qm_offer = decrypted_proposals(get(q1, SA, "qm1", Garbled), "qm1")
+    qm_chosen = decrypted_proposals(get(q2, SA, "qm2", Garbled), "qm2")
     need(len(qm_chosen) == 1 and len(qm_chosen[0]["transforms"]) == 1, "qm2: not one transform")
     qt = qm_chosen[0]["transforms"][0]
     # RFC 2407 4.4.4 / 4.5: PROTO_IPSEC_ESP 3, ESP_AES 12, attribute 6 key length 128 and
@@ -335,6 +482,114 @@ def check(c, report):
         keys_ok &= (inst["enc_out"], inst["integ_out"]) == (kout[:16].hex(), kout[16:].hex())
     report.update({"spis_ok": spis_ok, "keymat_ok": keys_ok and spis_ok,
                    "installs_checked": len(c.get("installs", []))})
+
+
+def authenticate(report, side, auth, method, payloads, want, label, exc):
+    """One side's Phase 1 proof of HASH_I or HASH_R (`want`): the HASH payload itself with a
+    pre-shared key (RFC 2409 5.4); with signatures (5.1) a SIG payload over it, checked with the
+    key of the end-entity certificate among the CERT payloads."""
+    types = [p[0] for p in payloads]
+    if auth == "psk":
+        if SIG in types:
+            report["problems"].append(f"{label}: SIG payload with a pre-shared key")
+        report[f"hash_{side}_ok"] = get(payloads, HASH, label, exc) == want
+        return
+    if HASH in types:
+        report["problems"].append(f"{label}: HASH payload in a signature exchange")
+    sig = get(payloads, SIG, label, exc)
+    certs, listed = [], report["certs"].setdefault(side, [])
+    for ptype, body, _, _ in payloads:
+        if ptype != CERT:
+            continue
+        entry = {"encoding": body[0] if body else None}
+        listed.append(entry)
+        if entry["encoding"] == CERT_X509_SIGNATURE:
+            try:  # cryptography decodes lazily: every field used is read here
+                with warnings.catch_warnings():  # e.g. a non-positive serial: not our concern
+                    warnings.simplefilter("ignore")
+                    cert = x509.load_der_x509_certificate(body[1:])
+                entry.update(subject=cert.subject.rfc4514_string(),
+                             issuer=cert.issuer.rfc4514_string())
+                certs.append((cert, cert.public_key()))
+            except Exception as e:  # ValueError, InvalidVersion, UnsupportedAlgorithm, ...
+                entry["error"] = f"unusable X.509 certificate: {e!r}"
+    ok, form = False, "no X.509 certificate (CERT encoding 4) to verify with"
+    if certs:
+        # The end-entity certificate is the one that issued none of the others.
+        ee = [x for x in certs
+              if not any(o is not x and o[0].issuer == x[0].subject for o in certs)]
+        cert, key = (ee or certs)[0]
+        report[f"cert_{side}_subject"] = cert.subject.rfc4514_string()
+        ok, form = verify_signature(key, method, sig, want)
+    report[f"sig_{side}_ok"] = report[f"hash_{side}_ok"] = ok
+    report[f"sig_{side}_form"] = form
+
+
+def verify_signature(key, method, sig, signed):
+    """Whether `sig` signs `signed` (a HASH_I/HASH_R) as RFC 2409 5.1 / RFC 4754 want, and a
+    name for what it does sign, to tell one misreading of the RFCs from another."""
+    if method == 3:
+        if not isinstance(key, rsa.RSAPublicKey):
+            return False, f"method 3 (RSA) but the certificate holds a {type(key).__name__}"
+        k = (key.key_size + 7) // 8
+        if len(sig) != k:
+            return False, f"signature of {len(sig)} octets, modulus of {k}"
+        try:
+            inner = key.recover_data_from_signature(sig, padding.PKCS1v15(), None)
+        except InvalidSignature:
+            return False, "not a PKCS#1 v1.5 type 1 signature under the certificate's key"
+        if inner == signed:
+            return True, "pkcs1-bare-hash"
+        if inner == SHA256_DIGESTINFO + hash_(signed):
+            return False, "pkcs1-digestinfo-sha256-of-hash"
+        if inner == SHA256_DIGESTINFO + signed:
+            return False, "pkcs1-digestinfo-around-hash"
+        return False, f"pkcs1-over {inner.hex()}"
+    curve, algorithm = ECDSA_METHODS[method]
+    if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != curve:
+        return False, f"method {method} wants {curve}, the certificate holds {key_name(key)}"
+    n = (key.curve.key_size + 7) // 8  # RFC 4754 7: r | s, each as long as a field element
+    if len(sig) != 2 * n:
+        return False, f"signature of {len(sig)} octets, r | s wants {2 * n}"
+    der = utils.encode_dss_signature(int.from_bytes(sig[:n], "big"), int.from_bytes(sig[n:], "big"))
+    for form, alg in (("ecdsa-sha-of-hash", algorithm()),
+                      ("ecdsa-hash-as-digest", utils.Prehashed(hashes.SHA256()))):
+        try:
+            key.verify(der, signed, ec.ECDSA(alg))
+            return form == "ecdsa-sha-of-hash", form
+        except InvalidSignature:
+            pass
+    return False, "not an ECDSA signature of HASH under the certificate's key"
+
+
+def key_name(key):
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return key.curve.name
+    return type(key).__name__
+
+
+def nat_d(report, c, p1, labels, cky_i, cky_r):
+    """RFC 3947 3.2: a NAT-D payload is HASH(CKY-I | CKY-R | IP | Port); the first one a message
+    carries is for its destination, the others for the addresses its sender may have."""
+    for label, payloads in p1.items():
+        bodies = [p[1] for p in payloads if p[0] == NAT_D]
+        if bodies:
+            report["nat_d"][label] = [b.hex() for b in bodies]
+    if not c.get("addresses") or not report["nat_d"]:
+        return
+
+    def natd(where):
+        host, _, port = where.rpartition(":")
+        ip = ipaddress.ip_address(host.strip("[]"))
+        return hash_(cky_i, cky_r, ip.packed, int(port).to_bytes(2, "big"))
+
+    ok = True
+    for label, hexes in report["nat_d"].items():
+        bodies = [bytes.fromhex(x) for x in hexes]
+        sender = "i" if labels.index(label) % 2 == 0 else "r"  # Phase 1 alternates from i
+        dest = c["addresses"]["r" if sender == "i" else "i"]
+        ok &= bodies[0] == natd(dest) and natd(c["addresses"][sender]) in bodies[1:]
+    report["nat_d_ok"] = ok
 
 
 def notify_delete(payloads, label):
