@@ -46,6 +46,8 @@ for target in "${targets[@]}"; do
   log="$logs/$target.log"
   echo "==> $target for ${seconds}s (log: $log)"
   status=ok
+  # A target without seeds still starts from an empty corpus (libFuzzer refuses a missing one).
+  mkdir -p "fuzz/corpus/$target"
   # -timeout: an input that takes 10 s is a hang, reported as a crash.
   if ! cargo fuzz run --sanitizer none "$target" "fuzz/corpus/$target" -- \
     -max_total_time="$seconds" -timeout=10 -print_final_stats=1 >"$log" 2>&1; then
@@ -53,6 +55,11 @@ for target in "${targets[@]}"; do
     failed+=("$target")
     grep -A 3 "panicked at" "$log" | head -n 8 || true
     grep -E "ERROR: libFuzzer|Test unit written" "$log" || true
+    # Neither a panic nor a libFuzzer finding: the run itself failed; say how it ended.
+    if ! grep -qE "panicked at|ERROR: libFuzzer" "$log"; then
+      echo "the fuzzer did not run to the end; last lines of its log:"
+      tail -n 5 "$log" | sed 's/^/    /'
+    fi
     artifact=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -n 1)
     if [ -n "$artifact" ] && [ -f "$artifact" ]; then
       echo "input (hex, first 2000 digits): $(od -An -tx1 -v "$artifact" | tr -d ' \n' | head -c 2000)"

@@ -67,11 +67,25 @@ fuzz_target!(|data: &[u8]| {
     let variant = data.first().copied().unwrap_or(0) % 4;
     let aggressive = variant == 3;
     let cfg = || EndpointConfig {
-        fragment_size: if variant == 2 { 200 } else { EndpointConfig::default().fragment_size },
+        fragment_size: if variant == 2 {
+            200
+        } else {
+            EndpointConfig::default().fragment_size
+        },
         ..EndpointConfig::default()
     };
-    let mut a = Endpoint::new(cfg(), vec![peer("10.77.0.2", "a", "b", aggressive)], Box::new(SeededRng::new(1))).unwrap();
-    let mut b = Endpoint::new(cfg(), vec![peer("10.77.0.1", "b", "a", aggressive)], Box::new(SeededRng::new(2))).unwrap();
+    let mut a = Endpoint::new(
+        cfg(),
+        vec![peer("10.77.0.2", "a", "b", aggressive)],
+        Box::new(SeededRng::new(1)),
+    )
+    .unwrap();
+    let mut b = Endpoint::new(
+        cfg(),
+        vec![peer("10.77.0.1", "b", "a", aggressive)],
+        Box::new(SeededRng::new(2)),
+    )
+    .unwrap();
 
     // A fresh responder sees the datagram first (as it came, and with a zero responder cookie).
     b.handle_datagram(now, b_addr, a_addr, data);
@@ -81,7 +95,12 @@ fuzz_target!(|data: &[u8]| {
     }
     b.handle_datagram(now, b_addr, a_addr, &first);
     while b.poll_transmit().is_some() {}
-    let mut b = Endpoint::new(cfg(), vec![peer("10.77.0.1", "b", "a", aggressive)], Box::new(SeededRng::new(2))).unwrap();
+    let mut b = Endpoint::new(
+        cfg(),
+        vec![peer("10.77.0.1", "b", "a", aggressive)],
+        Box::new(SeededRng::new(2)),
+    )
+    .unwrap();
 
     a.initiate(now, a_addr, "peer").unwrap();
     // Half-open: after Main Mode message 1 and 2, the datagram with the SA's cookies.
@@ -107,7 +126,11 @@ fuzz_target!(|data: &[u8]| {
     }
     pump(&mut a, &mut b, now, a_addr, b_addr);
     let sa = b.established();
-    assert_eq!(sa.len(), 1, "no ISAKMP SA (variant {variant}): garbage broke a handshake");
+    assert_eq!(
+        sa.len(),
+        1,
+        "no ISAKMP SA (variant {variant}): garbage broke a handshake"
+    );
     let installed = |e: &mut Endpoint| {
         let mut n = 0;
         while let Some(ev) = e.poll_event() {
@@ -131,6 +154,9 @@ fuzz_target!(|data: &[u8]| {
     a.handle_datagram(now, a_addr, b_addr, &d);
     while b.poll_transmit().is_some() {}
     while a.poll_transmit().is_some() {}
-    assert!(b.is_established(sa[0]), "garbage tore down an established ISAKMP SA");
+    assert!(
+        b.is_established(sa[0]),
+        "garbage tore down an established ISAKMP SA"
+    );
     assert_eq!(b.child_sas(sa[0]).len(), 1, "garbage removed an IPsec SA");
 });

@@ -4,7 +4,7 @@
 //! - `v2_decode`, `v1_decode`: the messages of that version, and each plaintext message's payload
 //!   chain in the targets' `decode_payloads` shape (the header's Next Payload byte followed by
 //!   everything after the 28-byte header).
-//! - `v2_engine`: every IKEv2 message, to the engine.
+//! - `v2_engine`, `v1_engine`: every message of that version, to that version's engine.
 //! - `any_datagram`: every message as it comes on port 500, and behind the non-ESP marker as on
 //!   port 4500, plus a NAT-keepalive.
 //!
@@ -70,7 +70,10 @@ fn run(captures: &Path, corpus: &Path) -> Result<(), String> {
             out.write("any_datagram", &format!("{name}-4500"), &marked)?;
 
             let target = match peek_version(msg) {
-                Ok(IkeVersion::V1) => "v1_decode",
+                Ok(IkeVersion::V1) => {
+                    out.write("v1_engine", &name, msg)?;
+                    "v1_decode"
+                }
                 Ok(IkeVersion::V2) => {
                     out.write("v2_engine", &name, msg)?;
                     "v2_decode"
@@ -106,6 +109,7 @@ impl<'a> Corpus<'a> {
             ("v1_decode", 0),
             ("any_datagram", 0),
             ("v2_engine", 0),
+            ("v1_engine", 0),
         ];
         for (target, _) in &counts {
             let dir = root.join(target);
