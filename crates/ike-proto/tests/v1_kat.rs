@@ -1,15 +1,18 @@
-//! A whole IKEv1 Main Mode (pre-shared key, AES-CBC-128, SHA2-256, Curve25519) and Quick Mode
-//! (ESP AES-CBC-128 with HMAC-SHA2-256, with and without PFS), then an Informational Delete,
-//! checked by an independent Python computation written from RFC 2409 (`ikev1_kat.py`): every
-//! key, IV, HASH, decrypted payload and the KEYMAT of the installed SAs.
+//! A whole IKEv1 Phase 1 (AES-CBC-128, SHA2-256, Curve25519) and Quick Mode (ESP AES-CBC-128
+//! with HMAC-SHA2-256, with and without PFS), then Informational Deletes, checked by an
+//! independent Python computation written from RFC 2409 (`ikev1_kat.py`): every key, IV, HASH,
+//! decrypted payload, NAT-D payload and the KEYMAT of the installed SAs. Main Mode with a
+//! pre-shared key, RSA and ECDSA signatures; Aggressive Mode with a pre-shared key and RSA.
 
 mod common;
+#[path = "common/pki.rs"]
+mod pki;
 
 use std::time::Duration;
 
 use common::*;
 use ike_proto::config::IkeVersion;
-use ike_proto::v2::{Endpoint, EndpointConfig, Event};
+use ike_proto::v2::{AuthMethod, Endpoint, EndpointConfig, Event};
 use ike_testkit::sim::{Faults, Pair, RecordingRng};
 
 fn have_python() -> bool {
@@ -27,7 +30,51 @@ fn have_python() -> bool {
     have
 }
 
+#[derive(Clone, Copy, PartialEq)]
+enum Auth {
+    Psk,
+    Rsa,
+    Ecdsa,
+}
+
+impl Auth {
+    fn name(self) -> &'static str {
+        match self {
+            Auth::Psk => "psk",
+            Auth::Rsa => "rsa",
+            Auth::Ecdsa => "ecdsa",
+        }
+    }
+
+    /// (our method, the peer's) for side A or B.
+    fn methods(self, a_side: bool) -> (AuthMethod, AuthMethod) {
+        let k = pki::pki();
+        match (self, a_side) {
+            (Auth::Psk, _) => (pki::psk(), pki::psk()),
+            (Auth::Rsa, true) => (pki::sign_with(&k.a_rsa, &[]), pki::trusting(&k.root)),
+            (Auth::Rsa, false) => (pki::sign_with(&k.b_rsa, &[]), pki::trusting(&k.root)),
+            (Auth::Ecdsa, true) => (
+                pki::sign_with(&k.a_ec, &[&k.intermediate]),
+                pki::trusting(&k.root),
+            ),
+            (Auth::Ecdsa, false) => (
+                pki::sign_with(&k.b_ec, &[&k.intermediate]),
+                pki::trusting(&k.root),
+            ),
+        }
+    }
+}
+
 fn run(esp: &'static [&'static str], seed: u64) -> serde_json::Value {
+    run_with(esp, seed, Auth::Psk, false)
+}
+
+fn run_with(
+    esp: &'static [&'static str],
+    seed: u64,
+    auth: Auth,
+    aggressive: bool,
+) -> serde_json::Value {
     let (ra, rb) = (RecordingRng::new(seed), RecordingRng::new(seed + 1));
     let (draws_a, draws_b) = (ra.draws.clone(), rb.draws.clone());
     let s = Side {
@@ -37,6 +84,8 @@ fn run(esp: &'static [&'static str], seed: u64) -> serde_json::Value {
     };
     let mut pa = peer("site-b", B, "a.example.org", "b.example.org", &s);
     pa.version = IkeVersion::V1;
+    pa.aggressive = aggressive;
+    (pa.local_auth, pa.remote_auth) = auth.methods(true);
     let mut pb = peer(
         "site-a",
         A,
@@ -49,8 +98,17 @@ fn run(esp: &'static [&'static str], seed: u64) -> serde_json::Value {
         },
     );
     pb.version = IkeVersion::V1;
-    let a = Endpoint::new(EndpointConfig::default(), vec![pa], Box::new(ra)).unwrap();
-    let b = Endpoint::new(EndpointConfig::default(), vec![pb], Box::new(rb)).unwrap();
+    pb.aggressive = aggressive;
+    (pb.local_auth, pb.remote_auth) = auth.methods(false);
+    // No IKE fragments: the script reads whole messages only.
+    let cfg = || EndpointConfig {
+        fragment_size: 65_000,
+        ..EndpointConfig::default()
+    };
+    let mut a = Endpoint::new(cfg(), vec![pa], Box::new(ra)).unwrap();
+    let mut b = Endpoint::new(cfg(), vec![pb], Box::new(rb)).unwrap();
+    a.set_unix_time(pki::T0);
+    b.set_unix_time(pki::T0);
     let mut p = Pair::new(
         a,
         b,
@@ -63,7 +121,12 @@ fn run(esp: &'static [&'static str], seed: u64) -> serde_json::Value {
     assert!(p.run_until(Duration::from_secs(10), |p| {
         installs(&p.events_a).len() == 1 && installs(&p.events_b).len() == 1
     }));
-    assert_eq!(p.log.len(), 9, "Main Mode 6 messages, Quick Mode 3");
+    let phase2 = if aggressive { 6 } else { 9 };
+    assert_eq!(
+        p.log.len(),
+        phase2,
+        "Phase 1 (6 or 3 messages) and Quick Mode 3"
+    );
     let now = p.now();
     let h = p.a.handles_all()[0];
     p.a.delete(now, h).unwrap();
@@ -94,8 +157,10 @@ fn run(esp: &'static [&'static str], seed: u64) -> serde_json::Value {
         }
     }
     let input = serde_json::json!({
-        "messages": messages[..9],
-        "informational": messages[9..],
+        "messages": messages[..phase2],
+        "informational": messages[phase2..],
+        "auth": auth.name(),
+        "addresses": {"i": A, "r": B},
         "draws_i": draws32(&draws_a),
         "draws_r": draws32(&draws_b),
         "psk": hex::encode("a long random string"),
@@ -107,9 +172,18 @@ fn run(esp: &'static [&'static str], seed: u64) -> serde_json::Value {
 }
 
 fn check(report: &serde_json::Value, informational: usize) {
+    for key in ["hash_i_ok", "hash_r_ok"] {
+        assert_eq!(report[key], serde_json::json!(true), "{key}: {report:#}");
+    }
+    check_after_phase1(report, informational);
+}
+
+/// Everything but the Phase 1 proofs: the keys (and so SKEYID), IVs, Quick Mode hashes, KEYMAT,
+/// Informational hashes and NAT-D.
+fn check_after_phase1(report: &serde_json::Value, informational: usize) {
     for key in [
-        "hash_i_ok",
-        "hash_r_ok",
+        "decrypt_ok",
+        "headers_ok",
         "qm_hash1_ok",
         "qm_hash2_ok",
         "qm_hash3_ok",
@@ -145,4 +219,55 @@ fn quick_mode_with_pfs_matches_an_independent_python_computation() {
         return;
     }
     check(&run(&["aes128-sha256-x25519"], 41), 2);
+}
+
+fn expect(report: &serde_json::Value, key: &str, want: serde_json::Value) {
+    assert_eq!(report[key], want, "{key}: {report:#}");
+}
+
+#[test]
+fn main_mode_with_rsa_signatures_matches_an_independent_python_computation() {
+    if !have_python() {
+        return;
+    }
+    let r = run_with(&["aes128-sha256"], 51, Auth::Rsa, false);
+    check(&r, 2);
+    expect(&r, "mode", "main".into());
+    expect(&r, "sig_i_form", "pkcs1-bare-hash".into());
+    expect(&r, "sig_r_form", "pkcs1-bare-hash".into());
+    expect(&r, "cert_i_subject", "CN=a.example.org,O=ike tests".into());
+    expect(&r, "cert_r_subject", "CN=b.example.org,O=ike tests".into());
+    expect(&r, "nat_d_ok", true.into());
+}
+
+#[test]
+fn aggressive_mode_with_a_psk_and_with_rsa_matches_an_independent_python_computation() {
+    if !have_python() {
+        return;
+    }
+    let r = run_with(&["aes128-sha256-x25519"], 61, Auth::Psk, true);
+    check(&r, 2);
+    expect(&r, "mode", "aggressive".into());
+    expect(&r, "pfs", true.into());
+    expect(&r, "nat_d_ok", true.into());
+    let r = run_with(&["aes128-sha256"], 71, Auth::Rsa, true);
+    check(&r, 2);
+    expect(&r, "mode", "aggressive".into());
+    expect(&r, "sig_i_form", "pkcs1-bare-hash".into());
+    expect(&r, "sig_r_form", "pkcs1-bare-hash".into());
+}
+
+/// ECDSA: we sign HASH_I as the digest, as strongSwan does and as interop needs (see
+/// `v1::auth`); the script's reading of RFC 4754 is SHA-256(HASH_I). The script names the form
+/// it found, so this pins ours; everything after Phase 1 must match.
+#[test]
+fn main_mode_with_ecdsa_signs_hash_i_as_the_digest() {
+    if !have_python() {
+        return;
+    }
+    let r = run_with(&["aes128-sha256"], 81, Auth::Ecdsa, false);
+    check_after_phase1(&r, 2);
+    expect(&r, "sig_i_form", "ecdsa-hash-as-digest".into());
+    expect(&r, "sig_r_form", "ecdsa-hash-as-digest".into());
+    expect(&r, "cert_i_subject", "CN=a.example.org,O=ike tests".into());
 }
