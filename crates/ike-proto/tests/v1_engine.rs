@@ -811,3 +811,139 @@ fn transport_mode_behind_a_nat_sends_nat_oa() {
     let (plain, natted) = (transport_qm1_len(false), transport_qm1_len(true));
     assert!(natted >= plain + 16, "{plain} {natted}");
 }
+
+/// Both ends rekey the same IPsec SA at the same moment (IKEv1 has no rekey notify: each
+/// Quick Mode just names the same client IDs). Each end then holds the old pair and two new
+/// ones; the new one whose Quick Mode had the lower nonce goes on both, so exactly one pair
+/// remains, the same on both ends. Over seeds, each end's Quick Mode wins sometimes. Also
+/// under loss, duplication and reordering.
+#[test]
+fn simultaneous_quick_mode_rekeys_end_with_one_pair() {
+    let mut winners = std::collections::BTreeSet::new();
+    for seed in 0..16u64 {
+        let faults = if seed >= 10 {
+            Faults {
+                loss: 0.15,
+                duplicate: 0.15,
+                min_delay: Duration::from_millis(5),
+                max_delay: Duration::from_millis(80),
+            }
+        } else {
+            Faults::none()
+        };
+        let mut p = v1_pair(side(IKE, ESP), side(IKE, ESP), faults, 300 + seed);
+        assert!(up(&mut p), "seed {seed}");
+        let (ha, hb) = (p.a.handles_all()[0], p.b.handles_all()[0]);
+        let (spi_a, spi_b) = (
+            installs(&p.events_a)[0].spi_in,
+            installs(&p.events_b)[0].spi_in,
+        );
+        let now = p.now();
+        p.a.rekey_child(now, ha, spi_a).unwrap();
+        p.b.rekey_child(now, hb, spi_b).unwrap();
+        // A second request while one is under way changes nothing.
+        p.a.rekey_child(now, ha, spi_a).unwrap();
+        p.run_for(Duration::from_secs(90));
+        let (la, lb) = (p.a.child_sas(ha), p.b.child_sas(hb));
+        assert_eq!((la.len(), lb.len()), (1, 1), "seed {seed}: {la:?} {lb:?}");
+        assert_eq!((la[0].1, la[0].2), (lb[0].2, lb[0].1), "seed {seed}");
+        assert_eq!(live(&p.events_a), [la[0].1].into(), "seed {seed}");
+        assert_eq!(live(&p.events_b), [lb[0].1].into(), "seed {seed}");
+        if seed < 10 {
+            // The original, a's and b's: two of them deleted on each end.
+            assert_eq!(installs(&p.events_a).len(), 3, "seed {seed}");
+            assert_eq!(installs(&p.events_b).len(), 3, "seed {seed}");
+        }
+        assert_ne!(la[0].1, spi_a, "seed {seed}: the old SA survived");
+        // Who started the surviving SA's Quick Mode: a if a's install of it has no deferred
+        // outbound SA (a initiated it), else b.
+        let a_started = installs(&p.events_a)
+            .iter()
+            .find(|c| c.spi_in == la[0].1)
+            .is_some_and(|c| c.outbound_after_delete.is_none());
+        winners.insert(a_started);
+        check_crossed(&p);
+        p.a.audit().unwrap();
+        p.b.audit().unwrap();
+    }
+    assert_eq!(winners.len(), 2, "one end won every time");
+}
+
+/// Both ends re-authenticate at the same moment: two new ISAKMP SAs, each end replacing the
+/// old one with its own. The one with the lower cookie goes on both ends, its IPsec SAs moving
+/// to the other: one ISAKMP SA remains, the same on both ends, and the IPsec SA is untouched.
+#[test]
+fn simultaneous_reauthentication_ends_with_one_isakmp_sa() {
+    let mut kept = std::collections::BTreeSet::new();
+    for seed in 0..12u64 {
+        let mut p = v1_pair(side(IKE, ESP), side(IKE, ESP), Faults::none(), 400 + seed);
+        assert!(up(&mut p), "seed {seed}");
+        let (ha, hb) = (p.a.handles_all()[0], p.b.handles_all()[0]);
+        let child = installs(&p.events_a)[0].spi_in;
+        let now = p.now();
+        p.a.rekey_ike(now, ha).unwrap();
+        p.b.rekey_ike(now, hb).unwrap();
+        p.run_for(Duration::from_secs(60));
+        assert_eq!((p.a.sa_count(), p.b.sa_count()), (1, 1), "seed {seed}");
+        let (na, nb) = (p.a.handles_all()[0], p.b.handles_all()[0]);
+        assert!(
+            na != ha && nb != hb,
+            "seed {seed}: the old ISAKMP SA survived"
+        );
+        assert_eq!(p.a.sa_spis(na), p.b.sa_spis(nb), "seed {seed}");
+        assert_eq!(p.a.child_sas(na).len(), 1, "seed {seed}");
+        assert_eq!(p.b.child_sas(nb).len(), 1, "seed {seed}");
+        assert_eq!(
+            installs(&p.events_a).len(),
+            1,
+            "seed {seed}: no new Quick Mode"
+        );
+        assert_eq!(live(&p.events_a), [child].into(), "seed {seed}");
+        assert_eq!(live(&p.events_b).len(), 1, "seed {seed}");
+        // Who initiated the survivor: a if a's cookie is the initiator's.
+        let (i, _) = p.a.sa_spis(na).unwrap();
+        let a_initiated = p.events_a.iter().any(
+            |e| matches!(e, Event::IkeSaEstablished { spi_i, initiator: true, .. } if *spi_i == i),
+        );
+        kept.insert(a_initiated);
+        // Still usable: a Quick Mode rekey over the survivor.
+        let spi = p.a.child_sas(na)[0].1;
+        let now = p.now();
+        p.a.rekey_child(now, na, spi).unwrap();
+        p.run_for(Duration::from_secs(20));
+        assert_eq!(installs(&p.events_a).len(), 2, "seed {seed}");
+        check_crossed(&p);
+        p.a.audit().unwrap();
+        p.b.audit().unwrap();
+    }
+    assert_eq!(kept.len(), 2, "one end's ISAKMP SA won every time");
+}
+
+/// Local commands on IPsec SAs of an ISAKMP SA: a new Quick Mode for a configured child, a
+/// Delete for one SA, and the typed errors for what does not exist.
+#[test]
+fn commands_create_and_delete_single_ipsec_sas() {
+    let mut p = v1_pair(side(IKE, ESP), side(IKE, ESP), Faults::none(), 500);
+    assert!(up(&mut p));
+    let ha = p.a.handles_all()[0];
+    let now = p.now();
+    p.a.create_child(now, ha, "net").unwrap();
+    p.run_for(Duration::from_secs(5));
+    assert_eq!(installs(&p.events_b).len(), 2);
+    let spi = installs(&p.events_a)[1].spi_in;
+    let now = p.now();
+    p.a.delete_child(now, ha, spi).unwrap();
+    p.run_for(Duration::from_secs(5));
+    assert_eq!(live(&p.events_a).len(), 1);
+    assert_eq!(live(&p.events_b).len(), 1);
+    let now = p.now();
+    assert!(matches!(
+        p.a.create_child(now, ha, "nosuch"),
+        Err(ike_proto::v2::EngineError::UnknownChild(_))
+    ));
+    assert!(matches!(
+        p.a.rekey_child(now, ha, spi),
+        Err(ike_proto::v2::EngineError::UnknownChild(_))
+    ));
+    check_crossed(&p);
+}

@@ -634,6 +634,7 @@ impl IsakmpSa {
         self.last_heard = now;
         self.schedule_phase1(now, self.ike_rekey);
         out.replaced = self.reauth_of;
+        out.established = true;
         // RFC 3706 §5.5: the first sequence number is random; the cookies are.
         self.dpd_seq = u32::from_be_bytes([
             self.icookie[4],

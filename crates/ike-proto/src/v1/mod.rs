@@ -108,6 +108,14 @@ impl TableSa for IsakmpSa {
     }
 }
 
+/// A local request on an ISAKMP SA ([`Engine::command`]).
+pub(crate) enum Command {
+    CreateChild(String),
+    RekeyChild(u32),
+    DeleteChild(u32),
+    Reauthenticate,
+}
+
 /// The IKEv1 half of an endpoint.
 pub(crate) struct Engine {
     table: SaTable<IsakmpSa>,
@@ -316,6 +324,75 @@ impl Engine {
         let _span = self.span_of(h).entered();
         let sa = self.table.get_mut(h).ok_or(EngineError::UnknownSa)?;
         let out = sa.delete(now, ctx);
+        self.collect(ctx, h, out);
+        Ok(())
+    }
+
+    /// A local request on an established ISAKMP SA (`ike rekey`, `ike down --child`, and the
+    /// like): a new Quick Mode for a configured child, a rekey Quick Mode for an IPsec SA, a
+    /// Delete for one, or a re-authentication (a new Phase 1 that takes over the IPsec SAs).
+    pub(crate) fn command(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        now: Instant,
+        h: SaHandle,
+        cmd: Command,
+    ) -> Result<(), EngineError> {
+        let _span = self.span_of(h).entered();
+        let sa = self.table.get_mut(h).ok_or(EngineError::UnknownSa)?;
+        if !sa.is_established() {
+            return Err(EngineError::NotEstablished);
+        }
+        let live = |sa: &IsakmpSa, spi: u32| {
+            sa.children
+                .iter()
+                .find(|c| c.spi_in == spi && c.delete_at.is_none())
+                .map(|c| (c.name.clone(), c.rekeying))
+        };
+        let unknown = |spi: u32| EngineError::UnknownChild(format!("SPI {spi:08x}"));
+        let out = match cmd {
+            Command::CreateChild(name) => {
+                let configured = sa
+                    .peer(ctx.peers)
+                    .is_some_and(|p| p.children.iter().any(|c| c.name == name));
+                if !configured {
+                    return Err(EngineError::UnknownChild(name));
+                }
+                sa.start_quick_modes(now, vec![name], ctx)
+            }
+            Command::RekeyChild(spi) => {
+                let (name, rekeying) = live(sa, spi).ok_or_else(|| unknown(spi))?;
+                if rekeying {
+                    return Ok(());
+                }
+                if let Some(c) = sa.children.iter_mut().find(|c| c.spi_in == spi) {
+                    c.rekeying = true;
+                }
+                tracing::info!(target: "ike", "rekeying IPsec SA {name} ({spi:08x}_i) with a new Quick Mode, as asked");
+                sa.start_rekey(now, &name, spi, ctx)
+            }
+            Command::DeleteChild(spi) => {
+                live(sa, spi).ok_or_else(|| unknown(spi))?;
+                let mut out = Output::default();
+                sa.delete_child(spi, ctx, &mut out);
+                out
+            }
+            Command::Reauthenticate => {
+                let under_way = self.table.handles().any(|x| {
+                    self.table
+                        .get(x)
+                        .is_some_and(|s| s.reauth_of == Some(h) && !s.is_established())
+                });
+                if under_way {
+                    return Ok(());
+                }
+                tracing::info!(target: "ike", "re-authenticating, as asked: a new ISAKMP SA will replace this one");
+                Output {
+                    reauth: Some(now),
+                    ..Output::default()
+                }
+            }
+        };
         self.collect(ctx, h, out);
         Ok(())
     }
@@ -531,7 +608,40 @@ impl Engine {
                     spi_r: r,
                 });
             }
+            if out.established {
+                self.settle_siblings(ctx, h);
+            }
         }
+    }
+
+    /// `h` was just established. Another established ISAKMP SA with the same identities and
+    /// peer that was itself established while `h` was being negotiated is its sibling, not its
+    /// predecessor: both ends re-authenticated (or initiated) at once. One is enough: the one
+    /// whose lower cookie is lower goes, its IPsec SAs moving to the other, with a Delete. Both
+    /// ends know both SAs' cookies, so both pick the same one.
+    fn settle_siblings(&mut self, ctx: &mut Ctx<'_>, h: SaHandle) {
+        let Some(sa) = self.table.get(h) else {
+            return;
+        };
+        let (Some(ids), created, ip) = (sa.identities(), sa.created, sa.remote.ip()) else {
+            return;
+        };
+        let rank = |s: &IsakmpSa| s.icookie.min(s.rcookie);
+        let sibling = self.table.with_identities(&ids).find(|x| {
+            *x != h
+                && self.table.get(*x).is_some_and(|s| {
+                    s.remote.ip() == ip && s.established_at.is_some_and(|t| t >= created)
+                })
+        });
+        let (Some(x), Some(ours)) = (sibling, self.table.get(h).map(rank)) else {
+            return;
+        };
+        let Some(theirs) = self.table.get(x).map(rank) else {
+            return;
+        };
+        let (keep, lose) = if ours < theirs { (x, h) } else { (h, x) };
+        tracing::info!(target: "ike", "two ISAKMP SAs with the same peer were set up at once (both ends re-authenticated or initiated): keeping one, deleting the other");
+        self.replace(ctx, lose, keep);
     }
 
     /// Re-authentication: a new ISAKMP SA for the connection of `h`, without INITIAL-CONTACT

@@ -832,7 +832,7 @@ impl IsakmpSa {
             offered: Vec::new(),
             extra: Vec::new(),
             ni: ni.to_vec(),
-            nr,
+            nr: nr.clone(),
             dh: None,
             local_ts,
             remote_ts,
@@ -850,34 +850,22 @@ impl IsakmpSa {
         // outbound traffic on the old SA until that is deleted, because the initiator installs
         // the new inbound SA only when message 2 arrives (make-before-break, no loss).
         let mut out = Output::default();
-        for (mut install, (child, chosen, _, spi_in)) in installs.into_iter().zip(&accepted) {
+        for (mut install, (child, chosen, _, _)) in installs.into_iter().zip(&accepted) {
+            let same = |c: &&Child| {
+                c.name == child.name && c.local_ts == local_ts && c.remote_ts == remote_ts
+            };
             install.outbound_after_delete = self
                 .children
                 .iter()
                 .rev()
-                .find(|c| {
-                    c.name == child.name
-                        && c.local_ts == local_ts
-                        && c.remote_ts == remote_ts
-                        && c.delete_at.is_none()
-                })
+                .find(|c| same(c) && c.delete_at.is_none())
                 .map(|c| c.spi_in);
-            let mut c = Child {
-                name: child.name.clone(),
-                protocol: child.protocol(),
-                mode: child.mode,
-                spi_in: *spi_in,
-                spi_out: chosen.spi,
-                proposal: install.proposal.clone(),
-                local_ts,
-                remote_ts,
-                rekey_at: None,
-                expire_at: now,
-                rekeying: false,
-                delete_at: None,
-            };
+            // IKEv1 does not say what a Quick Mode replaces: the oldest SA of the same child and
+            // selectors (the one a rekey of the peer's is for, even if ours replaced it already).
+            let replaces = self.children.iter().find(same).map(|c| c.spi_in);
+            let mut c = Child::new(&install, (ni, &nr), (local_ts, remote_ts), replaces, now);
             Self::schedule(&mut c, now, chosen.life, false, None);
-            self.children.push(c);
+            self.add_child(now, c);
             out.events.push(Event::ChildSaInstall(Box::new(install)));
         }
         out.transmits.extend(self.datagrams(bytes));
@@ -1071,26 +1059,13 @@ impl IsakmpSa {
             });
             q.expires = now + QM_TIMEOUT;
         }
-        let mut c = Child {
-            name,
-            protocol,
-            mode,
-            spi_in,
-            spi_out: chosen.spi,
-            proposal: install.proposal.clone(),
-            local_ts: lts,
-            remote_ts: rts,
-            rekey_at: None,
-            expire_at: now,
-            rekeying: false,
-            delete_at: None,
-        };
+        let mut c = Child::new(&install, (&ni, nr), (lts, rts), replaces, now);
         Self::schedule(&mut c, now, chosen.life, true, Some(&rekey_cfg));
         let mut install = install;
         install.rekey_in = c.rekey_at.map(|t| t.saturating_duration_since(now));
-        self.children.push(c);
-        self.rekeyed(now, replaces);
         let mut out = Output::default();
+        self.rekeyed(now, replaces);
+        self.add_child(now, c);
         out.transmits.extend(self.datagrams(bytes));
         out.events.push(Event::ChildSaInstall(Box::new(install)));
         for (name, protocol, spi_in, chosen) in extra_chosen {
@@ -1108,22 +1083,9 @@ impl IsakmpSa {
                 lts,
                 rts,
             )?;
-            let mut c = Child {
-                name,
-                protocol,
-                mode,
-                spi_in,
-                spi_out: chosen.spi,
-                proposal: install.proposal.clone(),
-                local_ts: lts,
-                remote_ts: rts,
-                rekey_at: None,
-                expire_at: now,
-                rekeying: false,
-                delete_at: None,
-            };
+            let mut c = Child::new(&install, (&ni, nr), (lts, rts), None, now);
             Self::schedule(&mut c, now, chosen.life, true, cfg.as_ref());
-            self.children.push(c);
+            self.add_child(now, c);
             out.events.push(Event::ChildSaInstall(Box::new(install)));
         }
         Ok(out)

@@ -10,6 +10,8 @@
 //! gets the same treatment: its IPsec SAs move to the newer one instead of being deleted (this
 //! is how strongSwan re-authenticates in IKEv1). An ISAKMP SA whose negotiated lifetime ends
 //! is deleted, the peer told; its IPsec SAs move to a newer ISAKMP SA if there is one, else go.
+//! When both ends re-authenticate at once, `Engine::settle_siblings` keeps one of the two new
+//! ISAKMP SAs, the same on both ends.
 
 use std::time::{Duration, Instant};
 

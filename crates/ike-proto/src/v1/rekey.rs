@@ -7,7 +7,8 @@
 //! a Delete payload, so that packets still in flight under the old SPIs arrive. An SA whose
 //! negotiated lifetime ends is deleted and the peer told. The peer's rekey is just a Quick
 //! Mode: its new pair is installed beside the old one, which its Delete (or its lifetime)
-//! removes.
+//! removes. When both ends rekey the same SA at once, [`IsakmpSa::add_child`] keeps one of the
+//! two new pairs, the same on both ends.
 
 use std::time::{Duration, Instant};
 
@@ -100,6 +101,36 @@ impl IsakmpSa {
             spi_in: c.spi_in,
             spi_out: c.spi_out,
         });
+    }
+
+    /// Adds a Child SA just negotiated. When another live one was negotiated to replace the
+    /// same SA (both ends rekeyed it at once, or the peer rekeyed it twice), the one whose Quick
+    /// Mode had the lower nonce is redundant: it is deleted after the overlap, with a Delete,
+    /// so that one pair remains. Both ends see both exchanges' nonces and pick the same one.
+    pub(crate) fn add_child(&mut self, now: Instant, mut c: Child) {
+        let rival = c.replaces.and_then(|old| {
+            self.children
+                .iter_mut()
+                .find(|x| x.replaces == Some(old) && x.delete_at.is_none() && x.spi_in != c.spi_in)
+        });
+        if let Some(rival) = rival {
+            let rival_loses = rival.rank < c.rank;
+            let (keep, lose) = if rival_loses {
+                (c.spi_in, rival.spi_in)
+            } else {
+                (rival.spi_in, c.spi_in)
+            };
+            tracing::info!(
+                target: "ike",
+                "Quick Mode collision: two new IPsec SAs replace {:08x}_i; keeping {keep:08x}_i \
+                 (higher nonce), deleting {lose:08x}_i",
+                c.replaces.unwrap_or_default()
+            );
+            let loser = if rival_loses { rival } else { &mut c };
+            loser.rekey_at = None;
+            loser.delete_at = Some(now + REKEY_OVERLAP);
+        }
+        self.children.push(c);
     }
 
     /// A rekey Quick Mode completed: the old SA goes after the overlap.

@@ -40,6 +40,8 @@ pub(crate) struct Output {
     pub(crate) reauth: Option<Instant>,
     /// This SA, just established, replaces that one (re-authentication).
     pub(crate) replaced: Option<SaHandle>,
+    /// This SA was just established.
+    pub(crate) established: bool,
     /// IPsec SAs of an ISAKMP SA that closed without deleting them: a newer ISAKMP SA with the
     /// same peer adopts them, or they are deleted.
     pub(crate) orphans: Vec<Child>,
@@ -182,6 +184,47 @@ pub(crate) struct Child {
     /// Replaced by a rekey: deleted at this time (both SAs overlap so that nothing in flight
     /// is lost).
     pub(crate) delete_at: Option<Instant>,
+    /// The Child SA (inbound SPI) this one was negotiated to replace: ours when we started the
+    /// rekey, else the oldest of the same child and selectors when the peer's Quick Mode came.
+    pub(crate) replaces: Option<u32>,
+    /// The lower of its Quick Mode's two nonces (first 16 octets): when both ends replaced the
+    /// same SA at once, the new SA with the lower one is the redundant one (RFC 7296 §2.8.1's
+    /// rule, which both ends can apply: each knows both exchanges' nonces).
+    pub(crate) rank: [u8; 16],
+}
+
+impl Child {
+    /// A Child SA as installed, negotiated by a Quick Mode with nonces `ni` and `nr`; its
+    /// lifetime is set by [`IsakmpSa::schedule`].
+    pub(crate) fn new(
+        install: &crate::ipsec::ChildSaInstall,
+        (ni, nr): (&[u8], &[u8]),
+        (local_ts, remote_ts): (Ts, Ts),
+        replaces: Option<u32>,
+        now: Instant,
+    ) -> Self {
+        let lower = ni.min(nr);
+        let mut rank = [0u8; 16];
+        for (r, b) in rank.iter_mut().zip(lower) {
+            *r = *b;
+        }
+        Self {
+            name: install.child.clone(),
+            protocol: install.protocol,
+            mode: install.mode,
+            spi_in: install.spi_in,
+            spi_out: install.spi_out,
+            proposal: install.proposal.clone(),
+            local_ts,
+            remote_ts,
+            rekey_at: None,
+            expire_at: now,
+            rekeying: false,
+            delete_at: None,
+            replaces,
+            rank,
+        }
+    }
 }
 
 /// An ISAKMP SA.

@@ -737,9 +737,14 @@ impl Endpoint {
 
     fn command(&mut self, now: Instant, sa: SaHandle, cmd: sa::Command) -> Result<(), EngineError> {
         if self.v1.contains(sa) {
-            return Err(EngineError::NotImplemented(
-                "creating, rekeying or deleting a single IPsec SA",
-            ));
+            let cmd = match cmd {
+                sa::Command::CreateChild(name) => crate::v1::Command::CreateChild(name),
+                sa::Command::RekeyChild(spi) => crate::v1::Command::RekeyChild(spi),
+                sa::Command::DeleteChild(spi) => crate::v1::Command::DeleteChild(spi),
+                sa::Command::RekeyIke => crate::v1::Command::Reauthenticate,
+            };
+            let (v1, mut ctx) = self.v1_ctx();
+            return v1.command(&mut ctx, now, sa, cmd);
         }
         let _span = self.span_of(sa).entered();
         let s = self.table.get_mut(sa).ok_or(EngineError::UnknownSa)?;
