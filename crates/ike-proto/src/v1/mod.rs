@@ -1,6 +1,6 @@
 //! The IKEv1 engine (RFC 2409 on ISAKMP, RFC 2408, with the IPsec DOI, RFC 2407).
 //!
-//! It is the SA table's second tenant: each ISAKMP SA ([`sa::IsakmpSa`]) is indexed by the
+//! It is the SA table's second tenant: each ISAKMP SA (`sa::IsakmpSa`) is indexed by the
 //! cookie we chose (the initiator cookie when we initiate, carrying our shard, the responder
 //! cookie when we respond), arms the same kind of timer queue and counts in the same admission
 //! counters and drop reasons as IKEv2; [`crate::Endpoint`] routes every ISAKMP datagram here and
