@@ -4,6 +4,14 @@
 //! IPsec SA (the Quick Mode, Informational and fragment paths; the message ID and flags come
 //! from the input). The first input byte picks the variant. Nothing may panic, and an
 //! established ISAKMP SA must survive garbage: it stays established and keeps its IPsec SA.
+//!
+//! Variants 4 and 5 go past authentication: the input is a payload chain that the peer's keys
+//! encrypt, after a HASH(1) that is right, wrong or absent, as a Quick Mode (4) or an
+//! Informational (5) message to either end (`Endpoint::v1_forge`), so the code after the
+//! HASH check sees arbitrary payloads. Layout: byte 0 the variant, byte 1 flags (bit 0: HASH
+//! right, bit 1: HASH absent, bit 2: to the initiator), bytes 2..6 the message ID, then
+//! payloads as (type, length low byte, body). An authenticated Delete or error notify may end
+//! the SA there; the tables must stay consistent (`Endpoint::audit`).
 #![no_main]
 
 use std::net::SocketAddr;
@@ -64,7 +72,7 @@ fuzz_target!(|data: &[u8]| {
     let a_addr: SocketAddr = "10.77.0.1:500".parse().unwrap();
     let b_addr: SocketAddr = "10.77.0.2:500".parse().unwrap();
     let now = Instant::now();
-    let variant = data.first().copied().unwrap_or(0) % 4;
+    let variant = data.first().copied().unwrap_or(0) % 6;
     let aggressive = variant == 3;
     let cfg = || EndpointConfig {
         fragment_size: if variant == 2 {
@@ -141,6 +149,10 @@ fuzz_target!(|data: &[u8]| {
         n
     };
     assert_eq!(installed(&mut b), 1, "no IPsec SA (variant {variant})");
+    if variant >= 4 {
+        authenticated(&mut a, &mut b, variant, data, now, (a_addr, b_addr));
+        return;
+    }
     let cookies = b.sa_spis(sa[0]).unwrap();
     // The datagram as a message of the established SA, to both ends.
     let mut d = data.to_vec();
@@ -160,3 +172,52 @@ fuzz_target!(|data: &[u8]| {
     );
     assert_eq!(b.child_sas(sa[0]).len(), 1, "garbage removed an IPsec SA");
 });
+
+/// Variants 4 and 5: `data` as a payload chain, protected with the SA's keys.
+fn authenticated(
+    a: &mut Endpoint,
+    b: &mut Endpoint,
+    variant: u8,
+    data: &[u8],
+    now: Instant,
+    (a_addr, b_addr): (SocketAddr, SocketAddr),
+) {
+    let flags = data.get(1).copied().unwrap_or(0);
+    let mid = data
+        .get(2..6)
+        .map_or(1, |m| u32::from_be_bytes([m[0], m[1], m[2], m[3]]));
+    let mut payloads = Vec::new();
+    let mut rest = data.get(6..).unwrap_or_default();
+    while let [t, len, body @ ..] = rest {
+        let n = usize::from(*len).min(body.len());
+        payloads.push((*t, body[..n].to_vec()));
+        rest = &body[n..];
+    }
+    let exchange = if variant == 4 { 32 } else { 5 };
+    let hash = if flags & 2 != 0 {
+        None
+    } else {
+        Some(flags & 1 != 0)
+    };
+    let (to, from, here, there) = if flags & 4 != 0 {
+        (a, b, a_addr, b_addr)
+    } else {
+        (b, a, b_addr, a_addr)
+    };
+    let h = to.established()[0];
+    if let Some(m) = to.v1_forge(h, exchange, mid, &payloads, hash, true) {
+        to.handle_datagram(now, here, there, &m);
+        to.handle_datagram(now, here, there, &m);
+    }
+    for _ in 0..4 {
+        while let Some(t) = to.poll_transmit() {
+            from.handle_datagram(now, t.remote, t.local, &t.payload);
+        }
+        while let Some(t) = from.poll_transmit() {
+            to.handle_datagram(now, t.remote, t.local, &t.payload);
+        }
+    }
+    while to.poll_event().is_some() {}
+    to.audit().unwrap();
+    from.audit().unwrap();
+}

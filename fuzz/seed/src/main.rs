@@ -53,6 +53,9 @@ fn run(captures: &Path, corpus: &Path) -> Result<(), String> {
 
     let mut out = Corpus::new(corpus)?;
     out.write("any_datagram", "keepalive", &[0xff])?;
+    for (name, seed) in v1_authenticated_seeds() {
+        out.write("v1_engine", name, &seed)?;
+    }
     for pcap in &pcaps {
         let bytes = fs::read(pcap).map_err(|e| format!("{}: {e}", pcap.display()))?;
         let datagrams =
@@ -95,6 +98,44 @@ fn run(captures: &Path, corpus: &Path) -> Result<(), String> {
         println!("{target}: {count} seeds");
     }
     Ok(())
+}
+
+/// Seeds for `v1_engine`'s authenticated variants (4: Quick Mode, 5: Informational): variant,
+/// flags (1: HASH right), message ID, then (type, length, body) payloads.
+fn v1_authenticated_seeds() -> Vec<(&'static str, Vec<u8>)> {
+    let chain = |variant: u8, payloads: &[(u8, &[u8])]| {
+        let mut v = vec![variant, 1, 0x11, 0x22, 0x33, 0x44];
+        for (t, body) in payloads {
+            v.push(*t);
+            v.push(body.len() as u8);
+            v.extend_from_slice(body);
+        }
+        v
+    };
+    // RFC 2407 4.6.2: ID_IPV4_ADDR_SUBNET, any protocol and port.
+    let idci: &[u8] = &[4, 0, 0, 0, 10, 88, 1, 0, 255, 255, 255, 0];
+    let idcr: &[u8] = &[4, 0, 0, 0, 10, 88, 2, 0, 255, 255, 255, 0];
+    // An SA payload: DOI IPsec, SIT_IDENTITY_ONLY, one ESP proposal with one ESP_AES transform.
+    let sa: &[u8] = &[
+        0, 0, 0, 1, 0, 0, 0, 1, // DOI, situation
+        0, 0, 0, 28, 1, 3, 4, 1, 0x12, 0x34, 0x56, 0x78, // proposal 1: ESP, SPI, 1 transform
+        0, 0, 0, 16, 1, 12, 0, 0, // transform 1: ESP_AES
+        0x80, 6, 0, 128, 0x80, 5, 0, 12, // key length 128, auth HMAC-SHA2-256
+    ];
+    let nonce = [0x5a; 16];
+    let delete_esp: &[u8] = &[0, 0, 0, 1, 3, 4, 0, 1, 0xc0, 0x01, 0x02, 0x03];
+    let r_u_there: &[u8] = &[
+        0, 0, 0, 1, 1, 16, 0x8d, 0x28, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 0, 0,
+        0, 7,
+    ];
+    vec![
+        (
+            "auth-quick-mode",
+            chain(4, &[(1, sa), (10, &nonce), (5, idci), (5, idcr)]),
+        ),
+        ("auth-delete", chain(5, &[(12, delete_esp)])),
+        ("auth-r-u-there", chain(5, &[(11, r_u_there)])),
+    ]
 }
 
 struct Corpus<'a> {
