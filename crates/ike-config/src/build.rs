@@ -795,7 +795,12 @@ fn proposals(
             continue;
         }
         match values::proposal(i.text, kind) {
-            Ok(p) => out.push(p),
+            Ok(p) => {
+                for w in p.weaknesses() {
+                    ctx.warn(&i.span, &i.path, format!("\"{}\": {w}", i.text.trim()));
+                }
+                out.push(p)
+            }
             Err(m) => ctx.error(&i.span, &i.path, m),
         }
     }

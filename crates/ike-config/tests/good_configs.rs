@@ -255,6 +255,32 @@ fn ikev1_connections_are_loaded_and_aggressive_psk_warns() {
     );
 }
 
+/// Weak algorithms load (a connection that names them gets them) but `ike check` warns about
+/// each, with what to use instead.
+#[test]
+fn weak_algorithms_are_warned_about() {
+    let text = edit(5, "version = 1").replacen(
+        "proposals = [\"aes128gcm16-prfsha256-x25519\", \"aes256-sha256-modp2048\"]",
+        "proposals = [\"3des-md5-modp1024\", \"aes128-sha1-ec2n155\"]",
+        1,
+    );
+    assert_ne!(text, edit(5, "version = 1"), "the base config changed");
+    let config = parse(&text).unwrap();
+    assert_eq!(config.connections.len(), 1);
+    let all: Vec<String> = config.warnings.iter().map(|w| w.to_string()).collect();
+    for want in [
+        "\"3des-md5-modp1024\": modp1024 is weak",
+        "\"3des-md5-modp1024\": md5 is weak (broken collision resistance); use sha256",
+        "\"3des-md5-modp1024\": 3des is weak (64-bit blocks: Sweet32); use aes128 or aes256",
+        "\"aes128-sha1-ec2n155\": ec2n155 is weak: the Oakley EC2N curves",
+    ] {
+        assert!(all.iter().any(|w| w.contains(want)), "{want}: {all:#?}");
+    }
+    assert!(all.iter().all(|w| w.contains("warning:")), "{all:#?}");
+    // The defaults and the usual choices warn about nothing.
+    assert!(parse(&edit(5, "version = 1")).unwrap().warnings.is_empty());
+}
+
 #[test]
 fn psk_lookup_prefers_the_entry_naming_both_identities() {
     let text = format!(

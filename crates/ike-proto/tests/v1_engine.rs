@@ -947,3 +947,23 @@ fn commands_create_and_delete_single_ipsec_sas() {
     ));
     check_crossed(&p);
 }
+
+/// The legacy EC2N groups 3 and 4 (RFC 2409 §6.3, §6.4) in Phase 1 and as Quick Mode PFS,
+/// when a connection names them.
+#[test]
+fn ec2n_groups_in_phase1_and_quick_mode_pfs() {
+    for (ike, esp) in [
+        (
+            &["aes128-sha256-ec2n155"][..],
+            &["aes128-sha256-ec2n185"][..],
+        ),
+        (&["aes128-sha1-ec2n185"][..], &["aes128-sha1"][..]),
+    ] {
+        let mut p = v1_pair(side(ike, esp), side(ike, esp), Faults::none(), 600);
+        assert!(up(&mut p), "{ike:?} {esp:?}");
+        check_crossed(&p);
+        let s = p.a.status(p.now());
+        let proposal = s[0].proposal.clone().unwrap_or_default();
+        assert!(proposal.contains("ec2n"), "{proposal}");
+    }
+}

@@ -205,6 +205,37 @@ pub fn ke_keyword(word: &str) -> Option<DhGroup> {
     })
 }
 
+impl Proposal {
+    /// The weak algorithms this proposal names, each with why and what to use instead, for
+    /// `ike check` (they still work: a connection that names them gets them).
+    pub fn weaknesses(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for g in &self.ke {
+            let why = match g {
+                DhGroup::Modp768 | DhGroup::Modp1024 | DhGroup::Modp1024S160 => {
+                    "a MODP group under 2048 bits is within reach of precomputation attacks (Logjam)"
+                }
+                DhGroup::Ec2n155 | DhGroup::Ec2n185 => {
+                    "the Oakley EC2N curves (RFC 2409 groups 3 and 4) are binary curves of 155 and 185 bits, far below current strength"
+                }
+                DhGroup::Ecp192 => "a 192-bit curve is below current strength",
+                _ => continue,
+            };
+            out.push(format!(
+                "{} is weak: {why}; use modp3072, ecp256 or x25519",
+                ke_name(*g)
+            ));
+        }
+        if self.integ.contains(&IntegId::HmacMd5_96) || self.prf.contains(&PrfId::HmacMd5) {
+            out.push("md5 is weak (broken collision resistance); use sha256".to_owned());
+        }
+        if self.encr.iter().any(|(e, _)| *e == EncrId::TripleDes) {
+            out.push("3des is weak (64-bit blocks: Sweet32); use aes128 or aes256".to_owned());
+        }
+        out
+    }
+}
+
 fn is_aead(id: EncrId) -> bool {
     matches!(
         id,
@@ -512,6 +543,11 @@ pub fn ke_name(g: DhGroup) -> String {
         DhGroup::Modp3072 => "modp3072".to_owned(),
         DhGroup::Modp4096 => "modp4096".to_owned(),
         DhGroup::Modp1024 => "modp1024".to_owned(),
+        DhGroup::Modp768 => "modp768".to_owned(),
+        DhGroup::Modp1024S160 => "modp1024s160".to_owned(),
+        DhGroup::Ecp192 => "ecp192".to_owned(),
+        DhGroup::Ec2n155 => "ec2n155".to_owned(),
+        DhGroup::Ec2n185 => "ec2n185".to_owned(),
         DhGroup::Modp1536 => "modp1536".to_owned(),
         DhGroup::MlKem512 => "mlkem512".to_owned(),
         DhGroup::MlKem768 => "mlkem768".to_owned(),
