@@ -859,9 +859,7 @@ fn connection(
     t.check_keys(ctx, CONNECTION_KEYS, "key");
 
     let mut version = IkeVersion::V2;
-    let mut version_span = t.span.clone();
     if let Some(n) = t.get("version") {
-        version_span = n.span.clone();
         match n.int(ctx, "1 or 2") {
             Some(1) => version = IkeVersion::V1,
             Some(2) => version = IkeVersion::V2,
@@ -987,13 +985,6 @@ fn connection(
         return None;
     }
     let (Some(local_auth), Some(remote_auth)) = (local_auth, remote_auth) else {
-        if version == IkeVersion::V1 {
-            ctx.warn(
-                &version_span,
-                &join(&t.path, "version"),
-                "IKEv1 public-key encryption (pke, rpke) is not implemented yet: the connection is checked but not loaded (expected auth = \"psk\" or \"pubkey\" to use it now)",
-            );
-        }
         return None;
     };
     if aggressive && matches!(local_auth, AuthMethod::Psk(_)) {
@@ -1110,23 +1101,96 @@ fn authentication(
     let local_auth = match local_kind {
         Auth::Psk => psk.clone().map(AuthMethod::Psk),
         Auth::Pubkey => credential.map(|(c, _)| AuthMethod::PubKey(c.with_rsa_pss(local.rsa_pss))),
-        Auth::Pke | Auth::Rpke => None,
+        Auth::Pke | Auth::Rpke => credential.and_then(|(c, item)| {
+            let cert = c.chain().first()?.clone();
+            match ike_crypto::pke::PkeDecryptor::from_private_key(c.key()) {
+                Ok(d) if d.modulus_len() < 256 => {
+                    ctx.warn(
+                        &item.span,
+                        &item.path,
+                        format!(
+                            "the RSA key of \"{}\" has {} bits: public-key encryption with a key under 2048 bits is weak (use a 3072-bit key)",
+                            item.text,
+                            d.modulus_len() * 8
+                        ),
+                    );
+                    Some(AuthMethod::PkeKey {
+                        decryptor: std::sync::Arc::new(d),
+                        cert,
+                        revised: local_kind == Auth::Rpke,
+                    })
+                }
+                Ok(d) => Some(AuthMethod::PkeKey {
+                    decryptor: std::sync::Arc::new(d),
+                    cert,
+                    revised: local_kind == Auth::Rpke,
+                }),
+                Err(_) => {
+                    ctx.error(
+                        &item.span,
+                        &item.path,
+                        format!(
+                            "public-key encryption needs an RSA key of 1024 to 16384 bits; \"{}\" holds another (expected auth = \"pubkey\" for this key)",
+                            item.text
+                        ),
+                    );
+                    None
+                }
+            }
+        }),
     };
     let remote_auth = match remote_kind {
         Auth::Psk => psk.map(AuthMethod::Psk),
         Auth::Pubkey => peer_policy(ctx, remote, g).map(AuthMethod::PeerCert),
         Auth::Pke | Auth::Rpke => {
             // The peer's public key encrypts to it: its certificate must be configured.
-            if remote.certs.as_ref().is_some_and(|c| c.is_empty()) {
-                ctx.error(
-                    &remote.auth_span,
-                    &join(&remote.path, "auth"),
-                    "public key encryption needs the peer's certificate (expected remote certs = [\"peer.pem\"])",
-                );
+            let certs: Vec<&Certificate> = remote
+                .certs
+                .iter()
+                .flatten()
+                .flat_map(|(_, c)| c.iter())
+                .collect();
+            match certs.as_slice() {
+                [cert] => {
+                    let rsa = PublicKey::from_spki_der(&cert.spki_der())
+                        .is_ok_and(|k| matches!(k.kind(), ike_crypto::sign::KeyKind::Rsa { .. }));
+                    if rsa {
+                        Some(AuthMethod::PkePeer {
+                            cert: (*cert).clone(),
+                            revised: remote_kind == Auth::Rpke,
+                        })
+                    } else {
+                        ctx.error(
+                            &remote.auth_span,
+                            &join(&remote.path, "auth"),
+                            "public-key encryption needs the peer's RSA certificate; the one in remote certs holds another key",
+                        );
+                        None
+                    }
+                }
+                _ => {
+                    if remote.certs.is_some() {
+                        ctx.error(
+                            &remote.auth_span,
+                            &join(&remote.path, "auth"),
+                            "public key encryption needs the peer's certificate, exactly one (expected remote certs = [\"peer.pem\"])",
+                        );
+                    }
+                    None
+                }
             }
-            None
         }
     };
+    if matches!(
+        (local_kind, remote_kind),
+        (Auth::Pke, Auth::Rpke) | (Auth::Rpke, Auth::Pke)
+    ) {
+        ctx.error(
+            &remote.auth_span,
+            &join(&remote.path, "auth"),
+            "IKEv1 negotiates one method for both ends: pke on one side and rpke on the other cannot work (expected the same on both)",
+        );
+    }
     if ctx.error_count() > before {
         return None;
     }

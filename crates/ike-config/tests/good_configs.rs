@@ -519,3 +519,122 @@ fn ah_proposals_make_an_ah_child() {
     assert_eq!(child.esp_proposals.len(), 2);
     assert!(child.ah_proposals.is_empty());
 }
+
+/// An RSA key and a self-signed certificate for `cn` of `bits`, made with the openssl tool in
+/// `dir`: (certificate path, key path).
+fn rsa_pair(dir: &std::path::Path, cn: &str, bits: u32) -> Option<(String, String)> {
+    let cert = dir.join(format!("{cn}.pem"));
+    let key = dir.join(format!("{cn}.key.pem"));
+    let ok = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            &format!("rsa:{bits}"),
+            "-nodes",
+            "-days",
+            "30",
+        ])
+        .args([
+            "-subj",
+            &format!("/CN={cn}"),
+            "-addext",
+            &format!("subjectAltName=DNS:{cn}"),
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var_os("IKE_REQUIRE_OPENSSL").is_none(),
+            "the openssl command-line tool is required (IKE_REQUIRE_OPENSSL is set) but missing"
+        );
+        eprintln!("SKIPPED: no openssl command-line tool");
+        return None;
+    }
+    Some((cert.display().to_string(), key.display().to_string()))
+}
+
+/// `auth = "pke"` and `"rpke"` (IKEv1 public-key encryption) load our RSA key as a decryptor
+/// and the peer's configured certificate; the two modes cannot be mixed; a short key warns.
+#[test]
+fn public_key_encryption_loads_with_rsa_keys() {
+    let dir = std::env::temp_dir().join(format!("ike-config-pke-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let Some((a_cert, a_key)) = rsa_pair(&dir, "a.example.org", 2048) else {
+        return;
+    };
+    let (b_cert, _) = rsa_pair(&dir, "b.example.org", 2048).unwrap();
+    let (short_cert, short_key) = rsa_pair(&dir, "short.example.org", 1024).unwrap();
+    let conf = |ours: &str, theirs: &str, cert: &str, key: &str, id: &str| {
+        format!(
+            r#"
+[connections.gw]
+version = 1
+remote_addrs = ["10.0.0.2"]
+[connections.gw.local]
+auth = "{ours}"
+id = "{id}"
+certs = ["{cert}"]
+[connections.gw.remote]
+auth = "{theirs}"
+id = "b.example.org"
+certs = ["{b_cert}"]
+[[secrets.private_key]]
+file = "{key}"
+"#
+        )
+    };
+    for (mode, revised) in [("pke", false), ("rpke", true)] {
+        let config = parse(&conf(mode, mode, &a_cert, &a_key, "a.example.org")).unwrap();
+        assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+        let p = &config.connections[0].peer;
+        let AuthMethod::PkeKey {
+            decryptor,
+            cert,
+            revised: r,
+        } = &p.local_auth
+        else {
+            panic!("{:?}", p.local_auth)
+        };
+        assert_eq!((*r, decryptor.modulus_len()), (revised, 256));
+        assert_eq!(cert.subject_text(), "CN=a.example.org");
+        let AuthMethod::PkePeer { cert, revised: r } = &p.remote_auth else {
+            panic!("{:?}", p.remote_auth)
+        };
+        assert_eq!(
+            (*r, cert.subject_text().as_str()),
+            (revised, "CN=b.example.org")
+        );
+    }
+    let e = parse(&conf("pke", "rpke", &a_cert, &a_key, "a.example.org"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("pke on one side and rpke on the other cannot work"),
+        "{e}"
+    );
+    let config = parse(&conf(
+        "pke",
+        "pke",
+        &short_cert,
+        &short_key,
+        "short.example.org",
+    ))
+    .unwrap();
+    let w = config.warnings[0].to_string();
+    assert!(
+        w.contains("has 1024 bits: public-key encryption with a key under 2048 bits is weak"),
+        "{w}"
+    );
+    // IKEv2 has no such method.
+    let e =
+        parse(&conf("pke", "pke", &a_cert, &a_key, "a.example.org").replace("version = 1\n", ""))
+            .unwrap_err()
+            .to_string();
+    assert!(e.contains("pke"), "{e}");
+    std::fs::remove_dir_all(&dir).ok();
+}

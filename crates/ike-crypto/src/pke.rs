@@ -191,6 +191,11 @@ impl PkeDecryptor {
         Self::from_pkey(&pkey)
     }
 
+    /// The decryptor of an RSA signing key already loaded (the same key file serves both).
+    pub fn from_private_key(key: &crate::sign::PrivateKey) -> Result<Self, CryptoError> {
+        Self::from_pkey(key.openssl_key())
+    }
+
     fn from_pkey(pkey: &PKey<Private>) -> Result<Self, CryptoError> {
         let rsa = pkey
             .rsa()

@@ -199,6 +199,25 @@ pub enum AuthMethod {
     /// The peer's side only: the peer signs, and its certificate must validate against a trust
     /// store, or be the pinned one, and name the peer's identity.
     PeerCert(PeerCertPolicy),
+    /// IKEv1 only, our side: public-key encryption (RFC 2409 §5.2, or the revised mode of §5.3
+    /// when `revised`). The peer encrypts our nonce and identity to the RSA key of `cert`; we
+    /// decrypt with its private key, without a padding oracle.
+    PkeKey {
+        /// Our RSA private key, as a decryptor.
+        decryptor: std::sync::Arc<ike_crypto::pke::PkeDecryptor>,
+        /// Our certificate (its hash tells the peer's HASH(1) which key it used).
+        cert: ike_crypto::x509::Certificate,
+        /// The revised mode (§5.3).
+        revised: bool,
+    },
+    /// IKEv1 only, the peer's side: we encrypt to the RSA key of the peer's configured
+    /// certificate (a public-key-encryption peer sends none before it is authenticated).
+    PkePeer {
+        /// The peer's certificate.
+        cert: ike_crypto::x509::Certificate,
+        /// The revised mode (§5.3).
+        revised: bool,
+    },
 }
 
 impl AuthMethod {

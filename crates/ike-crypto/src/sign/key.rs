@@ -297,6 +297,11 @@ impl PrivateKey {
     pub(super) fn inner(&self) -> &PrivateInner {
         &self.0
     }
+
+    /// The OpenSSL key (for RSA decryption in [`crate::pke`]).
+    pub(crate) fn openssl_key(&self) -> &PKey<Private> {
+        &self.0.ossl
+    }
 }
 
 impl fmt::Debug for PrivateKey {

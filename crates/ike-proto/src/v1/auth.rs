@@ -36,8 +36,27 @@ pub(crate) fn auth_method(peer: &PeerConfig) -> Result<OakleyAuthMethod, EngineE
             KeyKind::Ec(Curve::P521) => Ok(OakleyAuthMethod::EcdsaP521),
             _ => Err(bad("IKEv1 signatures need an RSA or ECDSA (P-256/384/521) key")),
         },
+        (
+            AuthMethod::PkeKey {
+                decryptor, revised, ..
+            },
+            AuthMethod::PkePeer { cert, revised: r2 },
+        ) if revised == r2 => {
+            let rsa = matches!(
+                sign::PublicKey::from_spki_der(&cert.spki_der()).map(|k| k.kind()),
+                Ok(KeyKind::Rsa { .. })
+            );
+            if !rsa || decryptor.modulus_len() == 0 {
+                return Err(bad("public-key encryption needs RSA keys on both sides"));
+            }
+            Ok(if *revised {
+                OakleyAuthMethod::RsaRevisedEncryption
+            } else {
+                OakleyAuthMethod::RsaEncryption
+            })
+        }
         _ => Err(bad(
-            "IKEv1 authenticates both ends with one method: pre-shared keys on both sides, or certificates on both",
+            "IKEv1 authenticates both ends with one method: pre-shared keys on both sides, certificates on both, or public-key encryption (the same mode) on both",
         )),
     }
 }
@@ -77,7 +96,7 @@ impl IsakmpSa {
 
     /// Whether the negotiated method is a signature method.
     pub(crate) fn uses_signatures(&self) -> bool {
-        self.method() != OakleyAuthMethod::PreSharedKey
+        scheme(self.method()).is_some()
     }
 
     /// Our proof after our ID payload: HASH, or our certificates and SIG.
@@ -191,6 +210,10 @@ impl IsakmpSa {
     ) -> Result<Secret, Step> {
         if self.uses_signatures() {
             return Ok(ike_crypto::kdf::v1::skeyid_sig(prf, ni, nr, gxy));
+        }
+        if self.pke_mode().is_some() {
+            return ike_crypto::kdf::v1::skeyid_pke(prf, ni, nr, &self.icookie, &self.rcookie)
+                .map_err(|_| Step::Fail(ProtocolError::LocalFailure("key derivation failed")));
         }
         let AuthMethod::Psk(k) = &peer.local_auth else {
             return Err(Step::Fail(ProtocolError::LocalFailure("no pre-shared key")));

@@ -425,17 +425,32 @@ impl IsakmpSa {
             .fill(&mut ni)
             .map_err(|_| Step::Fail(ProtocolError::LocalFailure("RNG failed")))?;
         hs.gxi = dh.public_value().to_vec();
-        let mut c = Chain::default();
-        c.add(PayloadType::Ke, &hs.gxi).add(PayloadType::Nonce, &ni);
         hs.ni = ni;
         hs.dh = Some(dh);
         self.chosen = Some(chosen);
+        let mut c = Chain::default();
+        if self.pke_mode().is_some() {
+            // NAT-D first: in the revised mode every payload after the nonce is under Ke_i.
+            self.add_natd(&mut c);
+            let idii = id_body(&self.local_id);
+            let hs = self.hs.as_ref().ok_or(Step::Drop(DropReason::WrongState))?;
+            self.add_pke(&mut c, &peer, true, (&hs.gxi, &hs.ni, &idii), ctx)?;
+            if let Some(hs) = self.hs.as_mut() {
+                hs.id_i = idii;
+            }
+        } else {
+            let hs = self.hs.as_ref().ok_or(Step::Drop(DropReason::WrongState))?;
+            c.add(PayloadType::Ke, &hs.gxi)
+                .add(PayloadType::Nonce, &hs.ni);
+        }
         if self.uses_signatures() {
             c.add(PayloadType::CertReq, &super::auth::certreq_body());
         }
-        self.add_natd(&mut c);
+        if self.pke_mode().is_none() {
+            self.add_natd(&mut c);
+        }
         let bytes = protect::plain(self.cookies(), ExchangeType::IdentityProtection, 0, &c);
-        tracing::debug!(target: "ike", "Main Mode: the responder chose {}; sending message 3 [KE No]", chosen.describe());
+        tracing::debug!(target: "ike", "Main Mode: the responder chose {}; sending message 3 [{}]", chosen.describe(), self.p1_payloads(3));
         self.state = Phase1State::MmSent3;
         Ok(self.send_p1(now, ctx, bytes, true, data))
     }
@@ -449,7 +464,19 @@ impl IsakmpSa {
         ctx: &mut Ctx<'_>,
     ) -> Result<Output, Step> {
         let payloads = plain_payloads(msg)?;
-        let (ke, ni) = ke_and_nonce(payloads)?;
+        let peer = self.peer_of(ctx)?.clone();
+        let part = match self.pke_mode() {
+            Some(_) => self.take_pke(payloads, &peer, true)?,
+            None => {
+                let (ke, ni) = ke_and_nonce(payloads)?;
+                super::pke::PeerPart {
+                    ke: ke.to_vec(),
+                    nonce: ni.to_vec(),
+                    id_b: Vec::new(),
+                }
+            }
+        };
+        let (ke, ni) = (part.ke.as_slice(), part.nonce.as_slice());
         let chosen = self.chosen.ok_or(Step::Drop(DropReason::WrongState))?;
         let group = chosen.group();
         if ike_crypto::dh::public_value_len(group) != Some(ke.len()) {
@@ -464,22 +491,35 @@ impl IsakmpSa {
         let gxy = dh
             .shared_secret(ke)
             .map_err(|_| Step::Drop(DropReason::InvalidPayloads))?;
-        let peer = self.peer_of(ctx)?.clone();
         let hs = self.hs.as_mut().ok_or(Step::Drop(DropReason::WrongState))?;
         hs.gxi = ke.to_vec();
         hs.gxr = dh.public_value().to_vec();
         hs.ni = ni.to_vec();
         hs.nr = nr.clone();
+        hs.id_i = part.id_b;
         let mut c = Chain::default();
-        c.add(PayloadType::Ke, &hs.gxr).add(PayloadType::Nonce, &nr);
         self.detect_nat(payloads);
+        if self.pke_mode().is_some() {
+            self.add_natd(&mut c);
+            let idir = id_body(&self.local_id);
+            let gxr = dh.public_value().to_vec();
+            self.add_pke(&mut c, &peer, false, (&gxr, &nr, &idir), ctx)?;
+            if let Some(hs) = self.hs.as_mut() {
+                hs.id_r = idir;
+            }
+        } else {
+            c.add(PayloadType::Ke, dh.public_value())
+                .add(PayloadType::Nonce, &nr);
+        }
         if self.uses_signatures() {
             c.add(PayloadType::CertReq, &super::auth::certreq_body());
         }
-        self.add_natd(&mut c);
+        if self.pke_mode().is_none() {
+            self.add_natd(&mut c);
+        }
         self.derive(&peer, gxy.expose())?;
         let bytes = protect::plain(self.cookies(), ExchangeType::IdentityProtection, 0, &c);
-        tracing::debug!(target: "ike", "sending Main Mode message 4 [KE No]");
+        tracing::debug!(target: "ike", "sending Main Mode message 4 [{}]", self.p1_payloads(4));
         self.state = Phase1State::MmSent4;
         Ok(self.send_p1(now, ctx, bytes, false, data))
     }
@@ -493,12 +533,23 @@ impl IsakmpSa {
         ctx: &mut Ctx<'_>,
     ) -> Result<Output, Step> {
         let payloads = plain_payloads(msg)?;
-        let (ke, nr) = ke_and_nonce(payloads)?;
+        let peer = self.peer_of(ctx)?.clone();
+        let part = match self.pke_mode() {
+            Some(_) => self.take_pke(payloads, &peer, false)?,
+            None => {
+                let (ke, nr) = ke_and_nonce(payloads)?;
+                super::pke::PeerPart {
+                    ke: ke.to_vec(),
+                    nonce: nr.to_vec(),
+                    id_b: Vec::new(),
+                }
+            }
+        };
+        let (ke, nr) = (part.ke.as_slice(), part.nonce.as_slice());
         let group = self.chosen.map_or(DhGroup::None, |c| c.group());
         if ike_crypto::dh::public_value_len(group) != Some(ke.len()) {
             return Err(Step::Drop(DropReason::InvalidPayloads));
         }
-        let peer = self.peer_of(ctx)?.clone();
         let hs = self.hs.as_mut().ok_or(Step::Drop(DropReason::WrongState))?;
         let gxy = hs
             .dh
@@ -509,6 +560,7 @@ impl IsakmpSa {
         hs.gxr = ke.to_vec();
         hs.nr = nr.to_vec();
         hs.dh = None;
+        hs.id_r = part.id_b;
         self.derive(&peer, gxy.expose())?;
         self.detect_nat(payloads);
         if self.behind_nat() {
@@ -516,10 +568,16 @@ impl IsakmpSa {
             self.local.set_port(crate::v2::NAT_T_PORT);
             self.remote.set_port(crate::v2::NAT_T_PORT);
         }
-        let idii = id_body(&self.local_id);
         let mut c = Chain::default();
-        c.add(PayloadType::Id, &idii);
-        self.add_proof(&mut c, &peer, true, &idii, ctx)?;
+        if self.pke_mode().is_some() {
+            // Our identity went in message 3.
+            let idii = self.hs.as_ref().map(|h| h.id_i.clone()).unwrap_or_default();
+            self.add_proof(&mut c, &peer, true, &idii, ctx)?;
+        } else {
+            let idii = id_body(&self.local_id);
+            c.add(PayloadType::Id, &idii);
+            self.add_proof(&mut c, &peer, true, &idii, ctx)?;
+        }
         if self.send_initial_contact {
             let mut n = Vec::new();
             n.extend_from_slice(&DOI_IPSEC.to_be_bytes());
@@ -531,7 +589,7 @@ impl IsakmpSa {
             c.add(PayloadType::Notify, &n);
         }
         let bytes = self.encrypt_p1(&c)?;
-        tracing::debug!(target: "ike", "sending Main Mode message 5 [ID HASH{}]", if self.send_initial_contact { " N(INITIAL-CONTACT)" } else { "" });
+        tracing::debug!(target: "ike", "sending Main Mode message 5 [{}{}]", self.p1_payloads(5), if self.send_initial_contact { " N(INITIAL-CONTACT)" } else { "" });
         self.state = Phase1State::MmSent5;
         Ok(self.send_p1(now, ctx, bytes, true, data))
     }
@@ -555,13 +613,26 @@ impl IsakmpSa {
         Step,
     > {
         let (plain, l, next_iv) = self.decrypt_p1(msg)?;
-        let id_b = protect::find_body(&plain, &l, PayloadType::Id)
-            .ok_or(Step::Drop(DropReason::InvalidPayloads))?
-            .to_vec();
+        let id_b = match (self.pke_mode(), self.hs.as_ref()) {
+            // Public-key encryption: the identity came (encrypted) in message 3 or 4.
+            (Some(_), Some(hs)) if initiator => hs.id_i.clone(),
+            (Some(_), Some(hs)) => hs.id_r.clone(),
+            _ => protect::find_body(&plain, &l, PayloadType::Id)
+                .ok_or(Step::Drop(DropReason::InvalidPayloads))?
+                .to_vec(),
+        };
         let peer = self.peer_of(ctx)?.clone();
-        let id = parse_id(&id_b).ok_or(Step::Fail(ProtocolError::AuthenticationFailed(
-            "unsupported identity type",
-        )))?;
+        // A decrypted identity that does not parse must fail like a wrong nonce (silently, at
+        // the HASH): stand in a value for it until the HASH over its bytes has verified.
+        let id = match (parse_id(&id_b), self.pke_mode()) {
+            (Some(id), _) => id,
+            (None, Some(_)) => Identity::Any,
+            (None, None) => {
+                return Err(Step::Fail(ProtocolError::AuthenticationFailed(
+                    "unsupported identity type",
+                )))
+            }
+        };
         let auth = match self.verify_proof(&peer, initiator, &id_b, &id, &plain, &l, ctx.unix_now) {
             Err(Step::Fail(e)) => {
                 // The message decrypted and parsed: the peer's IV has moved past it, so ours
@@ -575,6 +646,11 @@ impl IsakmpSa {
         };
         if let Some(k) = self.keys.as_mut() {
             k.p1_iv = next_iv;
+        }
+        if parse_id(&id_b).is_none() {
+            return Err(Step::Fail(ProtocolError::AuthenticationFailed(
+                "unsupported identity type",
+            )));
         }
         if !peer.remote_id.accepts(&id) {
             return Err(Step::Fail(ProtocolError::AuthenticationFailed(
@@ -596,12 +672,17 @@ impl IsakmpSa {
         let (plain, l, peer, id) = self.peer_proof(msg, true, ctx)?;
         let initial_contact = notifies(&plain, &l).contains(&NotifyType::InitialContact);
         self.remote_id = Some(id);
-        let idir = id_body(&self.local_id);
         let mut c = Chain::default();
-        c.add(PayloadType::Id, &idir);
-        self.add_proof(&mut c, &peer, false, &idir, ctx)?;
+        if self.pke_mode().is_some() {
+            let idir = self.hs.as_ref().map(|h| h.id_r.clone()).unwrap_or_default();
+            self.add_proof(&mut c, &peer, false, &idir, ctx)?;
+        } else {
+            let idir = id_body(&self.local_id);
+            c.add(PayloadType::Id, &idir);
+            self.add_proof(&mut c, &peer, false, &idir, ctx)?;
+        }
         let bytes = self.encrypt_p1(&c)?;
-        tracing::debug!(target: "ike", "sending Main Mode message 6 [ID {}]", if self.uses_signatures() { "CERT SIG" } else { "HASH" });
+        tracing::debug!(target: "ike", "sending Main Mode message 6 [{}]", self.p1_payloads(6));
         let mut out = self.send_p1(now, ctx, bytes, false, data);
         out.initial_contact = initial_contact;
         self.established(now, &mut out);
@@ -737,6 +818,21 @@ impl IsakmpSa {
             &hs.sai_b,
             id_b,
         ))
+    }
+
+    /// The payloads of our Main Mode message `n` (3 to 6), for the log.
+    fn p1_payloads(&self, n: u8) -> &'static str {
+        match (n, self.pke_mode(), self.uses_signatures()) {
+            (3, Some(false), _) => "KE HASH(1) <ID> <No>",
+            (4, Some(false), _) => "KE <ID> <No>",
+            (3, Some(true), _) => "HASH(1) <No> <KE> <ID>",
+            (4, Some(true), _) => "<No> <KE> <ID>",
+            (3 | 4, None, true) => "KE No CERTREQ",
+            (3 | 4, None, false) => "KE No",
+            (_, Some(_), _) => "HASH",
+            (_, None, true) => "ID CERT SIG",
+            _ => "ID HASH",
+        }
     }
 
     pub(super) fn encrypt_p1(&mut self, c: &Chain) -> Result<Vec<u8>, Step> {

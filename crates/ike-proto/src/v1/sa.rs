@@ -81,8 +81,11 @@ pub(crate) struct Handshake {
     pub(crate) gxi: Vec<u8>,
     pub(crate) gxr: Vec<u8>,
     pub(crate) skeyid: Option<Secret>,
-    /// Aggressive Mode: the ID payload body of message 1 (IDii_b) and of ours.
+    /// Aggressive Mode: the ID payload body of message 1 (IDii_b) and of ours. Public-key
+    /// encryption: IDii_b, as sent or decrypted.
     pub(crate) id_i: Vec<u8>,
+    /// Public-key encryption: IDir_b, as sent or decrypted (it is in no later message).
+    pub(crate) id_r: Vec<u8>,
 }
 
 /// The keys and IV state of an ISAKMP SA.

@@ -180,6 +180,9 @@ pub(crate) fn own_auth(
         AuthMethod::PeerCert(_) => Err(ProtocolError::Unsupported(
             "a peer certificate policy cannot authenticate us",
         )),
+        AuthMethod::PkeKey { .. } | AuthMethod::PkePeer { .. } => Err(ProtocolError::Unsupported(
+            "public-key encryption is an IKEv1 method",
+        )),
     }
 }
 
@@ -284,9 +287,9 @@ pub(crate) fn verify_peer(
         AuthMethod::PeerCert(policy) => {
             verify_signature(policy, octets, peer_id, auth, inner, unix_now)
         }
-        AuthMethod::PubKey(_) => Err(ProtocolError::AuthenticationFailed(
-            "no method configured to authenticate the peer",
-        )),
+        AuthMethod::PubKey(_) | AuthMethod::PkeKey { .. } | AuthMethod::PkePeer { .. } => Err(
+            ProtocolError::AuthenticationFailed("no method configured to authenticate the peer"),
+        ),
     }
 }
 

@@ -487,6 +487,22 @@ impl Endpoint {
                     ConfigError("a peer certificate policy cannot authenticate us"),
                 ));
             }
+            let pke = matches!(p.local_auth, AuthMethod::PkeKey { .. })
+                || matches!(p.remote_auth, AuthMethod::PkePeer { .. });
+            if pke && p.version != crate::config::IkeVersion::V1 {
+                return Err(EngineError::InvalidConfig(
+                    p.name.clone(),
+                    ConfigError("public-key encryption (pke, rpke) is an IKEv1 method"),
+                ));
+            }
+            if matches!(p.local_auth, AuthMethod::PkePeer { .. })
+                || matches!(p.remote_auth, AuthMethod::PkeKey { .. })
+            {
+                return Err(EngineError::InvalidConfig(
+                    p.name.clone(),
+                    ConfigError("public-key encryption keys on the wrong side"),
+                ));
+            }
             if matches!(p.remote_auth, AuthMethod::PubKey(_)) {
                 return Err(EngineError::InvalidConfig(
                     p.name.clone(),

@@ -1,0 +1,292 @@
+//! IKEv1 Phase 1 authenticated with public-key encryption (RFC 2409 §5.2) and its revised mode
+//! (§5.3), engine to engine: Main Mode with loss, the refusals (a key we do not hold, HASH(1)
+//! naming another certificate), and the padding-oracle test: valid and invalid PKCS#1
+//! ciphertexts in message 3 get the same reaction. No third-party IKEv1 peer implements these
+//! methods, so there is no interop test.
+
+mod common;
+#[path = "common/pki.rs"]
+mod pki;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{installs, A, B};
+use ike_crypto::pke::PkeDecryptor;
+use ike_crypto::rng::SeededRng;
+use ike_proto::config::IkeVersion;
+use ike_proto::v2::{AuthMethod, Endpoint, EndpointConfig, Event, PeerConfig};
+use ike_testkit::sim::{Faults, Pair};
+use pki::{pki, Issued};
+
+/// Our side of public-key encryption with `ours`, the peer's with `theirs`.
+fn pke(ours: &Issued, theirs: &Issued, revised: bool) -> (AuthMethod, AuthMethod) {
+    (
+        AuthMethod::PkeKey {
+            decryptor: Arc::new(PkeDecryptor::from_private_key(&ours.private_key()).unwrap()),
+            cert: ours.certificate(),
+            revised,
+        },
+        AuthMethod::PkePeer {
+            cert: theirs.certificate(),
+            revised,
+        },
+    )
+}
+
+fn v1_peer(
+    name: &str,
+    remote: &str,
+    ids: (&str, &str),
+    auth: (AuthMethod, AuthMethod),
+    ts: (&str, &str),
+) -> PeerConfig {
+    let mut p = common::peer(
+        name,
+        remote,
+        ids.0,
+        ids.1,
+        &common::Side {
+            ike: &["aes128-sha256-modp2048"],
+            esp: &["aes128-sha256"],
+            local_ts: &[ts.0],
+            remote_ts: &[ts.1],
+            ..common::Side::default()
+        },
+    );
+    p.version = IkeVersion::V1;
+    (p.local_auth, p.remote_auth) = auth;
+    p
+}
+
+fn endpoints(
+    a: (AuthMethod, AuthMethod),
+    b: (AuthMethod, AuthMethod),
+    seed: u64,
+) -> (Endpoint, Endpoint) {
+    let pa = v1_peer(
+        "site-b",
+        B,
+        ("a.example.org", "b.example.org"),
+        a,
+        ("10.88.1.0/24", "10.88.2.0/24"),
+    );
+    let pb = v1_peer(
+        "site-a",
+        A,
+        ("b.example.org", "a.example.org"),
+        b,
+        ("10.88.2.0/24", "10.88.1.0/24"),
+    );
+    let ea = Endpoint::new(
+        EndpointConfig::default(),
+        vec![pa],
+        Box::new(SeededRng::new(seed)),
+    )
+    .unwrap();
+    let eb = Endpoint::new(
+        EndpointConfig::default(),
+        vec![pb],
+        Box::new(SeededRng::new(seed + 1)),
+    )
+    .unwrap();
+    (ea, eb)
+}
+
+fn pair(
+    a: (AuthMethod, AuthMethod),
+    b: (AuthMethod, AuthMethod),
+    faults: Faults,
+    seed: u64,
+) -> Pair {
+    let (ea, eb) = endpoints(a, b, seed);
+    Pair::new(ea, eb, A.parse().unwrap(), B.parse().unwrap(), faults, seed)
+}
+
+fn up(p: &mut Pair) -> bool {
+    common::initiate(p);
+    p.run_until(Duration::from_secs(120), |p| {
+        installs(&p.events_a).len() == 1 && installs(&p.events_b).len() == 1
+    })
+}
+
+#[test]
+fn main_mode_with_public_key_encryption_both_modes() {
+    let k = pki();
+    for revised in [false, true] {
+        for seed in 0..4u64 {
+            let faults = if seed == 0 {
+                Faults::none()
+            } else {
+                Faults {
+                    loss: 0.2,
+                    duplicate: 0.1,
+                    ..Faults::none()
+                }
+            };
+            let mut p = pair(
+                pke(&k.a_rsa, &k.b_rsa, revised),
+                pke(&k.b_rsa, &k.a_rsa, revised),
+                faults,
+                700 + seed,
+            );
+            assert!(up(&mut p), "revised {revised} seed {seed}");
+            let (ia, ib) = (installs(&p.events_a)[0], installs(&p.events_b)[0]);
+            assert_eq!(ia.spi_out, ib.spi_in);
+            assert_eq!(ia.keys_out.0.expose(), ib.keys_in.0.expose());
+            let ids: Vec<_> = p
+                .events_b
+                .iter()
+                .filter_map(|e| match e {
+                    Event::IkeSaEstablished { remote_id, .. } => Some(remote_id.to_string()),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(ids, ["a.example.org"]);
+            if seed == 0 {
+                // Main Mode 6 messages, Quick Mode 3; messages 3 and 4 in the clear but with
+                // no identity in sight, 5 and 6 encrypted.
+                assert_eq!(p.log.len(), 9);
+                for m in &p.log[2..4] {
+                    let text = String::from_utf8_lossy(&m.payload);
+                    assert!(!text.contains("example.org"), "an identity in the clear");
+                    assert_eq!(m.payload[19] & 1, 0, "messages 3 and 4 are not encrypted");
+                }
+                assert_eq!(p.log[4].payload[19] & 1, 1);
+            }
+        }
+    }
+}
+
+/// The responder configured with a certificate for the initiator whose key the initiator does
+/// not hold: it encrypts message 4 to that key; the initiator cannot read the nonce, the keys
+/// differ, and no SA comes up on either side. The initiator encrypting to a certificate that
+/// is not the responder's is told by HASH(1) and refused at once.
+#[test]
+fn wrong_keys_never_establish() {
+    let k = pki();
+    for revised in [false, true] {
+        let mut p = pair(
+            pke(&k.a_rsa, &k.b_rsa, revised),
+            pke(&k.b_rsa, &k.a_rogue, revised),
+            Faults::none(),
+            720,
+        );
+        assert!(!up(&mut p));
+        assert!(!common::established(&p.events_a) && !common::established(&p.events_b));
+        let mut p = pair(
+            pke(&k.a_rsa, &k.b_rogue, revised),
+            pke(&k.b_rsa, &k.a_rsa, revised),
+            Faults::none(),
+            730,
+        );
+        assert!(!up(&mut p));
+        assert!(!common::established(&p.events_b));
+        p.a.audit().unwrap();
+        p.b.audit().unwrap();
+    }
+}
+
+/// Bleichenbacher: the responder must react the same to a message 3 whose nonce ciphertext has
+/// valid PKCS#1 padding (around a nonce other than the initiator's) and to one whose padding is
+/// invalid. For each of many ciphertexts of both kinds, a fresh responder gets the honest
+/// message 3 with only the nonce ciphertext replaced, then the initiator's later messages; what
+/// the responder sends back (count and sizes of datagrams) and whether an SA comes up must not
+/// depend on the kind.
+#[test]
+fn valid_and_invalid_padding_get_the_same_reaction() {
+    let k = pki();
+    let b_cert = k.b_rsa.certificate();
+    for revised in [false, true] {
+        let mut reactions = std::collections::BTreeSet::new();
+        let mut kinds = [0usize; 2];
+        for trial in 0..24u64 {
+            let valid = trial % 2 == 0;
+            let (mut a, mut b) = endpoints(
+                pke(&k.a_rsa, &k.b_rsa, revised),
+                pke(&k.b_rsa, &k.a_rsa, revised),
+                740,
+            );
+            let (aa, ba): (SocketAddr, SocketAddr) = (A.parse().unwrap(), B.parse().unwrap());
+            let now = Instant::now();
+            a.initiate(now, aa, "site-b").unwrap();
+            let mut to_b = Vec::new();
+            let mut sent_by_b = Vec::new();
+            // Messages 1 and 2.
+            let m1 = a.poll_transmit().unwrap().payload;
+            b.handle_datagram(now, ba, aa, &m1);
+            let m2 = b.poll_transmit().unwrap().payload;
+            a.handle_datagram(now, aa, ba, &m2);
+            let mut m3 = a.poll_transmit().unwrap().payload;
+            // The initiator's retransmissions of the honest message 3 are not passed on: the
+            // responder sees only the altered one.
+            let honest = m3.clone();
+            // Replace the nonce payload's ciphertext (payload type 10, 256 octets).
+            let (at, len) = find_payload(&m3, 10).unwrap();
+            assert_eq!(len, 256);
+            let mut rng = SeededRng::new(9000 + trial);
+            let ct = if valid {
+                let mut nonce = [0u8; 32];
+                ike_crypto::rng::Rng::fill(&mut rng, &mut nonce).unwrap();
+                ike_crypto::pke::encrypt(&b_cert.spki_der(), &nonce, &mut rng).unwrap()
+            } else {
+                // Random below the modulus: invalid padding but with negligible probability.
+                let mut c = vec![0u8; 256];
+                ike_crypto::rng::Rng::fill(&mut rng, &mut c).unwrap();
+                c[0] = 0;
+                c[1] |= 0x80;
+                c
+            };
+            m3[at..at + len].copy_from_slice(&ct);
+            to_b.push(m3);
+            let mut t = now;
+            for _ in 0..6 {
+                for m in to_b.drain(..) {
+                    b.handle_datagram(t, ba, aa, &m);
+                }
+                while let Some(x) = b.poll_transmit() {
+                    sent_by_b.push(x.payload.len());
+                    a.handle_datagram(t, aa, ba, &x.payload);
+                }
+                while let Some(x) = a.poll_transmit() {
+                    if x.payload != honest {
+                        to_b.push(x.payload);
+                    }
+                }
+                t += Duration::from_secs(3);
+                a.handle_timeout(t);
+                b.handle_timeout(t);
+            }
+            let mut up = false;
+            while let Some(e) = b.poll_event() {
+                up |= matches!(e, Event::IkeSaEstablished { .. });
+            }
+            reactions.insert((sent_by_b, up));
+            kinds[usize::from(valid)] += 1;
+        }
+        assert_eq!(kinds, [12, 12]);
+        assert_eq!(
+            reactions.len(),
+            1,
+            "revised {revised}: the reaction depends on the padding: {reactions:?}"
+        );
+        let (_, up) = reactions.iter().next().unwrap();
+        assert!(!up, "an SA came up with a replaced nonce");
+    }
+}
+
+/// The body offset and length of the first payload of type `t` in a clear ISAKMP message.
+fn find_payload(m: &[u8], t: u8) -> Option<(usize, usize)> {
+    let mut next = m[16];
+    let mut at = 28;
+    while next != 0 && at + 4 <= m.len() {
+        let len = usize::from(u16::from_be_bytes([m[at + 2], m[at + 3]]));
+        if next == t {
+            return Some((at + 4, len - 4));
+        }
+        next = m[at];
+        at += len;
+    }
+    None
+}
