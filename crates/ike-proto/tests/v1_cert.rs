@@ -121,6 +121,39 @@ fn rsa_signatures_in_main_and_aggressive_mode() {
     }
 }
 
+/// DSS signatures (RFC 2409 §5.1, method 2): DSA certificates on both sides, in Main Mode and
+/// Aggressive Mode; the signatures are DSA with SHA-1 and 2048/256-bit keys.
+#[test]
+fn dss_signatures_in_main_and_aggressive_mode() {
+    let k = pki();
+    let (a, b) = dsa_pair();
+    for aggressive in [false, true] {
+        let mut p = pair(
+            (sign_with(a, &[]), trusting(&k.root)),
+            (sign_with(b, &[]), trusting(&k.root)),
+            aggressive,
+            23,
+        );
+        assert!(run(&mut p), "aggressive {aggressive}");
+        for ev in [&p.events_a, &p.events_b] {
+            assert_eq!(
+                scheme(ev),
+                Some(SignatureScheme::Dsa {
+                    hash: ike_crypto::sign::Hash::Sha1
+                })
+            );
+        }
+    }
+    // A's DSA certificate does not chain to what B trusts: refused.
+    let mut p = pair(
+        (sign_with(a, &[]), trusting(&k.root)),
+        (sign_with(b, &[]), trusting(&k.rogue_root)),
+        false,
+        24,
+    );
+    assert!(!run(&mut p));
+}
+
 #[test]
 fn ecdsa_signatures_with_an_intermediate() {
     let k = pki();

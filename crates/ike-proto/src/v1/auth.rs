@@ -1,6 +1,8 @@
 //! Phase 1 authentication (RFC 2409 §5.1, §5.4; RFC 4754 §8): the HASH_I/HASH_R payload with a
 //! pre-shared key, or with signatures the certificates (CERT, X.509) and SIG_I/SIG_R, the
-//! signature over HASH_I/HASH_R.
+//! signature over HASH_I/HASH_R. DSS signatures (method 2) are DSA with SHA-1 over HASH_I and
+//! HASH_R computed with HMAC-SHA1 whatever the negotiated hash ("DSS is only defined with
+//! SHA's 160 bit output", §5.1), r‖s each as long as q.
 //!
 //! IKEv1 negotiates one method for both ends in the SA payload, so a connection with
 //! signatures must use them both ways: its own key decides the method (RSA signatures, or ECDSA
@@ -34,7 +36,10 @@ pub(crate) fn auth_method(peer: &PeerConfig) -> Result<OakleyAuthMethod, EngineE
             KeyKind::Ec(Curve::P256) => Ok(OakleyAuthMethod::EcdsaP256),
             KeyKind::Ec(Curve::P384) => Ok(OakleyAuthMethod::EcdsaP384),
             KeyKind::Ec(Curve::P521) => Ok(OakleyAuthMethod::EcdsaP521),
-            _ => Err(bad("IKEv1 signatures need an RSA or ECDSA (P-256/384/521) key")),
+            KeyKind::Dsa { .. } => Ok(OakleyAuthMethod::DssSignatures),
+            _ => Err(bad(
+                "IKEv1 signatures need an RSA, DSA or ECDSA (P-256/384/521) key",
+            )),
         },
         (
             AuthMethod::PkeKey {
@@ -65,6 +70,11 @@ pub(crate) fn auth_method(peer: &PeerConfig) -> Result<OakleyAuthMethod, EngineE
 fn scheme(method: OakleyAuthMethod) -> Option<SignatureScheme> {
     Some(match method {
         OakleyAuthMethod::RsaSignatures => SignatureScheme::RsaPkcs1BareHash,
+        // DSS is defined with SHA-1 only: DSA with SHA-1 over HASH_I/HASH_R (which the DSS
+        // method computes with HMAC-SHA1, see `auth_hash`), r‖s.
+        OakleyAuthMethod::DssSignatures => SignatureScheme::Dsa {
+            hash: sign::Hash::Sha1,
+        },
         OakleyAuthMethod::EcdsaP256 | OakleyAuthMethod::EcdsaP384 | OakleyAuthMethod::EcdsaP521 => {
             SignatureScheme::EcdsaBareHash
         }
@@ -179,6 +189,7 @@ impl IsakmpSa {
         let fits = match (sch, key.kind()) {
             (SignatureScheme::RsaPkcs1BareHash, KeyKind::Rsa { .. }) => true,
             (SignatureScheme::EcdsaBareHash, KeyKind::Ec(c)) => curve(self.method()) == Some(c),
+            (SignatureScheme::Dsa { .. }, KeyKind::Dsa { .. }) => true,
             _ => false,
         };
         if !fits {
@@ -190,6 +201,7 @@ impl IsakmpSa {
         Ok(Some(PeerAuth {
             method: ike_wire::v2::AuthMethod::from(match self.method() {
                 OakleyAuthMethod::RsaSignatures => 1u8,
+                OakleyAuthMethod::DssSignatures => 3,
                 OakleyAuthMethod::EcdsaP256 => 9,
                 OakleyAuthMethod::EcdsaP384 => 10,
                 _ => 11,

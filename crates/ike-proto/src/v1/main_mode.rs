@@ -808,8 +808,14 @@ impl IsakmpSa {
             .as_ref()
             .ok_or(Step::Drop(DropReason::WrongState))?;
         let f = if initiator { kdf::hash_i } else { kdf::hash_r };
+        // RFC 2409 §5.1: a signature tied to one hash (DSS: SHA-1) signs HASH_I/HASH_R made
+        // with the HMAC of that hash; everything else keeps the negotiated prf.
+        let prf = match self.chosen.map(|c| c.auth) {
+            Some(wire::OakleyAuthMethod::DssSignatures) => ike_crypto::prf::PrfAlg::HmacSha1,
+            _ => keys.prf,
+        };
         Ok(f(
-            keys.prf,
+            prf,
             skeyid.expose(),
             &hs.gxi,
             &hs.gxr,

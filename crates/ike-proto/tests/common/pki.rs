@@ -63,6 +63,8 @@ pub enum Alg {
     P256,
     P384,
     Ed25519,
+    /// DSA with 2048-bit p and 256-bit q (slow to make: see [`dsa_pair`]).
+    Dsa,
 }
 
 pub fn gen_key(alg: Alg) -> PKey<Private> {
@@ -78,7 +80,24 @@ pub fn gen_key(alg: Alg) -> PKey<Private> {
             PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap()
         }
         Alg::Ed25519 => PKey::generate_ed25519().unwrap(),
+        Alg::Dsa => PKey::from_dsa(openssl::dsa::Dsa::generate(2048).unwrap()).unwrap(),
     }
+}
+
+/// DSA end-entity certificates for a.example.org and b.example.org below the root, made on
+/// first use only (DSA parameter generation takes seconds).
+pub fn dsa_pair() -> &'static (Issued, Issued) {
+    static DSA: OnceLock<(Issued, Issued)> = OnceLock::new();
+    DSA.get_or_init(|| {
+        let root = &pki().root;
+        let (rk, rc) = (
+            PKey::private_key_from_pem(&root.key).unwrap(),
+            X509::from_pem(&root.cert).unwrap(),
+        );
+        let ee =
+            |cn: &str, serial| pem(&issue(cn, Alg::Dsa, Some((&rc, &rk)), Some(cn), 30, serial));
+        (ee("a.example.org", 40), ee("b.example.org", 41))
+    })
 }
 
 /// Issues a certificate for `cn` (a CA, or an end entity with dNSName `san`), valid from a day
