@@ -65,20 +65,31 @@ fn endpoints(
     b: (AuthMethod, AuthMethod),
     seed: u64,
 ) -> (Endpoint, Endpoint) {
-    let pa = v1_peer(
+    endpoints_mode(a, b, seed, false)
+}
+
+fn endpoints_mode(
+    a: (AuthMethod, AuthMethod),
+    b: (AuthMethod, AuthMethod),
+    seed: u64,
+    aggressive: bool,
+) -> (Endpoint, Endpoint) {
+    let mut pa = v1_peer(
         "site-b",
         B,
         ("a.example.org", "b.example.org"),
         a,
         ("10.88.1.0/24", "10.88.2.0/24"),
     );
-    let pb = v1_peer(
+    let mut pb = v1_peer(
         "site-a",
         A,
         ("b.example.org", "a.example.org"),
         b,
         ("10.88.2.0/24", "10.88.1.0/24"),
     );
+    pa.aggressive = aggressive;
+    pb.aggressive = aggressive;
     let ea = Endpoint::new(
         EndpointConfig::default(),
         vec![pa],
@@ -159,6 +170,52 @@ fn main_mode_with_public_key_encryption_both_modes() {
     }
 }
 
+/// Aggressive Mode (RFC 2409 §5.2, §5.3): message 1 carries the encrypted nonce and identity
+/// (and in the revised mode the KE under Ke_i), message 2 the responder's and HASH_R, message 3
+/// HASH_I. One suite is offered (the cipher and hash cannot be negotiated).
+#[test]
+fn aggressive_mode_with_public_key_encryption_both_modes() {
+    let k = pki();
+    for revised in [false, true] {
+        for seed in 0..3u64 {
+            let faults = if seed == 0 {
+                Faults::none()
+            } else {
+                Faults {
+                    loss: 0.2,
+                    duplicate: 0.1,
+                    ..Faults::none()
+                }
+            };
+            let (ea, eb) = endpoints_mode(
+                pke(&k.a_rsa, &k.b_rsa, revised),
+                pke(&k.b_rsa, &k.a_rsa, revised),
+                760 + seed,
+                true,
+            );
+            let mut p = Pair::new(
+                ea,
+                eb,
+                A.parse().unwrap(),
+                B.parse().unwrap(),
+                faults,
+                760 + seed,
+            );
+            assert!(up(&mut p), "revised {revised} seed {seed}");
+            let (ia, ib) = (installs(&p.events_a)[0], installs(&p.events_b)[0]);
+            assert_eq!(ia.keys_out.0.expose(), ib.keys_in.0.expose());
+            if seed == 0 {
+                assert_eq!(p.log.len(), 6, "Aggressive Mode 3 messages, Quick Mode 3");
+                assert_eq!(p.log[0].payload[18], 4, "Aggressive Mode");
+                for m in &p.log[..2] {
+                    let text = String::from_utf8_lossy(&m.payload);
+                    assert!(!text.contains("example.org"), "an identity in the clear");
+                }
+            }
+        }
+    }
+}
+
 /// The responder configured with a certificate for the initiator whose key the initiator does
 /// not hold: it encrypts message 4 to that key; the initiator cannot read the nonce, the keys
 /// differ, and no SA comes up on either side. The initiator encrypting to a certificate that
@@ -188,7 +245,8 @@ fn wrong_keys_never_establish() {
     }
 }
 
-/// Bleichenbacher: the responder must react the same to a message 3 whose nonce ciphertext has
+/// Bleichenbacher: the responder must react the same to a message 3 (Aggressive Mode: 1) whose
+/// nonce ciphertext has
 /// valid PKCS#1 padding (around a nonce other than the initiator's) and to one whose padding is
 /// invalid. For each of many ciphertexts of both kinds, a fresh responder gets the honest
 /// message 3 with only the nonce ciphertext replaced, then the initiator's later messages; what
@@ -198,27 +256,31 @@ fn wrong_keys_never_establish() {
 fn valid_and_invalid_padding_get_the_same_reaction() {
     let k = pki();
     let b_cert = k.b_rsa.certificate();
-    for revised in [false, true] {
+    for (revised, aggressive) in [(false, false), (true, false), (false, true), (true, true)] {
         let mut reactions = std::collections::BTreeSet::new();
         let mut kinds = [0usize; 2];
         for trial in 0..24u64 {
             let valid = trial % 2 == 0;
-            let (mut a, mut b) = endpoints(
+            let (mut a, mut b) = endpoints_mode(
                 pke(&k.a_rsa, &k.b_rsa, revised),
                 pke(&k.b_rsa, &k.a_rsa, revised),
                 740,
+                aggressive,
             );
             let (aa, ba): (SocketAddr, SocketAddr) = (A.parse().unwrap(), B.parse().unwrap());
             let now = Instant::now();
             a.initiate(now, aa, "site-b").unwrap();
             let mut to_b = Vec::new();
             let mut sent_by_b = Vec::new();
-            // Messages 1 and 2.
-            let m1 = a.poll_transmit().unwrap().payload;
-            b.handle_datagram(now, ba, aa, &m1);
-            let m2 = b.poll_transmit().unwrap().payload;
-            a.handle_datagram(now, aa, ba, &m2);
+            // Main Mode: messages 1 and 2 as they are, then message 3 altered; Aggressive
+            // Mode: message 1 altered.
             let mut m3 = a.poll_transmit().unwrap().payload;
+            if !aggressive {
+                b.handle_datagram(now, ba, aa, &m3);
+                let m2 = b.poll_transmit().unwrap().payload;
+                a.handle_datagram(now, aa, ba, &m2);
+                m3 = a.poll_transmit().unwrap().payload;
+            }
             // The initiator's retransmissions of the honest message 3 are not passed on: the
             // responder sees only the altered one.
             let honest = m3.clone();
@@ -269,7 +331,7 @@ fn valid_and_invalid_padding_get_the_same_reaction() {
         assert_eq!(
             reactions.len(),
             1,
-            "revised {revised}: the reaction depends on the padding: {reactions:?}"
+            "revised {revised} aggressive {aggressive}: the reaction depends on the padding: {reactions:?}"
         );
         let (_, up) = reactions.iter().next().unwrap();
         assert!(!up, "an SA came up with a replaced nonce");

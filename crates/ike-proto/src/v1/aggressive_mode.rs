@@ -53,6 +53,15 @@ impl IsakmpSa {
     ) -> Result<(Self, Vec<u8>), EngineError> {
         let group = offered.first().and_then(|s| s.ke);
         offered.retain(|s| s.ke == group);
+        // Public-key encryption needs the cipher and hash before the responder answers (RFC
+        // 2409 §5.3: "the cipher and hash cannot be negotiated"): one suite only.
+        let pke = matches!(
+            auth,
+            wire::OakleyAuthMethod::RsaEncryption | wire::OakleyAuthMethod::RsaRevisedEncryption
+        );
+        if pke {
+            offered.truncate(1);
+        }
         let group = group.ok_or(EngineError::UnknownSa)?;
         let dh = ike_crypto::dh::generate(group, &mut *ctx.rng)?;
         let mut ni = vec![0u8; NONCE_LEN];
@@ -60,15 +69,12 @@ impl IsakmpSa {
         let sai_b = prop::encode_phase1_sa(&offered, auth, phase1_life(peer));
         let idii = id_body(&peer.local_id);
         let gxi = dh.public_value().to_vec();
-        let mut c = Chain::default();
-        c.add(PayloadType::Sa, &sai_b)
-            .add(PayloadType::Ke, &gxi)
-            .add(PayloadType::Nonce, &ni)
-            .add(PayloadType::Id, &idii);
-        add_vids(&mut c, None);
-        let bytes = protect::plain((cookie, [0; 8]), ExchangeType::Aggressive, 0, &c);
-        tracing::debug!(target: "ike", "sending Aggressive Mode message 1 [SA KE No ID V] to {remote}");
-        let sa = Self {
+        let provisional = offered.first().filter(|_| pke).map(|suite| prop::Phase1 {
+            suite: *suite,
+            auth,
+            life: phase1_life(peer),
+        });
+        let mut sa = Self {
             handle,
             peer_idx: idx,
             initiator: true,
@@ -80,22 +86,39 @@ impl IsakmpSa {
             state: Phase1State::AmSent1,
             created: now,
             hs: Some(Box::new(Handshake {
-                sai_b,
+                sai_b: sai_b.clone(),
                 offered,
                 dh: Some(dh),
-                ni,
-                gxi,
-                id_i: idii,
+                ni: ni.clone(),
+                gxi: gxi.clone(),
+                id_i: idii.clone(),
                 ..Handshake::default()
             })),
-            p1_sent: Some(Sent {
-                bytes: bytes.clone(),
-                awaiting: Some(Retransmit::start(now, ctx.config)),
-                answers: None,
-            }),
+            chosen: provisional,
             todo: peer.children.iter().map(|c| c.name.clone()).collect(),
             ..Self::blank(peer, now, ctx.config.fragment_size)
         };
+        let mut c = Chain::default();
+        c.add(PayloadType::Sa, &sai_b);
+        if pke {
+            add_vids(&mut c, None);
+            sa.add_pke(&mut c, peer, true, (&gxi, &ni, &idii), ctx)
+                .map_err(|_| {
+                    EngineError::Crypto(ike_crypto::CryptoError::Backend("RSA encryption"))
+                })?;
+        } else {
+            c.add(PayloadType::Ke, &gxi)
+                .add(PayloadType::Nonce, &ni)
+                .add(PayloadType::Id, &idii);
+            add_vids(&mut c, None);
+        }
+        let bytes = protect::plain((cookie, [0; 8]), ExchangeType::Aggressive, 0, &c);
+        tracing::debug!(target: "ike", "sending Aggressive Mode message 1 [SA {}] to {remote}", if pke { "V HASH(1) <KE> <ID> <No>" } else { "KE No ID V" });
+        sa.p1_sent = Some(Sent {
+            bytes: bytes.clone(),
+            awaiting: Some(Retransmit::start(now, ctx.config)),
+            answers: None,
+        });
         Ok((sa, bytes))
     }
 
@@ -146,24 +169,61 @@ impl IsakmpSa {
             ctx.dropped(DropReason::InvalidInitiation, remote);
             return Err(None);
         }
-        let Some(id) = parse_id(idii) else {
-            return Err(Some(notify_reply(&h, NotifyType::InvalidIdInformation)));
-        };
+        // With public-key encryption the nonce and identity (and in the revised mode the KE)
+        // are encrypted to the candidate connection's key: each such candidate decrypts them.
+        // A ciphertext with bad padding decrypts to random bytes like one holding another
+        // nonce or identity, so which candidate matches tells nothing about padding.
+        let clear_id = parse_id(idii);
         let mut found = None;
         for &idx in candidates {
             let Some(peer) = ctx.peers.get(idx) else {
                 continue;
             };
-            if !peer.aggressive || !peer.remote_id.accepts(&id) {
-                continue;
-            }
             let Ok(auth) = auth_method(peer) else {
                 continue;
             };
+            if !peer.aggressive {
+                continue;
+            }
             let ours = prop::phase1_suites(&peer.ike_proposals);
             match prop::select_phase1(&ours, auth, offer, ctx.config.prefer_initiator_proposals) {
-                Ok((c, n)) if ike_crypto::dh::public_value_len(c.group()) == Some(ke.len()) => {
-                    found = Some((idx, c, n));
+                Ok((c, n))
+                    if matches!(
+                        c.auth,
+                        wire::OakleyAuthMethod::RsaEncryption
+                            | wire::OakleyAuthMethod::RsaRevisedEncryption
+                    ) =>
+                {
+                    let draft = Self {
+                        icookie: h.icookie,
+                        rcookie: cookie,
+                        chosen: Some(c),
+                        ..Self::blank(peer, now, ctx.config.fragment_size)
+                    };
+                    let Ok(part) = draft.take_pke(payloads, peer, true) else {
+                        continue;
+                    };
+                    let id = parse_id(&part.id_b);
+                    if id.as_ref().is_some_and(|id| peer.remote_id.accepts(id))
+                        && ike_crypto::dh::public_value_len(c.group()) == Some(part.ke.len())
+                    {
+                        found = Some((idx, c, n, id, part));
+                        break;
+                    }
+                }
+                Ok((c, n))
+                    if ike_crypto::dh::public_value_len(c.group()) == Some(ke.len())
+                        && clear_id
+                            .as_ref()
+                            .is_some_and(|id| peer.remote_id.accepts(id)) =>
+                {
+                    let part = super::pke::PeerPart {
+                        ke: ke.to_vec(),
+                        nonce: ni.to_vec(),
+                        id_b: idii.to_vec(),
+                        hash: None,
+                    };
+                    found = Some((idx, c, n, clear_id.clone(), part));
                     break;
                 }
                 Ok(_) | Err(Refusal::NoProposalChosen) => {}
@@ -173,10 +233,18 @@ impl IsakmpSa {
                 }
             }
         }
-        let Some((idx, chosen, number)) = found else {
+        let Some((idx, chosen, number, Some(id), part)) = found else {
+            let Some(id) = clear_id else {
+                return Err(Some(notify_reply(&h, NotifyType::InvalidIdInformation)));
+            };
             tracing::info!(target: "ike", "Aggressive Mode from {remote} as {id:?}: no connection allows it with an acceptable proposal (NO-PROPOSAL-CHOSEN)");
             return Err(Some(notify_reply(&h, NotifyType::NoProposalChosen)));
         };
+        let (ke, ni, idii) = (
+            part.ke.as_slice(),
+            part.nonce.as_slice(),
+            part.id_b.as_slice(),
+        );
         let Some(peer) = ctx.peers.get(idx).cloned() else {
             return Err(None);
         };
@@ -226,15 +294,33 @@ impl IsakmpSa {
         let idir = id_body(&sa.local_id);
         let reply = prop::encode_phase1_reply(&chosen, number);
         let mut c = Chain::default();
-        c.add(PayloadType::Sa, &reply)
-            .add(PayloadType::Ke, dh.public_value())
-            .add(PayloadType::Nonce, &nr)
-            .add(PayloadType::Id, &idir);
-        add_vids(&mut c, Some(&vids));
-        // RFC 3947 §3.1: NAT-D in Aggressive Mode messages 2 and 3.
-        sa.add_natd(&mut c);
-        if sa.add_proof(&mut c, &peer, false, &idir, ctx).is_err() {
-            return Err(None);
+        c.add(PayloadType::Sa, &reply);
+        if sa.pke_mode().is_some() {
+            // Everything in the clear before the nonce: in the revised mode what follows it is
+            // under Ke_r. HASH_R goes there too (§5.3 fixes only HASH(1)'s and the nonce's
+            // places).
+            add_vids(&mut c, Some(&vids));
+            sa.add_natd(&mut c);
+            if sa.add_proof(&mut c, &peer, false, &idir, ctx).is_err() {
+                return Err(None);
+            }
+            let gxr = dh.public_value().to_vec();
+            if sa
+                .add_pke(&mut c, &peer, false, (&gxr, &nr, &idir), ctx)
+                .is_err()
+            {
+                return Err(None);
+            }
+        } else {
+            c.add(PayloadType::Ke, dh.public_value())
+                .add(PayloadType::Nonce, &nr)
+                .add(PayloadType::Id, &idir);
+            add_vids(&mut c, Some(&vids));
+            // RFC 3947 §3.1: NAT-D in Aggressive Mode messages 2 and 3.
+            sa.add_natd(&mut c);
+            if sa.add_proof(&mut c, &peer, false, &idir, ctx).is_err() {
+                return Err(None);
+            }
         }
         let bytes = protect::plain((h.icookie, cookie), ExchangeType::Aggressive, 0, &c);
         tracing::debug!(target: "ike", "sending Aggressive Mode message 2 [SA KE No ID V HASH] to {remote} ({})", chosen.describe());
@@ -305,6 +391,48 @@ impl IsakmpSa {
                 "the responder chose a transform we did not offer",
             )),
         )?;
+        // Public-key encryption: KE, Nr and IDir decrypted, HASH_R where the responder put it.
+        let provisional = self.chosen;
+        let mut pke_hash = None;
+        let part = if provisional.is_some() {
+            self.rcookie = msg.header.rcookie;
+            let part = self.take_pke(payloads, &peer, false);
+            self.rcookie = [0; 8];
+            let part = part?;
+            pke_hash = Some(
+                part.hash
+                    .clone()
+                    .ok_or(Step::Drop(DropReason::InvalidPayloads))?,
+            );
+            part
+        } else {
+            super::pke::PeerPart {
+                ke: ke.to_vec(),
+                nonce: nr.to_vec(),
+                id_b: idir.to_vec(),
+                hash: None,
+            }
+        };
+        let (ke, nr, idir) = (
+            part.ke.as_slice(),
+            part.nonce.as_slice(),
+            part.id_b.as_slice(),
+        );
+        let proof_chain = pke_hash.map(|h| {
+            let mut c = Chain::default();
+            c.add(PayloadType::Hash, &h);
+            c
+        });
+        let (body, l) = match &proof_chain {
+            Some(c) => (
+                c.buf.as_slice(),
+                protect::layout(c.first(), &c.buf)
+                    .ok_or(Step::Drop(DropReason::InvalidPayloads))?
+                    .0,
+            ),
+            None => (body, l),
+        };
+        let hs = self.hs.as_mut().ok_or(Step::Drop(DropReason::WrongState))?;
         let gxy = hs
             .dh
             .as_ref()
@@ -317,19 +445,31 @@ impl IsakmpSa {
         self.chosen = Some(chosen);
         self.take_vids(&peer_vids(payloads));
         self.derive(&peer, gxy.expose())?;
-        let id = parse_id(idir).ok_or(Step::Fail(ProtocolError::AuthenticationFailed(
-            "unsupported identity type",
-        )))?;
+        // A decrypted identity that does not parse fails at the HASH like a wrong nonce.
+        let id = match (parse_id(idir), provisional) {
+            (Some(id), _) => id,
+            (None, Some(_)) => crate::config::Identity::Any,
+            (None, None) => {
+                return Err(Step::Fail(ProtocolError::AuthenticationFailed(
+                    "unsupported identity type",
+                )))
+            }
+        };
         match self.verify_proof(&peer, false, idir, &id, body, &l, ctx.unix_now) {
             Ok(auth) => self.peer_auth = auth,
             Err(e) => {
                 // The message is not authenticated: it may be forged; wait for a genuine one
                 // (our retransmission brings it) until the give-up.
                 self.keys = None;
-                self.chosen = None;
+                self.chosen = provisional;
                 self.rcookie = [0; 8];
                 return Err(e);
             }
+        }
+        if parse_id(idir).is_none() {
+            return Err(Step::Fail(ProtocolError::AuthenticationFailed(
+                "unsupported identity type",
+            )));
         }
         if !peer.remote_id.accepts(&id) {
             return Err(Step::Fail(ProtocolError::AuthenticationFailed(

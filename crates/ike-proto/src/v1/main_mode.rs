@@ -473,6 +473,7 @@ impl IsakmpSa {
                     ke: ke.to_vec(),
                     nonce: ni.to_vec(),
                     id_b: Vec::new(),
+                    hash: None,
                 }
             }
         };
@@ -542,6 +543,7 @@ impl IsakmpSa {
                     ke: ke.to_vec(),
                     nonce: nr.to_vec(),
                     id_b: Vec::new(),
+                    hash: None,
                 }
             }
         };

@@ -1,5 +1,5 @@
 //! Phase 1 authenticated with public-key encryption (RFC 2409 §5.2) and with its revised mode
-//! (§5.3), in Main Mode:
+//! (§5.3). Main Mode:
 //!
 //! ```text
 //! Initiator                                  Responder
@@ -14,6 +14,11 @@
 //! HDR*, HASH_I                         -->
 //!                                      <--   HDR*, HASH_R
 //! ```
+//!
+//! Aggressive Mode carries the same parts in its messages 1 and 2 (after the SA payload; the
+//! responder's HASH_R in the clear before its nonce, since in the revised mode everything after
+//! the nonce is under Ke_r), and HASH_I in message 3; the initiator offers one suite, because
+//! the cipher and hash must be known before the responder answers.
 //!
 //! `<x>PubKey` is the payload body encrypted with RSA PKCS#1 v1.5 (type 2) to the peer's key,
 //! which is configured (a public-key-encryption peer sends no certificate before it is
@@ -51,6 +56,9 @@ pub(crate) struct PeerPart {
     pub(crate) ke: Vec<u8>,
     pub(crate) nonce: Vec<u8>,
     pub(crate) id_b: Vec<u8>,
+    /// A HASH payload from the responder (Aggressive Mode's HASH_R), in the clear or, in the
+    /// revised mode, after the nonce under Ke_r.
+    pub(crate) hash: Option<Vec<u8>>,
 }
 
 fn local_failure(why: &'static str) -> Step {
@@ -213,7 +221,11 @@ impl IsakmpSa {
         let revised = self.pke_mode().ok_or(Step::Drop(DropReason::WrongState))?;
         let (_, decryptor, ours) = keys(peer)?;
         let missing = || Step::Drop(DropReason::InvalidPayloads);
-        if let Some(Payload::Hash(h)) = payloads.iter().find(|p| matches!(p, Payload::Hash(_))) {
+        let clear_hash = payloads.iter().find_map(|p| match p {
+            Payload::Hash(h) => Some(h.to_vec()),
+            _ => None,
+        });
+        if let Some(h) = &clear_hash {
             // Public: the hash of a certificate anyone may have. Another key cannot decrypt.
             if from_initiator && !ike_crypto::ct_eq(h, &self.cert_hash(ours)?) {
                 tracing::info!(target: "ike", "Main Mode message 3: HASH(1) names a certificate that is not ours; the initiator encrypted to another key");
@@ -246,13 +258,14 @@ impl IsakmpSa {
                 ke: raw_body(ke),
                 nonce,
                 id_b,
+                hash: clear_hash.filter(|_| !from_initiator),
             });
         }
         // Every payload after the nonce is under Ne's key, chained from a zero IV.
         let cipher = self.nonce_cipher(&nonce, from_initiator)?;
         let block = cipher.alg().block_len();
         let mut iv = vec![0u8; block];
-        let (mut ke, mut id_b) = (None, None);
+        let (mut ke, mut id_b, mut hash) = (None, None, None);
         for p in payloads.iter().skip(at + 1) {
             let ct = raw_body(p);
             if ct.is_empty() || ct.len() % block != 0 {
@@ -267,6 +280,7 @@ impl IsakmpSa {
             match p.payload_type() {
                 PayloadType::Ke => ke = plain,
                 PayloadType::Id => id_b = Some(plain.unwrap_or_default()),
+                PayloadType::Hash => hash = plain,
                 // An initiator's certificate: we encrypt to the configured one.
                 _ => {}
             }
@@ -280,7 +294,13 @@ impl IsakmpSa {
             .filter(|k| Some(k.len()) == ke_len)
             .ok_or(Step::Drop(DropReason::IntegrityCheckFailed))?;
         let id_b = id_b.ok_or_else(missing)?;
-        Ok(PeerPart { ke, nonce, id_b })
+        let hash = hash.or(clear_hash).filter(|_| !from_initiator);
+        Ok(PeerPart {
+            ke,
+            nonce,
+            id_b,
+            hash,
+        })
     }
 }
 
