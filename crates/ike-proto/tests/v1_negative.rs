@@ -375,3 +375,36 @@ fn a_protected_no_proposal_chosen_for_an_sa_removes_it() {
     assert!(p.b.is_established(hb), "the ISAKMP SA stays");
     p.b.audit().unwrap();
 }
+
+/// An ISAKMP Base exchange (type 1, RFC 2408 §4.4) or Authentication Only exchange (type 3,
+/// §4.6) message 1: refused with an unprotected INVALID-EXCHANGE-TYPE notify carrying the
+/// initiator's cookie, counted, and no state kept.
+#[test]
+fn base_and_authentication_only_exchanges_are_refused_with_a_notify() {
+    let (mut p, _, _) = established();
+    for exchange in [1u8, 3] {
+        // Main Mode's message 1 (HDR; SA; VIDs) with the exchange type changed and a new
+        // initiator cookie.
+        let mut m = p.log[0].payload.clone();
+        m[..8].copy_from_slice(&[0x11; 8]);
+        m[18] = exchange;
+        let before = p.b.sa_count();
+        let (now, a, b) = (p.now(), p.addr_a, p.addr_b);
+        p.b.handle_datagram(now, b, a, &m);
+        let reply =
+            p.b.poll_transmit()
+                .unwrap_or_else(|| panic!("a notify: {:?}", p.b.stats().drops));
+        assert!(p.b.poll_transmit().is_none());
+        let r = &reply.payload;
+        assert_eq!(&r[..8], &[0x11; 8], "the initiator's cookie");
+        assert_eq!((r[16], r[18]), (NOTIFY, INFORMATIONAL));
+        // Notify body (at 32): DOI (4), protocol, SPI size, then the type, 7.
+        assert_eq!(
+            u16::from_be_bytes([r[38], r[39]]),
+            7,
+            "INVALID-EXCHANGE-TYPE"
+        );
+        assert_eq!(p.b.sa_count(), before);
+        p.b.audit().unwrap();
+    }
+}

@@ -495,6 +495,21 @@ impl Engine {
             ) && h.message_id == 0
             {
                 self.handle_mm1(ctx, now, local, remote, data, &msg);
+            } else if matches!(
+                h.exchange,
+                ExchangeType::Base | ExchangeType::AuthenticationOnly
+            ) && h.message_id == 0
+            {
+                // RFC 2408 §4.4 and §4.6 exchanges: RFC 2409 defines no keys or proofs for
+                // them, and no connection enables them; the initiator is told (§5.1), once
+                // per message like the other refusals of a message 1.
+                tracing::info!(target: "ike", "ISAKMP {} exchange from {remote} refused (INVALID-EXCHANGE-TYPE): IKE (RFC 2409) runs Phase 1 as Main Mode or Aggressive Mode", sa::exchange_name(h.exchange));
+                ctx.dropped(DropReason::NotAnInitiation, remote);
+                ctx.transmits.push_back(Transmit::ike(
+                    local,
+                    remote,
+                    main_mode::notify_reply(&h, wire::NotifyType::InvalidExchangeType),
+                ));
             } else {
                 ctx.dropped(DropReason::NotAnInitiation, remote);
             }

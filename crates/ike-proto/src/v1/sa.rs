@@ -620,6 +620,8 @@ pub(crate) fn exchange_name(e: ExchangeType) -> &'static str {
         ExchangeType::Informational => "Informational",
         ExchangeType::NewGroupMode => "New Group Mode",
         ExchangeType::Transaction => "Transaction",
+        ExchangeType::Base => "Base",
+        ExchangeType::AuthenticationOnly => "Authentication Only",
         _ => "ISAKMP",
     }
 }
