@@ -5,6 +5,9 @@
 //! from the input). The first input byte picks the variant. Nothing may panic, and an
 //! established ISAKMP SA must survive garbage: it stays established and keeps its IPsec SA.
 //!
+//! Variants 6 and 7 run the first two with public-key encryption (RFC 2409 §5.2 in Main Mode,
+//! the revised mode of §5.3 in Aggressive Mode).
+//!
 //! Variants 4 and 5 go past authentication: the input is a payload chain that the peer's keys
 //! encrypt, after a HASH(1) that is right, wrong or absent, as a Quick Mode (4) or an
 //! Informational (5) message to either end (`Endpoint::v1_forge`), so the code after the
@@ -27,14 +30,51 @@ use ike_proto::v2::{
 };
 use libfuzzer_sys::fuzz_target;
 
-fn peer(remote: &str, local_id: &str, remote_id: &str, aggressive: bool) -> PeerConfig {
+/// Public-key encryption keys (both ends hold the same test-only key), made once.
+fn pke_keys(revised: bool) -> (AuthMethod, AuthMethod) {
+    static KEYS: std::sync::OnceLock<(
+        std::sync::Arc<ike_crypto::pke::PkeDecryptor>,
+        ike_crypto::x509::Certificate,
+    )> = std::sync::OnceLock::new();
+    let (d, cert) = KEYS.get_or_init(|| {
+        let key = include_bytes!("../../crates/ike-crypto/tests/data/test-only-rsa2048.pem");
+        let cert = include_bytes!("../data/test-only-rsa2048-cert.pem");
+        (
+            std::sync::Arc::new(ike_crypto::pke::PkeDecryptor::from_pem(key).unwrap()),
+            ike_crypto::x509::Certificate::from_pem(cert)
+                .unwrap()
+                .remove(0),
+        )
+    });
+    (
+        AuthMethod::PkeKey {
+            decryptor: d.clone(),
+            cert: cert.clone(),
+            revised,
+        },
+        AuthMethod::PkePeer {
+            cert: cert.clone(),
+            revised,
+        },
+    )
+}
+
+/// `method`: 0 pre-shared key, 1 public-key encryption, 2 its revised mode.
+fn peer(remote: &str, local_id: &str, remote_id: &str, aggressive: bool, method: u8) -> PeerConfig {
+    let (local_auth, remote_auth) = match method {
+        0 => (
+            AuthMethod::Psk(Secret::from_slice(b"fuzz")),
+            AuthMethod::Psk(Secret::from_slice(b"fuzz")),
+        ),
+        m => pke_keys(m == 2),
+    };
     PeerConfig {
         name: "peer".into(),
         remote_addrs: vec![remote.parse().unwrap()],
         local_id: Identity::parse(local_id),
         remote_id: Identity::parse(remote_id),
-        local_auth: AuthMethod::Psk(Secret::from_slice(b"fuzz")),
-        remote_auth: AuthMethod::Psk(Secret::from_slice(b"fuzz")),
+        local_auth,
+        remote_auth,
         ike_proposals: vec![Proposal::parse_ike("aes128-sha256-x25519").unwrap()],
         children: vec![ChildConfig {
             name: "net".into(),
@@ -72,8 +112,15 @@ fuzz_target!(|data: &[u8]| {
     let a_addr: SocketAddr = "10.77.0.1:500".parse().unwrap();
     let b_addr: SocketAddr = "10.77.0.2:500".parse().unwrap();
     let now = Instant::now();
-    let variant = data.first().copied().unwrap_or(0) % 6;
-    let aggressive = variant == 3;
+    let variant = data.first().copied().unwrap_or(0) % 8;
+    let aggressive = variant == 3 || variant == 7;
+    // Variants 6 and 7: public-key encryption (Main Mode, half-open), its revised mode
+    // (Aggressive Mode).
+    let method = match variant {
+        6 => 1,
+        7 => 2,
+        _ => 0,
+    };
     let cfg = || EndpointConfig {
         fragment_size: if variant == 2 {
             200
@@ -84,13 +131,13 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut a = Endpoint::new(
         cfg(),
-        vec![peer("10.77.0.2", "a", "b", aggressive)],
+        vec![peer("10.77.0.2", "a", "b", aggressive, method)],
         Box::new(SeededRng::new(1)),
     )
     .unwrap();
     let mut b = Endpoint::new(
         cfg(),
-        vec![peer("10.77.0.1", "b", "a", aggressive)],
+        vec![peer("10.77.0.1", "b", "a", aggressive, method)],
         Box::new(SeededRng::new(2)),
     )
     .unwrap();
@@ -105,14 +152,14 @@ fuzz_target!(|data: &[u8]| {
     while b.poll_transmit().is_some() {}
     let mut b = Endpoint::new(
         cfg(),
-        vec![peer("10.77.0.1", "b", "a", aggressive)],
+        vec![peer("10.77.0.1", "b", "a", aggressive, method)],
         Box::new(SeededRng::new(2)),
     )
     .unwrap();
 
     a.initiate(now, a_addr, "peer").unwrap();
     // Half-open: after Main Mode message 1 and 2, the datagram with the SA's cookies.
-    if variant == 1 {
+    if variant == 1 || variant == 6 {
         while let Some(t) = a.poll_transmit() {
             b.handle_datagram(now, b_addr, a_addr, &t.payload);
         }
@@ -149,7 +196,7 @@ fuzz_target!(|data: &[u8]| {
         n
     };
     assert_eq!(installed(&mut b), 1, "no IPsec SA (variant {variant})");
-    if variant >= 4 {
+    if variant == 4 || variant == 5 {
         authenticated(&mut a, &mut b, variant, data, now, (a_addr, b_addr));
         return;
     }

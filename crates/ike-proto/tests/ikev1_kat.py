@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """An independent check of a whole IKEv1 exchange: Main Mode or Aggressive Mode, authenticated
-with a pre-shared key or with RSA or ECDSA signatures, one Quick Mode and optional Informational
+with a pre-shared key or with RSA or ECDSA signatures, or Main Mode authenticated with public-key
+encryption (RFC 2409 5.2) or its revised mode (5.3), one Quick Mode and optional Informational
 exchanges, written from RFC 2408 section 3 (ISAKMP payloads), RFC 2407 section 4 (IPsec DOI),
-RFC 2409 sections 5, 5.1, 5.4, 5.5, 5.7 and Appendix B, RFC 4754 (ECDSA), RFC 3947 (NAT-D),
-RFC 3948 2.2 (non-ESP marker) and RFC 7748 (X25519), with Python's hmac/hashlib and the
-`cryptography` package. It shares no code with the engine.
+RFC 2409 sections 5, 5.1, 5.2, 5.3, 5.4, 5.5, 5.7 and Appendix B, RFC 4754 (ECDSA), RFC 3947
+(NAT-D), RFC 3948 2.2 (non-ESP marker), RFC 7748 (X25519) and PKCS #1 v1.5 (RFC 8017 7.2), with
+Python's hmac/hashlib and the `cryptography` package. It shares no code with the engine.
 
 Fixed suite (asserted from the SA payloads): Phase 1 AES-CBC-128, SHA2-256 (PRF HMAC-SHA256),
-group 31 (Curve25519), authentication method 1 (pre-shared key), 3 (RSA signatures) or 9/10/11
-(ECDSA-256/384/521, RFC 4754 4); Quick Mode ESP_AES-128 with HMAC-SHA2-256, PFS optional.
+group 31 (Curve25519), authentication method 1 (pre-shared key), 3 (RSA signatures), 9/10/11
+(ECDSA-256/384/521, RFC 4754 4), 4 (encryption with RSA) or 5 (revised encryption with RSA);
+Quick Mode ESP_AES-128 with HMAC-SHA2-256, PFS optional.
 
 Input (JSON on stdin):
   messages       hex, each the whole UDP payload: Phase 1 then Quick Mode 1..3. The first
@@ -16,8 +18,13 @@ Input (JSON on stdin):
                  Aggressive Mode (4) has 3, so 9 or 6 messages in all
   informational  optional, hex: later Informational exchanges (type 5), encrypted, HASH(1) first
   draws_i/draws_r  the 32-byte draws of each side's RNG; its X25519 private keys are among them
-  auth           optional, "psk" (the default), "rsa" or "ecdsa"
+  auth           optional, "psk" (the default), "rsa", "ecdsa", "pke" (RFC 2409 5.2, method 4)
+                 or "rpke" (5.3, method 5); the last two in Main Mode only
   psk            hex, needed with "psk" only
+  pke_keys       with "pke"/"rpke": {"i": PEM, "r": PEM}, each side's RSA private key (PKCS#1 or
+                 PKCS#8), to open what the other side encrypted to it
+  pke_certs      with "pke"/"rpke": {"i": PEM, "r": PEM}, each side's X.509 certificate; each
+                 must hold the public half of the pke_keys entry of its side
   addresses      optional {"i": "ip:port", "r": "ip:port"} ("[v6]:port" for IPv6): where each
                  side sent Phase 1 from; with it the NAT-D payloads are checked too
   installs       [{side: "i"|"r", spi_in, spi_out, enc_in, integ_in, enc_out, integ_out}]
@@ -42,11 +49,34 @@ Output: a JSON report on stdout; a mismatch is a false in it.
   non_esp_marker  labels of the datagrams that began with the 4-octet non-ESP marker (stripped)
   am3_encrypted   Aggressive Mode only: whether message 3 was encrypted
   p1_last         the block every Phase 2 IV is derived from (see below)
+With "pke"/"rpke" only (none of these keys appear for the other methods), messages 3 and 4:
+  pke_mode        "pke" | "rpke"
+  hash1_ok        null without a HASH(1) payload in message 3; else whether it is SHA-256 of the
+                  DER of pke_certs.r (the certificate the initiator encrypted to); when false,
+                  hash1_form names what it is the hash of, if one of a few likely inputs
+  pkcs1_ok        {label: bool}, label "mm3.id", "mm3.nonce", "mm4.id", "mm4.nonce" (5.2) or
+                  the two nonces (5.3): the body is a PKCS#1 v1.5 type 2 block exactly the
+                  modulus long under the key of the side it was sent to; pkcs1_errors says why
+                  not (and whether it opens under the other side's key instead)
+  id_i/id_r       the plaintext IDii_b / IDir_b, hex
+  nonce_lens      {"i": octets, "r": octets} of the plaintext Ni_b / Nr_b (8..256 or a problem)
+  rpke_padding_ok {label: bool}, 5.3 only, each Ke-encrypted body ("mm3.ke", "mm3.id",
+                  "mm3.cert", "mm4.ke", ...): its padding obeys 5.3 (see below); rpke_padding
+                  gives the padding octets found, rpke_ivs the IV each body was decrypted with,
+                  rpke_keys Ne and Ke of each message, rpke_iv_chain the IV rule applied, and
+                  rpke_clear_before_nonce the payload types ahead of the encrypted nonce
+  certs           also lists CERT payloads of messages 3/4 (5.3 lets the initiator send one,
+                  encrypted), with is_pke_cert: whether it is its sender's pke_certs entry
+hash_i_ok/hash_r_ok are then the HASH payloads of messages 5/6 against HASH_I/HASH_R over the
+plaintext ID bodies of messages 3/4; everything after Phase 1 is checked as for other methods.
+A body that does not open (bad PKCS#1 block, a Ke-encrypted body that is not whole blocks or whose
+last octet exceeds it) makes decrypt_ok false, with decrypt_error naming it.
   qm_hash1_ok.., keymat_ok, informational_hash_ok, ivs, padding, decrypted_payloads as before.
 A decrypted message that does not parse (wrong key or IV) is a mismatch too: "decrypt_ok" false
 with "decrypt_error", and every check after it stays false. Exit status 2 only on malformed input
 (a cleartext parse error, a missing cleartext payload, no draw matching a KE, a suite other than
-the one above, an IKE fragment: payload 132 is not supported), reason on stderr.
+the one above, an IKE fragment: payload 132 is not supported, Aggressive Mode with "pke" or
+"rpke", pke_keys that are not the keys of pke_certs), reason on stderr.
 
 Conclusions on points the RFC text leaves open:
 - Informational IV: RFC 2409 5.7 sends the reader to Appendix B, which derives the first IV of any
@@ -80,7 +110,56 @@ Conclusions on points the RFC text leaves open:
   they may sit anywhere in Phase 1 messages (in the clear or after HASH_I in Aggressive Mode 3).
 - Non-ESP marker: after NAT-T moves to port 4500, each IKE datagram starts with four zero
   octets, which are stripped and reported. An ISAKMP header starts with the random CKY-I, so it
-  is mistaken for a marker once in 2^32 exchanges."""
+  is mistaken for a marker once in 2^32 exchanges.
+Public-key encryption (RFC 2409 5.2 "pke", 5.3 "rpke"), Main Mode only:
+- Messages 3 and 4 go with the E flag clear; only payload bodies are encrypted and the generic
+  headers stay in the clear, so their Payload Length is 4 + the ciphertext length (the payload
+  chain must fill the message exactly, as for any cleartext message).
+- "PKCS #1 format" is PKCS #1 v1.5 encryption (block type 2: 00 02, at least 8 nonzero octets,
+  00, data), as the RFC's 1993 [PKCS1] reference has it; one RSA operation per payload body (the
+  ID and the Nonce each get their own), each ciphertext exactly the modulus length. The block is
+  checked by hand and compared with the library's PKCS1v15 decryption, so that a library doing
+  implicit rejection cannot turn a bad block into a pass.
+- 5.2: only the ID and Nonce bodies are RSA-encrypted; KE, HASH(1), NAT-D and VID are in the
+  clear, in any order (RFC 2409 5: no order requirements unless noted).
+- HASH(1): "a hash (using the negotiated hash function) of the certificate which the initiator
+  is using to encrypt": the plain negotiated hash (SHA-256, not the prf) of the responder's
+  certificate, read as its DER encoding (the form a CERT payload of encoding 4 carries; the RFC
+  names no encoding). Optional, message 3 only (a HASH payload in message 4 is a problem); in
+  5.2 it may stand anywhere in message 3, in 5.3 see below. The responder's certificate, since
+  the initiator encrypts to the responder's key.
+- SKEYID = prf(hash(Ni_b | Nr_b), CKY-I | CKY-R) for both 5.2 and 5.3 (5 gives one formula
+  "for public key encryption"), Ni_b / Nr_b the decrypted nonce bodies, hash = SHA-256 and prf
+  = HMAC-SHA256. SKEYID_d/a/e, the cipher key and the Phase 1 IV hash(g^xi | g^xr) (with the
+  decrypted KE values in 5.3) are as for the other methods.
+- HASH_I / HASH_R take IDii_b / IDir_b in plaintext: the ID body before encryption (5 defines
+  the hash over "the entire ID payload ... excluding the generic header"; the diagrams write the
+  encrypted form separately as <IDii_b>PubKey_r). Messages 5 and 6 carry only HASH_I / HASH_R
+  (and possibly NAT-D, VID or notifications); an ID payload there is a problem.
+- The nonce length rule of 5 (8 to 256 octets) applies to the plaintext nonce.
+- 5.3 order: the RFC says HASH(1), if sent, "MUST be the first payload" of message 3 "and MUST
+  be followed by the encrypted nonce", and else the nonce is first. Read as a rule on HASH(1),
+  the nonce and the encrypted payloads among themselves: cleartext NAT-D (RFC 3947, a later
+  extension) and VID payloads may come ahead of them and are accepted, and listed in
+  rpke_clear_before_nonce. A problem is: HASH(1) not immediately followed by the nonce, a HASH
+  after the nonce, or a KE, ID, CERT (or second nonce) in the clear before the nonce.
+- 5.3 encryption: "All payloads-- in whatever order-- following the encrypted nonce MUST be
+  encrypted", so every body after the nonce is opened, NAT-D and VID too if they stand there
+  (the NAT-D check then sees the plaintext). Ne_i = prf(Ni_b, CKY-I), Ne_r = prf(Nr_b, CKY-R),
+  the nonce body as the prf key; Ke is the first (most significant) 16 octets of Ne, since the
+  32-octet prf output covers AES-128 (the K1 = prf(Ne, 0x00) expansion is never needed here).
+- 5.3 IVs: AES-CBC per payload body; the first body after the nonce uses IV 0, each later body
+  the last ciphertext block of the body before it, in payload order. The RFC's sentence names
+  only Ke_i; message 4 is read the same way under Ke_r, starting again from IV 0 (the chain is
+  per message and independent of the Appendix B Phase 1 IV).
+- 5.3 padding: each body is padded on its own; "padded up to the nearest block size" means the
+  fewest pad octets that reach a block boundary, at least one ("there will always be padding"):
+  1 to 16 octets, all 0x00 except the last, which holds their count minus one (0..15). So a body
+  that is already whole blocks gets a full block: fifteen 0x00 then 0x0f. Anything else makes
+  rpke_padding_ok false; the body is still cut by the last octet when it can be, so the checks
+  that use it (KE, HASH_I/HASH_R) show the consequence. The payload length includes the padding.
+- In 5.3 a KE that decrypts to no draw's public value is a decryption mismatch (decrypt_ok
+  false), not malformed input: the encrypted bytes are the engine's, not the test's."""
 import hashlib
 import hmac
 import ipaddress
@@ -106,11 +185,21 @@ FLAG_E = 0x01
 ZERO_MID = b"\0" * 4
 # RFC 2409 Appendix A authentication methods, RFC 4754 4 for ECDSA; each ECDSA method fixes the
 # curve and the hash applied to the signed message.
-AUTH_METHODS = {"psk": (1,), "rsa": (3,), "ecdsa": (9, 10, 11)}
+AUTH_METHODS = {"psk": (1,), "rsa": (3,), "ecdsa": (9, 10, 11), "pke": (4,), "rpke": (5,)}
+PKE_AUTHS = ("pke", "rpke")  # RFC 2409 5.2 (encryption with RSA) and 5.3 (revised)
 ECDSA_METHODS = {9: ("secp256r1", hashes.SHA256), 10: ("secp384r1", hashes.SHA384),
                  11: ("secp521r1", hashes.SHA512)}
 CERT_X509_SIGNATURE = 4
 SHA256_DIGESTINFO = bytes.fromhex("3031300d060960864801650304020105000420")  # RFC 8017 9.2
+VID = 13
+# Names for the labels of RSA- and Ke-encrypted payload bodies ("mm3.nonce", "mm4.ke", ...).
+PAYLOAD_NAMES = {KE: "ke", ID: "id", CERT: "cert", HASH: "hash", NONCE: "nonce",
+                 NOTIFY: "n", VID: "vid", NAT_D: "natd"}
+AES_BLOCK = 16
+RPKE_IV_CHAIN = ("RFC 2409 5.3, per message: the first payload after the RSA-encrypted nonce "
+                 "with IV 0, each later one with the last ciphertext block of the payload body "
+                 "before it; message 4 starts again from 0 under Ke_r. Not linked to the "
+                 "Appendix B Phase 1 IV, which starts at message 5 from hash(g^xi | g^xr)")
 
 
 class Malformed(Exception):
@@ -228,6 +317,14 @@ def decrypted_proposals(sa_body, label):
         raise Garbled(f"{label}: decrypted SA payload: {e}") from None
 
 
+def x25519_draw(draws, public, label, exc):
+    """x25519_priv() whose failure is raised as `exc`."""
+    try:
+        return x25519_priv(draws, public, label)
+    except Malformed as e:
+        raise exc(str(e)) from None
+
+
 def x25519_priv(draws, public, label):
     for d in draws:
         k = X25519PrivateKey.from_private_bytes(bytes.fromhex(d))
@@ -290,11 +387,13 @@ class Opener:
 
 def check(c, report):
     auth = c.get("auth", "psk")
-    need(auth in AUTH_METHODS, f"auth {auth!r} is not psk, rsa or ecdsa")
+    need(auth in AUTH_METHODS, f"auth {auth!r} is not psk, rsa, ecdsa, pke or rpke")
     raw = [bytes.fromhex(m) for m in c["messages"]]
     need(raw and len(raw[0]) >= 28, "messages: no first message")
     need(raw[0][18] in PHASE1, f"first message: exchange type {raw[0][18]}, not 2 or 4")
     mode, prefix, n1 = PHASE1[raw[0][18]]
+    need(mode == "main" or auth not in PKE_AUTHS,
+         f"Aggressive Mode with {auth} (public-key encryption) is not supported here")
     need(len(raw) == n1 + 3, f"messages: want {mode} mode 1..{n1} and Quick Mode 1..3")
     labels = [f"{prefix}{i + 1}" for i in range(n1)] + ["qm1", "qm2", "qm3"]
     report.update({"mode": mode, "auth": auth})
@@ -339,18 +438,27 @@ def check(c, report):
     method = t["attrs"][3]
     if t["attrs"] not in [x["attrs"] for p in offered for x in p["transforms"]]:
         problems.append(f"{labels[1]}: the chosen transform was not offered in {labels[0]}")
+    if auth in PKE_AUTHS:
+        # RFC 2409 5.2 / 5.3: messages 3 and 4 are in the clear, but the bodies of some of their
+        # payloads are RSA- or Ke-encrypted; from here on they stand for their plaintext.
+        plain[2], plain[3], idii_b, idir_b = pke_phase1(c, report, auth, plain[2], plain[3],
+                                                         cky_i, cky_r)
     ke_i, ke_r = (plain[2], plain[3]) if mode == "main" else (plain[0], plain[1])
     li, lr = (labels[2], labels[3]) if mode == "main" else (labels[0], labels[1])
     gxi, gxr = get(ke_i, KE, li), get(ke_r, KE, lr)
     ni_b, nr_b = get(ke_i, NONCE, li), get(ke_r, NONCE, lr)
-    priv_i = x25519_priv(c["draws_i"], gxi, li)
-    priv_r = x25519_priv(c["draws_r"], gxr, lr)
+    # A KE the engine sent Ke-encrypted (5.3) that matches no draw is a decryption mismatch.
+    ke_exc = Garbled if auth == "rpke" else Malformed
+    priv_i = x25519_draw(c["draws_i"], gxi, li, ke_exc)
+    priv_r = x25519_draw(c["draws_r"], gxr, lr, ke_exc)
     gxy = priv_i.exchange(X25519PublicKey.from_public_bytes(gxr))
     need(gxy == priv_r.exchange(X25519PublicKey.from_public_bytes(gxi)), "g^xy differs")
 
     # RFC 2409 5: SKEYID for pre-shared keys and for signatures, then its three children.
     if auth == "psk":
         skeyid = prf(bytes.fromhex(c["psk"]), ni_b, nr_b)
+    elif auth in PKE_AUTHS:  # "For public key encryption", both 5.2 and 5.3
+        skeyid = prf(hash_(ni_b, nr_b), cky_i, cky_r)
     else:
         skeyid = prf(ni_b + nr_b, gxy)
     skeyid_d = prf(skeyid, gxy, cky_i, cky_r, b"\0")
@@ -386,8 +494,15 @@ def check(c, report):
         id_i, id_r, from_i, from_r = "am1", "am2", "am3", "am2"
     # A payload missing from a decrypted message is a mismatch; from a cleartext one, bad input.
     missing = {l: Garbled if encrypted[i] else Malformed for i, l in enumerate(labels[:n1])}
-    idii_b = get(p1[id_i], ID, id_i, missing[id_i])
-    idir_b = get(p1[id_r], ID, id_r, missing[id_r])
+    if auth in PKE_AUTHS:
+        # With public-key encryption the identities travelled (encrypted) in messages 3 and 4;
+        # messages 5 and 6 carry only HASH_I / HASH_R (RFC 2409 5.2 / 5.3 diagrams).
+        for l in ("mm5", "mm6"):
+            if any(p[0] == ID for p in p1[l]):
+                problems.append(f"{l}: ID payload after a public-key-encryption exchange")
+    else:
+        idii_b = get(p1[id_i], ID, id_i, missing[id_i])
+        idir_b = get(p1[id_r], ID, id_r, missing[id_r])
     hash_i = prf(skeyid, gxi, gxr, cky_i, cky_r, sai_b, idii_b)
     hash_r = prf(skeyid, gxr, gxi, cky_r, cky_i, sai_b, idir_b)
     authenticate(report, "i", auth, method, p1[from_i], hash_i, from_i, missing[from_i])
@@ -489,9 +604,10 @@ def authenticate(report, side, auth, method, payloads, want, label, exc):
     pre-shared key (RFC 2409 5.4); with signatures (5.1) a SIG payload over it, checked with the
     key of the end-entity certificate among the CERT payloads."""
     types = [p[0] for p in payloads]
-    if auth == "psk":
+    if auth == "psk" or auth in PKE_AUTHS:  # 5.2 / 5.3: the HASH payload is the proof too
         if SIG in types:
-            report["problems"].append(f"{label}: SIG payload with a pre-shared key")
+            how = "a pre-shared key" if auth == "psk" else "public-key encryption"
+            report["problems"].append(f"{label}: SIG payload with {how}")
         report[f"hash_{side}_ok"] = get(payloads, HASH, label, exc) == want
         return
     if HASH in types:
@@ -560,6 +676,226 @@ def verify_signature(key, method, sig, signed):
         except InvalidSignature:
             pass
     return False, "not an ECDSA signature of HASH under the certificate's key"
+
+
+def pke_phase1(c, report, auth, p3, p4, cky_i, cky_r):
+    """Main Mode messages 3 and 4 of RFC 2409 5.2 ("pke") or 5.3 ("rpke"), with their
+    encrypted bodies opened: returns both payload lists with every body in plaintext (same
+    types, same order) and the plaintext IDii_b / IDir_b."""
+    keys, certs = pke_material(c)
+    report.update({"pke_mode": auth, "hash1_ok": None, "pkcs1_ok": {}})
+    if auth == "rpke":
+        report.update({"rpke_padding_ok": {}, "rpke_iv_chain": RPKE_IV_CHAIN, "rpke_ivs": {},
+                       "rpke_padding": {}})
+    failed = []  # labels whose body could not be opened; raised once both messages are walked
+    opened = {}
+    for label, payloads, sender, cky in (("mm3", p3, "i", cky_i), ("mm4", p4, "r", cky_r)):
+        peer = "r" if sender == "i" else "i"
+        if auth == "pke":
+            opened[label] = pke_message(report, label, payloads, keys, peer, failed)
+        else:
+            opened[label] = rpke_message(report, label, payloads, keys, peer, cky, failed)
+        hashes = [n for n, p in enumerate(payloads) if p[0] == HASH]
+        if label == "mm4" and hashes:
+            report["problems"].append("mm4: HASH payload (HASH(1) belongs in message 3 only)")
+        if label == "mm3" and hashes:
+            if len(hashes) > 1:
+                report["problems"].append("mm3: more than one HASH payload")
+            hash1(report, opened[label][hashes[0]][1], certs, c)
+        certs_seen(report, sender, opened[label], certs)
+    if failed:
+        raise Garbled(f"could not open {', '.join(failed)}")
+    ids, nonces = {}, {}
+    for label, side in (("mm3", "i"), ("mm4", "r")):
+        for ptype, store in ((ID, ids), (NONCE, nonces)):
+            n = [p for p in opened[label] if p[0] == ptype]
+            need(n, f"{label}: no payload of type {ptype}")  # the generic headers are clear
+            if len(n) > 1:
+                report["problems"].append(f"{label}: {len(n)} payloads of type {ptype}")
+            store[side] = n[0][1]
+    report.update({"id_i": ids["i"].hex(), "id_r": ids["r"].hex(),
+                   "nonce_lens": {s: len(nonces[s]) for s in "ir"}})
+    for s in "ir":  # RFC 2409 5: "between 8 and 256 bytes inclusive"
+        if not 8 <= len(nonces[s]) <= 256:
+            report["problems"].append(f"nonce of {s}: {len(nonces[s])} octets, not 8..256")
+    return opened["mm3"], opened["mm4"], ids["i"], ids["r"]
+
+
+def pke_material(c):
+    """The RSA private keys (to decrypt) and certificates (for HASH(1)) of both sides; each
+    key must be the one its certificate holds, or the input contradicts itself."""
+    keys, certs = {}, {}
+    for s in "ir":
+        keys[s] = serialization.load_pem_private_key(c["pke_keys"][s].encode(), None)
+        need(isinstance(keys[s], rsa.RSAPrivateKey), f"pke_keys.{s} is not an RSA key")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            certs[s] = x509.load_pem_x509_certificate(c["pke_certs"][s].encode())
+        need(certs[s].public_key().public_numbers() == keys[s].public_key().public_numbers(),
+             f"pke_keys.{s} is not the private key of pke_certs.{s}")
+    return keys, certs
+
+
+def body_labels(label, payloads):
+    """'mm3.nonce', 'mm3.id', ... one per payload; a repeated type gets '.2', '.3'."""
+    out, seen = [], {}
+    for p in payloads:
+        name = PAYLOAD_NAMES.get(p[0], f"p{p[0]}")
+        seen[name] = seen.get(name, 0) + 1
+        out.append(f"{label}.{name}" + (f".{seen[name]}" if seen[name] > 1 else ""))
+    return out
+
+
+def pke_message(report, label, payloads, keys, to, failed):
+    """RFC 2409 5.2: the ID and Nonce bodies are RSA-encrypted (PKCS#1) to the peer `to`;
+    every other payload (KE, HASH(1), NAT-D, VID) is in the clear."""
+    out = []
+    for p, name in zip(payloads, body_labels(label, payloads)):
+        body = p[1]
+        if p[0] in (ID, NONCE):
+            body = rsa_open(report, name, body, keys, to, failed)
+        out.append((p[0], body, p[2], p[3]))
+    if not any(p[0] == KE for p in payloads):
+        raise Malformed(f"{label}: no KE payload")
+    return out
+
+
+def rpke_message(report, label, payloads, keys, to, cky, failed):
+    """RFC 2409 5.3: optional HASH(1) (message 3 only), then the Nonce RSA-encrypted to `to`;
+    every payload after the nonce has its body AES-CBC-encrypted under Ke = the first 16 octets
+    of Ne = prf(N_b, CKY) (16 <= 32, so Appendix B's K1 | K2 expansion does not arise), the IV
+    0 for the first and the last ciphertext block of the previous body for each later one, and
+    the plaintext padded with 0x00 octets and a final octet counting them."""
+    problems = report["problems"]
+    types = [p[0] for p in payloads]
+    need(NONCE in types, f"{label}: no Nonce payload")
+    at = types.index(NONCE)
+    before = types[:at]
+    report.setdefault("rpke_clear_before_nonce", {})[label] = before
+    for t in before:
+        if t in (KE, ID, CERT, NONCE):
+            problems.append(f"{label}: payload {t} in the clear before the encrypted nonce")
+    if HASH in before and before.index(HASH) != at - 1:
+        problems.append(f"{label}: HASH(1) is not immediately followed by the encrypted nonce")
+    if HASH in types[at + 1:]:
+        problems.append(f"{label}: HASH payload after the nonce (HASH(1) must precede it)")
+    names = body_labels(label, payloads)
+    out = list(payloads)
+    nonce = rsa_open(report, names[at], payloads[at][1], keys, to, failed)
+    if nonce is None:
+        return out
+    out[at] = (NONCE, nonce, payloads[at][2], payloads[at][3])
+    ne = prf(nonce, cky)
+    ke = ne[:16]
+    report.setdefault("rpke_keys", {})[label] = {"ne": ne.hex(), "ke": ke.hex()}
+    iv = b"\0" * AES_BLOCK
+    for n in range(at + 1, len(payloads)):
+        ptype, ct, start, end = payloads[n]
+        name = names[n]
+        report["rpke_ivs"][name] = iv.hex()
+        if not ct or len(ct) % AES_BLOCK:
+            report["rpke_padding_ok"][name] = False
+            report["rpke_padding"][name] = f"ciphertext of {len(ct)} octets, not whole blocks"
+            failed.append(name)
+            continue
+        pt = Cipher(algorithms.AES(ke), modes.CBC(iv)).decryptor().update(ct)
+        iv = ct[-AES_BLOCK:]
+        count = pt[-1]  # pad octets before the last one
+        pad = pt[-(count + 1):] if count < len(pt) else pt
+        ok = count < AES_BLOCK and count < len(pt) and pad[:-1] == b"\0" * count
+        report["rpke_padding_ok"][name] = ok
+        report["rpke_padding"][name] = pad.hex() if count < len(pt) else (
+            f"last octet {count}, not below the {len(pt)} octets decrypted")
+        if count >= len(pt):
+            failed.append(name)
+            continue
+        out[n] = (ptype, pt[:-(count + 1)], start, end)
+    return out
+
+
+def rsa_open(report, label, ct, keys, to, failed):
+    """A body RSA-encrypted to `to` (RFC 2409 5.2: "encoded in PKCS #1 format", i.e. the
+    block type 2 of PKCS #1 v1.5): its plaintext, or None, with pkcs1_ok[label] saying which."""
+    body, why = pkcs1_type2(keys[to], ct)
+    report["pkcs1_ok"][label] = body is not None
+    if body is None:
+        other = "i" if to == "r" else "r"
+        if pkcs1_type2(keys[other], ct)[0] is not None:
+            why += f"; it is a valid type 2 block under pke_keys.{other} (the sender's own key)"
+        report.setdefault("pkcs1_errors", {})[label] = why
+        failed.append(label)
+    return body
+
+
+def pkcs1_type2(key, ct):
+    """RSAES-PKCS1-v1_5 decryption (RFC 8017 7.2.2) done by hand, EM = 00 02 PS 00 M with PS
+    at least 8 nonzero octets, and cross-checked with the library (which may be doing implicit
+    rejection, returning a pseudo-random message instead of failing)."""
+    k = (key.key_size + 7) // 8
+    if len(ct) != k:
+        return None, f"ciphertext of {len(ct)} octets, modulus of {k}"
+    priv = key.private_numbers()
+    n, c_int = priv.public_numbers.n, int.from_bytes(ct, "big")
+    if c_int >= n:
+        return None, "ciphertext not below the modulus"
+    em = pow(c_int, priv.d, n).to_bytes(k, "big")
+    if em[:2] != b"\0\2":
+        return None, f"decrypted block starts {em[:2].hex()}, not 0002 (type 2)"
+    sep = em.find(b"\0", 2)
+    if sep < 0:
+        return None, "no 00 octet after the padding string"
+    if sep - 2 < 8:
+        return None, f"padding string of {sep - 2} octets, fewer than 8"
+    try:
+        lib = key.decrypt(ct, padding.PKCS1v15())
+    except ValueError:
+        lib = None
+    if lib != em[sep + 1:]:
+        return None, "the library's PKCS1v15 decryption disagrees with the block"
+    return em[sep + 1:], ""
+
+
+def hash1(report, value, certs, c):
+    """RFC 2409 5.2: HASH(1) is the negotiated hash (SHA-256, not the prf) of the certificate
+    the initiator encrypts to, the responder's, read as its DER encoding. Other inputs are
+    tried only to name what a wrong value is."""
+    der = {s: certs[s].public_bytes(serialization.Encoding.DER) for s in "ir"}
+    report["hash1_ok"] = value == hash_(der["r"])
+    if report["hash1_ok"]:
+        return
+    pub = certs["r"].public_key()
+    tries = {
+        "sha256 of the initiator's own certificate DER": hash_(der["i"]),
+        "sha256 of the responder's SubjectPublicKeyInfo DER": hash_(pub.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)),
+        "sha256 of the responder's PKCS#1 RSAPublicKey DER": hash_(pub.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.PKCS1)),
+        "sha256 of the responder's tbsCertificate": hash_(certs["r"].tbs_certificate_bytes),
+        "sha256 of the responder's PEM text": hash_(c["pke_certs"]["r"].encode()),
+        "sha1 of the responder's certificate DER": hashlib.sha1(der["r"]).digest(),
+        "hmac-sha256 (prf) keyed with the DER, empty data": prf(der["r"]),
+    }
+    report["hash1_form"] = next((k for k, v in tries.items() if v == value),
+                                f"{len(value)} octets {value.hex()}, none of: {list(tries)}")
+
+
+def certs_seen(report, side, payloads, certs):
+    """CERT payloads of messages 3/4 (5.3 lets the initiator send its own, Ke_i-encrypted):
+    listed as in signature exchanges, and whether each is the pke_certs one of its sender."""
+    for ptype, body, _, _ in payloads:
+        if ptype != CERT:
+            continue
+        entry = {"encoding": body[0] if body else None}
+        if entry["encoding"] == CERT_X509_SIGNATURE:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    cert = x509.load_der_x509_certificate(body[1:])
+                entry["subject"] = cert.subject.rfc4514_string()
+            except Exception as e:
+                entry["error"] = f"unusable X.509 certificate: {e!r}"
+        entry["is_pke_cert"] = body[1:] == certs[side].public_bytes(serialization.Encoding.DER)
+        report["certs"].setdefault(side, []).append(entry)
 
 
 def key_name(key):

@@ -35,6 +35,8 @@ enum Auth {
     Psk,
     Rsa,
     Ecdsa,
+    Pke,
+    Rpke,
 }
 
 impl Auth {
@@ -43,6 +45,8 @@ impl Auth {
             Auth::Psk => "psk",
             Auth::Rsa => "rsa",
             Auth::Ecdsa => "ecdsa",
+            Auth::Pke => "pke",
+            Auth::Rpke => "rpke",
         }
     }
 
@@ -61,6 +65,28 @@ impl Auth {
                 pki::sign_with(&k.b_ec, &[&k.intermediate]),
                 pki::trusting(&k.root),
             ),
+            (Auth::Pke | Auth::Rpke, a) => {
+                let (ours, theirs) = if a {
+                    (&k.a_rsa, &k.b_rsa)
+                } else {
+                    (&k.b_rsa, &k.a_rsa)
+                };
+                let revised = self == Auth::Rpke;
+                (
+                    AuthMethod::PkeKey {
+                        decryptor: std::sync::Arc::new(
+                            ike_crypto::pke::PkeDecryptor::from_private_key(&ours.private_key())
+                                .unwrap(),
+                        ),
+                        cert: ours.certificate(),
+                        revised,
+                    },
+                    AuthMethod::PkePeer {
+                        cert: theirs.certificate(),
+                        revised,
+                    },
+                )
+            }
         }
     }
 }
@@ -156,7 +182,11 @@ fn run_with(
             }
         }
     }
+    let k = pki::pki();
+    let pem = |b: &[u8]| String::from_utf8(b.to_vec()).unwrap();
     let input = serde_json::json!({
+        "pke_keys": {"i": pem(&k.a_rsa.key), "r": pem(&k.b_rsa.key)},
+        "pke_certs": {"i": pem(&k.a_rsa.cert), "r": pem(&k.b_rsa.cert)},
         "messages": messages[..phase2],
         "informational": messages[phase2..],
         "auth": auth.name(),
@@ -166,6 +196,11 @@ fn run_with(
         "psk": hex::encode("a long random string"),
         "installs": installs_json,
     });
+    // IKE_KAT_DUMP=DIR keeps each input, for running the script by hand.
+    if let Some(dir) = std::env::var_os("IKE_KAT_DUMP") {
+        let path = std::path::Path::new(&dir).join(format!("{}-{seed}.json", auth.name()));
+        std::fs::write(path, serde_json::to_vec_pretty(&input).unwrap()).unwrap();
+    }
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ikev1_kat.py");
     let out = python(script, &serde_json::to_vec(&input).unwrap());
     serde_json::from_slice(&out).unwrap()
@@ -270,4 +305,33 @@ fn main_mode_with_ecdsa_signs_hash_i_as_the_digest() {
     expect(&r, "sig_i_form", "ecdsa-hash-as-digest".into());
     expect(&r, "sig_r_form", "ecdsa-hash-as-digest".into());
     expect(&r, "cert_i_subject", "CN=a.example.org,O=ike tests".into());
+}
+
+/// Public-key encryption, both modes (RFC 2409 §5.2, §5.3): the RSA-encrypted nonces and
+/// identities, HASH(1), the revised mode's Ne keys, IV chain and padding, SKEYID and the rest.
+#[test]
+fn main_mode_with_public_key_encryption_matches_an_independent_python_computation() {
+    if !have_python() {
+        return;
+    }
+    for (auth, seed) in [(Auth::Pke, 91), (Auth::Rpke, 93)] {
+        let r = run_with(&["aes128-sha256"], seed, auth, false);
+        check(&r, 2);
+        expect(&r, "pke_mode", auth.name().into());
+        expect(&r, "hash1_ok", true.into());
+        for key in ["pkcs1_ok", "rpke_padding_ok"] {
+            if let Some(m) = r[key].as_object() {
+                assert!(
+                    !m.is_empty() && m.values().all(|v| v == &serde_json::json!(true)),
+                    "{key}: {r:#}"
+                );
+            } else {
+                assert!(
+                    key == "rpke_padding_ok" && auth == Auth::Pke,
+                    "{key}: {r:#}"
+                );
+            }
+        }
+        expect(&r, "nat_d_ok", true.into());
+    }
 }
