@@ -413,6 +413,96 @@ pub enum DpdAction {
     Trap,
 }
 
+/// The parameters of a private group (RFC 2409 §5.6, Appendix A): what New Group Mode sends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GroupParams {
+    /// A MODP group: prime and generator, big-endian.
+    Modp {
+        /// Group Prime.
+        prime: Vec<u8>,
+        /// Group Generator One.
+        generator: Vec<u8>,
+    },
+    /// An EC2N group `y^2 + xy = x^3 + a x^2 + b` over GF(2^m), all big-endian.
+    Ec2n {
+        /// Group Prime/Irreducible Polynomial (the field polynomial).
+        polynomial: Vec<u8>,
+        /// Group Curve A.
+        a: Vec<u8>,
+        /// Group Curve B.
+        b: Vec<u8>,
+        /// Group Generator One (x).
+        gx: Vec<u8>,
+        /// Group Generator Two (y), if known.
+        gy: Option<Vec<u8>>,
+        /// Group Order.
+        order: Vec<u8>,
+    },
+}
+
+impl GroupParams {
+    /// The group these parameters make, validated (a safe or standard prime, an irreducible
+    /// polynomial, a generator on the curve of the stated order, see
+    /// [`ike_crypto::dh::modp_group_from_params`] and [`ike_crypto::dh::ec2n_group_from_params`]).
+    pub fn build(&self) -> Result<ike_crypto::dh::CustomGroup, ike_crypto::CryptoError> {
+        match self {
+            GroupParams::Modp { prime, generator } => {
+                ike_crypto::dh::modp_group_from_params(prime, generator)
+            }
+            GroupParams::Ec2n {
+                polynomial,
+                a,
+                b,
+                gx,
+                gy,
+                order,
+            } => ike_crypto::dh::ec2n_group_from_params(polynomial, a, b, gx, gy.as_deref(), order),
+        }
+    }
+}
+
+/// The first private-use group number (RFC 2409 §5.6: "2^15 or greater").
+pub const PRIVATE_GROUP_MIN: u16 = 32768;
+
+/// A private group: a name for the configuration, a number in the private range, its
+/// parameters and the group they make (validated once, when made).
+#[derive(Clone, Debug)]
+pub struct PrivateGroup {
+    /// The name proposals use.
+    pub name: String,
+    /// The group number, at least [`PRIVATE_GROUP_MIN`].
+    pub number: u16,
+    /// What New Group Mode sends.
+    pub params: GroupParams,
+    group: ike_crypto::dh::CustomGroup,
+}
+
+impl PrivateGroup {
+    /// Validates the parameters and the number.
+    pub fn new(name: &str, number: u16, params: GroupParams) -> Result<Self, ConfigError> {
+        if number < PRIVATE_GROUP_MIN {
+            return Err(ConfigError(
+                "a private group number must be 32768 or more (RFC 2409 §5.6)",
+            ));
+        }
+        let group = params
+            .build()
+            .map_err(|_| ConfigError("the group parameters are not a valid group"))?
+            .with_id(ike_wire::group::DhGroup::Unknown(number));
+        Ok(Self {
+            name: name.to_owned(),
+            number,
+            params,
+            group,
+        })
+    }
+
+    /// The group, for key exchanges.
+    pub fn group(&self) -> &ike_crypto::dh::CustomGroup {
+        &self.group
+    }
+}
+
 /// Endpoint-wide settings: timers and the admission policy.
 #[derive(Clone, Debug)]
 pub struct EndpointConfig {
@@ -458,6 +548,9 @@ pub struct EndpointConfig {
     /// Which shard of a sharded driver this endpoint is: every IKE SPI it chooses names it
     /// ([`crate::shard`]). The admission caps and thresholds above are this endpoint's own.
     pub shard: crate::shard::Shard,
+    /// Private groups (RFC 2409 §5.6) by number: usable in IKEv1 proposals as `group<N>`, and
+    /// proposed to peers with New Group Mode.
+    pub private_groups: Vec<PrivateGroup>,
 }
 
 impl Default for EndpointConfig {
@@ -479,6 +572,7 @@ impl Default for EndpointConfig {
             tfc_padding_supported: true,
             non_first_fragments: false,
             shard: crate::shard::Shard::SINGLE,
+            private_groups: Vec::new(),
         }
     }
 }

@@ -967,3 +967,92 @@ fn ec2n_groups_in_phase1_and_quick_mode_pfs() {
         assert!(proposal.contains("ec2n"), "{proposal}");
     }
 }
+
+/// A 1024-bit safe prime made for these tests (`openssl prime -generate -bits 1024 -safe`).
+const TEST_SAFE_PRIME: &str = concat!(
+    "ED654A4EA778A43FBC1814CD0C77882B3F8C154AEAC87C74D4A3A9780CD8E3DFF3FA05C199B9CFFF9932215C",
+    "325F84457310B8BA31EB2D75A1160287E841A99F9F398F4FAEE11801CFAB16F77B68A1314A5F5AFAB10B5525",
+    "5339770269D46062AF0CBBC17CBD210E63F376B664B1E282DB919A9A466E8F25FE93BB617FDD682B",
+);
+
+fn private_modp(number: u16) -> ike_proto::config::PrivateGroup {
+    ike_proto::config::PrivateGroup::new(
+        "test",
+        number,
+        ike_proto::config::GroupParams::Modp {
+            prime: hex::decode(TEST_SAFE_PRIME).unwrap(),
+            generator: vec![2],
+        },
+    )
+    .unwrap()
+}
+
+/// A private group (RFC 2409 §5.6, number 2^15 or more) that both ends know, named `group<N>`
+/// in proposals: in Phase 1 and as Quick Mode PFS.
+#[test]
+fn a_private_group_in_phase1_and_quick_mode_pfs() {
+    let cfg = || EndpointConfig {
+        private_groups: vec![private_modp(40000)],
+        ..EndpointConfig::default()
+    };
+    for (ike, esp) in [
+        (
+            &["aes128-sha256-modp2048"][..],
+            &["aes128-sha256-group40000"][..],
+        ),
+        (&["aes128-sha256-group40000"][..], &["aes128-sha256"][..]),
+    ] {
+        let pa = v1(peer(
+            "site-b",
+            B,
+            "a.example.org",
+            "b.example.org",
+            &side(ike, esp),
+        ));
+        let pb = responder(side(ike, esp));
+        let ea = Endpoint::new(cfg(), vec![pa], Box::new(SeededRng::new(610))).unwrap();
+        let eb = Endpoint::new(cfg(), vec![pb], Box::new(SeededRng::new(611))).unwrap();
+        let mut p = Pair::new(
+            ea,
+            eb,
+            A.parse().unwrap(),
+            B.parse().unwrap(),
+            Faults::none(),
+            610,
+        );
+        assert!(up(&mut p), "{ike:?} {esp:?}");
+        check_crossed(&p);
+        let s = p.a.status(p.now());
+        let text = format!(
+            "{} {}",
+            s[0].proposal.clone().unwrap_or_default(),
+            installs(&p.events_a)[0].proposal
+        );
+        assert!(text.contains("group40000"), "{text}");
+    }
+    // Without the group configured on the responder, nothing is negotiated with it.
+    let pa = v1(peer(
+        "site-b",
+        B,
+        "a.example.org",
+        "b.example.org",
+        &side(&["aes128-sha256-group40000"], ESP),
+    ));
+    let pb = responder(side(&["aes128-sha256-group40000"], ESP));
+    let ea = Endpoint::new(cfg(), vec![pa], Box::new(SeededRng::new(612))).unwrap();
+    let eb = Endpoint::new(
+        EndpointConfig::default(),
+        vec![pb],
+        Box::new(SeededRng::new(613)),
+    )
+    .unwrap();
+    let mut p = Pair::new(
+        ea,
+        eb,
+        A.parse().unwrap(),
+        B.parse().unwrap(),
+        Faults::none(),
+        612,
+    );
+    assert!(!up(&mut p));
+}

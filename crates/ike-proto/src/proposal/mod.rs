@@ -171,8 +171,16 @@ fn prf_keyword(word: &str) -> Option<PrfId> {
     })
 }
 
-/// The key exchange method a strongSwan keyword names.
+/// The key exchange method a strongSwan keyword names; `group<N>` names private group `N`
+/// (32768 or more, RFC 2409 §5.6, IKEv1 only).
 pub fn ke_keyword(word: &str) -> Option<DhGroup> {
+    if let Some(n) = word.strip_prefix("group") {
+        return n
+            .parse::<u16>()
+            .ok()
+            .filter(|n| *n >= crate::config::PRIVATE_GROUP_MIN)
+            .map(DhGroup::Unknown);
+    }
     Some(match word {
         "modp768" => DhGroup::Modp768,
         "modp1024" => DhGroup::Modp1024,
@@ -553,6 +561,7 @@ pub fn ke_name(g: DhGroup) -> String {
         DhGroup::MlKem768 => "mlkem768".to_owned(),
         DhGroup::MlKem1024 => "mlkem1024".to_owned(),
         DhGroup::None => "none".to_owned(),
+        DhGroup::Unknown(n) if n >= crate::config::PRIVATE_GROUP_MIN => format!("group{n}"),
         other => other.to_string().to_ascii_lowercase(),
     }
 }

@@ -63,7 +63,7 @@ impl IsakmpSa {
             offered.truncate(1);
         }
         let group = group.ok_or(EngineError::UnknownSa)?;
-        let dh = ike_crypto::dh::generate(group, &mut *ctx.rng)?;
+        let dh = ctx.dh_generate(group)?;
         let mut ni = vec![0u8; NONCE_LEN];
         ctx.rng.fill(&mut ni)?;
         let sai_b = prop::encode_phase1_sa(&offered, auth, phase1_life(peer));
@@ -200,19 +200,19 @@ impl IsakmpSa {
                         chosen: Some(c),
                         ..Self::blank(peer, now, ctx.config.fragment_size)
                     };
-                    let Ok(part) = draft.take_pke(payloads, peer, true) else {
+                    let Ok(part) = draft.take_pke(payloads, peer, true, ctx) else {
                         continue;
                     };
                     let id = parse_id(&part.id_b);
                     if id.as_ref().is_some_and(|id| peer.remote_id.accepts(id))
-                        && ike_crypto::dh::public_value_len(c.group()) == Some(part.ke.len())
+                        && ctx.dh_len(c.group()) == Some(part.ke.len())
                     {
                         found = Some((idx, c, n, id, part));
                         break;
                     }
                 }
                 Ok((c, n))
-                    if ike_crypto::dh::public_value_len(c.group()) == Some(ke.len())
+                    if ctx.dh_len(c.group()) == Some(ke.len())
                         && clear_id
                             .as_ref()
                             .is_some_and(|id| peer.remote_id.accepts(id)) =>
@@ -248,7 +248,7 @@ impl IsakmpSa {
         let Some(peer) = ctx.peers.get(idx).cloned() else {
             return Err(None);
         };
-        let Ok(dh) = ike_crypto::dh::generate(chosen.group(), &mut *ctx.rng) else {
+        let Ok(dh) = ctx.dh_generate(chosen.group()) else {
             return Err(None);
         };
         let Ok(gxy) = dh.shared_secret(ke) else {
@@ -396,7 +396,7 @@ impl IsakmpSa {
         let mut pke_hash = None;
         let part = if provisional.is_some() {
             self.rcookie = msg.header.rcookie;
-            let part = self.take_pke(payloads, &peer, false);
+            let part = self.take_pke(payloads, &peer, false, ctx);
             self.rcookie = [0; 8];
             let part = part?;
             pke_hash = Some(

@@ -418,7 +418,8 @@ impl IsakmpSa {
         self.rcookie = msg.header.rcookie;
         let vids = peer_vids(payloads);
         (self.nat_t, self.peer_dpd, self.peer_frag) = (vids.nat_t, vids.dpd, vids.frag);
-        let dh = ike_crypto::dh::generate(chosen.group(), &mut *ctx.rng)
+        let dh = ctx
+            .dh_generate(chosen.group())
             .map_err(|_| Step::Fail(ProtocolError::LocalFailure("key generation failed")))?;
         let mut ni = vec![0u8; NONCE_LEN];
         ctx.rng
@@ -466,7 +467,7 @@ impl IsakmpSa {
         let payloads = plain_payloads(msg)?;
         let peer = self.peer_of(ctx)?.clone();
         let part = match self.pke_mode() {
-            Some(_) => self.take_pke(payloads, &peer, true)?,
+            Some(_) => self.take_pke(payloads, &peer, true, ctx)?,
             None => {
                 let (ke, ni) = ke_and_nonce(payloads)?;
                 super::pke::PeerPart {
@@ -480,10 +481,11 @@ impl IsakmpSa {
         let (ke, ni) = (part.ke.as_slice(), part.nonce.as_slice());
         let chosen = self.chosen.ok_or(Step::Drop(DropReason::WrongState))?;
         let group = chosen.group();
-        if ike_crypto::dh::public_value_len(group) != Some(ke.len()) {
+        if ctx.dh_len(group) != Some(ke.len()) {
             return Err(Step::Drop(DropReason::InvalidPayloads));
         }
-        let dh = ike_crypto::dh::generate(group, &mut *ctx.rng)
+        let dh = ctx
+            .dh_generate(group)
             .map_err(|_| Step::Fail(ProtocolError::LocalFailure("key generation failed")))?;
         let mut nr = vec![0u8; NONCE_LEN];
         ctx.rng
@@ -536,7 +538,7 @@ impl IsakmpSa {
         let payloads = plain_payloads(msg)?;
         let peer = self.peer_of(ctx)?.clone();
         let part = match self.pke_mode() {
-            Some(_) => self.take_pke(payloads, &peer, false)?,
+            Some(_) => self.take_pke(payloads, &peer, false, ctx)?,
             None => {
                 let (ke, nr) = ke_and_nonce(payloads)?;
                 super::pke::PeerPart {
@@ -549,7 +551,7 @@ impl IsakmpSa {
         };
         let (ke, nr) = (part.ke.as_slice(), part.nonce.as_slice());
         let group = self.chosen.map_or(DhGroup::None, |c| c.group());
-        if ike_crypto::dh::public_value_len(group) != Some(ke.len()) {
+        if ctx.dh_len(group) != Some(ke.len()) {
             return Err(Step::Drop(DropReason::InvalidPayloads));
         }
         let hs = self.hs.as_mut().ok_or(Step::Drop(DropReason::WrongState))?;

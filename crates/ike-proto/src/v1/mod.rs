@@ -33,6 +33,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
+use ike_wire::group::DhGroup;
 use ike_wire::v1::{self as wire, ExchangeType};
 
 use crate::config::{EndpointConfig, IkeVersion, PeerConfig};
@@ -64,6 +65,33 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// A private group of the configuration (RFC 2409 §5.6), by number.
+    pub(crate) fn private_group(&self, group: DhGroup) -> Option<&crate::config::PrivateGroup> {
+        match group {
+            DhGroup::Unknown(n) => self.config.private_groups.iter().find(|g| g.number == n),
+            _ => None,
+        }
+    }
+
+    /// Our key pair in `group`, a standard or a private one.
+    pub(crate) fn dh_generate(
+        &mut self,
+        group: DhGroup,
+    ) -> Result<Box<dyn ike_crypto::dh::KeyExchange>, ike_crypto::CryptoError> {
+        match self.private_group(group).map(|g| g.group().clone()) {
+            Some(g) => g.generate(&mut *self.rng),
+            None => ike_crypto::dh::generate(group, &mut *self.rng),
+        }
+    }
+
+    /// The length of KE data in `group`.
+    pub(crate) fn dh_len(&self, group: DhGroup) -> Option<usize> {
+        match self.private_group(group) {
+            Some(g) => Some(g.group().public_value_len()),
+            None => ike_crypto::dh::public_value_len(group),
+        }
+    }
+
     fn alloc_handle(&mut self) -> SaHandle {
         let h = SaHandle(*self.next_handle);
         *self.next_handle += 1;

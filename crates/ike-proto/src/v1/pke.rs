@@ -217,6 +217,7 @@ impl IsakmpSa {
         payloads: &[Payload<'_>],
         peer: &PeerConfig,
         from_initiator: bool,
+        ctx: &Ctx<'_>,
     ) -> Result<PeerPart, Step> {
         let revised = self.pke_mode().ok_or(Step::Drop(DropReason::WrongState))?;
         let (_, decryptor, ours) = keys(peer)?;
@@ -286,7 +287,7 @@ impl IsakmpSa {
             }
         }
         let group = self.chosen.map(|c| c.group());
-        let ke_len = group.and_then(ike_crypto::dh::public_value_len);
+        let ke_len = group.and_then(|g| ctx.dh_len(g));
         // A KE that does not open means a wrong Ne key: a ciphertext with bad padding and one
         // holding a nonce other than the sender's lead here alike (both give random bytes), so
         // dropping the message tells nothing about the padding.

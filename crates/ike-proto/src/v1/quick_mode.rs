@@ -403,7 +403,7 @@ impl IsakmpSa {
             .map_err(|_| ProtocolError::LocalFailure("RNG failed"))?;
         let dh = match pfs {
             Some(g) => Some(
-                ike_crypto::dh::generate(g, &mut *ctx.rng)
+                ctx.dh_generate(g)
                     .map_err(|_| ProtocolError::LocalFailure("key generation failed"))?,
             ),
             None => None,
@@ -719,10 +719,10 @@ impl IsakmpSa {
         }
         let (dh, gxy) = match (group, ke) {
             (Some(g), Some(k)) => {
-                if ike_crypto::dh::public_value_len(g) != Some(k.len()) {
+                if ctx.dh_len(g) != Some(k.len()) {
                     return Err(Step::Drop(DropReason::InvalidPayloads));
                 }
-                let dh = ike_crypto::dh::generate(g, &mut *ctx.rng).map_err(|_| {
+                let dh = ctx.dh_generate(g).map_err(|_| {
                     Step::Fail(ProtocolError::LocalFailure("key generation failed"))
                 })?;
                 let gxy = dh
