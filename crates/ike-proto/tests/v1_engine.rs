@@ -1056,3 +1056,158 @@ fn a_private_group_in_phase1_and_quick_mode_pfs() {
     );
     assert!(!up(&mut p));
 }
+
+/// The EC2N group 3 of RFC 2409 §6.3 as New Group Mode parameters.
+fn ec2n155_params() -> ike_proto::config::GroupParams {
+    let h = |s: &str| hex::decode(s).unwrap();
+    ike_proto::config::GroupParams::Ec2n {
+        polynomial: h("0800000000000000000000004000000000000001"),
+        a: vec![0],
+        b: h("07338f"),
+        gx: h("7b"),
+        gy: Some(h("01c8")),
+        order: h("0800000000000000000057db5698537193aef944"),
+    }
+}
+
+/// An established pair whose endpoints both know private group 40000 (MODP) and whose child
+/// uses it for PFS, so New Group Mode runs after Phase 1.
+fn private_group_pair(seed: u64) -> Pair {
+    let cfg = || EndpointConfig {
+        private_groups: vec![private_modp(40000)],
+        ..EndpointConfig::default()
+    };
+    let esp: &[&str] = &["aes128-sha256-group40000"];
+    let pa = v1(peer(
+        "site-b",
+        B,
+        "a.example.org",
+        "b.example.org",
+        &side(IKE, esp),
+    ));
+    let pb = responder(side(IKE, esp));
+    let ea = Endpoint::new(cfg(), vec![pa], Box::new(SeededRng::new(seed))).unwrap();
+    let eb = Endpoint::new(cfg(), vec![pb], Box::new(SeededRng::new(seed + 1))).unwrap();
+    let mut p = Pair::new(
+        ea,
+        eb,
+        A.parse().unwrap(),
+        B.parse().unwrap(),
+        Faults::none(),
+        seed,
+    );
+    assert!(up(&mut p));
+    p
+}
+
+/// New Group Mode (RFC 2409 §5.6): after Main Mode the initiator proposes the private group its
+/// child's PFS names; the responder answers with the same SA; then the Quick Mode uses it.
+#[test]
+fn new_group_mode_then_a_quick_mode_in_the_group() {
+    let p = private_group_pair(620);
+    let kinds: Vec<u8> = p.log.iter().map(|m| m.payload[18]).collect();
+    assert_eq!(kinds, [2, 2, 2, 2, 2, 2, 33, 32, 33, 32, 32], "{kinds:?}");
+    check_crossed(&p);
+    assert!(installs(&p.events_a)[0].proposal.contains("group40000"));
+    // Under loss too.
+    let cfg = || EndpointConfig {
+        private_groups: vec![private_modp(40000)],
+        ..EndpointConfig::default()
+    };
+    let esp: &[&str] = &["aes128-sha256-group40000"];
+    for seed in 0..4u64 {
+        let pa = v1(peer(
+            "site-b",
+            B,
+            "a.example.org",
+            "b.example.org",
+            &side(IKE, esp),
+        ));
+        let pb = responder(side(IKE, esp));
+        let ea = Endpoint::new(cfg(), vec![pa], Box::new(SeededRng::new(630 + seed))).unwrap();
+        let eb = Endpoint::new(cfg(), vec![pb], Box::new(SeededRng::new(640 + seed))).unwrap();
+        let faults = Faults {
+            loss: 0.25,
+            duplicate: 0.1,
+            ..Faults::none()
+        };
+        let mut p = Pair::new(
+            ea,
+            eb,
+            A.parse().unwrap(),
+            B.parse().unwrap(),
+            faults,
+            630 + seed,
+        );
+        assert!(up(&mut p), "seed {seed}");
+        p.a.audit().unwrap();
+    }
+}
+
+/// New Group Mode refusals: each proposal below, protected with a right HASH(1), gets a
+/// protected notify (an Informational, not a New Group Mode answer) and the ISAKMP SA and its
+/// IPsec SA stay: a composite "prime", a reducible field polynomial, a generator off the
+/// curve, a number below 2^15, and a number the responder uses for other parameters. A New
+/// Group Mode without the HASH, or on an SA still in Main Mode, is dropped.
+#[test]
+fn new_group_mode_refusals() {
+    use ike_proto::config::GroupParams;
+    let mut p = private_group_pair(650);
+    let (ha, hb) = (p.a.handles_all()[0], p.b.handles_all()[0]);
+    let mut composite = hex::decode(TEST_SAFE_PRIME).unwrap();
+    // The safe prime with its last octet changed: odd, no longer prime (the refusal shows it).
+    *composite.last_mut().unwrap() = 0x2d;
+    let mut reducible = ec2n155_params();
+    if let GroupParams::Ec2n { polynomial, .. } = &mut reducible {
+        // x^155 + x^62 + x + 1 has the root 1: reducible.
+        *polynomial.last_mut().unwrap() = 0x03;
+    }
+    let mut off_curve = ec2n155_params();
+    if let GroupParams::Ec2n { gy, .. } = &mut off_curve {
+        *gy = Some(vec![0x01, 0xc9]);
+    }
+    let cases: Vec<(u16, GroupParams)> = vec![
+        (
+            41000,
+            GroupParams::Modp {
+                prime: composite,
+                generator: vec![2],
+            },
+        ),
+        (41001, reducible),
+        (41002, off_curve),
+        (100, ec2n155_params()),
+        (40000, ec2n155_params()),
+    ];
+    for (i, (number, params)) in cases.into_iter().enumerate() {
+        let sa = ike_proto::proposal::v1::encode_new_group(number, &params);
+        let m =
+            p.a.v1_forge(ha, 33, 0x4000 + i as u32, &[(1, sa)], Some(true), true)
+                .unwrap();
+        let (now, a, b) = (p.now(), p.addr_a, p.addr_b);
+        p.b.handle_datagram(now, b, a, &m);
+        let replies: Vec<u8> = std::iter::from_fn(|| p.b.poll_transmit())
+            .map(|t| t.payload[18])
+            .collect();
+        assert_eq!(replies, [5], "case {i}: an Informational notify, no answer");
+        assert!(p.b.is_established(hb) && p.b.child_sas(hb).len() == 1);
+    }
+    // The valid EC2N group 3 under a new number is agreed (an answer of type 33).
+    let sa = ike_proto::proposal::v1::encode_new_group(41003, &ec2n155_params());
+    let m =
+        p.a.v1_forge(ha, 33, 0x5000, &[(1, sa.clone())], Some(true), true)
+            .unwrap();
+    let (now, a, b) = (p.now(), p.addr_a, p.addr_b);
+    p.b.handle_datagram(now, b, a, &m);
+    let replies: Vec<u8> = std::iter::from_fn(|| p.b.poll_transmit())
+        .map(|t| t.payload[18])
+        .collect();
+    assert_eq!(replies, [33]);
+    // No HASH: dropped without an answer.
+    let m =
+        p.a.v1_forge(ha, 33, 0x5001, &[(1, sa.clone())], None, true)
+            .unwrap();
+    p.b.handle_datagram(now, b, a, &m);
+    assert!(p.b.poll_transmit().is_none());
+    p.b.audit().unwrap();
+}

@@ -245,6 +245,139 @@ pub fn encode_phase1_reply(choice: &Phase1, transform_number: u8) -> Vec<u8> {
     }))
 }
 
+/// A variable-length attribute, or a basic one when the value fits in 16 bits (RFC 2408
+/// §3.3: either form may carry a value that short; big-endian, leading zeros dropped).
+fn number_attr(t: OakleyAttrType, v: &[u8]) -> Attribute<'_> {
+    let start = v.iter().position(|b| *b != 0).unwrap_or(v.len());
+    let v = v.get(start..).unwrap_or_default();
+    match v {
+        [] => Attribute::basic(t.value(), 0),
+        [b] => Attribute::basic(t.value(), u16::from(*b)),
+        [a, b] => Attribute::basic(t.value(), u16::from_be_bytes([*a, *b])),
+        _ => Attribute::variable(t.value(), v),
+    }
+}
+
+/// The SA payload body of New Group Mode (RFC 2409 §5.6, Appendix A): one KEY_IKE transform
+/// with the private group's number, type and parameters.
+pub fn encode_new_group(number: u16, params: &crate::config::GroupParams) -> Vec<u8> {
+    use crate::config::GroupParams;
+    let mut a = vec![Attribute::basic(
+        OakleyAttrType::GroupDescription.value(),
+        number,
+    )];
+    match params {
+        GroupParams::Modp { prime, generator } => {
+            a.push(Attribute::basic(
+                OakleyAttrType::GroupType.value(),
+                wire::GroupType::Modp.value(),
+            ));
+            a.push(number_attr(OakleyAttrType::GroupPrime, prime));
+            a.push(number_attr(OakleyAttrType::GroupGeneratorOne, generator));
+        }
+        GroupParams::Ec2n {
+            polynomial,
+            a: ca,
+            b: cb,
+            gx,
+            gy,
+            order,
+        } => {
+            a.push(Attribute::basic(
+                OakleyAttrType::GroupType.value(),
+                wire::GroupType::Ec2n.value(),
+            ));
+            a.push(number_attr(OakleyAttrType::GroupPrime, polynomial));
+            a.push(number_attr(OakleyAttrType::GroupGeneratorOne, gx));
+            if let Some(gy) = gy {
+                a.push(number_attr(OakleyAttrType::GroupGeneratorTwo, gy));
+            }
+            a.push(number_attr(OakleyAttrType::GroupCurveA, ca));
+            a.push(number_attr(OakleyAttrType::GroupCurveB, cb));
+            a.push(number_attr(OakleyAttrType::GroupOrder, order));
+        }
+    }
+    payload_body(&wire::Payload::Sa(wire::Sa {
+        doi: DOI_IPSEC,
+        situation: SIT_IDENTITY_ONLY,
+        proposals: vec![wire::Proposal {
+            number: 1,
+            protocol: ProtocolId::Isakmp,
+            spi: &[],
+            transforms: vec![wire::Transform {
+                number: 1,
+                id: IsakmpTransformId::KeyIke.value(),
+                attributes: a,
+            }],
+        }],
+    }))
+}
+
+/// Reads a New Group Mode SA payload: the group number and parameters. Every attribute must be
+/// one of a group's, once; a MODP group needs prime and generator, an EC2N group polynomial,
+/// curve A and B, generator x and order.
+pub fn parse_new_group(
+    sa: &wire::Sa<'_>,
+) -> Result<(u16, crate::config::GroupParams), &'static str> {
+    use crate::config::GroupParams;
+    let [p] = sa.proposals.as_slice() else {
+        return Err("not one proposal");
+    };
+    let [t] = p.transforms.as_slice() else {
+        return Err("not one transform");
+    };
+    if p.protocol != ProtocolId::Isakmp || t.id != IsakmpTransformId::KeyIke.value() {
+        return Err("not a KEY_IKE transform of PROTO_ISAKMP");
+    }
+    let mut seen: Vec<u16> = Vec::new();
+    let (mut number, mut kind) = (None, None);
+    let mut vals: [Option<Vec<u8>>; 7] = Default::default();
+    for a in &t.attributes {
+        if seen.contains(&a.attr_type) {
+            return Err("an attribute appears twice");
+        }
+        seen.push(a.attr_type);
+        let bytes = match a.value {
+            AttrValue::Basic(v) => v.to_be_bytes().to_vec(),
+            AttrValue::Variable(v) => v.to_vec(),
+        };
+        match OakleyAttrType::from(a.attr_type) {
+            OakleyAttrType::GroupDescription => number = basic(a),
+            OakleyAttrType::GroupType => kind = basic(a).map(wire::GroupType::from),
+            OakleyAttrType::GroupPrime => vals[0] = Some(bytes),
+            OakleyAttrType::GroupGeneratorOne => vals[1] = Some(bytes),
+            OakleyAttrType::GroupGeneratorTwo => vals[2] = Some(bytes),
+            OakleyAttrType::GroupCurveA => vals[3] = Some(bytes),
+            OakleyAttrType::GroupCurveB => vals[4] = Some(bytes),
+            OakleyAttrType::GroupOrder => vals[5] = Some(bytes),
+            _ => return Err("an attribute that is not a group's"),
+        }
+    }
+    let number = number.ok_or("no group description (number)")?;
+    let [prime, g1, g2, ca, cb, order, _] = vals;
+    let params = match kind {
+        Some(wire::GroupType::Modp) => {
+            if g2.is_some() || ca.is_some() || cb.is_some() {
+                return Err("curve attributes in a MODP group");
+            }
+            GroupParams::Modp {
+                prime: prime.ok_or("no prime")?,
+                generator: g1.ok_or("no generator")?,
+            }
+        }
+        Some(wire::GroupType::Ec2n) => GroupParams::Ec2n {
+            polynomial: prime.ok_or("no field polynomial")?,
+            a: ca.ok_or("no curve A")?,
+            b: cb.ok_or("no curve B")?,
+            gx: g1.ok_or("no generator")?,
+            gy: g2,
+            order: order.ok_or("no group order")?,
+        },
+        _ => return Err("group type neither MODP nor EC2N"),
+    };
+    Ok((number, params))
+}
+
 fn basic(a: &Attribute<'_>) -> Option<u16> {
     match a.value {
         AttrValue::Basic(v) => Some(v),

@@ -335,6 +335,10 @@ impl IsakmpSa {
             ExchangeType::Informational if h.message_id != 0 || !h.flags.encryption() => {
                 self.informational(now, data, msg, ctx)
             }
+            // RFC 2409 §5.6: "MUST NOT be used prior to establishment of an ISAKMP SA".
+            ExchangeType::NewGroupMode if self.is_established() && h.message_id != 0 => {
+                self.new_group_mode(now, data, msg, ctx)
+            }
             _ => Output {
                 dropped: Some((DropReason::WrongState, self.remote)),
                 ..Output::default()
@@ -707,6 +711,8 @@ impl IsakmpSa {
         // Nothing more to send in Phase 1; keep no message.
         self.p1_sent = None;
         self.established(now, &mut out);
+        let o = self.start_new_groups(now, ctx);
+        out.transmits.extend(o.transmits);
         let todo = std::mem::take(&mut self.todo);
         let o = self.start_quick_modes(now, todo, ctx);
         out.transmits.extend(o.transmits);

@@ -21,6 +21,7 @@ mod fragment;
 mod informational;
 mod main_mode;
 mod nat;
+mod new_group;
 mod pke;
 mod protect;
 mod quick_mode;

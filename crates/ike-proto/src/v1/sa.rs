@@ -283,6 +283,12 @@ pub(crate) struct IsakmpSa {
     /// The next R-U-THERE sequence number, and the probe under way.
     pub(crate) dpd_seq: u32,
     pub(crate) probe: Option<super::dpd::Probe>,
+    /// Our New Group Mode under way.
+    pub(crate) new_group: Option<super::new_group::NewGroup>,
+    /// The last New Group Mode request we answered and our answer, for a repeat of it.
+    pub(crate) ngm_answer: Option<(Vec<u8>, Vec<u8>)>,
+    /// Private groups agreed with the peer in New Group Mode.
+    pub(crate) groups_agreed: Vec<u16>,
     /// The connection's `rekey_time`: when we re-authenticate an ISAKMP SA we set up.
     pub(crate) ike_rekey: Option<Duration>,
     /// Our own lifetime of the ISAKMP SA: a longer negotiated one is cut to it locally.
@@ -341,6 +347,9 @@ impl IsakmpSa {
             last_heard: now,
             dpd_seq: 0,
             probe: None,
+            new_group: None,
+            ngm_answer: None,
+            groups_agreed: Vec::new(),
             ike_rekey: peer.rekey_time,
             life_cap: super::main_mode::phase1_life(peer),
             reauth_at: None,
@@ -395,6 +404,9 @@ impl IsakmpSa {
         if let Some(t) = self.reauth_at {
             consider(t);
         }
+        if let Some(r) = self.new_group.as_ref().and_then(|n| n.sent.awaiting) {
+            consider(r.next);
+        }
         if let Some(t) = self.expire_at {
             consider(t);
         }
@@ -431,6 +443,7 @@ impl IsakmpSa {
                 CloseReason::HalfOpenExpired
             });
         }
+        self.new_group_tick(now, ctx, &mut out);
         if let Some(s) = self.p1_sent.as_mut() {
             match retransmit(s, now, config) {
                 Tick::Idle => {}
