@@ -19,7 +19,18 @@ use crate::doc::{join, Ctx, Item, Node, Table};
 use crate::values::{self, Kind};
 use crate::{Child, Connection, DaemonConfig, IkeVersion, KernelKind, StartAction};
 
-const ROOT_KEYS: &[&str] = &["daemon", "connections", "secrets", "authorities"];
+const ROOT_KEYS: &[&str] = &["daemon", "connections", "secrets", "authorities", "groups"];
+const MODP_GROUP_KEYS: &[&str] = &["number", "type", "prime", "generator"];
+const EC2N_GROUP_KEYS: &[&str] = &[
+    "number",
+    "type",
+    "polynomial",
+    "a",
+    "b",
+    "generator",
+    "generator_y",
+    "order",
+];
 const DAEMON_KEYS: &[&str] = &[
     "listen",
     "port",
@@ -99,6 +110,161 @@ struct IkeSecret {
     secret: Option<Secret>,
 }
 
+/// A number of a group parameter: a hex string ("0x..." or plain hex digits) or an integer.
+fn group_number(ctx: &mut Ctx<'_>, n: &Node<'_, '_>) -> Option<Vec<u8>> {
+    if let Some(text) = n.str_quiet() {
+        let hex = text
+            .trim()
+            .trim_start_matches("0x")
+            .trim_start_matches("0X");
+        let hex: String = hex.chars().filter(|c| !c.is_whitespace()).collect();
+        let padded = if hex.len() % 2 == 1 {
+            format!("0{hex}")
+        } else {
+            hex
+        };
+        return match (0..padded.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(padded.get(i..i + 2).unwrap_or("zz"), 16))
+            .collect::<Result<Vec<u8>, _>>()
+        {
+            Ok(v) if !v.is_empty() => Some(v),
+            _ => {
+                ctx.error(
+                    &n.span,
+                    &n.path,
+                    "not a hexadecimal number (expected e.g. \"0xFFFF...\" or an integer)",
+                );
+                None
+            }
+        };
+    }
+    let v = n.int(ctx, "a hexadecimal string or a non-negative integer")?;
+    match u64::try_from(v) {
+        Ok(v) => Some(v.to_be_bytes().to_vec()),
+        Err(_) => {
+            ctx.error(
+                &n.span,
+                &n.path,
+                "negative (expected a non-negative integer)",
+            );
+            None
+        }
+    }
+}
+
+/// `[groups.NAME]`: private groups for IKEv1 (RFC 2409 §5.6), validated, their names recorded
+/// for proposals.
+fn groups(ctx: &mut Ctx<'_>, root: &Table<'_, '_>) -> Vec<ike_proto::config::PrivateGroup> {
+    use ike_proto::config::{GroupParams, PrivateGroup};
+    let mut out: Vec<PrivateGroup> = Vec::new();
+    let Some(n) = root.get("groups") else {
+        return out;
+    };
+    let Some(t) = n.table(ctx, "a table of private groups ([groups.NAME])") else {
+        return out;
+    };
+    for (name, key_span, node) in t.entries() {
+        let Some(g) = node.table(ctx, "a table (number, type and the group's parameters)") else {
+            continue;
+        };
+        let valid_name = !name.is_empty()
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && ike_proto::proposal::ke_keyword(name).is_none();
+        if !valid_name {
+            ctx.error(&key_span, &node.path, "invalid group name (expected letters, digits and _, and not a built-in group keyword such as modp2048)");
+            continue;
+        }
+        let kind = g
+            .get("type")
+            .and_then(|n| keyword(ctx, &n, "group type", &[("modp", 1u8), ("ec2n", 3u8)]));
+        let keys = if kind == Some(3) {
+            EC2N_GROUP_KEYS
+        } else {
+            MODP_GROUP_KEYS
+        };
+        g.check_keys(ctx, keys, "key");
+        let number = g
+            .require(ctx, "number", "a private group number, 32768 to 65535")
+            .and_then(|n| n.int_in(ctx, 32768..=65535))
+            .and_then(|n| u16::try_from(n).ok());
+        let mut get = |key: &str| {
+            g.require(ctx, key, "a hexadecimal string or an integer")
+                .and_then(|n| group_number(ctx, &n))
+        };
+        let params = match kind {
+            Some(1) => match (get("prime"), get("generator")) {
+                (Some(prime), Some(generator)) => Some(GroupParams::Modp { prime, generator }),
+                _ => None,
+            },
+            Some(_) => {
+                let fields = (
+                    get("polynomial"),
+                    get("a"),
+                    get("b"),
+                    get("generator"),
+                    get("order"),
+                );
+                let gy = g.get("generator_y").and_then(|n| group_number(ctx, &n));
+                match fields {
+                    (Some(polynomial), Some(a), Some(b), Some(gx), Some(order)) => {
+                        Some(GroupParams::Ec2n {
+                            polynomial,
+                            a,
+                            b,
+                            gx,
+                            gy,
+                            order,
+                        })
+                    }
+                    _ => None,
+                }
+            }
+            None => {
+                if g.get("type").is_none() {
+                    ctx.error(
+                        &g.span,
+                        &node.path,
+                        "no type (expected type = \"modp\" or \"ec2n\")",
+                    );
+                }
+                None
+            }
+        };
+        let (Some(number), Some(params)) = (number, params) else {
+            continue;
+        };
+        if out.iter().any(|o| o.number == number) {
+            ctx.error(
+                &g.span,
+                &join(&node.path, "number"),
+                format!("group number {number} is already used by another group"),
+            );
+            continue;
+        }
+        match PrivateGroup::new(name, number, params) {
+            Ok(group) => {
+                let weak = match &group.params {
+                    GroupParams::Ec2n { .. } => Some("an EC2N group"),
+                    GroupParams::Modp { prime, .. }
+                        if prime.iter().skip_while(|b| **b == 0).count() < 256 =>
+                    {
+                        Some("a MODP group under 2048 bits")
+                    }
+                    GroupParams::Modp { .. } => None,
+                };
+                if let Some(what) = weak {
+                    ctx.warn(&g.span, &node.path, format!("private group \"{name}\" is {what}, which is weak; use modp3072, ecp256 or x25519"));
+                }
+                ctx.group_names.push((name.to_owned(), number));
+                out.push(group);
+            }
+            Err(e) => ctx.error(&g.span, &node.path, format!("{} (expected a safe prime of 768 to 4096 bits and a generator, or a valid EC2N curve with its order)", e.0)),
+        }
+    }
+    out
+}
+
 /// The whole file. Returns `None` only after recording an error.
 pub(crate) fn config(ctx: &mut Ctx<'_>, text: &str) -> Option<(DaemonConfig, Vec<Connection>)> {
     let doc = match DeTable::parse(text) {
@@ -119,6 +285,8 @@ pub(crate) fn config(ctx: &mut Ctx<'_>, text: &str) -> Option<(DaemonConfig, Vec
         None => DaemonConfig::default(),
     };
 
+    let mut daemon = daemon;
+    daemon.endpoint.private_groups = groups(ctx, &root);
     let (trust, authorities_failed) = authorities(ctx, &root);
     let (secrets, keys, keys_failed) = secrets(ctx, &root);
     let globals = Globals {
@@ -794,7 +962,19 @@ fn proposals(
             out.extend(parse_defaults());
             continue;
         }
-        match values::proposal(i.text, kind) {
+        // Private group names (`[groups]`) stand for their `group<N>` keyword.
+        let text: String = i
+            .text
+            .split('-')
+            .map(|w| {
+                ctx.group_names
+                    .iter()
+                    .find(|(n, _)| n == w.trim())
+                    .map_or_else(|| w.to_owned(), |(_, num)| format!("group{num}"))
+            })
+            .collect::<Vec<_>>()
+            .join("-");
+        match values::proposal(&text, kind) {
             Ok(p) => {
                 for w in p.weaknesses() {
                     ctx.warn(&i.span, &i.path, format!("\"{}\": {w}", i.text.trim()));
@@ -972,6 +1152,26 @@ fn connection(
         }
     }
 
+    if version == IkeVersion::V2 {
+        let private = |p: &Proposal| {
+            p.ke.iter().any(|g| {
+                matches!(g, ike_wire::group::DhGroup::Unknown(n) if *n >= ike_proto::config::PRIVATE_GROUP_MIN)
+            })
+        };
+        let uses = ike_proposals.iter().any(private)
+            || child_configs
+                .iter()
+                .any(|c: &ike_proto::config::ChildConfig| {
+                    c.esp_proposals.iter().chain(&c.ah_proposals).any(private)
+                });
+        if uses {
+            ctx.error(
+                &t.span,
+                &t.path,
+                "a private group ([groups]) is used, but private groups are IKEv1 only (expected version = 1, or a standard group)",
+            );
+        }
+    }
     let (local, remote) = (local?, remote?);
     let (local_auth, remote_auth, local_id) =
         authentication(ctx, &local, &remote, &local_addrs, g)?;

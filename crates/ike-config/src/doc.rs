@@ -15,6 +15,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) base_dir: &'a Path,
     line_starts: Vec<usize>,
     pub(crate) problems: Vec<ConfigError>,
+    /// The `[groups]` names and their numbers, for proposals (`aes128-sha256-NAME`).
+    pub(crate) group_names: Vec<(String, u16)>,
 }
 
 impl<'a> Ctx<'a> {
@@ -31,6 +33,7 @@ impl<'a> Ctx<'a> {
             base_dir,
             line_starts,
             problems: Vec::new(),
+            group_names: Vec::new(),
         }
     }
 
@@ -222,6 +225,14 @@ impl<'t, 'i> Node<'t, 'i> {
                 self.mismatch(ctx, expected);
                 None
             }
+        }
+    }
+
+    /// The string, if this is one (nothing recorded otherwise).
+    pub(crate) fn str_quiet(&self) -> Option<&'t str> {
+        match self.value {
+            DeValue::String(s) => Some(s.as_ref()),
+            _ => None,
         }
     }
 

@@ -638,3 +638,56 @@ file = "{key}"
     assert!(e.contains("pke"), "{e}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+const GROUP: &str = r#"
+[groups.mine]
+number = 40000
+type = "modp"
+prime = "0xED654A4EA778A43FBC1814CD0C77882B3F8C154AEAC87C74D4A3A9780CD8E3DFF3FA05C199B9CFFF9932215C325F84457310B8BA31EB2D75A1160287E841A99F9F398F4FAEE11801CFAB16F77B68A1314A5F5AFAB10B55255339770269D46062AF0CBBC17CBD210E63F376B664B1E282DB919A9A466E8F25FE93BB617FDD682B"
+generator = 2
+"#;
+
+/// `[groups.NAME]` (IKEv1 private groups, RFC 2409 §5.6): validated, given to the endpoint,
+/// and named in proposals; refused when invalid, out of the private range, or used by IKEv2.
+#[test]
+fn private_groups_load_and_are_checked() {
+    let v1 = edit(5, "version = 1").replace(
+        "esp_proposals = [\"aes128gcm16-x25519\"]",
+        "esp_proposals = [\"aes128-sha256-mine\"]",
+    );
+    let config = parse(&format!("{v1}{GROUP}")).unwrap();
+    assert_eq!(config.daemon.endpoint.private_groups.len(), 1);
+    assert_eq!(config.daemon.endpoint.private_groups[0].number, 40000);
+    let ke = &config.connections[0].peer.children[0].esp_proposals[0].ke;
+    assert_eq!(ke, &[DhGroup::Unknown(40000)]);
+    // A 1024-bit prime is weak: warned.
+    assert!(
+        config.warnings.iter().any(|w| w
+            .to_string()
+            .contains("a MODP group under 2048 bits, which is weak")),
+        "{:?}",
+        config.warnings
+    );
+    // Not a safe prime.
+    let bad = GROUP.replace("FDD682B\"", "FDD682D\"");
+    let e = parse(&format!("{v1}{bad}")).unwrap_err().to_string();
+    assert!(
+        e.contains("groups.mine: the group parameters are not a valid group"),
+        "{e}"
+    );
+    // Below the private range.
+    let e = parse(&format!("{v1}{}", GROUP.replace("40000", "100")))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("groups.mine.number: 100 is out of range (expected 32768 to 65535)"),
+        "{e}"
+    );
+    // IKEv2 cannot use it.
+    let v2 = edit(5, "version = 2").replace(
+        "esp_proposals = [\"aes128gcm16-x25519\"]",
+        "esp_proposals = [\"aes128-sha256-mine\"]",
+    );
+    let e = parse(&format!("{v2}{GROUP}")).unwrap_err().to_string();
+    assert!(e.contains("private groups are IKEv1 only"), "{e}");
+}
