@@ -24,7 +24,7 @@ fn cases() -> Vec<(&'static str, String, Vec<String>)> {
         c(
             "unknown top-level section",
             format!("{BASE}\n[tunnels]\nx = 1\n"),
-            &[r#"bad.toml:31: tunnels: unknown section (expected one of: daemon, connections, secrets, authorities)"#],
+            &[r#"bad.toml:31: tunnels: unknown section (expected one of: daemon, connections, secrets, authorities, groups)"#],
         ),
         c(
             "string for version",
