@@ -968,24 +968,6 @@ fn ec2n_groups_in_phase1_and_quick_mode_pfs() {
     }
 }
 
-/// A 1024-bit safe prime made for these tests (`openssl prime -generate -bits 1024 -safe`).
-const TEST_SAFE_PRIME: &str = concat!(
-    "ED654A4EA778A43FBC1814CD0C77882B3F8C154AEAC87C74D4A3A9780CD8E3DFF3FA05C199B9CFFF9932215C",
-    "325F84457310B8BA31EB2D75A1160287E841A99F9F398F4FAEE11801CFAB16F77B68A1314A5F5AFAB10B5525",
-    "5339770269D46062AF0CBBC17CBD210E63F376B664B1E282DB919A9A466E8F25FE93BB617FDD682B",
-);
-
-fn private_modp(number: u16) -> ike_proto::config::PrivateGroup {
-    ike_proto::config::PrivateGroup::new(
-        "test",
-        number,
-        ike_proto::config::GroupParams::Modp {
-            prime: hex::decode(TEST_SAFE_PRIME).unwrap(),
-            generator: vec![2],
-        },
-    )
-    .unwrap()
-}
 
 /// A private group (RFC 2409 §5.6, number 2^15 or more) that both ends know, named `group<N>`
 /// in proposals: in Phase 1 and as Quick Mode PFS.
