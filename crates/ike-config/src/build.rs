@@ -175,9 +175,12 @@ fn groups(ctx: &mut Ctx<'_>, root: &Table<'_, '_>) -> Vec<ike_proto::config::Pri
             ctx.error(&key_span, &node.path, "invalid group name (expected letters, digits and _, and not a built-in group keyword such as modp2048)");
             continue;
         }
-        let kind = g
-            .get("type")
-            .and_then(|n| keyword(ctx, &n, "group type", &[("modp", 1u8), ("ec2n", 3u8)]));
+        // `type` may be left out: a field polynomial makes it EC2N, else MODP.
+        let kind = match g.get("type") {
+            Some(n) => keyword(ctx, &n, "group type", &[("modp", 1u8), ("ec2n", 3u8)]),
+            None if g.get("polynomial").is_some() => Some(3),
+            None => Some(1),
+        };
         let keys = if kind == Some(3) {
             EC2N_GROUP_KEYS
         } else {
@@ -220,16 +223,7 @@ fn groups(ctx: &mut Ctx<'_>, root: &Table<'_, '_>) -> Vec<ike_proto::config::Pri
                     _ => None,
                 }
             }
-            None => {
-                if g.get("type").is_none() {
-                    ctx.error(
-                        &g.span,
-                        &node.path,
-                        "no type (expected type = \"modp\" or \"ec2n\")",
-                    );
-                }
-                None
-            }
+            None => None,
         };
         let (Some(number), Some(params)) = (number, params) else {
             continue;
