@@ -968,7 +968,6 @@ fn ec2n_groups_in_phase1_and_quick_mode_pfs() {
     }
 }
 
-
 /// A private group (RFC 2409 §5.6, number 2^15 or more) that both ends know, named `group<N>`
 /// in proposals: in Phase 1 and as Quick Mode PFS.
 #[test]

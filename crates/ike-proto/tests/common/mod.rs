@@ -207,7 +207,6 @@ pub const TEST_SAFE_PRIME: &str = concat!(
     "5339770269D46062AF0CBBC17CBD210E63F376B664B1E282DB919A9A466E8F25FE93BB617FDD682B",
 );
 
-
 /// Private group `number` (RFC 2409 §5.6): MODP with [`TEST_SAFE_PRIME`] and generator 2.
 pub fn private_modp(number: u16) -> ike_proto::config::PrivateGroup {
     ike_proto::config::PrivateGroup::new(
