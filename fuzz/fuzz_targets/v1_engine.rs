@@ -12,7 +12,8 @@
 //! encrypt, after a HASH(1) that is right, wrong or absent, as a Quick Mode (4) or an
 //! Informational (5) message to either end (`Endpoint::v1_forge`), so the code after the
 //! HASH check sees arbitrary payloads. Layout: byte 0 the variant, byte 1 flags (bit 0: HASH
-//! right, bit 1: HASH absent, bit 2: to the initiator), bytes 2..6 the message ID, then
+//! right, bit 1: HASH absent, bit 2: to the initiator, bit 3: New Group Mode instead of Quick
+//! Mode), bytes 2..6 the message ID, then
 //! payloads as (type, length low byte, body). An authenticated Delete or error notify may end
 //! the SA there; the tables must stay consistent (`Endpoint::audit`).
 #![no_main]
@@ -240,7 +241,12 @@ fn authenticated(
         payloads.push((*t, body[..n].to_vec()));
         rest = &body[n..];
     }
-    let exchange = if variant == 4 { 32 } else { 5 };
+    // Variant 4 with flag bit 3: New Group Mode instead of Quick Mode.
+    let exchange = match (variant, flags & 8 != 0) {
+        (4, false) => 32,
+        (4, true) => 33,
+        _ => 5,
+    };
     let hash = if flags & 2 != 0 {
         None
     } else {

@@ -128,7 +128,20 @@ fn v1_authenticated_seeds() -> Vec<(&'static str, Vec<u8>)> {
         0, 0, 0, 1, 1, 16, 0x8d, 0x28, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 0, 0,
         0, 7,
     ];
+    // New Group Mode's SA (RFC 2409 §5.6): one KEY_IKE transform with group 40000, MODP, a
+    // (too small) prime and generator 2.
+    let ngm_sa: &[u8] = &[
+        0, 0, 0, 1, 0, 0, 0, 1, // DOI, situation
+        0, 0, 0, 36, 1, 1, 0, 1, // proposal 1: ISAKMP, no SPI, 1 transform
+        0, 0, 0, 28, 1, 1, 0, 0, // transform 1: KEY_IKE
+        0x80, 4, 0x9c, 0x40, 0x80, 5, 0, 1, // group description 40000, type MODP
+        0, 6, 0, 4, 0xff, 0xff, 0xff, 0xc5, // prime (TLV)
+        0x80, 7, 0, 2, // generator 2
+    ];
+    let mut ngm = chain(4, &[(1, ngm_sa)]);
+    ngm[1] = 1 | 8;
     vec![
+        ("auth-new-group", ngm),
         (
             "auth-quick-mode",
             chain(4, &[(1, sa), (10, &nonce), (5, idci), (5, idcr)]),
