@@ -408,3 +408,49 @@ fn base_and_authentication_only_exchanges_are_refused_with_a_notify() {
         p.b.audit().unwrap();
     }
 }
+
+/// New Group Mode before Phase 1 is complete (RFC 2409 §5.6: "MUST NOT be used prior to
+/// establishment of an ISAKMP SA"): a message of type 33 with the cookies of an SA between
+/// Main Mode messages 2 and 3 is dropped, nothing sent, the half-open SA unchanged.
+#[test]
+fn new_group_mode_before_phase_1_is_dropped() {
+    let (p, _, _) = established();
+    let mm1 = p.log[0].payload.clone();
+    let mut b = Endpoint::new(
+        EndpointConfig::default(),
+        vec![{
+            let mut pb = peer(
+                "site-a",
+                A,
+                "b.example.org",
+                "a.example.org",
+                &Side {
+                    ike: &["aes128-sha256-modp2048"],
+                    esp: &["aes128-sha256"],
+                    local_ts: &["10.88.2.0/24"],
+                    remote_ts: &["10.88.1.0/24"],
+                    ..Side::default()
+                },
+            );
+            pb.version = IkeVersion::V1;
+            pb
+        }],
+        Box::new(SeededRng::new(77)),
+    )
+    .unwrap();
+    let (now, a_addr, b_addr) = (p.now(), p.addr_a, p.addr_b);
+    b.handle_datagram(now, b_addr, a_addr, &mm1);
+    let mm2 = b.poll_transmit().unwrap().payload;
+    assert_eq!(b.half_open_count(), 1);
+    // HDR* with the SA's cookies, exchange 33, a message ID, and 32 octets of "ciphertext".
+    let mut ngm = mm2[..16].to_vec();
+    ngm.extend_from_slice(&[8, 0x10, 33, 1, 0, 0, 0, 7]);
+    ngm.extend_from_slice(&(28u32 + 32).to_be_bytes());
+    ngm.extend_from_slice(&[0x5a; 32]);
+    let before = b.stats().drops.get(DropReason::WrongState);
+    b.handle_datagram(now, b_addr, a_addr, &ngm);
+    assert!(b.poll_transmit().is_none());
+    assert_eq!(b.stats().drops.get(DropReason::WrongState), before + 1);
+    assert_eq!((b.half_open_count(), b.sa_count()), (1, 1));
+    b.audit().unwrap();
+}

@@ -352,3 +352,47 @@ fn find_payload(m: &[u8], t: u8) -> Option<(usize, usize)> {
     }
     None
 }
+
+/// A nonce ciphertext one octet short of the modulus (anyone can see it is malformed): the
+/// responder drops message 3 without an answer and without RSA work that could tell anything.
+#[test]
+fn a_truncated_rsa_ciphertext_is_dropped() {
+    let k = pki();
+    for revised in [false, true] {
+        let (mut a, mut b) = endpoints(
+            pke(&k.a_rsa, &k.b_rsa, revised),
+            pke(&k.b_rsa, &k.a_rsa, revised),
+            770,
+        );
+        let (aa, ba): (SocketAddr, SocketAddr) = (A.parse().unwrap(), B.parse().unwrap());
+        let now = Instant::now();
+        a.initiate(now, aa, "site-b").unwrap();
+        let m1 = a.poll_transmit().unwrap().payload;
+        b.handle_datagram(now, ba, aa, &m1);
+        let m2 = b.poll_transmit().unwrap().payload;
+        a.handle_datagram(now, aa, ba, &m2);
+        let m3 = a.poll_transmit().unwrap().payload;
+        let (at, len) = find_payload(&m3, 10).unwrap();
+        // Rebuild with the nonce body one octet shorter: payload and message lengths follow.
+        let mut t = m3[..at].to_vec();
+        t.extend_from_slice(&m3[at + 1..at + len]);
+        t.extend_from_slice(&m3[at + len..]);
+        let plen = u16::from_be_bytes([t[at - 2], t[at - 1]]) - 1;
+        t[at - 2..at].copy_from_slice(&plen.to_be_bytes());
+        let total = u32::try_from(t.len()).unwrap();
+        t[24..28].copy_from_slice(&total.to_be_bytes());
+        let before = b
+            .stats()
+            .drops
+            .get(ike_proto::status::DropReason::InvalidPayloads);
+        b.handle_datagram(now, ba, aa, &t);
+        assert!(b.poll_transmit().is_none(), "revised {revised}");
+        assert_eq!(
+            b.stats()
+                .drops
+                .get(ike_proto::status::DropReason::InvalidPayloads),
+            before + 1
+        );
+        b.audit().unwrap();
+    }
+}
