@@ -1,16 +1,16 @@
 #!/usr/bin/env python3
 """An independent check of a whole IKEv1 exchange: Main Mode or Aggressive Mode, authenticated
-with a pre-shared key or with RSA or ECDSA signatures, or Main Mode authenticated with public-key
-encryption (RFC 2409 5.2) or its revised mode (5.3), one Quick Mode and optional Informational
-exchanges, written from RFC 2408 section 3 (ISAKMP payloads), RFC 2407 section 4 (IPsec DOI),
-RFC 2409 sections 5, 5.1, 5.2, 5.3, 5.4, 5.5, 5.7 and Appendix B, RFC 4754 (ECDSA), RFC 3947
-(NAT-D), RFC 3948 2.2 (non-ESP marker), RFC 7748 (X25519) and PKCS #1 v1.5 (RFC 8017 7.2), with
-Python's hmac/hashlib and the `cryptography` package. It shares no code with the engine.
+with a pre-shared key, with DSS, RSA or ECDSA signatures, or with public-key encryption (RFC 2409
+5.2) or its revised mode (5.3), one Quick Mode and optional Informational exchanges, written from
+RFC 2408 section 3 (ISAKMP payloads), RFC 2407 section 4 (IPsec DOI), RFC 2409 sections 5, 5.1,
+5.2, 5.3, 5.4, 5.5, 5.7 and Appendix B, FIPS 186 (DSA), RFC 4754 (ECDSA), RFC 3947 (NAT-D),
+RFC 3948 2.2 (non-ESP marker), RFC 7748 (X25519) and PKCS #1 v1.5 (RFC 8017 7.2), with Python's
+hmac/hashlib and the `cryptography` package. It shares no code with the engine.
 
 Fixed suite (asserted from the SA payloads): Phase 1 AES-CBC-128, SHA2-256 (PRF HMAC-SHA256),
-group 31 (Curve25519), authentication method 1 (pre-shared key), 3 (RSA signatures), 9/10/11
-(ECDSA-256/384/521, RFC 4754 4), 4 (encryption with RSA) or 5 (revised encryption with RSA);
-Quick Mode ESP_AES-128 with HMAC-SHA2-256, PFS optional.
+group 31 (Curve25519), authentication method 1 (pre-shared key), 2 (DSS signatures), 3 (RSA
+signatures), 9/10/11 (ECDSA-256/384/521, RFC 4754 4), 4 (encryption with RSA) or 5 (revised
+encryption with RSA); Quick Mode ESP_AES-128 with HMAC-SHA2-256, PFS optional.
 
 Input (JSON on stdin):
   messages       hex, each the whole UDP payload: Phase 1 then Quick Mode 1..3. The first
@@ -18,8 +18,8 @@ Input (JSON on stdin):
                  Aggressive Mode (4) has 3, so 9 or 6 messages in all
   informational  optional, hex: later Informational exchanges (type 5), encrypted, HASH(1) first
   draws_i/draws_r  the 32-byte draws of each side's RNG; its X25519 private keys are among them
-  auth           optional, "psk" (the default), "rsa", "ecdsa", "pke" (RFC 2409 5.2, method 4)
-                 or "rpke" (5.3, method 5); the last two in Main Mode only
+  auth           optional, "psk" (the default), "dss" (method 2), "rsa", "ecdsa", "pke" (RFC
+                 2409 5.2, method 4) or "rpke" (5.3, method 5); each in either mode
   psk            hex, needed with "psk" only
   pke_keys       with "pke"/"rpke": {"i": PEM, "r": PEM}, each side's RSA private key (PKCS#1 or
                  PKCS#8), to open what the other side encrypted to it
@@ -31,15 +31,22 @@ Input (JSON on stdin):
 Output: a JSON report on stdout; a mismatch is a false in it.
   mode, auth      "main" | "aggressive", and the auth of the input
   hash_i_ok/hash_r_ok  the Phase 1 proof of each side is right for the HASH_I/HASH_R computed
-                  here: with a pre-shared key the HASH payload equals it; with signatures the
-                  SIG payload is a valid signature over it, so these equal sig_i_ok/sig_r_ok
-                  (one key for "Phase 1 authenticated" whatever the method)
-  sig_i_ok/sig_r_ok  null with a pre-shared key; else SIG_I/SIG_R verify as RFC 2409 5.1 and
-                  RFC 4754 say (see below) under the end-entity certificate's public key
+                  here: with a pre-shared key or public-key encryption the HASH payload equals
+                  it; with signatures the SIG payload is a valid signature over it (with DSS
+                  over the HMAC-SHA1 HASH_I/HASH_R of RFC 2409 5.1), so these equal
+                  sig_i_ok/sig_r_ok (one key for "Phase 1 authenticated" whatever the method)
+  sig_i_ok/sig_r_ok  null with a pre-shared key or public-key encryption; else SIG_I/SIG_R
+                  verify as RFC 2409 5.1 and RFC 4754 say (see below) under the end-entity
+                  certificate's public key
   sig_i_form/sig_r_form  what the signature turned out to sign, for diagnosis when it fails:
-                  "pkcs1-bare-hash" or "ecdsa-sha-of-hash" (the two accepted), or
-                  "pkcs1-digestinfo-sha256-of-hash", "pkcs1-digestinfo-around-hash",
-                  "pkcs1-over <hex>", "ecdsa-hash-as-digest", or why nothing could be verified
+                  "pkcs1-bare-hash", "ecdsa-sha-of-hash" or "dsa-sha1-of-hash" (the three
+                  accepted), or "pkcs1-digestinfo-sha256-of-hash", "pkcs1-digestinfo-around-hash",
+                  "pkcs1-over <hex>", "ecdsa-hash-as-digest", "dsa-hash-as-digest",
+                  "dsa-over-negotiated-prf-hash", "dsa-over-negotiated-prf-hash-as-digest",
+                  "dsa-sha256-of-hash", "dsa-sha256-of-negotiated-prf-hash" (see the DSS
+                  conclusions below), or why nothing could be verified (a DER-encoded DSS
+                  signature is named as such)
+  dss_signed_hash  with "dss" only: says that the signed HASH_I/HASH_R are HMAC-SHA1 ones
   cert_i_subject/cert_r_subject  RFC 4514 subject of the end-entity certificate used
   certs           {"i"|"r": [{encoding, subject, issuer}]}: every CERT payload, in order
   nat_d           {label: [hex]}: the NAT-D payloads each Phase 1 message carried
@@ -49,34 +56,44 @@ Output: a JSON report on stdout; a mismatch is a false in it.
   non_esp_marker  labels of the datagrams that began with the 4-octet non-ESP marker (stripped)
   am3_encrypted   Aggressive Mode only: whether message 3 was encrypted
   p1_last         the block every Phase 2 IV is derived from (see below)
-With "pke"/"rpke" only (none of these keys appear for the other methods), messages 3 and 4:
+With "pke"/"rpke" only (none of these keys appear for the other methods), about the messages
+that carry the encrypted nonces and identities: Main Mode 3 and 4 ("mm3", "mm4") or Aggressive
+Mode 1 and 2 ("am1", "am2"):
   pke_mode        "pke" | "rpke"
-  hash1_ok        null without a HASH(1) payload in message 3; else whether it is SHA-256 of the
-                  DER of pke_certs.r (the certificate the initiator encrypted to); when false,
-                  hash1_form names what it is the hash of, if one of a few likely inputs
+  hash1_ok        null without a HASH(1) payload in the initiator's message (mm3 / am1); else
+                  whether it is SHA-256 of the DER of pke_certs.r (the certificate the initiator
+                  encrypted to); when false, hash1_form names what it is the hash of, if one of a
+                  few likely inputs
+  hash_r_place    Aggressive Mode only: where HASH_R stood in am2, "clear-before-nonce",
+                  "clear-after-nonce" (5.2 only; 5.2 encrypts nothing but the ID and nonce
+                  bodies) or "ke_r-after-nonce" (5.3: after the nonce, so Ke_r-encrypted and
+                  opened like the other bodies there)
   pkcs1_ok        {label: bool}, label "mm3.id", "mm3.nonce", "mm4.id", "mm4.nonce" (5.2) or
-                  the two nonces (5.3): the body is a PKCS#1 v1.5 type 2 block exactly the
-                  modulus long under the key of the side it was sent to; pkcs1_errors says why
-                  not (and whether it opens under the other side's key instead)
+                  the two nonces (5.3), "am1.*" / "am2.*" in Aggressive Mode: the body is a
+                  PKCS#1 v1.5 type 2 block exactly the modulus long under the key of the side it
+                  was sent to; pkcs1_errors says why not (and whether it opens under the other
+                  side's key instead)
   id_i/id_r       the plaintext IDii_b / IDir_b, hex
   nonce_lens      {"i": octets, "r": octets} of the plaintext Ni_b / Nr_b (8..256 or a problem)
   rpke_padding_ok {label: bool}, 5.3 only, each Ke-encrypted body ("mm3.ke", "mm3.id",
-                  "mm3.cert", "mm4.ke", ...): its padding obeys 5.3 (see below); rpke_padding
-                  gives the padding octets found, rpke_ivs the IV each body was decrypted with,
-                  rpke_keys Ne and Ke of each message, rpke_iv_chain the IV rule applied, and
-                  rpke_clear_before_nonce the payload types ahead of the encrypted nonce
-  certs           also lists CERT payloads of messages 3/4 (5.3 lets the initiator send one,
+                  "mm3.cert", "mm4.ke", ..., "am2.hash" for a HASH_R after the nonce): its
+                  padding obeys 5.3 (see below); rpke_padding gives the padding octets found,
+                  rpke_ivs the IV each body was decrypted with, rpke_keys Ne and Ke of each
+                  message, rpke_iv_chain the IV rule applied, and rpke_clear_before_nonce the
+                  payload types ahead of the encrypted nonce (in Aggressive Mode the SA first)
+  certs           also lists CERT payloads of those messages (5.3 lets the initiator send one,
                   encrypted), with is_pke_cert: whether it is its sender's pke_certs entry
-hash_i_ok/hash_r_ok are then the HASH payloads of messages 5/6 against HASH_I/HASH_R over the
-plaintext ID bodies of messages 3/4; everything after Phase 1 is checked as for other methods.
+hash_i_ok/hash_r_ok are then the HASH payloads of Main Mode 5/6 (Aggressive Mode 3/2) against
+HASH_I/HASH_R over the plaintext ID bodies; everything after Phase 1 is checked as for other
+methods.
 A body that does not open (bad PKCS#1 block, a Ke-encrypted body that is not whole blocks or whose
 last octet exceeds it) makes decrypt_ok false, with decrypt_error naming it.
   qm_hash1_ok.., keymat_ok, informational_hash_ok, ivs, padding, decrypted_payloads as before.
 A decrypted message that does not parse (wrong key or IV) is a mismatch too: "decrypt_ok" false
 with "decrypt_error", and every check after it stays false. Exit status 2 only on malformed input
 (a cleartext parse error, a missing cleartext payload, no draw matching a KE, a suite other than
-the one above, an IKE fragment: payload 132 is not supported, Aggressive Mode with "pke" or
-"rpke", pke_keys that are not the keys of pke_certs), reason on stderr.
+the one above, an IKE fragment: payload 132 is not supported, pke_keys that are not the keys of
+pke_certs), reason on stderr.
 
 Conclusions on points the RFC text leaves open:
 - Informational IV: RFC 2409 5.7 sends the reader to Appendix B, which derives the first IV of any
@@ -111,8 +128,37 @@ Conclusions on points the RFC text leaves open:
 - Non-ESP marker: after NAT-T moves to port 4500, each IKE datagram starts with four zero
   octets, which are stripped and reported. An ISAKMP header starts with the random CKY-I, so it
   is mistaken for a marker once in 2^32 exchanges.
-Public-key encryption (RFC 2409 5.2 "pke", 5.3 "rpke"), Main Mode only:
-- Messages 3 and 4 go with the E flag clear; only payload bodies are encrypted and the generic
+DSS signatures (RFC 2409 5.1, authentication method 2), in either mode:
+- Which HASH_I is signed: 5.1 lets a signature algorithm "tied to a particular hash algorithm
+  (e.g. DSS is only defined with SHA's 160 bit output)" override the prf: "the signature will be
+  over HASH_I and HASH_R as above, except using the HMAC version of the hash algorithm
+  associated with the signature method. The negotiated prf and hash function would continue to
+  be used for all other prescribed pseudo-random functions." So for DSS the signed HASH_I =
+  HMAC-SHA1(SKEYID, g^xi | g^xr | CKY-I | CKY-R | SAi_b | IDii_b) (20 octets; HASH_R likewise),
+  keyed with the SKEYID of the signature formula, which itself stays prf(Ni_b | Nr_b, g^xy)
+  under the negotiated prf (HMAC-SHA256), as do SKEYID_d/a/e, the Phase 1 IV, Quick Mode and
+  Informational hashes. "as above" is read as: only the HMAC changes, never the key or input.
+- How it is signed: "the negotiated digital signature algorithm applied to HASH_I" is read as
+  DSA with SHA-1 over the message HASH_I (the FIPS 186 DSS signs a message by way of its SHA-1
+  hash), just as ECDSA signs SHA-256(HASH_I) above; the 20-octet HASH_I is not itself taken as
+  the digest. For q of 224 or 256 bits (2048-bit p, FIPS 186-3) the same SHA-1 is kept (FIPS
+  186-3 uses the leftmost min(N, outlen) bits of the hash, i.e. all 160), since 5.1 ties DSS to
+  SHA-1 and names no other hash. Only "dsa-sha1-of-hash" is accepted.
+- Encoding: "DSS signatures MUST be encoded as r followed by s" gives no length; read as r and s
+  each an unsigned big-endian integer left-padded to the length of the key's q (20 octets for
+  160 bits, 28 for 224, 32 for 256), so r | s is 40, 56 or 64 octets; another length (a DER
+  SEQUENCE, or 20-octet halves with a 256-bit q) fails. q of other sizes is refused.
+- Diagnosis only (never accepted): "dsa-hash-as-digest" (the HMAC-SHA1 HASH_I taken as the
+  SHA-1 digest, prehashed), "dsa-over-negotiated-prf-hash" (HASH_I computed with the
+  negotiated prf HMAC-SHA256 instead of HMAC-SHA1, then DSA-SHA1 over it),
+  "dsa-over-negotiated-prf-hash-as-digest" (that 32-octet HASH_I as the digest, truncated to q),
+  "dsa-sha256-of-hash" and "dsa-sha256-of-negotiated-prf-hash" (DSA with SHA-256, the hash FIPS
+  186-3 pairs with 2048/256 keys). The key is the DSA key of the end-entity certificate of the
+  CERT payloads (encoding 4), which sit in Main Mode 5/6 or Aggressive Mode 2/3 as for RSA.
+Public-key encryption (RFC 2409 5.2 "pke", 5.3 "rpke"), Main Mode and Aggressive Mode. "The
+initiator's message" is Main Mode 3 or Aggressive Mode 1, "the responder's" Main Mode 4 or
+Aggressive Mode 2; what follows holds for both modes unless it names one:
+- Those messages go with the E flag clear; only payload bodies are encrypted and the generic
   headers stay in the clear, so their Payload Length is 4 + the ciphertext length (the payload
   chain must fill the message exactly, as for any cleartext message).
 - "PKCS #1 format" is PKCS #1 v1.5 encryption (block type 2: 00 02, at least 8 nonzero octets,
@@ -120,29 +166,53 @@ Public-key encryption (RFC 2409 5.2 "pke", 5.3 "rpke"), Main Mode only:
   ID and the Nonce each get their own), each ciphertext exactly the modulus length. The block is
   checked by hand and compared with the library's PKCS1v15 decryption, so that a library doing
   implicit rejection cannot turn a bad block into a pass.
-- 5.2: only the ID and Nonce bodies are RSA-encrypted; KE, HASH(1), NAT-D and VID are in the
-  clear, in any order (RFC 2409 5: no order requirements unless noted).
+- 5.2: only the ID and Nonce bodies are RSA-encrypted; KE, HASH(1), HASH_R (Aggressive Mode),
+  NAT-D and VID are in the clear, in any order (RFC 2409 5: no order requirements unless noted).
 - HASH(1): "a hash (using the negotiated hash function) of the certificate which the initiator
   is using to encrypt": the plain negotiated hash (SHA-256, not the prf) of the responder's
   certificate, read as its DER encoding (the form a CERT payload of encoding 4 carries; the RFC
-  names no encoding). Optional, message 3 only (a HASH payload in message 4 is a problem); in
-  5.2 it may stand anywhere in message 3, in 5.3 see below. The responder's certificate, since
-  the initiator encrypts to the responder's key.
+  names no encoding). Optional, the initiator's message only (a HASH payload in Main Mode 4 is
+  a problem; the HASH of Aggressive Mode 2 is HASH_R, never HASH(1)); in 5.2 it may stand
+  anywhere in that message, in 5.3 see below. The responder's certificate, since the initiator
+  encrypts to the responder's key.
 - SKEYID = prf(hash(Ni_b | Nr_b), CKY-I | CKY-R) for both 5.2 and 5.3 (5 gives one formula
   "for public key encryption"), Ni_b / Nr_b the decrypted nonce bodies, hash = SHA-256 and prf
   = HMAC-SHA256. SKEYID_d/a/e, the cipher key and the Phase 1 IV hash(g^xi | g^xr) (with the
   decrypted KE values in 5.3) are as for the other methods.
 - HASH_I / HASH_R take IDii_b / IDir_b in plaintext: the ID body before encryption (5 defines
   the hash over "the entire ID payload ... excluding the generic header"; the diagrams write the
-  encrypted form separately as <IDii_b>PubKey_r). Messages 5 and 6 carry only HASH_I / HASH_R
-  (and possibly NAT-D, VID or notifications); an ID payload there is a problem.
+  encrypted form separately as <IDii_b>PubKey_r). Main Mode 5 and 6 and Aggressive Mode 3
+  carry only HASH_I / HASH_R (and possibly NAT-D, VID or notifications); an ID payload there is
+  a problem.
 - The nonce length rule of 5 (8 to 256 octets) applies to the plaintext nonce.
-- 5.3 order: the RFC says HASH(1), if sent, "MUST be the first payload" of message 3 "and MUST
-  be followed by the encrypted nonce", and else the nonce is first. Read as a rule on HASH(1),
-  the nonce and the encrypted payloads among themselves: cleartext NAT-D (RFC 3947, a later
-  extension) and VID payloads may come ahead of them and are accepted, and listed in
-  rpke_clear_before_nonce. A problem is: HASH(1) not immediately followed by the nonce, a HASH
-  after the nonce, or a KE, ID, CERT (or second nonce) in the clear before the nonce.
+- 5.3 order: the RFC says HASH(1), if sent, "MUST be the first payload of the second message
+  exchange" (the initiator's message) "and MUST be followed by the encrypted nonce", and else the
+  nonce is first. Read as a rule on HASH(1), the nonce and the encrypted payloads among
+  themselves: the SA, which RFC 2409 5 puts ahead of all payloads in Aggressive Mode 1 and 2,
+  and cleartext NAT-D (RFC 3947, a later extension) and VID payloads may come ahead of them and
+  are accepted, and listed in rpke_clear_before_nonce. A problem is: HASH(1) not immediately
+  followed by the nonce, a HASH after the nonce in the initiator's message, or a KE, ID, CERT
+  (or second nonce) in the clear before the nonce.
+- Aggressive Mode HASH_R, 5.3: the diagram ends message 2 with HASH_R after <IDir_b>Ke_r, but
+  HASH_R is not written as encrypted there, and 5.3 also says "Save the requirements on the
+  location of the optional HASH payload and the mandatory nonce payload there are no further
+  payload requirements. All payloads-- in whatever order-- following the encrypted nonce MUST
+  be encrypted with Ke_i or Ke_r". So HASH_R may stand anywhere: before the nonce it is in the
+  clear (need not be next to the nonce, since the HASH(1) rule does not apply to it), after the
+  nonce it is Ke_r-encrypted like the rest, in the same IV chain and padding; both pass and
+  hash_r_place says which. A HASH_R after the nonce sent in the clear fails to open (a
+  decryption mismatch). More than one HASH in message 2 is a problem (the first is checked).
+- Aggressive Mode HASH_R, 5.2: in the clear wherever it stands (5.2 encrypts only ID and Nonce
+  bodies); the diagram's place after the nonce is not required.
+- Aggressive Mode, the rest: Ne_r = prf(Nr_b, CKY-R) with CKY-R from the header of message 2
+  (message 1 carries zero); SKEYID likewise uses that CKY-R. Message 3 is HASH_I only, its E flag
+  deciding whether it is encrypted, as for the other methods. RFC 2409 5: in Aggressive Mode
+  "authentication with public key encryption cannot be negotiated and when using the revised
+  method ... the cipher and hash cannot be negotiated"; read as: every transform message 1
+  offers must carry the chosen authentication method (5.2), and with 5.3 also the chosen
+  cipher, key length and hash (Ke_i and the encrypted payloads of message 1 already depend on
+  them); an offer that differs is a problem. The group, which RFC 2409 5 says Aggressive Mode
+  cannot negotiate either, is not checked here (as for the other methods).
 - 5.3 encryption: "All payloads-- in whatever order-- following the encrypted nonce MUST be
   encrypted", so every body after the nonce is opened, NAT-D and VID too if they stand there
   (the NAT-D check then sees the plaintext). Ne_i = prf(Ni_b, CKY-I), Ne_r = prf(Nr_b, CKY-R),
@@ -150,8 +220,8 @@ Public-key encryption (RFC 2409 5.2 "pke", 5.3 "rpke"), Main Mode only:
   32-octet prf output covers AES-128 (the K1 = prf(Ne, 0x00) expansion is never needed here).
 - 5.3 IVs: AES-CBC per payload body; the first body after the nonce uses IV 0, each later body
   the last ciphertext block of the body before it, in payload order. The RFC's sentence names
-  only Ke_i; message 4 is read the same way under Ke_r, starting again from IV 0 (the chain is
-  per message and independent of the Appendix B Phase 1 IV).
+  only Ke_i; the responder's message is read the same way under Ke_r, starting again from IV 0
+  (the chain is per message and independent of the Appendix B Phase 1 IV).
 - 5.3 padding: each body is padded on its own; "padded up to the nearest block size" means the
   fewest pad octets that reach a block boundary, at least one ("there will always be padding"):
   1 to 16 octets, all 0x00 except the last, which holds their count minus one (0..15). So a body
@@ -170,7 +240,7 @@ import warnings
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, padding, rsa, utils
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
@@ -185,7 +255,8 @@ FLAG_E = 0x01
 ZERO_MID = b"\0" * 4
 # RFC 2409 Appendix A authentication methods, RFC 4754 4 for ECDSA; each ECDSA method fixes the
 # curve and the hash applied to the signed message.
-AUTH_METHODS = {"psk": (1,), "rsa": (3,), "ecdsa": (9, 10, 11), "pke": (4,), "rpke": (5,)}
+AUTH_METHODS = {"psk": (1,), "dss": (2,), "rsa": (3,), "ecdsa": (9, 10, 11), "pke": (4,),
+                "rpke": (5,)}
 PKE_AUTHS = ("pke", "rpke")  # RFC 2409 5.2 (encryption with RSA) and 5.3 (revised)
 ECDSA_METHODS = {9: ("secp256r1", hashes.SHA256), 10: ("secp384r1", hashes.SHA384),
                  11: ("secp521r1", hashes.SHA512)}
@@ -198,8 +269,14 @@ PAYLOAD_NAMES = {KE: "ke", ID: "id", CERT: "cert", HASH: "hash", NONCE: "nonce",
 AES_BLOCK = 16
 RPKE_IV_CHAIN = ("RFC 2409 5.3, per message: the first payload after the RSA-encrypted nonce "
                  "with IV 0, each later one with the last ciphertext block of the payload body "
-                 "before it; message 4 starts again from 0 under Ke_r. Not linked to the "
-                 "Appendix B Phase 1 IV, which starts at message 5 from hash(g^xi | g^xr)")
+                 "before it; the responder's message (Main Mode 4, Aggressive Mode 2) starts "
+                 "again from 0 under Ke_r. Not linked to the Appendix B Phase 1 IV, which starts "
+                 "from hash(g^xi | g^xr) at the first HDR* message (Main Mode 5, Aggressive Mode "
+                 "3 when encrypted)")
+# RFC 2409 5.1: a signature algorithm tied to one hash signs HASH_I / HASH_R computed with the
+# HMAC of that hash instead of the negotiated prf; DSS is tied to SHA-1.
+DSS_METHOD = 2
+DSA_Q_BITS = (160, 224, 256)
 
 
 class Malformed(Exception):
@@ -387,13 +464,11 @@ class Opener:
 
 def check(c, report):
     auth = c.get("auth", "psk")
-    need(auth in AUTH_METHODS, f"auth {auth!r} is not psk, rsa, ecdsa, pke or rpke")
+    need(auth in AUTH_METHODS, f"auth {auth!r} is not psk, dss, rsa, ecdsa, pke or rpke")
     raw = [bytes.fromhex(m) for m in c["messages"]]
     need(raw and len(raw[0]) >= 28, "messages: no first message")
     need(raw[0][18] in PHASE1, f"first message: exchange type {raw[0][18]}, not 2 or 4")
     mode, prefix, n1 = PHASE1[raw[0][18]]
-    need(mode == "main" or auth not in PKE_AUTHS,
-         f"Aggressive Mode with {auth} (public-key encryption) is not supported here")
     need(len(raw) == n1 + 3, f"messages: want {mode} mode 1..{n1} and Quick Mode 1..3")
     labels = [f"{prefix}{i + 1}" for i in range(n1)] + ["qm1", "qm2", "qm3"]
     report.update({"mode": mode, "auth": auth})
@@ -439,10 +514,14 @@ def check(c, report):
     if t["attrs"] not in [x["attrs"] for p in offered for x in p["transforms"]]:
         problems.append(f"{labels[1]}: the chosen transform was not offered in {labels[0]}")
     if auth in PKE_AUTHS:
-        # RFC 2409 5.2 / 5.3: messages 3 and 4 are in the clear, but the bodies of some of their
-        # payloads are RSA- or Ke-encrypted; from here on they stand for their plaintext.
-        plain[2], plain[3], idii_b, idir_b = pke_phase1(c, report, auth, plain[2], plain[3],
-                                                         cky_i, cky_r)
+        # RFC 2409 5.2 / 5.3: Main Mode messages 3 and 4, Aggressive Mode 1 and 2, are in the
+        # clear, but the bodies of some of their payloads are RSA- or Ke-encrypted; from here on
+        # they stand for their plaintext.
+        at = 2 if mode == "main" else 0
+        if mode == "aggressive":
+            am_pke_offer(report, auth, offered, t["attrs"])
+        plain[at], plain[at + 1], idii_b, idir_b = pke_phase1(
+            c, report, auth, mode, labels[at:at + 2], plain[at], plain[at + 1], cky_i, cky_r)
     ke_i, ke_r = (plain[2], plain[3]) if mode == "main" else (plain[0], plain[1])
     li, lr = (labels[2], labels[3]) if mode == "main" else (labels[0], labels[1])
     gxi, gxr = get(ke_i, KE, li), get(ke_r, KE, lr)
@@ -495,18 +574,30 @@ def check(c, report):
     # A payload missing from a decrypted message is a mismatch; from a cleartext one, bad input.
     missing = {l: Garbled if encrypted[i] else Malformed for i, l in enumerate(labels[:n1])}
     if auth in PKE_AUTHS:
-        # With public-key encryption the identities travelled (encrypted) in messages 3 and 4;
-        # messages 5 and 6 carry only HASH_I / HASH_R (RFC 2409 5.2 / 5.3 diagrams).
-        for l in ("mm5", "mm6"):
+        # With public-key encryption the identities travelled (encrypted) in Main Mode messages 3
+        # and 4, Aggressive Mode 1 and 2; Main Mode 5 and 6 and Aggressive Mode 3 carry only
+        # HASH_I / HASH_R (RFC 2409 5.2 / 5.3 diagrams).
+        for l in (("mm5", "mm6") if mode == "main" else ("am3",)):
             if any(p[0] == ID for p in p1[l]):
                 problems.append(f"{l}: ID payload after a public-key-encryption exchange")
     else:
         idii_b = get(p1[id_i], ID, id_i, missing[id_i])
         idir_b = get(p1[id_r], ID, id_r, missing[id_r])
-    hash_i = prf(skeyid, gxi, gxr, cky_i, cky_r, sai_b, idii_b)
-    hash_r = prf(skeyid, gxr, gxi, cky_r, cky_i, sai_b, idir_b)
-    authenticate(report, "i", auth, method, p1[from_i], hash_i, from_i, missing[from_i])
-    authenticate(report, "r", auth, method, p1[from_r], hash_r, from_r, missing[from_r])
+    hi_data = (gxi, gxr, cky_i, cky_r, sai_b, idii_b)
+    hr_data = (gxr, gxi, cky_r, cky_i, sai_b, idir_b)
+    hash_i, hash_r = prf(skeyid, *hi_data), prf(skeyid, *hr_data)
+    alt_i = alt_r = None
+    if method == DSS_METHOD:
+        # RFC 2409 5.1: DSS is tied to SHA-1, so the HASH_I / HASH_R it signs are computed "as
+        # above, except using the HMAC version of" SHA-1, keyed with the same SKEYID (which, like
+        # everything else, stays with the negotiated prf). The prf-computed ones are kept only
+        # to name that misreading.
+        alt_i, alt_r = hash_i, hash_r
+        hash_i = hmac.new(skeyid, b"".join(hi_data), hashlib.sha1).digest()
+        hash_r = hmac.new(skeyid, b"".join(hr_data), hashlib.sha1).digest()
+        report["dss_signed_hash"] = "HMAC-SHA1(SKEYID, ...) per RFC 2409 5.1"
+    authenticate(report, "i", auth, method, p1[from_i], hash_i, from_i, missing[from_i], alt_i)
+    authenticate(report, "r", auth, method, p1[from_r], hash_r, from_r, missing[from_r], alt_r)
 
     # Informational exchanges (RFC 2409 5.7): HASH(1) = prf(SKEYID_a, M-ID | N/D ...), each one
     # independent of the others and of Quick Mode, so a garbled one spoils only its own entry.
@@ -599,10 +690,11 @@ def quick_mode(c, report, box, msgs, hdrs, p1_last, skeyid_a, skeyid_d):
                    "installs_checked": len(c.get("installs", []))})
 
 
-def authenticate(report, side, auth, method, payloads, want, label, exc):
+def authenticate(report, side, auth, method, payloads, want, label, exc, alt=None):
     """One side's Phase 1 proof of HASH_I or HASH_R (`want`): the HASH payload itself with a
-    pre-shared key (RFC 2409 5.4); with signatures (5.1) a SIG payload over it, checked with the
-    key of the end-entity certificate among the CERT payloads."""
+    pre-shared key (RFC 2409 5.4) or public-key encryption (5.2, 5.3); with signatures (5.1) a
+    SIG payload over it, checked with the key of the end-entity certificate among the CERT
+    payloads. `alt` (DSS only) is the same hash under the negotiated prf, for diagnosis."""
     types = [p[0] for p in payloads]
     if auth == "psk" or auth in PKE_AUTHS:  # 5.2 / 5.3: the HASH payload is the proof too
         if SIG in types:
@@ -636,14 +728,16 @@ def authenticate(report, side, auth, method, payloads, want, label, exc):
               if not any(o is not x and o[0].issuer == x[0].subject for o in certs)]
         cert, key = (ee or certs)[0]
         report[f"cert_{side}_subject"] = cert.subject.rfc4514_string()
-        ok, form = verify_signature(key, method, sig, want)
+        ok, form = verify_signature(key, method, sig, want, alt)
     report[f"sig_{side}_ok"] = report[f"hash_{side}_ok"] = ok
     report[f"sig_{side}_form"] = form
 
 
-def verify_signature(key, method, sig, signed):
+def verify_signature(key, method, sig, signed, alt=None):
     """Whether `sig` signs `signed` (a HASH_I/HASH_R) as RFC 2409 5.1 / RFC 4754 want, and a
     name for what it does sign, to tell one misreading of the RFCs from another."""
+    if method == DSS_METHOD:
+        return verify_dss(key, sig, signed, alt)
     if method == 3:
         if not isinstance(key, rsa.RSAPublicKey):
             return False, f"method 3 (RSA) but the certificate holds a {type(key).__name__}"
@@ -678,10 +772,66 @@ def verify_signature(key, method, sig, signed):
     return False, "not an ECDSA signature of HASH under the certificate's key"
 
 
-def pke_phase1(c, report, auth, p3, p4, cky_i, cky_r):
-    """Main Mode messages 3 and 4 of RFC 2409 5.2 ("pke") or 5.3 ("rpke"), with their
-    encrypted bodies opened: returns both payload lists with every body in plaintext (same
-    types, same order) and the plaintext IDii_b / IDir_b."""
+def verify_dss(key, sig, signed, prf_signed):
+    """RFC 2409 5.1 DSS: "the negotiated digital signature algorithm applied to HASH_I", read as
+    DSA with SHA-1 over the message HASH_I (the FIPS 186 DSS hashes its message with SHA-1),
+    HASH_I itself computed with HMAC-SHA1; "encoded as r followed by s", each an unsigned
+    big-endian integer as long as the key's q. `prf_signed` is HASH_I under the negotiated prf;
+    the other readings are tried only to name what a failing signature signs."""
+    if not isinstance(key, dsa.DSAPublicKey):
+        return False, f"method 2 (DSS) but the certificate holds a {key_name(key)}"
+    qbits = key.parameters().parameter_numbers().q.bit_length()
+    if qbits not in DSA_Q_BITS:
+        return False, f"DSA key with q of {qbits} bits, not 160, 224 or 256"
+    n = (qbits + 7) // 8
+    if len(sig) != 2 * n:
+        why = f"signature of {len(sig)} octets, r | s wants {2 * n} (q of {qbits} bits)"
+        try:
+            r, s = utils.decode_dss_signature(sig)
+            why += (f"; it is a DER SEQUENCE of r and s instead "
+                    f"({r.bit_length()}/{s.bit_length()} bits)")
+        except ValueError:
+            pass
+        return False, why
+    der = utils.encode_dss_signature(int.from_bytes(sig[:n], "big"), int.from_bytes(sig[n:], "big"))
+    tries = [("dsa-sha1-of-hash", signed, hashes.SHA1()),
+             ("dsa-hash-as-digest", signed, utils.Prehashed(hashes.SHA1())),
+             ("dsa-over-negotiated-prf-hash", prf_signed, hashes.SHA1()),
+             ("dsa-over-negotiated-prf-hash-as-digest", prf_signed,
+              utils.Prehashed(hashes.SHA256())),
+             ("dsa-sha256-of-hash", signed, hashes.SHA256()),
+             ("dsa-sha256-of-negotiated-prf-hash", prf_signed, hashes.SHA256())]
+    for form, data, alg in tries:
+        try:
+            key.verify(der, data, alg)
+            return form == "dsa-sha1-of-hash", form
+        except InvalidSignature:
+            pass
+    return False, "not a DSA signature of HASH under the certificate's key in any form tried"
+
+
+def am_pke_offer(report, auth, offered, chosen):
+    """RFC 2409 5: in Aggressive Mode "authentication with public key encryption cannot be
+    negotiated and when using the revised method of public key encryption for authentication
+    the cipher and hash cannot be negotiated": message 1 is already encrypted for them, so every
+    transform offered must carry the chosen authentication method (and with 5.3 the chosen
+    cipher, key length and hash)."""
+    fixed = (3,) if auth == "pke" else (3, 1, 14, 2)
+    for p in offered:
+        for x in p["transforms"]:
+            if any(x["attrs"].get(k) != chosen.get(k) for k in fixed):
+                report["problems"].append(
+                    f"am1: offers {x['attrs']}, which differs from the chosen transform in "
+                    f"attributes {fixed}, which Aggressive Mode with {auth} cannot negotiate")
+
+
+def pke_phase1(c, report, auth, mode, labels, p_i, p_r, cky_i, cky_r):
+    """The messages of RFC 2409 5.2 ("pke") or 5.3 ("rpke") that carry the encrypted nonces and
+    identities, Main Mode 3 and 4 or Aggressive Mode 1 and 2 (`labels`), with their encrypted
+    bodies opened: returns both payload lists with every body in plaintext (same types, same
+    order) and the plaintext IDii_b / IDir_b. In Aggressive Mode the responder's message also
+    carries HASH_R, in the clear or (5.3) Ke_r-encrypted after the nonce; hash_r_place says
+    which."""
     keys, certs = pke_material(c)
     report.update({"pke_mode": auth, "hash1_ok": None, "pkcs1_ok": {}})
     if auth == "rpke":
@@ -689,24 +839,37 @@ def pke_phase1(c, report, auth, p3, p4, cky_i, cky_r):
                        "rpke_padding": {}})
     failed = []  # labels whose body could not be opened; raised once both messages are walked
     opened = {}
-    for label, payloads, sender, cky in (("mm3", p3, "i", cky_i), ("mm4", p4, "r", cky_r)):
+    li, lr = labels
+    for label, payloads, sender, cky in ((li, p_i, "i", cky_i), (lr, p_r, "r", cky_r)):
         peer = "r" if sender == "i" else "i"
+        # Aggressive Mode 2: its HASH is HASH_R (there is no HASH(1) from the responder).
+        has_hash_r = mode == "aggressive" and sender == "r"
         if auth == "pke":
             opened[label] = pke_message(report, label, payloads, keys, peer, failed)
         else:
-            opened[label] = rpke_message(report, label, payloads, keys, peer, cky, failed)
+            opened[label] = rpke_message(report, label, payloads, keys, peer, cky, failed,
+                                         has_hash_r)
         hashes = [n for n, p in enumerate(payloads) if p[0] == HASH]
-        if label == "mm4" and hashes:
-            report["problems"].append("mm4: HASH payload (HASH(1) belongs in message 3 only)")
-        if label == "mm3" and hashes:
+        if sender == "r" and hashes and not has_hash_r:
+            report["problems"].append(f"{label}: HASH payload (HASH(1) belongs in message 3 "
+                                      f"only)")
+        if has_hash_r and hashes:
             if len(hashes) > 1:
-                report["problems"].append("mm3: more than one HASH payload")
+                report["problems"].append(f"{label}: more than one HASH payload")
+            types = [p[0] for p in payloads]
+            if NONCE in types:
+                after = hashes[0] > types.index(NONCE)
+                report["hash_r_place"] = ("ke_r" if auth == "rpke" and after else "clear") + (
+                    "-after-nonce" if after else "-before-nonce")
+        if sender == "i" and hashes:
+            if len(hashes) > 1:
+                report["problems"].append(f"{label}: more than one HASH payload")
             hash1(report, opened[label][hashes[0]][1], certs, c)
         certs_seen(report, sender, opened[label], certs)
     if failed:
         raise Garbled(f"could not open {', '.join(failed)}")
     ids, nonces = {}, {}
-    for label, side in (("mm3", "i"), ("mm4", "r")):
+    for label, side in ((li, "i"), (lr, "r")):
         for ptype, store in ((ID, ids), (NONCE, nonces)):
             n = [p for p in opened[label] if p[0] == ptype]
             need(n, f"{label}: no payload of type {ptype}")  # the generic headers are clear
@@ -718,7 +881,7 @@ def pke_phase1(c, report, auth, p3, p4, cky_i, cky_r):
     for s in "ir":  # RFC 2409 5: "between 8 and 256 bytes inclusive"
         if not 8 <= len(nonces[s]) <= 256:
             report["problems"].append(f"nonce of {s}: {len(nonces[s])} octets, not 8..256")
-    return opened["mm3"], opened["mm4"], ids["i"], ids["r"]
+    return opened[li], opened[lr], ids["i"], ids["r"]
 
 
 def pke_material(c):
@@ -760,12 +923,14 @@ def pke_message(report, label, payloads, keys, to, failed):
     return out
 
 
-def rpke_message(report, label, payloads, keys, to, cky, failed):
-    """RFC 2409 5.3: optional HASH(1) (message 3 only), then the Nonce RSA-encrypted to `to`;
-    every payload after the nonce has its body AES-CBC-encrypted under Ke = the first 16 octets
-    of Ne = prf(N_b, CKY) (16 <= 32, so Appendix B's K1 | K2 expansion does not arise), the IV
-    0 for the first and the last ciphertext block of the previous body for each later one, and
-    the plaintext padded with 0x00 octets and a final octet counting them."""
+def rpke_message(report, label, payloads, keys, to, cky, failed, has_hash_r=False):
+    """RFC 2409 5.3: optional HASH(1) (the initiator's message only), then the Nonce
+    RSA-encrypted to `to`; every payload after the nonce has its body AES-CBC-encrypted under
+    Ke = the first 16 octets of Ne = prf(N_b, CKY) (16 <= 32, so Appendix B's K1 | K2 expansion
+    does not arise), the IV 0 for the first and the last ciphertext block of the previous body
+    for each later one, and the plaintext padded with 0x00 octets and a final octet counting
+    them. With `has_hash_r` (Aggressive Mode 2) the HASH payload is HASH_R, on which 5.3 puts no
+    place: in the clear before the nonce, or after it and so encrypted like the rest."""
     problems = report["problems"]
     types = [p[0] for p in payloads]
     need(NONCE in types, f"{label}: no Nonce payload")
@@ -775,9 +940,9 @@ def rpke_message(report, label, payloads, keys, to, cky, failed):
     for t in before:
         if t in (KE, ID, CERT, NONCE):
             problems.append(f"{label}: payload {t} in the clear before the encrypted nonce")
-    if HASH in before and before.index(HASH) != at - 1:
+    if HASH in before and before.index(HASH) != at - 1 and not has_hash_r:
         problems.append(f"{label}: HASH(1) is not immediately followed by the encrypted nonce")
-    if HASH in types[at + 1:]:
+    if HASH in types[at + 1:] and not has_hash_r:
         problems.append(f"{label}: HASH payload after the nonce (HASH(1) must precede it)")
     names = body_labels(label, payloads)
     out = list(payloads)

@@ -37,6 +37,7 @@ enum Auth {
     Ecdsa,
     Pke,
     Rpke,
+    Dss,
 }
 
 impl Auth {
@@ -47,6 +48,7 @@ impl Auth {
             Auth::Ecdsa => "ecdsa",
             Auth::Pke => "pke",
             Auth::Rpke => "rpke",
+            Auth::Dss => "dss",
         }
     }
 
@@ -65,6 +67,13 @@ impl Auth {
                 pki::sign_with(&k.b_ec, &[&k.intermediate]),
                 pki::trusting(&k.root),
             ),
+            (Auth::Dss, a) => {
+                let (ia, ib) = pki::dsa_pair();
+                (
+                    pki::sign_with(if a { ia } else { ib }, &[]),
+                    pki::trusting(&k.root),
+                )
+            }
             (Auth::Pke | Auth::Rpke, a) => {
                 let (ours, theirs) = if a {
                     (&k.a_rsa, &k.b_rsa)
@@ -127,8 +136,10 @@ fn run_with(
     pb.aggressive = aggressive;
     (pb.local_auth, pb.remote_auth) = auth.methods(false);
     // No IKE fragments: the script reads whole messages only.
+    // Private group 40000 is known to both; New Group Mode runs only when a proposal names it.
     let cfg = || EndpointConfig {
         fragment_size: 65_000,
+        private_groups: vec![private_modp(40000)],
         ..EndpointConfig::default()
     };
     let mut a = Endpoint::new(cfg(), vec![pa], Box::new(ra)).unwrap();
@@ -147,9 +158,11 @@ fn run_with(
     assert!(p.run_until(Duration::from_secs(10), |p| {
         installs(&p.events_a).len() == 1 && installs(&p.events_b).len() == 1
     }));
+    // New Group Mode messages (type 33) go apart.
+    let is_ngm = |m: &ike_testkit::sim::Sent| m.payload.get(18) == Some(&33);
     let phase2 = if aggressive { 6 } else { 9 };
     assert_eq!(
-        p.log.len(),
+        p.log.iter().filter(|m| !is_ngm(m)).count(),
         phase2,
         "Phase 1 (6 or 3 messages) and Quick Mode 3"
     );
@@ -157,7 +170,18 @@ fn run_with(
     let h = p.a.handles_all()[0];
     p.a.delete(now, h).unwrap();
     assert!(p.run_until(Duration::from_secs(5), |p| p.b.sa_count() == 0));
-    let messages: Vec<String> = p.log.iter().map(|s| hex::encode(&s.payload)).collect();
+    let ngm: Vec<String> = p
+        .log
+        .iter()
+        .filter(|m| is_ngm(m))
+        .map(|s| hex::encode(&s.payload))
+        .collect();
+    let messages: Vec<String> = p
+        .log
+        .iter()
+        .filter(|m| !is_ngm(m))
+        .map(|s| hex::encode(&s.payload))
+        .collect();
     let draws32 = |d: &std::sync::Mutex<Vec<Vec<u8>>>| -> Vec<String> {
         d.lock()
             .unwrap()
@@ -185,6 +209,8 @@ fn run_with(
     let k = pki::pki();
     let pem = |b: &[u8]| String::from_utf8(b.to_vec()).unwrap();
     let input = serde_json::json!({
+        "new_group": ngm,
+        "private_groups": {"40000": {"type": "modp", "prime": TEST_SAFE_PRIME.to_ascii_lowercase(), "generator": "02"}},
         "pke_keys": {"i": pem(&k.a_rsa.key), "r": pem(&k.b_rsa.key)},
         "pke_certs": {"i": pem(&k.a_rsa.cert), "r": pem(&k.b_rsa.cert)},
         "messages": messages[..phase2],
@@ -333,5 +359,33 @@ fn main_mode_with_public_key_encryption_matches_an_independent_python_computatio
             }
         }
         expect(&r, "nat_d_ok", true.into());
+    }
+}
+
+/// Aggressive Mode with public-key encryption, both modes, and DSS signatures in Main Mode.
+#[test]
+fn aggressive_mode_pke_and_main_mode_dss_match_an_independent_python_computation() {
+    if !have_python() {
+        return;
+    }
+    for (auth, seed, aggressive) in [
+        (Auth::Pke, 95, true),
+        (Auth::Rpke, 97, true),
+        (Auth::Dss, 99, false),
+    ] {
+        let r = run_with(&["aes128-sha256"], seed, auth, aggressive);
+        check(&r, 2);
+        expect(
+            &r,
+            "mode",
+            if aggressive { "aggressive" } else { "main" }.into(),
+        );
+        if auth == Auth::Dss {
+            expect(&r, "sig_i_form", "dsa-sha1-of-hash".into());
+            expect(&r, "sig_r_form", "dsa-sha1-of-hash".into());
+        } else {
+            expect(&r, "pke_mode", auth.name().into());
+            expect(&r, "hash1_ok", true.into());
+        }
     }
 }
