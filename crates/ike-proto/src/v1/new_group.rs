@@ -201,21 +201,11 @@ impl IsakmpSa {
     /// body.
     fn ngm_open(&self, iv: &[u8], msg: &wire::Message<'_>) -> Result<(Vec<u8>, Vec<u8>), Step> {
         let mid = msg.header.message_id;
-        let Body::Encrypted {
-            first_payload,
-            ciphertext,
-        } = &msg.body
-        else {
-            return Err(Step::Drop(DropReason::InvalidPayloads));
-        };
+        let (plain, l, end, _) = self.decrypt_p2(iv, msg)?;
         let keys = self
             .keys
             .as_ref()
             .ok_or(Step::Drop(DropReason::WrongState))?;
-        let (plain, _) = protect::decrypt(&keys.cipher, iv, ciphertext)
-            .ok_or(Step::Drop(DropReason::IntegrityCheckFailed))?;
-        let (l, end) = protect::layout(first_payload.value(), &plain)
-            .ok_or(Step::Drop(DropReason::IntegrityCheckFailed))?;
         let kinds: Vec<u8> = l.iter().map(|p| p.0).collect();
         if kinds != [PayloadType::Hash.value(), PayloadType::Sa.value()] {
             return Err(Step::Drop(DropReason::InvalidPayloads));

@@ -555,7 +555,7 @@ impl IsakmpSa {
     }
 
     /// Decrypts a Phase 2 message with `iv`; the plaintext, its layout and the next IV.
-    fn decrypt_p2(
+    pub(super) fn decrypt_p2(
         &self,
         iv: &[u8],
         msg: &wire::Message<'_>,
