@@ -11,7 +11,9 @@
 //! (checked against tshark 4.0 by crates/ike/tests/keylog.rs); an algorithm Wireshark cannot
 //! decrypt is written as a comment line naming it.
 //!
-//! The files are created with mode 0600 and only appended to. They hold secrets: the daemon
+//! The files are created with mode 0600 and only appended to, never through a symbolic link;
+//! a directory or file that another user owns or may write (or, for files, read) is refused,
+//! so that a local user cannot redirect the keys or read them. They hold secrets: the daemon
 //! says so in its log when it starts with `--keylog`.
 
 use std::fs::{File, OpenOptions};
@@ -164,34 +166,100 @@ pub struct KeyLog {
     esp: File,
 }
 
-fn open_0600(path: &Path) -> std::io::Result<File> {
-    use std::os::unix::fs::OpenOptionsExt as _;
-    OpenOptions::new()
+/// The effective user ID of this process: the owner of `/proc/self` (no `unsafe` call needed).
+fn our_uid() -> std::io::Result<u32> {
+    use std::os::unix::fs::MetadataExt as _;
+    Ok(std::fs::metadata("/proc/self")?.uid())
+}
+
+fn refused(path: &Path, why: &str) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::PermissionDenied,
+        format!("{}: {why}; refusing to write keys there", path.display()),
+    )
+}
+
+/// Opens a key file for appending without following a symbolic link (`O_NOFOLLOW`), creating
+/// it with mode 0600, and refuses it unless it is a regular file of ours that no one else may
+/// read or write: a file another local user planted (or made readable) would leak the keys.
+fn open_0600(path: &Path, uid: u32) -> std::io::Result<File> {
+    use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _};
+    let f = OpenOptions::new()
         .create(true)
         .append(true)
         .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ELOOP) {
+                refused(path, "a symbolic link")
+            } else {
+                e
+            }
+        })?;
+    let m = f.metadata()?;
+    if !m.file_type().is_file() {
+        return Err(refused(path, "not a regular file"));
+    }
+    if m.uid() != uid {
+        return Err(refused(
+            path,
+            &format!("owned by uid {}, not by us (uid {uid})", m.uid()),
+        ));
+    }
+    if m.mode() & 0o077 != 0 {
+        return Err(refused(
+            path,
+            &format!(
+                "mode {:04o} lets others read or write it (expected 0600)",
+                m.mode() & 0o7777
+            ),
+        ));
+    }
+    Ok(f)
 }
 
 impl KeyLog {
-    /// Creates DIR (mode 0700) if needed and opens its two tables for appending; writes a
-    /// `preferences` file turning on ESP decryption unless one is there.
+    /// Creates DIR (mode 0700) if needed and opens its tables for appending; writes a
+    /// `preferences` file turning on ESP decryption unless one is there. DIR must be a
+    /// directory of ours that no one else can write to, and each file a regular file of ours
+    /// that no one else can read or write (see [`open_0600`]).
     pub fn open(dir: &Path) -> std::io::Result<KeyLog> {
-        use std::os::unix::fs::DirBuilderExt as _;
+        use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _};
         std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(dir)?;
+        let uid = our_uid()?;
+        let m = std::fs::symlink_metadata(dir)?;
+        if !m.file_type().is_dir() {
+            return Err(refused(dir, "not a directory (a symbolic link?)"));
+        }
+        if m.uid() != uid {
+            return Err(refused(
+                dir,
+                &format!("owned by uid {}, not by us (uid {uid})", m.uid()),
+            ));
+        }
+        if m.mode() & 0o022 != 0 {
+            return Err(refused(
+                dir,
+                &format!(
+                    "mode {:04o} lets others create files in it (expected 0700)",
+                    m.mode() & 0o7777
+                ),
+            ));
+        }
         let prefs = dir.join("preferences");
-        if !prefs.exists() {
-            let mut f = open_0600(&prefs)?;
+        if std::fs::symlink_metadata(&prefs).is_err() {
+            let mut f = open_0600(&prefs, uid)?;
             f.write_all(b"# written by ike daemon --keylog\nesp.enable_encryption_decode: TRUE\n")?;
         }
         Ok(KeyLog {
             dir: dir.to_path_buf(),
-            ikev2: open_0600(&dir.join("ikev2_decryption_table"))?,
-            ikev1: open_0600(&dir.join("ikev1_decryption_table"))?,
-            esp: open_0600(&dir.join("esp_sa"))?,
+            ikev2: open_0600(&dir.join("ikev2_decryption_table"), uid)?,
+            ikev1: open_0600(&dir.join("ikev1_decryption_table"), uid)?,
+            esp: open_0600(&dir.join("esp_sa"), uid)?,
         })
     }
 
