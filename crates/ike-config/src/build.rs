@@ -295,11 +295,14 @@ pub(crate) fn config(ctx: &mut Ctx<'_>, text: &str) -> Option<(DaemonConfig, Vec
     if let Some(n) = root.get("connections") {
         if let Some(t) = n.table(ctx, "a table of connections ([connections.NAME])") {
             for (name, key_span, node) in t.entries() {
-                if name.trim().is_empty() || name.chars().any(char::is_control) {
+                let safe = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+                if name.is_empty() || name.len() > 64 || !name.chars().all(safe) {
+                    // Names go into logs and the control protocol: nothing that could forge a
+                    // line or a field.
                     ctx.error(
                         &key_span,
                         &node.path,
-                        "invalid connection name (expected a name such as \"site-b\")",
+                        "invalid connection name (expected up to 64 letters, digits, '-', '_' or '.', such as \"site-b\")",
                     );
                     continue;
                 }
@@ -649,6 +652,16 @@ fn secrets(ctx: &mut Ctx<'_>, root: &Table<'_, '_>) -> (Vec<IkeSecret>, Vec<Priv
                     None
                 }
             };
+            if let Some(k) = secret.as_ref().filter(|k| k.expose().len() < 16) {
+                ctx.warn(
+                    &s.span,
+                    &s.path,
+                    format!(
+                        "the pre-shared key has {} bytes: a key under 16 bytes can be guessed offline from one captured handshake (use 16 or more random bytes, e.g. `openssl rand -base64 24`)",
+                        k.expose().len()
+                    ),
+                );
+            }
             ike.push(IkeSecret { ids, secret });
         }
     }
@@ -1766,7 +1779,26 @@ fn selectors(
             continue;
         }
         match values::traffic_selector(i.text) {
-            Ok(ts) => out.push(ts),
+            Ok(ts) => {
+                // "10.88.1.5/24" means the subnet 10.88.1.0/24: say so, it may be a typo.
+                let net = i.text.trim().split('[').next().unwrap_or_default().trim();
+                if let Some((addr, _)) = net.split_once('/') {
+                    if addr
+                        .parse::<std::net::IpAddr>()
+                        .is_ok_and(|a| a != ts.start)
+                    {
+                        ctx.warn(
+                            &i.span,
+                            &i.path,
+                            format!(
+                                "\"{net}\" has host bits set; it is taken as the subnet starting at {} (write that to silence this)",
+                                ts.start
+                            ),
+                        );
+                    }
+                }
+                out.push(ts)
+            }
             Err(m) => ctx.error(&i.span, &i.path, m),
         }
     }

@@ -690,3 +690,39 @@ fn private_groups_load_and_are_checked() {
     let e = parse(&format!("{v2}{GROUP}")).unwrap_err().to_string();
     assert!(e.contains("private groups are IKEv1 only"), "{e}");
 }
+
+/// Inputs that work but are probably not what the user meant, or are weak: a selector with host
+/// bits set, a pre-shared key under 16 bytes (warnings); a connection name outside letters,
+/// digits, '-', '_', '.' (an error: names reach logs and the control protocol).
+#[test]
+fn doubtful_inputs_are_warned_about_and_unsafe_names_refused() {
+    let text = BASE.replace(
+        "local_ts = [\"10.88.1.0/24\"]",
+        "local_ts = [\"10.88.1.5/24\"]",
+    );
+    let config = parse(&text).unwrap();
+    assert_eq!(
+        config.connections[0].peer.children[0].local_ts[0].start,
+        ip("10.88.1.0")
+    );
+    let w: Vec<String> = config.warnings.iter().map(|w| w.to_string()).collect();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].contains("bad.toml:20: connections.site-b.children.net.local_ts[0]: warning: \"10.88.1.5/24\" has host bits set; it is taken as the subnet starting at 10.88.1.0"), "{w:?}");
+    let text = BASE.replace("secret = \"a long random string\"", "secret = \"short\"");
+    let config = parse(&text).unwrap();
+    let w: Vec<String> = config.warnings.iter().map(|w| w.to_string()).collect();
+    assert!(
+        w.iter()
+            .any(|w| w.contains("the pre-shared key has 5 bytes")),
+        "{w:?}"
+    );
+    assert!(
+        w.iter().all(|w| !w.contains("short")),
+        "the key itself is never shown: {w:?}"
+    );
+    for name in ["site b", "x\\ny", "ünïcode", "a/b"] {
+        let text = BASE.replace("site-b", &format!("\"{name}\""));
+        let e = parse(&text).unwrap_err().to_string();
+        assert!(e.contains("invalid connection name"), "{name}: {e}");
+    }
+}

@@ -116,7 +116,7 @@ fn a_missing_file_exits_1() {
 
 #[test]
 fn warnings_go_to_stderr_and_keep_exit_0() {
-    let text = "[connections.old]\nversion = 1\naggressive = true\nlocal_addrs = [\"10.0.0.1\"]\n[connections.old.local]\nauth = \"psk\"\n[connections.old.remote]\nauth = \"psk\"\n[[secrets.ike]]\nsecret = \"x\"\n";
+    let text = "[connections.old]\nversion = 1\naggressive = true\nlocal_addrs = [\"10.0.0.1\"]\n[connections.old.local]\nauth = \"psk\"\n[connections.old.remote]\nauth = \"psk\"\n[[secrets.ike]]\nsecret = \"a sixteen byte key or more\"\n";
     let path = temp_file("v1.toml", text);
     let p = path.display();
     let (code, out, err) = ike(&["check", "-c", path.to_str().unwrap()]);
