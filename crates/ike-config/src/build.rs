@@ -36,6 +36,7 @@ const DAEMON_KEYS: &[&str] = &[
     "port",
     "port_nat_t",
     "control_socket",
+    "max_control_clients",
     "kernel",
     "log",
     "retransmit_timeout",
@@ -403,6 +404,11 @@ fn daemon(ctx: &mut Ctx<'_>, t: &Table<'_, '_>) -> DaemonConfig {
             } else {
                 d.control_socket = values::resolve(ctx.base_dir, s);
             }
+        }
+    }
+    if let Some(n) = t.get("max_control_clients") {
+        if let Some(v) = n.int_in(ctx, 1..=65536) {
+            d.max_control_clients = usize::try_from(v).unwrap_or(64);
         }
     }
     if let Some(n) = t.get("kernel") {

@@ -24,6 +24,7 @@
 //! port = 500                        # default 500
 //! port_nat_t = 4500                 # default 4500
 //! control_socket = "/run/ike/ike.sock"
+//! max_control_clients = 64          # control clients at once; one more is refused
 //! kernel = "xfrm"                   # "xfrm" (default) | "none"
 //! log = "info,ike=debug"            # default level, then per-subsystem levels
 //! retransmit_timeout = "2s"         # first retransmission (strongSwan names from here on)
@@ -172,6 +173,8 @@ pub struct DaemonConfig {
     pub endpoint: EndpointConfig,
     /// Engine shards, one thread each (1 to 64); `None`: one per core.
     pub shards: Option<u8>,
+    /// Control clients served at once (default 64); one more is told so and closed.
+    pub max_control_clients: usize,
 }
 
 impl Default for DaemonConfig {
@@ -185,6 +188,7 @@ impl Default for DaemonConfig {
             log: None,
             endpoint: EndpointConfig::default(),
             shards: None,
+            max_control_clients: 64,
         }
     }
 }

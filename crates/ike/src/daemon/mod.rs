@@ -207,7 +207,11 @@ async fn run_async(options: Options, config: Config) -> anyhow::Result<()> {
     for i in 0..socks.len() {
         tokio::spawn(net::receive(i, socks.clone(), shards.clone()));
     }
-    tokio::spawn(serve_control(listener, tx.clone()));
+    tokio::spawn(serve_control(
+        listener,
+        tx.clone(),
+        config.daemon.max_control_clients,
+    ));
     if config.daemon.kernel != KernelKind::None {
         kernel::spawn_monitor(tx.clone())?;
     }
@@ -464,12 +468,42 @@ impl Coordinator {
     }
 }
 
-async fn serve_control(listener: UnixListener, tx: mpsc::Sender<Input>) {
+/// Accepts control clients, at most `max` at once: one more gets an error line and is closed
+/// at once (each client also has [`READ_REQUEST_WAIT`] to send its request), so that idle or
+/// piled-up connections cannot exhaust the daemon.
+async fn serve_control(listener: UnixListener, tx: mpsc::Sender<Input>, max: usize) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(max));
+    let mut refused = 0u64;
     loop {
         match listener.accept().await {
-            Ok((stream, _)) => {
-                tokio::spawn(client(stream, tx.clone()));
-            }
+            Ok((stream, _)) => match slots.clone().try_acquire_owned() {
+                Ok(permit) => {
+                    let tx = tx.clone();
+                    tokio::spawn(async move {
+                        client(stream, tx).await;
+                        drop(permit);
+                    });
+                }
+                Err(_) => {
+                    refused += 1;
+                    if refused.is_power_of_two() {
+                        warn!(target: "control", "{max} control clients already connected (max_control_clients): refused one ({refused} so far)");
+                    }
+                    tokio::spawn(async move {
+                        let mut stream = stream;
+                        let mut out = serde_json::to_string(&Response::err(format!(
+                            "too many control clients ({max} connected); try again"
+                        )))
+                        .unwrap_or_default();
+                        out.push('\n');
+                        let _ = tokio::time::timeout(
+                            Duration::from_secs(1),
+                            stream.write_all(out.as_bytes()),
+                        )
+                        .await;
+                    });
+                }
+            },
             Err(e) => {
                 warn!(target: "control", "accept: {e}");
                 tokio::time::sleep(Duration::from_millis(100)).await;
