@@ -42,10 +42,17 @@ pub fn request(socket: &Path, request: &Request, wait: Duration) -> anyhow::Resu
         {
             // The daemon is there but the outcome is not known yet: a failure (exit 1), not an
             // unreachable daemon (exit 2).
-            return Ok(Response::err(format!(
-                "no answer from the daemon within {}s",
-                wait.as_secs()
-            )));
+            return Ok(Response::err(match request {
+                Request::Up { name } => format!(
+                    "{name}: not established within {}s: the peer has not answered yet (the daemon keeps trying; `ike status` shows where it stands)",
+                    wait.as_secs()
+                ),
+                Request::Down { name } => format!(
+                    "{name}: the peer has not confirmed the delete within {}s (the daemon keeps waiting for it)",
+                    wait.as_secs()
+                ),
+                _ => format!("no answer from the daemon within {}s", wait.as_secs()),
+            }));
         }
         Err(e) => return Err(e).context("reading the daemon's answer"),
     }

@@ -862,7 +862,10 @@ fn up_reports_failure() {
     let started = Instant::now();
     let (code, _, err) = a.ike(&["up", "site-b", "--timeout", "2"]);
     assert_eq!(code, 1);
-    assert!(err.contains("no answer from the daemon within 2s"), "{err}");
+    assert!(
+        err.contains("site-b: not established within 2s: the peer has not answered yet"),
+        "{err}"
+    );
     assert!(started.elapsed() < Duration::from_secs(10));
     assert_eq!(sas(&a.status())[0]["state"], "CONNECTING");
     drop(a);
