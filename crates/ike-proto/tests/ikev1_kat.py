@@ -1,23 +1,31 @@
 #!/usr/bin/env python3
 """An independent check of a whole IKEv1 exchange: Main Mode or Aggressive Mode, authenticated
 with a pre-shared key, with DSS, RSA or ECDSA signatures, or with public-key encryption (RFC 2409
-5.2) or its revised mode (5.3), one Quick Mode and optional Informational exchanges, written from
-RFC 2408 section 3 (ISAKMP payloads), RFC 2407 section 4 (IPsec DOI), RFC 2409 sections 5, 5.1,
-5.2, 5.3, 5.4, 5.5, 5.7 and Appendix B, FIPS 186 (DSA), RFC 4754 (ECDSA), RFC 3947 (NAT-D),
-RFC 3948 2.2 (non-ESP marker), RFC 7748 (X25519) and PKCS #1 v1.5 (RFC 8017 7.2), with Python's
-hmac/hashlib and the `cryptography` package. It shares no code with the engine.
+5.2) or its revised mode (5.3), an optional New Group Mode, one Quick Mode and optional
+Informational exchanges, written from RFC 2408 section 3 (ISAKMP payloads), RFC 2407 section 4
+(IPsec DOI), RFC 2409 sections 5, 5.1, 5.2, 5.3, 5.4, 5.5, 5.6, 5.7 and Appendices A and B,
+FIPS 186 (DSA), RFC 4754 (ECDSA), RFC 3947 (NAT-D), RFC 3948 2.2 (non-ESP marker), RFC 7748
+(X25519) and PKCS #1 v1.5 (RFC 8017 7.2), with Python's hmac/hashlib, its integers (pow) for the
+MODP arithmetic and the `cryptography` package. It shares no code with the engine.
 
 Fixed suite (asserted from the SA payloads): Phase 1 AES-CBC-128, SHA2-256 (PRF HMAC-SHA256),
 group 31 (Curve25519), authentication method 1 (pre-shared key), 2 (DSS signatures), 3 (RSA
 signatures), 9/10/11 (ECDSA-256/384/521, RFC 4754 4), 4 (encryption with RSA) or 5 (revised
-encryption with RSA); Quick Mode ESP_AES-128 with HMAC-SHA2-256, PFS optional.
+encryption with RSA); Quick Mode ESP_AES-128 with HMAC-SHA2-256, PFS optional, in group 31 or in
+a private MODP group (Group Description 32768..65535, RFC 2409 5.6) of private_groups.
 
 Input (JSON on stdin):
   messages       hex, each the whole UDP payload: Phase 1 then Quick Mode 1..3. The first
                  message's exchange type says which Phase 1: Main Mode (2) has 6 messages,
                  Aggressive Mode (4) has 3, so 9 or 6 messages in all
   informational  optional, hex: later Informational exchanges (type 5), encrypted, HASH(1) first
-  draws_i/draws_r  the 32-byte draws of each side's RNG; its X25519 private keys are among them
+  new_group      optional, hex: one New Group Mode exchange (type 33, RFC 2409 5.6), the
+                 initiator's request then the responder's answer, both encrypted (HDR*)
+  private_groups optional {"<number>": {"type": "modp", "prime": hex, "generator": hex}}: the
+                 private groups the configuration holds. Used only to compare with what New Group
+                 Mode carries and for the modular arithmetic of a Quick Mode PFS in that group
+  draws_i/draws_r  the 32-byte draws of each side's RNG; its X25519 private keys are among them,
+                 and so is its Quick Mode MODP exponent with a private PFS group (see below)
   auth           optional, "psk" (the default), "dss" (method 2), "rsa", "ecdsa", "pke" (RFC
                  2409 5.2, method 4) or "rpke" (5.3, method 5); each in either mode
   psk            hex, needed with "psk" only
@@ -89,11 +97,44 @@ methods.
 A body that does not open (bad PKCS#1 block, a Ke-encrypted body that is not whole blocks or whose
 last octet exceeds it) makes decrypt_ok false, with decrypt_error naming it.
   qm_hash1_ok.., keymat_ok, informational_hash_ok, ivs, padding, decrypted_payloads as before.
+With "new_group" only (none of these keys appear without it):
+  ngm_hash1_ok/ngm_hash2_ok  the HASH of the request / answer is prf(SKEYID_a, M-ID | SA), SA the
+                  SA payload of that message, generic header included (see below); when false,
+                  ngm.hash1_form / hash2_form name another input that gives it, if one does
+  ngm_sa_ok       the answer's SA body is the request's, octet for octet
+  ngm_group_ok    the agreed group (the answer's SA): Group Description >= 2^15, Group Type MODP,
+                  prime and generator equal to the private_groups entry of that number, p and
+                  (p-1)/2 both pass 64 Miller-Rabin rounds (a safe prime), 1 < g < p-1
+  ngm             {mid, number, prime_bits, generator, group_type, ivs {ngm1, ngm2}, sa {doi,
+                  situation, proposals, protocol, spi, transforms, transform_id, attributes
+                  [{class, format, len}]}, other_attributes, checks {the parts of ngm_group_ok},
+                  sa_problems (shape of the SA: one PROTO_ISAKMP proposal, one KEY_IKE transform,
+                  DOI 1, no basic class sent as variable), sa_payloads_identical (headers too),
+                  generator_order ("(p-1)/2" or "p-1", not judged), miller_rabin_rounds, error
+                  (a message that did not decrypt to HASH, SA: every ngm_* check stays false)}
+  ivs/padding/decrypted_payloads  also get "ngm1" and "ngm2"
+With a Quick Mode PFS group other than 31 only (none of these keys appear with group 31):
+  qm_pfs_group    the Group Description of the chosen ESP transform (a private_groups number)
+  qm_pfs_group_agreed  New Group Mode above agreed that number and all four ngm_* checks passed
+  qm_group_in_every_transform  every transform of every proposal of qm1 names that group (RFC
+                  2409 5.5); false also adds a problem
+  qm_ke           {"i"|"r": {len, len_ok, range_ok}}: each KE body is exactly the prime's length
+                  (RFC 2409 5: left-padded with zeros) and 1 < y < p-1 as a big-endian integer;
+                  qm_ke_ok is all four true
+  qm_dh_found     a draw of at least one side is the exponent of its KE (g^x mod p == y)
+  qm_dh_exponent_form, qm_dh_draw  {"i"|"r": ...}: which reading of a draw gave x ("big-endian",
+                  "little-endian", "big-endian mod (p-1)/2", "big-endian with the top bit set")
+                  and which draw (index), null for a side whose exponent was not found
+  qm_dh_prime_bits  the size of p
+  keymat_ok       null (not false) when qm_dh_found is false: KEYMAT cannot be computed here,
+                  keymat_unverifiable says so, keymat is absent; spis_ok is still checked
 A decrypted message that does not parse (wrong key or IV) is a mismatch too: "decrypt_ok" false
 with "decrypt_error", and every check after it stays false. Exit status 2 only on malformed input
 (a cleartext parse error, a missing cleartext payload, no draw matching a KE, a suite other than
 the one above, an IKE fragment: payload 132 is not supported, pke_keys that are not the keys of
-pke_certs), reason on stderr.
+pke_certs, a Quick Mode PFS group that is neither 31 nor a "modp" entry >= 2^15 of
+private_groups, a new_group that is not two messages), reason on stderr. With a private MODP
+group, no draw matching a Quick Mode KE is not an exit: qm_dh_found false, keymat_ok null.
 
 Conclusions on points the RFC text leaves open:
 - Informational IV: RFC 2409 5.7 sends the reader to Appendix B, which derives the first IV of any
@@ -229,11 +270,49 @@ Aggressive Mode 2; what follows holds for both modes unless it names one:
   rpke_padding_ok false; the body is still cut by the last octet when it can be, so the checks
   that use it (KE, HASH_I/HASH_R) show the consequence. The payload length includes the padding.
 - In 5.3 a KE that decrypts to no draw's public value is a decryption mismatch (decrypt_ok
-  false), not malformed input: the encrypted bytes are the engine's, not the test's."""
+  false), not malformed input: the encrypted bytes are the engine's, not the test's.
+New Group Mode (RFC 2409 5.6) and Quick Mode PFS in a private group:
+- The hashes: 5.6 says HASH(1) takes "the message-ID from the ISAKMP header concatenated with the
+  entire SA proposal, body and header, as the data" and HASH(2) "the message-ID ... concatenated
+  with the reply", and writes both as prf(SKEYID_a, M-ID | SA). "SA" without _b is read, as in
+  the Quick Mode formulas of 5.5 and by "body and header", as the whole SA payload with its
+  generic header (its Next Payload octet included), exactly as it stands after the HASH payload,
+  padding excluded; "the reply" as the reply's SA payload, which the diagram makes the only
+  payload after HASH(2). A message with other payloads is a problem and the SA payload alone is
+  hashed. M-ID is the 4 octets of the header.
+- IVs: Appendix B defines IVs for Quick Mode and Informational exchanges and names no New Group
+  Mode; 5.6 says it is "not a phase 2 exchange", but it runs under the ISAKMP SA after Phase 1
+  with its own M-ID, and Appendix B has "Each post- phase 1 exchange ... generates IVs
+  independantly". So it is treated as any post-phase-1 exchange: the request's IV is
+  hash(last Phase 1 CBC output block | M-ID), the answer's the request's last ciphertext block;
+  it neither takes its IV from nor gives one to the Quick Mode and Informational exchanges.
+- The SA: 5.6 says "The proposal will specify the characteristics of the group (see appendix
+  A)"; read as an SA in the IPsec DOI with one Proposal (PROTO_ISAKMP) and one Transform
+  (KEY_IKE) whose attributes are the Oakley classes of Appendix A: Group Description (4, basic)
+  = the private number, Group Type (5, basic) = 1 MODP, Group Prime (6) and Group Generator One
+  (7), variable-length classes that "MAY be encoded as basic" when they fit two octets, so
+  either format is accepted for them, while a basic class sent as variable is a problem. The
+  RFC does not say that the Group Description itself travels in New Group Mode; the brief's
+  layout does, and the number is checked >= 2^15 (5.6, Appendix A, section 6). The group agreed
+  is the answer's SA, which must equal the request's (the responder "MUST reply with only one"
+  proposal, and a single one was offered). Primality (section 10: "incumbent upon
+  implementations to check the primality in groups being offered") is checked here as a safe
+  prime, p and (p-1)/2 prime by Miller-Rabin, with 1 < g < p-1; whether g generates the
+  subgroup of order (p-1)/2 or the whole group is reported, not judged.
+- Quick Mode: the IPsec DOI Group Description (class 3) of the chosen transform names the
+  private group; the arithmetic uses private_groups, whose parameters ngm_group_ok compares
+  with what New Group Mode carried. KE bodies and g(qm)^xy are big-endian and exactly the prime's
+  length (RFC 2409 5 for KE; the shared secret is left-padded the same way, the length of the
+  group's elements), and g(qm)^xy leads the KEYMAT input as with X25519. The exponent is not
+  given: each side's draws are tried in the forms qm_dh_exponent_form lists, in that order,
+  form by form over all draws, and a candidate counts only when g^x mod p is that side's KE,
+  so the search cannot make a wrong KEYMAT pass. One side's exponent suffices for g(qm)^xy;
+  with both, the two results must agree."""
 import hashlib
 import hmac
 import ipaddress
 import json
+import random
 import sys
 import warnings
 
@@ -277,6 +356,17 @@ RPKE_IV_CHAIN = ("RFC 2409 5.3, per message: the first payload after the RSA-enc
 # HMAC of that hash instead of the negotiated prf; DSS is tied to SHA-1.
 DSS_METHOD = 2
 DSA_Q_BITS = (160, 224, 256)
+# RFC 2409 5.6 and Appendix A: New Group Mode is exchange 33; private Group Descriptions are
+# 2^15 and up. Its SA carries Oakley (phase 1) attribute classes: 4 Group Description (basic),
+# 5 Group Type (basic; 1 MODP), 6 Group Prime (variable), 7 Group Generator One (variable).
+NEW_GROUP = 33
+PRIVATE_GROUP_MIN = 1 << 15
+G_DESC, G_TYPE, G_PRIME, G_GEN1 = 4, 5, 6, 7
+OAKLEY_BASIC = (1, 2, 3, 4, 5, 11, 13, 14, 15)  # Appendix A classes of type B
+GROUP_TYPE_MODP = 1
+MR_ROUNDS = 64  # Miller-Rabin rounds on p and (p-1)/2: error below 4^-64 each
+# IPsec DOI (RFC 2407 4.5) attribute class 3, the Quick Mode PFS Group Description.
+QM_GROUP = 3
 
 
 class Malformed(Exception):
@@ -599,6 +689,10 @@ def check(c, report):
     authenticate(report, "i", auth, method, p1[from_i], hash_i, from_i, missing[from_i], alt_i)
     authenticate(report, "r", auth, method, p1[from_r], hash_r, from_r, missing[from_r], alt_r)
 
+    # New Group Mode (RFC 2409 5.6): after Phase 1, under the ISAKMP SA, its own M-ID and IVs.
+    if "new_group" in c:
+        new_group_mode(c, report, box, p1_last, skeyid_a, cky_i, cky_r, qm_mid)
+
     # Informational exchanges (RFC 2409 5.7): HASH(1) = prf(SKEYID_a, M-ID | N/D ...), each one
     # independent of the others and of Quick Mode, so a garbled one spoils only its own entry.
     chains = {}
@@ -656,8 +750,11 @@ def quick_mode(c, report, box, msgs, hdrs, p1_last, skeyid_a, skeyid_d):
     # PFS: a KE payload in both Quick Mode messages; g(qm)^xy leads the KEYMAT input.
     report["pfs"] = pfs = any(p[0] == KE for p in q1)
     gqm = b""
-    if pfs:
-        need(qt["attrs"].get(3) == 31, "qm2: PFS group is not 31")
+    if pfs and qt["attrs"].get(QM_GROUP) != 31:
+        # A private MODP group (RFC 2409 5.6, Appendix A): None when no draw gives either KE.
+        gqm = modp_pfs(c, report, qt["attrs"].get(QM_GROUP), qm_offer,
+                       get(q1, KE, "qm1"), get(q2, KE, "qm2", Garbled))
+    elif pfs:
         qi, qr = get(q1, KE, "qm1"), get(q2, KE, "qm2", Garbled)
         gqm = x25519_priv(c["draws_i"], qi, "qm1").exchange(X25519PublicKey.from_public_bytes(qr))
         other = x25519_priv(c["draws_r"], qr, "qm2").exchange(X25519PublicKey.from_public_bytes(qi))
@@ -673,9 +770,11 @@ def quick_mode(c, report, box, msgs, hdrs, p1_last, skeyid_a, skeyid_d):
             out += k
         return out[:n]
 
-    km = {spi_i: keymat(spi_i), spi_r: keymat(spi_r)}
-    report.update({"spi_i": int.from_bytes(spi_i, "big"), "spi_r": int.from_bytes(spi_r, "big"),
-                   "keymat": {"i_in": km[spi_i].hex(), "r_in": km[spi_r].hex()}})
+    report.update({"spi_i": int.from_bytes(spi_i, "big"), "spi_r": int.from_bytes(spi_r, "big")})
+    verifiable = gqm is not None  # without g(qm)^xy KEYMAT cannot be computed here
+    if verifiable:
+        km = {spi_i: keymat(spi_i), spi_r: keymat(spi_r)}
+        report["keymat"] = {"i_in": km[spi_i].hex(), "r_in": km[spi_r].hex()}
     keys_ok, spis_ok = True, True
     for inst in c.get("installs", []):
         sin, sout = inst["spi_in"].to_bytes(4, "big"), inst["spi_out"].to_bytes(4, "big")
@@ -683,11 +782,285 @@ def quick_mode(c, report, box, msgs, hdrs, p1_last, skeyid_a, skeyid_d):
         if (sin, sout) != (want_in, want_out):
             spis_ok = False
             continue
+        if not verifiable:
+            continue
         kin, kout = km[sin], km[sout]  # 16 octets of AES key, then 32 of HMAC-SHA256 key
         keys_ok &= (inst["enc_in"], inst["integ_in"]) == (kin[:16].hex(), kin[16:].hex())
         keys_ok &= (inst["enc_out"], inst["integ_out"]) == (kout[:16].hex(), kout[16:].hex())
-    report.update({"spis_ok": spis_ok, "keymat_ok": keys_ok and spis_ok,
+    report.update({"spis_ok": spis_ok, "keymat_ok": keys_ok and spis_ok if verifiable else None,
                    "installs_checked": len(c.get("installs", []))})
+    if not verifiable:
+        report["keymat_unverifiable"] = ("no draw of either side is the private exponent of its "
+                                         "Quick Mode KE, so g(qm)^xy is unknown here")
+
+
+def modp_pfs(c, report, group, qm_offer, qi, qr):
+    """Quick Mode PFS (RFC 2409 5.5) in a private MODP group (5.6, Appendix A): the group's
+    prime and generator come from private_groups; the KE values are big-endian integers as long
+    as the prime (RFC 2409 5: "MUST be the length of the negotiated Diffie-Hellman group
+    enforced, if necessary, by pre-pending the value with zeros"), 1 < y < p - 1. Each side's
+    exponent is searched among its draws (see exponent_forms) and accepted only when g^x mod p
+    is its KE value. Returns g(qm)^xy left-padded to the prime's length, or None when no draw
+    gives either side's KE."""
+    groups = c.get("private_groups") or {}
+    need(isinstance(group, int) and group >= PRIVATE_GROUP_MIN and str(group) in groups,
+         f"qm2: PFS group {group} is neither 31 nor a private group of private_groups")
+    conf = groups[str(group)]
+    need(conf.get("type") == "modp", f"private_groups.{group}: type {conf.get('type')!r}, "
+         f"not 'modp'")
+    p, g = int(conf["prime"], 16), int(conf["generator"], 16)
+    need(p > 3 and 1 < g < p - 1, f"private_groups.{group}: prime or generator out of range")
+    plen = (p.bit_length() + 7) // 8
+    ngm = report.get("ngm") or {}
+    report["qm_pfs_group"] = group
+    # Whether New Group Mode (checked above) agreed this number, every check of it passing.
+    report["qm_pfs_group_agreed"] = ngm.get("number") == group and all(
+        report.get(k) is True for k in ("ngm_hash1_ok", "ngm_hash2_ok", "ngm_sa_ok",
+                                        "ngm_group_ok"))
+    # RFC 2409 5.5: with a KE, the group attribute "MUST be included in every transform of
+    # every proposal of every SA being negotiated"; RFC 2409 4: no group attributes (type,
+    # prime, ...) alongside a defined group, which IPsec DOI transforms cannot carry anyway.
+    every = all(x["attrs"].get(QM_GROUP) == group for pr in qm_offer for x in pr["transforms"])
+    report["qm_group_in_every_transform"] = every
+    if not every:
+        report["problems"].append(f"qm1: not every transform offered carries group {group}")
+    ys, ke = {}, {}
+    for side, value in (("i", qi), ("r", qr)):
+        ys[side] = int.from_bytes(value, "big")
+        ke[side] = {"len": len(value), "len_ok": len(value) == plen,
+                    "range_ok": 1 < ys[side] < p - 1}
+    report["qm_ke"] = ke
+    report["qm_ke_ok"] = all(v["len_ok"] and v["range_ok"] for v in ke.values())
+    xs, forms, draw = {}, {}, {}
+    for side in "ir":
+        hit = modp_exponent(c[f"draws_{side}"], g, p, ys[side])
+        forms[side] = hit and hit[1]
+        draw[side] = hit and hit[2]
+        if hit:
+            xs[side] = hit[0]
+    report.update({"qm_dh_found": bool(xs), "qm_dh_exponent_form": forms,
+                   "qm_dh_draw": draw, "qm_dh_prime_bits": p.bit_length()})
+    if not xs:
+        return None
+    secrets = {}
+    if "i" in xs:
+        secrets["i"] = pow(ys["r"], xs["i"], p)
+    if "r" in xs:
+        secrets["r"] = pow(ys["i"], xs["r"], p)
+    need(len(set(secrets.values())) == 1, "g(qm)^xy differs")
+    return next(iter(secrets.values())).to_bytes(plen, "big")
+
+
+def exponent_forms(p):
+    """How a 32-octet draw may have become a MODP exponent, in the order tried: the draw as
+    a big-endian integer, then little-endian, then big-endian reduced mod (p-1)/2, then
+    big-endian with its top bit set. The first that gives g^x = KE is taken."""
+    q = (p - 1) // 2
+    return (("big-endian", lambda d: int.from_bytes(d, "big")),
+            ("little-endian", lambda d: int.from_bytes(d, "little")),
+            ("big-endian mod (p-1)/2", lambda d: int.from_bytes(d, "big") % q),
+            ("big-endian with the top bit set",
+             lambda d: int.from_bytes(d, "big") | (1 << (8 * len(d) - 1))))
+
+
+def modp_exponent(draws, g, p, y):
+    """(x, form, draw index) of the first candidate with pow(g, x, p) == y, or None."""
+    for form, make in exponent_forms(p):
+        for n, d in enumerate(draws):
+            x = make(bytes.fromhex(d))
+            if pow(g, x, p) == y:
+                return x, form, n
+    return None
+
+
+def probably_prime(n, rounds=MR_ROUNDS):
+    """Miller-Rabin with the first twelve primes as bases and then pseudo-random ones (seeded
+    by n, so the report is reproducible), `rounds` bases in all."""
+    small = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37)
+    if n < 2:
+        return False
+    for s in small:
+        if n % s == 0:
+            return n == s
+    d, r = n - 1, 0
+    while d % 2 == 0:
+        d, r = d // 2, r + 1
+    rng = random.Random(n)
+    bases = list(small) + [rng.randrange(2, n - 1) for _ in range(rounds - len(small))]
+    for a in bases:
+        x = pow(a, d, n)
+        if x in (1, n - 1):
+            continue
+        for _ in range(r - 1):
+            x = x * x % n
+            if x == n - 1:
+                break
+        else:
+            return False
+    return True
+
+
+def raw_attributes(data, label):
+    """SA attributes (RFC 2408 3.3) as [(class, basic?, value octets)], keeping the format."""
+    out, off = [], 0
+    while off < len(data):
+        need(off + 4 <= len(data), f"{label}: truncated attribute", Garbled)
+        kind, val = u16(data[off:]), u16(data[off + 2:])
+        if kind & 0x8000:
+            out.append((kind & 0x7FFF, True, data[off + 2:off + 4]))
+            off += 4
+        else:
+            need(off + 4 + val <= len(data), f"{label}: attribute length {val}", Garbled)
+            out.append((kind, False, data[off + 4:off + 4 + val]))
+            off += 4 + val
+    return out
+
+
+def ngm_group(sa_body, label, ngm):
+    """The group an SA payload of New Group Mode describes (RFC 2409 5.6: "The proposal will
+    specify the characteristics of the group (see appendix A)"): the SA body (DOI, situation,
+    RFC 2408 3.4), one Proposal (PROTO_ISAKMP, 1) with one Transform (KEY_IKE, 1) whose
+    attributes are Oakley classes. Returns {class: int} and fills ngm["sa"]; what breaks the
+    expected shape goes to ngm["sa_problems"]."""
+    sa_problems = ngm.setdefault("sa_problems", [])
+    need(len(sa_body) >= 8, f"{label}: SA body of {len(sa_body)} octets", Garbled)
+    doi, sit = int.from_bytes(sa_body[0:4], "big"), int.from_bytes(sa_body[4:8], "big")
+    try:
+        props, end = chain(PROPOSAL, sa_body[8:], label)
+        need(end == len(sa_body) - 8, f"{label}: bytes after the last proposal")
+    except Malformed as e:
+        raise Garbled(f"{label}: decrypted SA payload: {e}") from None
+    info = {"doi": doi, "situation": sit, "proposals": len(props)}
+    ngm["sa"] = info
+    if doi != 1:
+        sa_problems.append(f"{label}: DOI {doi}, not 1 (IPsec)")
+    need(props, f"{label}: no proposal", Garbled)
+    if len(props) != 1:
+        sa_problems.append(f"{label}: {len(props)} proposals, not one")
+    p = props[0][1]
+    need(len(p) >= 4 and len(p) >= 4 + p[2], f"{label}: short proposal", Garbled)
+    info.update({"protocol": p[1], "spi": p[4:4 + p[2]].hex(), "transforms": p[3]})
+    try:
+        ts, end = chain(TRANSFORM, p[4 + p[2]:], label)
+        need(end == len(p) - 4 - p[2] and len(ts) == p[3], f"{label}: transform count")
+    except Malformed as e:
+        raise Garbled(f"{label}: decrypted SA payload: {e}") from None
+    need(ts and len(ts[0][1]) >= 4, f"{label}: no transform", Garbled)
+    if p[1] != 1:
+        sa_problems.append(f"{label}: protocol {p[1]}, not PROTO_ISAKMP (1)")
+    if len(ts) != 1:
+        sa_problems.append(f"{label}: {len(ts)} transforms, not one")
+    t = ts[0][1]
+    info["transform_id"] = t[1]
+    if t[1] != 1:
+        sa_problems.append(f"{label}: transform {t[1]}, not KEY_IKE (1)")
+    attrs, seen = {}, []
+    for cls, basic, value in raw_attributes(t[4:], label):
+        seen.append({"class": cls, "format": "TV" if basic else "TLV", "len": len(value)})
+        if cls in attrs:
+            sa_problems.append(f"{label}: attribute class {cls} twice")
+        if cls in OAKLEY_BASIC and not basic:  # Appendix A: "basic MUST NOT be ... variable"
+            sa_problems.append(f"{label}: basic attribute class {cls} encoded as variable")
+        attrs[cls] = int.from_bytes(value, "big")
+    info["attributes"] = seen
+    return attrs
+
+
+def ngm_hash_form(value, skeyid_a, mid, sa_whole, sa_body, rest):
+    """Diagnosis only: which other input a New Group Mode hash that failed was computed over."""
+    tries = {"prf(SKEYID_a, M-ID | SA_b) (no generic header)": prf(skeyid_a, mid, sa_body),
+             "prf(SKEYID_a, M-ID | all after HASH)": prf(skeyid_a, mid, rest),
+             "prf(SKEYID_a, SA) (no M-ID)": prf(skeyid_a, sa_whole),
+             "prf(SKEYID_a, SA_b) (no M-ID, no header)": prf(skeyid_a, sa_body)}
+    return next((k for k, v in tries.items() if v == value),
+                f"{len(value)} octets {value.hex()}, none of: {list(tries)}")
+
+
+def new_group_mode(c, report, box, p1_last, skeyid_a, cky_i, cky_r, qm_mid):
+    """New Group Mode (RFC 2409 5.6), `new_group` = [request, answer]:
+        HDR*, HASH(1), SA -->   <-- HDR*, HASH(2), SA
+    HASH(1) = prf(SKEYID_a, M-ID | SA) over the request's SA payload, HASH(2) likewise over the
+    answer's, "SA" being "the entire SA proposal, body and header" (generic header included).
+    IVs as for any post-phase-1 exchange (Appendix B): hash(last Phase 1 CBC block | M-ID) for
+    the request, its last ciphertext block for the answer. A garbled message spoils only the
+    ngm_* checks."""
+    raw = c["new_group"]
+    need(isinstance(raw, list) and len(raw) == 2,
+         "new_group: want two messages, the request and the answer")
+    labels = ("ngm1", "ngm2")
+    msgs = [unwrap(bytes.fromhex(m), l, report) for m, l in zip(raw, labels)]
+    hdrs = [header(m, l) for m, l in zip(msgs, labels)]
+    mid = hdrs[0]["mid"]
+    ngm = {"mid": mid.hex(), "number": None, "prime_bits": None, "ivs": {}}
+    report.update({"ngm_hash1_ok": False, "ngm_hash2_ok": False, "ngm_sa_ok": False,
+                   "ngm_group_ok": False, "ngm": ngm})
+    problems = report["problems"]
+    for h, l in zip(hdrs, labels):
+        if h["exch"] != NEW_GROUP or not h["flags"] & FLAG_E or h["mid"] != mid:
+            problems.append(f"{l}: exchange {h['exch']} flags {h['flags']} M-ID {h['mid'].hex()}")
+        if (h["cky_i"], h["cky_r"]) != (cky_i, cky_r):
+            problems.append(f"{l}: cookies")
+    if mid == ZERO_MID:
+        problems.append("ngm: M-ID zero")
+    if mid == qm_mid:
+        problems.append("ngm: same M-ID as the Quick Mode")
+    iv = hash_(p1_last, mid)[:16]
+    try:
+        sas = []
+        for n, (l, m, h) in enumerate(zip(labels, msgs, hdrs)):
+            ngm["ivs"][l] = iv.hex()
+            box.open(l, m, h, iv)
+            iv = m[-16:]
+            ps, data = box.opened[l]
+            value, rest = box.after_hash(l)
+            types = [x[0] for x in ps]
+            if types != [HASH, SA]:
+                problems.append(f"{l}: payloads {types}, not HASH, SA (RFC 2409 5.6)")
+            sa = [x for x in ps if x[0] == SA]
+            need(sa, f"{l}: no SA payload", Garbled)
+            _, body, start, end = sa[0]
+            sa_whole = data[start:end]  # generic header and body, as the payload appears
+            sas.append((body, sa_whole))
+            ok = value == prf(skeyid_a, mid, sa_whole)
+            report[f"ngm_hash{n + 1}_ok"] = ok
+            if not ok:
+                ngm[f"hash{n + 1}_form"] = ngm_hash_form(value, skeyid_a, mid, sa_whole, body,
+                                                         rest)
+        report["ngm_sa_ok"] = sas[0][0] == sas[1][0]
+        ngm["sa_payloads_identical"] = sas[0][1] == sas[1][1]  # generic headers too
+        attrs = ngm_group(sas[1][0], "ngm2", ngm)  # the group agreed: the answer's
+        if not report["ngm_sa_ok"]:
+            ngm["request_attributes"] = {k: hex(v) for k, v in
+                                         ngm_group(sas[0][0], "ngm1", {}).items()}
+        number, gtype = attrs.get(G_DESC), attrs.get(G_TYPE)
+        prime, gen = attrs.get(G_PRIME), attrs.get(G_GEN1)
+        ngm.update({"number": number, "group_type": gtype,
+                    "prime_bits": prime and prime.bit_length(), "generator": gen,
+                    "other_attributes": sorted(k for k in attrs
+                                               if k not in (G_DESC, G_TYPE, G_PRIME, G_GEN1))})
+        conf = (c.get("private_groups") or {}).get(str(number)) or {}
+        checks = {"number_private": number is not None and number >= PRIVATE_GROUP_MIN,
+                  "type_modp": gtype == GROUP_TYPE_MODP,
+                  "in_config": conf.get("type") == "modp",
+                  "prime_equals_config": prime is not None and "prime" in conf
+                  and prime == int(conf["prime"], 16),
+                  "generator_equals_config": gen is not None and "generator" in conf
+                  and gen == int(conf["generator"], 16),
+                  "p_prime": False, "q_prime": False, "generator_in_range": False}
+        if prime is not None and prime > 5:
+            checks["p_prime"] = probably_prime(prime)
+            checks["q_prime"] = probably_prime((prime - 1) // 2)
+            if gen is not None:
+                checks["generator_in_range"] = 1 < gen < prime - 1
+                if checks["p_prime"] and checks["q_prime"] and checks["generator_in_range"]:
+                    # Not judged: g of order q (a square) or 2q (a generator of the whole group).
+                    ngm["generator_order"] = ("(p-1)/2" if pow(gen, (prime - 1) // 2, prime) == 1
+                                              else "p-1")
+        ngm["checks"] = checks
+        ngm["miller_rabin_rounds"] = MR_ROUNDS
+        report["ngm_group_ok"] = all(checks.values())
+    except Garbled as e:
+        ngm["error"] = str(e)
 
 
 def authenticate(report, side, auth, method, payloads, want, label, exc, alt=None):
