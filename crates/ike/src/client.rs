@@ -21,7 +21,16 @@ fn send(socket: &Path, request: &Request, wait: Duration) -> anyhow::Result<Unix
     stream.set_write_timeout(Some(Duration::from_secs(5)))?;
     let mut line = serde_json::to_string(request)?;
     line.push('\n');
-    stream.write_all(line.as_bytes())?;
+    if let Err(e) = stream.write_all(line.as_bytes()) {
+        // A daemon that refuses us (too many clients) answers and closes before reading our
+        // request: its answer is still there to read.
+        if !matches!(
+            e.kind(),
+            std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
+        ) {
+            return Err(e.into());
+        }
+    }
     Ok(stream)
 }
 
