@@ -1374,3 +1374,41 @@ fn control_clients_are_capped_and_idle_ones_dropped() {
         .log_text()
         .contains("control clients already connected (max_control_clients)"));
 }
+
+/// Disjoint IKE proposals: the responder says at the default level what it received and what it
+/// has, side by side, and the first transform type with nothing in common; the initiator's
+/// `ike up` names the RFC notify and exits 1 (issue 12: the responder logged nothing).
+#[test]
+fn disjoint_ike_proposals_are_explained_on_both_sides() {
+    let (a_addr, b_addr) = ("127.0.38.1", "127.0.38.2");
+    if !can_bind_500(a_addr) {
+        return;
+    }
+    let dir = Scratch::new("noprop");
+    let (ca, cb) = configs(a_addr, b_addr, "none");
+    let ca = ca.replacen(
+        "proposals = [\"aes128gcm16-prfsha256-x25519\", \"aes256-sha256-modp2048\"]",
+        "proposals = [\"aes256-sha1-modp3072\"]",
+        1,
+    );
+    let cb = cb.replacen(
+        "proposals = [\"aes128gcm16-prfsha256-x25519\", \"aes256-sha256-modp2048\"]",
+        "proposals = [\"aes128gcm16-prfsha256-x25519\"]",
+        1,
+    );
+    let b = Daemon::start(&dir.0, "b", &cb);
+    let a = Daemon::start(&dir.0, "a", &ca);
+    let (code, out, err) = a.ike(&["up", "site-b"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("NO_PROPOSAL_CHOSEN"), "{err}");
+    assert!(!err.contains("NoProposalChosen"), "{err}");
+    let want = format!(
+        "IKE_SA_INIT from {a_addr}:500 refused with NO_PROPOSAL_CHOSEN for connection site-a: \
+         received aes256-sha1-prfsha1-modp3072; configured aes128gcm16-prfsha256-x25519; no common \
+         encryption algorithm"
+    );
+    wait_for("B's explanation", || b.log_text().contains(&want));
+    let text = b.log_text();
+    let line = text.lines().find(|l| l.contains(&want)).unwrap();
+    assert!(line.contains(" INFO "), "not at the default level: {line}");
+}

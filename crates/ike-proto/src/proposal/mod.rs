@@ -477,34 +477,10 @@ impl Chosen {
             parts.push(encr_name(id, bits));
         }
         if let Some(i) = self.integ {
-            parts.push(
-                match i {
-                    IntegId::HmacMd5_96 => "md5",
-                    IntegId::HmacSha1_96 => "sha1",
-                    IntegId::HmacSha256_128 => "sha256",
-                    IntegId::HmacSha384_192 => "sha384",
-                    IntegId::HmacSha512_256 => "sha512",
-                    IntegId::AesXcbc96 => "aesxcbc",
-                    IntegId::AesCmac96 => "aescmac",
-                    _ => "integ?",
-                }
-                .to_owned(),
-            );
+            parts.push(integ_name(i));
         }
         if let Some(p) = self.prf {
-            parts.push(
-                match p {
-                    PrfId::HmacMd5 => "prfmd5",
-                    PrfId::HmacSha1 => "prfsha1",
-                    PrfId::HmacSha256 => "prfsha256",
-                    PrfId::HmacSha384 => "prfsha384",
-                    PrfId::HmacSha512 => "prfsha512",
-                    PrfId::Aes128Xcbc => "prfaesxcbc",
-                    PrfId::Aes128Cmac => "prfaescmac",
-                    _ => "prf?",
-                }
-                .to_owned(),
-            );
+            parts.push(prf_name(p));
         }
         if let Some(g) = self.ke {
             parts.push(ke_name(g));
@@ -522,6 +498,147 @@ impl Chosen {
 }
 
 /// strongSwan's keyword for an encryption algorithm (`aes128gcm16`, `aes256`).
+impl Proposal {
+    /// The proposal in strongSwan's syntax, every algorithm it allows
+    /// (`aes128-aes256-sha256-prfsha256-x25519-modp2048`).
+    pub fn describe(&self) -> String {
+        let mut parts: Vec<String> = self.encr.iter().map(|(e, b)| encr_name(*e, *b)).collect();
+        parts.extend(self.integ.iter().map(|i| integ_name(*i)));
+        parts.extend(self.prf.iter().map(|p| prf_name(*p)));
+        parts.extend(self.ke.iter().map(|g| ke_name(*g)));
+        for (i, list) in self.addke.iter().enumerate() {
+            parts.extend(list.iter().map(|g| format!("ke{}_{}", i + 1, ke_name(*g))));
+        }
+        if self.esn.contains(&EsnId::Esn) {
+            parts.push("esn".to_owned());
+        }
+        parts.join("-")
+    }
+}
+
+/// Why no IKEv2 proposal matched, for the log of either side: the proposals received and ours,
+/// side by side in strongSwan's syntax, and the first transform type with nothing in common
+/// (`received aes256-sha1-prfsha1-modp1024; configured aes128gcm16-prfsha256-x25519; no common
+/// encryption algorithm`).
+pub fn mismatch(offered: &[ike_wire::v2::Proposal<'_>], ours: &[Proposal]) -> String {
+    let received: Vec<String> = offered.iter().map(describe_offer).collect();
+    let configured: Vec<String> = ours.iter().map(Proposal::describe).collect();
+    let theirs = |t: TransformType| -> Vec<u16> {
+        offered
+            .iter()
+            .flat_map(|p| &p.transforms)
+            .filter(|x| x.transform_type == t)
+            .map(|x| x.id)
+            .collect()
+    };
+    let mine = |t: TransformType| -> Vec<u16> {
+        ours.iter()
+            .flat_map(|p| -> Vec<u16> {
+                match t {
+                    TransformType::Encr => p.encr.iter().map(|(e, _)| e.value()).collect(),
+                    TransformType::Integ => p.integ.iter().map(|i| i.value()).collect(),
+                    TransformType::Prf => p.prf.iter().map(|x| x.value()).collect(),
+                    _ => p.ke.iter().map(|g| g.value()).collect(),
+                }
+            })
+            .collect()
+    };
+    let first = [
+        (TransformType::Encr, "encryption algorithm"),
+        (TransformType::Integ, "integrity algorithm"),
+        (TransformType::Prf, "PRF"),
+        (TransformType::Ke, "key exchange method"),
+    ]
+    .into_iter()
+    .find(|(t, _)| {
+        let (a, b) = (theirs(*t), mine(*t));
+        let common = a.iter().any(|x| b.contains(x));
+        let neither = a.is_empty() && b.is_empty();
+        !common && !neither
+    })
+    .map_or_else(
+        || "no single proposal combines algorithms we both allow".to_owned(),
+        |(_, what)| format!("no common {what}"),
+    );
+    format!(
+        "received {}; configured {}; {first}",
+        if received.is_empty() {
+            "nothing".to_owned()
+        } else {
+            received.join(", ")
+        },
+        configured.join(", ")
+    )
+}
+
+fn integ_name(i: IntegId) -> String {
+    match i {
+        IntegId::HmacMd5_96 => "md5".to_owned(),
+        IntegId::HmacSha1_96 => "sha1".to_owned(),
+        IntegId::HmacSha256_128 => "sha256".to_owned(),
+        IntegId::HmacSha384_192 => "sha384".to_owned(),
+        IntegId::HmacSha512_256 => "sha512".to_owned(),
+        IntegId::AesXcbc96 => "aesxcbc".to_owned(),
+        IntegId::AesCmac96 => "aescmac".to_owned(),
+        other => format!("integ{}", other.value()),
+    }
+}
+
+fn prf_name(p: PrfId) -> String {
+    match p {
+        PrfId::HmacMd5 => "prfmd5".to_owned(),
+        PrfId::HmacSha1 => "prfsha1".to_owned(),
+        PrfId::HmacSha256 => "prfsha256".to_owned(),
+        PrfId::HmacSha384 => "prfsha384".to_owned(),
+        PrfId::HmacSha512 => "prfsha512".to_owned(),
+        PrfId::Aes128Xcbc => "prfaesxcbc".to_owned(),
+        PrfId::Aes128Cmac => "prfaescmac".to_owned(),
+        other => format!("prf{}", other.value()),
+    }
+}
+
+/// An IKEv2 proposal as received, in strongSwan's syntax: each transform's keyword, in the
+/// order encryption, integrity, PRF, key exchange, additional key exchanges, ESN (numbers for
+/// what has no keyword), for logs that put the peer's offer beside ours.
+pub fn describe_offer(p: &ike_wire::v2::Proposal<'_>) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let order = [
+        TransformType::Encr,
+        TransformType::Integ,
+        TransformType::Prf,
+        TransformType::Ke,
+    ];
+    for t in order {
+        for x in p.transforms.iter().filter(|x| x.transform_type == t) {
+            parts.push(match t {
+                TransformType::Encr => encr_name(EncrId::from(x.id), x.key_length()),
+                TransformType::Integ => integ_name(IntegId::from(x.id)),
+                TransformType::Prf => prf_name(PrfId::from(x.id)),
+                _ => ke_name(DhGroup::from(x.id)),
+            });
+        }
+    }
+    // Additional key exchanges (RFC 9370: transform types 6 to 12) as strongSwan's `ke1_`..
+    for x in p
+        .transforms
+        .iter()
+        .filter(|x| (6..=12).contains(&x.transform_type.value()))
+    {
+        parts.push(format!(
+            "ke{}_{}",
+            x.transform_type.value() - 5,
+            ke_name(DhGroup::from(x.id))
+        ));
+    }
+    if p.transforms
+        .iter()
+        .any(|x| x.transform_type == TransformType::Esn && x.id == 1)
+    {
+        parts.push("esn".to_owned());
+    }
+    parts.join("-")
+}
+
 fn encr_name(id: EncrId, bits: Option<u16>) -> String {
     let b = bits.map(|b| b.to_string()).unwrap_or_default();
     match id {

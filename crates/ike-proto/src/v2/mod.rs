@@ -1489,6 +1489,17 @@ impl Endpoint {
         };
         match sa::screen_init_request(&peer, msg, self.config.prefer_initiator_proposals) {
             Err((notify, data)) => {
+                if notify == NotifyType::NoProposalChosen {
+                    let offered = msg
+                        .payloads
+                        .iter()
+                        .find_map(|p| match p {
+                            Payload::Sa(sa) => Some(sa.proposals.as_slice()),
+                            _ => None,
+                        })
+                        .unwrap_or_default();
+                    tracing::info!(target: "ike", "IKE_SA_INIT from {remote} refused with NO_PROPOSAL_CHOSEN for connection {}: {}", peer.name, crate::proposal::mismatch(offered, &peer.ike_proposals));
+                }
                 if let Some(payload) = sa::notify_reply(&h, notify, &data) {
                     self.transmits
                         .push_back(Transmit::ike(local, remote, payload));
