@@ -1412,3 +1412,37 @@ fn disjoint_ike_proposals_are_explained_on_both_sides() {
     let line = text.lines().find(|l| l.contains(&want)).unwrap();
     assert!(line.contains(" INFO "), "not at the default level: {line}");
 }
+
+/// Disjoint ESP proposals: the responder logs both sides' proposals for the child and the first
+/// difference; the initiator's `ike up` names NO_PROPOSAL_CHOSEN and exits 1.
+#[test]
+fn disjoint_esp_proposals_are_explained_on_both_sides() {
+    let (a_addr, b_addr) = ("127.0.38.5", "127.0.38.6");
+    if !can_bind_500(a_addr) {
+        return;
+    }
+    let dir = Scratch::new("noesp");
+    let (ca, cb) = configs(a_addr, b_addr, "none");
+    let ca = ca.replacen(
+        "esp_proposals = [\"aes128gcm16-x25519\", \"aes256-sha256-modp2048\"]",
+        "esp_proposals = [\"aes256-sha1\"]",
+        1,
+    );
+    let cb = cb.replacen(
+        "esp_proposals = [\"aes128gcm16-x25519\", \"aes256-sha256-modp2048\"]",
+        "esp_proposals = [\"aes128gcm16\"]",
+        1,
+    );
+    assert!(ca.contains("aes256-sha1\"") && cb.contains("[\"aes128gcm16\"]"));
+    let b = Daemon::start(&dir.0, "b", &cb);
+    let a = Daemon::start(&dir.0, "a", &ca);
+    let (code, out, err) = a.ike(&["up", "site-b"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("child net failed: no acceptable proposal (NO_PROPOSAL_CHOSEN)"),
+        "{err}"
+    );
+    let want = "Child SA net: no acceptable proposal (NO_PROPOSAL_CHOSEN): received aes256-sha1; \
+                configured aes128gcm16; no common encryption algorithm";
+    wait_for("B's explanation", || b.log_text().contains(want));
+}

@@ -661,11 +661,16 @@ impl ShardState {
                 child,
                 reason,
             } => {
-                warn!(target: "ike", "{connection}/{child}: Child SA failed: {reason}");
+                // The RFC notify name beside the words: what a user searches for.
+                let why = match reason.notify().and_then(|n| n.name()) {
+                    Some(name) => format!("{reason} ({name})"),
+                    None => reason.to_string(),
+                };
+                warn!(target: "ike", "{connection}/{child}: Child SA failed: {why}");
                 self.resolve_up(
                     sa,
                     Response::err(format!(
-                        "{connection}: IKE SA up but child {child} failed: {reason}"
+                        "{connection}: IKE SA up but child {child} failed: {why}"
                     )),
                 );
             }

@@ -420,6 +420,13 @@ impl IkeSa {
                 .flat_map(|a| child.local_ts.iter().filter_map(move |b| a.intersect(b)))
                 .collect();
             if narrowed_i.is_empty() || narrowed_r.is_empty() {
+                let list = |v: &[Ts]| {
+                    v.iter()
+                        .map(|t| t.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                tracing::info!(target: "ike", "Child SA {}: traffic selectors do not overlap (TS_UNACCEPTABLE): received TSi {} TSr {}; configured remote {} local {}", child.name, list(&tsi), list(&tsr), list(&child.remote_ts), list(&child.local_ts));
                 continue;
             }
             let protocol = child.protocol();
@@ -430,6 +437,7 @@ impl IkeSa {
                 .collect();
             let Some(chosen) = select_with(&props, &sa.proposals, self.prefer_initiator_proposals)
             else {
+                tracing::info!(target: "ike", "Child SA {}: no acceptable proposal (NO_PROPOSAL_CHOSEN): {}", child.name, crate::proposal::mismatch(&sa.proposals, child.proposals()));
                 last_err = ProtocolError::NoProposalChosen;
                 continue;
             };
