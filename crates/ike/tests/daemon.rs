@@ -1446,3 +1446,32 @@ fn disjoint_esp_proposals_are_explained_on_both_sides() {
                 configured aes128gcm16; no common encryption algorithm";
     wait_for("B's explanation", || b.log_text().contains(want));
 }
+
+/// A wrong identity: the responder logs the identity it received, with its type, and why each
+/// connection was passed over; the initiator's `ike up` names AUTHENTICATION_FAILED.
+#[test]
+fn an_unknown_identity_is_explained() {
+    let (a_addr, b_addr) = ("127.0.38.9", "127.0.38.10");
+    if !can_bind_500(a_addr) {
+        return;
+    }
+    let dir = Scratch::new("badid");
+    let (ca, cb) = configs(a_addr, b_addr, "none");
+    let cb = cb.replacen("id = \"a.example.org\"", "id = \"c.example.org\"", 1);
+    let cb = cb.replacen(
+        "ids = [\"a.example.org\", \"b.example.org\"]",
+        "ids = [\"c.example.org\", \"b.example.org\"]",
+        1,
+    );
+    let b = Daemon::start(&dir.0, "b", &cb);
+    let a = Daemon::start(&dir.0, "a", &ca);
+    let (code, out, err) = a.ike(&["up", "site-b"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("AUTHENTICATION_FAILED"), "{err}");
+    let want = format!(
+        "IKE_AUTH from {a_addr}:500: no connection matches the peer's identity a.example.org \
+         (ID_FQDN), asking for us as b.example.org; connections considered: site-a expects \
+         c.example.org"
+    );
+    wait_for("B's explanation", || b.log_text().contains(&want));
+}

@@ -323,17 +323,24 @@ impl IkeSa {
         let octets = self
             .auth_octets(true, &id_body(idi.id_type, idi.data))
             .ok_or(ProtocolError::AuthenticationFailed("no keys"))?;
+        // Why each connection was passed over, for the log when none matches.
+        let mut passed: Vec<String> = Vec::new();
         for (idx, peer) in peers.iter().enumerate() {
             if !(peer.remote_addrs.is_empty() || peer.remote_addrs.contains(&self.remote.ip())) {
                 continue;
             }
             if !peer.remote_id.accepts(&peer_id) {
+                passed.push(format!("{} expects {}", peer.name, peer.remote_id));
                 continue;
             }
-            if wanted_local
+            if let Some(w) = wanted_local
                 .as_ref()
-                .is_some_and(|w| !peer.local_id.accepts(w) && *w != peer.local_id)
+                .filter(|w| !peer.local_id.accepts(w) && **w != peer.local_id)
             {
+                passed.push(format!(
+                    "{} is {} but the peer asked for {w} (IDr)",
+                    peer.name, peer.local_id
+                ));
                 continue;
             }
             // The first connection that admits the peer decides; its method for the peer
@@ -342,6 +349,15 @@ impl IkeSa {
             self.remote_id = Some(peer_id);
             return Ok((idx, &**peer));
         }
+        tracing::info!(
+            target: "ike",
+            "IKE_AUTH from {}: no connection matches the peer's identity {} ({}){}; connections considered: {}",
+            self.remote,
+            peer_id,
+            id_type_name(idi.id_type),
+            wanted_local.as_ref().map(|w| format!(", asking for us as {w}")).unwrap_or_default(),
+            if passed.is_empty() { "none for this address".to_owned() } else { passed.join("; ") }
+        );
         Err(ProtocolError::AuthenticationFailed(
             "no connection matches the peer's identity",
         ))
@@ -792,5 +808,13 @@ impl IkeSa {
             transport,
             flags: ChildFlags::from_payloads(inner),
         })
+    }
+}
+
+/// RFC 7296 §3.5's name of an ID type, for logs.
+fn id_type_name(t: ike_wire::v2::IdType) -> String {
+    match t.name() {
+        Some(n) => n.to_owned(),
+        None => format!("ID type {}", t.value()),
     }
 }
