@@ -45,6 +45,18 @@ pub enum Request {
         /// Connection name.
         name: String,
     },
+    /// Rekey the connection's SAs now: its IKE SAs (`ike`: IKEv2 rekey, IKEv1
+    /// re-authentication), or the Child SAs of child `child`, or (neither) every Child SA.
+    Rekey {
+        /// Connection name.
+        name: String,
+        /// Only this child's SAs.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        child: Option<String>,
+        /// The IKE SAs instead of Child SAs.
+        #[serde(default)]
+        ike: bool,
+    },
     /// The SAs.
     Status,
     /// The SAs, streamed: one [`IkeSaStatus`] per line, then a [`Response`] line that ends the

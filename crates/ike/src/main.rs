@@ -57,6 +57,12 @@ enum Command {
     /// Waits until the peer answered or the daemon gave up; exits 1 if there was nothing to
     /// delete.
     Down(DownArgs),
+    /// Rekey a connection's SAs now, without waiting for their rekey time.
+    ///
+    /// Every Child SA of the connection, or those of one child (--child), or its IKE SAs
+    /// (--ike: an IKEv2 rekey, an IKEv1 re-authentication). Returns once the rekeys are
+    /// started (`ike status` shows them); exits 1 if there was nothing to rekey.
+    Rekey(RekeyArgs),
     /// Show the IKE and Child SAs.
     ///
     /// A compact table, or with --json one JSON object: {"ike_sas": [...]} with
@@ -117,6 +123,20 @@ struct DownArgs {
     /// Seconds to wait for the peer's answer.
     #[arg(short = 't', long, default_value_t = 30, value_name = "SECONDS")]
     timeout: u64,
+}
+
+#[derive(clap::Args)]
+struct RekeyArgs {
+    /// The connection's name.
+    name: String,
+    /// Only the Child SAs of this child.
+    #[arg(long, value_name = "CHILD", conflicts_with = "ike")]
+    child: Option<String>,
+    /// The IKE SAs instead of the Child SAs.
+    #[arg(long)]
+    ike: bool,
+    #[command(flatten)]
+    socket: SocketArgs,
 }
 
 #[derive(clap::Args)]
@@ -189,6 +209,16 @@ fn main() -> ExitCode {
             &args.socket,
             &Request::Down { name: args.name },
             args.timeout,
+            false,
+        ),
+        Command::Rekey(args) => client(
+            &args.socket,
+            &Request::Rekey {
+                name: args.name,
+                child: args.child,
+                ike: args.ike,
+            },
+            10,
             false,
         ),
         Command::Status(args) if args.stream => status_stream(&args.socket),

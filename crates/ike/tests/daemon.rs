@@ -656,7 +656,7 @@ fn clients_without_a_daemon_fail_cleanly() {
 
 #[test]
 fn every_subcommand_has_help() {
-    for sub in ["daemon", "up", "down", "status", "check", "decode"] {
+    for sub in ["daemon", "up", "down", "rekey", "status", "check", "decode"] {
         let out = Command::new(BIN).args([sub, "--help"]).output().unwrap();
         assert!(out.status.success(), "{sub}");
         assert!(
@@ -1474,4 +1474,56 @@ fn an_unknown_identity_is_explained() {
          c.example.org"
     );
     wait_for("B's explanation", || b.log_text().contains(&want));
+}
+
+/// `ike rekey`: the Child SAs (all, or one child's), then the IKE SA, rekeyed on demand; the
+/// SPIs change on both sides and one of each remains; the refusals name what is missing.
+#[test]
+fn rekey_on_demand() {
+    let (a_addr, b_addr) = ("127.0.38.13", "127.0.38.14");
+    if !can_bind_500(a_addr) {
+        return;
+    }
+    let dir = Scratch::new("rekeycmd");
+    let (ca, cb) = configs(a_addr, b_addr, "none");
+    let b = Daemon::start(&dir.0, "b", &cb);
+    let a = Daemon::start(&dir.0, "a", &ca);
+    let (code, out, err) = a.ike(&["up", "site-b"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let child_spi = |d: &Daemon| sas(&d.status())[0]["child_sas"][0]["spi_in"].clone();
+    let ike_spi = |d: &Daemon| sas(&d.status())[0]["initiator_spi"].clone();
+    let (c0, i0) = (child_spi(&a), ike_spi(&a));
+
+    let (code, out, err) = a.ike(&["rekey", "site-b", "--child", "net"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("site-b: rekeying 1 Child SA of net"), "{out}");
+    wait_for("the new Child SA, alone, on both sides", || {
+        let (sa, sb) = (a.status(), b.status());
+        let (la, lb) = (&sas(&sa)[0]["child_sas"], &sas(&sb)[0]["child_sas"]);
+        la.as_array().unwrap().len() == 1
+            && lb.as_array().unwrap().len() == 1
+            && la[0]["spi_in"] != c0
+            && la[0]["spi_in"] == lb[0]["spi_out"]
+    });
+    let (code, out, err) = a.ike(&["rekey", "site-b", "--ike"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("site-b: rekeying 1 IKE SA"), "{out}");
+    wait_for("the new IKE SA on both sides", || {
+        let (sa, sb) = (a.status(), b.status());
+        sas(&sa).len() == 1
+            && sas(&sb).len() == 1
+            && ike_spi(&a) != i0
+            && sas(&sa)[0]["initiator_spi"] == sas(&sb)[0]["initiator_spi"]
+    });
+    for (args, want) in [
+        (
+            &["rekey", "site-b", "--child", "nosuch"][..],
+            "site-b: no child named nosuch",
+        ),
+        (&["rekey", "nosuch"][..], "no connection named nosuch"),
+    ] {
+        let (code, _, err) = a.ike(args);
+        assert_eq!(code, 1);
+        assert!(err.contains(want), "{err}");
+    }
 }

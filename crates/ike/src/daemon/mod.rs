@@ -305,6 +305,16 @@ impl Coordinator {
             Request::Down { name } => {
                 tokio::spawn(requests::down(shards, name, reply));
             }
+            Request::Rekey { name, child, ike } => {
+                tokio::spawn(requests::rekey(
+                    shards,
+                    self.config.clone(),
+                    name,
+                    child,
+                    ike,
+                    reply,
+                ));
+            }
             Request::StatusStream => {
                 let _ = reply.send(Response::err(
                     "a status stream is answered by the client task",

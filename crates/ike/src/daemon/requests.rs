@@ -217,3 +217,49 @@ mod tests {
         }
     }
 }
+
+/// `ike rekey NAME [--child C] [--ike]`: every shard starts the rekeys of the connection's SAs
+/// it holds; the answer says how many were started (the rekeys complete in the background, as
+/// `ike status` then shows).
+pub(super) async fn rekey(
+    shards: Shards,
+    config: std::sync::Arc<ike_config::Config>,
+    name: String,
+    child: Option<String>,
+    ike: bool,
+    reply: oneshot::Sender<Response>,
+) {
+    let Some(conn) = config.connection(&name) else {
+        let _ = reply.send(Response::err(format!("no connection named {name}")));
+        return;
+    };
+    if let Some(c) = &child {
+        if !conn.peer.children.iter().any(|x| &x.name == c) {
+            let _ = reply.send(Response::err(format!("{name}: no child named {c}")));
+            return;
+        }
+    }
+    let started: usize = ask_all(&shards, |r| ShardInput::Rekey {
+        name: name.clone(),
+        child: child.clone(),
+        ike,
+        reply: r,
+    })
+    .await
+    .into_iter()
+    .sum();
+    let what = match (ike, &child) {
+        (true, _) => "IKE SA".to_owned(),
+        (false, Some(c)) => format!("Child SA of {c}"),
+        (false, None) => "Child SA".to_owned(),
+    };
+    let response = if started == 0 {
+        Response::err(format!("{name}: no established {what} to rekey"))
+    } else {
+        Response::ok(format!(
+            "{name}: rekeying {started} {what}{}",
+            if started == 1 { "" } else { "s" }
+        ))
+    };
+    let _ = reply.send(response);
+}

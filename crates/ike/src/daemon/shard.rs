@@ -80,6 +80,13 @@ pub(super) enum ShardInput {
         name: String,
         reply: oneshot::Sender<DownResult>,
     },
+    /// Rekey the connection's SAs held here; the answer counts the rekeys started.
+    Rekey {
+        name: String,
+        child: Option<String>,
+        ike: bool,
+        reply: oneshot::Sender<usize>,
+    },
     /// Add a child to this shard's established IKE SA of the connection (a kernel acquire).
     CreateChild {
         name: String,
@@ -288,6 +295,15 @@ impl ShardState {
                 reply,
             } => self.up(&name, may_contact, reply),
             ShardInput::Down { name, reply } => self.down(&name, reply),
+            ShardInput::Rekey {
+                name,
+                child,
+                ike,
+                reply,
+            } => {
+                let n = self.rekey(&name, child.as_deref(), ike);
+                let _ = reply.send(n);
+            }
             ShardInput::CreateChild { name, child } => self.create_child(&name, &child),
             ShardInput::KernelExpire { spi, hard } => self.expire(spi, hard),
             ShardInput::ReplaceStale(ids, at) => self.endpoint.replace_stale(&ids, at),
@@ -410,6 +426,41 @@ impl ShardState {
             pending: handles.into_iter().collect(),
             reply,
         });
+    }
+
+    /// `ike rekey`: starts a rekey of each matching SA of the connection held here (an IKEv1
+    /// IKE SA re-authenticates); returns how many were started.
+    fn rekey(&mut self, name: &str, child: Option<&str>, ike: bool) -> usize {
+        self.clock();
+        let now = Instant::now();
+        let mut started = 0;
+        for h in self.endpoint.sas_of(name) {
+            if !self.endpoint.is_established(h) {
+                continue;
+            }
+            if ike {
+                match self.endpoint.rekey_ike(now, h) {
+                    Ok(()) => started += 1,
+                    Err(e) => warn!(target: "ike", "{name}: rekeying the IKE SA: {e}"),
+                }
+                continue;
+            }
+            for (c, spi_in, _) in self.endpoint.child_sas(h) {
+                if child.is_some_and(|w| w != c) {
+                    continue;
+                }
+                match self.endpoint.rekey_child(now, h, spi_in) {
+                    Ok(()) => {
+                        info!(target: "ike", "{name}/{c}: rekeying Child SA {spi_in:08x}_i, as asked");
+                        started += 1;
+                    }
+                    Err(e) => {
+                        warn!(target: "ike", "{name}/{c}: rekeying Child SA {spi_in:08x}_i: {e}")
+                    }
+                }
+            }
+        }
+        started
     }
 
     fn create_child(&mut self, name: &str, child: &str) {
