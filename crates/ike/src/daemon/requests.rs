@@ -199,25 +199,6 @@ pub(super) async fn down(shards: Shards, name: String, reply: oneshot::Sender<Re
     let _ = reply.send(response);
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn home_shards_spread_and_stay_in_range() {
-        for count in 1..=8 {
-            let mut hit = vec![false; count];
-            for i in 0..200 {
-                let s = home_shard(&format!("conn-{i}"), count);
-                assert!(s < count);
-                assert_eq!(s, home_shard(&format!("conn-{i}"), count));
-                hit[s] = true;
-            }
-            assert!(hit.iter().all(|h| *h), "{count}: {hit:?}");
-        }
-    }
-}
-
 /// `ike rekey NAME [--child C] [--ike]`: every shard starts the rekeys of the connection's SAs
 /// it holds; the answer says how many were started (the rekeys complete in the background, as
 /// `ike status` then shows).
@@ -262,4 +243,23 @@ pub(super) async fn rekey(
         ))
     };
     let _ = reply.send(response);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn home_shards_spread_and_stay_in_range() {
+        for count in 1..=8 {
+            let mut hit = vec![false; count];
+            for i in 0..200 {
+                let s = home_shard(&format!("conn-{i}"), count);
+                assert!(s < count);
+                assert_eq!(s, home_shard(&format!("conn-{i}"), count));
+                hit[s] = true;
+            }
+            assert!(hit.iter().all(|h| *h), "{count}: {hit:?}");
+        }
+    }
 }
