@@ -57,6 +57,8 @@ pub enum Request {
         #[serde(default)]
         ike: bool,
     },
+    /// The daemon's counters (`ike stats`).
+    Stats,
     /// The SAs.
     Status,
     /// The SAs, streamed: one [`IkeSaStatus`] per line, then a [`Response`] line that ends the
@@ -76,6 +78,64 @@ pub struct Response {
     /// The SAs, for `status`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<Status>,
+    /// The counters, for `stats`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stats: Option<Stats>,
+}
+
+/// The daemon's counters (`ike stats --json`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    /// Seconds since the daemon started.
+    pub uptime_seconds: u64,
+    /// Engine shards (threads).
+    pub shards: usize,
+    /// IKE SAs by IKE version ("1", "2") and state (strongSwan's words).
+    pub ike_sas: std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>>,
+    /// Child SAs, all versions.
+    pub child_sas: u64,
+    /// Half-open IKE SAs (responder side, both versions).
+    pub half_open: u64,
+    /// COOKIE notifies sent (RFC 7296 §2.6).
+    pub cookies_sent: u64,
+    /// Datagrams dropped, by reason (only reasons that occurred).
+    pub drops: std::collections::BTreeMap<String, u64>,
+    /// Control clients served at once at most (`max_control_clients`).
+    pub max_control_clients: usize,
+}
+
+impl Stats {
+    /// The human form.
+    pub fn render(&self) -> String {
+        let mut out = format!(
+            "uptime {}s, {} engine shard{}, up to {} control clients\n",
+            self.uptime_seconds,
+            self.shards,
+            if self.shards == 1 { "" } else { "s" },
+            self.max_control_clients
+        );
+        for (version, states) in &self.ike_sas {
+            let list: Vec<String> = states.iter().map(|(s, n)| format!("{n} {s}")).collect();
+            out.push_str(&format!("IKEv{version} SAs: {}\n", list.join(", ")));
+        }
+        if self.ike_sas.is_empty() {
+            out.push_str("IKE SAs: none\n");
+        }
+        out.push_str(&format!(
+            "Child SAs: {}\nhalf-open: {}, cookies sent: {}\n",
+            self.child_sas, self.half_open, self.cookies_sent
+        ));
+        let drops: Vec<String> = self.drops.iter().map(|(r, n)| format!("{r} {n}")).collect();
+        out.push_str(&format!(
+            "drops: {}\n",
+            if drops.is_empty() {
+                "none".to_owned()
+            } else {
+                drops.join(", ")
+            }
+        ));
+        out
+    }
 }
 
 impl Response {
@@ -85,6 +145,7 @@ impl Response {
             ok: true,
             message: Some(message.into()),
             status: None,
+            stats: None,
         }
     }
 
@@ -94,6 +155,7 @@ impl Response {
             ok: false,
             message: Some(message.into()),
             status: None,
+            stats: None,
         }
     }
 }

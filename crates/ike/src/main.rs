@@ -63,6 +63,13 @@ enum Command {
     /// (--ike: an IKEv2 rekey, an IKEv1 re-authentication). Returns once the rekeys are
     /// started (`ike status` shows them); exits 1 if there was nothing to rekey.
     Rekey(RekeyArgs),
+    /// Show the daemon's counters: uptime, shards, IKE SAs by version and state, Child SAs,
+    /// half-open SAs, cookies sent, drops by reason.
+    ///
+    /// With --json one JSON object: {"uptime_seconds", "shards", "ike_sas": {"1"|"2":
+    /// {STATE: n}}, "child_sas", "half_open", "cookies_sent", "drops": {REASON: n},
+    /// "max_control_clients"}.
+    Stats(StatsArgs),
     /// Show the IKE and Child SAs.
     ///
     /// A compact table, or with --json one JSON object: {"ike_sas": [...]} with
@@ -135,6 +142,15 @@ struct RekeyArgs {
     /// The IKE SAs instead of the Child SAs.
     #[arg(long)]
     ike: bool,
+    #[command(flatten)]
+    socket: SocketArgs,
+}
+
+#[derive(clap::Args)]
+struct StatsArgs {
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
     #[command(flatten)]
     socket: SocketArgs,
 }
@@ -221,6 +237,7 @@ fn main() -> ExitCode {
             10,
             false,
         ),
+        Command::Stats(args) => client(&args.socket, &Request::Stats, 10, args.json),
         Command::Status(args) if args.stream => status_stream(&args.socket),
         Command::Status(args) => client(&args.socket, &Request::Status, 10, args.json),
     };
@@ -290,6 +307,13 @@ fn client(args: &SocketArgs, req: &Request, timeout: u64, json: bool) -> anyhow:
             println!("{}", serde_json::to_string_pretty(status)?);
         } else {
             print!("{}", status.render());
+        }
+    }
+    if let Some(stats) = &resp.stats {
+        if json {
+            println!("{}", serde_json::to_string_pretty(stats)?);
+        } else {
+            print!("{}", stats.render());
         }
     }
     if let Some(m) = &resp.message {

@@ -656,7 +656,9 @@ fn clients_without_a_daemon_fail_cleanly() {
 
 #[test]
 fn every_subcommand_has_help() {
-    for sub in ["daemon", "up", "down", "rekey", "status", "check", "decode"] {
+    for sub in [
+        "daemon", "up", "down", "rekey", "stats", "status", "check", "decode",
+    ] {
         let out = Command::new(BIN).args([sub, "--help"]).output().unwrap();
         assert!(out.status.success(), "{sub}");
         assert!(
@@ -1526,4 +1528,41 @@ fn rekey_on_demand() {
         assert_eq!(code, 1);
         assert!(err.contains(want), "{err}");
     }
+}
+
+/// `ike stats`: after one handshake and some garbage, the counters say one established IKEv2
+/// SA with one Child SA, nothing half-open, and the garbage's drops by reason; text and JSON.
+#[test]
+fn stats_count_sas_and_drops() {
+    let (a_addr, b_addr) = ("127.0.38.17", "127.0.38.18");
+    if !can_bind_500(a_addr) {
+        return;
+    }
+    let dir = Scratch::new("stats");
+    let (ca, cb) = configs(a_addr, b_addr, "none");
+    let b = Daemon::start(&dir.0, "b", &cb);
+    let a = Daemon::start(&dir.0, "a", &ca);
+    hostile_input(&a, a_addr);
+    let (code, out, err) = a.ike(&["up", "site-b"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = a.ike(&["stats", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["ike_sas"]["2"]["ESTABLISHED"], 1, "{v}");
+    assert_eq!(v["child_sas"], 1, "{v}");
+    assert_eq!(v["half_open"], 0, "{v}");
+    assert_eq!(v["shards"], 2, "{v}");
+    assert_eq!(v["max_control_clients"], 64, "{v}");
+    let drops: u64 = v["drops"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    assert!(drops > 0, "the hostile datagrams were counted: {v}");
+    let (code, text, _) = a.ike(&["stats"]);
+    assert_eq!(code, 0);
+    assert!(text.contains("IKEv2 SAs: 1 ESTABLISHED"), "{text}");
+    assert!(text.contains("Child SAs: 1"), "{text}");
+    let _ = b;
 }

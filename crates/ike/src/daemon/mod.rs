@@ -152,6 +152,7 @@ struct Coordinator {
     routes: net::Routes,
     shards: requests::Shards,
     traps: kernel::Traps,
+    started: Instant,
 }
 
 async fn run_async(options: Options, config: Config) -> anyhow::Result<()> {
@@ -228,6 +229,7 @@ async fn run_async(options: Options, config: Config) -> anyhow::Result<()> {
         routes: net::Routes::default(),
         shards,
         traps: kernel::Traps::default(),
+        started: Instant::now(),
     };
     let n = c.config.connections.len();
     info!(
@@ -298,6 +300,14 @@ impl Coordinator {
         match req {
             Request::Status => {
                 tokio::spawn(requests::status(shards, self.kernel.clone(), reply));
+            }
+            Request::Stats => {
+                tokio::spawn(requests::stats(
+                    shards,
+                    self.started,
+                    self.config.daemon.max_control_clients,
+                    reply,
+                ));
             }
             Request::Up { name } => {
                 tokio::spawn(requests::up(shards, self.config.clone(), name, Some(reply)));

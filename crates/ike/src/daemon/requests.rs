@@ -70,6 +70,7 @@ pub(super) async fn status(shards: Shards, kernel: Kernel, reply: oneshot::Sende
         ok: true,
         message: None,
         status: Some(Status { ike_sas }),
+        stats: None,
     });
 }
 
@@ -243,6 +244,45 @@ pub(super) async fn rekey(
         ))
     };
     let _ = reply.send(response);
+}
+
+/// `ike stats`: every shard's counters, summed.
+pub(super) async fn stats(
+    shards: Shards,
+    started: std::time::Instant,
+    max_control_clients: usize,
+    reply: oneshot::Sender<Response>,
+) {
+    let parts = ask_all(&shards, ShardInput::Stats).await;
+    let mut st = crate::control::Stats {
+        uptime_seconds: started.elapsed().as_secs(),
+        shards: shards.len(),
+        max_control_clients,
+        ..Default::default()
+    };
+    for p in parts {
+        for (v, states) in p.ike_sas {
+            for (state, n) in states {
+                *st.ike_sas
+                    .entry(v.clone())
+                    .or_default()
+                    .entry(state)
+                    .or_default() += n;
+            }
+        }
+        st.child_sas += p.child_sas;
+        st.half_open += p.half_open;
+        st.cookies_sent += p.cookies_sent;
+        for (r, n) in p.drops {
+            *st.drops.entry(r).or_default() += n;
+        }
+    }
+    let _ = reply.send(Response {
+        ok: true,
+        message: None,
+        status: None,
+        stats: Some(st),
+    });
 }
 
 #[cfg(test)]

@@ -60,6 +60,8 @@ pub(super) enum ShardInput {
         data: Vec<u8>,
     },
     Status(oneshot::Sender<Vec<IkeSaStatus>>),
+    /// This shard's counters.
+    Stats(oneshot::Sender<crate::control::Stats>),
     /// At most `limit` IKE SAs after handle `after`, and the last handle of the page.
     StatusPage {
         after: Option<SaHandle>,
@@ -276,6 +278,24 @@ impl ShardState {
             } => self.datagram(sock, from, local, &data),
             ShardInput::Status(reply) => {
                 let _ = reply.send(self.status(self.endpoint.status(Instant::now())));
+            }
+            ShardInput::Stats(reply) => {
+                let mut st = crate::control::Stats::default();
+                for sa in self.endpoint.status(Instant::now()) {
+                    *st.ike_sas
+                        .entry(sa.version.to_string())
+                        .or_default()
+                        .entry(sa.state.to_string())
+                        .or_default() += 1;
+                    st.child_sas += sa.children.len() as u64;
+                }
+                let a = self.endpoint.stats();
+                st.half_open = self.endpoint.half_open_count() as u64;
+                st.cookies_sent = a.cookies_sent;
+                for (reason, n) in a.drops.iter().filter(|(_, n)| *n > 0) {
+                    st.drops.insert(reason.key().to_owned(), n);
+                }
+                let _ = reply.send(st);
             }
             ShardInput::StatusPage {
                 after,
