@@ -59,6 +59,9 @@ pub enum Request {
     },
     /// The daemon's counters (`ike stats`).
     Stats,
+    /// The loaded connections (`ike list-conns`).
+    #[serde(rename = "list_conns")]
+    ListConns,
     /// The SAs.
     Status,
     /// The SAs, streamed: one [`IkeSaStatus`] per line, then a [`Response`] line that ends the
@@ -81,6 +84,105 @@ pub struct Response {
     /// The counters, for `stats`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stats: Option<Stats>,
+    /// The connections, for `list-conns`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connections: Option<Vec<ConnInfo>>,
+}
+
+/// A loaded connection (`ike list-conns --json`): what the configuration says and how many IKE
+/// SAs it has now.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnInfo {
+    /// Its name.
+    pub name: String,
+    /// IKE version.
+    pub version: u8,
+    /// Our addresses (empty: any).
+    pub local_addrs: Vec<String>,
+    /// The peer's addresses (empty: any).
+    pub remote_addrs: Vec<String>,
+    /// Our identity.
+    pub local_id: String,
+    /// The identity the peer must prove.
+    pub remote_id: String,
+    /// How we authenticate ("psk", "pubkey", "pke", "rpke").
+    pub local_auth: String,
+    /// How the peer authenticates.
+    pub remote_auth: String,
+    /// IKE proposals in strongSwan's syntax.
+    pub proposals: Vec<String>,
+    /// IKEv1 Aggressive Mode.
+    pub aggressive: bool,
+    /// IKE SAs of the connection now, by state.
+    pub ike_sas: std::collections::BTreeMap<String, u64>,
+    /// Its children.
+    pub children: Vec<ChildInfo>,
+}
+
+/// A child of a loaded connection.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChildInfo {
+    /// Its name.
+    pub name: String,
+    /// "tunnel" or "transport".
+    pub mode: String,
+    /// Our traffic selectors.
+    pub local_ts: Vec<String>,
+    /// The peer's.
+    pub remote_ts: Vec<String>,
+    /// ESP (or AH) proposals.
+    pub proposals: Vec<String>,
+    /// "none", "start" or "trap".
+    pub start_action: String,
+}
+
+/// The human form of `list-conns`.
+pub fn render_conns(conns: &[ConnInfo]) -> String {
+    let mut out = String::new();
+    for c in conns {
+        let sas: Vec<String> = c.ike_sas.iter().map(|(s, n)| format!("{n} {s}")).collect();
+        out.push_str(&format!(
+            "{}: IKEv{}{}, {} === {}, {} ({}) === {} ({}), IKE SAs: {}\n  proposals: {}\n",
+            c.name,
+            c.version,
+            if c.aggressive { " Aggressive Mode" } else { "" },
+            if c.local_addrs.is_empty() {
+                "%any".to_owned()
+            } else {
+                c.local_addrs.join(",")
+            },
+            if c.remote_addrs.is_empty() {
+                "%any".to_owned()
+            } else {
+                c.remote_addrs.join(",")
+            },
+            c.local_id,
+            c.local_auth,
+            c.remote_id,
+            c.remote_auth,
+            if sas.is_empty() {
+                "none".to_owned()
+            } else {
+                sas.join(", ")
+            },
+            c.proposals.join(", ")
+        ));
+        for ch in &c.children {
+            out.push_str(&format!(
+                "  {}: {} {} === {}, {}, start {}\n",
+                ch.name,
+                ch.mode,
+                ch.local_ts.join(","),
+                ch.remote_ts.join(","),
+                ch.proposals.join(", "),
+                ch.start_action
+            ));
+        }
+    }
+    if conns.is_empty() {
+        out.push_str("no connections loaded\n");
+    }
+    out
 }
 
 /// The daemon's counters (`ike stats --json`).
@@ -146,6 +248,7 @@ impl Response {
             message: Some(message.into()),
             status: None,
             stats: None,
+            connections: None,
         }
     }
 
@@ -156,6 +259,7 @@ impl Response {
             message: Some(message.into()),
             status: None,
             stats: None,
+            connections: None,
         }
     }
 }

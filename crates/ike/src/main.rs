@@ -70,6 +70,10 @@ enum Command {
     /// {STATE: n}}, "child_sas", "half_open", "cookies_sent", "drops": {REASON: n},
     /// "max_control_clients"}.
     Stats(StatsArgs),
+    /// List the loaded connections: versions, addresses, identities, authentication,
+    /// proposals, children and their IKE SAs now (--json: {"connections": [...]}).
+    #[command(name = "list-conns")]
+    ListConns(StatsArgs),
     /// Show the IKE and Child SAs.
     ///
     /// A compact table, or with --json one JSON object: {"ike_sas": [...]} with
@@ -238,6 +242,7 @@ fn main() -> ExitCode {
             false,
         ),
         Command::Stats(args) => client(&args.socket, &Request::Stats, 10, args.json),
+        Command::ListConns(args) => client(&args.socket, &Request::ListConns, 10, args.json),
         Command::Status(args) if args.stream => status_stream(&args.socket),
         Command::Status(args) => client(&args.socket, &Request::Status, 10, args.json),
     };
@@ -314,6 +319,16 @@ fn client(args: &SocketArgs, req: &Request, timeout: u64, json: bool) -> anyhow:
             println!("{}", serde_json::to_string_pretty(stats)?);
         } else {
             print!("{}", stats.render());
+        }
+    }
+    if let Some(conns) = &resp.connections {
+        if json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({ "connections": conns }))?
+            );
+        } else {
+            print!("{}", ike::control::render_conns(conns));
         }
     }
     if let Some(m) = &resp.message {

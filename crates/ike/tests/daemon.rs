@@ -1564,5 +1564,29 @@ fn stats_count_sas_and_drops() {
     assert_eq!(code, 0);
     assert!(text.contains("IKEv2 SAs: 1 ESTABLISHED"), "{text}");
     assert!(text.contains("Child SAs: 1"), "{text}");
+    // list-conns: the configuration as loaded, with the SA count.
+    let (code, out, err) = a.ike(&["list-conns", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let c = &v["connections"][0];
+    assert_eq!(c["name"], "site-b");
+    assert_eq!(c["version"], 2);
+    assert_eq!(c["remote_addrs"][0], b_addr);
+    assert_eq!(
+        (c["local_id"].as_str(), c["remote_id"].as_str()),
+        (Some("a.example.org"), Some("b.example.org"))
+    );
+    assert_eq!(
+        (c["local_auth"].as_str(), c["remote_auth"].as_str()),
+        (Some("psk"), Some("psk"))
+    );
+    assert_eq!(c["proposals"][0], "aes128gcm16-prfsha256-x25519");
+    assert_eq!(c["ike_sas"]["ESTABLISHED"], 1);
+    assert_eq!(c["children"][0]["name"], "net");
+    assert_eq!(c["children"][0]["local_ts"][0], "10.88.1.0/24");
+    let (code, text, _) = a.ike(&["list-conns"]);
+    assert_eq!(code, 0);
+    assert!(text.starts_with("site-b: IKEv2, "), "{text}");
+    assert!(text.contains("IKE SAs: 1 ESTABLISHED"), "{text}");
     let _ = b;
 }

@@ -301,6 +301,9 @@ impl Coordinator {
             Request::Status => {
                 tokio::spawn(requests::status(shards, self.kernel.clone(), reply));
             }
+            Request::ListConns => {
+                tokio::spawn(requests::list_conns(shards, self.config.clone(), reply));
+            }
             Request::Stats => {
                 tokio::spawn(requests::stats(
                     shards,

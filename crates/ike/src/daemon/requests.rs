@@ -71,6 +71,7 @@ pub(super) async fn status(shards: Shards, kernel: Kernel, reply: oneshot::Sende
         message: None,
         status: Some(Status { ike_sas }),
         stats: None,
+        connections: None,
     });
 }
 
@@ -282,6 +283,87 @@ pub(super) async fn stats(
         message: None,
         status: None,
         stats: Some(st),
+        connections: None,
+    });
+}
+
+/// `ike list-conns`: the loaded connections, with their IKE SAs now by state.
+pub(super) async fn list_conns(
+    shards: Shards,
+    config: std::sync::Arc<ike_config::Config>,
+    reply: oneshot::Sender<Response>,
+) {
+    use crate::control::{ChildInfo, ConnInfo};
+    use ike_proto::config::AuthMethod;
+    let sas: Vec<IkeSaStatus> = ask_all(&shards, ShardInput::Status)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    let auth = |a: &AuthMethod| {
+        match a {
+            AuthMethod::Psk(_) => "psk",
+            AuthMethod::PubKey(_) | AuthMethod::PeerCert(_) => "pubkey",
+            AuthMethod::PkeKey { revised: false, .. }
+            | AuthMethod::PkePeer { revised: false, .. } => "pke",
+            AuthMethod::PkeKey { .. } | AuthMethod::PkePeer { .. } => "rpke",
+            _ => "other",
+        }
+        .to_owned()
+    };
+    let conns = config
+        .connections
+        .iter()
+        .map(|c| {
+            let mut ike_sas = std::collections::BTreeMap::new();
+            for s in sas.iter().filter(|s| s.name == c.name) {
+                *ike_sas.entry(s.state.clone()).or_insert(0u64) += 1;
+            }
+            ConnInfo {
+                name: c.name.clone(),
+                version: match c.version {
+                    ike_config::IkeVersion::V1 => 1,
+                    _ => 2,
+                },
+                local_addrs: c.local_addrs.iter().map(|a| a.to_string()).collect(),
+                remote_addrs: c.remote_addrs.iter().map(|a| a.to_string()).collect(),
+                local_id: c.peer.local_id.to_string(),
+                remote_id: c.peer.remote_id.to_string(),
+                local_auth: auth(&c.peer.local_auth),
+                remote_auth: auth(&c.peer.remote_auth),
+                proposals: c.peer.ike_proposals.iter().map(|p| p.describe()).collect(),
+                aggressive: c.peer.aggressive,
+                ike_sas,
+                children: c
+                    .peer
+                    .children
+                    .iter()
+                    .map(|ch| ChildInfo {
+                        name: ch.name.clone(),
+                        mode: match ch.mode {
+                            ike_proto::ipsec::Mode::Transport => "transport".to_owned(),
+                            _ => "tunnel".to_owned(),
+                        },
+                        local_ts: ch.local_ts.iter().map(ike_kernel::ts_text).collect(),
+                        remote_ts: ch.remote_ts.iter().map(ike_kernel::ts_text).collect(),
+                        proposals: ch.proposals().iter().map(|p| p.describe()).collect(),
+                        start_action: match c.child(&ch.name).map(|(d, _)| d.start_action) {
+                            Some(ike_config::StartAction::Start) => "start",
+                            Some(ike_config::StartAction::Trap) => "trap",
+                            _ => "none",
+                        }
+                        .to_owned(),
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    let _ = reply.send(Response {
+        ok: true,
+        message: None,
+        status: None,
+        stats: None,
+        connections: Some(conns),
     });
 }
 
