@@ -10,36 +10,9 @@ use std::time::Duration;
 
 use common::{installs, A, B};
 use ike_crypto::sign::SignatureScheme;
-use ike_proto::config::IkeVersion;
-use ike_proto::v2::{AuthMethod, CloseReason, Endpoint, EndpointConfig, Event, PeerConfig};
+use ike_proto::v2::{AuthMethod, CloseReason, Endpoint, EndpointConfig, Event};
 use ike_testkit::sim::{Faults, Pair};
 use pki::*;
-
-fn v1_peer(
-    name: &str,
-    remote: &str,
-    ids: (&str, &str),
-    auth: (AuthMethod, AuthMethod),
-    ts: (&str, &str),
-) -> PeerConfig {
-    let mut p = common::peer(
-        name,
-        remote,
-        ids.0,
-        ids.1,
-        &common::Side {
-            ike: &["aes128-sha256-modp2048"],
-            esp: &["aes128-sha256"],
-            local_ts: &[ts.0],
-            remote_ts: &[ts.1],
-            ..common::Side::default()
-        },
-    );
-    p.version = IkeVersion::V1;
-    p.local_auth = auth.0;
-    p.remote_auth = auth.1;
-    p
-}
 
 fn pair(
     a: (AuthMethod, AuthMethod),
@@ -47,14 +20,14 @@ fn pair(
     aggressive: bool,
     seed: u64,
 ) -> Pair {
-    let mut pa = v1_peer(
+    let mut pa = common::v1_peer(
         "site-b",
         B,
         ("a.example.org", "b.example.org"),
         a,
         ("10.88.1.0/24", "10.88.2.0/24"),
     );
-    let mut pb = v1_peer(
+    let mut pb = common::v1_peer(
         "site-a",
         A,
         ("b.example.org", "a.example.org"),
@@ -203,7 +176,7 @@ fn an_untrusted_chain_or_a_foreign_identity_is_refused() {
         Some("the peer refused with AUTHENTICATION-FAILED")
     );
     // The responder's certificate names b.example.org, but the initiator expects another.
-    let mut pa = v1_peer(
+    let mut pa = common::v1_peer(
         "site-b",
         B,
         ("a.example.org", "c.example.org"),
@@ -211,7 +184,7 @@ fn an_untrusted_chain_or_a_foreign_identity_is_refused() {
         ("10.88.1.0/24", "10.88.2.0/24"),
     );
     pa.remote_id = ike_proto::v2::Identity::parse("c.example.org");
-    let pb = v1_peer(
+    let pb = common::v1_peer(
         "site-a",
         A,
         ("b.example.org", "a.example.org"),
@@ -248,7 +221,7 @@ fn an_untrusted_chain_or_a_foreign_identity_is_refused() {
 #[test]
 fn psk_on_one_side_and_certificates_on_the_other_cannot_be_configured() {
     let k = pki();
-    let pa = v1_peer(
+    let pa = common::v1_peer(
         "site-b",
         B,
         ("a.example.org", "b.example.org"),
@@ -269,14 +242,14 @@ fn psk_on_one_side_and_certificates_on_the_other_cannot_be_configured() {
 #[test]
 fn large_messages_go_in_fragments_and_are_reassembled() {
     let k = pki();
-    let mut pa = v1_peer(
+    let mut pa = common::v1_peer(
         "site-b",
         B,
         ("a.example.org", "b.example.org"),
         (sign_with(&k.a_ec, &[&k.intermediate]), trusting(&k.root)),
         ("10.88.1.0/24", "10.88.2.0/24"),
     );
-    let pb = v1_peer(
+    let pb = common::v1_peer(
         "site-a",
         A,
         ("b.example.org", "a.example.org"),

@@ -15,8 +15,7 @@ use std::time::{Duration, Instant};
 use common::{installs, A, B};
 use ike_crypto::pke::PkeDecryptor;
 use ike_crypto::rng::SeededRng;
-use ike_proto::config::IkeVersion;
-use ike_proto::v2::{AuthMethod, Endpoint, EndpointConfig, Event, PeerConfig};
+use ike_proto::v2::{AuthMethod, Endpoint, EndpointConfig, Event};
 use ike_testkit::sim::{Faults, Pair};
 use pki::{pki, Issued};
 
@@ -35,31 +34,6 @@ fn pke(ours: &Issued, theirs: &Issued, revised: bool) -> (AuthMethod, AuthMethod
     )
 }
 
-fn v1_peer(
-    name: &str,
-    remote: &str,
-    ids: (&str, &str),
-    auth: (AuthMethod, AuthMethod),
-    ts: (&str, &str),
-) -> PeerConfig {
-    let mut p = common::peer(
-        name,
-        remote,
-        ids.0,
-        ids.1,
-        &common::Side {
-            ike: &["aes128-sha256-modp2048"],
-            esp: &["aes128-sha256"],
-            local_ts: &[ts.0],
-            remote_ts: &[ts.1],
-            ..common::Side::default()
-        },
-    );
-    p.version = IkeVersion::V1;
-    (p.local_auth, p.remote_auth) = auth;
-    p
-}
-
 fn endpoints(
     a: (AuthMethod, AuthMethod),
     b: (AuthMethod, AuthMethod),
@@ -74,14 +48,14 @@ fn endpoints_mode(
     seed: u64,
     aggressive: bool,
 ) -> (Endpoint, Endpoint) {
-    let mut pa = v1_peer(
+    let mut pa = common::v1_peer(
         "site-b",
         B,
         ("a.example.org", "b.example.org"),
         a,
         ("10.88.1.0/24", "10.88.2.0/24"),
     );
-    let mut pb = v1_peer(
+    let mut pb = common::v1_peer(
         "site-a",
         A,
         ("b.example.org", "a.example.org"),

@@ -219,3 +219,31 @@ pub fn private_modp(number: u16) -> ike_proto::config::PrivateGroup {
     )
     .unwrap()
 }
+
+/// An IKEv1 connection (aes128-sha256-modp2048, ESP aes128-sha256) named `name` to `remote`,
+/// identities `ids` (ours, the peer's), authentication `auth` (ours, the peer's) and selectors
+/// `ts` (ours, the peer's).
+pub fn v1_peer(
+    name: &str,
+    remote: &str,
+    ids: (&str, &str),
+    auth: (ike_proto::v2::AuthMethod, ike_proto::v2::AuthMethod),
+    ts: (&str, &str),
+) -> PeerConfig {
+    let mut p = peer(
+        name,
+        remote,
+        ids.0,
+        ids.1,
+        &Side {
+            ike: &["aes128-sha256-modp2048"],
+            esp: &["aes128-sha256"],
+            local_ts: &[ts.0],
+            remote_ts: &[ts.1],
+            ..Side::default()
+        },
+    );
+    p.version = ike_proto::config::IkeVersion::V1;
+    (p.local_auth, p.remote_auth) = auth;
+    p
+}
