@@ -470,18 +470,7 @@ impl IsakmpSa {
     ) -> Result<Output, Step> {
         let payloads = plain_payloads(msg)?;
         let peer = self.peer_of(ctx)?.clone();
-        let part = match self.pke_mode() {
-            Some(_) => self.take_pke(payloads, &peer, true, ctx)?,
-            None => {
-                let (ke, ni) = ke_and_nonce(payloads)?;
-                super::pke::PeerPart {
-                    ke: ke.to_vec(),
-                    nonce: ni.to_vec(),
-                    id_b: Vec::new(),
-                    hash: None,
-                }
-            }
-        };
+        let part = self.peer_ke_nonce(payloads, &peer, true, ctx)?;
         let (ke, ni) = (part.ke.as_slice(), part.nonce.as_slice());
         let chosen = self.chosen.ok_or(Step::Drop(DropReason::WrongState))?;
         let group = chosen.group();
@@ -541,18 +530,7 @@ impl IsakmpSa {
     ) -> Result<Output, Step> {
         let payloads = plain_payloads(msg)?;
         let peer = self.peer_of(ctx)?.clone();
-        let part = match self.pke_mode() {
-            Some(_) => self.take_pke(payloads, &peer, false, ctx)?,
-            None => {
-                let (ke, nr) = ke_and_nonce(payloads)?;
-                super::pke::PeerPart {
-                    ke: ke.to_vec(),
-                    nonce: nr.to_vec(),
-                    id_b: Vec::new(),
-                    hash: None,
-                }
-            }
-        };
+        let part = self.peer_ke_nonce(payloads, &peer, false, ctx)?;
         let (ke, nr) = (part.ke.as_slice(), part.nonce.as_slice());
         let group = self.chosen.map_or(DhGroup::None, |c| c.group());
         if ctx.dh_len(group) != Some(ke.len()) {
@@ -600,6 +578,27 @@ impl IsakmpSa {
         tracing::debug!(target: "ike", "sending Main Mode message 5 [{}{}]", self.p1_payloads(5), if self.send_initial_contact { " N(INITIAL-CONTACT)" } else { "" });
         self.state = Phase1State::MmSent5;
         Ok(self.send_p1(now, ctx, bytes, true, data))
+    }
+
+    /// The peer's KE and nonce of Main Mode message 3 (`from_initiator`) or 4: in the clear,
+    /// or with public-key encryption decrypted (with its identity).
+    fn peer_ke_nonce(
+        &self,
+        payloads: &[Payload<'_>],
+        peer: &PeerConfig,
+        from_initiator: bool,
+        ctx: &Ctx<'_>,
+    ) -> Result<super::pke::PeerPart, Step> {
+        if self.pke_mode().is_some() {
+            return self.take_pke(payloads, peer, from_initiator, ctx);
+        }
+        let (ke, nonce) = ke_and_nonce(payloads)?;
+        Ok(super::pke::PeerPart {
+            ke: ke.to_vec(),
+            nonce: nonce.to_vec(),
+            id_b: Vec::new(),
+            hash: None,
+        })
     }
 
     /// Main Mode message 5 or 6: decrypts it, checks the peer's ID and proof (`initiator`: the
