@@ -66,26 +66,7 @@ fn responder(s: Side<'_>) -> PeerConfig {
 /// Two endpoints with `pa` and `pb`, RNGs seeded from `rng` and `rng + 1` (B's seed may be
 /// any other: what matters is that each test's is fixed).
 fn pair_of(pa: PeerConfig, pb: PeerConfig, rng: u64, seed: u64) -> Pair {
-    let ea = Endpoint::new(
-        EndpointConfig::default(),
-        vec![pa],
-        Box::new(SeededRng::new(rng)),
-    )
-    .unwrap();
-    let eb = Endpoint::new(
-        EndpointConfig::default(),
-        vec![pb],
-        Box::new(SeededRng::new(rng + 1)),
-    )
-    .unwrap();
-    Pair::new(
-        ea,
-        eb,
-        A.parse().unwrap(),
-        B.parse().unwrap(),
-        Faults::none(),
-        seed,
-    )
+    pair_of_peers(EndpointConfig::default(), pa, pb, rng, Faults::none(), seed)
 }
 
 const IKE: &[&str] = &["aes128-sha256-modp2048"];
@@ -332,19 +313,7 @@ fn aggressive_pair(a_aggr: bool, b_aggr: bool, faults: Faults, seed: u64) -> Pai
     let mut pb = responder(side(IKE, ESP));
     pa.aggressive = a_aggr;
     pb.aggressive = b_aggr;
-    let ea = Endpoint::new(
-        EndpointConfig::default(),
-        vec![pa],
-        Box::new(SeededRng::new(seed)),
-    )
-    .unwrap();
-    let eb = Endpoint::new(
-        EndpointConfig::default(),
-        vec![pb],
-        Box::new(SeededRng::new(seed + 1)),
-    )
-    .unwrap();
-    Pair::new(ea, eb, A.parse().unwrap(), B.parse().unwrap(), faults, seed)
+    pair_of_peers(EndpointConfig::default(), pa, pb, seed, faults, seed)
 }
 
 #[test]
@@ -472,23 +441,11 @@ fn dpd_pair(action: ike_proto::v2::DpdAction, seed: u64) -> Pair {
     pa.dpd_delay = Some(Duration::from_secs(30));
     pa.dpd_action = action;
     pb.dpd_delay = Some(Duration::from_secs(30));
-    let ea = Endpoint::new(
+    pair_of_peers(
         EndpointConfig::default(),
-        vec![pa],
-        Box::new(SeededRng::new(seed)),
-    )
-    .unwrap();
-    let eb = Endpoint::new(
-        EndpointConfig::default(),
-        vec![pb],
-        Box::new(SeededRng::new(seed + 1)),
-    )
-    .unwrap();
-    Pair::new(
-        ea,
-        eb,
-        A.parse().unwrap(),
-        B.parse().unwrap(),
+        pa,
+        pb,
+        seed,
         Faults::none(),
         seed,
     )
@@ -991,16 +948,7 @@ fn a_private_group_in_phase1_and_quick_mode_pfs() {
             &side(ike, esp),
         ));
         let pb = responder(side(ike, esp));
-        let ea = Endpoint::new(cfg(), vec![pa], Box::new(SeededRng::new(610))).unwrap();
-        let eb = Endpoint::new(cfg(), vec![pb], Box::new(SeededRng::new(611))).unwrap();
-        let mut p = Pair::new(
-            ea,
-            eb,
-            A.parse().unwrap(),
-            B.parse().unwrap(),
-            Faults::none(),
-            610,
-        );
+        let mut p = pair_of_peers(cfg(), pa, pb, 610, Faults::none(), 610);
         assert!(up(&mut p), "{ike:?} {esp:?}");
         check_crossed(&p);
         let s = p.a.status(p.now());
@@ -1067,16 +1015,7 @@ fn private_group_pair(seed: u64) -> Pair {
         &side(IKE, esp),
     ));
     let pb = responder(side(IKE, esp));
-    let ea = Endpoint::new(cfg(), vec![pa], Box::new(SeededRng::new(seed))).unwrap();
-    let eb = Endpoint::new(cfg(), vec![pb], Box::new(SeededRng::new(seed + 1))).unwrap();
-    let mut p = Pair::new(
-        ea,
-        eb,
-        A.parse().unwrap(),
-        B.parse().unwrap(),
-        Faults::none(),
-        seed,
-    );
+    let mut p = pair_of_peers(cfg(), pa, pb, seed, Faults::none(), seed);
     assert!(up(&mut p));
     p
 }

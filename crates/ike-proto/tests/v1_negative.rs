@@ -41,26 +41,7 @@ fn established() -> (Pair, SaHandle, SaHandle) {
     );
     pa.version = IkeVersion::V1;
     pb.version = IkeVersion::V1;
-    let ea = Endpoint::new(
-        EndpointConfig::default(),
-        vec![pa],
-        Box::new(SeededRng::new(5)),
-    )
-    .unwrap();
-    let eb = Endpoint::new(
-        EndpointConfig::default(),
-        vec![pb],
-        Box::new(SeededRng::new(6)),
-    )
-    .unwrap();
-    let mut p = Pair::new(
-        ea,
-        eb,
-        A.parse().unwrap(),
-        B.parse().unwrap(),
-        Faults::none(),
-        1,
-    );
+    let mut p = pair_of_peers(EndpointConfig::default(), pa, pb, 5, Faults::none(), 1);
     initiate(&mut p);
     assert!(
         p.run_until(Duration::from_secs(10), |p| installs(&p.events_a).len()
@@ -319,26 +300,7 @@ fn an_aggressive_mode_reject_leaves_no_cookie_to_reuse() {
     pa.version = IkeVersion::V1;
     pb.version = IkeVersion::V1;
     pa.aggressive = true;
-    let ea = Endpoint::new(
-        EndpointConfig::default(),
-        vec![pa],
-        Box::new(SeededRng::new(7)),
-    )
-    .unwrap();
-    let eb = Endpoint::new(
-        EndpointConfig::default(),
-        vec![pb],
-        Box::new(SeededRng::new(8)),
-    )
-    .unwrap();
-    let mut p = Pair::new(
-        ea,
-        eb,
-        A.parse().unwrap(),
-        B.parse().unwrap(),
-        Faults::none(),
-        2,
-    );
+    let mut p = pair_of_peers(EndpointConfig::default(), pa, pb, 7, Faults::none(), 2);
     initiate(&mut p);
     p.run_for(Duration::from_secs(2));
     assert_eq!(p.b.sa_count(), 0, "refused without state");

@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{installs, A, B};
+use common::{endpoints_of, installs, A, B};
 use ike_crypto::pke::PkeDecryptor;
 use ike_crypto::rng::SeededRng;
 use ike_proto::v2::{AuthMethod, Endpoint, EndpointConfig, Event};
@@ -64,19 +64,7 @@ fn endpoints_mode(
     );
     pa.aggressive = aggressive;
     pb.aggressive = aggressive;
-    let ea = Endpoint::new(
-        EndpointConfig::default(),
-        vec![pa],
-        Box::new(SeededRng::new(seed)),
-    )
-    .unwrap();
-    let eb = Endpoint::new(
-        EndpointConfig::default(),
-        vec![pb],
-        Box::new(SeededRng::new(seed + 1)),
-    )
-    .unwrap();
-    (ea, eb)
+    endpoints_of(EndpointConfig::default(), pa, pb, seed)
 }
 
 fn pair(

@@ -247,3 +247,28 @@ pub fn v1_peer(
     (p.local_auth, p.remote_auth) = auth;
     p
 }
+
+/// Two endpoints with `cfg`, connections `pa` and `pb`, RNGs seeded `rng` and `rng + 1`.
+pub fn endpoints_of(
+    cfg: EndpointConfig,
+    pa: PeerConfig,
+    pb: PeerConfig,
+    rng: u64,
+) -> (Endpoint, Endpoint) {
+    let ea = Endpoint::new(cfg.clone(), vec![pa], Box::new(SeededRng::new(rng))).unwrap();
+    let eb = Endpoint::new(cfg, vec![pb], Box::new(SeededRng::new(rng + 1))).unwrap();
+    (ea, eb)
+}
+
+/// [`endpoints_of`] as a simulated pair (A and B at their usual addresses).
+pub fn pair_of_peers(
+    cfg: EndpointConfig,
+    pa: PeerConfig,
+    pb: PeerConfig,
+    rng: u64,
+    faults: Faults,
+    seed: u64,
+) -> Pair {
+    let (ea, eb) = endpoints_of(cfg, pa, pb, rng);
+    Pair::new(ea, eb, A.parse().unwrap(), B.parse().unwrap(), faults, seed)
+}
