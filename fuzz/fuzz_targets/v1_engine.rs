@@ -6,7 +6,9 @@
 //! established ISAKMP SA must survive garbage: it stays established and keeps its IPsec SA.
 //!
 //! Variants 6 and 7 run the first two with public-key encryption (RFC 2409 §5.2 in Main Mode,
-//! the revised mode of §5.3 in Aggressive Mode).
+//! the revised mode of §5.3 in Aggressive Mode). Variants 8 and 9 run the half-open one with
+//! the ISAKMP Base exchange and the Authentication Only exchange (RFC 2408 §4.4, §4.6; the
+//! latter keys no IPsec SA).
 //!
 //! Variants 4 and 5 go past authentication: the input is a payload chain that the peer's keys
 //! encrypt, after a HASH(1) that is right, wrong or absent, as a Quick Mode (4) or an
@@ -23,7 +25,7 @@ use std::time::Instant;
 
 use ike_crypto::rng::SeededRng;
 use ike_crypto::Secret;
-use ike_proto::config::IkeVersion;
+use ike_proto::config::{IkeVersion, V1Exchange};
 use ike_proto::proposal::Proposal;
 use ike_proto::v2::{
     AuthMethod, ChildConfig, DpdAction, Endpoint, EndpointConfig, Event, Identity, Mode,
@@ -61,7 +63,13 @@ fn pke_keys(revised: bool) -> (AuthMethod, AuthMethod) {
 }
 
 /// `method`: 0 pre-shared key, 1 public-key encryption, 2 its revised mode.
-fn peer(remote: &str, local_id: &str, remote_id: &str, aggressive: bool, method: u8) -> PeerConfig {
+fn peer(
+    remote: &str,
+    local_id: &str,
+    remote_id: &str,
+    exchange: V1Exchange,
+    method: u8,
+) -> PeerConfig {
     let (local_auth, remote_auth) = match method {
         0 => (
             AuthMethod::Psk(Secret::from_slice(b"fuzz")),
@@ -77,7 +85,10 @@ fn peer(remote: &str, local_id: &str, remote_id: &str, aggressive: bool, method:
         local_auth,
         remote_auth,
         ike_proposals: vec![Proposal::parse_ike("aes128-sha256-x25519").unwrap()],
-        children: vec![ChildConfig {
+        children: if exchange == V1Exchange::AuthOnly {
+            Vec::new()
+        } else {
+            vec![ChildConfig {
             name: "net".into(),
             local_ts: vec![Ts::cidr("10.0.0.0/8").unwrap()],
             remote_ts: vec![Ts::cidr("10.0.0.0/8").unwrap()],
@@ -86,14 +97,15 @@ fn peer(remote: &str, local_id: &str, remote_id: &str, aggressive: bool, method:
             mode: Mode::Tunnel,
             rekey_time: None,
             life_time: None,
-        }],
+        }]
+        },
         rekey_time: None,
         dpd_delay: None,
         dpd_action: DpdAction::Clear,
         encap: false,
         life_time: None,
         version: IkeVersion::V1,
-        aggressive,
+        exchange,
     }
 }
 
@@ -113,8 +125,13 @@ fuzz_target!(|data: &[u8]| {
     let a_addr: SocketAddr = "10.77.0.1:500".parse().unwrap();
     let b_addr: SocketAddr = "10.77.0.2:500".parse().unwrap();
     let now = Instant::now();
-    let variant = data.first().copied().unwrap_or(0) % 8;
-    let aggressive = variant == 3 || variant == 7;
+    let variant = data.first().copied().unwrap_or(0) % 10;
+    let exchange = match variant {
+        3 | 7 => V1Exchange::Aggressive,
+        8 => V1Exchange::Base,
+        9 => V1Exchange::AuthOnly,
+        _ => V1Exchange::Main,
+    };
     // Variants 6 and 7: public-key encryption (Main Mode, half-open), its revised mode
     // (Aggressive Mode).
     let method = match variant {
@@ -132,13 +149,13 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut a = Endpoint::new(
         cfg(),
-        vec![peer("10.77.0.2", "a", "b", aggressive, method)],
+        vec![peer("10.77.0.2", "a", "b", exchange, method)],
         Box::new(SeededRng::new(1)),
     )
     .unwrap();
     let mut b = Endpoint::new(
         cfg(),
-        vec![peer("10.77.0.1", "b", "a", aggressive, method)],
+        vec![peer("10.77.0.1", "b", "a", exchange, method)],
         Box::new(SeededRng::new(2)),
     )
     .unwrap();
@@ -153,14 +170,14 @@ fuzz_target!(|data: &[u8]| {
     while b.poll_transmit().is_some() {}
     let mut b = Endpoint::new(
         cfg(),
-        vec![peer("10.77.0.1", "b", "a", aggressive, method)],
+        vec![peer("10.77.0.1", "b", "a", exchange, method)],
         Box::new(SeededRng::new(2)),
     )
     .unwrap();
 
     a.initiate(now, a_addr, "peer").unwrap();
     // Half-open: after Main Mode message 1 and 2, the datagram with the SA's cookies.
-    if variant == 1 || variant == 6 {
+    if matches!(variant, 1 | 6 | 8 | 9) {
         while let Some(t) = a.poll_transmit() {
             b.handle_datagram(now, b_addr, a_addr, &t.payload);
         }
@@ -196,7 +213,8 @@ fuzz_target!(|data: &[u8]| {
         }
         n
     };
-    assert_eq!(installed(&mut b), 1, "no IPsec SA (variant {variant})");
+    let want = usize::from(exchange != V1Exchange::AuthOnly);
+    assert_eq!(installed(&mut b), want, "IPsec SAs (variant {variant})");
     if variant == 4 || variant == 5 {
         authenticated(&mut a, &mut b, variant, data, now, (a_addr, b_addr));
         return;

@@ -41,7 +41,7 @@ fn peer(name: &str, remote: &str, local_id: &str, remote_id: &str) -> PeerConfig
         encap: false,
         life_time: None,
         version: ike_proto::config::IkeVersion::V2,
-        aggressive: false,
+        exchange: Default::default(),
     }
 }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 use ike_crypto::sign::{PrivateKey, PublicKey};
 use ike_crypto::x509::{self, Certificate, KeyUsage, SubjectAltName, TrustStore};
 use ike_crypto::Secret;
+use ike_proto::config::V1Exchange;
 use ike_proto::proposal::Proposal;
 use ike_proto::v2::{
     AuthMethod, ChildConfig, Credential, DpdAction, EndpointConfig, Identity, Mode, PeerCertPolicy,
@@ -58,6 +59,7 @@ const CONNECTION_KEYS: &[&str] = &[
     "remote_addrs",
     "proposals",
     "aggressive",
+    "exchange",
     "dpd_delay",
     "dpd_action",
     "rekey_time",
@@ -1071,8 +1073,9 @@ fn connection(
     let local_addrs = local_addrs.unwrap_or_default();
     let remote_addrs = remote_addrs.unwrap_or_default();
     let ike_proposals = proposals(ctx, t.get("proposals"), Kind::Ike, &t);
-    let mut aggressive = false;
-    let mut aggressive_span = t.span.clone();
+    let mut exchange = V1Exchange::Main;
+    let mut exchange_span = t.span.clone();
+    let mut exchange_key = "exchange";
     if let Some(n) = t.get("aggressive") {
         if n.bool(ctx) == Some(true) {
             if version == IkeVersion::V2 {
@@ -1082,8 +1085,44 @@ fn connection(
                     "aggressive mode is IKEv1 only (expected false, or version = 1)",
                 );
             } else {
-                aggressive = true;
-                aggressive_span = n.span.clone();
+                exchange = V1Exchange::Aggressive;
+                exchange_span = n.span.clone();
+                exchange_key = "aggressive";
+            }
+        }
+    }
+    if let Some(n) = t.get("exchange") {
+        let chosen = keyword(
+            ctx,
+            &n,
+            "IKEv1 exchange",
+            &[
+                ("main", V1Exchange::Main),
+                ("aggressive", V1Exchange::Aggressive),
+                ("base", V1Exchange::Base),
+                ("auth-only", V1Exchange::AuthOnly),
+            ],
+        );
+        if let Some(x) = chosen {
+            if version == IkeVersion::V2 && x != V1Exchange::Main {
+                ctx.error(
+                    &n.span,
+                    &n.path,
+                    "the exchange is chosen for IKEv1 only (IKEv2 has one; remove it or set version = 1)",
+                );
+            } else if exchange == V1Exchange::Aggressive && x != V1Exchange::Aggressive {
+                let said = n.str(ctx, "").unwrap_or_default();
+                ctx.error(
+                    &n.span,
+                    &n.path,
+                    format!(
+                        "aggressive = true contradicts exchange = \"{said}\" (keep one of them)"
+                    ),
+                );
+            } else {
+                exchange = x;
+                exchange_span = n.span.clone();
+                exchange_key = "exchange";
             }
         }
     }
@@ -1200,12 +1239,39 @@ fn connection(
     let (Some(local_auth), Some(remote_auth)) = (local_auth, remote_auth) else {
         return None;
     };
-    if aggressive && matches!(local_auth, AuthMethod::Psk(_)) {
-        ctx.warn(
-            &aggressive_span,
-            &join(&t.path, "aggressive"),
+    let psk = matches!(local_auth, AuthMethod::Psk(_));
+    let exchange_path = join(&t.path, exchange_key);
+    match exchange {
+        V1Exchange::Aggressive if psk => ctx.warn(
+            &exchange_span,
+            &exchange_path,
             "Aggressive Mode with a pre-shared key sends a hash of the key that an eavesdropper can crack offline (RFC 2409 §5); use Main Mode (aggressive = false) or certificates (auth = \"pubkey\")",
-        );
+        ),
+        V1Exchange::Base | V1Exchange::AuthOnly
+            if matches!(local_auth, AuthMethod::PkeKey { .. }) =>
+        {
+            ctx.error(
+                &exchange_span,
+                &exchange_path,
+                "public-key encryption (pke, rpke) is defined for Main and Aggressive Mode only (RFC 2409 §5.2, §5.3); use exchange = \"main\" or auth = \"psk\" or \"pubkey\"",
+            );
+        }
+        V1Exchange::AuthOnly if !psk => ctx.error(
+            &exchange_span,
+            &exchange_path,
+            "the Authentication Only exchange has no key exchange, so with signatures nothing secret protects the SA's later messages; use auth = \"psk\" on both sides, or exchange = \"main\"",
+        ),
+        V1Exchange::AuthOnly if !child_configs.is_empty() => ctx.error(
+            &exchange_span,
+            &exchange_path,
+            "an Authentication Only SA derives no keys for IPsec SAs (RFC 2408 §4.6): remove the children, or use exchange = \"main\"",
+        ),
+        V1Exchange::Base | V1Exchange::AuthOnly if psk => ctx.warn(
+            &exchange_span,
+            &exchange_path,
+            "this exchange sends the identities in the clear, and with a pre-shared key a hash of the key an eavesdropper can attack offline; use Main Mode (exchange = \"main\")",
+        ),
+        _ => {}
     }
     let peer = PeerConfig {
         name: name.to_owned(),
@@ -1222,7 +1288,7 @@ fn connection(
         encap,
         life_time: ike_life_time,
         version,
-        aggressive,
+        exchange,
     };
     Some(Connection {
         name: name.to_owned(),

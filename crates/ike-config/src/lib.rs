@@ -46,7 +46,8 @@
 //! proposals = ["aes128gcm16-prfsha256-x25519", "aes256-sha256-modp2048"]   # or "default"
 //! # hybrid post-quantum: "aes256gcm16-prfsha384-x25519-ke1_mlkem768" (RFC 9370 over
 //! # IKE_INTERMEDIATE, and IKE_FOLLOWUP_KE when rekeyed; ke1_none makes it optional)
-//! aggressive = false                # IKEv1 only (warned with a PSK)
+//! aggressive = false                # IKEv1 only (warned with a PSK); same as exchange = "aggressive"
+//! exchange = "main"                 # IKEv1 Phase 1: main (default) | aggressive | base | auth-only
 //! dpd_delay = "30s"                 # default: off
 //! dpd_action = "clear"              # clear (default) | restart | trap
 //! rekey_time = "4h"                 # default 4h; "0": never

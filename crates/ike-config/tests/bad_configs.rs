@@ -192,6 +192,26 @@ fn cases() -> Vec<(&'static str, String, Vec<String>)> {
             &[r#"bad.toml:3: daemon.non_first_fragments: expected true or false, found a string"#],
         ),
         c(
+            "IKEv1 exchange on version 2",
+            edit(9, "exchange = \"base\""),
+            &[r#"bad.toml:9: connections.site-b.exchange: the exchange is chosen for IKEv1 only (IKEv2 has one; remove it or set version = 1)"#],
+        ),
+        c(
+            "unknown IKEv1 exchange",
+            edit(5, "version = 1\nexchange = \"identity-protection\""),
+            &[r#"bad.toml:6: connections.site-b.exchange: unknown IKEv1 exchange "identity-protection" (expected one of main, aggressive, base, auth-only)"#],
+        ),
+        c(
+            "aggressive contradicts the exchange",
+            edit(5, "version = 1\naggressive = true\nexchange = \"base\""),
+            &[r#"bad.toml:7: connections.site-b.exchange: aggressive = true contradicts exchange = "base" (keep one of them)"#],
+        ),
+        c(
+            "Authentication Only with children",
+            edit(5, "version = 1\nexchange = \"auth-only\""),
+            &[r#"bad.toml:6: connections.site-b.exchange: an Authentication Only SA derives no keys for IPsec SAs (RFC 2408 §4.6): remove the children, or use exchange = "main""#],
+        ),
+        c(
             "aggressive on version 2",
             edit(9, "aggressive = true"),
             &[r#"bad.toml:9: connections.site-b.aggressive: aggressive mode is IKEv1 only (expected false, or version = 1)"#],

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use common::{data_dir, edit, examples_dir, parse, BASE, CERTS};
 use ike_config::{IkeVersion, KernelKind, Severity, StartAction};
+use ike_proto::config::V1Exchange;
 use ike_proto::v2::{AuthMethod, DpdAction, Identity, Mode, Ts};
 use ike_wire::group::DhGroup;
 
@@ -228,10 +229,10 @@ fn ikev1_connections_are_loaded_and_aggressive_psk_warns() {
     assert!(config.warnings.is_empty(), "{:?}", config.warnings);
     assert_eq!(config.connections[0].version, IkeVersion::V1);
     assert_eq!(config.connections[0].peer.version, IkeVersion::V1);
-    assert!(!config.connections[0].peer.aggressive);
+    assert_eq!(config.connections[0].peer.exchange, V1Exchange::Main);
     let text = edit(5, "version = 1\naggressive = true");
     let config = parse(&text).unwrap();
-    assert!(config.connections[0].peer.aggressive);
+    assert_eq!(config.connections[0].peer.exchange, V1Exchange::Aggressive);
     assert_eq!(config.warnings.len(), 1);
     assert_eq!(config.warnings[0].severity, Severity::Warning);
     assert!(
@@ -725,4 +726,28 @@ fn doubtful_inputs_are_warned_about_and_unsafe_names_refused() {
         let e = parse(&text).unwrap_err().to_string();
         assert!(e.contains("invalid connection name"), "{name}: {e}");
     }
+}
+
+/// `exchange = "base"` and `"auth-only"` (RFC 2408 §4.4, §4.6): loaded, with the warning a
+/// pre-shared key earns there (identities in the clear, an offline-attackable hash).
+#[test]
+fn ikev1_base_and_authentication_only_exchanges_load_with_a_warning() {
+    let text = edit(5, "version = 1\nexchange = \"base\"");
+    let config = parse(&text).unwrap();
+    assert_eq!(config.connections[0].peer.exchange, V1Exchange::Base);
+    assert_eq!(config.warnings.len(), 1, "{:?}", config.warnings);
+    assert!(config.warnings[0]
+        .to_string()
+        .starts_with("bad.toml:6: connections.site-b.exchange: warning: this exchange sends the identities in the clear"));
+    // Authentication Only keys no IPsec SA: no children.
+    let mut text = edit(5, "version = 1\nexchange = \"auth-only\"");
+    let cut = text.find("[connections.site-b.children.net]").unwrap();
+    let secrets = text.find("[[secrets.ike]]").unwrap();
+    text.replace_range(cut..secrets, "");
+    let config = parse(&text).unwrap();
+    assert_eq!(config.connections[0].peer.exchange, V1Exchange::AuthOnly);
+    assert!(config.connections[0].peer.children.is_empty());
+    // "main" is the default and may be written.
+    let config = parse(&edit(5, "version = 1\nexchange = \"main\"")).unwrap();
+    assert_eq!(config.connections[0].peer.exchange, V1Exchange::Main);
 }

@@ -392,9 +392,48 @@ pub struct PeerConfig {
     pub life_time: Option<Duration>,
     /// IKEv2 (RFC 7296) or IKEv1 (RFC 2409): which engine runs the connection's SAs.
     pub version: IkeVersion,
-    /// IKEv1: Phase 1 in Aggressive Mode (RFC 2409 §5, three messages, identities in the
-    /// clear) instead of Main Mode. Ignored for IKEv2.
-    pub aggressive: bool,
+    /// IKEv1: the Phase 1 exchange this connection initiates with and answers. Ignored for
+    /// IKEv2.
+    pub exchange: V1Exchange,
+}
+
+/// The ISAKMP exchange of an IKEv1 connection's Phase 1.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum V1Exchange {
+    /// Main Mode, the Identity Protection exchange (RFC 2409 §5, RFC 2408 §4.5): six
+    /// messages, identities encrypted. Answered for every IKEv1 connection.
+    #[default]
+    Main,
+    /// Aggressive Mode (RFC 2409 §5, RFC 2408 §4.7): three messages, identities in the clear.
+    Aggressive,
+    /// The ISAKMP Base exchange (RFC 2408 §4.4): four messages, key exchange and
+    /// authentication together, identities in the clear (keying as `v1::base` defines it).
+    Base,
+    /// The ISAKMP Authentication Only exchange (RFC 2408 §4.6): three messages, no key
+    /// exchange; the SA carries only Informational exchanges with the Authentication Only
+    /// flag (integrity, no encryption) and no IPsec SAs.
+    AuthOnly,
+}
+
+impl V1Exchange {
+    /// Aggressive Mode if `aggressive`, else Main Mode.
+    pub fn main_or_aggressive(aggressive: bool) -> Self {
+        if aggressive {
+            Self::Aggressive
+        } else {
+            Self::Main
+        }
+    }
+
+    /// The name in RFC terms, for logs and `ike list-conns`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Main => "Main Mode",
+            Self::Aggressive => "Aggressive Mode",
+            Self::Base => "Base",
+            Self::AuthOnly => "Authentication Only",
+        }
+    }
 }
 
 /// What happens to an established IKE SA whose peer stopped answering (strongSwan's

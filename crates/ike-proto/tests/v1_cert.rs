@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use common::{installs, A, B};
 use ike_crypto::sign::SignatureScheme;
+use ike_proto::config::V1Exchange;
 use ike_proto::v2::{AuthMethod, CloseReason, Endpoint, EndpointConfig, Event};
 use ike_testkit::sim::{Faults, Pair};
 use pki::*;
@@ -34,8 +35,8 @@ fn pair(
         b,
         ("10.88.2.0/24", "10.88.1.0/24"),
     );
-    pa.aggressive = aggressive;
-    pb.aggressive = aggressive;
+    pa.exchange = V1Exchange::main_or_aggressive(aggressive);
+    pb.exchange = V1Exchange::main_or_aggressive(aggressive);
     let mut ea = Endpoint::new(
         EndpointConfig::default(),
         vec![pa],
@@ -256,7 +257,7 @@ fn large_messages_go_in_fragments_and_are_reassembled() {
         (sign_with(&k.b_ec, &[&k.intermediate]), trusting(&k.root)),
         ("10.88.2.0/24", "10.88.1.0/24"),
     );
-    pa.aggressive = false;
+    pa.exchange = V1Exchange::Main;
     let cfg = EndpointConfig {
         fragment_size: 400,
         ..EndpointConfig::default()

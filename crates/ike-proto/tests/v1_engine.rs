@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::*;
 use ike_crypto::rng::SeededRng;
-use ike_proto::config::IkeVersion;
+use ike_proto::config::{IkeVersion, V1Exchange};
 use ike_proto::v2::{CloseReason, Endpoint, EndpointConfig, Event, PeerConfig, Ts};
 use ike_testkit::sim::{Faults, Pair};
 
@@ -311,8 +311,8 @@ fn aggressive_pair(a_aggr: bool, b_aggr: bool, faults: Faults, seed: u64) -> Pai
         &side(IKE, ESP),
     ));
     let mut pb = responder(side(IKE, ESP));
-    pa.aggressive = a_aggr;
-    pb.aggressive = b_aggr;
+    pa.exchange = V1Exchange::main_or_aggressive(a_aggr);
+    pb.exchange = V1Exchange::main_or_aggressive(b_aggr);
     pair_of_peers(EndpointConfig::default(), pa, pb, seed, faults, seed)
 }
 
@@ -619,8 +619,8 @@ fn aggressive_mode_behind_a_nat_floats_at_message_3() {
         &side(IKE, ESP),
     ));
     let mut pb = responder(side(IKE, ESP));
-    pa.aggressive = true;
-    pb.aggressive = true;
+    pa.exchange = V1Exchange::main_or_aggressive(true);
+    pb.exchange = V1Exchange::main_or_aggressive(true);
     pb.remote_addrs.clear();
     let mut p = pair_of(pa, pb, 57, 5);
     p.nat_in_front_of_a("192.0.2.7".parse().unwrap(), 61000);

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::*;
 use ike_crypto::rng::SeededRng;
-use ike_proto::config::IkeVersion;
+use ike_proto::config::{IkeVersion, V1Exchange};
 use ike_proto::status::DropReason;
 use ike_proto::v2::{Endpoint, EndpointConfig, Event, SaHandle};
 use ike_testkit::sim::{Faults, Pair};
@@ -299,7 +299,7 @@ fn an_aggressive_mode_reject_leaves_no_cookie_to_reuse() {
     let mut pb = peer("site-a", A, "b.example.org", "a.example.org", &s);
     pa.version = IkeVersion::V1;
     pb.version = IkeVersion::V1;
-    pa.aggressive = true;
+    pa.exchange = V1Exchange::main_or_aggressive(true);
     let mut p = pair_of_peers(EndpointConfig::default(), pa, pb, 7, Faults::none(), 2);
     initiate(&mut p);
     p.run_for(Duration::from_secs(2));

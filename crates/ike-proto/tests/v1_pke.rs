@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use common::{endpoints_of, installs, A, B};
 use ike_crypto::pke::PkeDecryptor;
 use ike_crypto::rng::SeededRng;
+use ike_proto::config::V1Exchange;
 use ike_proto::v2::{AuthMethod, Endpoint, EndpointConfig, Event};
 use ike_testkit::sim::{Faults, Pair};
 use pki::{pki, Issued};
@@ -62,8 +63,8 @@ fn endpoints_mode(
         b,
         ("10.88.2.0/24", "10.88.1.0/24"),
     );
-    pa.aggressive = aggressive;
-    pb.aggressive = aggressive;
+    pa.exchange = V1Exchange::main_or_aggressive(aggressive);
+    pb.exchange = V1Exchange::main_or_aggressive(aggressive);
     endpoints_of(EndpointConfig::default(), pa, pb, seed)
 }
 

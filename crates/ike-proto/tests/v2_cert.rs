@@ -68,7 +68,7 @@ fn peer(name: &str, remote: &str, s: Side, local_ts: &str, remote_ts: &str) -> P
         encap: false,
         life_time: None,
         version: ike_proto::config::IkeVersion::V2,
-        aggressive: false,
+        exchange: Default::default(),
     }
 }
 

@@ -42,7 +42,7 @@ fn peer(name: &str, remote: &str, ids: (&str, &str), ts: (&str, &str), ike: &str
         encap: false,
         life_time: None,
         version: ike_proto::config::IkeVersion::V2,
-        aggressive: false,
+        exchange: Default::default(),
     }
 }
 

@@ -629,7 +629,7 @@ fn kat_peer(
         encap: false,
         life_time: None,
         version: ike_proto::config::IkeVersion::V2,
-        aggressive: false,
+        exchange: Default::default(),
     }
 }
 

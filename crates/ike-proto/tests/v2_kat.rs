@@ -56,7 +56,7 @@ fn peer(
         encap: false,
         life_time: None,
         version: ike_proto::config::IkeVersion::V2,
-        aggressive: false,
+        exchange: Default::default(),
     }
 }
 

@@ -113,6 +113,10 @@ pub struct ConnInfo {
     pub proposals: Vec<String>,
     /// IKEv1 Aggressive Mode.
     pub aggressive: bool,
+    /// IKEv1: the Phase 1 exchange ("Main Mode", "Aggressive Mode", "Base",
+    /// "Authentication Only"); empty for IKEv2.
+    #[serde(default)]
+    pub exchange: String,
     /// IKE SAs of the connection now, by state.
     pub ike_sas: std::collections::BTreeMap<String, u64>,
     /// Its children.
@@ -145,7 +149,11 @@ pub fn render_conns(conns: &[ConnInfo]) -> String {
             "{}: IKEv{}{}, {} === {}, {} ({}) === {} ({}), IKE SAs: {}\n  proposals: {}\n",
             c.name,
             c.version,
-            if c.aggressive { " Aggressive Mode" } else { "" },
+            if c.version == 1 && c.exchange != "Main Mode" && !c.exchange.is_empty() {
+                format!(" {}", c.exchange)
+            } else {
+                String::new()
+            },
             if c.local_addrs.is_empty() {
                 "%any".to_owned()
             } else {

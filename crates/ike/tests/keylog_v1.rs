@@ -60,7 +60,7 @@ fn peer(remote: &str, id: &str, rid: &str, l: &str, r: &str) -> PeerConfig {
         encap: false,
         life_time: None,
         version: IkeVersion::V1,
-        aggressive: false,
+        exchange: Default::default(),
     }
 }
 

@@ -29,7 +29,7 @@ use super::main_mode::{
 use super::protect::{self, Chain};
 use super::sa::{Handshake, IsakmpSa, Output, Phase1State, Retransmit, Sent};
 use super::Ctx;
-use crate::config::PeerConfig;
+use crate::config::{PeerConfig, V1Exchange};
 use crate::proposal::v1::{self as prop, Refusal};
 use crate::proposal::Chosen;
 use crate::status::DropReason;
@@ -182,7 +182,7 @@ impl IsakmpSa {
             let Ok(auth) = auth_method(peer) else {
                 continue;
             };
-            if !peer.aggressive {
+            if peer.exchange != V1Exchange::Aggressive {
                 continue;
             }
             let ours = prop::phase1_suites(&peer.ike_proposals);

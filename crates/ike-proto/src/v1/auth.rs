@@ -119,6 +119,17 @@ impl IsakmpSa {
         ctx: &mut Ctx<'_>,
     ) -> Result<(), Step> {
         let hash = self.auth_hash(initiator, id_b)?;
+        self.add_proof_of(c, peer, &hash, ctx)
+    }
+
+    /// Our proof of `hash`: the HASH payload itself, or our certificates and SIG over it.
+    pub(crate) fn add_proof_of(
+        &self,
+        c: &mut Chain,
+        peer: &PeerConfig,
+        hash: &Secret,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<(), Step> {
         let Some(sch) = scheme(self.method()) else {
             c.add(PayloadType::Hash, hash.expose());
             return Ok(());
@@ -153,6 +164,20 @@ impl IsakmpSa {
         unix_now: Option<i64>,
     ) -> Result<Option<PeerAuth>, Step> {
         let want = self.auth_hash(initiator, id_b)?;
+        self.verify_proof_of(peer, &want, id, body, l, unix_now)
+    }
+
+    /// Checks the peer's proof of `want` in a chain: HASH equal to it, or certificates and a
+    /// SIG over it.
+    pub(crate) fn verify_proof_of(
+        &self,
+        peer: &PeerConfig,
+        want: &Secret,
+        id: &Identity,
+        body: &[u8],
+        l: &[(u8, usize, usize)],
+        unix_now: Option<i64>,
+    ) -> Result<Option<PeerAuth>, Step> {
         let Some(sch) = scheme(self.method()) else {
             let hash = protect::find_body(body, l, PayloadType::Hash)
                 .ok_or(Step::Drop(DropReason::InvalidPayloads))?;

@@ -45,6 +45,18 @@ impl IsakmpSa {
         let hash = kdf::informational_hash(keys.prf, keys.skeyid_a.expose(), mid, &rest.buf);
         let mut c = Chain::default();
         c.add(PayloadType::Hash, hash.expose()).add(t, body);
+        if self.auth_only() {
+            // RFC 2408 §3.1: integrity (HASH(1)) without encryption, the Authentication Only
+            // bit set; an Authentication Only SA has nothing else.
+            let bytes = protect::plain_flags(
+                self.cookies(),
+                ExchangeType::Informational,
+                wire::Flags::AUTH_ONLY,
+                mid,
+                &c,
+            );
+            return Some(self.transmit(bytes));
+        }
         let iv = keys.phase2_iv(mid);
         let (bytes, _) = protect::encrypted(
             &keys.cipher,
@@ -121,21 +133,31 @@ impl IsakmpSa {
     pub(crate) fn informational(
         &mut self,
         _now: Instant,
-        _data: &[u8],
+        data: &[u8],
         msg: &wire::Message<'_>,
         ctx: &mut Ctx<'_>,
     ) -> Output {
         let mid = msg.header.message_id;
-        let Body::Encrypted {
-            first_payload,
-            ciphertext,
-        } = &msg.body
-        else {
-            return self.unprotected(msg);
-        };
         let drop = |r: DropReason, s: &Self| Output {
             dropped: Some((r, s.remote)),
             ..Output::default()
+        };
+        // The Authentication Only bit (RFC 2408 §3.1): HASH(1) without encryption, honoured
+        // once the keys exist (an Authentication Only SA sends nothing else).
+        let clear_but_hashed = msg.header.flags.auth_only()
+            && self.keys.is_some()
+            && mid != 0
+            && matches!(msg.body, Body::Plain(_));
+        if !clear_but_hashed && self.auth_only() && self.is_established() {
+            return drop(DropReason::IntegrityCheckFailed, self);
+        }
+        let (first, encrypted) = match &msg.body {
+            Body::Encrypted {
+                first_payload,
+                ciphertext,
+            } => (first_payload.value(), Some(ciphertext)),
+            Body::Plain(_) if clear_but_hashed => (msg.first_payload_type().value(), None),
+            Body::Plain(_) => return self.unprotected(msg),
         };
         // Protected once the keys exist: also during Phase 1 (an error after message 5).
         if self.keys.is_none() || mid == 0 {
@@ -148,11 +170,17 @@ impl IsakmpSa {
         let Some(keys) = self.keys.as_ref() else {
             return drop(DropReason::WrongState, self);
         };
-        let iv = keys.phase2_iv(mid);
-        let Some((plain, _)) = protect::decrypt(&keys.cipher, &iv, ciphertext) else {
-            return drop(DropReason::IntegrityCheckFailed, self);
+        let plain = match encrypted {
+            Some(ciphertext) => {
+                let iv = keys.phase2_iv(mid);
+                let Some((plain, _)) = protect::decrypt(&keys.cipher, &iv, ciphertext) else {
+                    return drop(DropReason::IntegrityCheckFailed, self);
+                };
+                plain
+            }
+            None => data.get(28..).unwrap_or_default().to_vec(),
         };
-        let Some((l, end)) = protect::layout(first_payload.value(), &plain) else {
+        let Some((l, end)) = protect::layout(first, &plain) else {
             return drop(DropReason::IntegrityCheckFailed, self);
         };
         if l.first().map(|p| p.0) != Some(PayloadType::Hash.value()) {
@@ -323,7 +351,10 @@ impl IsakmpSa {
         match n {
             Some(n)
                 if self.initiator
-                    && matches!(self.state, Phase1State::MmSent1 | Phase1State::AmSent1)
+                    && matches!(
+                        self.state,
+                        Phase1State::MmSent1 | Phase1State::AmSent1 | Phase1State::BaseSent1
+                    )
                     && n.is_error() =>
             {
                 tracing::info!(target: "ike", "the peer refused {} with {}", super::sa::exchange_name(self.exchange), n.name().unwrap_or("an error notify"));

@@ -31,7 +31,7 @@ use super::nat::{self, NatT};
 use super::protect::{self, Chain};
 use super::sa::{Handshake, IsakmpSa, Keys, Output, Phase1State, Retransmit, Sent};
 use super::Ctx;
-use crate::config::{Identity, PeerConfig};
+use crate::config::{Identity, PeerConfig, V1Exchange};
 use crate::proposal::v1::{self as prop, Refusal};
 use crate::status::DropReason;
 use crate::v2::{CloseReason, EngineError, Event, ProtocolError, SaHandle};
@@ -93,10 +93,23 @@ impl IsakmpSa {
                 ),
             ));
         }
-        if peer.aggressive {
-            return Self::initiate_aggressive(
-                handle, idx, peer, local, remote, cookie, now, ctx, auth, offered,
-            );
+        match peer.exchange {
+            V1Exchange::Aggressive => {
+                return Self::initiate_aggressive(
+                    handle, idx, peer, local, remote, cookie, now, ctx, auth, offered,
+                )
+            }
+            V1Exchange::Base | V1Exchange::AuthOnly => {
+                let exchange = if peer.exchange == V1Exchange::Base {
+                    ExchangeType::Base
+                } else {
+                    ExchangeType::AuthenticationOnly
+                };
+                return Self::initiate_base(
+                    handle, idx, peer, local, remote, cookie, now, ctx, auth, offered, exchange,
+                );
+            }
+            V1Exchange::Main => {}
         }
         let sai_b = prop::encode_phase1_sa(&offered, auth, phase1_life(peer));
         let mut c = Chain::default();
@@ -241,7 +254,10 @@ impl IsakmpSa {
         *icookie == self.icookie
             && (*rcookie == self.rcookie
                 || (self.initiator
-                    && matches!(self.state, Phase1State::MmSent1 | Phase1State::AmSent1)
+                    && matches!(
+                        self.state,
+                        Phase1State::MmSent1 | Phase1State::AmSent1 | Phase1State::BaseSent1
+                    )
                     && self.rcookie == [0; 8]))
     }
 
@@ -328,6 +344,19 @@ impl IsakmpSa {
             }
             ExchangeType::Aggressive if h.message_id == 0 && self.exchange == h.exchange => {
                 self.aggressive_mode(now, data, msg, ctx)
+            }
+            ExchangeType::Base | ExchangeType::AuthenticationOnly
+                if h.message_id == 0 && self.exchange == h.exchange =>
+            {
+                self.base_exchange(now, data, msg, ctx)
+            }
+            // An Authentication Only SA has no encryption and derives no IPsec SAs.
+            ExchangeType::QuickMode | ExchangeType::NewGroupMode if self.auth_only() => {
+                tracing::info!(target: "ike", "{} on an Authentication Only ISAKMP SA: dropped (it keys no IPsec SAs)", super::sa::exchange_name(h.exchange));
+                Output {
+                    dropped: Some((DropReason::WrongState, self.remote)),
+                    ..Output::default()
+                }
             }
             ExchangeType::QuickMode if self.is_established() && h.message_id != 0 => {
                 self.quick_mode(now, data, msg, ctx)

@@ -6,16 +6,19 @@
 //! counters and drop reasons as IKEv2; [`crate::Endpoint`] routes every ISAKMP datagram here and
 //! reports through the same events and status types.
 //!
-//! Implemented: Main Mode with pre-shared keys (`main_mode.rs`), Quick Mode with and without
-//! PFS, one IPsec SA per exchange, for every child of the connection (`quick_mode.rs`), and the
-//! Informational exchange with HASH(1) for Delete payloads and notifies (`informational.rs`);
-//! retransmission with back-off and answers to repeated messages from the stored copy. Not yet:
-//! Aggressive Mode, signatures, NAT traversal, DPD, fragments, rekeying (the initiator refuses
-//! such connections with [`crate::EngineError::InvalidConfig`], the responder answers
-//! NO-PROPOSAL-CHOSEN).
+//! Phase 1: Main Mode (`main_mode.rs`) and Aggressive Mode (`aggressive_mode.rs`) with
+//! pre-shared keys, RSA/DSS/ECDSA signatures (`auth.rs`) and public-key encryption in both
+//! modes (`pke.rs`); the ISAKMP Base and Authentication Only exchanges for connections that
+//! enable them (`base.rs`); NAT traversal (`nat.rs`) and IKE fragments (`fragment.rs`).
+//! After it: Quick Mode with and without PFS, several IPsec SAs per connection, rekeying and
+//! its collisions (`quick_mode.rs`, `rekey.rs`), re-authentication (`reauth.rs`), New Group
+//! Mode (`new_group.rs`), and the Informational exchange with HASH(1) for Deletes, notifies and
+//! dead peer detection (`informational.rs`, `dpd.rs`); retransmission with back-off and
+//! answers to repeated messages from the stored copy.
 
 mod aggressive_mode;
 mod auth;
+mod base;
 mod dpd;
 mod fragment;
 mod informational;
@@ -520,25 +523,16 @@ impl Engine {
         if h.rcookie == [0; 8] && h.exchange != ExchangeType::Informational {
             if matches!(
                 h.exchange,
-                ExchangeType::IdentityProtection | ExchangeType::Aggressive
+                ExchangeType::IdentityProtection
+                    | ExchangeType::Aggressive
+                    | ExchangeType::Base
+                    | ExchangeType::AuthenticationOnly
             ) && h.message_id == 0
             {
+                // The Base and Authentication Only exchanges (RFC 2408 §4.4, §4.6) are
+                // answered only for connections that enable them, else refused with
+                // INVALID-EXCHANGE-TYPE (`base.rs`).
                 self.handle_mm1(ctx, now, local, remote, data, &msg);
-            } else if matches!(
-                h.exchange,
-                ExchangeType::Base | ExchangeType::AuthenticationOnly
-            ) && h.message_id == 0
-            {
-                // RFC 2408 §4.4 and §4.6 exchanges: RFC 2409 defines no keys or proofs for
-                // them, and no connection enables them; the initiator is told (§5.1), once
-                // per message like the other refusals of a message 1.
-                tracing::info!(target: "ike", "ISAKMP {} exchange from {remote} refused (INVALID-EXCHANGE-TYPE): IKE (RFC 2409) runs Phase 1 as Main Mode or Aggressive Mode", sa::exchange_name(h.exchange));
-                ctx.dropped(DropReason::NotAnInitiation, remote);
-                ctx.transmits.push_back(Transmit::ike(
-                    local,
-                    remote,
-                    main_mode::notify_reply(&h, wire::NotifyType::InvalidExchangeType),
-                ));
             } else {
                 ctx.dropped(DropReason::NotAnInitiation, remote);
             }
@@ -781,7 +775,7 @@ impl Engine {
         }
     }
 
-    /// Main Mode or Aggressive Mode message 1: admission before any state (caps), then a
+    /// Phase 1 message 1 (Main Mode, Aggressive Mode, Base, Authentication Only): admission before any state (caps), then a
     /// half-open SA with our cookie and the chosen proposal; in Main Mode no exponentiation
     /// until message 3 (Aggressive Mode must answer with its KE at once).
     fn handle_mm1(
@@ -820,10 +814,10 @@ impl Engine {
             .collect();
         let cookie = self.responder_cookie(&h.icookie, remote);
         let handle = ctx.alloc_handle();
-        let respond = if h.exchange == ExchangeType::Aggressive {
-            IsakmpSa::respond_am1
-        } else {
-            IsakmpSa::respond_mm1
+        let respond = match h.exchange {
+            ExchangeType::Aggressive => IsakmpSa::respond_am1,
+            ExchangeType::Base | ExchangeType::AuthenticationOnly => IsakmpSa::respond_base1,
+            _ => IsakmpSa::respond_mm1,
         };
         match respond(
             handle,

@@ -71,11 +71,22 @@ pub(crate) fn plain(
     message_id: u32,
     chain: &Chain,
 ) -> Vec<u8> {
+    plain_flags(cookies, exchange, 0, message_id, chain)
+}
+
+/// A message in the clear with header flags (the Authentication Only bit).
+pub(crate) fn plain_flags(
+    cookies: ([u8; 8], [u8; 8]),
+    exchange: ExchangeType,
+    flags: u8,
+    message_id: u32,
+    chain: &Chain,
+) -> Vec<u8> {
     let mut m = header(
         cookies,
         chain.first(),
         exchange,
-        0,
+        flags,
         message_id,
         chain.buf.len(),
     );

@@ -64,6 +64,12 @@ pub(crate) enum Phase1State {
     AmSent1,
     /// Responder: Aggressive Mode message 2 sent (half-open).
     AmSent2,
+    /// Initiator: Base or Authentication Only message 1 sent.
+    BaseSent1,
+    /// Responder: Base or Authentication Only message 2 sent (half-open).
+    BaseSent2,
+    /// Initiator: Base message 3 sent.
+    BaseSent3,
     /// Established.
     Established,
 }

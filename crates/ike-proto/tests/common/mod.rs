@@ -101,7 +101,7 @@ pub fn peer(name: &str, remote: &str, local_id: &str, remote_id: &str, s: &Side<
         encap: false,
         life_time: None,
         version: ike_proto::config::IkeVersion::V2,
-        aggressive: false,
+        exchange: Default::default(),
     }
 }
 

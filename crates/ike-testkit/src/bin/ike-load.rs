@@ -196,7 +196,7 @@ fn peer_config(a: &Args) -> anyhow::Result<PeerConfig> {
         } else {
             ike_proto::config::IkeVersion::V2
         },
-        aggressive: false,
+        exchange: Default::default(),
     })
 }
 

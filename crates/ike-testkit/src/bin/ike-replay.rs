@@ -70,7 +70,7 @@ fn request(remote: IpAddr) -> anyhow::Result<Vec<u8>> {
         encap: false,
         life_time: None,
         version: ike_proto::config::IkeVersion::V2,
-        aggressive: false,
+        exchange: Default::default(),
     };
     let mut e = Endpoint::new(
         EndpointConfig::default(),

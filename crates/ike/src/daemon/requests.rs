@@ -332,7 +332,11 @@ pub(super) async fn list_conns(
                 local_auth: auth(&c.peer.local_auth),
                 remote_auth: auth(&c.peer.remote_auth),
                 proposals: c.peer.ike_proposals.iter().map(|p| p.describe()).collect(),
-                aggressive: c.peer.aggressive,
+                aggressive: c.peer.exchange == ike_proto::config::V1Exchange::Aggressive,
+                exchange: match c.version {
+                    ike_config::IkeVersion::V1 => c.peer.exchange.name().to_owned(),
+                    _ => String::new(),
+                },
                 ike_sas,
                 children: c
                     .peer

@@ -83,6 +83,6 @@ pub(crate) fn test_peer(
         encap: false,
         life_time: None,
         version: crate::config::IkeVersion::V2,
-        aggressive: false,
+        exchange: Default::default(),
     }
 }

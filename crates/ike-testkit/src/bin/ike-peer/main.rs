@@ -246,7 +246,7 @@ fn peer_config(a: &Args) -> anyhow::Result<PeerConfig> {
         encap: a.encap,
         life_time: None,
         version: ike_proto::config::IkeVersion::V2,
-        aggressive: false,
+        exchange: Default::default(),
     })
 }
 
