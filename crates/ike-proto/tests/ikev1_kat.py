@@ -2,23 +2,32 @@
 """An independent check of a whole IKEv1 exchange: Main Mode or Aggressive Mode, authenticated
 with a pre-shared key, with DSS, RSA or ECDSA signatures, or with public-key encryption (RFC 2409
 5.2) or its revised mode (5.3), an optional New Group Mode, one Quick Mode and optional
-Informational exchanges, written from RFC 2408 section 3 (ISAKMP payloads), RFC 2407 section 4
+Informational exchanges; or the ISAKMP Base exchange (RFC 2408 4.4) as Phase 1, with a
+pre-shared key or RSA signatures, followed likewise; or the Authentication Only exchange (RFC
+2408 4.6) with a pre-shared key and its cleartext Informational exchanges, no Quick Mode. Written
+from RFC 2408 sections 3, 4.4 and 4.6 (ISAKMP payloads and exchanges), RFC 2407 section 4
 (IPsec DOI), RFC 2409 sections 5, 5.1, 5.2, 5.3, 5.4, 5.5, 5.6, 5.7 and Appendices A and B,
 FIPS 186 (DSA), RFC 4754 (ECDSA), RFC 3947 (NAT-D), RFC 3948 2.2 (non-ESP marker), RFC 7748
 (X25519) and PKCS #1 v1.5 (RFC 8017 7.2), with Python's hmac/hashlib, its integers (pow) for the
-MODP arithmetic and the `cryptography` package. It shares no code with the engine.
+MODP arithmetic and the `cryptography` package. It shares no code with the engine. The keys and
+proofs of the Base and Authentication Only exchanges, which RFC 2409 defines for Main and
+Aggressive Mode only, follow the project's definition in crates/ike-proto/src/v1/base.rs's
+module comment (see "Base and Authentication Only exchanges" below).
 
 Fixed suite (asserted from the SA payloads): Phase 1 AES-CBC-128, SHA2-256 (PRF HMAC-SHA256),
 group 31 (Curve25519), authentication method 1 (pre-shared key), 2 (DSS signatures), 3 (RSA
 signatures), 9/10/11 (ECDSA-256/384/521, RFC 4754 4), 4 (encryption with RSA) or 5 (revised
-encryption with RSA); Quick Mode ESP_AES-128 with HMAC-SHA2-256, PFS optional, in group 31 or in
+encryption with RSA) (Base: 1 or 3; Authentication Only: 1, with a group attribute of any value,
+which is not used); Quick Mode ESP_AES-128 with HMAC-SHA2-256, PFS optional, in group 31 or in
 a private MODP group (Group Description 32768..65535, RFC 2409 5.6) of private_groups.
 
 Input (JSON on stdin):
   messages       hex, each the whole UDP payload: Phase 1 then Quick Mode 1..3. The first
                  message's exchange type says which Phase 1: Main Mode (2) has 6 messages,
-                 Aggressive Mode (4) has 3, so 9 or 6 messages in all
-  informational  optional, hex: later Informational exchanges (type 5), encrypted, HASH(1) first
+                 Aggressive Mode (4) has 3, Base (1) has 4, so 9, 6 or 7 messages in all;
+                 Authentication Only (3) has 3 and no Quick Mode follows, so 3 in all
+  informational  optional, hex: later Informational exchanges (type 5), encrypted, HASH(1) first;
+                 after Authentication Only in the clear with flags 0x04 (see below)
   new_group      optional, hex: one New Group Mode exchange (type 33, RFC 2409 5.6), the
                  initiator's request then the responder's answer, both encrypted (HDR*)
   private_groups optional {"<number>": {"type": "modp", "prime": hex, "generator": hex}}: the
@@ -27,7 +36,8 @@ Input (JSON on stdin):
   draws_i/draws_r  the 32-byte draws of each side's RNG; its X25519 private keys are among them,
                  and so is its Quick Mode MODP exponent with a private PFS group (see below)
   auth           optional, "psk" (the default), "dss" (method 2), "rsa", "ecdsa", "pke" (RFC
-                 2409 5.2, method 4) or "rpke" (5.3, method 5); each in either mode
+                 2409 5.2, method 4) or "rpke" (5.3, method 5); each in Main or Aggressive
+                 Mode; "psk" or "rsa" in Base; "psk" in Authentication Only
   psk            hex, needed with "psk" only
   pke_keys       with "pke"/"rpke": {"i": PEM, "r": PEM}, each side's RSA private key (PKCS#1 or
                  PKCS#8), to open what the other side encrypted to it
@@ -35,9 +45,10 @@ Input (JSON on stdin):
                  must hold the public half of the pke_keys entry of its side
   addresses      optional {"i": "ip:port", "r": "ip:port"} ("[v6]:port" for IPv6): where each
                  side sent Phase 1 from; with it the NAT-D payloads are checked too
-  installs       [{side: "i"|"r", spi_in, spi_out, enc_in, integ_in, enc_out, integ_out}]
+  installs       [{side: "i"|"r", spi_in, spi_out, enc_in, integ_in, enc_out, integ_out}];
+                 empty or absent with Authentication Only
 Output: a JSON report on stdout; a mismatch is a false in it.
-  mode, auth      "main" | "aggressive", and the auth of the input
+  mode, auth      "main" | "aggressive" | "base" | "authonly", and the auth of the input
   hash_i_ok/hash_r_ok  the Phase 1 proof of each side is right for the HASH_I/HASH_R computed
                   here: with a pre-shared key or public-key encryption the HASH payload equals
                   it; with signatures the SIG payload is a valid signature over it (with DSS
@@ -128,14 +139,67 @@ With a Quick Mode PFS group other than 31 only (none of these keys appear with g
   qm_dh_prime_bits  the size of p
   keymat_ok       null (not false) when qm_dh_found is false: KEYMAT cannot be computed here,
                   keymat_unverifiable says so, keymat is absent; spis_ok is still checked
+With the Base exchange ("base", labels "bx1".."bx4") every key above has its meaning, with
+HASH_I as defined below: hash_i_ok/hash_r_ok (with "rsa" = sig_i_ok/sig_r_ok, the same
+PKCS#1 v1.5 "pkcs1-bare-hash" form as in Main Mode), decrypt_ok, headers_ok (also: every Phase 1
+header has flags exactly 0, and each message carries the payloads of its diagram, see below),
+the qm_* keys, keymat_ok, installs_checked, informational_hash_ok, p1_last (= the first Phase 1
+IV, hash(g^xi | g^xr) truncated, since nothing in Phase 1 is encrypted). When hash_i_ok is false,
+hash_i_form names which other HASH_I reading the HASH payload (or the RSA-recovered value) is,
+if one of a few.
+With Authentication Only ("authonly", labels "ao1".."ao3"):
+  hash_i_ok/hash_r_ok  the HASH payloads of ao3 / ao2 against HASH_I / HASH_R below
+  ke_absent       no KE payload in any of the three messages (false also adds a problem)
+  headers_ok      exchange 3, M-ID 0, flags exactly 0 and the cookies in ao1..ao3, each with
+                  the payloads of its diagram; each Informational message with exchange 5, flags
+                  exactly 0x04, a non-zero M-ID, the SA's cookies, payloads HASH(1), D, the D a
+                  Delete of this ISAKMP SA (PROTO_ISAKMP, SPI CKY-I | CKY-R)
+  informational_hash_ok  one per Informational message: HASH(1) = prf(SKEYID_a, M-ID | D), D
+                  the whole Delete payload with its generic header; informational[n] has mid,
+                  payloads, delete, deletes_isakmp_sa
+  authonly_group  the (unused) group attribute of the chosen transform
+  skeyid, skeyid_d, skeyid_a, skeyid_e  as computed here
+  decrypt_ok, p1_last, qm_hash1_ok..3, spis_ok, keymat_ok, installs_checked  null (nothing is
+                  encrypted and no Quick Mode follows); sig_*_ok null as with any pre-shared key
 A decrypted message that does not parse (wrong key or IV) is a mismatch too: "decrypt_ok" false
 with "decrypt_error", and every check after it stays false. Exit status 2 only on malformed input
 (a cleartext parse error, a missing cleartext payload, no draw matching a KE, a suite other than
 the one above, an IKE fragment: payload 132 is not supported, pke_keys that are not the keys of
 pke_certs, a Quick Mode PFS group that is neither 31 nor a "modp" entry >= 2^15 of
-private_groups, a new_group that is not two messages), reason on stderr. With a private MODP
+private_groups, a new_group that is not two messages, an auth the Base or Authentication Only
+exchange is not defined for, Authentication Only with other than 3 messages or with installs),
+reason on stderr. With a private MODP
 group, no draw matching a Quick Mode KE is not an exit: qm_dh_found false, keymat_ok null.
 
+Base and Authentication Only exchanges: RFC 2408 4.4 and 4.6 give the message flows, RFC 2409
+keys and proofs only for Main and Aggressive Mode; the project's definition in
+crates/ike-proto/src/v1/base.rs's module comment applies RFC 2409 5 with the fewest changes the
+message order forces, and is what is checked here:
+- Base (type 1), all four messages in the clear (flags 0), M-ID 0:
+    1 I->R: HDR, SA, Ni, V(DPD)       2 R->I: HDR, SA, Nr, V(DPD)
+    3 I->R: HDR, KE, IDii, HASH_I  |  HDR, KE, IDii, CERT, SIG_I, CERTREQ   (rsa)
+    4 R->I: HDR, KE, IDir, HASH_R  |  HDR, KE, IDir, CERT, SIG_R            (rsa)
+  SKEYID, SKEYID_d/a/e, the cipher key and HASH_R exactly as RFC 2409 5 for the method. HASH_I
+  leaves g^xr out, since message 3 goes before it is known: HASH_I = prf(K, g^xi | CKY-I | CKY-R
+  | SAi_b | IDii_b), K = SKEYID = prf(psk, Ni_b | Nr_b) with a pre-shared key, K = Ni_b | Nr_b
+  (the nonce bodies themselves as the prf key) with signatures. SIG_I / SIG_R are RSA
+  signatures over HASH_I / HASH_R in the Main Mode form. No Phase 1 message is encrypted, so
+  every Phase 2 IV derives from the first Phase 1 IV, hash(g^xi | g^xr) truncated (Appendix B):
+  hash(that | M-ID). Quick Mode and the (encrypted) Informational exchanges then as after Main
+  Mode.
+- Authentication Only (type 3), pre-shared key only, all in the clear (flags 0), M-ID 0:
+    1 I->R: HDR, SA, Ni, V(DPD)     2 R->I: HDR, SA, Nr, IDir, HASH_R, V(DPD)
+    3 I->R: HDR, IDii, HASH_I
+  No KE payloads; RFC 2409 5's formulas with g^xy, g^xi and g^xr empty: SKEYID = prf(psk, Ni_b
+  | Nr_b), SKEYID_d = prf(SKEYID, CKY-I | CKY-R | 0), SKEYID_a = prf(SKEYID, SKEYID_d | CKY-I |
+  CKY-R | 1), SKEYID_e = prf(SKEYID, SKEYID_a | CKY-I | CKY-R | 2), HASH_I = prf(SKEYID, CKY-I |
+  CKY-R | SAi_b | IDii_b), HASH_R = prf(SKEYID, CKY-R | CKY-I | SAi_b | IDir_b). No Quick Mode;
+  the SA's Informational messages go unencrypted with flags exactly 0x04 (the Authentication
+  Only bit, RFC 2408 3.1), a random non-zero M-ID, HASH(1), D in the clear, HASH(1) as RFC 2409
+  5.7 says.
+- Diagrams (both exchanges): each message must carry every payload its diagram shows, and besides
+  only VID, NAT-D, N (and more CERT payloads), with the SA first where there is one (RFC 2409 5);
+  otherwise a problem. The order of the other payloads is not judged.
 Conclusions on points the RFC text leaves open:
 - Informational IV: RFC 2409 5.7 sends the reader to Appendix B, which derives the first IV of any
   Phase 2 exchange from hash(last Phase 1 CBC output block | M-ID). So every new M-ID starts from
@@ -328,9 +392,20 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 SA, PROPOSAL, TRANSFORM, KE, ID, CERT, HASH, SIG, NONCE, NOTIFY, DELETE = (
     1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12)
 NAT_D, FRAGMENT = 20, 132
-MAIN_MODE, AGGRESSIVE, INFORMATIONAL, QUICK_MODE = 2, 4, 5, 32
-PHASE1 = {MAIN_MODE: ("main", "mm", 6), AGGRESSIVE: ("aggressive", "am", 3)}
-FLAG_E = 0x01
+BASE, MAIN_MODE, AUTH_ONLY, AGGRESSIVE, INFORMATIONAL, QUICK_MODE = 1, 2, 3, 4, 5, 32
+PHASE1 = {BASE: ("base", "bx", 4), MAIN_MODE: ("main", "mm", 6),
+          AGGRESSIVE: ("aggressive", "am", 3)}
+FLAG_E, FLAG_A = 0x01, 0x04  # RFC 2408 3.1: Encryption and Authentication Only bits
+CERTREQ = 7
+# The project's Base exchange is defined for a pre-shared key and RSA signatures, its
+# Authentication Only exchange for a pre-shared key only.
+BASE_AUTHS, AUTH_ONLY_AUTHS = ("psk", "rsa"), ("psk",)
+# The payloads each Phase 1 message of the project's Base / Authentication Only exchange carries
+# (its diagrams); VID, NAT-D and N may come besides, CERT more than once.
+BASE_DIAGRAM = {"psk": ((SA, NONCE), (SA, NONCE), (KE, ID, HASH), (KE, ID, HASH)),
+                "rsa": ((SA, NONCE), (SA, NONCE), (KE, ID, CERT, SIG, CERTREQ),
+                        (KE, ID, CERT, SIG))}
+AUTH_ONLY_DIAGRAM = ((SA, NONCE), (SA, NONCE, ID, HASH), (ID, HASH))
 ZERO_MID = b"\0" * 4
 # RFC 2409 Appendix A authentication methods, RFC 4754 4 for ECDSA; each ECDSA method fixes the
 # curve and the hash applied to the signed message.
@@ -557,8 +632,13 @@ def check(c, report):
     need(auth in AUTH_METHODS, f"auth {auth!r} is not psk, dss, rsa, ecdsa, pke or rpke")
     raw = [bytes.fromhex(m) for m in c["messages"]]
     need(raw and len(raw[0]) >= 28, "messages: no first message")
-    need(raw[0][18] in PHASE1, f"first message: exchange type {raw[0][18]}, not 2 or 4")
+    need(raw[0][18] in PHASE1 or raw[0][18] == AUTH_ONLY,
+         f"first message: exchange type {raw[0][18]}, not 1, 2, 3 or 4")
+    if raw[0][18] == AUTH_ONLY:
+        return auth_only(c, report, auth, raw)
     mode, prefix, n1 = PHASE1[raw[0][18]]
+    need(mode != "base" or auth in BASE_AUTHS,
+         f"auth {auth!r}: the Base exchange is defined for {BASE_AUTHS} only")
     need(len(raw) == n1 + 3, f"messages: want {mode} mode 1..{n1} and Quick Mode 1..3")
     labels = [f"{prefix}{i + 1}" for i in range(n1)] + ["qm1", "qm2", "qm3"]
     report.update({"mode": mode, "auth": auth})
@@ -567,7 +647,8 @@ def check(c, report):
     cky_i, cky_r = hdrs[1]["cky_i"], hdrs[1]["cky_r"]
     qm_mid = hdrs[n1]["mid"]
     am3_encrypted = mode == "aggressive" and bool(hdrs[2]["flags"] & FLAG_E)
-    # Main Mode encrypts from message 5 on; Aggressive Mode 1 and 2 go in the clear, 3 either way.
+    # Main Mode encrypts from message 5 on; Aggressive Mode 1 and 2 go in the clear, 3 either way;
+    # the Base exchange encrypts nothing.
     encrypted = [i >= 4 if mode == "main" else (i == 2 and am3_encrypted) for i in range(n1)]
     encrypted += [True] * 3
     problems = report["problems"]  # header rules of RFC 2408 3.1 / RFC 2409 5 broken
@@ -579,6 +660,8 @@ def check(c, report):
             problems.append(f"{l}: cookies")
         if bool(h["flags"] & FLAG_E) != encrypted[i]:
             problems.append(f"{l}: encryption flag")
+        if mode == "base" and i < n1 and h["flags"] != 0:  # "all messages in the clear (flags 0)"
+            problems.append(f"{l}: flags {h['flags']:#04x}, not 0")
     if qm_mid == ZERO_MID:
         problems.append("qm: M-ID zero")
     if mode == "aggressive":
@@ -612,10 +695,15 @@ def check(c, report):
             am_pke_offer(report, auth, offered, t["attrs"])
         plain[at], plain[at + 1], idii_b, idir_b = pke_phase1(
             c, report, auth, mode, labels[at:at + 2], plain[at], plain[at + 1], cky_i, cky_r)
-    ke_i, ke_r = (plain[2], plain[3]) if mode == "main" else (plain[0], plain[1])
-    li, lr = (labels[2], labels[3]) if mode == "main" else (labels[0], labels[1])
-    gxi, gxr = get(ke_i, KE, li), get(ke_r, KE, lr)
-    ni_b, nr_b = get(ke_i, NONCE, li), get(ke_r, NONCE, lr)
+    if mode == "base":
+        phase1_shape(problems, BASE_DIAGRAM[auth], plain, labels)
+    # KE and the nonces: Main Mode 3 and 4, Aggressive Mode 1 and 2; the Base exchange carries the
+    # nonces in 1 and 2 and KE in 3 and 4.
+    at_ke, at_n = {"main": (2, 2), "aggressive": (0, 0), "base": (2, 0)}[mode]
+    li, lr = labels[at_ke], labels[at_ke + 1]
+    gxi, gxr = get(plain[at_ke], KE, li), get(plain[at_ke + 1], KE, lr)
+    ni_b = get(plain[at_n], NONCE, labels[at_n])
+    nr_b = get(plain[at_n + 1], NONCE, labels[at_n + 1])
     # A KE the engine sent Ke-encrypted (5.3) that matches no draw is a decryption mismatch.
     ke_exc = Garbled if auth == "rpke" else Malformed
     priv_i = x25519_draw(c["draws_i"], gxi, li, ke_exc)
@@ -656,9 +744,12 @@ def check(c, report):
 
     # RFC 2409 5 / 5.1 / 5.4: HASH_I and HASH_R over the SA and ID payload bodies (no generic
     # header). Main Mode carries IDii and its proof in message 5, IDir and its proof in 6;
-    # Aggressive Mode the identities in 1 and 2, the proofs in 3 and 2.
+    # Aggressive Mode the identities in 1 and 2, the proofs in 3 and 2; the Base exchange IDii
+    # and its proof in 3, IDir and its proof in 4.
     if mode == "main":
         id_i, id_r, from_i, from_r = "mm5", "mm6", "mm5", "mm6"
+    elif mode == "base":
+        id_i, id_r, from_i, from_r = "bx3", "bx4", "bx3", "bx4"
     else:
         id_i, id_r, from_i, from_r = "am1", "am2", "am3", "am2"
     # A payload missing from a decrypted message is a mismatch; from a cleartext one, bad input.
@@ -676,6 +767,11 @@ def check(c, report):
     hi_data = (gxi, gxr, cky_i, cky_r, sai_b, idii_b)
     hr_data = (gxr, gxi, cky_r, cky_i, sai_b, idir_b)
     hash_i, hash_r = prf(skeyid, *hi_data), prf(skeyid, *hr_data)
+    if mode == "base":
+        # The project's Base exchange: message 3 goes before g^xr is known, so HASH_I leaves it
+        # out, keyed with SKEYID = prf(psk, Ni_b | Nr_b) for a pre-shared key and with the nonce
+        # bodies Ni_b | Nr_b themselves for signatures; HASH_R is RFC 2409 5's.
+        hash_i = prf(skeyid if auth == "psk" else ni_b + nr_b, gxi, cky_i, cky_r, sai_b, idii_b)
     alt_i = alt_r = None
     if method == DSS_METHOD:
         # RFC 2409 5.1: DSS is tied to SHA-1, so the HASH_I / HASH_R it signs are computed "as
@@ -688,6 +784,8 @@ def check(c, report):
         report["dss_signed_hash"] = "HMAC-SHA1(SKEYID, ...) per RFC 2409 5.1"
     authenticate(report, "i", auth, method, p1[from_i], hash_i, from_i, missing[from_i], alt_i)
     authenticate(report, "r", auth, method, p1[from_r], hash_r, from_r, missing[from_r], alt_r)
+    if mode == "base" and not report["hash_i_ok"]:
+        base_hash_i_form(report, auth, p1[from_i], skeyid, ni_b + nr_b, hi_data)
 
     # New Group Mode (RFC 2409 5.6): after Phase 1, under the ISAKMP SA, its own M-ID and IVs.
     if "new_group" in c:
@@ -720,6 +818,140 @@ def check(c, report):
     report["informational_hash_ok"] = [e["hash_ok"] for e in report["informational"]]
 
     quick_mode(c, report, box, msgs[n1:], hdrs[n1:], p1_last, skeyid_a, skeyid_d)
+
+
+def base_hash_i_form(report, auth, payloads, skeyid, nonces, main_data):
+    """Diagnosis only, for a Base exchange HASH_I that failed: which other reading it is, the
+    HASH payload (pre-shared key) or what the RSA signature recovered to (signatures)."""
+    if auth == "psk":
+        got = next((p[1] for p in payloads if p[0] == HASH), None)
+    else:
+        form = report.get("sig_i_form") or ""
+        got = bytes.fromhex(form[len("pkcs1-over "):]) if form.startswith("pkcs1-over ") else None
+    gxi, gxr, cky_i, cky_r, sai_b, idii_b = main_data
+    tries = {"RFC 2409 5 HASH_I with g^xr, keyed with SKEYID": prf(skeyid, *main_data),
+             "without g^xr, keyed with SKEYID": prf(skeyid, gxi, cky_i, cky_r, sai_b, idii_b),
+             "without g^xr, keyed with Ni_b | Nr_b": prf(nonces, gxi, cky_i, cky_r, sai_b,
+                                                         idii_b)}
+    report["hash_i_form"] = next((k for k, v in tries.items() if v == got),
+                                 f"{got.hex() if got else None}, none of: {list(tries)}")
+
+
+def phase1_shape(problems, diagram, p1, labels):
+    """The payloads of each Phase 1 message against its diagram (the project's Base and
+    Authentication Only exchanges): every payload of the diagram present, nothing else but VID,
+    NAT-D, N (and more CERT payloads), and the SA first where there is one (RFC 2409 5: "The SA
+    payload MUST precede all other payloads in a phase 1 exchange")."""
+    for want, payloads, label in zip(diagram, p1, labels):
+        types = [p[0] for p in payloads]
+        missing = [t for t in want if t not in types]
+        extra = [t for t in types if t not in want and t not in (VID, NAT_D, NOTIFY)]
+        if missing or extra:
+            problems.append(f"{label}: payloads {types}, the diagram has {list(want)} "
+                            f"(missing {missing}, not expected {extra})")
+        if SA in want and types and types[0] != SA:
+            problems.append(f"{label}: the SA payload is not first")
+
+
+def auth_only(c, report, auth, raw):
+    """The project's Authentication Only exchange (exchange type 3, RFC 2408 4.6 with RFC 2409 5's
+    formulas without Diffie-Hellman), all in the clear, message ID 0:
+        HDR, SA, Ni  -->   <-- HDR, SA, Nr, IDir, HASH_R   HDR, IDii, HASH_I  -->
+    No KE anywhere: SKEYID = prf(psk, Ni_b | Nr_b), SKEYID_d/a/e and HASH_I/HASH_R as RFC 2409 5
+    with g^xy, g^xi and g^xr empty. No Quick Mode follows; each Informational message of the SA
+    goes in the clear with flags exactly 0x04 (the Authentication Only bit), a non-zero M-ID,
+    HASH(1) then D, HASH(1) = prf(SKEYID_a, M-ID | D) over the whole Delete payload, generic
+    header included (RFC 2409 5.7)."""
+    need(auth in AUTH_ONLY_AUTHS,
+         f"auth {auth!r}: the Authentication Only exchange is defined for {AUTH_ONLY_AUTHS} only")
+    need(len(raw) == 3, f"messages: want Authentication Only 1..3 and no Quick Mode, "
+         f"got {len(raw)}")
+    labels = ["ao1", "ao2", "ao3"]
+    report.update({"mode": "authonly", "auth": auth, "decrypt_ok": None, "p1_last": None,
+                   "qm_hash1_ok": None, "qm_hash2_ok": None, "qm_hash3_ok": None,
+                   "spis_ok": None, "keymat_ok": None, "installs_checked": None})
+    need(not c.get("installs"), "installs: no Quick Mode follows Authentication Only")
+    msgs = [unwrap(m, l, report) for m, l in zip(raw, labels)]
+    hdrs = [header(m, l) for m, l in zip(msgs, labels)]
+    cky_i, cky_r = hdrs[1]["cky_i"], hdrs[1]["cky_r"]
+    problems = report["problems"]
+    for i, (h, l) in enumerate(zip(hdrs, labels)):
+        if h["exch"] != AUTH_ONLY or h["mid"] != ZERO_MID:
+            problems.append(f"{l}: exchange {h['exch']} M-ID {h['mid'].hex()}")
+        if h["cky_i"] != cky_i or h["cky_r"] != (b"\0" * 8 if i == 0 else cky_r):
+            problems.append(f"{l}: cookies")
+        if h["flags"] != 0:  # "all in the clear"; the A bit marks only the SA's Informationals
+            problems.append(f"{l}: flags {h['flags']:#04x}, not 0")
+    plain = [clear_chain(m, h, l) for m, h, l in zip(msgs, hdrs, labels)]
+    p1 = dict(zip(labels, plain))
+    # "No KE payloads", in any message of the exchange.
+    with_ke = [l for l in labels if any(p[0] == KE for p in p1[l])]
+    report["ke_absent"] = not with_ke
+    if with_ke:
+        problems.append(f"{', '.join(with_ke)}: a KE payload in Authentication Only")
+    phase1_shape(problems, AUTH_ONLY_DIAGRAM, plain, labels)
+    sai_b = get(plain[0], SA, labels[0])
+    offered = proposals(sai_b, labels[0])
+    chosen = proposals(get(plain[1], SA, labels[1]), labels[1])
+    need(len(chosen) == 1 and len(chosen[0]["transforms"]) == 1, "ao2: not one transform")
+    t = chosen[0]["transforms"][0]
+    # "an ordinary Oakley transform (with a group attribute that is not used)": the fixed suite
+    # with method 1; the group is reported, not used.
+    need(chosen[0]["protocol"] == 1 and t["id"] == 1, "ao2: not PROTO_ISAKMP/KEY_IKE")
+    need(all(t["attrs"].get(k) == v for k, v in {1: 7, 14: 128, 2: 4, 3: 1}.items())
+         and 4 in t["attrs"],
+         f"ao2: Phase 1 suite {t['attrs']} is not AES-CBC-128/SHA2-256/pre-shared key with a "
+         f"group attribute")
+    report["authonly_group"] = t["attrs"][4]
+    if t["attrs"] not in [x["attrs"] for p in offered for x in p["transforms"]]:
+        problems.append("ao2: the chosen transform was not offered in ao1")
+    ni_b, nr_b = get(plain[0], NONCE, "ao1"), get(plain[1], NONCE, "ao2")
+    idir_b, idii_b = get(plain[1], ID, "ao2"), get(plain[2], ID, "ao3")
+
+    skeyid = prf(bytes.fromhex(c["psk"]), ni_b, nr_b)
+    skeyid_d = prf(skeyid, cky_i, cky_r, b"\0")
+    skeyid_a = prf(skeyid, skeyid_d, cky_i, cky_r, b"\1")
+    skeyid_e = prf(skeyid, skeyid_a, cky_i, cky_r, b"\2")
+    report.update({"skeyid": skeyid.hex(), "skeyid_d": skeyid_d.hex(),
+                   "skeyid_a": skeyid_a.hex(), "skeyid_e": skeyid_e.hex()})
+    nat_d(report, c, p1, labels, cky_i, cky_r)
+    hash_i = prf(skeyid, cky_i, cky_r, sai_b, idii_b)
+    hash_r = prf(skeyid, cky_r, cky_i, sai_b, idir_b)
+    authenticate(report, "i", auth, 1, p1["ao3"], hash_i, "ao3", Malformed)
+    authenticate(report, "r", auth, 1, p1["ao2"], hash_r, "ao2", Malformed)
+
+    for n, hexmsg in enumerate(c.get("informational", [])):
+        label = f"info{n + 1}"
+        msg = unwrap(bytes.fromhex(hexmsg), label, report)
+        h = header(msg, label)
+        if h["exch"] != INFORMATIONAL or h["flags"] != FLAG_A or h["mid"] == ZERO_MID:
+            problems.append(f"{label}: exchange {h['exch']} flags {h['flags']:#04x} M-ID "
+                            f"{h['mid'].hex()} (want 5, exactly 0x04, non-zero)")
+        if (h["cky_i"], h["cky_r"]) != (cky_i, cky_r):
+            problems.append(f"{label}: cookies")
+        entry = {"mid": h["mid"].hex(), "hash_ok": False}
+        report["informational"].append(entry)
+        if h["flags"] & FLAG_E:
+            entry["error"] = "encrypted, but the SA has no encryption (Authentication Only)"
+            continue
+        ps = clear_chain(msg, h, label)
+        entry["payloads"] = types = [p[0] for p in ps]
+        entry.update(notify_delete(ps, label))
+        if types != [HASH, DELETE]:
+            problems.append(f"{label}: payloads {types}, not HASH(1), D")
+        deletes = [p for p in ps if p[0] == DELETE]
+        if not types or types[0] != HASH or not deletes:
+            entry["error"] = "HASH(1) is not the first payload or there is no D"
+            continue
+        # The ISAKMP SA's Delete (RFC 2408 3.15): PROTO_ISAKMP, SPI size 16, the two cookies.
+        entry["deletes_isakmp_sa"] = entry.get("delete") == [
+            {"protocol": 1, "spis": [(cky_i + cky_r).hex()]}]
+        if not entry["deletes_isakmp_sa"]:
+            problems.append(f"{label}: not a Delete of this ISAKMP SA: {entry.get('delete')}")
+        _, _, start, end = deletes[0]
+        d_whole = msg[28 + start:28 + end]  # the Delete payload, generic header included
+        entry["hash_ok"] = ps[0][1] == prf(skeyid_a, h["mid"], d_whole)
+    report["informational_hash_ok"] = [e["hash_ok"] for e in report["informational"]]
 
 
 def quick_mode(c, report, box, msgs, hdrs, p1_last, skeyid_a, skeyid_d):

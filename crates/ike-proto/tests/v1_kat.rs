@@ -11,7 +11,7 @@ mod pki;
 use std::time::Duration;
 
 use common::*;
-use ike_proto::config::IkeVersion;
+use ike_proto::config::{IkeVersion, V1Exchange};
 use ike_proto::v2::{AuthMethod, Endpoint, EndpointConfig, Event};
 use ike_testkit::sim::{Faults, Pair, RecordingRng};
 
@@ -101,15 +101,16 @@ impl Auth {
 }
 
 fn run(esp: &'static [&'static str], seed: u64) -> serde_json::Value {
-    run_with(esp, seed, Auth::Psk, false)
+    run_with(esp, seed, Auth::Psk, V1Exchange::main_or_aggressive(false))
 }
 
 fn run_with(
     esp: &'static [&'static str],
     seed: u64,
     auth: Auth,
-    aggressive: bool,
+    exchange: V1Exchange,
 ) -> serde_json::Value {
+    let auth_only = exchange == V1Exchange::AuthOnly;
     let (ra, rb) = (RecordingRng::new(seed), RecordingRng::new(seed + 1));
     let (draws_a, draws_b) = (ra.draws.clone(), rb.draws.clone());
     let s = Side {
@@ -119,7 +120,7 @@ fn run_with(
     };
     let mut pa = peer("site-b", B, "a.example.org", "b.example.org", &s);
     pa.version = IkeVersion::V1;
-    pa.aggressive = aggressive;
+    pa.exchange = exchange;
     (pa.local_auth, pa.remote_auth) = auth.methods(true);
     let mut pb = peer(
         "site-a",
@@ -133,7 +134,12 @@ fn run_with(
         },
     );
     pb.version = IkeVersion::V1;
-    pb.aggressive = aggressive;
+    pb.exchange = exchange;
+    if auth_only {
+        // An Authentication Only SA keys no IPsec SAs.
+        pa.children.clear();
+        pb.children.clear();
+    }
     (pb.local_auth, pb.remote_auth) = auth.methods(false);
     // No IKE fragments: the script reads whole messages only.
     // Private group 40000 is known to both; New Group Mode runs only when a proposal names it.
@@ -156,16 +162,23 @@ fn run_with(
     );
     initiate(&mut p);
     assert!(p.run_until(Duration::from_secs(10), |p| {
-        installs(&p.events_a).len() == 1 && installs(&p.events_b).len() == 1
+        let want = usize::from(!auth_only);
+        established(&p.events_a)
+            && established(&p.events_b)
+            && installs(&p.events_a).len() == want
+            && installs(&p.events_b).len() == want
     }));
     // New Group Mode messages (type 33) go apart.
     let is_ngm = |m: &ike_testkit::sim::Sent| m.payload.get(18) == Some(&33);
-    let phase2 = if aggressive { 6 } else { 9 };
-    assert_eq!(
-        p.log.iter().filter(|m| !is_ngm(m)).count(),
-        phase2,
-        "Phase 1 (6 or 3 messages) and Quick Mode 3"
-    );
+    // Phase 1 (Main Mode 6 messages, Aggressive Mode 3, Base 4, Authentication Only 3) and
+    // Quick Mode 3 (none after Authentication Only).
+    let phase2 = match exchange {
+        V1Exchange::Main => 9,
+        V1Exchange::Aggressive => 6,
+        V1Exchange::Base => 7,
+        V1Exchange::AuthOnly => 3,
+    };
+    assert_eq!(p.log.iter().filter(|m| !is_ngm(m)).count(), phase2);
     let now = p.now();
     let h = p.a.handles_all()[0];
     p.a.delete(now, h).unwrap();
@@ -230,7 +243,8 @@ fn run_with(
     }
     // IKE_KAT_DUMP=DIR keeps each input, for running the script by hand.
     if let Some(dir) = std::env::var_os("IKE_KAT_DUMP") {
-        let path = std::path::Path::new(&dir).join(format!("{}-{seed}.json", auth.name()));
+        let path =
+            std::path::Path::new(&dir).join(format!("{}-{exchange:?}-{seed}.json", auth.name()));
         std::fs::write(path, serde_json::to_vec_pretty(&input).unwrap()).unwrap();
     }
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ikev1_kat.py");
@@ -297,7 +311,12 @@ fn main_mode_with_rsa_signatures_matches_an_independent_python_computation() {
     if !have_python() {
         return;
     }
-    let r = run_with(&["aes128-sha256"], 51, Auth::Rsa, false);
+    let r = run_with(
+        &["aes128-sha256"],
+        51,
+        Auth::Rsa,
+        V1Exchange::main_or_aggressive(false),
+    );
     check(&r, 2);
     expect(&r, "mode", "main".into());
     expect(&r, "sig_i_form", "pkcs1-bare-hash".into());
@@ -312,12 +331,22 @@ fn aggressive_mode_with_a_psk_and_with_rsa_matches_an_independent_python_computa
     if !have_python() {
         return;
     }
-    let r = run_with(&["aes128-sha256-x25519"], 61, Auth::Psk, true);
+    let r = run_with(
+        &["aes128-sha256-x25519"],
+        61,
+        Auth::Psk,
+        V1Exchange::main_or_aggressive(true),
+    );
     check(&r, 2);
     expect(&r, "mode", "aggressive".into());
     expect(&r, "pfs", true.into());
     expect(&r, "nat_d_ok", true.into());
-    let r = run_with(&["aes128-sha256"], 71, Auth::Rsa, true);
+    let r = run_with(
+        &["aes128-sha256"],
+        71,
+        Auth::Rsa,
+        V1Exchange::main_or_aggressive(true),
+    );
     check(&r, 2);
     expect(&r, "mode", "aggressive".into());
     expect(&r, "sig_i_form", "pkcs1-bare-hash".into());
@@ -332,7 +361,12 @@ fn main_mode_with_ecdsa_signs_hash_i_as_the_digest() {
     if !have_python() {
         return;
     }
-    let r = run_with(&["aes128-sha256"], 81, Auth::Ecdsa, false);
+    let r = run_with(
+        &["aes128-sha256"],
+        81,
+        Auth::Ecdsa,
+        V1Exchange::main_or_aggressive(false),
+    );
     check_after_phase1(&r, 2);
     expect(&r, "sig_i_form", "ecdsa-hash-as-digest".into());
     expect(&r, "sig_r_form", "ecdsa-hash-as-digest".into());
@@ -347,7 +381,12 @@ fn main_mode_with_public_key_encryption_matches_an_independent_python_computatio
         return;
     }
     for (auth, seed) in [(Auth::Pke, 91), (Auth::Rpke, 93)] {
-        let r = run_with(&["aes128-sha256"], seed, auth, false);
+        let r = run_with(
+            &["aes128-sha256"],
+            seed,
+            auth,
+            V1Exchange::main_or_aggressive(false),
+        );
         check(&r, 2);
         expect(&r, "pke_mode", auth.name().into());
         expect(&r, "hash1_ok", true.into());
@@ -379,7 +418,12 @@ fn aggressive_mode_pke_and_main_mode_dss_match_an_independent_python_computation
         (Auth::Rpke, 97, true),
         (Auth::Dss, 99, false),
     ] {
-        let r = run_with(&["aes128-sha256"], seed, auth, aggressive);
+        let r = run_with(
+            &["aes128-sha256"],
+            seed,
+            auth,
+            V1Exchange::main_or_aggressive(aggressive),
+        );
         check(&r, 2);
         expect(
             &r,
@@ -404,10 +448,44 @@ fn new_group_mode_and_a_quick_mode_in_the_group_match_an_independent_python_comp
     if !have_python() {
         return;
     }
-    let r = run_with(&["aes128-sha256-group40000"], 101, Auth::Psk, false);
+    let r = run_with(
+        &["aes128-sha256-group40000"],
+        101,
+        Auth::Psk,
+        V1Exchange::main_or_aggressive(false),
+    );
     check(&r, 2);
     expect(&r, "pfs", true.into());
     for key in ["ngm_hash1_ok", "ngm_hash2_ok", "ngm_sa_ok", "ngm_group_ok"] {
         expect(&r, key, true.into());
     }
+}
+
+/// The Base exchange (RFC 2408 §4.4) with the keying `v1/base.rs` defines, then Quick Mode:
+/// with a pre-shared key and with RSA signatures.
+#[test]
+fn base_exchange_matches_an_independent_python_computation() {
+    if !have_python() {
+        return;
+    }
+    for (auth, seed) in [(Auth::Psk, 111), (Auth::Rsa, 121)] {
+        let r = run_with(&["aes128-sha256"], seed, auth, V1Exchange::Base);
+        expect(&r, "mode", "base".into());
+        check(&r, 2);
+    }
+}
+
+/// The Authentication Only exchange (RFC 2408 §4.6, no key exchange) with a pre-shared key,
+/// and the ISAKMP SA's Delete sent in the clear with the Authentication Only flag.
+#[test]
+fn authentication_only_exchange_matches_an_independent_python_computation() {
+    if !have_python() {
+        return;
+    }
+    let r = run_with(&[], 131, Auth::Psk, V1Exchange::AuthOnly);
+    expect(&r, "mode", "authonly".into());
+    for key in ["hash_i_ok", "hash_r_ok", "headers_ok"] {
+        expect(&r, key, true.into());
+    }
+    expect(&r, "informational_hash_ok", serde_json::json!([true]));
 }
