@@ -112,6 +112,7 @@
 )]
 
 mod build;
+pub mod diff;
 mod doc;
 mod error;
 mod values;

@@ -59,6 +59,9 @@ pub enum Request {
     },
     /// The daemon's counters (`ike stats`).
     Stats,
+    /// Reload the configuration file and say what changed (`ike reload`; SIGHUP does the same
+    /// without an answer).
+    Reload,
     /// The loaded connections (`ike list-conns`).
     #[serde(rename = "list_conns")]
     ListConns,
@@ -87,6 +90,87 @@ pub struct Response {
     /// The connections, for `list-conns`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connections: Option<Vec<ConnInfo>>,
+    /// What a reload did, for `reload`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reload: Option<ReloadReport>,
+}
+
+/// What `ike reload` did (`ike reload --json`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReloadReport {
+    /// The configuration file.
+    pub file: String,
+    /// Whether the new configuration was taken (false: it had errors, the running one stays).
+    pub loaded: bool,
+    /// Connections new in the file.
+    pub added: Vec<String>,
+    /// Connections no longer in the file (their IKE SAs deleted, the peers told).
+    pub removed: Vec<String>,
+    /// Connections whose settings changed.
+    pub changed: Vec<ChangedConn>,
+    /// How many connections did not change.
+    pub unchanged: usize,
+    /// Every error of the file (FILE:LINE: KEY: MESSAGE), when it was not loaded.
+    pub errors: Vec<String>,
+    /// Every warning of the file.
+    pub warnings: Vec<String>,
+}
+
+/// A connection a reload changed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangedConn {
+    /// Its name.
+    pub name: String,
+    /// The keys that changed, as the file names them under the connection.
+    pub keys: Vec<String>,
+    /// Whether its SAs stay (only timers, dead peer detection, start actions or secrets
+    /// changed: they apply at the next rekey) or were deleted (and the connection restarted
+    /// if it starts at load).
+    pub sas_kept: bool,
+}
+
+impl ReloadReport {
+    /// The human form of `ike reload`.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if !self.loaded {
+            let _ = writeln!(
+                out,
+                "{}: not reloaded ({} errors); the running configuration stays",
+                self.file,
+                self.errors.len()
+            );
+            for e in &self.errors {
+                let _ = writeln!(out, "  {e}");
+            }
+            return out;
+        }
+        let _ = writeln!(out, "{}: reloaded", self.file);
+        for w in &self.warnings {
+            let _ = writeln!(out, "  {w}");
+        }
+        for a in &self.added {
+            let _ = writeln!(out, "  added: {a}");
+        }
+        for r in &self.removed {
+            let _ = writeln!(out, "  removed: {r} (its IKE SAs deleted)");
+        }
+        for c in &self.changed {
+            let _ = writeln!(
+                out,
+                "  changed: {} ({}): {}",
+                c.name,
+                c.keys.join(", "),
+                if c.sas_kept {
+                    "SAs kept, the new values apply at the next rekey"
+                } else {
+                    "IKE SAs deleted, started again if it starts at load"
+                }
+            );
+        }
+        let _ = writeln!(out, "  unchanged: {}", self.unchanged);
+        out
+    }
 }
 
 /// A loaded connection (`ike list-conns --json`): what the configuration says and how many IKE
@@ -257,6 +341,7 @@ impl Response {
             status: None,
             stats: None,
             connections: None,
+            reload: None,
         }
     }
 
@@ -268,6 +353,7 @@ impl Response {
             status: None,
             stats: None,
             connections: None,
+            reload: None,
         }
     }
 }

@@ -70,6 +70,15 @@ enum Command {
     /// {STATE: n}}, "child_sas", "half_open", "cookies_sent", "drops": {REASON: n},
     /// "max_control_clients"}.
     Stats(StatsArgs),
+    /// Reload the configuration file and print what was added, changed and removed.
+    ///
+    /// Connections whose timers, dead peer detection, start actions or secrets changed keep
+    /// their SAs (the new values apply at the next rekey); other changes delete the
+    /// connection's IKE SAs and start it again if it starts at load. A file with errors is not
+    /// taken: every error is printed and the exit status is 1. SIGHUP does the same. With
+    /// --json one JSON object: {"file", "loaded", "added", "removed", "changed": [{"name",
+    /// "keys", "sas_kept"}], "unchanged", "errors", "warnings"}.
+    Reload(StatsArgs),
     /// List the loaded connections: versions, addresses, identities, authentication,
     /// proposals, children and their IKE SAs now (--json: {"connections": [...]}).
     #[command(name = "list-conns")]
@@ -242,6 +251,7 @@ fn main() -> ExitCode {
             false,
         ),
         Command::Stats(args) => client(&args.socket, &Request::Stats, 10, args.json),
+        Command::Reload(args) => client(&args.socket, &Request::Reload, 30, args.json),
         Command::ListConns(args) => client(&args.socket, &Request::ListConns, 10, args.json),
         Command::Status(args) if args.stream => status_stream(&args.socket),
         Command::Status(args) => client(&args.socket, &Request::Status, 10, args.json),
@@ -329,6 +339,15 @@ fn client(args: &SocketArgs, req: &Request, timeout: u64, json: bool) -> anyhow:
             );
         } else {
             print!("{}", ike::control::render_conns(conns));
+        }
+    }
+    if let Some(r) = &resp.reload {
+        if json {
+            println!("{}", serde_json::to_string_pretty(r)?);
+        } else if resp.ok {
+            print!("{}", r.render());
+        } else {
+            eprint!("{}", r.render());
         }
     }
     if let Some(m) = &resp.message {

@@ -491,6 +491,102 @@ fn sighup_adds_and_removes_connections() {
     wait_for("B to hear the delete", || sas(&b.status()).is_empty());
 }
 
+/// `ike reload`: what was added, changed and removed, in text and JSON; timers-only changes
+/// keep the SA (the new values apply at the next rekey); other changes replace it; a broken
+/// file is refused with its errors and exit status 1.
+#[test]
+fn reload_says_what_changed_and_keeps_sas_when_only_timers_change() {
+    let (a_addr, b_addr) = ("127.0.34.1", "127.0.34.2");
+    if !can_bind_500(a_addr) {
+        return;
+    }
+    let dir = Scratch::new("reload-cmd");
+    let (ca, cb) = configs(a_addr, b_addr, "start");
+    let b = Daemon::start(&dir.0, "b", &cb);
+    let a = Daemon::start(&dir.0, "a", &ca);
+    wait_for("the connection to come up", || {
+        sas(&a.status())
+            .first()
+            .is_some_and(|s| s["state"] == "ESTABLISHED")
+    });
+    let (spi_i, _) = assert_established(&a, &b, a_addr, b_addr);
+
+    // Nothing changed.
+    let (code, out, err) = a.ike(&["reload"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains(": reloaded") && out.contains("unchanged: 1"),
+        "{out}"
+    );
+
+    // Timers only (rekey_time, dpd_delay, the child's rekey_time): the SA stays.
+    let timers = ca
+        .replace("rekey_time = \"4h\"", "rekey_time = \"3h\"")
+        .replace("dpd_delay = \"30s\"", "dpd_delay = \"20s\"")
+        .replace("rekey_time = \"1h\"", "rekey_time = \"50m\"");
+    std::fs::write(&a.config, &timers).unwrap();
+    let (code, out, err) = a.ike(&["reload"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        // The hard lifetimes follow the rekey times (rekey_time plus 10 % by default).
+        out.contains("changed: site-b (dpd_delay, rekey_time, life_time, children.net.rekey_time, children.net.life_time): SAs kept, the new values apply at the next rekey"),
+        "{out}"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        sas(&a.status())[0]["initiator_spi"],
+        spi_i.as_str(),
+        "the SA stays"
+    );
+
+    // A proposal changed (JSON): the SA goes and the connection starts again.
+    let proposals = timers.replace(
+        "proposals = [\"aes128gcm16-prfsha256-x25519\", \"aes256-sha256-modp2048\"]",
+        "proposals = [\"aes256gcm16-prfsha256-x25519\", \"aes128gcm16-prfsha256-x25519\"]",
+    );
+    assert_ne!(proposals, timers);
+    std::fs::write(&a.config, &proposals).unwrap();
+    let (code, out, err) = a.ike(&["reload", "--json"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["loaded"], true);
+    assert_eq!(v["changed"][0]["name"], "site-b");
+    assert_eq!(v["changed"][0]["keys"], serde_json::json!(["proposals"]));
+    assert_eq!(v["changed"][0]["sas_kept"], false);
+    assert_eq!(v["unchanged"], 0);
+    wait_for("a new IKE SA", || {
+        sas(&a.status())
+            .iter()
+            .any(|s| s["state"] == "ESTABLISHED" && s["initiator_spi"] != spi_i.as_str())
+    });
+
+    // A broken file: refused with FILE:LINE errors, exit 1; the running configuration stays.
+    std::fs::write(&a.config, proposals.replace("version = 2", "version = 3")).unwrap();
+    let (code, out, err) = a.ike(&["reload"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("not reloaded (1 errors)"), "{err}");
+    assert!(
+        err.contains("connections.site-b.version: unsupported IKE version 3"),
+        "{err}"
+    );
+    let (code, out, _) = a.ike(&["reload", "--json"]);
+    assert_eq!(code, 1);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["loaded"], false);
+    assert_eq!(v["errors"].as_array().unwrap().len(), 1);
+    assert_eq!(sas(&a.status()).len(), 1);
+
+    // Added and removed: the connection under a new name.
+    std::fs::write(&a.config, proposals.replace("site-b", "site-b2")).unwrap();
+    let (code, out, err) = a.ike(&["reload"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("added: site-b2"), "{out}");
+    assert!(
+        out.contains("removed: site-b (its IKE SAs deleted)"),
+        "{out}"
+    );
+}
+
 /// `ip -n NS ARGS`, its stdout.
 fn ip_out(ns: &str, args: &[&str]) -> String {
     let out = Command::new("ip")

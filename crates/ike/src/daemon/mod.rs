@@ -20,7 +20,7 @@ mod net;
 mod requests;
 mod shard;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -34,7 +34,7 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, error, info, warn};
 
-use crate::control::{Request, Response, MAX_LINE};
+use crate::control::{ChangedConn, ReloadReport, Request, Response, MAX_LINE};
 use shard::{ShardInput, ToCoordinator};
 
 /// How long shutdown waits for the peers to answer our deletes.
@@ -272,7 +272,10 @@ async fn run_async(options: Options, config: Config) -> anyhow::Result<()> {
             },
             _ = sigterm.recv() => { info!(target: "ike", "SIGTERM: shutting down"); break; }
             _ = sigint.recv() => { info!(target: "ike", "SIGINT: shutting down"); break; }
-            _ = sighup.recv() => c.reload(),
+            _ = sighup.recv() => {
+                info!(target: "ike", "SIGHUP");
+                c.reload();
+            }
         }
     }
 
@@ -303,6 +306,18 @@ impl Coordinator {
             }
             Request::ListConns => {
                 tokio::spawn(requests::list_conns(shards, self.config.clone(), reply));
+            }
+            Request::Reload => {
+                let report = self.reload();
+                let ok = report.loaded && report.errors.is_empty();
+                let mut r = if ok {
+                    Response::ok(format!("{} reloaded", report.file))
+                } else {
+                    Response::err(format!("{} not reloaded", report.file))
+                };
+                r.message = None;
+                r.reload = Some(report);
+                let _ = reply.send(r);
             }
             Request::Stats => {
                 tokio::spawn(requests::stats(
@@ -359,56 +374,76 @@ impl Coordinator {
         }
     }
 
-    /// SIGHUP: reload the configuration. Connections that are new start (if `start_action =
-    /// "start"`); removed or changed ones lose their IKE SAs (the peer is told); unchanged ones
-    /// keep theirs. The `[daemon]` section is not re-applied (sockets, kernel backend, shards).
-    fn reload(&mut self) {
-        info!(target: "ike", "SIGHUP: reloading {}", self.config_path.display());
+    /// SIGHUP or `ike reload`: reload the configuration. Connections that are new start (if
+    /// `start_action = "start"`); removed ones lose their IKE SAs (the peer is told); changed
+    /// ones keep their SAs when only timers, dead peer detection, start actions or secrets
+    /// changed (the new values apply at the next rekey, as strongSwan does), else lose them and
+    /// start again; unchanged ones keep theirs. The `[daemon]` section is not re-applied
+    /// (sockets, kernel backend, shards).
+    fn reload(&mut self) -> ReloadReport {
+        let file = self.config_path.display().to_string();
+        info!(target: "ike", "reloading {file}");
+        let mut report = ReloadReport {
+            file: file.clone(),
+            ..ReloadReport::default()
+        };
         let mut new = match ike_config::load(&self.config_path) {
             Ok(c) => c,
             Err(e) => {
                 error!(target: "ike", "reload failed, keeping the running configuration:\n{e}");
-                return;
+                report.errors = e.to_string().lines().map(str::to_owned).collect();
+                return report;
             }
         };
         for w in &new.warnings {
             warn!(target: "ike", "{w}");
+            report.warnings.push(w.to_string());
         }
-        // Secrets print redacted in Debug, so a changed PSK alone is not seen as a change.
-        let fingerprint = |c: &Connection| format!("{c:?}");
-        let old_by_name: HashMap<&str, String> = self
-            .config
-            .connections
-            .iter()
-            .map(|c| (c.name.as_str(), fingerprint(c)))
-            .collect();
         let mut gone = HashSet::new();
+        let mut traps_changed = Vec::new();
         let mut start = Vec::new();
         for c in &self.config.connections {
-            match new.connection(&c.name) {
-                None => {
-                    info!(target: "ike", "{}: removed from the configuration", c.name);
-                    gone.insert(c.name.clone());
-                }
-                Some(n) if fingerprint(n) != fingerprint(c) => {
-                    info!(target: "ike", "{}: changed in the configuration", c.name);
-                    gone.insert(c.name.clone());
-                    if starts_at_load(n) {
-                        start.push(n.name.clone());
-                    }
-                }
-                Some(_) => {}
+            let Some(n) = new.connection(&c.name) else {
+                info!(target: "ike", "{}: removed from the configuration: deleting its IKE SAs", c.name);
+                gone.insert(c.name.clone());
+                report.removed.push(c.name.clone());
+                continue;
+            };
+            let changes = ike_config::diff::changes(c, n);
+            if changes.is_empty() {
+                report.unchanged += 1;
+                continue;
             }
+            let keys: Vec<String> = changes.iter().map(|x| x.key.clone()).collect();
+            let sas_kept = changes.iter().all(|x| x.keeps_sas);
+            if sas_kept {
+                info!(target: "ike", "{}: changed ({}): its SAs stay, the new values apply at the next rekey", c.name, keys.join(", "));
+            } else {
+                info!(target: "ike", "{}: changed ({}): deleting its IKE SAs", c.name, keys.join(", "));
+                gone.insert(c.name.clone());
+                if starts_at_load(n) {
+                    start.push(n.name.clone());
+                }
+            }
+            if keys.iter().any(|k| k.ends_with(".start_action")) {
+                traps_changed.push(c.name.clone());
+            }
+            report.changed.push(ChangedConn {
+                name: c.name.clone(),
+                keys,
+                sas_kept,
+            });
         }
         for c in &new.connections {
-            if !old_by_name.contains_key(c.name.as_str()) {
+            if self.config.connection(&c.name).is_none() {
                 info!(target: "ike", "{}: added to the configuration", c.name);
+                report.added.push(c.name.clone());
                 if starts_at_load(c) {
                     start.push(c.name.clone());
                 }
             }
         }
-        for name in &gone {
+        for name in gone.iter().chain(&traps_changed) {
             self.traps.uninstall_connection(&self.kernel, name);
         }
         // Sockets, the backend and the shards stay as they were started.
@@ -422,6 +457,9 @@ impl Coordinator {
             };
             if tx.try_send(input).is_err() {
                 error!(target: "ike", "reload: a shard is busy; try again");
+                report
+                    .errors
+                    .push("a shard is busy: the reload did not reach it; try again".to_owned());
             }
         }
         self.config = new;
@@ -435,6 +473,9 @@ impl Coordinator {
         }
         self.traps
             .install_configured(&self.config, &self.kernel, &self.socks, &mut self.routes);
+        report.loaded = true;
+        info!(target: "ike", "{file} reloaded: {} added, {} removed, {} changed, {} unchanged", report.added.len(), report.removed.len(), report.changed.len(), report.unchanged);
+        report
     }
 
     /// Every shard deletes its IKE SAs and waits (bounded) for the peers, while the receive

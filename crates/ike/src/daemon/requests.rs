@@ -72,6 +72,7 @@ pub(super) async fn status(shards: Shards, kernel: Kernel, reply: oneshot::Sende
         status: Some(Status { ike_sas }),
         stats: None,
         connections: None,
+        reload: None,
     });
 }
 
@@ -284,6 +285,7 @@ pub(super) async fn stats(
         status: None,
         stats: Some(st),
         connections: None,
+        reload: None,
     });
 }
 
@@ -368,6 +370,7 @@ pub(super) async fn list_conns(
         status: None,
         stats: None,
         connections: Some(conns),
+        reload: None,
     });
 }
 
