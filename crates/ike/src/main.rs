@@ -21,6 +21,10 @@ use serde::Serialize;
     about = "A memory-safe IKEv1/IKEv2 daemon and tools"
 )]
 struct Cli {
+    /// The daemon's control socket, for the client commands (also accepted after the
+    /// subcommand, where it wins).
+    #[arg(short = 's', long = "socket", value_name = "PATH")]
+    socket: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -88,6 +92,20 @@ enum Command {
     /// A compact table, or with --json one JSON object: {"ike_sas": [...]} with
     /// strongSwan's state words and lowercase hex SPIs.
     Status(StatusArgs),
+}
+
+impl Command {
+    /// The socket options of a client command.
+    fn socket_args(&mut self) -> Option<&mut SocketArgs> {
+        match self {
+            Command::Up(a) => Some(&mut a.socket),
+            Command::Down(a) => Some(&mut a.socket),
+            Command::Rekey(a) => Some(&mut a.socket),
+            Command::Stats(a) | Command::Reload(a) | Command::ListConns(a) => Some(&mut a.socket),
+            Command::Status(a) => Some(&mut a.socket),
+            Command::Decode(_) | Command::Check(_) | Command::Daemon(_) => None,
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -223,7 +241,15 @@ struct ErrorReport {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    // `ike -s SOCK status` as `ike status -s SOCK` (DESIGN.md: before or after the subcommand).
+    if let Some(top) = cli.socket.take() {
+        if let Some(s) = cli.command.socket_args() {
+            s.socket.get_or_insert(top);
+        } else if let Command::Daemon(d) = &mut cli.command {
+            d.socket.get_or_insert(top);
+        }
+    }
     let result = match cli.command {
         Command::Decode(args) => decode(&args),
         Command::Check(args) => Ok(check(&args)),

@@ -748,6 +748,29 @@ fn clients_without_a_daemon_fail_cleanly() {
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach the daemon"));
     }
+    // -s before the subcommand too (DESIGN.md); after it, it wins.
+    let other = dir.0.join("other.sock");
+    for (args, want) in [
+        (vec!["-s", sock.to_str().unwrap(), "stats"], &sock),
+        (
+            vec![
+                "-s",
+                sock.to_str().unwrap(),
+                "reload",
+                "-s",
+                other.to_str().unwrap(),
+            ],
+            &other,
+        ),
+    ] {
+        let out = Command::new(BIN).args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("cannot reach the daemon on {}", want.display())),
+            "{args:?}: {err}"
+        );
+    }
 }
 
 #[test]
