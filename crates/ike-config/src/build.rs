@@ -1696,20 +1696,8 @@ fn child(
     let before = ctx.error_count();
     let t = node.table(ctx, "a table ([connections.NAME.children.CHILD])")?;
     t.check_keys(ctx, CHILD_KEYS, "key");
-    let local_ts = selectors(
-        ctx,
-        &t,
-        "local_ts",
-        addrs_ok.then_some(local_addrs),
-        "local_addrs",
-    );
-    let remote_ts = selectors(
-        ctx,
-        &t,
-        "remote_ts",
-        addrs_ok.then_some(remote_addrs),
-        "remote_addrs",
-    );
+    let local_ts = selectors(ctx, &t, "local_ts", addrs_ok.then_some(local_addrs));
+    let remote_ts = selectors(ctx, &t, "remote_ts", addrs_ok.then_some(remote_addrs));
     // A child is ESP (the default) or AH (RFC 4302: integrity only), as strongSwan's
     // esp_proposals and ah_proposals say; not both.
     let (esp_proposals, ah_proposals) = match (t.get("esp_proposals"), t.get("ah_proposals")) {
@@ -1806,33 +1794,17 @@ fn child(
     ))
 }
 
-/// Traffic selectors; `dynamic` (the default) is the end's one address.
-/// `addrs` is `None` when the addresses were wrong (then `dynamic` is not checked).
-fn selectors(
-    ctx: &mut Ctx<'_>,
-    t: &Table<'_, '_>,
-    key: &str,
-    addrs: Option<&[IpAddr]>,
-    addrs_key: &str,
-) -> Vec<Ts> {
-    let dynamic = |ctx: &mut Ctx<'_>, at: &Range<usize>, path: &str| match addrs {
+/// Traffic selectors; `dynamic` (the default) is the end's address: its one configured
+/// address, or with none or several (`%any`) the address of each SA at that end, as strongSwan
+/// takes it ([`Ts::dynamic`]). `addrs` is `None` when the addresses were wrong.
+fn selectors(ctx: &mut Ctx<'_>, t: &Table<'_, '_>, key: &str, addrs: Option<&[IpAddr]>) -> Vec<Ts> {
+    let dynamic = || match addrs {
         None => None,
         Some([one]) => Ts::cidr(&one.to_string()),
-        Some(_) => {
-            ctx.error(
-                at,
-                path,
-                format!(
-                    "\"dynamic\" needs {addrs_key} to name exactly one address (expected subnets \
-                     such as \"10.88.1.0/24\", or one address in {addrs_key})"
-                ),
-            );
-            None
-        }
+        Some(_) => Some(Ts::dynamic()),
     };
     let Some(n) = t.get(key) else {
-        let path = join(&t.path, key);
-        return dynamic(ctx, &t.span, &path).into_iter().collect();
+        return dynamic().into_iter().collect();
     };
     let Some(items) = n.list(ctx, "subnets such as \"10.88.1.0/24\"") else {
         return Vec::new();
@@ -1847,7 +1819,7 @@ fn selectors(
     let mut out = Vec::new();
     for i in items {
         if i.text.trim() == "dynamic" {
-            out.extend(dynamic(ctx, &i.span, &i.path));
+            out.extend(dynamic());
             continue;
         }
         match values::traffic_selector(i.text) {

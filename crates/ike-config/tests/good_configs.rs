@@ -751,3 +751,21 @@ fn ikev1_base_and_authentication_only_exchanges_load_with_a_warning() {
     let config = parse(&edit(5, "version = 1\nexchange = \"main\"")).unwrap();
     assert_eq!(config.connections[0].peer.exchange, V1Exchange::Main);
 }
+
+/// A responder for road warriors as strongSwan users write it: `remote_addrs = ["%any"]` with
+/// the default `remote_ts` (dynamic): each SA's peer address ([`Ts::dynamic`]), not an error.
+#[test]
+fn dynamic_selectors_with_any_address_are_each_sas_address() {
+    let text =
+        edit(7, r#"remote_addrs = ["%any"]"#).replace("remote_ts = [\"10.88.2.0/24\"]\n", "");
+    let config = parse(&text).unwrap();
+    let child = &config.connections[0].peer.children[0];
+    assert_eq!(child.remote_ts, vec![Ts::dynamic()]);
+    assert_eq!(child.local_ts, vec![Ts::cidr("10.88.1.0/24").unwrap()]);
+    // Written out, with one local address: that address.
+    let text = edit(7, r#"remote_addrs = ["%any"]"#)
+        .replace("local_ts = [\"10.88.1.0/24\"]", "local_ts = [\"dynamic\"]");
+    let config = parse(&text).unwrap();
+    let child = &config.connections[0].peer.children[0];
+    assert_eq!(child.local_ts, vec![Ts::cidr("10.77.0.1").unwrap()]);
+}

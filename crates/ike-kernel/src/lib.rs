@@ -240,6 +240,9 @@ pub(crate) fn ts_list(ts: &[Ts]) -> String {
 /// A traffic selector as strongSwan prints it: `10.88.1.0/24` when the range is a prefix, else
 /// `start-end`, then `[protocol/ports]` when not all.
 pub fn ts_text(ts: &Ts) -> String {
+    if ts.is_dynamic() {
+        return "dynamic".to_owned();
+    }
     fn bits(ip: IpAddr) -> (u128, u32) {
         match ip {
             IpAddr::V4(a) => (u128::from(u32::from(a)), 32),

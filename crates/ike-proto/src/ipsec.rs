@@ -25,6 +25,44 @@ pub struct Ts {
 }
 
 impl Ts {
+    /// `dynamic` in a configuration whose end has no single address (strongSwan's `dynamic`
+    /// with `%any`): the address of that end of each SA, put in by [`Ts::resolve`] once the
+    /// SA's addresses are known. It is the unspecified IPv4 address with the reserved protocol
+    /// 255 and an empty port range, which no peer sends and no selector of ours matches.
+    pub const fn dynamic() -> Self {
+        Self {
+            protocol: 255,
+            start_port: 1,
+            end_port: 0,
+            start: IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+            end: IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+        }
+    }
+
+    /// Whether this is the [`Ts::dynamic`] placeholder.
+    pub fn is_dynamic(&self) -> bool {
+        *self == Self::dynamic()
+    }
+
+    /// `list` with [`Ts::dynamic`] replaced by `addr` (that end's address of the SA).
+    pub fn resolve(list: &[Ts], addr: IpAddr) -> Vec<Ts> {
+        list.iter()
+            .map(|t| {
+                if t.is_dynamic() {
+                    Self {
+                        protocol: 0,
+                        start_port: 0,
+                        end_port: 65535,
+                        start: addr,
+                        end: addr,
+                    }
+                } else {
+                    *t
+                }
+            })
+            .collect()
+    }
+
     /// A subnet in CIDR notation (`10.88.1.0/24`, `fd00::/64`, or a single address), any
     /// protocol and port.
     pub fn cidr(text: &str) -> Option<Self> {
@@ -158,6 +196,9 @@ impl Ts {
 
 impl std::fmt::Display for Ts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.is_dynamic() {
+            return f.write_str("dynamic");
+        }
         write!(f, "{}-{}", self.start, self.end)?;
         if self.protocol != 0 || self.start_port != 0 || self.end_port != u16::MAX {
             write!(

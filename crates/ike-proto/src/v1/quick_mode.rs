@@ -285,11 +285,12 @@ impl IsakmpSa {
         let Some(peer) = self.peer(ctx.peers).cloned() else {
             return Output::default();
         };
+        let (here, there) = (self.local.ip(), self.remote.ip());
         let key = |n: &String| {
             peer.children.iter().find(|c| &c.name == n).map(|c| {
                 (
-                    c.local_ts.first().copied(),
-                    c.remote_ts.first().copied(),
+                    Ts::resolve(&c.local_ts, here).first().copied(),
+                    Ts::resolve(&c.remote_ts, there).first().copied(),
                     c.mode,
                 )
             })
@@ -386,8 +387,11 @@ impl IsakmpSa {
                 "no ESP/AH proposal IKEv1 can carry",
             ));
         }
-        let (Some(local_ts), Some(remote_ts)) = (child.local_ts.first(), child.remote_ts.first())
-        else {
+        let (local_list, remote_list) = (
+            Ts::resolve(&child.local_ts, self.local.ip()),
+            Ts::resolve(&child.remote_ts, self.remote.ip()),
+        );
+        let (Some(local_ts), Some(remote_ts)) = (local_list.first(), remote_list.first()) else {
             return Err(ProtocolError::LocalFailure(
                 "child without traffic selectors",
             ));
@@ -669,9 +673,14 @@ impl IsakmpSa {
             .ok_or(Step::Fail(ProtocolError::LocalFailure("connection gone")))?;
         // For each SA payload, the first child not yet taken whose selectors contain the
         // proposed ones (no narrowing in IKEv1) and whose proposals accept it.
+        let (here, there) = (self.local.ip(), self.remote.ip());
         let fits = |c: &&ChildConfig| {
-            c.local_ts.iter().any(|t| local_ts.within(t))
-                && c.remote_ts.iter().any(|t| remote_ts.within(t))
+            Ts::resolve(&c.local_ts, here)
+                .iter()
+                .any(|t| local_ts.within(t))
+                && Ts::resolve(&c.remote_ts, there)
+                    .iter()
+                    .any(|t| remote_ts.within(t))
         };
         let mut picks: Vec<(&ChildConfig, prop::Phase2, u8)> = Vec::new();
         for sa in &sas {

@@ -128,8 +128,8 @@ impl Traps {
         let trap = TrapPolicy {
             connection: conn_name.to_owned(),
             child: child_name.to_owned(),
-            local_ts: child.local_ts.clone(),
-            remote_ts: child.remote_ts.clone(),
+            local_ts: ike_proto::ipsec::Ts::resolve(&child.local_ts, local),
+            remote_ts: ike_proto::ipsec::Ts::resolve(&child.remote_ts, remote),
             mode: child.mode,
             protocol: child.protocol(),
             local,

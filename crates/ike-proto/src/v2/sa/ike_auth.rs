@@ -150,12 +150,16 @@ impl IkeSa {
             .enumerate()
             .map(|(i, p)| p.to_wire(u8::try_from(i + 1).unwrap_or(u8::MAX), &spi_bytes))
             .collect();
-        let ts_i: Vec<v2::TrafficSelector<'static>> = child
-            .map(|c| c.local_ts.iter().map(Ts::to_wire).collect())
+        let (local_ts, remote_ts) = child
+            .map(|c| {
+                (
+                    Ts::resolve(&c.local_ts, self.local.ip()),
+                    Ts::resolve(&c.remote_ts, self.remote.ip()),
+                )
+            })
             .unwrap_or_default();
-        let ts_r: Vec<v2::TrafficSelector<'static>> = child
-            .map(|c| c.remote_ts.iter().map(Ts::to_wire).collect())
-            .unwrap_or_default();
+        let ts_i: Vec<v2::TrafficSelector<'static>> = local_ts.iter().map(Ts::to_wire).collect();
+        let ts_r: Vec<v2::TrafficSelector<'static>> = remote_ts.iter().map(Ts::to_wire).collect();
         let transport = child.is_some_and(|c| c.mode == Mode::Transport);
         if child.is_some() {
             if transport {
@@ -176,12 +180,12 @@ impl IkeSa {
         let Some(bytes) = self.seal(ExchangeType::IkeAuth, false, mid, &payloads, rng) else {
             return;
         };
-        if let (Some(c), Some(spi)) = (child, spi_in) {
+        if let (Some(_), Some(spi)) = (child, spi_in) {
             self.handshake.pending_child = Some(PendingChild {
                 cfg: 0,
                 spi_in: spi,
-                ts_i: c.local_ts.clone(),
-                ts_r: c.remote_ts.clone(),
+                ts_i: local_ts,
+                ts_r: remote_ts,
                 transport,
             });
         }
@@ -426,14 +430,19 @@ impl IkeSa {
         let wants_transport = find_notify(inner, NotifyType::UseTransportMode).is_some();
         let mut last_err = ProtocolError::TsUnacceptable;
         for (cfg, child) in peer.children.iter().enumerate() {
+            // `dynamic` selectors are this SA's addresses.
+            let (local_ts, remote_ts) = (
+                Ts::resolve(&child.local_ts, self.local.ip()),
+                Ts::resolve(&child.remote_ts, self.remote.ip()),
+            );
             // §2.9: narrow to what both sides allow. TSi are the initiator's (our remote) side.
             let narrowed_i: Vec<Ts> = tsi
                 .iter()
-                .flat_map(|a| child.remote_ts.iter().filter_map(move |b| a.intersect(b)))
+                .flat_map(|a| remote_ts.iter().filter_map(move |b| a.intersect(b)))
                 .collect();
             let narrowed_r: Vec<Ts> = tsr
                 .iter()
-                .flat_map(|a| child.local_ts.iter().filter_map(move |b| a.intersect(b)))
+                .flat_map(|a| local_ts.iter().filter_map(move |b| a.intersect(b)))
                 .collect();
             if narrowed_i.is_empty() || narrowed_r.is_empty() {
                 let list = |v: &[Ts]| {
@@ -442,7 +451,7 @@ impl IkeSa {
                         .collect::<Vec<_>>()
                         .join(", ")
                 };
-                tracing::info!(target: "ike", "Child SA {}: traffic selectors do not overlap (TS_UNACCEPTABLE): received TSi {} TSr {}; configured remote {} local {}", child.name, list(&tsi), list(&tsr), list(&child.remote_ts), list(&child.local_ts));
+                tracing::info!(target: "ike", "Child SA {}: traffic selectors do not overlap (TS_UNACCEPTABLE): received TSi {} TSr {}; configured remote {} local {}", child.name, list(&tsi), list(&tsr), list(&remote_ts), list(&local_ts));
                 continue;
             }
             let protocol = child.protocol();

@@ -58,8 +58,8 @@ impl IkeSa {
                         };
                         (
                             *cfg,
-                            c.local_ts.clone(),
-                            c.remote_ts.clone(),
+                            Ts::resolve(&c.local_ts, self.local.ip()),
+                            Ts::resolve(&c.remote_ts, self.remote.ip()),
                             c.mode == Mode::Transport,
                         )
                     }

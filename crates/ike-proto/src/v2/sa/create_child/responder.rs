@@ -219,8 +219,8 @@ impl IkeSa {
                 continue;
             };
             let (ni_ts, nr_ts) = (
-                narrow(&ts_i, &child.remote_ts),
-                narrow(&ts_r, &child.local_ts),
+                narrow(&ts_i, &Ts::resolve(&child.remote_ts, self.remote.ip())),
+                narrow(&ts_r, &Ts::resolve(&child.local_ts, self.local.ip())),
             );
             if ni_ts.is_empty() || nr_ts.is_empty() {
                 continue;
