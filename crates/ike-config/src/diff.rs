@@ -79,11 +79,12 @@ pub fn changes(old: &Connection, new: &Connection) -> Vec<Change> {
             note(&format!("{side}.id"), false);
         }
         match (oa, na) {
-            (AuthMethod::Psk(a), AuthMethod::Psk(b)) => {
-                if !ike_crypto::ct_eq(a.expose(), b.expose()) {
-                    note(&format!("{side}.secret"), true);
-                }
+            (AuthMethod::Psk(a), AuthMethod::Psk(b))
+                if !ike_crypto::ct_eq(a.expose(), b.expose()) =>
+            {
+                note(&format!("{side}.secret"), true);
             }
+            (AuthMethod::Psk(_), AuthMethod::Psk(_)) => {}
             (a, b) if differ(a, b) => note(&format!("{side}.auth"), false),
             _ => {}
         }
