@@ -199,10 +199,7 @@ pub fn import_bytes(
             sw.convert(&root, parser.not_followed);
         }
         Format::Ipsec => {
-            let base = opts
-                .base
-                .clone()
-                .or_else(|| dir.map(|d| d.join("ipsec.d")));
+            let base = opts.base.clone().or_else(|| dir.map(|d| d.join("ipsec.d")));
             let mut ip = Ipsec {
                 out: &mut out,
                 base,
@@ -390,15 +387,7 @@ impl SettingsParser {
                     let pattern: String = chars.get(begin..j).unwrap_or_default().iter().collect();
                     let pattern = pattern.trim().trim_matches('"').to_owned();
                     i = j;
-                    self.include(
-                        &pattern,
-                        file,
-                        name_line,
-                        dir,
-                        root,
-                        path,
-                        include_depth,
-                    )?;
+                    self.include(&pattern, file, name_line, dir, root, path, include_depth)?;
                     continue;
                 }
             }
@@ -590,7 +579,9 @@ impl SettingsParser {
                 message: format!("include {pattern}: cannot read {name}: {e}"),
             })?;
             let text = utf8(&bytes, &name)?;
-            let sub_dir = f.parent().map_or_else(|| dir.to_path_buf(), Path::to_path_buf);
+            let sub_dir = f
+                .parent()
+                .map_or_else(|| dir.to_path_buf(), Path::to_path_buf);
             self.parse(text, &name, Some(&sub_dir), root, path, include_depth + 1)?;
         }
         Ok(())
@@ -605,7 +596,11 @@ fn expand_include(dir: &Path, pattern: &str) -> Vec<PathBuf> {
         return Vec::new();
     };
     if !last.contains(['*', '?']) {
-        return if full.is_file() { vec![full] } else { Vec::new() };
+        return if full.is_file() {
+            vec![full]
+        } else {
+            Vec::new()
+        };
     }
     let parent = full.parent().unwrap_or(dir);
     let mut out: Vec<PathBuf> = std::fs::read_dir(parent)
@@ -648,7 +643,11 @@ fn wildcard(pattern: &[u8], name: &[u8]) -> bool {
             },
         }
     }
-    pattern.get(p..).unwrap_or_default().iter().all(|c| *c == b'*')
+    pattern
+        .get(p..)
+        .unwrap_or_default()
+        .iter()
+        .all(|c| *c == b'*')
 }
 
 // --- the output model --------------------------------------------------------------------------
@@ -898,7 +897,11 @@ fn finish_conn(c: &mut ConnOut, origin: &dyn Fn(&str) -> String) {
                     format!(
                         "{} = dynamic{}",
                         origin(&format!("children.{}.{key}", child.name)),
-                        if t.get(key).is_none() { " (the default)" } else { "" }
+                        if t.get(key).is_none() {
+                            " (the default)"
+                        } else {
+                            ""
+                        }
                     ),
                     &format!(
                         "ike needs {addrs} to name exactly one address for \"dynamic\", \
@@ -922,8 +925,12 @@ struct Swanctl<'a> {
 /// Why a swanctl connection setting has no counterpart.
 fn conn_reason(key: &str) -> &'static str {
     match key {
-        "vips" | "pools" => "virtual IPs and address pools (configuration payloads) are not supported",
-        "local_port" | "remote_port" => "ike uses [daemon] port and port_nat_t for every connection",
+        "vips" | "pools" => {
+            "virtual IPs and address pools (configuration payloads) are not supported"
+        }
+        "local_port" | "remote_port" => {
+            "ike uses [daemon] port and port_nat_t for every connection"
+        }
         "send_cert" | "send_certreq" => "ike decides when to send certificates and requests",
         "unique" => "ike has no uniqueness policy",
         "keyingtries" => "ike retries as [daemon] retransmit_* say",
@@ -1031,7 +1038,9 @@ impl Swanctl<'_> {
             for f in files_in(&base.join("x509ca")) {
                 self.out.add_authority(path_text(&f));
             }
-            for sub in ["pkcs12", "x509ocsp", "x509aa", "x509ac", "x509crl", "pubkey", "bliss"] {
+            for sub in [
+                "pkcs12", "x509ocsp", "x509aa", "x509ac", "x509crl", "pubkey", "bliss",
+            ] {
                 let files = files_in(&base.join(sub));
                 if !files.is_empty() {
                     self.out.notes.push(nco(
@@ -1179,10 +1188,16 @@ impl Swanctl<'_> {
                         t.set("id", Val::Str(v.trim().to_owned()));
                     }
                 }
-                "certs" => certs.extend(list(v).iter().map(|n| cred_path(base.as_deref(), "x509", n))),
-                "cacerts" if !local => {
-                    cacerts.extend(list(v).iter().map(|n| cred_path(base.as_deref(), "x509ca", n)))
-                }
+                "certs" => certs.extend(
+                    list(v)
+                        .iter()
+                        .map(|n| cred_path(base.as_deref(), "x509", n)),
+                ),
+                "cacerts" if !local => cacerts.extend(
+                    list(v)
+                        .iter()
+                        .map(|n| cred_path(base.as_deref(), "x509ca", n)),
+                ),
                 "cacerts" => t.note(nco(
                     here(),
                     "ike has trust anchors for the peer only: remote cacerts, or [[authorities]]",
@@ -1289,7 +1304,13 @@ impl Swanctl<'_> {
             }
         }
         for sub in s.sections() {
-            note_section(t, &format!("{p}.{}", sub.name), sub, "no equivalent in ike", false);
+            note_section(
+                t,
+                &format!("{p}.{}", sub.name),
+                sub,
+                "no equivalent in ike",
+                false,
+            );
         }
         child
     }
@@ -1326,9 +1347,7 @@ impl Swanctl<'_> {
                         self.out.ike_secrets.push(t);
                     }
                     None => {
-                        self.out
-                            .secret_notes
-                            .push(nco(&p, "it has no secret"));
+                        self.out.secret_notes.push(nco(&p, "it has no secret"));
                         self.out.secret_notes.append(&mut t.notes);
                     }
                 }
@@ -1342,7 +1361,8 @@ impl Swanctl<'_> {
                     "ike reads unencrypted key files only; decrypt the key (e.g. openssl pkey) and name it in [[secrets.private_key]]",
                 ));
             } else {
-                let why = if n.starts_with("eap") || n.starts_with("xauth") || n.starts_with("ntlm") {
+                let why = if n.starts_with("eap") || n.starts_with("xauth") || n.starts_with("ntlm")
+                {
                     "EAP and XAuth are not supported"
                 } else if n.starts_with("ppk") {
                     "post-quantum preshared keys (RFC 8784) are not supported"
@@ -1374,7 +1394,13 @@ impl Swanctl<'_> {
             }
             for sub in a.sections() {
                 let mut t = Table::default();
-                note_section(&mut t, &format!("{p}.{}", sub.name), sub, "no equivalent in ike", false);
+                note_section(
+                    &mut t,
+                    &format!("{p}.{}", sub.name),
+                    sub,
+                    "no equivalent in ike",
+                    false,
+                );
                 self.out.notes.append(&mut t.notes);
             }
         }
@@ -1790,9 +1816,15 @@ impl Ipsec<'_> {
                     }
                     "xauthrsasig" => {
                         t.set("auth", Val::Str("pubkey".to_owned()));
-                        t.note(nco(at("authby", &a), "XAuth is not supported; pubkey is kept"));
+                        t.note(nco(
+                            at("authby", &a),
+                            "XAuth is not supported; pubkey is kept",
+                        ));
                     }
-                    a if a.starts_with("rsa") || a.starts_with("ecdsa") || a.starts_with("pubkey") => {
+                    a if a.starts_with("rsa")
+                        || a.starts_with("ecdsa")
+                        || a.starts_with("pubkey") =>
+                    {
                         t.set("auth", Val::Str("pubkey".to_owned()));
                         t.note(format!(
                             "{} is written as pubkey: ike chooses the signature scheme by the key",
@@ -1807,8 +1839,19 @@ impl Ipsec<'_> {
             }
         }
         for k in [
-            "left", "right", "leftsubnet", "rightsubnet", "leftprotoport", "rightprotoport",
-            "leftid", "rightid", "leftcert", "rightcert", "leftauth", "rightauth", "authby",
+            "left",
+            "right",
+            "leftsubnet",
+            "rightsubnet",
+            "leftprotoport",
+            "rightprotoport",
+            "leftid",
+            "rightid",
+            "leftcert",
+            "rightcert",
+            "leftauth",
+            "rightauth",
+            "authby",
         ] {
             mark(k);
         }
@@ -1873,7 +1916,10 @@ impl Ipsec<'_> {
         match dpd_action {
             "none" => {
                 if let Some(d) = get("dpddelay") {
-                    t.note(format!("{} has no effect with dpdaction=none", at("dpddelay", d)));
+                    t.note(format!(
+                        "{} has no effect with dpdaction=none",
+                        at("dpddelay", d)
+                    ));
                 }
             }
             "clear" | "hold" | "restart" => {
@@ -1882,10 +1928,17 @@ impl Ipsec<'_> {
                     Some(_) => t.set("dpd_delay", Val::Str(delay.to_owned())),
                     None => t.note(nco(at("dpddelay", delay), "expected a time such as 30s")),
                 }
-                let ours = if dpd_action == "hold" { "trap" } else { dpd_action };
+                let ours = if dpd_action == "hold" {
+                    "trap"
+                } else {
+                    dpd_action
+                };
                 t.set("dpd_action", Val::Str(ours.to_owned()));
             }
-            other => t.note(nco(at("dpdaction", other), "expected none, clear, hold or restart")),
+            other => t.note(nco(
+                at("dpdaction", other),
+                "expected none, clear, hold or restart",
+            )),
         }
         mark("dpdaction");
         mark("dpddelay");
@@ -1935,7 +1988,9 @@ impl Ipsec<'_> {
         }
         mark("type");
         match get("auto").unwrap_or("ignore") {
-            "start" => child.table.set("start_action", Val::Str("start".to_owned())),
+            "start" => child
+                .table
+                .set("start_action", Val::Str("start".to_owned())),
             "route" => child.table.set("start_action", Val::Str("trap".to_owned())),
             "add" => child.table.set("start_action", Val::Str("none".to_owned())),
             other => child
@@ -2006,7 +2061,9 @@ impl Ipsec<'_> {
                     let bytes = std::fs::read(&f)
                         .map_err(|e| err(line, format!("include {pattern}: {e}")))?;
                     let t = utf8(&bytes, &fname)?;
-                    let sub = f.parent().map_or_else(|| dir.to_path_buf(), Path::to_path_buf);
+                    let sub = f
+                        .parent()
+                        .map_or_else(|| dir.to_path_buf(), Path::to_path_buf);
                     self.secrets_text(t, &fname, Some(&sub), depth + 1)?;
                 }
                 continue;
@@ -2059,7 +2116,7 @@ impl Ipsec<'_> {
                 }
                 other => {
                     self.out.secret_notes.push(nco(
-                        format!("{file}:{line}: {selectors}: {other} <not copied>"),
+                        format!("{file}:{line}: {}: {other} <not copied>", selectors.trim()),
                         "ike uses PSK and private key entries only (no EAP, XAuth, PKCS#12, tokens)",
                     ));
                     if other.is_empty() {
@@ -2235,7 +2292,11 @@ mod tests {
     fn settings_merge_and_override() {
         let mut p = SettingsParser::default();
         let root = p
-            .parse_root("a {\n x = 1\n}\na { x = 2\n y = \"q # r\" # c\n}\n", "f", None)
+            .parse_root(
+                "a {\n x = 1\n}\na { x = 2\n y = \"q # r\" # c\n}\n",
+                "f",
+                None,
+            )
             .unwrap_or_default();
         let a = root.sections().next().map(|s| s.keys().collect::<Vec<_>>());
         assert_eq!(a, Some(vec![("x", "2"), ("y", "q # r")]));

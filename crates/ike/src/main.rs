@@ -415,7 +415,10 @@ fn check(args: &CheckArgs) -> bool {
 fn import(args: &ImportArgs) -> anyhow::Result<bool> {
     use ike::import::{import_file, Format, Options};
     if !args.file.is_file() {
-        bail!("{}: cannot read the file (no such file)", args.file.display());
+        bail!(
+            "{}: cannot read the file (no such file)",
+            args.file.display()
+        );
     }
     let opts = Options {
         format: args.format.as_deref().and_then(Format::from_name),

@@ -27,10 +27,8 @@ fn repo() -> PathBuf {
 
 /// A fresh directory under the target's temporary directory.
 fn temp_dir(name: &str) -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "import-{name}-{}",
-        std::process::id()
-    ));
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("import-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
@@ -41,7 +39,10 @@ fn temp_dir(name: &str) -> PathBuf {
 fn load(imported: &Imported) -> Config {
     match ike_config::parse(&imported.toml, "imported.toml", Path::new(".")) {
         Ok(c) => c,
-        Err(e) => panic!("the import does not load:\n{e}\n--- TOML:\n{}", imported.toml),
+        Err(e) => panic!(
+            "the import does not load:\n{e}\n--- TOML:\n{}",
+            imported.toml
+        ),
     }
 }
 
@@ -95,8 +96,14 @@ fn interop(name: &str, base: Option<&Path>) -> (Imported, Config) {
     assert_eq!(config.connections.len(), 1, "{name}");
     let c = &config.connections[0];
     assert_eq!(c.name, "ikei");
-    assert_eq!(c.local_addrs, vec!["10.77.1.2".parse::<std::net::IpAddr>().unwrap()]);
-    assert_eq!(c.remote_addrs, vec!["10.77.1.1".parse::<std::net::IpAddr>().unwrap()]);
+    assert_eq!(
+        c.local_addrs,
+        vec!["10.77.1.2".parse::<std::net::IpAddr>().unwrap()]
+    );
+    assert_eq!(
+        c.remote_addrs,
+        vec!["10.77.1.1".parse::<std::net::IpAddr>().unwrap()]
+    );
     assert_eq!(c.peer.local_id, id("b.swan.test"), "{name}");
     assert_eq!(c.peer.remote_id, id("a.ike.test"), "{name}");
     let (child, cfg) = c.child("net").unwrap();
@@ -118,7 +125,9 @@ fn interop_psk(name: &str, version: IkeVersion, proposals: &str, esp_proposals: 
     let (_, cfg) = c.child("net").unwrap();
     assert_eq!(cfg.esp_proposals, vec![esp(esp_proposals)], "{name}");
     assert!(
-        imported.toml.contains("ids = [\"a.ike.test\", \"b.swan.test\"]"),
+        imported
+            .toml
+            .contains("ids = [\"a.ike.test\", \"b.swan.test\"]"),
         "{name}: the secret's ids: {}",
         imported.toml
     );
@@ -221,8 +230,14 @@ fn interop_two_children() {
         // 10.88.12.0/24[tcp]: protocol 6, any port
         assert_eq!(cfg.local_ts.len(), 1);
         assert_eq!(cfg.local_ts[0].protocol, 6);
-        assert_eq!(cfg.local_ts[0].start, "10.88.12.0".parse::<std::net::IpAddr>().unwrap());
-        assert_eq!(cfg.remote_ts[0].start, "10.88.11.0".parse::<std::net::IpAddr>().unwrap());
+        assert_eq!(
+            cfg.local_ts[0].start,
+            "10.88.12.0".parse::<std::net::IpAddr>().unwrap()
+        );
+        assert_eq!(
+            cfg.remote_ts[0].start,
+            "10.88.11.0".parse::<std::net::IpAddr>().unwrap()
+        );
         assert_eq!(cfg.esp_proposals, vec![esp(e)]);
         assert_eq!(c.child_count(), 2);
     }
@@ -266,8 +281,10 @@ fn make_pki(cn: &str) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
         b.set_subject_name(&name(subject)).unwrap();
         b.set_issuer_name(&name("import test CA")).unwrap();
         b.set_pubkey(pkey).unwrap();
-        b.set_not_before(&Asn1Time::days_from_now(0).unwrap()).unwrap();
-        b.set_not_after(&Asn1Time::days_from_now(30).unwrap()).unwrap();
+        b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+            .unwrap();
+        b.set_not_after(&Asn1Time::days_from_now(30).unwrap())
+            .unwrap();
         b
     };
     let mut ca = builder("import test CA", 1, &ca_key);
@@ -280,8 +297,14 @@ fn make_pki(cn: &str) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
     let mut ee = builder(cn, 2, &ee_key);
     ee.append_extension(BasicConstraints::new().critical().build().unwrap())
         .unwrap();
-    ee.append_extension(KeyUsage::new().critical().digital_signature().build().unwrap())
-        .unwrap();
+    ee.append_extension(
+        KeyUsage::new()
+            .critical()
+            .digital_signature()
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
     let san = SubjectAlternativeName::new()
         .dns(cn)
         .build(&ee.x509v3_context(Some(&ca), None))
@@ -315,7 +338,10 @@ fn interop_cert() {
         assert_eq!(c.version, version);
         assert_eq!(c.peer.ike_proposals, vec![ike(p)]);
         assert!(matches!(c.peer.local_auth, AuthMethod::PubKey(_)), "{name}");
-        assert!(matches!(c.peer.remote_auth, AuthMethod::PeerCert(_)), "{name}");
+        assert!(
+            matches!(c.peer.remote_auth, AuthMethod::PeerCert(_)),
+            "{name}"
+        );
         let d = dir.display();
         for line in [
             format!("certs = [\"{d}/x509/b.pem\"]"),
@@ -323,7 +349,11 @@ fn interop_cert() {
             format!("[[secrets.private_key]]\nfile = \"{d}/private/b.key.pem\""),
             format!("[[authorities]]\ncacert = \"{d}/x509ca/ca.pem\""),
         ] {
-            assert!(imported.toml.contains(&line), "{name}: {line} in\n{}", imported.toml);
+            assert!(
+                imported.toml.contains(&line),
+                "{name}: {line} in\n{}",
+                imported.toml
+            );
         }
         assert!(!imported.toml.contains("[[secrets.ike]]"));
     }
@@ -333,7 +363,7 @@ fn interop_cert() {
 /// the tests read (a scenario added to tests/interop/ without a fixture fails here).
 #[test]
 fn every_interop_scenario_has_a_fixture() {
-    let fixtures: Vec<String> = std::fs::read_dir(fixtures().join("interop"))
+    let files: Vec<String> = std::fs::read_dir(fixtures().join("interop"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
@@ -351,11 +381,14 @@ fn every_interop_scenario_has_a_fixture() {
             "tests/interop/{name} is not in make-interop-fixtures.sh"
         );
     }
-    assert_eq!(fixtures.len(), 22, "{fixtures:?}");
+    assert_eq!(files.len(), 22, "{files:?}");
     // each fixture names its scenario in lib.sh's header line
-    for f in &fixtures {
+    for f in &files {
         let text = std::fs::read_to_string(fixtures().join("interop").join(f)).unwrap();
-        assert!(text.starts_with("# generated by tests/interop/lib.sh (scenario "), "{f}");
+        assert!(
+            text.starts_with("# generated by tests/interop/lib.sh (scenario "),
+            "{f}"
+        );
     }
 }
 
@@ -370,7 +403,11 @@ fn example_dir() -> PathBuf {
         std::fs::create_dir_all(dir.join(sub)).unwrap();
     }
     for n in ["a.example.org", "b.example.org", "vpn.example.org"] {
-        std::fs::copy(certs.join(format!("{n}.pem")), dir.join(format!("x509/{n}.pem"))).unwrap();
+        std::fs::copy(
+            certs.join(format!("{n}.pem")),
+            dir.join(format!("x509/{n}.pem")),
+        )
+        .unwrap();
         std::fs::copy(
             certs.join(format!("{n}.key.pem")),
             dir.join(format!("private/{n}.key.pem")),
@@ -379,7 +416,12 @@ fn example_dir() -> PathBuf {
     }
     std::fs::copy(certs.join("ca.pem"), dir.join("x509ca/ca.pem")).unwrap();
     let src = fixtures().join("examples");
-    for f in ["swanctl.conf", "rw-gateway.conf", "rw-client.conf", "v1-aggressive-psk.conf"] {
+    for f in [
+        "swanctl.conf",
+        "rw-gateway.conf",
+        "rw-client.conf",
+        "v1-aggressive-psk.conf",
+    ] {
         std::fs::copy(src.join(f), dir.join(f)).unwrap();
     }
     std::fs::copy(src.join("conf.d/host.conf"), dir.join("conf.d/host.conf")).unwrap();
@@ -406,14 +448,24 @@ fn site_to_site_with_certificates_and_an_include() {
     assert!(matches!(c.peer.local_auth, AuthMethod::PubKey(_)));
     assert!(matches!(c.peer.remote_auth, AuthMethod::PeerCert(_)));
     assert_eq!(c.peer.dpd_delay, secs(30));
-    assert_eq!(c.peer.dpd_action, DpdAction::Restart, "the child's dpd_action");
+    assert_eq!(
+        c.peer.dpd_action,
+        DpdAction::Restart,
+        "the child's dpd_action"
+    );
     assert_eq!(c.peer.rekey_time, secs(4 * 3600));
     assert_eq!(c.ike_life_time, secs(4 * 3600 + 20 * 60));
     let (child, cfg) = c.child("net").unwrap();
     assert_eq!(child.start_action, ike_config::StartAction::Trap);
     assert_eq!(ts(&cfg.local_ts), vec![net("10.1.0.0/16")]);
-    assert_eq!(ts(&cfg.remote_ts), vec![net("10.2.0.0/16"), net("10.22.0.0/16")]);
-    assert_eq!(cfg.esp_proposals, vec![esp("aes256gcm16-ecp384"), esp("aes128gcm16")]);
+    assert_eq!(
+        ts(&cfg.remote_ts),
+        vec![net("10.2.0.0/16"), net("10.22.0.0/16")]
+    );
+    assert_eq!(
+        cfg.esp_proposals,
+        vec![esp("aes256gcm16-ecp384"), esp("aes128gcm16")]
+    );
     assert_eq!((cfg.rekey_time, cfg.life_time), (secs(3600), secs(66 * 60)));
     for line in [
         "# not carried over: connections.site-b.mobike = no (MOBIKE is not supported)",
@@ -516,7 +568,10 @@ fn ikev1_aggressive_psk() {
         .toml
         .contains("# not carried over: connections.v1-agg.dpd_timeout = 120s"));
     // ike-config warns about Aggressive Mode with a PSK, as for a hand-written file
-    assert!(config.warnings.iter().any(|w| w.message.contains("Aggressive Mode")));
+    assert!(config
+        .warnings
+        .iter()
+        .any(|w| w.message.contains("Aggressive Mode")));
 }
 
 #[test]
@@ -531,12 +586,20 @@ fn ipsec_conf_with_default_also_and_secrets() {
     let config = load(&imported);
     // "base" has no auto: strongSwan's default, ignore, leaves it out
     assert_eq!(config.connections.len(), 2, "{}", imported.toml);
-    assert!(imported.toml.contains("# not carried over: conn base (auto=ignore"));
+    assert!(imported
+        .toml
+        .contains("# not carried over: conn base (auto=ignore"));
 
     let c = config.connection("net-net").unwrap();
     assert_eq!(c.version, IkeVersion::V2);
-    assert_eq!(c.local_addrs, vec!["192.0.2.1".parse::<std::net::IpAddr>().unwrap()]);
-    assert_eq!(c.remote_addrs, vec!["198.51.100.2".parse::<std::net::IpAddr>().unwrap()]);
+    assert_eq!(
+        c.local_addrs,
+        vec!["192.0.2.1".parse::<std::net::IpAddr>().unwrap()]
+    );
+    assert_eq!(
+        c.remote_addrs,
+        vec!["198.51.100.2".parse::<std::net::IpAddr>().unwrap()]
+    );
     assert_eq!(c.peer.local_id, id("@moon.example.org"));
     assert_eq!(c.peer.remote_id, id("@sun.example.org"));
     assert_eq!(psk(&c.peer.local_auth), b"moon-and-sun-share-this-long-key");
@@ -551,7 +614,10 @@ fn ipsec_conf_with_default_also_and_secrets() {
     assert_eq!(ts(&cfg.local_ts), vec![net("10.1.0.0/16")]);
     assert_eq!(ts(&cfg.remote_ts), vec![net("10.2.0.0/16")]);
     assert_eq!(cfg.esp_proposals, vec![esp("aes128-sha256")]);
-    assert_eq!((cfg.rekey_time, cfg.life_time), (secs(17 * 60), secs(20 * 60)));
+    assert_eq!(
+        (cfg.rekey_time, cfg.life_time),
+        (secs(17 * 60), secs(20 * 60))
+    );
 
     let v = config.connection("v1-agg").unwrap();
     assert_eq!(v.version, IkeVersion::V1);
@@ -593,8 +659,12 @@ fn ipsec_format_is_detected_and_can_be_forced() {
 
 #[test]
 fn include_without_a_file_is_a_comment() {
-    let i = import_text("include conf.d/*.conf\nconnections {\n}\n", "t.conf", &Options::default())
-        .unwrap();
+    let i = import_text(
+        "include conf.d/*.conf\nconnections {\n}\n",
+        "t.conf",
+        &Options::default(),
+    )
+    .unwrap();
     assert!(i.toml.contains(
         "# not carried over: include conf.d/*.conf (not followed: the input is not a file)"
     ));
@@ -628,7 +698,10 @@ secrets {
     let i = import_text(text, "t.conf", &Options::default()).unwrap();
     let config = load(&i);
     let c = config.connection("a.b").unwrap();
-    assert_eq!(psk(&c.peer.local_auth), b"a \"quoted\" secret with a # and \\ in it");
+    assert_eq!(
+        psk(&c.peer.local_auth),
+        b"a \"quoted\" secret with a # and \\ in it"
+    );
 }
 
 // --- the CLI -----------------------------------------------------------------------------------
@@ -663,7 +736,10 @@ fn cli_exits_1_on_a_syntax_error() {
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(
         stderr.trim(),
-        format!("{}:1: section \"connections\" is not closed (missing '}}')", f.display())
+        format!(
+            "{}:1: section \"connections\" is not closed (missing '}}')",
+            f.display()
+        )
     );
     let out = ike_bin()
         .args(["import", "--format", "ipsec"])
@@ -671,7 +747,11 @@ fn cli_exits_1_on_a_syntax_error() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    let out = ike_bin().arg("import").arg(dir.join("missing.conf")).output().unwrap();
+    let out = ike_bin()
+        .arg("import")
+        .arg(dir.join("missing.conf"))
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -690,7 +770,10 @@ fn malformed_inputs_give_file_and_line() {
         error_of(b"connections {\n  a {\n  }\n"),
         "in.conf:1: section \"connections\" is not closed (missing '}')"
     );
-    assert_eq!(error_of(b"a {\n}\n}\n"), "in.conf:3: '}' without a section to close");
+    assert_eq!(
+        error_of(b"a {\n}\n}\n"),
+        "in.conf:3: '}' without a section to close"
+    );
     assert_eq!(
         error_of(b"connections {\n  just some words\n}\n"),
         "in.conf:2: expected '{' or '=' after \"just\", found 's'"
@@ -749,10 +832,46 @@ fn also_cycles_end() {
 
 /// The syntaxes' own characters and words, for the random inputs.
 const TOKENS: &[&str] = &[
-    "{", "}", " = ", "=", "\n", "\"", "#", "\\", " ", "\t", "connections", "children", "local",
-    "remote", "secrets", "ike-x", "local_ts", "remote_ts", "dynamic", "remote_addrs", "%any",
-    "include", "conn", "%default", "also=", "auth", "psk", "192.0.2.1", "start_action", "start",
-    ",", ":", "\n\t", "leftsubnet=", "auto=start", "pools", "version", "1", "aggressive", "yes",
+    "{",
+    "}",
+    " = ",
+    "=",
+    "\n",
+    "\"",
+    "#",
+    "\\",
+    " ",
+    "\t",
+    "connections",
+    "children",
+    "local",
+    "remote",
+    "secrets",
+    "ike-x",
+    "local_ts",
+    "remote_ts",
+    "dynamic",
+    "remote_addrs",
+    "%any",
+    "include",
+    "conn",
+    "%default",
+    "also=",
+    "auth",
+    "psk",
+    "192.0.2.1",
+    "start_action",
+    "start",
+    ",",
+    ":",
+    "\n\t",
+    "leftsubnet=",
+    "auto=start",
+    "pools",
+    "version",
+    "1",
+    "aggressive",
+    "yes",
 ];
 
 proptest! {
