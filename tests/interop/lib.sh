@@ -357,6 +357,22 @@ secrets {
   $secrets
 }
 EOF
+  import_check
+}
+
+# import_check: `ike import` must turn the swanctl.conf just written into a configuration that
+# `ike check` accepts (the import names swanctl's credentials, x509/, x509ca/ and private/ in
+# $WORK/swan, by absolute path); either failing ends the scenario
+import_check() {
+  "$IKE" import "$WORK/swan/swanctl.conf" >"$WORK/imported.toml" 2>"$WORK/import.err" || {
+    cat "$WORK/import.err" >&2
+    die "ike import failed on $WORK/swan/swanctl.conf"
+  }
+  "$IKE" check -c "$WORK/imported.toml" >"$WORK/import-check.out" 2>&1 || {
+    cat "$WORK/import-check.out" >&2
+    die "ike check refused $WORK/imported.toml (ike import of $WORK/swan/swanctl.conf)"
+  }
+  log "ike import of swanctl.conf: $WORK/imported.toml passes ike check"
 }
 
 # swan_start: write the configuration, start charon in ikei-b, load the connection

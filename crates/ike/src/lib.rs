@@ -1,6 +1,6 @@
 //! The `ike` tools' library half: reading and writing packet captures of IKE traffic, the
 //! readable tree that `ike decode` prints, the daemon's driver ([`daemon`]) and its control
-//! protocol ([`control`], [`client`]).
+//! protocol ([`control`], [`client`]), and the strongSwan configuration import ([`import`]).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -8,6 +8,7 @@ pub mod capture;
 pub mod client;
 pub mod control;
 pub mod daemon;
+pub mod import;
 pub mod keylog;
 pub mod tree;
 mod tree_v1;

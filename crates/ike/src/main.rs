@@ -1,5 +1,5 @@
 //! `ike`: the IKE daemon and its tools: `ike daemon`, the control clients `ike up`, `ike down`
-//! and `ike status`, and the offline tools `ike check` and `ike decode`.
+//! and `ike status`, and the offline tools `ike check`, `ike decode` and `ike import`.
 #![forbid(unsafe_code)]
 
 use std::fmt::Write as _;
@@ -43,6 +43,14 @@ enum Command {
     /// problem as FILE:LINE: KEY: MESSAGE on standard error and exits 1. Warnings go to
     /// standard error and do not change the exit status.
     Check(CheckArgs),
+    /// Convert a strongSwan configuration (swanctl.conf, or ipsec.conf with --secrets
+    /// ipsec.secrets) into ike's TOML.
+    ///
+    /// Prints the TOML on standard output; every setting that could not be carried over is a
+    /// "# not carried over: ..." comment in it. Warnings, and what `ike check` would say about
+    /// the result, go to standard error. Exits 1 when FILE is not valid strongSwan syntax
+    /// (printing FILE:LINE: MESSAGE), 2 when it cannot be read.
+    Import(ImportArgs),
     /// Run the IKE daemon in the foreground.
     ///
     /// Listens on UDP `port` and `port_nat_t` (500 and 4500) of the configured `listen`
@@ -207,6 +215,22 @@ struct CheckArgs {
 }
 
 #[derive(clap::Args)]
+struct ImportArgs {
+    /// The strongSwan configuration: swanctl.conf or ipsec.conf.
+    file: PathBuf,
+    /// The input's format; default: detected from its content.
+    #[arg(long, value_parser = ["swanctl", "ipsec"])]
+    format: Option<String>,
+    /// An ipsec.secrets file with the PSKs and key files of an ipsec.conf.
+    #[arg(long, value_name = "FILE")]
+    secrets: Option<PathBuf>,
+    /// The directory of the credentials: swanctl's (x509/, x509ca/, private/) or ipsec.d
+    /// (certs/, cacerts/, private/). Default: FILE's directory (ipsec.conf: its ipsec.d).
+    #[arg(long, value_name = "DIR")]
+    base: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
 struct DecodeArgs {
     /// A pcap/pcapng file, or an IKE message as hex (whitespace and colons allowed); `-` reads hex
     /// from standard input.
@@ -253,6 +277,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Decode(args) => decode(&args),
         Command::Check(args) => Ok(check(&args)),
+        Command::Import(args) => import(&args),
         Command::Daemon(args) => daemon(args),
         Command::Up(args) => client(
             &args.socket,
@@ -429,6 +454,42 @@ fn check(args: &CheckArgs) -> bool {
             false
         }
     }
+}
+
+/// `ike import`: the TOML on stdout; `Ok(false)` after a syntax error.
+fn import(args: &ImportArgs) -> anyhow::Result<bool> {
+    use ike::import::{import_file, Format, Options};
+    if !args.file.is_file() {
+        bail!(
+            "{}: cannot read the file (no such file)",
+            args.file.display()
+        );
+    }
+    let opts = Options {
+        format: args.format.as_deref().and_then(Format::from_name),
+        base: args.base.clone(),
+        secrets: args.secrets.clone(),
+    };
+    let imported = match import_file(&args.file, &opts) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(false);
+        }
+    };
+    for w in &imported.warnings {
+        eprintln!("ike import: {w}");
+    }
+    // What `ike check` would say, so that the user knows before writing the file. Paths in
+    // the output are absolute, or relative to where the TOML will be: checked from here.
+    if let Err(errors) = ike_config::parse(&imported.toml, "(imported)", Path::new(".")) {
+        eprintln!("ike import: the result does not pass `ike check` as it is:\n{errors}");
+    }
+    match std::io::stdout().lock().write_all(imported.toml.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
+        _ => {}
+    }
+    Ok(true)
 }
 
 /// Returns whether every message decoded.
