@@ -883,34 +883,9 @@ fn finish_conn(c: &mut ConnOut, origin: &dyn Fn(&str) -> String) {
                 }
             }
         }
-        for (key, one, addrs) in [
-            ("local_ts", local_one, "local_addrs"),
-            ("remote_ts", remote_one, "remote_addrs"),
-        ] {
-            let dynamic = match t.get(key) {
-                None => true,
-                Some(Val::List(l)) => l.iter().any(|s| s == "dynamic"),
-                Some(_) => false,
-            };
-            if dynamic && !one && child.disabled.is_none() {
-                child.disabled = Some(nco(
-                    format!(
-                        "{} = dynamic{}",
-                        origin(&format!("children.{}.{key}", child.name)),
-                        if t.get(key).is_none() {
-                            " (the default)"
-                        } else {
-                            ""
-                        }
-                    ),
-                    &format!(
-                        "ike needs {addrs} to name exactly one address for \"dynamic\", \
-                         strongSwan takes that end's address at run time; the child is written \
-                         commented out: give it {key} subnets and uncomment it"
-                    ),
-                ));
-            }
-        }
+        // `dynamic` (the default) needs no rewriting: with one address it is that address,
+        // with none (`%any`) each SA's address at that end, as in strongSwan.
+        let _ = (local_one, remote_one);
     }
 }
 

@@ -111,7 +111,9 @@ impl Command {
             Command::Rekey(a) => Some(&mut a.socket),
             Command::Stats(a) | Command::Reload(a) | Command::ListConns(a) => Some(&mut a.socket),
             Command::Status(a) => Some(&mut a.socket),
-            Command::Decode(_) | Command::Check(_) | Command::Daemon(_) => None,
+            Command::Decode(_) | Command::Check(_) | Command::Daemon(_) | Command::Import(_) => {
+                None
+            }
         }
     }
 }

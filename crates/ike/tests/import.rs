@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use ike::import::{import_bytes, import_file, import_text, Format, Imported, Options};
 use ike_config::Config;
-use ike_proto::config::{DpdAction, Identity, IkeVersion};
+use ike_proto::config::{DpdAction, Identity, IkeVersion, V1Exchange};
 use ike_proto::ipsec::Mode;
 use ike_proto::proposal::Proposal;
 use ike_proto::v2::AuthMethod;
@@ -247,9 +247,9 @@ fn interop_two_children() {
 fn interop_v1_main_and_aggressive() {
     let p = "aes128-sha256-modp2048";
     let c = interop_psk("v1-main-psk", IkeVersion::V1, p, "aes128-sha256");
-    assert!(!c.connections[0].peer.aggressive);
+    assert_eq!(c.connections[0].peer.exchange, V1Exchange::Main);
     let c = interop_psk("v1-aggressive-psk", IkeVersion::V1, p, "aes128-sha256");
-    assert!(c.connections[0].peer.aggressive);
+    assert_eq!(c.connections[0].peer.exchange, V1Exchange::Aggressive);
 }
 
 /// A CA and an end-entity certificate for `cn` (dNSName too), as PEM, with the EE key.
@@ -493,14 +493,11 @@ fn road_warrior_gateway_with_any_peer_and_a_pool() {
     assert!(c.remote_addrs.is_empty(), "%any");
     assert_eq!(c.peer.remote_id, Identity::Any);
     assert_eq!(c.peer.local_id, id("vpn.example.org"));
-    // remote_ts = dynamic (the default) with a %any peer: ike-config refuses it, so the child
-    // is written commented out, with the reason
-    assert!(c.children.is_empty());
-    assert!(imported.toml.contains(
-        "# not carried over: connections.rw.children.net.remote_ts = dynamic (the default) (ike needs remote_addrs to name exactly one address"
-    ), "{}", imported.toml);
-    assert!(imported.toml.contains("# [connections.rw.children.net]\n"));
-    assert!(imported.toml.contains("# local_ts = [\"10.1.0.0/16\"]\n"));
+    // remote_ts = dynamic (the default) with a %any peer: each SA's peer address, as in
+    // strongSwan
+    let (_, net_cfg) = c.child("net").unwrap();
+    assert_eq!(net_cfg.remote_ts, vec![ike_proto::v2::Ts::dynamic()]);
+    assert_eq!(ts(&net_cfg.local_ts), vec![net("10.1.0.0/16")]);
     for line in [
         "# not carried over: connections.rw.pools = rw_pool (virtual IPs and address pools",
         "# not carried over: pools.rw_pool.addrs = 10.3.0.0/24",
@@ -526,11 +523,9 @@ fn road_warrior_client_psk_and_an_eap_secret() {
     assert_eq!(psk(&c.peer.local_auth), expected);
     assert_eq!(c.peer.dpd_delay, secs(60));
     assert_eq!(c.peer.dpd_action, DpdAction::Restart);
-    // local_ts dynamic without a local address: commented out
-    assert!(c.children.is_empty());
-    assert!(imported.toml.contains(
-        "# not carried over: connections.home.children.home.local_ts = dynamic (the default) (ike needs local_addrs"
-    ));
+    // local_ts dynamic without a local address: each SA's local address
+    let (_, home) = c.child("home").unwrap();
+    assert_eq!(home.local_ts, vec![ike_proto::v2::Ts::dynamic()]);
     assert!(imported
         .toml
         .contains("# not carried over: connections.home.vips = 0.0.0.0"));
@@ -547,7 +542,7 @@ fn ikev1_aggressive_psk() {
     let config = load(&imported);
     let c = config.connection("v1-agg").unwrap();
     assert_eq!(c.version, IkeVersion::V1);
-    assert!(c.peer.aggressive);
+    assert_eq!(c.peer.exchange, V1Exchange::Aggressive);
     assert_eq!(c.peer.ike_proposals, vec![ike("aes256-sha256-modp2048")]);
     assert_eq!(c.peer.local_id, id("@gw.example.org"));
     assert_eq!(c.peer.remote_id, id("client@example.org"));
@@ -621,7 +616,7 @@ fn ipsec_conf_with_default_also_and_secrets() {
 
     let v = config.connection("v1-agg").unwrap();
     assert_eq!(v.version, IkeVersion::V1);
-    assert!(v.peer.aggressive);
+    assert_eq!(v.peer.exchange, V1Exchange::Aggressive);
     assert_eq!(v.peer.remote_id, id("roadie@example.org"));
     assert_eq!(
         psk(&v.peer.local_auth),
