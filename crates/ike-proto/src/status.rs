@@ -276,3 +276,45 @@ mod tests {
         assert_eq!(keys.len(), DropReason::ALL.len());
     }
 }
+
+/// The rate limit of the debug lines about datagrams dropped before any SA could be found
+/// (undecodable, an IKE version or ISAKMP minor version we do not speak): a flood of garbage
+/// must not flood the log. At most [`DropLog::PER_SECOND`] lines a second; the drops are
+/// counted whatever the log says, and the next line logged tells how many were not.
+#[derive(Debug, Default)]
+pub(crate) struct DropLog {
+    window: Option<std::time::Instant>,
+    lines: u32,
+    suppressed: u64,
+}
+
+impl DropLog {
+    /// Lines a second.
+    pub(crate) const PER_SECOND: u32 = 10;
+
+    /// Whether a line may be logged now; `Some(n)`: yes, and `n` were suppressed before it.
+    pub(crate) fn admit(&mut self, now: std::time::Instant) -> Option<u64> {
+        match self.window {
+            Some(w) if now.saturating_duration_since(w) < std::time::Duration::from_secs(1) => {}
+            _ => {
+                self.window = Some(now);
+                self.lines = 0;
+            }
+        }
+        if self.lines >= Self::PER_SECOND {
+            self.suppressed += 1;
+            return None;
+        }
+        self.lines += 1;
+        Some(std::mem::take(&mut self.suppressed))
+    }
+}
+
+/// ", and N more not logged" for a line after suppressed ones.
+pub(crate) fn suppressed_note(n: u64) -> String {
+    if n == 0 {
+        String::new()
+    } else {
+        format!(" ({n} more such drops were not logged)")
+    }
+}

@@ -120,3 +120,45 @@ fn close_and_delete_reasons_read_in_rfc_terms() {
         );
     }
 }
+
+/// A flood of undecodable and unknown-version datagrams is counted in full but logged at most
+/// ten lines a second; the next line logged says how many were not.
+#[test]
+fn drops_before_any_sa_are_logged_rate_limited_and_all_counted() {
+    let mut p = pair_with(
+        Side::default(),
+        Side::responder(),
+        Default::default(),
+        Faults::none(),
+        5,
+    );
+    let (a, b) = (p.addr_a, p.addr_b);
+    let t0 = p.now();
+    // An ISAKMP header (version 1.0) with no IKEv1 connection configured.
+    let mut v1 = vec![0x11; 8];
+    v1.extend_from_slice(&[0; 8]);
+    v1.extend_from_slice(&[1, 0x10, 2, 0, 0, 0, 0, 0, 0, 0, 0, 28]);
+    let log = logged(|| {
+        for i in 0..500u32 {
+            let m: &[u8] = if i % 2 == 0 { b"garbage" } else { &v1 };
+            p.b.handle_datagram(t0, b, a, m);
+        }
+        // A second later: logged again, with the count of the unlogged.
+        p.b.handle_datagram(t0 + Duration::from_millis(1001), b, a, b"garbage");
+    });
+    let drops = p.b.stats().drops;
+    assert_eq!(drops.get(DropReason::Undecodable), 251);
+    assert_eq!(drops.get(DropReason::UnsupportedVersion), 250);
+    let lines: Vec<&str> = log.lines().filter(|l| l.contains("dropped")).collect();
+    assert_eq!(lines.len(), 11, "{log}");
+    assert!(
+        lines[10].ends_with("(490 more such drops were not logged)"),
+        "{}",
+        lines[10]
+    );
+    assert!(
+        lines[1].contains("no IKEv1 connection is configured"),
+        "{}",
+        lines[1]
+    );
+}

@@ -62,6 +62,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) events: &'a mut VecDeque<Event>,
     pub(crate) next_handle: &'a mut u64,
     pub(crate) drops: &'a mut Drops,
+    /// The rate limit of the lines about undecodable datagrams.
+    pub(crate) drop_log: &'a mut crate::status::DropLog,
     /// Wall-clock time for certificate validity (seconds since the Unix epoch).
     pub(crate) unix_now: Option<i64>,
     /// Half-open SAs of the IKEv2 engine, which count against the same caps.
@@ -502,7 +504,9 @@ impl Engine {
         let msg = match wire::Message::decode(data) {
             Ok(m) => m,
             Err(e) => {
-                tracing::debug!(target: "ike", "dropped {} bytes of ISAKMP from {remote}: {e}", data.len());
+                if let Some(n) = ctx.drop_log.admit(now) {
+                    tracing::debug!(target: "ike", "dropped {} bytes of ISAKMP from {remote}: {e}{}", data.len(), crate::status::suppressed_note(n));
+                }
                 ctx.drops.add(DropReason::Undecodable);
                 return;
             }
@@ -510,7 +514,10 @@ impl Engine {
         let h = msg.header;
         if h.minor_version() != 0 {
             // RFC 2408 §5.1: a minor version we do not speak (an answer would be unauthenticated).
-            ctx.dropped(DropReason::Undecodable, remote);
+            if let Some(n) = ctx.drop_log.admit(now) {
+                tracing::debug!(target: "ike", "dropped an ISAKMP message of version 1.{} from {remote}: only 1.0 is spoken{}", h.minor_version(), crate::status::suppressed_note(n));
+            }
+            ctx.drops.add(DropReason::Undecodable);
             return;
         }
         tracing::debug!(

@@ -458,6 +458,8 @@ pub struct Endpoint {
     /// Wall-clock time for certificate validity, seconds since the Unix epoch; set by the
     /// driver ([`Endpoint::set_unix_time`]), never read from a clock here.
     unix_now: Option<i64>,
+    /// The rate limit of the log lines about undecodable and unknown-version datagrams.
+    drop_log: crate::status::DropLog,
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -536,6 +538,7 @@ impl Endpoint {
             cookie_secret_born: None,
             stats: AdmissionStats::default(),
             unix_now: None,
+            drop_log: Default::default(),
         };
         endpoint.index_peers(peers);
         Ok(endpoint)
@@ -952,7 +955,9 @@ impl Endpoint {
                     .any(|p| p.version == crate::config::IkeVersion::V1)
             {
                 // No IKEv1 connection: ISAKMP is not spoken here at all.
-                tracing::debug!(target: "ike", "dropped an IKEv1 (ISAKMP) message of {} bytes from {remote}: no IKEv1 connection is configured", data.len());
+                if let Some(n) = self.drop_log.admit(now) {
+                    tracing::debug!(target: "ike", "dropped an IKEv1 (ISAKMP) message of {} bytes from {remote}: no IKEv1 connection is configured{}", data.len(), crate::status::suppressed_note(n));
+                }
                 self.stats.drops.add(DropReason::UnsupportedVersion);
                 return;
             }
@@ -971,7 +976,9 @@ impl Endpoint {
                     Ok(ike_wire::IkeVersion::V1) => DropReason::UnsupportedVersion,
                     _ => DropReason::Undecodable,
                 };
-                tracing::debug!(target: "ike", "dropped {} bytes from {remote}: {reason} ({e})", data.len());
+                if let Some(n) = self.drop_log.admit(now) {
+                    tracing::debug!(target: "ike", "dropped {} bytes from {remote}: {reason} ({e}){}", data.len(), crate::status::suppressed_note(n));
+                }
                 self.stats.drops.add(reason);
                 return;
             }
@@ -1193,6 +1200,7 @@ impl Endpoint {
                 events: &mut self.events,
                 next_handle: &mut self.next_handle,
                 drops: &mut self.stats.drops,
+                drop_log: &mut self.drop_log,
                 unix_now: self.unix_now,
                 other_half_open: other,
             },
