@@ -277,6 +277,14 @@ impl Certificate {
         self.not_after
     }
 
+    /// The validity period as OpenSSL prints it ("Jan  1 00:00:00 2026 GMT"): start, end.
+    pub fn validity_text(&self) -> (String, String) {
+        (
+            self.x509.not_before().to_string(),
+            self.x509.not_after().to_string(),
+        )
+    }
+
     /// Whether basicConstraints is present with cA TRUE.
     pub fn is_ca(&self) -> bool {
         matches!(self.basic_constraints, Some((true, _)))

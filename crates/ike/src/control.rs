@@ -62,6 +62,12 @@ pub enum Request {
     /// Reload the configuration file and say what changed (`ike reload`; SIGHUP does the same
     /// without an answer).
     Reload,
+    /// The certificates the configuration loaded, ours and pinned peers' (`ike list-certs`).
+    #[serde(rename = "list_certs")]
+    ListCerts,
+    /// The trust anchors (`ike list-authorities`).
+    #[serde(rename = "list_authorities")]
+    ListAuthorities,
     /// The loaded connections (`ike list-conns`).
     #[serde(rename = "list_conns")]
     ListConns,
@@ -93,6 +99,64 @@ pub struct Response {
     /// What a reload did, for `reload`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reload: Option<ReloadReport>,
+    /// Certificates, for `list-certs` and `list-authorities`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certs: Option<Vec<CertInfo>>,
+}
+
+/// A loaded certificate (`ike list-certs --json`, `ike list-authorities --json`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertInfo {
+    /// Subject, RFC 4514.
+    pub subject: String,
+    /// Issuer, RFC 4514.
+    pub issuer: String,
+    /// subjectAltNames ("DNS:...", "email:...", "IP:...").
+    pub alt_names: Vec<String>,
+    /// Its key ("RSA 2048", "ECDSA P-256", "Ed25519", "DSA 2048").
+    pub key: String,
+    /// SHA-1 of its subjectPublicKeyInfo, hex (the key ID strongSwan shows).
+    pub key_id: String,
+    /// Validity start and end, as OpenSSL prints them.
+    pub not_before: String,
+    /// End of validity.
+    pub not_after: String,
+    /// "valid", "expired" or "not yet valid", at the time of the request.
+    pub validity: String,
+    /// Whether it is a CA certificate (basicConstraints cA).
+    pub ca: bool,
+    /// Where the configuration uses it: "CONN: ours", "CONN: our chain", "CONN: peer
+    /// (pinned)", "CONN: trust anchor", "CONN: ours (public-key encryption)", ...
+    pub used_by: Vec<String>,
+}
+
+/// The human form of `list-certs` and `list-authorities`.
+pub fn render_certs(certs: &[CertInfo]) -> String {
+    let mut out = String::new();
+    for c in certs {
+        let _ = writeln!(out, "subject:  \"{}\"", c.subject);
+        let _ = writeln!(out, "  issuer:   \"{}\"", c.issuer);
+        if !c.alt_names.is_empty() {
+            let _ = writeln!(out, "  altNames: {}", c.alt_names.join(", "));
+        }
+        let _ = writeln!(
+            out,
+            "  validity: {} to {} ({})",
+            c.not_before, c.not_after, c.validity
+        );
+        let _ = writeln!(
+            out,
+            "  key:      {}{}, keyid {}",
+            c.key,
+            if c.ca { ", CA" } else { "" },
+            c.key_id
+        );
+        let _ = writeln!(out, "  used by:  {}", c.used_by.join("; "));
+    }
+    if certs.is_empty() {
+        out.push_str("no certificates loaded\n");
+    }
+    out
 }
 
 /// What `ike reload` did (`ike reload --json`).
@@ -342,6 +406,7 @@ impl Response {
             stats: None,
             connections: None,
             reload: None,
+            certs: None,
         }
     }
 
@@ -354,6 +419,7 @@ impl Response {
             stats: None,
             connections: None,
             reload: None,
+            certs: None,
         }
     }
 }

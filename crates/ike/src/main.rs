@@ -91,6 +91,19 @@ enum Command {
     /// --json one JSON object: {"file", "loaded", "added", "removed", "changed": [{"name",
     /// "keys", "sas_kept"}], "unchanged", "errors", "warnings"}.
     Reload(StatsArgs),
+    /// List the certificates the configuration loaded: ours (with the chain we send) and the
+    /// peers' pinned or public-key-encryption certificates.
+    ///
+    /// Subject, issuer, subjectAltNames, validity (and whether it holds now), key type and key
+    /// ID, and the connections that use each. With --json: {"certs": [{"subject", "issuer",
+    /// "alt_names", "key", "key_id", "not_before", "not_after", "validity", "ca",
+    /// "used_by"}]}.
+    #[command(name = "list-certs")]
+    ListCerts(StatsArgs),
+    /// List the trust anchors (the CA certificates of [[authorities]] and of `cacerts`), in
+    /// the form of list-certs.
+    #[command(name = "list-authorities")]
+    ListAuthorities(StatsArgs),
     /// List the loaded connections: versions, addresses, identities, authentication,
     /// proposals, children and their IKE SAs now (--json: {"connections": [...]}).
     #[command(name = "list-conns")]
@@ -109,7 +122,11 @@ impl Command {
             Command::Up(a) => Some(&mut a.socket),
             Command::Down(a) => Some(&mut a.socket),
             Command::Rekey(a) => Some(&mut a.socket),
-            Command::Stats(a) | Command::Reload(a) | Command::ListConns(a) => Some(&mut a.socket),
+            Command::Stats(a)
+            | Command::Reload(a)
+            | Command::ListConns(a)
+            | Command::ListCerts(a)
+            | Command::ListAuthorities(a) => Some(&mut a.socket),
             Command::Status(a) => Some(&mut a.socket),
             Command::Decode(_) | Command::Check(_) | Command::Daemon(_) | Command::Import(_) => {
                 None
@@ -305,6 +322,10 @@ fn main() -> ExitCode {
         ),
         Command::Stats(args) => client(&args.socket, &Request::Stats, 10, args.json),
         Command::Reload(args) => client(&args.socket, &Request::Reload, 30, args.json),
+        Command::ListCerts(args) => client(&args.socket, &Request::ListCerts, 10, args.json),
+        Command::ListAuthorities(args) => {
+            client(&args.socket, &Request::ListAuthorities, 10, args.json)
+        }
         Command::ListConns(args) => client(&args.socket, &Request::ListConns, 10, args.json),
         Command::Status(args) if args.stream => status_stream(&args.socket),
         Command::Status(args) => client(&args.socket, &Request::Status, 10, args.json),
@@ -392,6 +413,16 @@ fn client(args: &SocketArgs, req: &Request, timeout: u64, json: bool) -> anyhow:
             );
         } else {
             print!("{}", ike::control::render_conns(conns));
+        }
+    }
+    if let Some(certs) = &resp.certs {
+        if json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({ "certs": certs }))?
+            );
+        } else {
+            print!("{}", ike::control::render_certs(certs));
         }
     }
     if let Some(r) = &resp.reload {

@@ -587,6 +587,67 @@ fn reload_says_what_changed_and_keeps_sas_when_only_timers_change() {
     );
 }
 
+/// `ike list-certs` and `ike list-authorities`, text and JSON: the example certificate
+/// configuration's own certificate and its CA, with subjects, names, keys and uses.
+#[test]
+fn list_certs_and_authorities() {
+    let a_addr = "127.0.36.1";
+    if !can_bind_500(a_addr) {
+        return;
+    }
+    let dir = Scratch::new("certs");
+    let certs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/certs/");
+    let text = example("site-to-site-certs.toml")
+        .replace("10.77.0.1", a_addr)
+        .replace("10.77.0.2", "127.0.36.2")
+        .replace("kernel = \"xfrm\"", "kernel = \"none\"")
+        .replace("start_action = \"trap\"", "start_action = \"none\"")
+        .replace("\"certs/", &format!("\"{}", certs.display()));
+    let a = Daemon::start(&dir.0, "a", &text);
+    let (code, out, err) = a.ike(&["list-certs", "--json"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let list = v["certs"].as_array().unwrap();
+    assert_eq!(list.len(), 1, "{out}");
+    let c = &list[0];
+    assert!(
+        c["subject"].as_str().unwrap().contains("CN=a.example.org"),
+        "{c}"
+    );
+    assert!(
+        c["alt_names"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n == "DNS:a.example.org"),
+        "{c}"
+    );
+    assert_eq!(c["used_by"], serde_json::json!(["site-b: ours"]));
+    assert_eq!(c["ca"], false);
+    assert_eq!(c["key_id"].as_str().unwrap().len(), 40);
+    assert!(["valid", "expired", "not yet valid"].contains(&c["validity"].as_str().unwrap()));
+    let (code, out, _) = a.ike(&["list-certs"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("subject:  \"") && out.contains("used by:  site-b: ours"),
+        "{out}"
+    );
+    let (code, out, err) = a.ike(&["list-authorities", "--json"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let list = v["certs"].as_array().unwrap();
+    assert_eq!(list.len(), 1, "{out}");
+    assert_eq!(list[0]["ca"], true);
+    assert_eq!(
+        list[0]["used_by"],
+        serde_json::json!(["site-b: trust anchor"])
+    );
+    assert_eq!(list[0]["subject"], list[0]["issuer"], "a self-signed root");
+    let (code, out, _) = a.ike(&["list-authorities"]);
+    assert_eq!(code, 0);
+    assert!(out.contains(", CA, keyid "), "{out}");
+}
+
 /// `ip -n NS ARGS`, its stdout.
 fn ip_out(ns: &str, args: &[&str]) -> String {
     let out = Command::new("ip")

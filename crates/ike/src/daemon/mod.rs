@@ -300,6 +300,7 @@ async fn run_async(options: Options, config: Config) -> anyhow::Result<()> {
 impl Coordinator {
     fn control(&mut self, req: Request, reply: oneshot::Sender<Response>) {
         let shards = self.shards.clone();
+        let req_is_authorities = req == Request::ListAuthorities;
         match req {
             Request::Status => {
                 tokio::spawn(requests::status(shards, self.kernel.clone(), reply));
@@ -318,6 +319,16 @@ impl Coordinator {
                 r.message = None;
                 r.reload = Some(report);
                 let _ = reply.send(r);
+            }
+            Request::ListCerts | Request::ListAuthorities => {
+                let unix_now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+                let _ = reply.send(requests::list_certs(
+                    &self.config,
+                    req_is_authorities,
+                    unix_now,
+                ));
             }
             Request::Stats => {
                 tokio::spawn(requests::stats(

@@ -10,7 +10,7 @@ use tracing::warn;
 
 use super::hex8;
 use super::shard::{ConnSummary, DownResult, Kernel, ShardInput};
-use crate::control::{IkeSaStatus, Response, Status};
+use crate::control::{CertInfo, IkeSaStatus, Response, Status};
 
 /// The shards' input channels, in shard order.
 pub(super) type Shards = Arc<Vec<mpsc::Sender<ShardInput>>>;
@@ -73,6 +73,7 @@ pub(super) async fn status(shards: Shards, kernel: Kernel, reply: oneshot::Sende
         stats: None,
         connections: None,
         reload: None,
+        certs: None,
     });
 }
 
@@ -286,6 +287,7 @@ pub(super) async fn stats(
         stats: Some(st),
         connections: None,
         reload: None,
+        certs: None,
     });
 }
 
@@ -371,6 +373,7 @@ pub(super) async fn list_conns(
         stats: None,
         connections: Some(conns),
         reload: None,
+        certs: None,
     });
 }
 
@@ -390,5 +393,119 @@ mod tests {
             }
             assert!(hit.iter().all(|h| *h), "{count}: {hit:?}");
         }
+    }
+}
+
+/// `ike list-certs` (`authorities`: false) or `ike list-authorities`: every certificate the
+/// configuration loaded, once each, with where it is used.
+pub fn list_certs(config: &ike_config::Config, authorities: bool, unix_now: i64) -> Response {
+    use ike_crypto::sign::{Curve, KeyKind};
+    use ike_crypto::x509::{Certificate, SubjectAltName};
+    use ike_proto::config::AuthMethod;
+    let mut found: Vec<(Certificate, Vec<String>)> = Vec::new();
+    let mut add = |cert: &Certificate, use_: String| match found
+        .iter_mut()
+        .find(|(c, _)| c.der() == cert.der())
+    {
+        Some((_, uses)) => {
+            if !uses.contains(&use_) {
+                uses.push(use_);
+            }
+        }
+        None => found.push((cert.clone(), vec![use_])),
+    };
+    for c in &config.connections {
+        let n = &c.name;
+        for auth in [&c.peer.local_auth, &c.peer.remote_auth] {
+            match (auth, authorities) {
+                (AuthMethod::PubKey(cred), false) => {
+                    for (i, cert) in cred.chain().iter().enumerate() {
+                        add(
+                            cert,
+                            format!("{n}: {}", if i == 0 { "ours" } else { "our chain" }),
+                        );
+                    }
+                }
+                (AuthMethod::PeerCert(policy), false) => {
+                    if let Some(p) = policy.pinned_cert() {
+                        add(p, format!("{n}: peer (pinned)"));
+                    }
+                }
+                (AuthMethod::PeerCert(policy), true) => {
+                    for a in policy.trust().map(|t| t.anchors()).unwrap_or_default() {
+                        add(a, format!("{n}: trust anchor"));
+                    }
+                }
+                (AuthMethod::PkeKey { cert, .. }, false) => {
+                    add(cert, format!("{n}: ours (public-key encryption)"));
+                }
+                (AuthMethod::PkePeer { cert, .. }, false) => {
+                    add(cert, format!("{n}: peer (public-key encryption)"));
+                }
+                _ => {}
+            }
+        }
+    }
+    let certs = found
+        .into_iter()
+        .map(|(c, used_by)| {
+            let key =
+                match ike_crypto::sign::PublicKey::from_spki_der(&c.spki_der()).map(|k| k.kind()) {
+                    Ok(KeyKind::Rsa { bits }) => format!("RSA {bits}"),
+                    Ok(KeyKind::Dsa { bits }) => format!("DSA {bits}"),
+                    Ok(KeyKind::Ec(Curve::P256)) => "ECDSA P-256".to_owned(),
+                    Ok(KeyKind::Ec(Curve::P384)) => "ECDSA P-384".to_owned(),
+                    Ok(KeyKind::Ec(Curve::P521)) => "ECDSA P-521".to_owned(),
+                    Ok(KeyKind::Ed25519) => "Ed25519".to_owned(),
+                    Ok(KeyKind::Ed448) => "Ed448".to_owned(),
+                    _ => "unknown".to_owned(),
+                };
+            let (not_before, not_after) = c.validity_text();
+            let validity = if unix_now < c.not_before() {
+                "not yet valid"
+            } else if unix_now >= c.not_after() {
+                "expired"
+            } else {
+                "valid"
+            };
+            CertInfo {
+                subject: c.subject_text(),
+                issuer: c.issuer_text(),
+                alt_names: c
+                    .subject_alt_names()
+                    .iter()
+                    .filter_map(|n| match n {
+                        SubjectAltName::Dns(d) => Some(format!("DNS:{d}")),
+                        SubjectAltName::Rfc822(e) => Some(format!("email:{e}")),
+                        SubjectAltName::IpAddress(b) => match b.len() {
+                            4 => <[u8; 4]>::try_from(b.as_slice())
+                                .ok()
+                                .map(|a| format!("IP:{}", std::net::Ipv4Addr::from(a))),
+                            16 => <[u8; 16]>::try_from(b.as_slice())
+                                .ok()
+                                .map(|a| format!("IP:{}", std::net::Ipv6Addr::from(a))),
+                            _ => None,
+                        },
+                        _ => None,
+                    })
+                    .collect(),
+                key,
+                key_id: hex::encode(c.spki_sha1()),
+                not_before,
+                not_after,
+                validity: validity.to_owned(),
+                ca: c.is_ca(),
+                used_by,
+            }
+        })
+        .collect();
+    Response {
+        ok: true,
+        message: None,
+        status: None,
+        stats: None,
+        connections: None,
+        reload: None,
+        certs: Some(certs),
     }
 }
