@@ -377,25 +377,6 @@ pub(super) async fn list_conns(
     });
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn home_shards_spread_and_stay_in_range() {
-        for count in 1..=8 {
-            let mut hit = vec![false; count];
-            for i in 0..200 {
-                let s = home_shard(&format!("conn-{i}"), count);
-                assert!(s < count);
-                assert_eq!(s, home_shard(&format!("conn-{i}"), count));
-                hit[s] = true;
-            }
-            assert!(hit.iter().all(|h| *h), "{count}: {hit:?}");
-        }
-    }
-}
-
 /// `ike list-certs` (`authorities`: false) or `ike list-authorities`: every certificate the
 /// configuration loaded, once each, with where it is used.
 pub fn list_certs(config: &ike_config::Config, authorities: bool, unix_now: i64) -> Response {
@@ -507,5 +488,24 @@ pub fn list_certs(config: &ike_config::Config, authorities: bool, unix_now: i64)
         connections: None,
         reload: None,
         certs: Some(certs),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn home_shards_spread_and_stay_in_range() {
+        for count in 1..=8 {
+            let mut hit = vec![false; count];
+            for i in 0..200 {
+                let s = home_shard(&format!("conn-{i}"), count);
+                assert!(s < count);
+                assert_eq!(s, home_shard(&format!("conn-{i}"), count));
+                hit[s] = true;
+            }
+            assert!(hit.iter().all(|h| *h), "{count}: {hit:?}");
+        }
     }
 }
