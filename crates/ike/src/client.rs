@@ -9,8 +9,9 @@ use anyhow::{bail, Context};
 
 use crate::control::{Request, Response, MAX_RESPONSE};
 
-/// Connects to the daemon at `socket` and writes `request`; reads will wait at most `wait`.
-fn send(socket: &Path, request: &Request, wait: Duration) -> anyhow::Result<UnixStream> {
+/// Connects to the daemon at `socket` and writes `request`; reads will wait at most `wait`
+/// (the caller may change that on the stream it gets).
+pub fn send(socket: &Path, request: &Request, wait: Duration) -> anyhow::Result<UnixStream> {
     let mut stream = UnixStream::connect(socket).with_context(|| {
         format!(
             "cannot reach the daemon on {} (is `ike daemon` running? -s sets the socket)",

@@ -68,6 +68,12 @@ pub enum Request {
     /// The trust anchors (`ike list-authorities`).
     #[serde(rename = "list_authorities")]
     ListAuthorities,
+    /// Stream the daemon's log lines at `level` and above (`ike log`): one `{"log": LINE}`
+    /// object per line, without end, until the client closes.
+    Log {
+        /// error, warn, info, debug or trace.
+        level: String,
+    },
     /// The loaded connections (`ike list-conns`).
     #[serde(rename = "list_conns")]
     ListConns,

@@ -1,6 +1,7 @@
 //! The `ike` tools' library half: reading and writing packet captures of IKE traffic, the
 //! readable tree that `ike decode` prints, the daemon's driver ([`daemon`]) and its control
-//! protocol ([`control`], [`client`]), and the strongSwan configuration import ([`import`]).
+//! protocol ([`control`], [`client`]), its log stream to clients ([`logstream`]), and the
+//! strongSwan configuration import ([`import`]).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -10,5 +11,6 @@ pub mod control;
 pub mod daemon;
 pub mod import;
 pub mod keylog;
+pub mod logstream;
 pub mod tree;
 mod tree_v1;

@@ -91,6 +91,12 @@ enum Command {
     /// --json one JSON object: {"file", "loaded", "added", "removed", "changed": [{"name",
     /// "keys", "sas_kept"}], "unchanged", "errors", "warnings"}.
     Reload(StatsArgs),
+    /// Stream the daemon's log, at a level of your choice, until interrupted.
+    ///
+    /// Like `swanctl --log`: the lines the daemon logs from now on at LEVEL and above (error,
+    /// warn, info, debug, trace), whatever the level of the daemon's own log, as the daemon
+    /// formats them. A client that reads too slowly is told how many lines it lost.
+    Log(LogArgs),
     /// List the certificates the configuration loaded: ours (with the chain we send) and the
     /// peers' pinned or public-key-encryption certificates.
     ///
@@ -128,6 +134,7 @@ impl Command {
             | Command::ListCerts(a)
             | Command::ListAuthorities(a) => Some(&mut a.socket),
             Command::Status(a) => Some(&mut a.socket),
+            Command::Log(a) => Some(&mut a.socket),
             Command::Decode(_) | Command::Check(_) | Command::Daemon(_) | Command::Import(_) => {
                 None
             }
@@ -200,6 +207,15 @@ struct RekeyArgs {
     /// The IKE SAs instead of the Child SAs.
     #[arg(long)]
     ike: bool,
+    #[command(flatten)]
+    socket: SocketArgs,
+}
+
+#[derive(clap::Args)]
+struct LogArgs {
+    /// The least severe level shown: error, warn, info, debug or trace.
+    #[arg(long, short = 'l', default_value = "info")]
+    level: String,
     #[command(flatten)]
     socket: SocketArgs,
 }
@@ -327,6 +343,7 @@ fn main() -> ExitCode {
             client(&args.socket, &Request::ListAuthorities, 10, args.json)
         }
         Command::ListConns(args) => client(&args.socket, &Request::ListConns, 10, args.json),
+        Command::Log(args) => log_stream(&args),
         Command::Status(args) if args.stream => status_stream(&args.socket),
         Command::Status(args) => client(&args.socket, &Request::Status, 10, args.json),
     };
@@ -356,11 +373,22 @@ fn daemon(args: DaemonArgs) -> anyhow::Result<bool> {
     let filter = tracing_subscriber::EnvFilter::try_new(&spec).with_context(|| {
         format!("--log {spec}: not a valid filter (e.g. ike=debug,kernel=info)")
     })?;
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .init();
+    // Standard error at the configured levels, and `ike log` clients at theirs.
+    let log_hub = ike::logstream::LogHub::default();
+    {
+        use tracing_subscriber::layer::SubscriberExt as _;
+        use tracing_subscriber::util::SubscriberInitExt as _;
+        use tracing_subscriber::Layer as _;
+        tracing_subscriber::registry()
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(std::io::stderr)
+                    .with_ansi(false)
+                    .with_filter(filter),
+            )
+            .with(log_hub.layer())
+            .init();
+    }
     for w in &config.warnings {
         tracing::warn!(target: "ike", "{w}");
     }
@@ -369,6 +397,7 @@ fn daemon(args: DaemonArgs) -> anyhow::Result<bool> {
             config: args.config,
             socket: args.socket,
             keylog: args.keylog,
+            log_hub,
         },
         config,
     )?;
@@ -442,6 +471,47 @@ fn client(args: &SocketArgs, req: &Request, timeout: u64, json: bool) -> anyhow:
         }
     }
     Ok(resp.ok)
+}
+
+/// `ike log`: the daemon's log lines as they come, until the daemon or the user stops.
+fn log_stream(args: &LogArgs) -> anyhow::Result<bool> {
+    use std::io::{BufRead as _, Write as _};
+    if ike::logstream::parse_level(&args.level).is_none() {
+        bail!(
+            "--level {}: not a level (expected error, warn, info, debug or trace)",
+            args.level
+        );
+    }
+    let path = socket_path(&args.socket)?;
+    let stream = ike::client::send(
+        &path,
+        &Request::Log {
+            level: args.level.clone(),
+        },
+        std::time::Duration::from_secs(5),
+    )?;
+    // Lines come when the daemon logs: no read timeout.
+    stream
+        .set_read_timeout(None)
+        .context("the control socket")?;
+    let mut out = std::io::stdout().lock();
+    for line in std::io::BufReader::new(stream).lines() {
+        let line = line.context("reading the daemon's log stream")?;
+        let v: serde_json::Value =
+            serde_json::from_str(&line).context("the daemon's answer is not valid JSON")?;
+        if let Some(text) = v.get("log").and_then(|t| t.as_str()) {
+            if writeln!(out, "{text}").and_then(|()| out.flush()).is_err() {
+                return Ok(true);
+            }
+        } else {
+            // An error answer (e.g. too many clients).
+            let m = v.get("message").and_then(|m| m.as_str()).unwrap_or("");
+            eprintln!("ike: {m}");
+            return Ok(false);
+        }
+    }
+    eprintln!("ike: the daemon closed the log stream");
+    Ok(true)
 }
 
 /// `ike status --json --stream`: the daemon's lines as they come.

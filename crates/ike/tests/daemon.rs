@@ -648,6 +648,93 @@ fn list_certs_and_authorities() {
     assert!(out.contains(", CA, keyid "), "{out}");
 }
 
+/// `ike log --level L`: the daemon's lines from now on at L and above, streamed until the
+/// client stops; a debug client sees the exchanges, a warn client not; a bad level is refused.
+#[test]
+fn log_streams_the_daemons_lines_at_the_callers_level() {
+    use std::io::BufRead as _;
+    let (a_addr, b_addr) = ("127.0.37.1", "127.0.37.2");
+    if !can_bind_500(a_addr) {
+        return;
+    }
+    let dir = Scratch::new("log");
+    let (ca, cb) = configs(a_addr, b_addr, "none");
+    let _b = Daemon::start(&dir.0, "b", &cb);
+    let a = Daemon::start(&dir.0, "a", &ca);
+    let sock = dir.0.join("a.sock");
+    let spawn = |level: &str| {
+        Command::new(BIN)
+            .args(["log", "--level", level, "-s"])
+            .arg(&sock)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut debug = spawn("debug");
+    let mut warn = spawn("warn");
+    // Each client's first line says it is streaming (so both are subscribed before `up`).
+    let mut debug_lines = std::io::BufReader::new(debug.stdout.take().unwrap()).lines();
+    let mut warn_lines = std::io::BufReader::new(warn.stdout.take().unwrap()).lines();
+    assert!(debug_lines
+        .next()
+        .unwrap()
+        .unwrap()
+        .contains("streaming the daemon's log at level DEBUG"));
+    assert!(warn_lines
+        .next()
+        .unwrap()
+        .unwrap()
+        .contains("at level WARN"));
+    let (code, out, err) = a.ike(&["up", "site-b"]);
+    assert_eq!(code, 0, "{out}{err}");
+    // Read the debug client's lines in a thread until the exchange shows (bounded).
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for l in debug_lines.map_while(Result::ok) {
+            if tx.send(l).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut seen = Vec::new();
+    while std::time::Instant::now() < deadline {
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(l) => {
+                let done = l.contains("IKE_AUTH") && l.contains("DEBUG");
+                seen.push(l);
+                if done {
+                    break;
+                }
+            }
+            Err(_) => continue,
+        }
+    }
+    assert!(
+        seen.iter()
+            .any(|l| l.contains("DEBUG") && l.contains("IKE_AUTH")),
+        "{seen:#?}"
+    );
+    let _ = debug.kill();
+    let _ = debug.wait();
+    // The warn client got nothing at debug or info.
+    let _ = warn.kill();
+    let _ = warn.wait();
+    let rest: Vec<String> = warn_lines.map_while(Result::ok).collect();
+    assert!(
+        rest.iter()
+            .all(|l| !l.contains(" DEBUG ") && !l.contains(" INFO ")),
+        "{rest:#?}"
+    );
+    // A bad level: refused by the client, and by the daemon if asked directly.
+    let (code, _, err) = a.ike(&["log", "--level", "loud"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("not a level"), "{err}");
+    // The daemon still answers after the clients went away.
+    assert_eq!(a.ike(&["status"]).0, 0);
+}
+
 /// `ip -n NS ARGS`, its stdout.
 fn ip_out(ns: &str, args: &[&str]) -> String {
     let out = Command::new("ip")

@@ -56,6 +56,8 @@ pub struct Options {
     pub socket: Option<PathBuf>,
     /// Write negotiated keys for Wireshark into this directory ([`crate::keylog`]).
     pub keylog: Option<PathBuf>,
+    /// Where `ike log` clients take the log lines from (the layer is installed by the caller).
+    pub log_hub: crate::logstream::LogHub,
 }
 
 /// Runs the daemon until SIGTERM or SIGINT. `config` is the already loaded `options.config`.
@@ -212,6 +214,7 @@ async fn run_async(options: Options, config: Config) -> anyhow::Result<()> {
         listener,
         tx.clone(),
         config.daemon.max_control_clients,
+        options.log_hub.clone(),
     ));
     if config.daemon.kernel != KernelKind::None {
         kernel::spawn_monitor(tx.clone())?;
@@ -354,10 +357,8 @@ impl Coordinator {
                     reply,
                 ));
             }
-            Request::StatusStream => {
-                let _ = reply.send(Response::err(
-                    "a status stream is answered by the client task",
-                ));
+            Request::StatusStream | Request::Log { .. } => {
+                let _ = reply.send(Response::err("a stream is answered by the client task"));
             }
         }
     }
@@ -546,7 +547,12 @@ impl Coordinator {
 /// Accepts control clients, at most `max` at once: one more gets an error line and is closed
 /// at once (each client also has [`READ_REQUEST_WAIT`] to send its request), so that idle or
 /// piled-up connections cannot exhaust the daemon.
-async fn serve_control(listener: UnixListener, tx: mpsc::Sender<Input>, max: usize) {
+async fn serve_control(
+    listener: UnixListener,
+    tx: mpsc::Sender<Input>,
+    max: usize,
+    hub: crate::logstream::LogHub,
+) {
     let slots = Arc::new(tokio::sync::Semaphore::new(max));
     let mut refused = 0u64;
     loop {
@@ -554,8 +560,9 @@ async fn serve_control(listener: UnixListener, tx: mpsc::Sender<Input>, max: usi
             Ok((stream, _)) => match slots.clone().try_acquire_owned() {
                 Ok(permit) => {
                     let tx = tx.clone();
+                    let hub = hub.clone();
                     tokio::spawn(async move {
-                        client(stream, tx).await;
+                        client(stream, tx, hub).await;
                         drop(permit);
                     });
                 }
@@ -621,7 +628,44 @@ async fn stream_status(tx: &mpsc::Sender<Input>, w: &mut tokio::net::unix::Owned
     let _ = w.shutdown().await;
 }
 
-async fn client(stream: UnixStream, tx: mpsc::Sender<Input>) {
+/// `ike log`: the log lines at `level` and above, one JSON object per line ({"log": LINE}),
+/// until the client goes away (or the daemon stops).
+async fn stream_log(
+    hub: &crate::logstream::LogHub,
+    level: tracing::Level,
+    mut r: BufReader<tokio::io::Take<tokio::net::unix::OwnedReadHalf>>,
+    w: &mut tokio::net::unix::OwnedWriteHalf,
+) {
+    use tokio::io::AsyncReadExt as _;
+    use tokio::sync::broadcast::error::RecvError;
+    let mut sub = hub.subscribe(level);
+    let hello = serde_json::json!({ "log": format!("ike log: streaming the daemon's log at level {level} and above") });
+    if w.write_all(format!("{hello}\n").as_bytes()).await.is_err() {
+        return;
+    }
+    let mut scratch = [0u8; 64];
+    loop {
+        let line = tokio::select! {
+            got = sub.rx.recv() => match got {
+                Ok(l) if sub.wants(&l) => serde_json::json!({ "log": &*l.text }),
+                Ok(_) => continue,
+                Err(RecvError::Lagged(n)) => serde_json::json!({ "log": format!("ike log: {n} lines were lost (this client read too slowly)") }),
+                Err(RecvError::Closed) => break,
+            },
+            // The client sends nothing more; a read returns only when it closes.
+            n = r.read(&mut scratch) => match n {
+                Ok(0) | Err(_) => return,
+                Ok(_) => continue,
+            },
+        };
+        if w.write_all(format!("{line}\n").as_bytes()).await.is_err() {
+            return;
+        }
+    }
+    let _ = w.shutdown().await;
+}
+
+async fn client(stream: UnixStream, tx: mpsc::Sender<Input>, hub: crate::logstream::LogHub) {
     let (r, mut w) = stream.into_split();
     let mut reader = BufReader::new(r.take(MAX_LINE as u64));
     let mut line = String::new();
@@ -635,6 +679,15 @@ async fn client(stream: UnixStream, tx: mpsc::Sender<Input>) {
                 stream_status(&tx, &mut w).await;
                 return;
             }
+            Ok(Request::Log { level }) => match crate::logstream::parse_level(&level) {
+                Some(l) => {
+                    stream_log(&hub, l, reader, &mut w).await;
+                    return;
+                }
+                None => Response::err(format!(
+                    "unknown log level \"{level}\" (expected error, warn, info, debug or trace)"
+                )),
+            },
             Ok(req) => {
                 debug!(target: "control", "request {req:?}");
                 let (otx, orx) = oneshot::channel();
