@@ -1,5 +1,6 @@
 //! The `ike` tools' library half: reading and writing packet captures of IKE traffic, the
-//! readable tree that `ike decode` prints, the daemon's driver ([`daemon`]) and its control
+//! readable tree that `ike decode` prints and its decryption with a key log ([`decrypt`],
+//! [`keytable`]), the daemon's driver ([`daemon`]) and its control
 //! protocol ([`control`], [`client`]).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -8,6 +9,8 @@ pub mod capture;
 pub mod client;
 pub mod control;
 pub mod daemon;
+pub mod decrypt;
 pub mod keylog;
+pub mod keytable;
 pub mod tree;
 mod tree_v1;
