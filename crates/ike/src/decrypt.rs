@@ -465,7 +465,13 @@ impl Decryptor {
         let Some(iv) = iv else {
             node.children.push(Node::leaf(
                 "Decryption",
-                "IV unknown (the capture misses the start of Phase 1)",
+                if sa.gxi.is_some() || sa.gxr.is_some() {
+                    // The SA was seen but not both KE payloads: missed, or (public-key
+                    // encryption, RFC 2409 §5.2-5.3) not in the clear.
+                    "IV unknown (the capture has no clear KE payloads of both peers in Phase 1)"
+                } else {
+                    "IV unknown (the capture misses the start of Phase 1)"
+                },
             ));
             return Outcome::CannotDecrypt;
         };
@@ -617,6 +623,104 @@ impl V1Sa {
             (&self.p1_iv, &self.suite, &self.gxi, &self.gxr)
         {
             self.p1_iv = kdf::phase1_iv(*prf, gxi, gxr, encr.block_len()).ok();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ike_crypto::cipher::IntegAlg;
+    use ike_crypto::Secret;
+
+    fn table() -> KeyTable {
+        let mut t = KeyTable::default();
+        t.v2.insert(
+            ([1; 8], [2; 8]),
+            V2Keys {
+                encr: EncrAlg::AesCbc { key_bits: 128 },
+                integ: Some(IntegAlg::HmacSha256_128),
+                sk_ei: Secret::new(vec![3; 16]),
+                sk_er: Secret::new(vec![4; 16]),
+                sk_ai: Secret::new(vec![5; 32]),
+                sk_ar: Secret::new(vec![6; 32]),
+                source: "t:1".into(),
+            },
+        );
+        t.v2.insert(
+            ([1; 8], [3; 8]),
+            V2Keys {
+                encr: EncrAlg::AesGcm {
+                    key_bits: 128,
+                    icv_len: 16,
+                },
+                integ: None,
+                sk_ei: Secret::new(vec![3; 20]),
+                sk_er: Secret::new(vec![4; 20]),
+                sk_ai: Secret::new(Vec::new()),
+                sk_ar: Secret::new(Vec::new()),
+                source: "t:2".into(),
+            },
+        );
+        t
+    }
+
+    /// An IKEv2 message of SPIs (1.., spi_r) whose last payload is SK (or SKF) with `body`.
+    fn message(spi_r: u8, fragment: Option<(u16, u16)>, body: &[u8]) -> Vec<u8> {
+        let extra = if fragment.is_some() { 4 } else { 0 };
+        let len = 28 + 4 + extra + body.len();
+        let mut m = vec![1; 8];
+        m.extend([spi_r; 8]);
+        m.push(if fragment.is_some() { 53 } else { 46 });
+        m.extend([0x20, 35, 0x08]);
+        m.extend(1u32.to_be_bytes());
+        m.extend(u32::try_from(len).unwrap().to_be_bytes());
+        m.extend([35, 0]);
+        m.extend(u16::try_from(4 + extra + body.len()).unwrap().to_be_bytes());
+        if let Some((n, t)) = fragment {
+            m.extend(n.to_be_bytes());
+            m.extend(t.to_be_bytes());
+        }
+        m.extend(body);
+        m
+    }
+
+    proptest::proptest! {
+        /// Whatever an SK or SKF payload holds, decrypting it fails cleanly.
+        #[test]
+        fn no_sk_payload_panics(
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..120),
+            spi_r in 2u8..4,
+            fragment in proptest::option::of((1u16..4, 3u16..4)),
+        ) {
+            let bytes = message(spi_r, fragment, &body);
+            let mut tree = crate::tree::message_tree(&bytes).unwrap();
+            let mut d = Decryptor::new(table());
+            let outcome = d.process(&bytes, None, &mut tree);
+            proptest::prop_assert!(matches!(outcome, Outcome::Failed), "{outcome:?}");
+        }
+
+        /// Whatever an encrypted IKEv1 message holds after a Phase 1 seen in the clear, the
+        /// decryptor does not panic.
+        #[test]
+        fn no_v1_ciphertext_panics(
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..120),
+            mid in proptest::prelude::any::<u32>(),
+        ) {
+            let mut t = table();
+            t.v1.insert([1; 8], crate::keytable::V1Key { key: Secret::new(vec![7; 32]), source: "t:3".into() });
+            let mut d = Decryptor::new(t);
+            let sa = d.v1.entry([1; 8]).or_default();
+            sa.suite = Some(Ok((EncrAlg::AesCbc { key_bits: 256 }, PrfAlg::HmacSha256)));
+            sa.p1_iv = Some(vec![0; 16]);
+            let mut m = vec![1; 8];
+            m.extend([2; 8]);
+            m.extend([8, 0x10, if mid == 0 { 2 } else { 32 }, 1]);
+            m.extend(mid.to_be_bytes());
+            m.extend(u32::try_from(28 + body.len()).unwrap().to_be_bytes());
+            m.extend(&body);
+            let mut tree = crate::tree::message_tree(&m).unwrap();
+            let _ = d.process(&m, None, &mut tree);
         }
     }
 }

@@ -287,7 +287,9 @@ fn split_fields(line: &str) -> Result<Vec<Zeroizing<String>>, String> {
     let mut chars = line.chars().peekable();
     loop {
         while chars.next_if(|c| *c == ' ' || *c == '\t').is_some() {}
-        let mut field = Zeroizing::new(String::new());
+        // Room for the whole line up front: a growing String would leave copies of key
+        // bytes behind in the buffers it outgrew, which nothing zeroizes.
+        let mut field = Zeroizing::new(String::with_capacity(line.len()));
         let number = fields.len() + 1;
         if chars.next_if_eq(&'"').is_some() {
             loop {
@@ -358,16 +360,17 @@ fn hex_field(field: &str, name: &str) -> Result<Secret, String> {
         .strip_prefix("0x")
         .or_else(|| s.strip_prefix("0X"))
         .unwrap_or(s);
-    let cleaned: Zeroizing<String> =
-        Zeroizing::new(s.chars().filter(|c| *c != ':' && *c != ' ').collect());
+    let mut cleaned = Zeroizing::new(String::with_capacity(s.len()));
+    cleaned.extend(s.chars().filter(|c| *c != ':' && *c != ' '));
     if !cleaned.chars().all(|c| c.is_ascii_hexdigit()) {
         return Err(format!("{name}: not hex bytes"));
     }
     if cleaned.len() % 2 != 0 {
         return Err(format!("{name}: an odd number of hex digits"));
     }
-    hex::decode(cleaned.as_bytes())
-        .map(Secret::new)
+    let mut bytes = vec![0u8; cleaned.len() / 2];
+    hex::decode_to_slice(cleaned.as_bytes(), &mut bytes)
+        .map(|()| Secret::new(bytes))
         .map_err(|_| format!("{name}: not hex bytes"))
 }
 
@@ -514,6 +517,23 @@ mod tests {
             let mut t = KeyTable::default();
             let _ = t.read_v2(Path::new("f"), garbage);
             let _ = t.read_v1(Path::new("f"), garbage);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn no_file_content_panics(text in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+            let mut t = KeyTable::default();
+            let _ = t.read_v2(Path::new("f"), &text);
+            let _ = t.read_v1(Path::new("f"), &text);
+        }
+
+        #[test]
+        fn no_line_of_fields_panics(fields in proptest::collection::vec("[0-9a-fA-Fx\\\\\", ]{0,70}", 1..10)) {
+            let mut t = KeyTable::default();
+            let line = fields.join(",");
+            let _ = t.read_v2(Path::new("f"), line.as_bytes());
+            let _ = t.read_v1(Path::new("f"), line.as_bytes());
         }
     }
 
