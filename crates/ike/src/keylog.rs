@@ -26,7 +26,7 @@ use ike_proto::v2::{ChildSaInstall, IkeSaKeys, IsakmpSaKeys};
 use zeroize::Zeroizing;
 
 /// Wireshark's label for an IKEv2 encryption transform (packet-isakmp.c's table).
-fn ikev2_encr(e: EncrAlg) -> Option<String> {
+pub(crate) fn ikev2_encr(e: EncrAlg) -> Option<String> {
     Some(match e {
         EncrAlg::AesCbc { key_bits } => format!("AES-CBC-{key_bits} [RFC3602]"),
         EncrAlg::AesCtr { key_bits } => format!("AES-CTR-{key_bits} [RFC5930]"),
@@ -42,7 +42,7 @@ fn ikev2_encr(e: EncrAlg) -> Option<String> {
 }
 
 /// Wireshark's label for an IKEv2 integrity transform.
-fn ikev2_integ(i: Option<IntegAlg>) -> Option<&'static str> {
+pub(crate) fn ikev2_integ(i: Option<IntegAlg>) -> Option<&'static str> {
     Some(match i {
         None => "NONE [RFC4306]",
         Some(IntegAlg::HmacMd5_96) => "HMAC_MD5_96 [RFC2403]",

@@ -11,6 +11,8 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use ike::capture::{read_capture, Datagram};
 use ike::control::Request;
+use ike::decrypt::{Decryptor, Outcome};
+use ike::keytable::KeyTable;
 use ike::tree::{message_tree, Node};
 use serde::Serialize;
 
@@ -34,7 +36,15 @@ enum Command {
     /// Decode IKE messages from a capture file (pcap or pcapng; UDP 500 and 4500) or from hex.
     ///
     /// Prints each message as an indented tree named from the IANA registries. Encrypted payloads
-    /// are shown as encrypted. Exits with status 1 if any message failed to decode.
+    /// are shown as encrypted, unless --keylog names the directory `ike daemon --keylog DIR`
+    /// wrote: then IKEv2 SK payloads (and SKF fragments, each on its own and reassembled) whose
+    /// SPIs are in its ikev2_decryption_table are checked and decrypted, and IKEv1 messages
+    /// whose initiator cookie is in its ikev1_decryption_table are decrypted with an IV rebuilt
+    /// from the capture (RFC 2409 Appendix B: it needs the capture's clear Phase 1 messages);
+    /// the payloads inside are shown under the encrypted node. A message the key log lacks, or
+    /// whose IV the capture cannot give, gets a note and stays encrypted. Exits with status 1
+    /// if any message failed to decode or to decrypt (a failed integrity check: a wrong key), 2
+    /// if the input or the key log cannot be read (an error naming the file and line).
     Decode(DecodeArgs),
     /// Check a configuration file without starting anything.
     ///
@@ -276,6 +286,10 @@ struct DecodeArgs {
     /// Treat INPUT as hex even if a file of that name exists.
     #[arg(long)]
     hex: bool,
+    /// Decrypt with the key log in DIR (the ikev2_decryption_table and ikev1_decryption_table
+    /// that `ike daemon --keylog DIR` writes).
+    #[arg(long, value_name = "DIR")]
+    keylog: Option<PathBuf>,
 }
 
 #[derive(Serialize)]
@@ -601,11 +615,24 @@ fn decode(args: &DecodeArgs) -> anyhow::Result<bool> {
     if datagrams.is_empty() {
         bail!("no IKE messages (UDP 500/4500) in {}", args.input);
     }
+    let mut decryptor = match &args.keylog {
+        Some(dir) => Some(Decryptor::new(KeyTable::read_dir(dir)?)),
+        None => None,
+    };
     let mut all_ok = true;
     let mut reports = Vec::new();
     for d in &datagrams {
+        let from_capture = d.frame > 0;
         let (ike, error) = match message_tree(&d.ike) {
-            Ok(tree) => (Some(tree), None),
+            Ok(mut tree) => {
+                if let Some(dec) = decryptor.as_mut() {
+                    let src = from_capture.then(|| d.src.ip());
+                    if dec.process(&d.ike, src, &mut tree) == Outcome::Failed {
+                        all_ok = false;
+                    }
+                }
+                (Some(tree), None)
+            }
             Err(e) => {
                 all_ok = false;
                 (
@@ -617,7 +644,6 @@ fn decode(args: &DecodeArgs) -> anyhow::Result<bool> {
                 )
             }
         };
-        let from_capture = d.frame > 0;
         reports.push(DecodedMessage {
             frame: from_capture.then_some(d.frame),
             src: from_capture.then(|| d.src.to_string()),

@@ -64,7 +64,7 @@ pub fn v1_message(m: &v1::Message<'_>, len: usize) -> Node {
     )
 }
 
-fn v1_payload(p: &Payload<'_>) -> Node {
+pub(crate) fn v1_payload(p: &Payload<'_>) -> Node {
     let t = p.payload_type();
     let title = named(t.name(), t.value());
     let children = match p {
