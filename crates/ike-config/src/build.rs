@@ -38,6 +38,7 @@ const DAEMON_KEYS: &[&str] = &[
     "port_nat_t",
     "control_socket",
     "max_control_clients",
+    "secret_file_modes",
     "kernel",
     "log",
     "retransmit_timeout",
@@ -285,7 +286,7 @@ pub(crate) fn config(ctx: &mut Ctx<'_>, text: &str) -> Option<(DaemonConfig, Vec
     let mut daemon = daemon;
     daemon.endpoint.private_groups = groups(ctx, &root);
     let (trust, authorities_failed) = authorities(ctx, &root);
-    let (secrets, keys, keys_failed) = secrets(ctx, &root);
+    let (secrets, keys, keys_failed) = secrets(ctx, &root, daemon.secret_files_strict);
     let globals = Globals {
         secrets,
         keys,
@@ -406,6 +407,16 @@ fn daemon(ctx: &mut Ctx<'_>, t: &Table<'_, '_>) -> DaemonConfig {
             } else {
                 d.control_socket = values::resolve(ctx.base_dir, s);
             }
+        }
+    }
+    if let Some(n) = t.get("secret_file_modes") {
+        if let Some(strict) = keyword(
+            ctx,
+            &n,
+            "secret_file_modes",
+            &[("strict", true), ("warn", false)],
+        ) {
+            d.secret_files_strict = strict;
         }
     }
     if let Some(n) = t.get("max_control_clients") {
@@ -606,7 +617,11 @@ fn authorities(ctx: &mut Ctx<'_>, root: &Table<'_, '_>) -> (Option<TrustStore>, 
 }
 
 /// `[secrets]`: `[[secrets.ike]]` and `[[secrets.private_key]]`.
-fn secrets(ctx: &mut Ctx<'_>, root: &Table<'_, '_>) -> (Vec<IkeSecret>, Vec<PrivateKey>, bool) {
+fn secrets(
+    ctx: &mut Ctx<'_>,
+    root: &Table<'_, '_>,
+    strict: bool,
+) -> (Vec<IkeSecret>, Vec<PrivateKey>, bool) {
     let mut ike = Vec::new();
     let mut keys = Vec::new();
     let mut keys_failed = false;
@@ -639,9 +654,18 @@ fn secrets(ctx: &mut Ctx<'_>, root: &Table<'_, '_>) -> (Vec<IkeSecret>, Vec<Priv
                         .ok()
                 }),
                 (None, Some(n)) => n.item(ctx, "a path (string)").and_then(|i| {
-                    values::secret_file(ctx.base_dir, i.text)
-                        .map_err(|m| ctx.error(&i.span, &i.path, m))
-                        .ok()
+                    match values::secret_file(ctx.base_dir, i.text, strict) {
+                        Ok((k, warning)) => {
+                            if let Some(w) = warning {
+                                ctx.warn(&i.span, &i.path, w);
+                            }
+                            Some(k)
+                        }
+                        Err(m) => {
+                            ctx.error(&i.span, &i.path, m);
+                            None
+                        }
+                    }
                 }),
                 (Some(_), Some(f)) => {
                     ctx.error(
@@ -686,8 +710,13 @@ fn secrets(ctx: &mut Ctx<'_>, root: &Table<'_, '_>) -> (Vec<IkeSecret>, Vec<Priv
                 keys_failed = true;
                 continue;
             };
-            match values::private_key(ctx.base_dir, item.text) {
-                Ok(k) => keys.push(k),
+            match values::private_key(ctx.base_dir, item.text, strict) {
+                Ok((k, warning)) => {
+                    if let Some(w) = warning {
+                        ctx.warn(&item.span, &item.path, w);
+                    }
+                    keys.push(k)
+                }
                 Err(m) => {
                     keys_failed = true;
                     ctx.error(&item.span, &item.path, m);

@@ -25,6 +25,7 @@
 //! port_nat_t = 4500                 # default 4500
 //! control_socket = "/run/ike/ike.sock"
 //! max_control_clients = 64          # control clients at once; one more is refused
+//! secret_file_modes = "strict"      # PSK/key files readable by group or others: refused | "warn"
 //! kernel = "xfrm"                   # "xfrm" (default) | "none"
 //! log = "info,ike=debug"            # default level, then per-subsystem levels
 //! retransmit_timeout = "2s"         # first retransmission (strongSwan names from here on)
@@ -177,6 +178,9 @@ pub struct DaemonConfig {
     pub shards: Option<u8>,
     /// Control clients served at once (default 64); one more is told so and closed.
     pub max_control_clients: usize,
+    /// Refuse a pre-shared key or private key file that group or others may read or write
+    /// (`secret_file_modes = "strict"`, the default), or only warn (`"warn"`).
+    pub secret_files_strict: bool,
 }
 
 impl Default for DaemonConfig {
@@ -191,6 +195,7 @@ impl Default for DaemonConfig {
             endpoint: EndpointConfig::default(),
             shards: None,
             max_control_clients: 64,
+            secret_files_strict: true,
         }
     }
 }

@@ -389,6 +389,25 @@ pub(crate) fn resolve(base_dir: &Path, path: &str) -> PathBuf {
 
 /// Reads a file named in the configuration, with a size cap.
 pub(crate) fn read_file(base_dir: &Path, path: &str) -> Result<Vec<u8>, String> {
+    read_checked(base_dir, path, None).map(|(b, _)| b)
+}
+
+/// Reads a file holding a secret (a pre-shared key, a private key): as [`read_file`], and a
+/// file that group or others may read or write is refused (`strict`) or warned about, as
+/// OpenSSH refuses an unprotected private key. Returns the bytes and the warning, if any.
+pub(crate) fn read_secret(
+    base_dir: &Path,
+    path: &str,
+    strict: bool,
+) -> Result<(Vec<u8>, Option<String>), String> {
+    read_checked(base_dir, path, Some(strict))
+}
+
+fn read_checked(
+    base_dir: &Path,
+    path: &str,
+    secret: Option<bool>,
+) -> Result<(Vec<u8>, Option<String>), String> {
     if path.trim().is_empty() {
         return Err("empty file name (expected a path, relative to the configuration file's directory or absolute)".to_owned());
     }
@@ -406,6 +425,31 @@ pub(crate) fn read_file(base_dir: &Path, path: &str) -> Result<Vec<u8>, String> 
     let file = std::fs::File::open(&full).map_err(|e| {
         format!("cannot read \"{path}\": {} (relative paths start at the configuration file's directory)", why(e))
     })?;
+    let mut warning = None;
+    if let Some(strict) = secret {
+        use std::os::unix::fs::MetadataExt as _;
+        let mode = file
+            .metadata()
+            .map_err(|e| format!("cannot read \"{path}\": {}", why(e)))?
+            .mode();
+        if mode & 0o066 != 0 {
+            let m = format!(
+                "\"{path}\" holds a secret but its mode is {:04o}: group or others may {} it (chmod 600 {}{})",
+                mode & 0o7777,
+                if mode & 0o022 != 0 { "change" } else { "read" },
+                full.display(),
+                if strict {
+                    "; or [daemon] secret_file_modes = \"warn\" to take it anyway"
+                } else {
+                    ""
+                }
+            );
+            if strict {
+                return Err(m);
+            }
+            warning = Some(m);
+        }
+    }
     let mut bytes = Vec::new();
     file.take(MAX_FILE + 1)
         .read_to_end(&mut bytes)
@@ -413,7 +457,7 @@ pub(crate) fn read_file(base_dir: &Path, path: &str) -> Result<Vec<u8>, String> 
     if bytes.len() as u64 > MAX_FILE {
         return Err(format!("\"{path}\" is larger than {MAX_FILE} bytes (expected a certificate, key or secret file)"));
     }
-    Ok(bytes)
+    Ok((bytes, warning))
 }
 
 fn is_pem(bytes: &[u8]) -> bool {
@@ -436,15 +480,20 @@ pub(crate) fn certificates(base_dir: &Path, path: &str) -> Result<Vec<Certificat
     })
 }
 
-/// A private key from a PEM or DER file.
-pub(crate) fn private_key(base_dir: &Path, path: &str) -> Result<PrivateKey, String> {
-    let bytes = Zeroizing::new(read_file(base_dir, path)?);
+/// A private key from a PEM or DER file (and the warning about its mode, if any).
+pub(crate) fn private_key(
+    base_dir: &Path,
+    path: &str,
+    strict: bool,
+) -> Result<(PrivateKey, Option<String>), String> {
+    let (bytes, warning) = read_secret(base_dir, path, strict)?;
+    let bytes = Zeroizing::new(bytes);
     let parsed = if is_pem(&bytes) {
         PrivateKey::from_pem(&bytes)
     } else {
         PrivateKey::from_der(&bytes)
     };
-    parsed.map_err(|e| match e {
+    let parsed = parsed.map_err(|e| match e {
         CryptoError::Unsupported(_) => format!(
             "\"{path}\" is an encrypted private key (expected an unencrypted one: \
              openssl pkey -in KEY -out PLAIN)"
@@ -453,21 +502,28 @@ pub(crate) fn private_key(base_dir: &Path, path: &str) -> Result<PrivateKey, Str
             "\"{path}\" is not a usable private key (expected RSA, ECDSA, Ed25519, Ed448 or DSA \
              in PEM or DER: PKCS#8, PKCS#1 or SEC1)"
         ),
-    })
+    })?;
+    Ok((parsed, warning))
 }
 
 /// A pre-shared key from a file: its contents less trailing line breaks, in the same forms as
-/// an inline secret.
-pub(crate) fn secret_file(base_dir: &Path, path: &str) -> Result<Secret, String> {
-    let bytes = Zeroizing::new(read_file(base_dir, path)?);
+/// an inline secret (and the warning about its mode, if any).
+pub(crate) fn secret_file(
+    base_dir: &Path,
+    path: &str,
+    strict: bool,
+) -> Result<(Secret, Option<String>), String> {
+    let (bytes, warning) = read_secret(base_dir, path, strict)?;
+    let bytes = Zeroizing::new(bytes);
     let text = std::str::from_utf8(&bytes);
-    match text {
+    let s = match text {
         Ok(t) => {
-            secret(t.trim_end_matches(['\r', '\n'])).map_err(|m| format!("in \"{path}\": {m}"))
+            secret(t.trim_end_matches(['\r', '\n'])).map_err(|m| format!("in \"{path}\": {m}"))?
         }
         // Binary secrets are taken as they are.
-        Err(_) => Ok(Secret::from_slice(&bytes)),
-    }
+        Err(_) => Secret::from_slice(&bytes),
+    };
+    Ok((s, warning))
 }
 
 #[cfg(test)]

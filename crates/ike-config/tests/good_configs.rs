@@ -756,16 +756,84 @@ fn ikev1_base_and_authentication_only_exchanges_load_with_a_warning() {
 /// the default `remote_ts` (dynamic): each SA's peer address ([`Ts::dynamic`]), not an error.
 #[test]
 fn dynamic_selectors_with_any_address_are_each_sas_address() {
-    let text =
-        edit(7, r#"remote_addrs = ["%any"]"#).replace("remote_ts = [\"10.88.2.0/24\"]\n", "");
+    let responder =
+        |text: String| text.replace("start_action = \"start\"", "start_action = \"none\"");
+    let text = responder(
+        edit(7, r#"remote_addrs = ["%any"]"#).replace("remote_ts = [\"10.88.2.0/24\"]\n", ""),
+    );
     let config = parse(&text).unwrap();
     let child = &config.connections[0].peer.children[0];
     assert_eq!(child.remote_ts, vec![Ts::dynamic()]);
     assert_eq!(child.local_ts, vec![Ts::cidr("10.88.1.0/24").unwrap()]);
     // Written out, with one local address: that address.
-    let text = edit(7, r#"remote_addrs = ["%any"]"#)
-        .replace("local_ts = [\"10.88.1.0/24\"]", "local_ts = [\"dynamic\"]");
+    let text = responder(
+        edit(7, r#"remote_addrs = ["%any"]"#)
+            .replace("local_ts = [\"10.88.1.0/24\"]", "local_ts = [\"dynamic\"]"),
+    );
     let config = parse(&text).unwrap();
     let child = &config.connections[0].peer.children[0];
     assert_eq!(child.local_ts, vec![Ts::cidr("10.77.0.1").unwrap()]);
+}
+
+/// A pre-shared key or private key file that group or others may read or write is refused
+/// with the fix (chmod 600), or only warned about with `secret_file_modes = "warn"`.
+#[test]
+fn secret_files_others_can_read_are_refused_or_warned_about() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = std::env::temp_dir().join(format!("ike-secret-modes-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let psk = dir.join("b.psk");
+    std::fs::write(&psk, "secret-from-a-file-of-24\n").unwrap();
+    let key = dir.join("a.key.pem");
+    std::fs::copy(examples_dir().join("certs/a.example.org.key.pem"), &key).unwrap();
+    let psk_line = format!("file = \"{}\"", psk.display());
+    for (mode, verb) in [
+        (0o644, "read"),
+        (0o640, "read"),
+        (0o666, "change"),
+        (0o620, "change"),
+    ] {
+        std::fs::set_permissions(&psk, std::fs::Permissions::from_mode(mode)).unwrap();
+        let e = parse(&edit(29, &psk_line)).unwrap_err().to_string();
+        assert!(
+            e.contains(&format!("holds a secret but its mode is {mode:04o}: group or others may {verb} it (chmod 600 {};", psk.display())),
+            "{mode:o}: {e}"
+        );
+        assert!(e.contains("secret_file_modes = \"warn\""), "{e}");
+        // Relaxed: a warning, and the key is taken.
+        let text = edit(2, "kernel = \"none\"\nsecret_file_modes = \"warn\"");
+        let text = text.replace("secret = \"a long random string\"", &psk_line);
+        let config = parse(&text).unwrap();
+        assert!(
+            config
+                .warnings
+                .iter()
+                .any(|w| w.to_string().contains("holds a secret but its mode")),
+            "{:?}",
+            config.warnings
+        );
+    }
+    std::fs::set_permissions(&psk, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let config = parse(&edit(29, &psk_line)).unwrap();
+    assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+    // A private key file, the same.
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let certs = examples_dir().join("certs");
+    let text = std::fs::read_to_string(examples_dir().join("site-to-site-certs.toml"))
+        .unwrap()
+        .replace(
+            "\"certs/a.example.org.key.pem\"",
+            &format!("\"{}\"", key.display()),
+        )
+        .replace("\"certs/", &format!("\"{}/", certs.display()));
+    let e = ike_config::parse(&text, "certs.toml", &examples_dir())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("secrets.private_key[0].file") && e.contains("mode is 0644"),
+        "{e}"
+    );
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    ike_config::parse(&text, "certs.toml", &examples_dir()).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -14,6 +14,26 @@ pub mod sim;
 pub mod v1;
 pub mod v2;
 
+/// Gives the repository's example and test secret files (private keys, PSK files) the mode the
+/// documentation tells users to keep them in, 0600: git stores them 0644, which the
+/// configuration loader refuses (`secret_file_modes = "strict"`). Idempotent; call it before
+/// loading a configuration that names them.
+pub fn protect_secret_files() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    for dir in ["examples/certs", "crates/ike-config/tests/data"] {
+        let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".key.pem") || name.ends_with(".psk") {
+                let _ = std::fs::set_permissions(e.path(), std::fs::Permissions::from_mode(0o600));
+            }
+        }
+    }
+}
+
 pub fn leak(v: Vec<u8>) -> &'static [u8] {
     Box::leak(v.into_boxed_slice())
 }

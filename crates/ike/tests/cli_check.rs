@@ -17,6 +17,7 @@ fn ike(args: &[&str]) -> (i32, String, String) {
 }
 
 fn example(name: &str) -> String {
+    ike_testkit::protect_secret_files();
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../examples")
         .join(name)

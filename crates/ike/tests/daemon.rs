@@ -207,6 +207,7 @@ fn can_bind_500(addr: &str) -> bool {
 }
 
 fn example(name: &str) -> String {
+    ike_testkit::protect_secret_files();
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../examples")
         .join(name);

@@ -329,6 +329,12 @@ fn interop_cert() {
     std::fs::write(dir.join("x509ca/ca.pem"), ca).unwrap();
     std::fs::write(dir.join("x509/b.pem"), cert).unwrap();
     std::fs::write(dir.join("private/b.key.pem"), key).unwrap();
+    // As openssl genpkey writes it (and as the loader demands): owner only.
+    std::fs::set_permissions(
+        dir.join("private/b.key.pem"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
     for (name, version, p) in [
         ("cert", IkeVersion::V2, V2),
         ("v1-cert", IkeVersion::V1, "aes128-sha256-x25519"),

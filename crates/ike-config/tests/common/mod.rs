@@ -5,11 +5,13 @@ use std::path::{Path, PathBuf};
 
 /// `crates/ike-config/tests/data`: the base directory of the test configurations.
 pub fn data_dir() -> PathBuf {
+    ike_testkit::protect_secret_files();
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
 }
 
 /// The repository's `examples/` directory.
 pub fn examples_dir() -> PathBuf {
+    ike_testkit::protect_secret_files();
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
 }
 
@@ -62,5 +64,6 @@ pub fn edit(line: usize, with: &str) -> String {
 
 /// Parses `text` as `bad.toml` in [`data_dir`].
 pub fn parse(text: &str) -> Result<ike_config::Config, ike_config::ConfigErrors> {
+    ike_testkit::protect_secret_files();
     ike_config::parse(text, "bad.toml", &data_dir())
 }
