@@ -240,37 +240,7 @@ pub(crate) fn ts_list(ts: &[Ts]) -> String {
 /// A traffic selector as strongSwan prints it: `10.88.1.0/24` when the range is a prefix, else
 /// `start-end`, then `[protocol/ports]` when not all.
 pub fn ts_text(ts: &Ts) -> String {
-    if ts.is_dynamic() {
-        return "dynamic".to_owned();
-    }
-    fn bits(ip: IpAddr) -> (u128, u32) {
-        match ip {
-            IpAddr::V4(a) => (u128::from(u32::from(a)), 32),
-            IpAddr::V6(a) => (u128::from(a), 128),
-        }
-    }
-    let (s, width) = bits(ts.start);
-    let (e, width_e) = bits(ts.end);
-    let diff = s ^ e;
-    let host_bits = 128 - diff.leading_zeros();
-    let is_prefix = width == width_e
-        && diff.checked_add(1).is_none_or(u128::is_power_of_two)
-        && s & diff == 0
-        && e & diff == diff;
-    let mut out = if is_prefix {
-        format!("{}/{}", ts.start, width.saturating_sub(host_bits))
-    } else {
-        format!("{}-{}", ts.start, ts.end)
-    };
-    if ts.protocol != 0 || ts.start_port != 0 || ts.end_port != u16::MAX {
-        let ports = if ts.start_port == ts.end_port {
-            ts.start_port.to_string()
-        } else {
-            format!("{}-{}", ts.start_port, ts.end_port)
-        };
-        out.push_str(&format!("[{}/{}]", ts.protocol, ports));
-    }
-    out
+    ts.to_string()
 }
 
 pub(crate) fn mode_word(mode: Mode) -> &'static str {

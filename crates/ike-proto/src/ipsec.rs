@@ -195,17 +195,41 @@ impl Ts {
 }
 
 impl std::fmt::Display for Ts {
+    /// As strongSwan prints it: `10.88.1.0/24` when the range is a prefix, else `start-end`,
+    /// then `[protocol/ports]` when not all; `dynamic` for the placeholder.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.is_dynamic() {
             return f.write_str("dynamic");
         }
-        write!(f, "{}-{}", self.start, self.end)?;
+        fn bits(ip: IpAddr) -> (u128, u32) {
+            match ip {
+                IpAddr::V4(a) => (u128::from(u32::from(a)), 32),
+                IpAddr::V6(a) => (u128::from(a), 128),
+            }
+        }
+        let (s, width) = bits(self.start);
+        let (e, width_e) = bits(self.end);
+        let diff = s ^ e;
+        let host_bits = 128 - diff.leading_zeros();
+        let is_prefix = width == width_e
+            && diff.checked_add(1).is_none_or(u128::is_power_of_two)
+            && s & diff == 0
+            && e & diff == diff;
+        if is_prefix {
+            write!(f, "{}/{}", self.start, width.saturating_sub(host_bits))?;
+        } else {
+            write!(f, "{}-{}", self.start, self.end)?;
+        }
         if self.protocol != 0 || self.start_port != 0 || self.end_port != u16::MAX {
-            write!(
-                f,
-                "[{}/{}-{}]",
-                self.protocol, self.start_port, self.end_port
-            )?;
+            if self.start_port == self.end_port {
+                write!(f, "[{}/{}]", self.protocol, self.start_port)?;
+            } else {
+                write!(
+                    f,
+                    "[{}/{}-{}]",
+                    self.protocol, self.start_port, self.end_port
+                )?;
+            }
         }
         Ok(())
     }

@@ -1746,6 +1746,222 @@ fn an_unknown_identity_is_explained() {
     wait_for("B's explanation", || b.log_text().contains(&want));
 }
 
+/// A pre-shared key that differs on each side: the responder names the rule (the AUTH payload
+/// does not match its key) and the initiator's `ike up` AUTHENTICATION_FAILED, exit 1.
+#[test]
+fn a_wrong_psk_is_explained_on_both_sides() {
+    let (a_addr, b_addr) = ("127.0.38.17", "127.0.38.18");
+    if !can_bind_500(a_addr) {
+        return;
+    }
+    let dir = Scratch::new("badpsk");
+    let (ca, cb) = configs(a_addr, b_addr, "none");
+    let cb = cb.replacen(
+        "secret = \"0sv+NkxY9LLZvwj4qCC2o/gGrWDF2d21jL\"",
+        "secret = \"another secret, of good length\"",
+        1,
+    );
+    assert!(cb.contains("another secret"));
+    let b = Daemon::start(&dir.0, "b", &cb);
+    let a = Daemon::start(&dir.0, "a", &ca);
+    let (code, out, err) = a.ike(&["up", "site-b"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("site-b: failed: the peer refused with AUTHENTICATION_FAILED"),
+        "{err}"
+    );
+    wait_for("B's explanation", || {
+        b.log_text().lines().any(|l| {
+            l.contains(" INFO ")
+                && l.contains("site-a: IKE SA")
+                && l.contains("closed: refused: authentication failed: the AUTH payload does not match our pre-shared key (a different key on each side?)")
+        })
+    });
+    assert!(a
+        .log_text()
+        .contains("closed: the peer refused with AUTHENTICATION_FAILED"));
+}
+
+/// Selectors that do not overlap: the IKE SA comes up, the Child SA not; the responder logs
+/// what it received and what it has, in strongSwan's notation; both name TS_UNACCEPTABLE and
+/// `ike up` exits 1 saying so.
+#[test]
+fn unacceptable_selectors_are_explained_on_both_sides() {
+    let (a_addr, b_addr) = ("127.0.38.21", "127.0.38.22");
+    if !can_bind_500(a_addr) {
+        return;
+    }
+    let dir = Scratch::new("badts");
+    let (ca, cb) = configs(a_addr, b_addr, "none");
+    let cb = cb
+        .replacen(
+            "local_ts = [\"10.88.2.0/24\"]",
+            "local_ts = [\"10.99.2.0/24\"]",
+            1,
+        )
+        .replacen(
+            "remote_ts = [\"10.88.1.0/24\"]",
+            "remote_ts = [\"10.99.1.0/24\"]",
+            1,
+        );
+    assert!(cb.contains("10.99.1.0/24"));
+    let b = Daemon::start(&dir.0, "b", &cb);
+    let a = Daemon::start(&dir.0, "a", &ca);
+    let (code, out, err) = a.ike(&["up", "site-b"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("site-b: IKE SA up but child net failed: traffic selectors unacceptable (TS_UNACCEPTABLE)"),
+        "{err}"
+    );
+    let want = "Child SA net: traffic selectors do not overlap (TS_UNACCEPTABLE): received TSi \
+                10.88.1.0/24 TSr 10.88.2.0/24; configured remote 10.99.1.0/24 local 10.99.2.0/24";
+    wait_for("B's explanation", || b.log_text().contains(want));
+    assert!(a
+        .log_text()
+        .contains("site-b/net: Child SA failed: traffic selectors unacceptable (TS_UNACCEPTABLE)"));
+}
+
+/// A certificate past its validity: the responder names the rule (certificate expired), the
+/// initiator's `ike up` AUTHENTICATION_FAILED.
+#[test]
+fn an_expired_certificate_is_explained() {
+    let (a_addr, b_addr) = ("127.0.38.25", "127.0.38.26");
+    if !can_bind_500(a_addr) {
+        return;
+    }
+    let dir = Scratch::new("expired");
+    let pki = test_pki(&dir.0, true);
+    let conf = |me: &str, peer: &str, my_addr: &str, peer_addr: &str, name: &str| {
+        format!(
+            r#"[daemon]
+listen = ["{my_addr}"]
+kernel = "none"
+
+[connections.{name}]
+local_addrs = ["{my_addr}"]
+remote_addrs = ["{peer_addr}"]
+proposals = ["aes128gcm16-prfsha256-x25519"]
+
+[connections.{name}.local]
+auth = "pubkey"
+id = "{me}"
+certs = ["{pki}/{me}.pem"]
+
+[connections.{name}.remote]
+auth = "pubkey"
+id = "{peer}"
+
+[connections.{name}.children.net]
+local_ts = ["10.88.1.0/24"]
+remote_ts = ["10.88.2.0/24"]
+esp_proposals = ["aes128gcm16"]
+
+[[secrets.private_key]]
+file = "{pki}/{me}.key.pem"
+
+[[authorities]]
+cacert = "{pki}/ca.pem"
+"#,
+            pki = pki.display()
+        )
+    };
+    let b = Daemon::start(
+        &dir.0,
+        "b",
+        &conf("b.example.org", "a.example.org", b_addr, a_addr, "site-a"),
+    );
+    // The daemon loads its own expired certificate (the peer is the one to refuse it).
+    let a = Daemon::start(
+        &dir.0,
+        "a",
+        &conf("a.example.org", "b.example.org", a_addr, b_addr, "site-b"),
+    );
+    let (code, out, err) = a.ike(&["up", "site-b"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("AUTHENTICATION_FAILED"), "{err}");
+    wait_for("B's explanation", || {
+        b.log_text().lines().any(|l| {
+            l.contains(" INFO ") && l.contains("authentication failed: certificate expired")
+        })
+    });
+}
+
+/// A CA and two end-entity certificates (ECDSA P-256) in `dir`: ca.pem, a.example.org.pem
+/// (expired when `a_expired`), b.example.org.pem and their keys (mode 0600).
+fn test_pki(dir: &Path, a_expired: bool) -> PathBuf {
+    use openssl::asn1::Asn1Time;
+    use openssl::ec::{EcGroup, EcKey};
+    use openssl::hash::MessageDigest;
+    use openssl::nid::Nid;
+    use openssl::pkey::PKey;
+    use openssl::x509::extension::{BasicConstraints, SubjectAlternativeName};
+    use openssl::x509::{X509Builder, X509NameBuilder};
+    use std::os::unix::fs::PermissionsExt as _;
+    let out = dir.join("pki");
+    std::fs::create_dir_all(&out).unwrap();
+    let key = || {
+        let g = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+        PKey::from_ec_key(EcKey::generate(&g).unwrap()).unwrap()
+    };
+    let name = |cn: &str| {
+        let mut n = X509NameBuilder::new().unwrap();
+        n.append_entry_by_text("CN", cn).unwrap();
+        n.build()
+    };
+    let ca_key = key();
+    let mut ca = X509Builder::new().unwrap();
+    ca.set_version(2).unwrap();
+    ca.set_subject_name(&name("ike test CA")).unwrap();
+    ca.set_issuer_name(&name("ike test CA")).unwrap();
+    ca.set_pubkey(&ca_key).unwrap();
+    ca.set_not_before(&Asn1Time::from_unix(1_000_000_000).unwrap())
+        .unwrap();
+    ca.set_not_after(&Asn1Time::days_from_now(3650).unwrap())
+        .unwrap();
+    ca.append_extension(BasicConstraints::new().critical().ca().build().unwrap())
+        .unwrap();
+    ca.sign(&ca_key, MessageDigest::sha256()).unwrap();
+    let ca = ca.build();
+    std::fs::write(out.join("ca.pem"), ca.to_pem().unwrap()).unwrap();
+    for (serial, cn, expired) in [
+        (2u32, "a.example.org", a_expired),
+        (3, "b.example.org", false),
+    ] {
+        let k = key();
+        let mut ee = X509Builder::new().unwrap();
+        ee.set_version(2).unwrap();
+        ee.set_serial_number(
+            &openssl::bn::BigNum::from_u32(serial)
+                .unwrap()
+                .to_asn1_integer()
+                .unwrap(),
+        )
+        .unwrap();
+        ee.set_subject_name(&name(cn)).unwrap();
+        ee.set_issuer_name(ca.subject_name()).unwrap();
+        ee.set_pubkey(&k).unwrap();
+        ee.set_not_before(&Asn1Time::from_unix(1_000_000_000).unwrap())
+            .unwrap();
+        let end = if expired {
+            Asn1Time::from_unix(1_100_000_000).unwrap()
+        } else {
+            Asn1Time::days_from_now(365).unwrap()
+        };
+        ee.set_not_after(&end).unwrap();
+        let san = SubjectAlternativeName::new()
+            .dns(cn)
+            .build(&ee.x509v3_context(Some(&ca), None))
+            .unwrap();
+        ee.append_extension(san).unwrap();
+        ee.sign(&ca_key, MessageDigest::sha256()).unwrap();
+        std::fs::write(out.join(format!("{cn}.pem")), ee.build().to_pem().unwrap()).unwrap();
+        let kp = out.join(format!("{cn}.key.pem"));
+        std::fs::write(&kp, k.private_key_to_pem_pkcs8().unwrap()).unwrap();
+        std::fs::set_permissions(&kp, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    out
+}
+
 /// `ike rekey`: the Child SAs (all, or one child's), then the IKE SA, rekeyed on demand; the
 /// SPIs change on both sides and one of each remains; the refusals name what is missing.
 #[test]

@@ -222,7 +222,8 @@ impl IsakmpSa {
                 "the negotiated method does not fit the certificate key",
             ));
         }
-        sign::verify(&key, sch, want.expose(), sig).map_err(|_| fail("SIG does not verify"))?;
+        sign::verify(&key, sch, want.expose(), sig)
+            .map_err(|_| fail("the SIG payload does not verify with the certificate's key"))?;
         Ok(Some(PeerAuth {
             method: ike_wire::v2::AuthMethod::from(match self.method() {
                 OakleyAuthMethod::RsaSignatures => 1u8,

@@ -275,7 +275,7 @@ pub(crate) fn verify_peer(
             let expected = kdf::psk_auth(prf, psk.expose(), octets);
             if !ike_crypto::ct_eq(expected.expose(), auth.data) {
                 return Err(ProtocolError::AuthenticationFailed(
-                    "AUTH payload does not verify",
+                    "the AUTH payload does not match our pre-shared key (a different key on each side?)",
                 ));
             }
             Ok(PeerAuth {
@@ -342,7 +342,7 @@ fn verify_signature(
     let (scheme, signature) =
         scheme_for(auth.method, auth.data, key.kind(), policy.hash_algorithms())?;
     sign::verify(&key, scheme, octets, signature)
-        .map_err(|_| fail("AUTH signature does not verify"))?;
+        .map_err(|_| fail("the AUTH signature does not verify with the certificate's key"))?;
     Ok(PeerAuth {
         method: auth.method,
         scheme: Some(scheme),
@@ -564,7 +564,7 @@ mod tests {
             assert_eq!(
                 check(&policy, "a.example.org", b"other octets", &payloads(&own)),
                 Err(ProtocolError::AuthenticationFailed(
-                    "AUTH signature does not verify"
+                    "the AUTH signature does not verify with the certificate's key"
                 ))
             );
         }
