@@ -236,7 +236,7 @@ fuzz_target!(|data: &[u8]| {
         b.is_established(sa[0]),
         "garbage tore down an established ISAKMP SA"
     );
-    assert_eq!(b.child_sas(sa[0]).len(), 1, "garbage removed an IPsec SA");
+    assert_eq!(b.child_sas(sa[0]).len(), want, "garbage removed an IPsec SA");
 });
 
 /// Variants 4 and 5: `data` as a payload chain, protected with the SA's keys.
