@@ -25,6 +25,8 @@
 //! port_nat_t = 4500                 # default 4500
 //! control_socket = "/run/ike/ike.sock"
 //! max_control_clients = 64          # control clients at once; one more is refused
+//! metrics = "127.0.0.1:9740"        # Prometheus metrics over HTTP (GET /metrics); default: off
+//! metrics_public = false            # true: allow a non-loopback metrics address
 //! kernel = "xfrm"                   # "xfrm" (default) | "none"
 //! log = "info,ike=debug"            # default level, then per-subsystem levels
 //! retransmit_timeout = "2s"         # first retransmission (strongSwan names from here on)
@@ -177,6 +179,9 @@ pub struct DaemonConfig {
     pub shards: Option<u8>,
     /// Control clients served at once (default 64); one more is told so and closed.
     pub max_control_clients: usize,
+    /// Where to serve Prometheus metrics over HTTP (`metrics = "127.0.0.1:9740"`); `None`:
+    /// not served. A non-loopback address needs `metrics_public = true`.
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 impl Default for DaemonConfig {
@@ -191,6 +196,7 @@ impl Default for DaemonConfig {
             endpoint: EndpointConfig::default(),
             shards: None,
             max_control_clients: 64,
+            metrics: None,
         }
     }
 }
