@@ -134,11 +134,26 @@ pub(crate) struct Events {
     latency: Family<Labels, Histogram, fn() -> Histogram>,
 }
 
+/// Every (version, role) pair: their series exist from the start (an empty family is not
+/// written at all, and a series that appears late is not a zero).
+const VERSION_ROLES: [(u8, &str); 4] = [
+    (1, "initiator"),
+    (1, "responder"),
+    (2, "initiator"),
+    (2, "responder"),
+];
+
 impl Default for Events {
     fn default() -> Self {
+        let latency =
+            Family::<Labels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
+        for (v, role) in VERSION_ROLES {
+            let _ =
+                latency.get_or_create(&vec![("version", v.to_string()), ("role", role.to_owned())]);
+        }
         Self {
             counts: Mutex::new(EventCounts::default()),
-            latency: Family::new_with_constructor(latency_histogram),
+            latency,
         }
     }
 }
@@ -266,7 +281,9 @@ pub(crate) async fn serve(listener: tokio::net::TcpListener, scrape: Arc<Scrape>
                 .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
             match tokio::time::timeout(CONNECTION_WAIT, conn).await {
                 Ok(Err(e)) => debug!(target: "control", "metrics: {peer}: {e}"),
-                Err(_) => debug!(target: "control", "metrics: {peer}: closed after {CONNECTION_WAIT:?}"),
+                Err(_) => {
+                    debug!(target: "control", "metrics: {peer}: closed after {CONNECTION_WAIT:?}")
+                }
                 Ok(Ok(())) => {}
             }
             drop(permit);
@@ -286,7 +303,10 @@ fn plain(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
 
 async fn respond<B>(scrape: &Scrape, req: Request<B>) -> Response<Full<Bytes>> {
     if req.uri().path() != "/metrics" {
-        return plain(StatusCode::NOT_FOUND, "not found: the metrics are at /metrics\n");
+        return plain(
+            StatusCode::NOT_FOUND,
+            "not found: the metrics are at /metrics\n",
+        );
     }
     if req.method() != Method::GET && req.method() != Method::HEAD {
         let mut r = plain(StatusCode::METHOD_NOT_ALLOWED, "GET only\n");
@@ -380,8 +400,11 @@ fn encode(
                 .and_then(|m| m.get(state))
                 .copied()
                 .unwrap_or(0);
-            sas.get_or_create(&vec![("version", v.to_owned()), ("state", state.to_owned())])
-                .set(i64::try_from(n).unwrap_or(i64::MAX));
+            sas.get_or_create(&vec![
+                ("version", v.to_owned()),
+                ("state", state.to_owned()),
+            ])
+            .set(i64::try_from(n).unwrap_or(i64::MAX));
         }
     }
     for (v, states) in &stats.ike_sas {
@@ -417,10 +440,10 @@ fn encode(
         "Datagrams dropped, by reason",
         counter_family(drops),
     );
-    let hs = counter_family(counts.handshakes.iter().map(|((v, role), n)| {
+    let hs = counter_family(VERSION_ROLES.iter().map(|(v, role)| {
         (
             vec![("version", v.to_string()), ("role", (*role).to_owned())],
-            *n,
+            counts.handshakes.get(&(*v, *role)).copied().unwrap_or(0),
         )
     }));
     reg.register(
@@ -449,7 +472,10 @@ fn encode(
         counts.child_rekeys,
     )];
     for (v, n) in &counts.ike_rekeys {
-        rekeys.push((vec![("sa", "ike".to_owned()), ("version", v.to_string())], *n));
+        rekeys.push((
+            vec![("sa", "ike".to_owned()), ("version", v.to_string())],
+            *n,
+        ));
     }
     reg.register(
         "ike_rekeys",
