@@ -375,7 +375,7 @@ pub(crate) async fn render(scrape: &Scrape) -> Result<String, std::fmt::Error> {
     let sas = requests::with_counters(&scrape.kernel, sas).await;
     let conns = per_connection(&sas, &scrape.totals);
     let counts = scrape.events.snapshot();
-    Ok(encode(&stats, &counts, &conns, &scrape.events)?)
+    encode(&stats, &counts, &conns, &scrape.events)
 }
 
 fn encode(
