@@ -543,6 +543,87 @@ mod tests {
         );
     }
 
+    fn sa(name: &str, children: &[(&str, u64, u64)]) -> IkeSaStatus {
+        IkeSaStatus {
+            name: name.into(),
+            version: 2,
+            state: "ESTABLISHED".into(),
+            local_addr: String::new(),
+            remote_addr: String::new(),
+            local_id: String::new(),
+            remote_id: String::new(),
+            initiator_spi: String::new(),
+            responder_spi: String::new(),
+            proposal: String::new(),
+            established_seconds: 0,
+            rekey_seconds: 0,
+            child_sas: children
+                .iter()
+                .map(|(c, bytes, packets)| crate::control::ChildSaStatus {
+                    name: (*c).into(),
+                    state: "INSTALLED".into(),
+                    spi_in: String::new(),
+                    spi_out: String::new(),
+                    local_ts: Vec::new(),
+                    remote_ts: Vec::new(),
+                    mode: "tunnel".into(),
+                    proposal: String::new(),
+                    bytes_in: *bytes,
+                    bytes_out: bytes * 2,
+                    packets_in: *packets,
+                    packets_out: packets * 2,
+                    last_use_seconds: None,
+                    rekey_seconds: 0,
+                    expire_seconds: 0,
+                    total_bytes_in: 0,
+                    total_bytes_out: 0,
+                    total_packets_in: 0,
+                    total_packets_out: 0,
+                })
+                .collect(),
+        }
+    }
+
+    /// A child's totals: what its gone SAs left plus every live SA of it (two during a rekey);
+    /// a connection's: all its children, live and gone.
+    #[test]
+    fn totals_add_gone_and_live_sas() {
+        let totals = Totals::default();
+        totals.lock().unwrap().insert(
+            ("site-b".into(), "net".into()),
+            Counters {
+                bytes_in: 100,
+                bytes_out: 200,
+                packets_in: 1,
+                packets_out: 2,
+            },
+        );
+        totals.lock().unwrap().insert(
+            ("gone".into(), "x".into()),
+            Counters {
+                bytes_in: 5,
+                ..Counters::default()
+            },
+        );
+        let mut sas = vec![
+            sa("site-b", &[("net", 10, 1), ("other", 7, 3)]),
+            sa("site-b", &[("net", 5, 1)]),
+            sa("site-c", &[("net", 1000, 10)]),
+        ];
+        fill_totals(&mut sas, &totals);
+        for c in [&sas[0].child_sas[0], &sas[1].child_sas[0]] {
+            assert_eq!((c.total_bytes_in, c.total_bytes_out), (115, 230), "{c:?}");
+            assert_eq!((c.total_packets_in, c.total_packets_out), (3, 6));
+        }
+        assert_eq!(sas[0].child_sas[1].total_bytes_in, 7);
+        assert_eq!(sas[2].child_sas[0].total_bytes_in, 1000);
+        let conns = per_connection(&sas, &totals);
+        assert_eq!(conns["site-b"].bytes_in, 122);
+        assert_eq!(conns["site-b"].packets_out, 2 + 2 + 6 + 2);
+        assert_eq!(conns["site-c"].bytes_out, 2000);
+        assert_eq!(conns["gone"].bytes_in, 5);
+    }
+
     #[test]
     fn the_page_encodes_every_family() {
         let events = Events::default();
