@@ -890,6 +890,59 @@ daemon_log_mark() { DAEMON_LOG_FROM=$(wc -l <"$WORK/daemon.log"); }
 # ike_status: `ike status --json` of our daemon
 ike_status() { "$IKE" status --json -s "$IKE_SOCK"; }
 
+# ike_stats: `ike stats --json` of our daemon
+ike_stats() { "$IKE" stats --json -s "$IKE_SOCK"; }
+
+# metrics_scrape: GET /metrics from our daemon's metrics address (127.0.0.1:$METRICS_PORT in
+# its namespace; IKE_DAEMON_EXTRA must set `metrics`), by hand over bash's /dev/tcp; the body
+# goes to $WORK/metrics.txt. Fails unless the answer is 200 and the page ends with # EOF.
+METRICS_PORT=9740
+metrics_scrape() {
+  ip netns exec "$NS_A" timeout 10 bash -c '
+    exec 3<>/dev/tcp/127.0.0.1/'"$METRICS_PORT"' || exit 1
+    printf "GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n" >&3
+    cat <&3' >"$WORK/metrics.http" 2>/dev/null || return 1
+  head -n 1 "$WORK/metrics.http" | grep -q '^HTTP/1\.[01] 200' || return 1
+  sed '1,/^\r$/d' "$WORK/metrics.http" >"$WORK/metrics.txt"
+  [[ $(tail -n 1 "$WORK/metrics.txt") == "# EOF" ]]
+}
+
+# metric SERIES: the value of one series of the last scrape (`name{labels}` exactly as the page
+# writes it, or a bare name), 0 when absent
+metric() {
+  awk -v k="$1" 'index($0, k " ") == 1 { v = $NF } END { print (v == "" ? 0 : v) }' \
+    "$WORK/metrics.txt"
+}
+
+# metric_sum PREFIX: the sum of every series starting with PREFIX in the last scrape
+metric_sum() {
+  awk -v k="$1" 'index($0, k) == 1 { s += $NF } END { print s + 0 }' "$WORK/metrics.txt"
+}
+
+# check_metrics_match_stats: the page agrees with `ike stats --json` (SA counts, Child SAs,
+# half-open, handshakes, drops) scraped at the same moment
+check_metrics_match_stats() {
+  local st
+  check "GET /metrics answers 200 with an OpenMetrics page" metrics_scrape
+  st=$(ike_stats)
+  local v state
+  for v in 1 2; do
+    for state in CONNECTING ESTABLISHED REKEYING DELETING; do
+      check_eq "metrics: IKEv$v SAs $state" \
+        "$(jq -r ".ike_sas[\"$v\"].$state // 0" <<<"$st")" \
+        "$(metric "ike_ike_sas{version=\"$v\",state=\"$state\"}")"
+    done
+  done
+  check_eq "metrics: Child SAs" "$(jq -r .child_sas <<<"$st")" "$(metric ike_child_sas)"
+  check_eq "metrics: half-open" "$(jq -r .half_open <<<"$st")" "$(metric ike_half_open)"
+  check_eq "metrics: handshakes" "$(jq -r .handshakes <<<"$st")" \
+    "$(metric_sum ike_handshakes_total)"
+  check_eq "metrics: drops" "$(jq -r '[.drops[]] | add // 0' <<<"$st")" \
+    "$(metric_sum ike_drops_total)"
+  check_eq "metrics: handshake latency samples = handshakes" \
+    "$(jq -r .handshakes <<<"$st")" "$(metric_sum ike_handshake_duration_seconds_count)"
+}
+
 # ike_get JQ_FILTER: jq -r FILTER over ike_status
 ike_get() { ike_status | jq -r "$1"; }
 

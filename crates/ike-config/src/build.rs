@@ -53,6 +53,8 @@ const DAEMON_KEYS: &[&str] = &[
     "prefer_configured_proposals",
     "non_first_fragments",
     "shards",
+    "metrics",
+    "metrics_public",
 ];
 const CONNECTION_KEYS: &[&str] = &[
     "version",
@@ -532,6 +534,31 @@ fn daemon(ctx: &mut Ctx<'_>, t: &Table<'_, '_>) -> DaemonConfig {
     if let Some(n) = t.get("shards") {
         if let Some(v) = n.int_in(ctx, 1..=i64::from(ike_proto::shard::Shard::MAX)) {
             d.shards = u8::try_from(v).ok();
+        }
+    }
+    let public = t.get("metrics_public").and_then(|n| n.bool(ctx));
+    if let Some(n) = t.get("metrics") {
+        if let Some(s) = n.str(ctx, "an address and port such as \"127.0.0.1:9740\"") {
+            match s.trim().parse::<std::net::SocketAddr>() {
+                Err(_) => ctx.error(
+                    &n.span,
+                    &n.path,
+                    format!("\"{s}\" is not an address and port (expected e.g. \"127.0.0.1:9740\" or \"[::1]:9740\")"),
+                ),
+                Ok(a) if a.port() == 0 => ctx.error(
+                    &n.span,
+                    &n.path,
+                    "port 0: Prometheus must know where to scrape (expected e.g. \"127.0.0.1:9740\")",
+                ),
+                // The page names every connection and its traffic, with no authentication:
+                // beyond loopback only when asked for in so many words.
+                Ok(a) if !a.ip().is_loopback() && public != Some(true) => ctx.error(
+                    &n.span,
+                    &n.path,
+                    format!("{a} is not a loopback address: the metrics page has no authentication and names every connection (expected e.g. \"127.0.0.1:9740\", or set metrics_public = true to serve it there)"),
+                ),
+                Ok(a) => d.metrics = Some(a),
+            }
         }
     }
     d.endpoint = e;

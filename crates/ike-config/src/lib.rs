@@ -26,6 +26,8 @@
 //! control_socket = "/run/ike/ike.sock"
 //! max_control_clients = 64          # control clients at once; one more is refused
 //! secret_file_modes = "strict"      # PSK/key files readable by group or others: refused | "warn"
+//! metrics = "127.0.0.1:9740"        # Prometheus metrics over HTTP (GET /metrics); default: off
+//! metrics_public = false            # true: allow a non-loopback metrics address
 //! kernel = "xfrm"                   # "xfrm" (default) | "none"
 //! log = "info,ike=debug"            # default level, then per-subsystem levels
 //! retransmit_timeout = "2s"         # first retransmission (strongSwan names from here on)
@@ -181,6 +183,9 @@ pub struct DaemonConfig {
     /// Refuse a pre-shared key or private key file that group or others may read or write
     /// (`secret_file_modes = "strict"`, the default), or only warn (`"warn"`).
     pub secret_files_strict: bool,
+    /// Where to serve Prometheus metrics over HTTP (`metrics = "127.0.0.1:9740"`); `None`:
+    /// not served. A non-loopback address needs `metrics_public = true`.
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 impl Default for DaemonConfig {
@@ -196,6 +201,7 @@ impl Default for DaemonConfig {
             shards: None,
             max_control_clients: 64,
             secret_files_strict: true,
+            metrics: None,
         }
     }
 }

@@ -237,6 +237,36 @@ fn cases() -> Vec<(&'static str, String, Vec<String>)> {
             &[r#"bad.toml:4: connections.site-b.remote: missing in [connections.site-b] (expected a [connections.site-b.remote] table with auth and id)"#],
         ),
         c(
+            "metrics not an address and port",
+            edit(2, "kernel = \"none\"\nmetrics = \"localhost:9740\""),
+            &[r#"bad.toml:3: daemon.metrics: "localhost:9740" is not an address and port (expected e.g. "127.0.0.1:9740" or "[::1]:9740")"#],
+        ),
+        c(
+            "metrics without a port",
+            edit(2, "kernel = \"none\"\nmetrics = \"127.0.0.1\""),
+            &[r#"bad.toml:3: daemon.metrics: "127.0.0.1" is not an address and port (expected e.g. "127.0.0.1:9740" or "[::1]:9740")"#],
+        ),
+        c(
+            "metrics on port 0",
+            edit(2, "kernel = \"none\"\nmetrics = \"127.0.0.1:0\""),
+            &[r#"bad.toml:3: daemon.metrics: port 0: Prometheus must know where to scrape (expected e.g. "127.0.0.1:9740")"#],
+        ),
+        c(
+            "metrics as a number",
+            edit(2, "kernel = \"none\"\nmetrics = 9740"),
+            &[r#"bad.toml:3: daemon.metrics: expected an address and port such as "127.0.0.1:9740", found an integer"#],
+        ),
+        c(
+            "metrics on a public address without metrics_public",
+            edit(2, "kernel = \"none\"\nmetrics = \"0.0.0.0:9740\""),
+            &[r#"bad.toml:3: daemon.metrics: 0.0.0.0:9740 is not a loopback address: the metrics page has no authentication and names every connection (expected e.g. "127.0.0.1:9740", or set metrics_public = true to serve it there)"#],
+        ),
+        c(
+            "metrics_public not a boolean",
+            edit(2, "kernel = \"none\"\nmetrics = \"[::1]:9740\"\nmetrics_public = \"yes\""),
+            &[r#"bad.toml:4: daemon.metrics_public: expected true or false, found a string"#],
+        ),
+        c(
             "bad kernel",
             edit(2, r#"kernel = "netlink""#),
             &[r#"bad.toml:2: daemon.kernel: unknown kernel backend "netlink" (expected "xfrm" or "none")"#],

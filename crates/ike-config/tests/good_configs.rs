@@ -325,6 +325,30 @@ fn debug_output_hides_secrets_and_keys() {
 }
 
 #[test]
+fn metrics_address() {
+    let config = parse(&edit(2, "kernel = \"none\"")).unwrap();
+    assert_eq!(config.daemon.metrics, None, "off by default");
+    for (text, want) in [
+        ("metrics = \"127.0.0.1:9740\"", "127.0.0.1:9740"),
+        ("metrics = \" [::1]:19740 \"", "[::1]:19740"),
+        ("metrics = \"127.9.9.9:80\"", "127.9.9.9:80"),
+        (
+            "metrics = \"0.0.0.0:9740\"\nmetrics_public = true",
+            "0.0.0.0:9740",
+        ),
+        (
+            "metrics_public = true\nmetrics = \"[2001:db8::1]:9740\"",
+            "[2001:db8::1]:9740",
+        ),
+    ] {
+        let config = parse(&edit(2, &format!("kernel = \"none\"\n{text}")))
+            .unwrap_or_else(|e| panic!("{text}: {e}"));
+        let want: std::net::SocketAddr = want.parse().unwrap();
+        assert_eq!(config.daemon.metrics, Some(want), "{text}");
+    }
+}
+
+#[test]
 fn daemon_settings_map_to_the_endpoint() {
     let text = edit(
         2,

@@ -154,6 +154,9 @@ pub struct InstalledSa {
     pub packets_in: u64,
     /// Packets sent with this SA.
     pub packets_out: u64,
+    /// The kernel's use time of the pair (Unix seconds; the later of the two directions' XFRM
+    /// `use_time`); `None`: not used yet, or a backend that counts nothing.
+    pub use_time: Option<u64>,
 }
 
 impl InstalledSa {
@@ -175,6 +178,7 @@ impl InstalledSa {
             bytes_out: 0,
             packets_in: 0,
             packets_out: 0,
+            use_time: None,
         }
     }
 }

@@ -759,8 +759,13 @@ impl XfrmBackend {
         .map(|_| ())
     }
 
-    /// Bytes and packets the kernel counted on a state.
-    fn state_counters(&self, dst: IpAddr, protocol: IpsecProtocol, spi: u32) -> Option<(u64, u64)> {
+    /// Bytes, packets and use time (Unix seconds, 0: never) the kernel keeps of a state.
+    fn state_counters(
+        &self,
+        dst: IpAddr,
+        protocol: IpsecProtocol,
+        spi: u32,
+    ) -> Option<(u64, u64, u64)> {
         let mut id = UserSaId::default();
         id.destination(&dst);
         id.spi = spi;
@@ -775,6 +780,7 @@ impl XfrmBackend {
             Ok(Some(XfrmMessage::AddSa(m))) | Ok(Some(XfrmMessage::UpdateSa(m))) => Some((
                 m.user_sa_info.lifetime_cur.bytes,
                 m.user_sa_info.lifetime_cur.packets,
+                m.user_sa_info.lifetime_cur.use_time,
             )),
             _ => None,
         }
@@ -1084,14 +1090,18 @@ impl SaBackend for XfrmBackend {
     fn get(&self, spi_in: u32) -> Option<InstalledSa> {
         let e = self.sas.get(&spi_in)?;
         let mut info = e.info.clone();
-        if let Some((b, p)) = self.state_counters(info.local.ip(), e.protocol, info.spi_in) {
+        let mut used = 0;
+        if let Some((b, p, u)) = self.state_counters(info.local.ip(), e.protocol, info.spi_in) {
             info.bytes_in = b;
             info.packets_in = p;
+            used = u;
         }
-        if let Some((b, p)) = self.state_counters(info.remote.ip(), e.protocol, info.spi_out) {
+        if let Some((b, p, u)) = self.state_counters(info.remote.ip(), e.protocol, info.spi_out) {
             info.bytes_out = b;
             info.packets_out = p;
+            used = used.max(u);
         }
+        info.use_time = (used != 0).then_some(used);
         Some(info)
     }
 

@@ -134,6 +134,9 @@ pub struct AdmissionStats {
     pub cookies_sent: u64,
     /// Datagrams dropped, by reason.
     pub drops: Drops,
+    /// Requests (IKEv2) and Phase 1 / Quick Mode messages (IKEv1) sent again because no
+    /// answer came in time.
+    pub retransmissions: u64,
 }
 
 /// An IKE SA's state, in strongSwan's words (`ike status` shows them as they are).
@@ -253,6 +256,8 @@ pub struct ChildSaStatus {
     pub proposal: String,
     /// When it will be rekeyed, from now.
     pub rekey_in: Option<std::time::Duration>,
+    /// When its hard lifetime ends (it is deleted), from now.
+    pub expire_in: Option<std::time::Duration>,
 }
 
 #[cfg(test)]

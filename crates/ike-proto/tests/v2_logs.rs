@@ -40,6 +40,7 @@ fn logged(f: impl FnOnce()) -> String {
 
 #[test]
 fn messages_retransmissions_and_drops_are_logged_in_rfc_terms() {
+    let mut retransmissions = 0;
     let log = logged(|| {
         // 40 % loss so that something is retransmitted.
         let mut p = pair_with(
@@ -58,6 +59,7 @@ fn messages_retransmissions_and_drops_are_logged_in_rfc_terms() {
         let (now, a, b) = (p.now(), p.addr_a, p.addr_b);
         p.b.handle_datagram(now, b, a, b"garbage");
         assert_eq!(p.b.stats().drops.get(DropReason::Undecodable), 1);
+        retransmissions = p.a.stats().retransmissions + p.b.stats().retransmissions;
     });
     if std::env::var_os("SHOW_LOG").is_some() {
         eprintln!("{log}");
@@ -78,6 +80,10 @@ fn messages_retransmissions_and_drops_are_logged_in_rfc_terms() {
     ] {
         assert!(log.contains(want), "missing {want:?} in:\n{log}");
     }
+    // Every retransmission logged is counted (AdmissionStats::retransmissions).
+    let logged_retransmissions = log.matches("retransmitting ").count() as u64;
+    assert!(logged_retransmissions > 0);
+    assert_eq!(retransmissions, logged_retransmissions, "{log}");
     // No Rust type name reaches a user.
     for bad in ["Auth ", "RequestKind", "Some(", "IkeAuth", "Notify {"] {
         assert!(!log.contains(bad), "{bad:?} in:\n{log}");

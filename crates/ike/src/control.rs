@@ -275,6 +275,19 @@ pub struct ConnInfo {
     pub ike_sas: std::collections::BTreeMap<String, u64>,
     /// Its children.
     pub children: Vec<ChildInfo>,
+    /// Bytes received by all its Child SAs, live and gone, since the daemon started (0 with
+    /// `kernel = "none"`).
+    #[serde(default)]
+    pub total_bytes_in: u64,
+    /// Bytes sent, likewise.
+    #[serde(default)]
+    pub total_bytes_out: u64,
+    /// Packets received, likewise.
+    #[serde(default)]
+    pub total_packets_in: u64,
+    /// Packets sent, likewise.
+    #[serde(default)]
+    pub total_packets_out: u64,
 }
 
 /// A child of a loaded connection.
@@ -329,6 +342,10 @@ pub fn render_conns(conns: &[ConnInfo]) -> String {
             },
             c.proposals.join(", ")
         ));
+        out.push_str(&format!(
+            "  traffic: {} bytes in, {} bytes out, {} packets in, {} packets out (all Child SAs since start)\n",
+            c.total_bytes_in, c.total_bytes_out, c.total_packets_in, c.total_packets_out
+        ));
         for ch in &c.children {
             out.push_str(&format!(
                 "  {}: {} {} === {}, {}, start {}\n",
@@ -366,6 +383,22 @@ pub struct Stats {
     pub drops: std::collections::BTreeMap<String, u64>,
     /// Control clients served at once at most (`max_control_clients`).
     pub max_control_clients: usize,
+    /// IKE SAs established (rekeys not counted), both versions and roles.
+    #[serde(default)]
+    pub handshakes: u64,
+    /// IKE SAs that closed before they were established, by reason (RFC names:
+    /// NO_PROPOSAL_CHOSEN, AUTHENTICATION_FAILED, TIMEOUT, ...).
+    #[serde(default)]
+    pub handshake_failures: std::collections::BTreeMap<String, u64>,
+    /// IKE SA rekeys (IKEv1: re-authentications).
+    #[serde(default)]
+    pub ike_rekeys: u64,
+    /// Child SA rekeys.
+    #[serde(default)]
+    pub child_rekeys: u64,
+    /// Messages sent again because no answer came in time.
+    #[serde(default)]
+    pub retransmissions: u64,
 }
 
 impl Stats {
@@ -388,6 +421,23 @@ impl Stats {
         out.push_str(&format!(
             "Child SAs: {}\nhalf-open: {}, cookies sent: {}\n",
             self.child_sas, self.half_open, self.cookies_sent
+        ));
+        let failures: Vec<String> = self
+            .handshake_failures
+            .iter()
+            .map(|(r, n)| format!("{r} {n}"))
+            .collect();
+        out.push_str(&format!(
+            "handshakes: {} established, failed: {}\nrekeys: {} IKE, {} Child; retransmissions: {}\n",
+            self.handshakes,
+            if failures.is_empty() {
+                "none".to_owned()
+            } else {
+                failures.join(", ")
+            },
+            self.ike_rekeys,
+            self.child_rekeys,
+            self.retransmissions
         ));
         let drops: Vec<String> = self.drops.iter().map(|(r, n)| format!("{r} {n}")).collect();
         out.push_str(&format!(
@@ -487,10 +537,39 @@ pub struct ChildSaStatus {
     pub mode: String,
     /// Negotiated ESP transforms.
     pub proposal: String,
-    /// Bytes received.
+    /// Bytes received (the kernel's count of this SA; 0 with `kernel = "none"`).
     pub bytes_in: u64,
     /// Bytes sent.
     pub bytes_out: u64,
+    /// Packets received.
+    #[serde(default)]
+    pub packets_in: u64,
+    /// Packets sent.
+    #[serde(default)]
+    pub packets_out: u64,
+    /// Seconds since the kernel last used the SA (its XFRM `use_time`); `null`: never used, or
+    /// `kernel = "none"`.
+    #[serde(default)]
+    pub last_use_seconds: Option<u64>,
+    /// Seconds until the scheduled rekey (0: none scheduled).
+    #[serde(default)]
+    pub rekey_seconds: u64,
+    /// Seconds until the hard lifetime ends and the SA is deleted (0: no limit).
+    #[serde(default)]
+    pub expire_seconds: u64,
+    /// Bytes received by every SA of this child of the connection: the live ones and all that
+    /// rekeys and deletes replaced since the daemon started.
+    #[serde(default)]
+    pub total_bytes_in: u64,
+    /// Bytes sent, likewise.
+    #[serde(default)]
+    pub total_bytes_out: u64,
+    /// Packets received, likewise.
+    #[serde(default)]
+    pub total_packets_in: u64,
+    /// Packets sent, likewise.
+    #[serde(default)]
+    pub total_packets_out: u64,
 }
 
 impl Status {
@@ -540,6 +619,26 @@ impl Status {
                     c.bytes_out,
                     c.local_ts.join(","),
                     c.remote_ts.join(","),
+                );
+                let used = match c.last_use_seconds {
+                    Some(s) => format!("last use {s}s ago"),
+                    None => "not used".to_owned(),
+                };
+                let timers = match (c.rekey_seconds, c.expire_seconds) {
+                    (0, 0) => String::new(),
+                    (r, 0) => format!(", rekey in {r}s"),
+                    (0, e) => format!(", expires in {e}s"),
+                    (r, e) => format!(", rekey in {r}s, expires in {e}s"),
+                };
+                let _ = writeln!(
+                    out,
+                    "    {}/{} packets, {used}{timers}; child total {}/{} bytes, {}/{} packets",
+                    c.packets_in,
+                    c.packets_out,
+                    c.total_bytes_in,
+                    c.total_bytes_out,
+                    c.total_packets_in,
+                    c.total_packets_out,
                 );
             }
         }

@@ -2074,3 +2074,409 @@ fn stats_count_sas_and_drops() {
     assert!(text.contains("IKE SAs: 1 ESTABLISHED"), "{text}");
     let _ = b;
 }
+
+/// `GET PATH` (or another method) over plain TCP, by hand: (status line, headers, body).
+fn http(addr: &str, method: &str, path: &str) -> (String, String, String) {
+    use std::io::{Read as _, Write as _};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").expect("an HTTP answer");
+    let (status, headers) = head.split_once("\r\n").unwrap_or((head, ""));
+    let length = headers
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse::<usize>().unwrap())
+        })
+        .expect("a Content-Length");
+    assert_eq!(length, body.len(), "{raw}");
+    (status.to_owned(), headers.to_lowercase(), body.to_owned())
+}
+
+/// A strict reader of the OpenMetrics text format as the metrics page uses it: every family
+/// has HELP and TYPE before its samples, every sample belongs to the family above it with a
+/// suffix its type allows, labels are quoted and escaped, values are numbers, no series twice,
+/// histogram buckets grow up to `+Inf` = `_count`, and `# EOF` ends the page. Returns every
+/// series as `name{k="v",...}` (labels sorted) with its value, and each family's type.
+fn parse_openmetrics(
+    text: &str,
+) -> (
+    std::collections::BTreeMap<String, f64>,
+    std::collections::BTreeMap<String, String>,
+) {
+    use std::collections::BTreeMap;
+    let mut series = BTreeMap::new();
+    let mut types = BTreeMap::new();
+    let mut family: Option<(String, String)> = None;
+    let mut help_seen = false;
+    let lines: Vec<&str> = text.split('\n').collect();
+    assert_eq!(lines.last(), Some(&""), "the page ends with a newline");
+    assert_eq!(lines[lines.len() - 2], "# EOF", "the page ends with # EOF");
+    let mut buckets: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+    for line in &lines[..lines.len() - 2] {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            let (name, _) = rest.split_once(' ').expect("HELP name text");
+            assert!(!types.contains_key(name), "family {name} twice");
+            family = None;
+            help_seen = true;
+            let _ = name;
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, ty) = rest.split_once(' ').expect("TYPE name type");
+            assert!(help_seen, "TYPE {name} without HELP");
+            assert!(
+                ["counter", "gauge", "histogram", "info", "unknown"].contains(&ty),
+                "{line}"
+            );
+            assert!(
+                name.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':'),
+                "{name}"
+            );
+            types.insert(name.to_owned(), ty.to_owned());
+            family = Some((name.to_owned(), ty.to_owned()));
+            help_seen = false;
+            continue;
+        }
+        assert!(!line.starts_with('#'), "unexpected comment: {line}");
+        assert!(!line.is_empty(), "empty line before # EOF");
+        let (fam, ty) = family
+            .as_ref()
+            .unwrap_or_else(|| panic!("sample outside a family: {line}"));
+        let (name_labels, value) = line.rsplit_once(' ').expect("sample value");
+        let value: f64 = match value {
+            "+Inf" => f64::INFINITY,
+            v => v.parse().unwrap_or_else(|_| panic!("bad value in {line}")),
+        };
+        let (name, mut labels) = match name_labels.split_once('{') {
+            None => (name_labels, Vec::new()),
+            Some((n, rest)) => {
+                let body = rest.strip_suffix('}').unwrap_or_else(|| panic!("{line}"));
+                let mut labels = Vec::new();
+                let mut chars = body.chars().peekable();
+                while chars.peek().is_some() {
+                    let key: String = chars.by_ref().take_while(|c| *c != '=').collect();
+                    assert!(
+                        !key.is_empty()
+                            && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+                        "{line}"
+                    );
+                    assert_eq!(chars.next(), Some('"'), "{line}");
+                    let mut val = String::new();
+                    loop {
+                        match chars
+                            .next()
+                            .unwrap_or_else(|| panic!("unterminated: {line}"))
+                        {
+                            '\\' => match chars.next() {
+                                Some('n') => val.push('\n'),
+                                Some('"') => val.push('"'),
+                                Some('\\') => val.push('\\'),
+                                other => panic!("bad escape {other:?} in {line}"),
+                            },
+                            '"' => break,
+                            c => val.push(c),
+                        }
+                    }
+                    labels.push((key, val));
+                    match chars.next() {
+                        None => {}
+                        Some(',') => {}
+                        Some(c) => panic!("{c:?} after a label in {line}"),
+                    }
+                }
+                (n, labels)
+            }
+        };
+        let suffix = name
+            .strip_prefix(fam.as_str())
+            .unwrap_or_else(|| panic!("{name} outside family {fam}"));
+        let allowed: &[&str] = match ty.as_str() {
+            "counter" => &["_total", "_created"],
+            "gauge" => &[""],
+            "histogram" => &["_bucket", "_count", "_sum", "_created"],
+            _ => &["", "_info"],
+        };
+        assert!(allowed.contains(&suffix), "{name} in a {ty} family {fam}");
+        if ty == "counter" || suffix == "_count" {
+            assert!(value >= 0.0 && value.fract() == 0.0, "{line}");
+        }
+        if suffix == "_bucket" {
+            let le = labels
+                .iter()
+                .position(|(k, _)| k == "le")
+                .unwrap_or_else(|| panic!("bucket without le: {line}"));
+            let (_, bound) = labels.remove(le);
+            let bound: f64 = if bound == "+Inf" {
+                f64::INFINITY
+            } else {
+                bound.parse().unwrap()
+            };
+            labels.sort();
+            buckets
+                .entry(format!("{fam}{labels:?}"))
+                .or_default()
+                .push((bound, value));
+            labels.push((
+                "le".to_owned(),
+                if bound.is_infinite() {
+                    "+Inf".to_owned()
+                } else {
+                    bound.to_string()
+                },
+            ));
+        }
+        labels.sort();
+        let key = format!(
+            "{name}{{{}}}",
+            labels
+                .iter()
+                .map(|(k, v)| format!("{k}=\"{v}\""))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        assert!(series.insert(key.clone(), value).is_none(), "{key} twice");
+    }
+    for (h, bs) in &buckets {
+        assert!(
+            bs.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1),
+            "{h}: {bs:?}"
+        );
+        assert!(bs.last().unwrap().0.is_infinite(), "{h}: no +Inf bucket");
+    }
+    (series, types)
+}
+
+/// A series' value, 0 when the page does not have it (counters of events that never happened).
+fn metric(series: &std::collections::BTreeMap<String, f64>, key: &str) -> f64 {
+    series.get(key).copied().unwrap_or(0.0)
+}
+
+/// `[daemon] metrics`: the page answers GET /metrics in the OpenMetrics text format, before and
+/// after `ike up` and a rekey, and its numbers are those of `ike stats --json` and
+/// `ike status --json`; the status and list-conns gain packets, last use, timers and totals.
+#[test]
+fn metrics_page_agrees_with_stats_and_status() {
+    let (a_addr, b_addr) = ("127.0.41.1", "127.0.41.2");
+    if !can_bind_500(a_addr) {
+        return;
+    }
+    let dir = Scratch::new("metrics");
+    let (ca, cb) = configs(a_addr, b_addr, "none");
+    let port = std::net::TcpListener::bind((a_addr, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let scrape_at = format!("{a_addr}:{port}");
+    let ca2 = ca.replacen(
+        "[daemon]\n",
+        &format!("[daemon]\nmetrics = \"{scrape_at}\"\n"),
+        1,
+    );
+    assert_ne!(ca2, ca);
+    let b = Daemon::start(&dir.0, "b", &cb);
+    let a = Daemon::start(&dir.0, "a", &ca2);
+    let scrape = || {
+        let (status, headers, body) = http(&scrape_at, "GET", "/metrics");
+        assert_eq!(status, "HTTP/1.1 200 OK", "{body}");
+        assert!(
+            headers.contains("content-type: application/openmetrics-text; version=1.0.0"),
+            "{headers}"
+        );
+        if have("promtool") {
+            use std::io::Write as _;
+            let mut p = Command::new("promtool")
+                .args(["check", "metrics"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            p.stdin.take().unwrap().write_all(body.as_bytes()).unwrap();
+            let out = p.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "promtool: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        parse_openmetrics(&body)
+    };
+    let stats = |d: &Daemon| -> Value {
+        let (code, out, err) = d.ike(&["stats", "--json"]);
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str(&out).unwrap()
+    };
+
+    // Before anything: zeros, and every family typed.
+    let (m, types) = scrape();
+    assert_eq!(types.get("ike_ike_sas").map(String::as_str), Some("gauge"));
+    assert_eq!(types.get("ike_drops").map(String::as_str), Some("counter"));
+    assert_eq!(
+        types
+            .get("ike_handshake_duration_seconds")
+            .map(String::as_str),
+        Some("histogram")
+    );
+    assert_eq!(
+        metric(&m, "ike_ike_sas{state=\"ESTABLISHED\",version=\"2\"}"),
+        0.0
+    );
+    assert_eq!(
+        metric(&m, "ike_handshakes_total{role=\"initiator\",version=\"2\"}"),
+        0.0
+    );
+    assert!(
+        m.contains_key("ike_drops_total{reason=\"undecodable\"}"),
+        "{m:?}"
+    );
+
+    // Elsewhere: 404; another method: 405.
+    let (status, _, _) = http(&scrape_at, "GET", "/");
+    assert_eq!(status, "HTTP/1.1 404 Not Found");
+    let (status, headers, _) = http(&scrape_at, "POST", "/metrics");
+    assert_eq!(status, "HTTP/1.1 405 Method Not Allowed");
+    assert!(headers.contains("allow: get, head"), "{headers}");
+
+    hostile_input(&a, a_addr);
+    let (code, out, err) = a.ike(&["up", "site-b"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (m, _) = scrape();
+    let st = stats(&a);
+    let status = a.status();
+
+    // SA counts as `ike stats` and `ike status` count them.
+    for v in ["1", "2"] {
+        for state in ["CONNECTING", "ESTABLISHED", "REKEYING", "DELETING"] {
+            let want = st["ike_sas"][v][state].as_u64().unwrap_or(0) as f64;
+            let key = format!("ike_ike_sas{{state=\"{state}\",version=\"{v}\"}}");
+            assert_eq!(m.get(&key), Some(&want), "{key}: {st}");
+        }
+    }
+    assert_eq!(
+        metric(&m, "ike_ike_sas{state=\"ESTABLISHED\",version=\"2\"}"),
+        1.0
+    );
+    let children: usize = sas(&status)
+        .iter()
+        .map(|s| s["child_sas"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(children, 1);
+    assert_eq!(
+        metric(&m, "ike_child_sas{}"),
+        st["child_sas"].as_u64().unwrap() as f64
+    );
+    assert_eq!(metric(&m, "ike_child_sas{}"), children as f64);
+    assert_eq!(
+        metric(&m, "ike_half_open{}"),
+        st["half_open"].as_u64().unwrap() as f64
+    );
+    assert_eq!(
+        metric(&m, "ike_cookies_sent_total{}"),
+        st["cookies_sent"].as_u64().unwrap() as f64
+    );
+    assert_eq!(
+        metric(&m, "ike_retransmissions_total{}"),
+        st["retransmissions"].as_u64().unwrap() as f64
+    );
+    // Drops by reason: the hostile datagrams, the same on both.
+    let drops = st["drops"].as_object().unwrap();
+    assert!(!drops.is_empty(), "{st}");
+    for (reason, n) in drops {
+        let key = format!("ike_drops_total{{reason=\"{reason}\"}}");
+        assert_eq!(m.get(&key), Some(&(n.as_u64().unwrap() as f64)), "{key}");
+    }
+    let page_drops: f64 = m
+        .iter()
+        .filter(|(k, _)| k.starts_with("ike_drops_total{"))
+        .map(|(_, v)| v)
+        .sum();
+    let stat_drops: u64 = drops.values().map(|n| n.as_u64().unwrap()).sum();
+    assert_eq!(page_drops, stat_drops as f64);
+    // One handshake, as initiator, with its latency.
+    assert_eq!(st["handshakes"], 1, "{st}");
+    assert_eq!(
+        metric(&m, "ike_handshakes_total{role=\"initiator\",version=\"2\"}"),
+        1.0
+    );
+    let hist = "ike_handshake_duration_seconds";
+    assert_eq!(
+        metric(
+            &m,
+            &format!("{hist}_count{{role=\"initiator\",version=\"2\"}}")
+        ),
+        1.0
+    );
+    assert_eq!(
+        metric(
+            &m,
+            &format!("{hist}_bucket{{le=\"+Inf\",role=\"initiator\",version=\"2\"}}")
+        ),
+        1.0
+    );
+    let sum = metric(
+        &m,
+        &format!("{hist}_sum{{role=\"initiator\",version=\"2\"}}"),
+    );
+    assert!(sum > 0.0 && sum < 15.0, "{sum}");
+    // Traffic: kernel = "none" counts nothing, and says 0.
+    for dir_ in ["in", "out"] {
+        for what in ["bytes", "packets"] {
+            let key = format!(
+                "ike_connection_{what}_total{{connection=\"site-b\",direction=\"{dir_}\"}}"
+            );
+            assert_eq!(m.get(&key), Some(&0.0), "{key}");
+        }
+    }
+
+    // Status: the new fields of each Child SA.
+    let c = &status["ike_sas"][0]["child_sas"][0];
+    for k in [
+        "packets_in",
+        "packets_out",
+        "total_bytes_in",
+        "total_bytes_out",
+        "total_packets_in",
+        "total_packets_out",
+    ] {
+        assert_eq!(c[k], 0, "{k}: {c}");
+    }
+    assert!(c["last_use_seconds"].is_null(), "{c}");
+    let rekey = c["rekey_seconds"].as_u64().unwrap();
+    let expire = c["expire_seconds"].as_u64().unwrap();
+    assert!(rekey > 3000 && rekey <= 3600, "child rekey_time is 1h: {c}");
+    assert!(expire >= rekey, "{c}");
+    let (code, text, _) = a.ike(&["status"]);
+    assert_eq!(code, 0);
+    assert!(text.contains("0/0 packets, not used, rekey in"), "{text}");
+    let (code, out, _) = a.ike(&["list-conns", "--json"]);
+    assert_eq!(code, 0);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["connections"][0]["total_bytes_in"], 0, "{v}");
+    assert_eq!(v["connections"][0]["total_packets_out"], 0, "{v}");
+
+    // A Child SA rekey: counted on both, the totals carry on.
+    let (code, out, err) = a.ike(&["rekey", "site-b"]);
+    assert_eq!(code, 0, "{out}{err}");
+    wait_for("the Child SA rekey", || stats(&a)["child_rekeys"] == 1);
+    let (m, _) = scrape();
+    assert_eq!(
+        metric(&m, "ike_rekeys_total{sa=\"child\",version=\"any\"}"),
+        1.0
+    );
+    assert_eq!(
+        metric(&m, "ike_handshakes_total{role=\"initiator\",version=\"2\"}"),
+        1.0
+    );
+    let _ = b;
+}

@@ -778,6 +778,8 @@ impl IsakmpSa {
             remote_id: self.remote_id.clone().unwrap_or(Identity::Any),
             proposal,
             remote_auth: self.peer_auth.clone(),
+            version: 1,
+            handshake: now.saturating_duration_since(self.created),
         });
     }
 

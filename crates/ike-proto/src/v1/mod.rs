@@ -157,6 +157,8 @@ pub(crate) struct Engine {
     /// The local secret of responder cookies (RFC 2408 §2.5.3).
     secret: [u8; 32],
     cookie_counter: u64,
+    /// Messages sent again, for [`crate::status::AdmissionStats::retransmissions`].
+    retransmissions: u64,
 }
 
 impl Engine {
@@ -165,7 +167,12 @@ impl Engine {
             table: SaTable::default(),
             secret,
             cookie_counter: 0,
+            retransmissions: 0,
         }
+    }
+
+    pub(crate) fn retransmissions(&self) -> u64 {
+        self.retransmissions
     }
 
     pub(crate) fn contains(&self, h: SaHandle) -> bool {
@@ -598,6 +605,7 @@ impl Engine {
         if let Some((reason, from)) = out.dropped.take() {
             ctx.dropped(reason, from);
         }
+        self.retransmissions += u64::from(out.retransmissions);
         if let Some(old) = out.replaced.take() {
             self.replace(ctx, old, h);
         }

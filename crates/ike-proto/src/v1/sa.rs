@@ -45,6 +45,8 @@ pub(crate) struct Output {
     /// IPsec SAs of an ISAKMP SA that closed without deleting them: a newer ISAKMP SA with the
     /// same peer adopts them, or they are deleted.
     pub(crate) orphans: Vec<Child>,
+    /// Messages sent again (counted by the engine).
+    pub(crate) retransmissions: u32,
 }
 
 /// Where Phase 1 stands.
@@ -455,6 +457,7 @@ impl IsakmpSa {
                 Tick::Idle => {}
                 Tick::Resend => {
                     tracing::debug!(target: "ike", "retransmitting Main Mode message");
+                    out.retransmissions += 1;
                     let b = s.bytes.clone();
                     out.transmits.extend(self.datagrams(b));
                 }
@@ -508,6 +511,7 @@ impl IsakmpSa {
         });
         for b in resend {
             tracing::debug!(target: "ike", "retransmitting Quick Mode message");
+            out.retransmissions += 1;
             out.transmits.extend(self.datagrams(b));
         }
         // A responder's SA whose message 3 never came goes again.
@@ -548,6 +552,8 @@ impl IsakmpSa {
             spi_r: self.rcookie,
             connection: self.conn.clone(),
             reason,
+            version: 1,
+            established: self.established_at.is_some(),
         });
         out.closed = true;
         out
@@ -595,6 +601,7 @@ impl IsakmpSa {
                     mode: c.mode,
                     proposal: c.proposal.clone(),
                     rekey_in: c.rekey_at.map(|t| t.saturating_duration_since(now)),
+                    expire_in: Some(c.expire_at.saturating_duration_since(now)),
                 })
                 .collect(),
         }

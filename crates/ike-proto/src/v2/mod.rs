@@ -235,6 +235,10 @@ pub enum Event {
         proposal: String,
         /// How the peer authenticated (method, signature scheme, certificate chain).
         remote_auth: Option<PeerAuth>,
+        /// 1 (an ISAKMP SA) or 2.
+        version: u8,
+        /// From the SA's first message, sent or received, to now.
+        handshake: std::time::Duration,
     },
     /// An IKE SA has (new) keys: after IKE_SA_INIT, after each IKE_INTERMEDIATE key update,
     /// and for an SA made by a rekey. Only with [`EndpointConfig::export_keys`].
@@ -291,6 +295,10 @@ pub enum Event {
         connection: String,
         /// Why.
         reason: CloseReason,
+        /// 1 (an ISAKMP SA) or 2.
+        version: u8,
+        /// Whether it had been established (false: its handshake failed).
+        established: bool,
     },
     /// The peer of an established IKE SA moved (a NAT changed its mapping, RFC 7296 §2.23): its
     /// Child SAs now send ESP (UDP-encapsulated) to `remote`, so the driver updates them.
@@ -1086,7 +1094,10 @@ impl Endpoint {
 
     /// Admission statistics.
     pub fn stats(&self) -> AdmissionStats {
-        self.stats
+        AdmissionStats {
+            retransmissions: self.stats.retransmissions + self.v1.retransmissions(),
+            ..self.stats
+        }
     }
 
     /// Whether the SA is established.
@@ -1255,6 +1266,7 @@ impl Endpoint {
         if let Some((reason, from)) = out.dropped.take() {
             self.dropped(reason, from);
         }
+        self.stats.retransmissions += u64::from(out.retransmissions);
         let closed = out.closed;
         let restart = out.restart.take();
         if let Some(id) = out.initial_contact.take() {

@@ -49,6 +49,8 @@ pub(crate) struct Output {
     pub(crate) restart: Option<dpd::Restart>,
     /// The message was dropped, why, and where it came from (counted by the endpoint).
     pub(crate) dropped: Option<(crate::status::DropReason, SocketAddr)>,
+    /// Requests sent again (counted by the endpoint).
+    pub(crate) retransmissions: u32,
 }
 
 const NONCE_LEN: usize = 32;
@@ -653,6 +655,7 @@ impl IkeSa {
                         IpsecProtocol::Ah => format!("ah:{}", c.chosen.describe()),
                     },
                     rekey_in: c.rekey_at.map(|t| t.saturating_duration_since(now)),
+                    expire_in: c.expire_at.map(|t| t.saturating_duration_since(now)),
                 })
                 .collect(),
         }
@@ -709,6 +712,8 @@ impl IkeSa {
             spi_r: self.spi_r,
             connection: self.connection.clone(),
             reason,
+            version: 2,
+            established: self.established_at.is_some(),
         });
         out.closed = true;
     }
@@ -963,6 +968,7 @@ impl IkeSa {
         tracing::debug!(target: "ike", "retransmitting {} request {} to {} (retransmission {} of {})", o.kind.exchange(), o.mid, self.remote, o.tries, config.retransmit_tries);
         let bytes = o.bytes.clone();
         self.transmit(&mut out, bytes);
+        out.retransmissions += 1;
         out
     }
 }

@@ -16,6 +16,7 @@
 //! installs), `net` (sockets) and `control` (the control socket). Keys are never logged.
 
 mod kernel;
+mod metrics;
 mod net;
 mod requests;
 mod shard;
@@ -155,6 +156,10 @@ struct Coordinator {
     shards: requests::Shards,
     traps: kernel::Traps,
     started: Instant,
+    /// The counters of the Child SAs that are gone.
+    totals: metrics::Totals,
+    /// What the shards counted as events arrived.
+    events: Arc<metrics::Events>,
 }
 
 async fn run_async(options: Options, config: Config) -> anyhow::Result<()> {
@@ -187,6 +192,18 @@ async fn run_async(options: Options, config: Config) -> anyhow::Result<()> {
     let listener = bind_control(&socket_path)?;
     info!(target: "control", "control socket {}", socket_path.display());
 
+    let metrics_listener = match config.daemon.metrics {
+        Some(addr) => {
+            let l = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding the metrics address {addr} (metrics)"))?;
+            info!(target: "control", "metrics on http://{addr}/metrics");
+            Some(l)
+        }
+        None => None,
+    };
+    let totals = metrics::Totals::default();
+    let events = Arc::new(metrics::Events::default());
     let (tx, mut rx) = mpsc::channel::<Input>(1024);
     let (to_coordinator, mut from_shards) = mpsc::unbounded_channel::<ToCoordinator>();
     let count = shard_count(&config);
@@ -201,6 +218,8 @@ async fn run_async(options: Options, config: Config) -> anyhow::Result<()> {
             socks: socks.clone(),
             keylog: keylog.clone(),
             to_coordinator: to_coordinator.clone(),
+            totals: totals.clone(),
+            events: events.clone(),
         })?;
         senders.push(stx);
         threads.push(thread);
@@ -219,6 +238,20 @@ async fn run_async(options: Options, config: Config) -> anyhow::Result<()> {
     if config.daemon.kernel != KernelKind::None {
         kernel::spawn_monitor(tx.clone())?;
     }
+    let started = Instant::now();
+    if let Some(l) = metrics_listener {
+        tokio::spawn(metrics::serve(
+            l,
+            Arc::new(metrics::Scrape {
+                shards: shards.clone(),
+                kernel: kernel.clone(),
+                totals: totals.clone(),
+                events: events.clone(),
+                started,
+                max_control_clients: config.daemon.max_control_clients,
+            }),
+        ));
+    }
 
     let mut sigterm = signal(SignalKind::terminate()).context("SIGTERM handler")?;
     let mut sigint = signal(SignalKind::interrupt()).context("SIGINT handler")?;
@@ -232,7 +265,9 @@ async fn run_async(options: Options, config: Config) -> anyhow::Result<()> {
         routes: net::Routes::default(),
         shards,
         traps: kernel::Traps::default(),
-        started: Instant::now(),
+        started,
+        totals,
+        events,
     };
     let n = c.config.connections.len();
     info!(
@@ -263,6 +298,7 @@ async fn run_async(options: Options, config: Config) -> anyhow::Result<()> {
                     tokio::spawn(requests::status_stream(
                         c.shards.clone(),
                         c.kernel.clone(),
+                        c.totals.clone(),
                         lines,
                     ));
                 }
@@ -306,10 +342,21 @@ impl Coordinator {
         let req_is_authorities = req == Request::ListAuthorities;
         match req {
             Request::Status => {
-                tokio::spawn(requests::status(shards, self.kernel.clone(), reply));
+                tokio::spawn(requests::status(
+                    shards,
+                    self.kernel.clone(),
+                    self.totals.clone(),
+                    reply,
+                ));
             }
             Request::ListConns => {
-                tokio::spawn(requests::list_conns(shards, self.config.clone(), reply));
+                tokio::spawn(requests::list_conns(
+                    shards,
+                    self.config.clone(),
+                    self.kernel.clone(),
+                    self.totals.clone(),
+                    reply,
+                ));
             }
             Request::Reload => {
                 let report = self.reload();
@@ -338,6 +385,7 @@ impl Coordinator {
                     shards,
                     self.started,
                     self.config.daemon.max_control_clients,
+                    self.events.clone(),
                     reply,
                 ));
             }

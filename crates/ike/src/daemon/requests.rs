@@ -9,6 +9,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::warn;
 
 use super::hex8;
+use super::metrics::{self, Events, Totals};
 use super::shard::{ConnSummary, DownResult, Kernel, ShardInput};
 use crate::control::{CertInfo, IkeSaStatus, Response, Status};
 
@@ -37,12 +38,15 @@ pub(super) async fn ask_all<T>(
     out
 }
 
-/// Fills in the kernel's byte counters of every Child SA, on a blocking thread: with `xfrm`
-/// each is a netlink round trip (XFRM_MSG_GETSA), which must not hold up a shard. The backend's
-/// lock is taken per Child SA, so that installs go on in between.
+/// Fills in the kernel's counters (bytes, packets, last use) of every Child SA, on a blocking
+/// thread: with `xfrm` each is a netlink round trip (XFRM_MSG_GETSA), which must not hold up a
+/// shard. The backend's lock is taken per Child SA, so that installs go on in between.
 pub(super) async fn with_counters(kernel: &Kernel, mut sas: Vec<IkeSaStatus>) -> Vec<IkeSaStatus> {
     let kernel = kernel.clone();
     let filled = tokio::task::spawn_blocking(move || {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
         for c in sas.iter_mut().flat_map(|s| s.child_sas.iter_mut()) {
             let Ok(spi) = u32::from_str_radix(&c.spi_in, 16) else {
                 continue;
@@ -50,6 +54,8 @@ pub(super) async fn with_counters(kernel: &Kernel, mut sas: Vec<IkeSaStatus>) ->
             let k = kernel.lock().unwrap_or_else(|e| e.into_inner()).get(spi);
             if let Some(k) = k {
                 (c.bytes_in, c.bytes_out) = (k.bytes_in, k.bytes_out);
+                (c.packets_in, c.packets_out) = (k.packets_in, k.packets_out);
+                c.last_use_seconds = k.use_time.map(|t| now.saturating_sub(t));
             }
         }
         sas
@@ -58,14 +64,21 @@ pub(super) async fn with_counters(kernel: &Kernel, mut sas: Vec<IkeSaStatus>) ->
     filled.unwrap_or_default()
 }
 
-/// `ike status`: every shard's IKE SAs, shard after shard, with the kernel's counters.
-pub(super) async fn status(shards: Shards, kernel: Kernel, reply: oneshot::Sender<Response>) {
+/// `ike status`: every shard's IKE SAs, shard after shard, with the kernel's counters and the
+/// per-child totals.
+pub(super) async fn status(
+    shards: Shards,
+    kernel: Kernel,
+    totals: Totals,
+    reply: oneshot::Sender<Response>,
+) {
     let sas = ask_all(&shards, ShardInput::Status)
         .await
         .into_iter()
         .flatten()
         .collect();
-    let ike_sas = with_counters(&kernel, sas).await;
+    let mut ike_sas = with_counters(&kernel, sas).await;
+    metrics::fill_totals(&mut ike_sas, &totals);
     let _ = reply.send(Response {
         ok: true,
         message: None,
@@ -81,8 +94,14 @@ pub(super) async fn status(shards: Shards, kernel: Kernel, reply: oneshot::Sende
 const PAGE: usize = 512;
 
 /// `ike status --json --stream`: every shard's IKE SAs, a page at a time, one JSON line each
-/// on `lines`; the channel closes at the end.
-pub(super) async fn status_stream(shards: Shards, kernel: Kernel, lines: mpsc::Sender<String>) {
+/// on `lines`; the channel closes at the end. A child's totals count the live SAs of the
+/// same page (a page holds every SA of a connection unless it has more than [`PAGE`]).
+pub(super) async fn status_stream(
+    shards: Shards,
+    kernel: Kernel,
+    totals: Totals,
+    lines: mpsc::Sender<String>,
+) {
     for tx in shards.iter() {
         let mut after = None;
         loop {
@@ -97,7 +116,8 @@ pub(super) async fn status_stream(shards: Shards, kernel: Kernel, lines: mpsc::S
             }
             let Ok((page, last)) = orx.await else { break };
             let n = page.len();
-            let page = with_counters(&kernel, page).await;
+            let mut page = with_counters(&kernel, page).await;
+            metrics::fill_totals(&mut page, &totals);
             for sa in &page {
                 let Ok(line) = serde_json::to_string(sa) else {
                     continue;
@@ -254,9 +274,29 @@ pub(super) async fn stats(
     shards: Shards,
     started: std::time::Instant,
     max_control_clients: usize,
+    events: Arc<Events>,
     reply: oneshot::Sender<Response>,
 ) {
-    let parts = ask_all(&shards, ShardInput::Stats).await;
+    let st = gather_stats(&shards, started, max_control_clients, &events).await;
+    let _ = reply.send(Response {
+        ok: true,
+        message: None,
+        status: None,
+        stats: Some(st),
+        connections: None,
+        reload: None,
+        certs: None,
+    });
+}
+
+/// Every shard's counters, summed, and the event counts (`ike stats`, the metrics page).
+pub(super) async fn gather_stats(
+    shards: &Shards,
+    started: std::time::Instant,
+    max_control_clients: usize,
+    events: &Events,
+) -> crate::control::Stats {
+    let parts = ask_all(shards, ShardInput::Stats).await;
     let mut st = crate::control::Stats {
         uptime_seconds: started.elapsed().as_secs(),
         shards: shards.len(),
@@ -276,25 +316,27 @@ pub(super) async fn stats(
         st.child_sas += p.child_sas;
         st.half_open += p.half_open;
         st.cookies_sent += p.cookies_sent;
+        st.retransmissions += p.retransmissions;
         for (r, n) in p.drops {
             *st.drops.entry(r).or_default() += n;
         }
     }
-    let _ = reply.send(Response {
-        ok: true,
-        message: None,
-        status: None,
-        stats: Some(st),
-        connections: None,
-        reload: None,
-        certs: None,
-    });
+    let counts = events.snapshot();
+    st.handshakes = counts.handshakes.values().sum();
+    for ((_, reason), n) in counts.failures {
+        *st.handshake_failures.entry(reason).or_default() += n;
+    }
+    st.ike_rekeys = counts.ike_rekeys.values().sum();
+    st.child_rekeys = counts.child_rekeys;
+    st
 }
 
 /// `ike list-conns`: the loaded connections, with their IKE SAs now by state.
 pub(super) async fn list_conns(
     shards: Shards,
     config: std::sync::Arc<ike_config::Config>,
+    kernel: Kernel,
+    totals: Totals,
     reply: oneshot::Sender<Response>,
 ) {
     use crate::control::{ChildInfo, ConnInfo};
@@ -304,6 +346,8 @@ pub(super) async fn list_conns(
         .into_iter()
         .flatten()
         .collect();
+    let sas = with_counters(&kernel, sas).await;
+    let traffic = metrics::per_connection(&sas, &totals);
     let auth = |a: &AuthMethod| {
         match a {
             AuthMethod::Psk(_) => "psk",
@@ -323,7 +367,12 @@ pub(super) async fn list_conns(
             for s in sas.iter().filter(|s| s.name == c.name) {
                 *ike_sas.entry(s.state.clone()).or_insert(0u64) += 1;
             }
+            let t = traffic.get(&c.name).copied().unwrap_or_default();
             ConnInfo {
+                total_bytes_in: t.bytes_in,
+                total_bytes_out: t.bytes_out,
+                total_packets_in: t.packets_in,
+                total_packets_out: t.packets_out,
                 name: c.name.clone(),
                 version: match c.version {
                     ike_config::IkeVersion::V1 => 1,

@@ -21,6 +21,7 @@ use ike_proto::v2::{CloseReason, Endpoint, Event, Identity, IkeSaState, SaHandle
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, error, info, warn};
 
+use super::metrics::{Counters, Events, Totals};
 use super::net::{self, Routes, Sock};
 use super::{hex8, mode_word, sleep_until, SHUTDOWN_WAIT};
 use crate::control::{ChildSaStatus, IkeSaStatus, Response};
@@ -140,6 +141,8 @@ struct ShardState {
     to_coordinator: mpsc::UnboundedSender<ToCoordinator>,
     up_waiters: HashMap<SaHandle, Vec<oneshot::Sender<Response>>>,
     down_waiters: Vec<DownWaiter>,
+    totals: Totals,
+    events: Arc<Events>,
 }
 
 /// What a shard is started with.
@@ -151,6 +154,8 @@ pub(super) struct ShardSetup {
     pub(super) socks: Arc<Vec<Sock>>,
     pub(super) keylog: Option<Arc<Mutex<KeyLog>>>,
     pub(super) to_coordinator: mpsc::UnboundedSender<ToCoordinator>,
+    pub(super) totals: Totals,
+    pub(super) events: Arc<Events>,
 }
 
 /// How many inputs wait for a shard before the receive tasks drop datagrams.
@@ -208,6 +213,8 @@ pub(super) fn spawn(setup: ShardSetup) -> anyhow::Result<(mpsc::Sender<ShardInpu
         to_coordinator: setup.to_coordinator,
         up_waiters: HashMap::new(),
         down_waiters: Vec::new(),
+        totals: setup.totals,
+        events: setup.events,
     };
     if setup.index == 0 {
         return Ok((tx, Running::Task(tokio::spawn(state.run(rx)))));
@@ -292,6 +299,7 @@ impl ShardState {
                 let a = self.endpoint.stats();
                 st.half_open = self.endpoint.half_open_count() as u64;
                 st.cookies_sent = a.cookies_sent;
+                st.retransmissions = a.retransmissions;
                 for (reason, n) in a.drops.iter().filter(|(_, n)| *n > 0) {
                     st.drops.insert(reason.key().to_owned(), n);
                 }
@@ -616,6 +624,15 @@ impl ShardState {
                         proposal: c.proposal,
                         bytes_in: 0,
                         bytes_out: 0,
+                        packets_in: 0,
+                        packets_out: 0,
+                        last_use_seconds: None,
+                        rekey_seconds: c.rekey_in.map_or(0, |d| d.as_secs()),
+                        expire_seconds: c.expire_in.map_or(0, |d| d.as_secs()),
+                        total_bytes_in: 0,
+                        total_bytes_out: 0,
+                        total_packets_in: 0,
+                        total_packets_out: 0,
                     })
                     .collect(),
             })
@@ -633,8 +650,11 @@ impl ShardState {
                 local_id,
                 remote_id,
                 proposal,
+                version,
+                handshake,
                 ..
             } => {
+                self.events.established(version, initiator, handshake);
                 let unknown = SocketAddr::new(net::unspecified(false), 0);
                 let (local, remote) = self
                     .endpoint
@@ -683,6 +703,14 @@ impl ShardState {
                         error!(target: "ike", "{}/{}: writing the key log: {e}", c.connection, c.child);
                     }
                 }
+                // A rekey: the responder's new SA waits for the old one's delete, or the IKE
+                // SA holds another Child SA of the same child.
+                let rekey = c.outbound_after_delete.is_some()
+                    || self
+                        .endpoint
+                        .child_sas(c.sa)
+                        .iter()
+                        .any(|(name, spi_in, _)| *name == c.child && *spi_in != c.spi_in);
                 let installed = self.kernel().install(&c);
                 if let Err(e) = installed {
                     // The peer installed its half: delete the Child SA (telling it) rather
@@ -725,6 +753,9 @@ impl ShardState {
                     c.spi_out
                 );
                 self.resolve_up(c.sa, Response::ok(msg));
+                if rekey {
+                    self.events.child_rekeyed();
+                }
             }
             Event::ChildSaFailed {
                 sa,
@@ -753,8 +784,27 @@ impl ShardState {
                 ..
             } => {
                 info!(target: "ike", "{connection}/{child}: Child SA deleted in {spi_in:08x} out {spi_out:08x}");
-                if let Err(e) = self.kernel().delete(spi_in) {
-                    debug!(target: "kernel", "{connection}/{child}: {e}");
+                // Its last counters, before they go with it: the per-child totals outlive it.
+                let last = {
+                    let mut k = self.kernel();
+                    let last = k.get(spi_in);
+                    if let Err(e) = k.delete(spi_in) {
+                        debug!(target: "kernel", "{connection}/{child}: {e}");
+                    }
+                    last
+                };
+                if let Some(k) = last {
+                    self.totals
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .entry((connection, child))
+                        .or_default()
+                        .add(&Counters {
+                            bytes_in: k.bytes_in,
+                            bytes_out: k.bytes_out,
+                            packets_in: k.packets_in,
+                            packets_out: k.packets_out,
+                        });
                 }
             }
             Event::IkeSaRekeyed {
@@ -763,6 +813,9 @@ impl ShardState {
                 spi_i,
                 spi_r,
             } => {
+                if let Some(s) = self.endpoint.sa_status(new, Instant::now()) {
+                    self.events.ike_rekeyed(s.version);
+                }
                 let name = self.endpoint.connection_of(new).unwrap_or_default();
                 // (An IKEv1 ISAKMP SA that was re-authenticated is already gone.)
                 let from = self.endpoint.sa_spis(old).map_or_else(
@@ -785,7 +838,12 @@ impl ShardState {
                 spi_r,
                 connection,
                 reason,
+                version,
+                established,
             } => {
+                if !established {
+                    self.events.failed(version, &reason);
+                }
                 let spis = format!(" {}_i {}_r", hex8(&spi_i), hex8(&spi_r));
                 if reason == CloseReason::Rekeyed {
                     debug!(target: "ike", "{connection}: old IKE SA{spis} closed after rekey");

@@ -395,6 +395,8 @@ impl IkeSa {
                 .unwrap_or_else(|| peer.remote_id.clone()),
             proposal: self.chosen.map(|c| c.describe()).unwrap_or_default(),
             remote_auth: self.auth.remote.clone(),
+            version: 2,
+            handshake: self.clock.saturating_duration_since(self.created),
         });
     }
 

@@ -549,6 +549,7 @@ impl Driver {
                 remote_id,
                 proposal,
                 remote_auth,
+                ..
             } => {
                 self.live.push(sa);
                 self.current = Some(sa);
