@@ -38,6 +38,27 @@ pub fn send(socket: &Path, request: &Request, wait: Duration) -> anyhow::Result<
 /// Sends `request` to the daemon at `socket` and waits at most `wait` for its answer; a wait
 /// that runs out is a failed [`Response`], a daemon that cannot be reached an error.
 pub fn request(socket: &Path, request: &Request, wait: Duration) -> anyhow::Result<Response> {
+    // A daemon whose control slots are all taken refuses at once; idle clients become
+    // evictable within a moment, so try again for a little while before giving up.
+    let give_up = std::time::Instant::now() + RETRY_FULL;
+    loop {
+        let resp = request_once(socket, request, wait)?;
+        let full = !resp.ok
+            && resp
+                .message
+                .as_deref()
+                .is_some_and(|m| m.starts_with("too many control clients"));
+        if !full || std::time::Instant::now() >= give_up {
+            return Ok(resp);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// How long a client retries a daemon whose control slots are all taken.
+const RETRY_FULL: Duration = Duration::from_secs(2);
+
+fn request_once(socket: &Path, request: &Request, wait: Duration) -> anyhow::Result<Response> {
     let stream = send(socket, request, wait)?;
     let mut reader = BufReader::new(stream.take(MAX_RESPONSE as u64));
     let mut answer = String::new();

@@ -48,6 +48,10 @@ pub const REQUEST_WAIT: Duration = Duration::from_secs(120);
 /// How long a client may take to send its request line.
 const READ_REQUEST_WAIT: Duration = Duration::from_secs(10);
 
+/// How long a control client may take to send its request before it counts as idle (and may
+/// be closed to make room for another).
+const IDLE_GRACE: Duration = Duration::from_millis(250);
+
 /// What `ike daemon` was asked to do.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -595,6 +599,17 @@ impl Coordinator {
 /// Accepts control clients, at most `max` at once: one more gets an error line and is closed
 /// at once (each client also has [`READ_REQUEST_WAIT`] to send its request), so that idle or
 /// piled-up connections cannot exhaust the daemon.
+/// Control clients that sent no request within [`IDLE_GRACE`] of connecting, oldest first. A
+/// client sends its request as soon as it connects, so only idle connections get here; when
+/// every slot is taken, the oldest of them is closed to make room for the newcomer.
+#[derive(Default)]
+struct Waiting {
+    next: u64,
+    queue: std::collections::VecDeque<(u64, Arc<tokio::sync::Notify>)>,
+}
+
+type WaitingList = Arc<std::sync::Mutex<Waiting>>;
+
 async fn serve_control(
     listener: UnixListener,
     tx: mpsc::Sender<Input>,
@@ -602,38 +617,68 @@ async fn serve_control(
     hub: crate::logstream::LogHub,
 ) {
     let slots = Arc::new(tokio::sync::Semaphore::new(max));
+    let waiting = WaitingList::default();
     let mut refused = 0u64;
+    let mut evicted = 0u64;
     loop {
         match listener.accept().await {
-            Ok((stream, _)) => match slots.clone().try_acquire_owned() {
-                Ok(permit) => {
-                    let tx = tx.clone();
-                    let hub = hub.clone();
-                    tokio::spawn(async move {
-                        client(stream, tx, hub).await;
-                        drop(permit);
-                    });
-                }
-                Err(_) => {
-                    refused += 1;
-                    if refused.is_power_of_two() {
-                        warn!(target: "control", "{max} control clients already connected (max_control_clients): refused one ({refused} so far)");
-                    }
-                    tokio::spawn(async move {
-                        let mut stream = stream;
-                        let mut out = serde_json::to_string(&Response::err(format!(
-                            "too many control clients ({max} connected); try again"
-                        )))
-                        .unwrap_or_default();
-                        out.push('\n');
-                        let _ = tokio::time::timeout(
-                            Duration::from_secs(1),
-                            stream.write_all(out.as_bytes()),
+            Ok((stream, _)) => {
+                let mut permit = slots.clone().try_acquire_owned().ok();
+                if permit.is_none() {
+                    // Full: close the longest-idle client that has sent nothing, and take its
+                    // slot (it gives it back as soon as it runs). With none idle, refused at
+                    // once (the client retries briefly), so a flood drains fast.
+                    let victim = waiting
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .queue
+                        .pop_front();
+                    if let Some((_, n)) = victim {
+                        n.notify_one();
+                        evicted += 1;
+                        if evicted.is_power_of_two() {
+                            debug!(target: "control", "{max} control clients already connected: closed an idle one to make room ({evicted} so far)");
+                        }
+                        permit = tokio::time::timeout(
+                            Duration::from_millis(200),
+                            slots.clone().acquire_owned(),
                         )
-                        .await;
-                    });
+                        .await
+                        .ok()
+                        .and_then(Result::ok);
+                    }
                 }
-            },
+                match permit {
+                    Some(permit) => {
+                        let tx = tx.clone();
+                        let hub = hub.clone();
+                        let waiting = waiting.clone();
+                        tokio::spawn(async move {
+                            client(stream, tx, hub, waiting).await;
+                            drop(permit);
+                        });
+                    }
+                    None => {
+                        refused += 1;
+                        if refused.is_power_of_two() {
+                            warn!(target: "control", "{max} control clients already connected (max_control_clients): refused one ({refused} so far)");
+                        }
+                        tokio::spawn(async move {
+                            let mut stream = stream;
+                            let mut out = serde_json::to_string(&Response::err(format!(
+                                "too many control clients ({max} connected); try again"
+                            )))
+                            .unwrap_or_default();
+                            out.push('\n');
+                            let _ = tokio::time::timeout(
+                                Duration::from_secs(1),
+                                stream.write_all(out.as_bytes()),
+                            )
+                            .await;
+                        });
+                    }
+                }
+            }
             Err(e) => {
                 warn!(target: "control", "accept: {e}");
                 tokio::time::sleep(Duration::from_millis(100)).await;
@@ -713,12 +758,55 @@ async fn stream_log(
     let _ = w.shutdown().await;
 }
 
-async fn client(stream: UnixStream, tx: mpsc::Sender<Input>, hub: crate::logstream::LogHub) {
+async fn client(
+    stream: UnixStream,
+    tx: mpsc::Sender<Input>,
+    hub: crate::logstream::LogHub,
+    waiting: WaitingList,
+) {
     let (r, mut w) = stream.into_split();
     let mut reader = BufReader::new(r.take(MAX_LINE as u64));
     let mut line = String::new();
-    let response = match tokio::time::timeout(READ_REQUEST_WAIT, reader.read_line(&mut line)).await
-    {
+    let evict = Arc::new(tokio::sync::Notify::new());
+    let mut id = None;
+    let read = {
+        let deadline = tokio::time::Instant::now() + READ_REQUEST_WAIT;
+        let reading = tokio::time::timeout_at(deadline, reader.read_line(&mut line));
+        tokio::pin!(reading);
+        let grace = tokio::time::sleep(IDLE_GRACE);
+        tokio::pin!(grace);
+        loop {
+            tokio::select! {
+                r = &mut reading => break Some(r),
+                () = &mut grace, if id.is_none() => {
+                    // Idle: it may now be closed to make room.
+                    let mut list = waiting.lock().unwrap_or_else(|e| e.into_inner());
+                    list.next += 1;
+                    let n = list.next;
+                    list.queue.push_back((n, evict.clone()));
+                    id = Some(n);
+                }
+                () = evict.notified(), if id.is_some() => break None,
+            }
+        }
+    };
+    if let Some(id) = id {
+        waiting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .queue
+            .retain(|(x, _)| *x != id);
+    }
+    let Some(read) = read else {
+        let mut out = serde_json::to_string(&Response::err(
+            "closed: no request came, and the daemon needed the slot for another client",
+        ))
+        .unwrap_or_default();
+        out.push('\n');
+        let _ = w.try_write(out.as_bytes());
+        return;
+    };
+    let response = match read {
         Err(_) => Response::err("no request received in time"),
         Ok(Err(e)) => Response::err(format!("reading the request: {e}")),
         Ok(Ok(_)) => match serde_json::from_str::<Request>(line.trim()) {
