@@ -24,6 +24,8 @@ command -v swanctl >/dev/null || missing+=(strongswan-swanctl)
 [ -x /usr/bin/linux.uml ] || missing+=(user-mode-linux)
 PATH=$PATH:/usr/sbin:/sbin command -v modprobe >/dev/null || missing+=(kmod)
 command -v gcc >/dev/null || missing+=(gcc)
+# promtool (Debian's prometheus package) checks the daemon's metrics page.
+command -v promtool >/dev/null || missing+=(prometheus)
 for tool in tcpdump jq bc ip; do
   command -v "$tool" >/dev/null || missing+=("$( [ "$tool" = ip ] && echo iproute2 || echo "$tool")")
 done
@@ -35,7 +37,13 @@ if ((${#missing[@]})); then
   echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
+  # Install only: no service may start (the prometheus package would start a server).
+  policy=/usr/sbin/policy-rc.d
+  had_policy=0
+  [ -e "$policy" ] && had_policy=1
+  [ "$had_policy" = 1 ] || { printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod 755 "$policy"; }
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  [ "$had_policy" = 1 ] || rm -f "$policy"
 fi
 tshark --version | head -n 1
 
@@ -51,7 +59,7 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 step "unit, property, negative-table and tshark-oracle tests (cargo test --workspace)"
 # Tests that need a tool or root fail, instead of passing with a SKIPPED line, when these are set.
-IKE_REQUIRE_TSHARK=1 IKE_REQUIRE_PYTHON=1 IKE_REQUIRE_OPENSSL=1 IKE_REQUIRE_ROOT=1 \
+IKE_REQUIRE_TSHARK=1 IKE_REQUIRE_PYTHON=1 IKE_REQUIRE_OPENSSL=1 IKE_REQUIRE_ROOT=1 IKE_REQUIRE_PROMTOOL=1 \
   cargo test --workspace --quiet
 
 step "ike decode on every bundled capture (exit status must be 0)"
