@@ -35,7 +35,8 @@ gen() {
 V2=aes128gcm16-prfsha256-x25519
 # psk-x25519-gcm-ike-initiates, psk-x25519-gcm-strongswan-initiates, delete, rekey-child,
 # rekey-ike, daemon-psk: the same configuration (daemon-import runs it, and v1-main-psk's, in an
-# ike daemon in strongSwan's place)
+# ike daemon in strongSwan's place; daemon-failures starts from it and reloads disagreeing
+# settings)
 gen psk-x25519-gcm psk-x25519-gcm-ike-initiates SW_PROPOSALS=$V2 SW_ESP=aes128gcm16
 # psk-modp2048-cbc, daemon-psk-modp2048-cbc
 gen psk-modp2048-cbc psk-modp2048-cbc SW_PROPOSALS=aes256-sha256-modp2048 SW_ESP=aes256-sha256
