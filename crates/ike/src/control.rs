@@ -379,6 +379,10 @@ pub struct Stats {
     pub half_open: u64,
     /// COOKIE notifies sent (RFC 7296 §2.6).
     pub cookies_sent: u64,
+    /// Whether cookies are demanded now: some shard holds `cookie_threshold` half-open SAs or
+    /// more, so a new IKE_SA_INIT without a valid COOKIE is answered with one.
+    #[serde(default)]
+    pub cookies_active: bool,
     /// Datagrams dropped, by reason (only reasons that occurred).
     pub drops: std::collections::BTreeMap<String, u64>,
     /// Control clients served at once at most (`max_control_clients`).
@@ -419,8 +423,15 @@ impl Stats {
             out.push_str("IKE SAs: none\n");
         }
         out.push_str(&format!(
-            "Child SAs: {}\nhalf-open: {}, cookies sent: {}\n",
-            self.child_sas, self.half_open, self.cookies_sent
+            "Child SAs: {}\nhalf-open: {}, cookies sent: {}, cookies {}\n",
+            self.child_sas,
+            self.half_open,
+            self.cookies_sent,
+            if self.cookies_active {
+                "demanded now"
+            } else {
+                "not demanded now"
+            }
         ));
         let failures: Vec<String> = self
             .handshake_failures

@@ -592,7 +592,7 @@ fn reload_says_what_changed_and_keeps_sas_when_only_timers_change() {
 /// configuration's own certificate and its CA, with subjects, names, keys and uses.
 #[test]
 fn list_certs_and_authorities() {
-    let a_addr = "127.0.36.1";
+    let a_addr = "127.0.42.1";
     if !can_bind_500(a_addr) {
         return;
     }
@@ -600,7 +600,7 @@ fn list_certs_and_authorities() {
     let certs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/certs/");
     let text = example("site-to-site-certs.toml")
         .replace("10.77.0.1", a_addr)
-        .replace("10.77.0.2", "127.0.36.2")
+        .replace("10.77.0.2", "127.0.42.2")
         .replace("kernel = \"xfrm\"", "kernel = \"none\"")
         .replace("start_action = \"trap\"", "start_action = \"none\"")
         .replace("\"certs/", &format!("\"{}", certs.display()));
@@ -654,7 +654,7 @@ fn list_certs_and_authorities() {
 #[test]
 fn log_streams_the_daemons_lines_at_the_callers_level() {
     use std::io::BufRead as _;
-    let (a_addr, b_addr) = ("127.0.37.1", "127.0.37.2");
+    let (a_addr, b_addr) = ("127.0.43.1", "127.0.43.2");
     if !can_bind_500(a_addr) {
         return;
     }
@@ -1475,7 +1475,7 @@ fn ike_sa_past_its_hard_lifetime_is_deleted() {
 /// key log gets a comment instead of `esp_sa` lines (Wireshark's table is ESP only).
 #[test]
 fn ah_child_between_two_daemons() {
-    let (a_addr, b_addr) = ("127.0.38.1", "127.0.38.2");
+    let (a_addr, b_addr) = ("127.0.45.1", "127.0.45.2");
     if !can_bind_500(a_addr) {
         return;
     }
@@ -1854,7 +1854,7 @@ fn an_unknown_identity_is_explained() {
 /// does not match its key) and the initiator's `ike up` AUTHENTICATION_FAILED, exit 1.
 #[test]
 fn a_wrong_psk_is_explained_on_both_sides() {
-    let (a_addr, b_addr) = ("127.0.38.17", "127.0.38.18");
+    let (a_addr, b_addr) = ("127.0.44.1", "127.0.44.2");
     if !can_bind_500(a_addr) {
         return;
     }
@@ -2128,6 +2128,8 @@ fn stats_count_sas_and_drops() {
     }
     let dir = Scratch::new("stats");
     let (ca, cb) = configs(a_addr, b_addr, "none");
+    // B demands cookies always (threshold 0): its stats say so, A's not.
+    let cb = cb.replacen("[daemon]\n", "[daemon]\ncookie_threshold = 0\n", 1);
     let b = Daemon::start(&dir.0, "b", &cb);
     let a = Daemon::start(&dir.0, "a", &ca);
     hostile_input(&a, a_addr);
@@ -2139,7 +2141,14 @@ fn stats_count_sas_and_drops() {
     assert_eq!(v["ike_sas"]["2"]["ESTABLISHED"], 1, "{v}");
     assert_eq!(v["child_sas"], 1, "{v}");
     assert_eq!(v["half_open"], 0, "{v}");
+    assert_eq!(v["cookies_active"], false, "{v}");
     assert_eq!(v["shards"], 2, "{v}");
+    let (code, out, err) = b.ike(&["stats", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let vb: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(vb["cookies_active"], true, "{vb}");
+    assert!(vb["cookies_sent"].as_u64().unwrap() >= 1, "{vb}");
+    assert!(b.ike(&["stats"]).1.contains("cookies demanded now"));
     assert_eq!(v["max_control_clients"], 64, "{v}");
     let drops: u64 = v["drops"]
         .as_object()

@@ -316,6 +316,7 @@ pub(super) async fn gather_stats(
         st.child_sas += p.child_sas;
         st.half_open += p.half_open;
         st.cookies_sent += p.cookies_sent;
+        st.cookies_active |= p.cookies_active;
         st.retransmissions += p.retransmissions;
         for (r, n) in p.drops {
             *st.drops.entry(r).or_default() += n;

@@ -298,6 +298,8 @@ impl ShardState {
                 }
                 let a = self.endpoint.stats();
                 st.half_open = self.endpoint.half_open_count() as u64;
+                st.cookies_active =
+                    self.endpoint.half_open_count() >= self.config.daemon.endpoint.cookie_threshold;
                 st.cookies_sent = a.cookies_sent;
                 st.retransmissions = a.retransmissions;
                 for (reason, n) in a.drops.iter().filter(|(_, n)| *n > 0) {
