@@ -86,11 +86,13 @@ enum Command {
     /// started (`ike status` shows them); exits 1 if there was nothing to rekey.
     Rekey(RekeyArgs),
     /// Show the daemon's counters: uptime, shards, IKE SAs by version and state, Child SAs,
-    /// half-open SAs, cookies sent, drops by reason.
+    /// half-open SAs, cookies (sent, demanded now), drops by reason, handshakes and their
+    /// failures by RFC reason, rekeys, retransmissions.
     ///
     /// With --json one JSON object: {"uptime_seconds", "shards", "ike_sas": {"1"|"2":
-    /// {STATE: n}}, "child_sas", "half_open", "cookies_sent", "drops": {REASON: n},
-    /// "max_control_clients"}.
+    /// {STATE: n}}, "child_sas", "half_open", "cookies_sent", "cookies_active", "drops":
+    /// {REASON: n}, "max_control_clients", "handshakes", "handshake_failures": {REASON: n},
+    /// "ike_rekeys", "child_rekeys", "retransmissions"}.
     Stats(StatsArgs),
     /// Reload the configuration file and print what was added, changed and removed.
     ///
