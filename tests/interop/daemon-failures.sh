@@ -7,7 +7,10 @@
 #   - disjoint ESP proposals (both directions, the same);
 #   - a different pre-shared key (ike initiates: AUTHENTICATION_FAILED from strongSwan;
 #     strongSwan initiates: we name the rule, the AUTH does not match our key);
-#   - selectors that do not overlap (TS_UNACCEPTABLE both ways, ours with both sides' lists).
+#   - selectors that do not overlap (TS_UNACCEPTABLE both ways, ours with both sides' lists);
+#   - strongSwan with another identity (it refuses us; initiating, it gets our explanation:
+#     the identity received and the connections considered);
+#   - a dead peer (charon killed: `ike up` says the peer has not answered).
 # Nothing is established in any case; both sides are left without SAs.
 # Run: sudo bash tests/interop/THIS.sh
 source "$(dirname "$0")/lib.sh"
@@ -91,5 +94,26 @@ logged "selectors (strongSwan initiates)" "Child SA $CHILD: traffic selectors do
 "$IKE" down "$CONN" -s "$IKE_SOCK" --timeout 10 >/dev/null 2>&1 || true
 swan_terminate_ike
 both_wait_gone
+
+log "--- strongSwan presents another identity"
+saved_id=$ID_B
+ID_B=c.swan.test
+swan_reload
+ID_B=$saved_id
+daemon_log_mark
+# (strongSwan refuses our IKE_AUTH: we asked for b.swan.test, it is c.swan.test now)
+up_fails "identity" "the peer refused with AUTHENTICATION_FAILED"
+logged "identity (we initiate)" "closed: the peer refused with AUTHENTICATION_FAILED"
+no_sas
+daemon_log_mark
+swan_initiate
+logged "identity (strongSwan initiates)" "no connection matches the peer's identity c\\.swan\\.test \\(ID_FQDN\\)"
+no_sas
+swan_reload
+
+log "--- a dead peer"
+swan_stop KILL
+daemon_log_mark
+up_fails "dead peer" "not established within 10s: the peer has not answered yet"
 
 daemon_end
