@@ -248,7 +248,14 @@ standard_checks() {
     for dir in in out; do
       check_ge "$v: ike status --json bytes_$dir of ${side^^}'s Child SA" 1 \
         "$(jq -r ".ike_sas[0].child_sas[0].bytes_$dir // empty" "$WORK/$v-status-$side-2.json")"
+      check_ge "$v: ike status --json packets_$dir of ${side^^}'s Child SA" "$COUNT" \
+        "$(jq -r ".ike_sas[0].child_sas[0].packets_$dir // empty" "$WORK/$v-status-$side-2.json")"
+      check_ge "$v: ike status --json total_packets_$dir of ${side^^}'s child" "$COUNT" \
+        "$(jq -r ".ike_sas[0].child_sas[0].total_packets_$dir // empty" "$WORK/$v-status-$side-2.json")"
     done
+    check "$v: ike status --json last_use_seconds of ${side^^}'s Child SA is set (it carried traffic)" \
+      jq -e '.ike_sas[0].child_sas[0].last_use_seconds | numbers | . >= 0 and . < 120' \
+      "$WORK/$v-status-$side-2.json"
   done
 
 }
@@ -301,6 +308,14 @@ rekey_checks() {
       "$(ip netns exec "$ns" awk '$1 == "XfrmInNoStates" { print $2 }' /proc/net/xfrm_stat)"
   done
   check_eq "$v: ping $src -> $dst ($n_echo echo replies across rekeys) exit status" 0 "$rc"
+  # Counters across rekeys: the child's totals hold every echo of the ping, though the SA
+  # installed now carried only the part after the last rekey.
+  local totals
+  totals=$(status_json a | jq -r '[.ike_sas[0].child_sas[] | select(.state == "INSTALLED")] | last | "\(.total_packets_out // 0) \(.packets_out // 0)"')
+  log "$v: A's child after the rekeys: total_packets_out packets_out = $totals"
+  check_ge "$v: A's child total_packets_out holds the echoes of every SA" "$n_echo" "${totals%% *}"
+  check "$v: the SA installed now carried fewer than the total (${totals##* } < ${totals%% *})" \
+    test "${totals##* }" -lt "${totals%% *}"
   sniff_stop "$name"
   check_ge "$v: ESP frames sent by A" "$n_echo" "$(sniffed "$name" .out.esp)"
   check_eq "$v: plaintext ICMP echo frames sent by A" 0 "$(sniffed "$name" .out.echo)"
