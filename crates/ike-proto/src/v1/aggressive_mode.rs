@@ -490,13 +490,7 @@ impl IsakmpSa {
         let bytes = self.encrypt_p1(&c)?;
         tracing::debug!(target: "ike", "sending Aggressive Mode message 3 [{}]", if self.uses_signatures() { "CERT SIG" } else { "HASH" });
         let mut out = self.send_p1(now, ctx, bytes, false, data);
-        self.established(now, &mut out);
-        let o = self.start_new_groups(now, ctx);
-        out.transmits.extend(o.transmits);
-        let todo = std::mem::take(&mut self.todo);
-        let o = self.start_quick_modes(now, todo, ctx);
-        out.transmits.extend(o.transmits);
-        out.events.extend(o.events);
+        self.initiator_established(now, ctx, &mut out);
         Ok(out)
     }
 

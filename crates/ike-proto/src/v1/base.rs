@@ -357,6 +357,32 @@ impl IsakmpSa {
         ))
     }
 
+    /// Base messages 3 and 4: the KE payload (of the chosen group's length) and the ID body.
+    fn ke_and_id<'a>(
+        &self,
+        payloads: &[Payload<'a>],
+        body: &'a [u8],
+        l: &protect::Layout,
+        ctx: &Ctx<'_>,
+    ) -> Result<(&'a [u8], &'a [u8]), Step> {
+        let ke = payloads
+            .iter()
+            .find_map(|p| match p {
+                Payload::Ke(k) => Some(*k),
+                _ => None,
+            })
+            .ok_or(Step::Drop(DropReason::InvalidPayloads))?;
+        let id = protect::find_body(body, l, PayloadType::Id)
+            .ok_or(Step::Drop(DropReason::InvalidPayloads))?;
+        let group = self
+            .chosen
+            .map_or(ike_wire::group::DhGroup::None, |c| c.group());
+        if ctx.dh_len(group) != Some(ke.len()) {
+            return Err(Step::Drop(DropReason::InvalidPayloads));
+        }
+        Ok((ke, id))
+    }
+
     /// The peer's identity from an ID payload body, which the connection must accept.
     fn peer_identity(peer: &PeerConfig, id_b: &[u8]) -> Result<Identity, Step> {
         let id = parse_id(id_b).ok_or(Step::Fail(ProtocolError::AuthenticationFailed(
@@ -418,21 +444,7 @@ impl IsakmpSa {
     ) -> Result<Output, Step> {
         let (payloads, body, l) = clear_body(data, msg)?;
         let peer = self.peer_of(ctx)?.clone();
-        let ke = payloads
-            .iter()
-            .find_map(|p| match p {
-                Payload::Ke(k) => Some(*k),
-                _ => None,
-            })
-            .ok_or(Step::Drop(DropReason::InvalidPayloads))?;
-        let idii = protect::find_body(body, &l, PayloadType::Id)
-            .ok_or(Step::Drop(DropReason::InvalidPayloads))?;
-        let group = self
-            .chosen
-            .map_or(ike_wire::group::DhGroup::None, |c| c.group());
-        if ctx.dh_len(group) != Some(ke.len()) {
-            return Err(Step::Drop(DropReason::InvalidPayloads));
-        }
+        let (ke, idii) = self.ke_and_id(payloads, body, &l, ctx)?;
         if let Some(hs) = self.hs.as_mut() {
             hs.gxi = ke.to_vec();
         }
@@ -442,7 +454,10 @@ impl IsakmpSa {
         self.peer_auth = self.verify_proof_of(&peer, &want, &id, body, &l, ctx.unix_now)?;
         let id = Self::peer_identity(&peer, idii)?;
         let dh = ctx
-            .dh_generate(group)
+            .dh_generate(
+                self.chosen
+                    .map_or(ike_wire::group::DhGroup::None, |c| c.group()),
+            )
             .map_err(|_| Step::Fail(ProtocolError::LocalFailure("key generation failed")))?;
         let gxy = dh
             .shared_secret(ke)
@@ -476,21 +491,7 @@ impl IsakmpSa {
     ) -> Result<Output, Step> {
         let (payloads, body, l) = clear_body(data, msg)?;
         let peer = self.peer_of(ctx)?.clone();
-        let ke = payloads
-            .iter()
-            .find_map(|p| match p {
-                Payload::Ke(k) => Some(*k),
-                _ => None,
-            })
-            .ok_or(Step::Drop(DropReason::InvalidPayloads))?;
-        let idir = protect::find_body(body, &l, PayloadType::Id)
-            .ok_or(Step::Drop(DropReason::InvalidPayloads))?;
-        let group = self
-            .chosen
-            .map_or(ike_wire::group::DhGroup::None, |c| c.group());
-        if ctx.dh_len(group) != Some(ke.len()) {
-            return Err(Step::Drop(DropReason::InvalidPayloads));
-        }
+        let (ke, idir) = self.ke_and_id(payloads, body, &l, ctx)?;
         let hs = self.hs.as_mut().ok_or(Step::Drop(DropReason::WrongState))?;
         let gxy = hs
             .dh
@@ -515,13 +516,7 @@ impl IsakmpSa {
         }
         let mut out = Output::default();
         self.p1_sent = None;
-        self.established(now, &mut out);
-        let o = self.start_new_groups(now, ctx);
-        out.transmits.extend(o.transmits);
-        let todo = std::mem::take(&mut self.todo);
-        let o = self.start_quick_modes(now, todo, ctx);
-        out.transmits.extend(o.transmits);
-        out.events.extend(o.events);
+        self.initiator_established(now, ctx, &mut out);
         Ok(out)
     }
 

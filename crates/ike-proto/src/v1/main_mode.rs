@@ -738,14 +738,24 @@ impl IsakmpSa {
         let mut out = Output::default();
         // Nothing more to send in Phase 1; keep no message.
         self.p1_sent = None;
-        self.established(now, &mut out);
+        self.initiator_established(now, ctx, &mut out);
+        Ok(out)
+    }
+
+    /// Phase 1 done at the initiator: established, then its New Group Modes and Quick Modes.
+    pub(super) fn initiator_established(
+        &mut self,
+        now: Instant,
+        ctx: &mut Ctx<'_>,
+        out: &mut Output,
+    ) {
+        self.established(now, out);
         let o = self.start_new_groups(now, ctx);
         out.transmits.extend(o.transmits);
         let todo = std::mem::take(&mut self.todo);
         let o = self.start_quick_modes(now, todo, ctx);
         out.transmits.extend(o.transmits);
         out.events.extend(o.events);
-        Ok(out)
     }
 
     pub(super) fn established(&mut self, now: Instant, out: &mut Output) {
