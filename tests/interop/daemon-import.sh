@@ -2,21 +2,47 @@
 # `ike import` brings the same tunnel up: the swanctl.conf that lib.sh writes for strongSwan's
 # side (ikei-b) is converted with `ike import`, given a [daemon] section, and run by a second
 # `ike daemon` in ikei-b in strongSwan's place; our usual daemon in ikei-a brings the tunnel up
-# against it with `ike up`, in IKEv2 and in IKEv1 (Main Mode, pre-shared key). Both daemons'
-# `ike status --json` must show the same IKE SA (SPIs, proposal) and crossed Child SA SPIs
-# with the configured selectors; then `ike down` deletes it on both. No strongSwan process
-# runs; the scenario needs only the namespaces and the two ike binaries.
+# against it with `ike up`, in IKEv2 and in IKEv1 (Main Mode), with pre-shared keys and with
+# certificates (ECDSA, as daemon-cert.sh makes them: strongSwan's x509/, x509ca/ and private/
+# directories, which the import lists). Both daemons' `ike status --json` must show the same
+# IKE SA (SPIs, proposal) and crossed Child SA SPIs with the configured selectors; then
+# `ike down` deletes it on both. No strongSwan process runs; the scenario needs only the
+# namespaces, openssl and the two ike binaries.
 # Run: sudo bash tests/interop/THIS.sh
 source "$(dirname "$0")/lib.sh"
+command -v openssl >/dev/null || die "missing openssl"
 ikei_begin
+TAG=$(openssl rand -hex 4)
 
 # b_status: `ike status --json` of the imported daemon in ikei-b
 b_status() { "$IKE" status --json -s "$WORK/b.sock"; }
 b_check() { b_status | jq -e "$1" >/dev/null; }
 
-for version in 2 1; do
-  log "=== IKEv$version"
+for run in 2-psk 1-psk 2-pubkey 1-pubkey; do
+  version=${run%%-*}
+  auth=${run#*-}
+  log "=== IKEv$version, $auth"
   SW_VERSION=$version
+  SW_AUTH=$auth
+  IKE_AUTH=$auth
+  if [[ $auth == pubkey ]]; then
+    # strongSwan's side as daemon-cert.sh lays it out; the import takes the directories.
+    pki=$WORK/pki-ecdsa
+    [[ -e $pki/ca.pem ]] || make_pki "$pki" ecdsa
+    sd=$WORK/swan
+    rm -f "$sd"/private/* "$sd"/x509/* "$sd"/x509ca/*
+    cp "$pki/b.key.pem" "$sd/private/b.key.pem"
+    cp "$pki/b.pem" "$sd/x509/b.pem"
+    cp "$pki/ca.pem" "$sd/x509ca/ca.pem"
+    SW_LOCAL_EXTRA="certs = b.pem"
+    SW_REMOTE_EXTRA="cacerts = ca.pem"
+    IKE_LOCAL_EXTRA="certs = [\"$pki/a.pem\"]"
+    IKE_TAIL="[[secrets.private_key]]
+file = \"$pki/a.key.pem\"
+
+[[authorities]]
+cacert = \"$pki/ca.pem\""
+  fi
   if [[ $version == 1 ]]; then
     SW_PROPOSALS=aes128-sha256-modp2048
     SW_ESP=aes128-sha256
@@ -50,24 +76,24 @@ EOF
     die "the imported daemon has no SA: $(b_status | jq -c .)"
   A=$(ike_status)
   B=$(b_status)
-  check_eq "IKEv$version: the same IKE SA on both (SPIs)" \
+  check_eq "IKEv$version $auth: the same IKE SA on both (SPIs)" \
     "$(jq -r '.ike_sas[0] | .initiator_spi + "/" + .responder_spi' <<<"$A")" \
     "$(jq -r '.ike_sas[0] | .initiator_spi + "/" + .responder_spi' <<<"$B")"
-  check_eq "IKEv$version: the same proposal" \
+  check_eq "IKEv$version $auth: the same proposal" \
     "$(jq -r '.ike_sas[0].proposal' <<<"$A")" "$(jq -r '.ike_sas[0].proposal' <<<"$B")"
-  check_eq "IKEv$version: crossed Child SA SPIs" \
+  check_eq "IKEv$version $auth: crossed Child SA SPIs" \
     "$(jq -r '.ike_sas[0].child_sas[0] | .spi_in + "/" + .spi_out' <<<"$A")" \
     "$(jq -r '.ike_sas[0].child_sas[0] | .spi_out + "/" + .spi_in' <<<"$B")"
-  check_eq "IKEv$version: the imported side's selectors are strongSwan's" \
+  check_eq "IKEv$version $auth: the imported side's selectors are strongSwan's" \
     "$(jq -r '.ike_sas[0].child_sas[0] | (.local_ts | join(",")) + " " + (.remote_ts | join(","))' <<<"$B")" \
     "$TS_B $TS_A"
-  check_eq "IKEv$version: the imported side's identities" \
+  check_eq "IKEv$version $auth: the imported side's identities" \
     "$(jq -r '.ike_sas[0] | .local_id + " " + .remote_id' <<<"$B")" "$ID_B $ID_A"
 
   ike_down
   ike_wait '.ike_sas | length == 0' 15 "our SA gone"
   poll 150 b_check '.ike_sas | length == 0' || die "the imported daemon kept its SA after ike down"
-  check "IKEv$version: the imported daemon deleted its SA" true
+  check "IKEv$version $auth: the imported daemon deleted its SA" true
   daemon_stop TERM
   stop_pid "$B_PID" TERM
 done

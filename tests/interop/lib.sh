@@ -785,6 +785,36 @@ swan_initiate() {
     log "swanctl --initiate: $(tail -n 1 "$WORK/swan/initiate.out")"
 }
 
+# make_pki DIR KEYTYPE (rsa | ecdsa): DIR/ca.pem, DIR/{a,b}.pem and DIR/{a,b}.key.pem (mode
+# 0600), a CA named with $TAG and one certificate per side with its identity as subjectAltName
+make_pki() {
+  local dir=$1 kt=$2 name id
+  local -a alg
+  case $kt in
+  rsa) alg=(-algorithm RSA -pkeyopt rsa_keygen_bits:2048) ;;
+  ecdsa) alg=(-algorithm EC -pkeyopt ec_paramgen_curve:P-256) ;;
+  esac
+  mkdir -p "$dir"
+  (
+    cd "$dir"
+    openssl genpkey "${alg[@]}" -out ca.key.pem 2>/dev/null
+    openssl req -x509 -new -key ca.key.pem -out ca.pem -days 2 -sha256 \
+      -subj "/C=XX/O=ikei interop/CN=ikei test CA $kt $TAG" \
+      -addext "basicConstraints=critical,CA:TRUE" \
+      -addext "keyUsage=critical,keyCertSign,cRLSign" \
+      -addext "subjectKeyIdentifier=hash"
+    for name in a b; do
+      [[ $name == a ]] && id=$ID_A || id=$ID_B
+      openssl genpkey "${alg[@]}" -out "$name.key.pem" 2>/dev/null
+      openssl req -new -key "$name.key.pem" -out "$name.csr" -subj "/C=XX/O=ikei interop/CN=$id"
+      printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
+        "subjectAltName=DNS:$id" "authorityKeyIdentifier=keyid" >"$name.ext"
+      openssl x509 -req -in "$name.csr" -CA ca.pem -CAkey ca.key.pem -CAcreateserial \
+        -out "$name.pem" -days 2 -sha256 -extfile "$name.ext" 2>/dev/null
+    done
+  ) || die "openssl failed making the $kt PKI"
+}
+
 # --- our daemon (ike daemon) ---------------------------------------------------------------
 #
 # The real `ike daemon` in ikei-a (kernel = "none": it negotiates and logs what it would
