@@ -10,11 +10,14 @@
 #   - selectors that do not overlap (TS_UNACCEPTABLE both ways, ours with both sides' lists);
 #   - strongSwan with another identity (it refuses us; initiating, it gets our explanation:
 #     the identity received and the connections considered);
+#   - strongSwan presenting an expired certificate (we name the rule: certificate expired);
 #   - a dead peer (charon killed: `ike up` says the peer has not answered).
 # Nothing is established in any case; both sides are left without SAs.
 # Run: sudo bash tests/interop/THIS.sh
 source "$(dirname "$0")/lib.sh"
+command -v openssl >/dev/null || die "missing openssl"
 ikei_begin
+TAG=$(openssl rand -hex 4)
 SW_PROPOSALS=aes128gcm16-prfsha256-x25519
 SW_ESP=aes128gcm16
 swan_start
@@ -110,6 +113,35 @@ swan_initiate
 logged "identity (strongSwan initiates)" "no connection matches the peer's identity c\\.swan\\.test \\(ID_FQDN\\)"
 no_sas
 swan_reload
+
+log "--- strongSwan's certificate has expired"
+pki=$WORK/pki-ecdsa
+make_pki "$pki" ecdsa
+# B's certificate again, its validity ended a day before it began (openssl x509 -days -1).
+(cd "$pki" && openssl x509 -req -in b.csr -CA ca.pem -CAkey ca.key.pem -CAcreateserial \
+  -out b.pem -days -1 -sha256 -extfile b.ext 2>/dev/null) || die "openssl: the expired certificate"
+sd=$WORK/swan
+rm -f "$sd"/private/* "$sd"/x509/* "$sd"/x509ca/*
+cp "$pki/b.key.pem" "$sd/private/b.key.pem"
+cp "$pki/b.pem" "$sd/x509/b.pem"
+cp "$pki/ca.pem" "$sd/x509ca/ca.pem"
+SW_AUTH=pubkey
+SW_LOCAL_EXTRA="certs = b.pem"
+SW_REMOTE_EXTRA="cacerts = ca.pem"
+sw --flush-certs >/dev/null 2>&1 || true
+swan_reload
+daemon_stop
+IKE_AUTH=pubkey
+IKE_LOCAL_EXTRA="certs = [\"$pki/a.pem\"]"
+IKE_TAIL="[[secrets.private_key]]
+file = \"$pki/a.key.pem\"
+
+[[authorities]]
+cacert = \"$pki/ca.pem\""
+daemon_start
+up_fails "expired certificate" "AUTHENTICATION_FAILED|authentication failed"
+logged "expired certificate" "$CONN: IKE SA .*closed: .*authentication failed: certificate expired"
+no_sas
 
 log "--- a dead peer"
 swan_stop KILL
