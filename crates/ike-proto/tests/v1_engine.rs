@@ -876,6 +876,44 @@ fn simultaneous_reauthentication_ends_with_one_isakmp_sa() {
     assert_eq!(kept.len(), 2, "one end's ISAKMP SA won every time");
 }
 
+/// Both ends bring the connection up at once (both `start_action = "start"`): two ISAKMP SAs
+/// and two IPsec SA pairs for the same child and selectors are negotiated. One ISAKMP SA goes
+/// (the lower cookie's), and of the two IPsec SA pairs the one whose Quick Mode had the lower
+/// nonce goes after the overlap; both ends pick the same, so one pair remains, crossed.
+#[test]
+fn both_ends_initiating_at_once_end_with_one_ipsec_sa_pair() {
+    // With INITIAL-CONTACT (the first SAs with the peer) and without (as when an older SA with
+    // the peer is still around, or after a restart of one end only).
+    for (seed, contact) in (0..10u64).flat_map(|s| [(s, true), (s, false)]) {
+        // Delays of 1 to 300 ms (reordering, no loss): the two handshakes interleave anyhow.
+        let faults = Faults {
+            loss: 0.0,
+            ..Faults::lossy(0.0)
+        };
+        let mut p = v1_pair(side(IKE, ESP), side(IKE, ESP), faults, 600 + seed);
+        let now = p.now();
+        let (a, b) = (p.addr_a, p.addr_b);
+        p.a.initiate_with(now, a, "site-b", contact).unwrap();
+        p.b.initiate_with(now, b, "site-a", contact).unwrap();
+        p.run_for(Duration::from_secs(60));
+        let seed = format!("{seed} contact {contact}");
+        assert_eq!((p.a.sa_count(), p.b.sa_count()), (1, 1), "seed {seed}");
+        let (na, nb) = (p.a.handles_all()[0], p.b.handles_all()[0]);
+        assert_eq!(p.a.sa_spis(na), p.b.sa_spis(nb), "seed {seed}");
+        let (ca, cb) = (p.a.child_sas(na), p.b.child_sas(nb));
+        assert_eq!((ca.len(), cb.len()), (1, 1), "seed {seed}: {ca:?} {cb:?}");
+        assert_eq!(
+            (ca[0].1, ca[0].2),
+            (cb[0].2, cb[0].1),
+            "seed {seed}: crossed"
+        );
+        assert_eq!(live(&p.events_a), [ca[0].1].into(), "seed {seed}");
+        assert_eq!(live(&p.events_b), [cb[0].1].into(), "seed {seed}");
+        p.a.audit().unwrap();
+        p.b.audit().unwrap();
+    }
+}
+
 /// Local commands on IPsec SAs of an ISAKMP SA: a new Quick Mode for a configured child, a
 /// Delete for one SA, and the typed errors for what does not exist.
 #[test]

@@ -752,7 +752,15 @@ impl IsakmpSa {
         self.established(now, out);
         let o = self.start_new_groups(now, ctx);
         out.transmits.extend(o.transmits);
-        let todo = std::mem::take(&mut self.todo);
+        // Children it already holds (IPsec SAs inherited from an ISAKMP SA of the same peer
+        // that went while this one was negotiated) need no Quick Mode.
+        let mut todo = std::mem::take(&mut self.todo);
+        todo.retain(|n| {
+            !self
+                .children
+                .iter()
+                .any(|c| &c.name == n && c.delete_at.is_none())
+        });
         let o = self.start_quick_modes(now, todo, ctx);
         out.transmits.extend(o.transmits);
         out.events.extend(o.events);

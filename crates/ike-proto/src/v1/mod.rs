@@ -615,15 +615,36 @@ impl Engine {
         }
         if out.initial_contact {
             // RFC 2407 §4.6.3.3: the peer holds no other SA with us: ours with the same pair of
-            // identities are stale.
-            if let Some(ids) = self.table.get(h).and_then(TableSa::identities) {
+            // identities are stale, if they were established before this one began. One
+            // established while this one was negotiated is a sibling (both ends initiated at
+            // once, each with INITIAL-CONTACT): `settle_siblings` picks the same survivor at
+            // both ends, where closing it here would leave each end a different one.
+            let created = self.table.get(h).map(|s| s.created);
+            if let (Some(ids), Some(created)) =
+                (self.table.get(h).and_then(TableSa::identities), created)
+            {
                 let stale: Vec<SaHandle> = self
                     .table
                     .with_identities(&ids)
-                    .filter(|x| *x != h)
+                    .filter(|x| {
+                        *x != h
+                            && self
+                                .table
+                                .get(*x)
+                                .and_then(|s| s.established_at)
+                                .is_some_and(|t| t < created)
+                    })
                     .collect();
+                // Deleted with a Delete, not silently: if the peer did not restart but initiated
+                // at the same time, it learns which SAs are gone, so both ends keep the same.
+                let now = self.table.get(h).map(|s| s.last_heard);
                 for s in stale {
-                    self.close_silently(ctx, s, CloseReason::Replaced);
+                    match now {
+                        Some(now) => {
+                            let _ = self.delete(ctx, now, s);
+                        }
+                        None => self.close_silently(ctx, s, CloseReason::Replaced),
+                    }
                 }
             }
         }
@@ -735,15 +756,31 @@ impl Engine {
     }
 
     /// IPsec SAs of ISAKMP SA `h`, which closed: to the newest other established ISAKMP SA
-    /// with the same identities, or deleted.
+    /// with the same identities, else to one of the same connection and peer still being
+    /// negotiated (both ends set the connection up at once: the peer kept these IPsec SAs on
+    /// its ISAKMP SA of that negotiation), else deleted.
     fn rehome(&mut self, ctx: &mut Ctx<'_>, h: SaHandle, orphans: Vec<sa::Child>) {
         let ids = self.table.get(h).and_then(TableSa::identities);
-        let heir = ids.and_then(|ids| {
-            self.table
-                .with_identities(&ids)
-                .filter(|x| *x != h && self.table.get(*x).is_some_and(IsakmpSa::is_established))
-                .max()
-        });
+        let heir = ids
+            .and_then(|ids| {
+                self.table
+                    .with_identities(&ids)
+                    .filter(|x| *x != h && self.table.get(*x).is_some_and(IsakmpSa::is_established))
+                    .max()
+            })
+            .or_else(|| {
+                let (conn, ip) = self.table.get(h).map(|s| (s.conn.clone(), s.remote.ip()))?;
+                self.table
+                    .of_connection(&conn)
+                    .filter(|x| {
+                        *x != h
+                            && self
+                                .table
+                                .get(*x)
+                                .is_some_and(|s| !s.is_established() && s.remote.ip() == ip)
+                    })
+                    .max()
+            });
         match heir.and_then(|x| self.table.get_mut(x).map(|s| (x, s))) {
             Some((x, s)) => {
                 tracing::info!(target: "ike", "{} IPsec SAs move to the newer ISAKMP SA", orphans.len());

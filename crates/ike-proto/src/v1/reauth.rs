@@ -80,6 +80,39 @@ impl IsakmpSa {
     /// Takes the IPsec SAs of an older ISAKMP SA with the same peer.
     pub(crate) fn adopt(&mut self, children: Vec<super::sa::Child>) {
         self.children.extend(children);
+        // Two live IPsec SAs of the same child and selectors, neither a rekey of the other:
+        // both ends set up the connection at once, each on its own ISAKMP SA. The one whose
+        // Quick Mode had the lower nonce goes after the overlap (the rule of Quick Mode
+        // collisions, `add_child`), so both ends delete the same one.
+        let at = self.last_heard + super::rekey::REKEY_OVERLAP;
+        let live: Vec<usize> = (0..self.children.len())
+            .filter(|&i| self.children.get(i).is_some_and(|c| c.delete_at.is_none()))
+            .collect();
+        let mut losers = Vec::new();
+        for (n, &i) in live.iter().enumerate() {
+            for &j in live.iter().skip(n + 1) {
+                let (Some(a), Some(b)) = (self.children.get(i), self.children.get(j)) else {
+                    continue;
+                };
+                let twins = a.name == b.name
+                    && a.local_ts == b.local_ts
+                    && a.remote_ts == b.remote_ts
+                    && a.replaces != Some(b.spi_in)
+                    && b.replaces != Some(a.spi_in);
+                if twins {
+                    losers.push(if a.rank < b.rank { i } else { j });
+                }
+            }
+        }
+        for i in losers {
+            if let Some(c) = self.children.get_mut(i) {
+                if c.delete_at.is_none() {
+                    tracing::info!(target: "ike", "two IPsec SAs of {} with the same selectors (both ends initiated): deleting {:08x}_i (lower nonce) after the overlap", c.name, c.spi_in);
+                    c.rekey_at = None;
+                    c.delete_at = Some(at);
+                }
+            }
+        }
     }
 
     /// The event that tells the driver the children of `old` are now this SA's.
