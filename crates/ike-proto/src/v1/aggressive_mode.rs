@@ -344,17 +344,7 @@ impl IsakmpSa {
             (Phase1State::AmSent2, false) => self.am3(now, data, msg, ctx),
             _ => Err(Step::Drop(DropReason::WrongState)),
         };
-        match r {
-            Ok(out) => out,
-            Err(Step::Drop(reason)) => Output {
-                dropped: Some((reason, self.remote)),
-                ..Output::default()
-            },
-            Err(Step::Fail(e)) => {
-                tracing::info!(target: "ike", "Aggressive Mode failed: {e}");
-                self.close(crate::v2::CloseReason::LocalError(e))
-            }
-        }
+        self.phase1_outcome(r)
     }
 
     /// Initiator: the responder's choice, KE, Nr, IDir and HASH_R; send HASH_I.

@@ -44,7 +44,7 @@ use crate::config::{AuthMethod, Identity, PeerConfig, V1Exchange};
 use crate::proposal::v1::{self as prop, Refusal};
 use crate::proposal::Chosen;
 use crate::status::DropReason;
-use crate::v2::{CloseReason, EngineError, ProtocolError, SaHandle};
+use crate::v2::{EngineError, ProtocolError, SaHandle};
 
 const NONCE_LEN: usize = 32;
 
@@ -279,17 +279,7 @@ impl IsakmpSa {
             (Phase1State::BaseSent2, false, true) => self.auth_only3(now, data, msg, ctx),
             _ => Err(Step::Drop(DropReason::WrongState)),
         };
-        match r {
-            Ok(out) => out,
-            Err(Step::Drop(reason)) => Output {
-                dropped: Some((reason, self.remote)),
-                ..Output::default()
-            },
-            Err(Step::Fail(e)) => {
-                tracing::info!(target: "ike", "{} exchange failed: {e}", super::sa::exchange_name(self.exchange));
-                self.close(CloseReason::LocalError(e))
-            }
-        }
+        self.phase1_outcome(r)
     }
 
     /// Message 2 at the initiator: the responder's choice and nonce.

@@ -392,10 +392,7 @@ impl IsakmpSa {
         };
         match r {
             Ok(out) => out,
-            Err(Step::Drop(reason)) => Output {
-                dropped: Some((reason, self.remote)),
-                ..Output::default()
-            },
+            Err(Step::Drop(reason)) => self.dropped_output(reason),
             Err(Step::Fail(e)) => {
                 tracing::info!(target: "ike", "Main Mode failed: {e}");
                 let mut out = Output::default();
@@ -411,6 +408,27 @@ impl IsakmpSa {
                 out.events = o.events;
                 out.closed = true;
                 out
+            }
+        }
+    }
+
+    /// A message dropped (not processed, the SA unchanged), counted under `reason`.
+    pub(super) fn dropped_output(&self, reason: DropReason) -> Output {
+        Output {
+            dropped: Some((reason, self.remote)),
+            ..Output::default()
+        }
+    }
+
+    /// The outcome of a Phase 1 step of Aggressive Mode, Base or Authentication Only: a drop
+    /// leaves the SA as it was; a failure ends it, logged with the exchange's name.
+    pub(super) fn phase1_outcome(&mut self, r: Result<Output, Step>) -> Output {
+        match r {
+            Ok(out) => out,
+            Err(Step::Drop(reason)) => self.dropped_output(reason),
+            Err(Step::Fail(e)) => {
+                tracing::info!(target: "ike", "{} failed: {e}", super::sa::exchange_name(self.exchange));
+                self.close(CloseReason::LocalError(e))
             }
         }
     }

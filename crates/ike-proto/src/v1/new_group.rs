@@ -186,10 +186,7 @@ impl IsakmpSa {
         };
         match r {
             Ok(out) => out,
-            Err(Step::Drop(reason)) => Output {
-                dropped: Some((reason, self.remote)),
-                ..Output::default()
-            },
+            Err(Step::Drop(reason)) => self.dropped_output(reason),
             Err(Step::Fail(e)) => {
                 tracing::info!(target: "ike", "New Group Mode (M-ID {mid:08x}) failed: {e}");
                 Output::default()

@@ -536,10 +536,7 @@ impl IsakmpSa {
         };
         match r {
             Ok(out) => out,
-            Err(Step::Drop(reason)) => Output {
-                dropped: Some((reason, self.remote)),
-                ..Output::default()
-            },
+            Err(Step::Drop(reason)) => self.dropped_output(reason),
             Err(Step::Fail(e)) => {
                 tracing::info!(target: "ike", "Quick Mode (M-ID {mid:08x}) failed: {e}");
                 let mut out = Output::default();
